@@ -1,0 +1,209 @@
+/**
+ * The error-code catalogue. Every error the API or CLI shows has one of these codes.
+ * Codes are stable: never rename or reuse one; retire it by moving it to RETIRED_CODES.
+ * docs/errors.md is generated from this table (`npm run docs:generate`) and a test fails when
+ * the two disagree.
+ */
+export interface ErrorCodeSpec {
+  /** HTTP status the API answers with. */
+  status: number;
+  /** Exit code of the CLI: 1 failure, 2 usage, 3 denied, 4 not found. */
+  exit: 1 | 2 | 3 | 4;
+  /** One line on what it means. */
+  meaning: string;
+  /** The default "Try this:" hint; a thrower may give a more specific one. */
+  hint: string;
+}
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    status: 400, exit: 2,
+    meaning: 'A field of the request is missing or has the wrong type or format.',
+    hint: 'Check the field named in the error against `--help` or /openapi.json.',
+  },
+  INVALID_JSON: {
+    status: 400, exit: 2,
+    meaning: 'The request body is not valid JSON.',
+    hint: 'Send a JSON object with Content-Type: application/json.',
+  },
+  INVALID_DURATION: {
+    status: 400, exit: 2,
+    meaning: 'A duration is not of the form <number><unit> with unit s, m, h or d.',
+    hint: 'Use a duration such as 30s, 5m, 2h or 7d.',
+  },
+  INVALID_NAME: {
+    status: 400, exit: 2,
+    meaning: 'A name is not a DNS-1123 label (lower-case letters, digits and "-", starting with a letter).',
+    hint: 'Use lower-case letters, digits and dashes, e.g. feature-payments.',
+  },
+  INVALID_REF: {
+    status: 400, exit: 2,
+    meaning: 'A principal, entity or resource reference cannot be parsed.',
+    hint: 'Use the form kind:name, e.g. user:alice@company.com or environment:staging.',
+  },
+  USAGE: {
+    status: 400, exit: 2,
+    meaning: 'The command line is wrong: an unknown flag, a missing argument or a bad value.',
+    hint: 'Run the command with --help to see its flags and examples.',
+  },
+  UNAUTHENTICATED: {
+    status: 401, exit: 3,
+    meaning: 'The request carries no API token.',
+    hint: 'Run `idp login --url URL --token TOKEN`, or set IDP_TOKEN.',
+  },
+  TOKEN_INVALID: {
+    status: 401, exit: 3,
+    meaning: 'The API token is not one the platform issued.',
+    hint: 'Ask a platform admin for a new token (`idp token:create`) and run `idp login` again.',
+  },
+  TOKEN_EXPIRED: {
+    status: 401, exit: 3,
+    meaning: 'The API token has expired.',
+    hint: 'Ask a platform admin for a new token (`idp token:create`).',
+  },
+  TOKEN_REVOKED: {
+    status: 401, exit: 3,
+    meaning: 'The API token was revoked.',
+    hint: 'Ask a platform admin for a new token (`idp token:create`).',
+  },
+  POLICY_DENIED: {
+    status: 403, exit: 3,
+    meaning: 'A Cedar policy does not allow this action for you on this resource.',
+    hint: 'Run `idp policy:check` with the same principal, action and resource to see which policies decided.',
+  },
+  NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'The resource or route does not exist.',
+    hint: 'Check the name; list what exists with the matching `list` command.',
+  },
+  USER_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No User entity in the catalog matches the given email or entity ref.',
+    hint: 'Run `idp whoami` or check the User entities of your catalog.',
+  },
+  TOKEN_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No API token has this id.',
+    hint: 'Run `idp token:list` to see token ids.',
+  },
+  CONFLICT: {
+    status: 409, exit: 1,
+    meaning: 'The request conflicts with the current state of the resource.',
+    hint: 'Fetch the resource again and retry with its current state.',
+  },
+  TOKEN_ALREADY_REVOKED: {
+    status: 409, exit: 1,
+    meaning: 'The API token was already revoked.',
+    hint: 'Nothing to do; `idp token:list` shows its state.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413, exit: 1,
+    meaning: 'The request body is larger than the server accepts.',
+    hint: 'Send a smaller body.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415, exit: 2,
+    meaning: 'The request body has a content type the API does not accept.',
+    hint: 'Send JSON with Content-Type: application/json.',
+  },
+  RATE_LIMITED: {
+    status: 429, exit: 1,
+    meaning: 'Too many requests.',
+    hint: 'Wait a moment and retry.',
+  },
+  CONFIG_INVALID: {
+    status: 500, exit: 1,
+    meaning: 'The idp.config.yaml file is missing, not YAML, or has a field of the wrong type.',
+    hint: 'Fix the field named in the error; the README documents every config field.',
+  },
+  POLICY_INVALID: {
+    status: 500, exit: 1,
+    meaning: 'A Cedar policy file does not parse or does not validate against the idp Cedar schema.',
+    hint: 'Fix the policy named in the error; `policies/schema.cedarschema` lists the entity types and actions.',
+  },
+  CATALOG_INVALID: {
+    status: 500, exit: 1,
+    meaning: 'A catalog file could not be read or holds an invalid entity.',
+    hint: 'Fix the file and entity named in the error.',
+  },
+  STORE_UNAVAILABLE: {
+    status: 503, exit: 1,
+    meaning: 'The state store (SQLite or PostgreSQL) cannot be reached or migrated.',
+    hint: 'Check IDP_DATABASE_URL or the data directory permissions.',
+  },
+  SERVER_UNREACHABLE: {
+    status: 503, exit: 1,
+    meaning: 'The CLI cannot reach the control plane.',
+    hint: 'Start it with `npm start`, or point IDP_URL / `idp login --url` at it.',
+  },
+  AUDIT_TAMPERED: {
+    status: 409, exit: 1,
+    meaning: 'The audit log hash chain does not verify: a record was changed, removed or inserted.',
+    hint: 'Restore the audit table from a backup and investigate who had write access to the store.',
+  },
+  INTERNAL: {
+    status: 500, exit: 1,
+    meaning: 'An unexpected server error. It is logged with the request id.',
+    hint: 'Report the request id to your platform team.',
+  },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes that once existed and must never be reused. */
+export const RETIRED_CODES: readonly string[] = [];
+
+export interface ErrorDetails {
+  /** The request field (dotted path) or CLI flag at fault, when there is one. */
+  field?: string;
+  /** A specific "Try this:" hint; falls back to the catalogue's. */
+  hint?: string;
+  [key: string]: unknown;
+}
+
+export class IdpError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'IdpError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  get hint(): string {
+    return this.details.hint ?? ERROR_CODES[this.code].hint;
+  }
+
+  toBody(requestId?: string): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        details: { ...this.details, hint: this.hint },
+        ...(requestId ? { requestId } : {}),
+      },
+    };
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: ErrorDetails; requestId?: string };
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+export function isIdpError(err: unknown): err is IdpError {
+  return err instanceof IdpError;
+}
