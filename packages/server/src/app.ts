@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Principal } from '@idp/contracts';
+import { IdpError } from '@idp/contracts';
+import type { AuditLog } from './audit/index.ts';
+import type { RequestContext } from './auth/context.ts';
+import type { Directory } from './identity/index.ts';
+import type { PolicyGate } from './policy/gate.ts';
+import type { Store } from './store/index.ts';
+import { sendError } from './http/errors.ts';
+import { requestIdFor } from './http/request-id.ts';
+import type { TokenService } from './capabilities/tokens/service.ts';
+import { systemRoutes } from './capabilities/system/routes.ts';
+import { tokenRoutes } from './capabilities/tokens/routes.ts';
+import { auditRoutes } from './capabilities/audit/routes.ts';
+import { identityRoutes } from './capabilities/identity/routes.ts';
+import { policyRoutes } from './capabilities/policy/routes.ts';
+
+export interface Services {
+  store: Store;
+  audit: AuditLog;
+  directory: Directory;
+  gate: PolicyGate;
+  tokens: TokenService;
+  version: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a token (health, OpenAPI). */
+    public?: boolean;
+  }
+}
+
+export type App = FastifyInstance;
+export type TypedApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface BuildAppOptions {
+  logLevel?: string;
+}
+
+export async function buildApp(services: Services, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? process.env.IDP_LOG_LEVEL ?? 'info', stream: process.stderr },
+    genReqId: requestIdFor,
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: process.env.IDP_LOG_REQUESTS !== '1' }),
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.addHook('preHandler', async (req) => {
+    if (req.routeOptions.config.public) return;
+    const header = req.headers.authorization;
+    const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
+    let principal: Principal;
+    try {
+      principal = await services.tokens.authenticate(token);
+    } catch (err) {
+      if (err instanceof IdpError) {
+        await services.audit.append({
+          actor: 'anonymous',
+          action: 'auth:authenticate',
+          target: `route:${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
+          decision: 'deny',
+          requestId: req.id,
+          details: { code: err.code },
+        });
+      }
+      throw err;
+    }
+    req.ctx = { principal, requestId: req.id };
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new IdpError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { hint: 'See /openapi.json for the routes.' })),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'idp control plane API',
+        version: services.version,
+        description: 'The HTTP API behind the idp CLI and portal. Errors: {"error":{"code","message","details"}}; codes in docs/errors.md.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An idp API token' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  await systemRoutes(typed, services);
+  await identityRoutes(typed, services);
+  await tokenRoutes(typed, services);
+  await auditRoutes(typed, services);
+  await policyRoutes(typed, services);
+  await app.ready();
+  return app;
+}

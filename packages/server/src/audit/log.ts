@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, type Transaction } from 'kysely';
+import type { AuditQuery, AuditRecord, AuditVerification } from '@idp/contracts';
+import { parseDuration } from '@idp/core';
+import type { Clock } from '../clock.ts';
+import type { Database, Dialect } from '../store/index.ts';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target: string;
+  decision: 'allow' | 'deny' | 'error';
+  policyIds?: string[];
+  requestId?: string | null;
+  /** Never a secret value: this is stored and shown in plaintext. */
+  details?: Record<string, unknown>;
+}
+
+const GENESIS = '0'.repeat(64);
+
+/** JSON with sorted keys, so the hash does not depend on property order or the dialect. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value as object).filter((k) => (value as any)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+function recordHash(prevHash: string, r: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonical(r)).digest('hex');
+}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Append-only, hash-chained audit log. Each record's hash covers the previous record's hash,
+ * and audit_head keeps the last one, so a changed, removed, inserted or truncated record breaks
+ * `verify()`. Appends serialize on the head row (row lock on PostgreSQL; SQLite has one writer).
+ */
+export class AuditLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** Appends within the caller's transaction when given one, so the change and its record commit together. */
+  async append(entry: AuditEntry, trx?: Transaction<Database>): Promise<AuditRecord> {
+    if (trx) return this.appendIn(trx, entry);
+    return this.db.transaction().execute((t) => this.appendIn(t, entry));
+  }
+
+  private async appendIn(trx: Executor, entry: AuditEntry): Promise<AuditRecord> {
+    const headQuery = trx.selectFrom('audit_head').selectAll().where('id', '=', 1);
+    // SQLite has no FOR UPDATE; its single writer gives the same guarantee.
+    const head = await (this.dialect === 'postgres' ? headQuery.forUpdate() : headQuery).executeTakeFirst();
+    if (!head) throw new Error('audit_head row is missing: the store was not migrated');
+    const body: Omit<AuditRecord, 'hash'> = {
+      seq: Number(head.seq) + 1,
+      time: this.clock.now().toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      decision: entry.decision,
+      policyIds: entry.policyIds ?? [],
+      requestId: entry.requestId ?? null,
+      details: entry.details ?? {},
+    };
+    const hash = recordHash(head.hash, body);
+    await trx
+      .insertInto('audit_log')
+      .values({
+        seq: body.seq,
+        time: body.time,
+        actor: body.actor,
+        action: body.action,
+        target: body.target,
+        decision: body.decision,
+        policy_ids: JSON.stringify(body.policyIds),
+        request_id: body.requestId,
+        details: JSON.stringify(body.details),
+        prev_hash: head.hash,
+        hash,
+      })
+      .execute();
+    await trx.updateTable('audit_head').set({ seq: body.seq, hash }).where('id', '=', 1).execute();
+    return { ...body, hash };
+  }
+
+  async list(q: AuditQuery & { actors?: string[] }): Promise<AuditRecord[]> {
+    let query = this.db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(q.limit ?? 100);
+    if (q.actors && q.actors.length > 0) query = query.where('actor', 'in', q.actors);
+    if (q.action) {
+      query = q.action.endsWith('*')
+        ? query.where('action', 'like', `${q.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`)
+        : query.where('action', '=', q.action);
+    }
+    if (q.decision) query = query.where('decision', '=', q.decision);
+    if (q.since) {
+      const since = new Date(this.clock.now().getTime() - parseDuration(q.since, 'since') * 1000).toISOString();
+      query = query.where('time', '>=', since);
+    }
+    const rows = await query.execute();
+    return rows.map(toRecord);
+  }
+
+  /** Walks the whole chain in pages; reports the first record that does not verify. */
+  async verify(): Promise<AuditVerification> {
+    const head = await this.db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+    let prev = GENESIS;
+    let expectedSeq = 1;
+    let count = 0;
+    const bad = (seq: number | null, problem: string): AuditVerification => ({
+      ok: false, records: count, headSeq: head ? Number(head.seq) : null, firstBadSeq: seq, problem,
+    });
+    for (;;) {
+      const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq', 'asc').limit(1000).execute();
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const rec = toRecord(row);
+        if (rec.seq !== expectedSeq) return bad(expectedSeq, `record ${expectedSeq} is missing (next present is ${rec.seq})`);
+        if (row.prev_hash !== prev) return bad(rec.seq, `record ${rec.seq} does not follow record ${rec.seq - 1} (its prev_hash differs)`);
+        const { hash, ...body } = rec;
+        if (recordHash(prev, body) !== hash) return bad(rec.seq, `record ${rec.seq} was changed after it was written (hash mismatch)`);
+        prev = hash;
+        expectedSeq += 1;
+        count += 1;
+      }
+    }
+    const headSeq = head ? Number(head.seq) : 0;
+    if (headSeq !== count || (head && head.hash !== prev)) {
+      return bad(count + 1, `the log ends at record ${count} but the chain head says ${headSeq}: records were removed from the end`);
+    }
+    return { ok: true, records: count, headSeq: head ? headSeq : null, firstBadSeq: null, problem: null };
+  }
+}
+
+function toRecord(row: Database['audit_log']): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    time: row.time,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    decision: row.decision as AuditRecord['decision'],
+    policyIds: JSON.parse(row.policy_ids),
+    requestId: row.request_id,
+    details: JSON.parse(row.details),
+    hash: row.hash,
+  };
+}
+
+

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { CreatedToken, CreateTokenRequest, ErrorEnvelope, Token, TokenList } from '@idp/contracts';
+import type { Services, TypedApp } from '../../app.ts';
+
+export async function tokenRoutes(app: TypedApp, s: Services): Promise<void> {
+  app.post('/api/tokens', {
+    schema: {
+      summary: 'Create an API token for a user (platform admins)',
+      tags: ['tokens'],
+      body: CreateTokenRequest,
+      response: { 201: CreatedToken, '4xx': ErrorEnvelope },
+    },
+  }, async (req, reply) => reply.code(201).send(await s.tokens.create(req.ctx, req.body)));
+
+  app.get('/api/tokens', {
+    schema: {
+      summary: 'List API tokens (admins: all; others: their own)',
+      tags: ['tokens'],
+      response: { 200: TokenList, '4xx': ErrorEnvelope },
+    },
+  }, async (req) => ({ items: await s.tokens.list(req.ctx) }));
+
+  app.delete('/api/tokens/:id', {
+    schema: {
+      summary: 'Revoke an API token',
+      tags: ['tokens'],
+      params: z.object({ id: z.string().min(1).max(64) }),
+      response: { 200: Token, '4xx': ErrorEnvelope },
+    },
+  }, async (req) => s.tokens.revoke(req.ctx, req.params.id));
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
+ * setting that silently does nothing. Relative paths resolve against the config file's folder.
+ */
+export const ConfigSchema = z
+  .object({
+    organization: z
+      .object({ name: z.string().min(1).describe('Shown in the CLI and portal') })
+      .strict()
+      .default({ name: 'idp' }),
+    auth: z
+      .object({
+        adminGroup: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Group name (DNS-1123 label)')
+          .default('platform')
+          .describe('Members of this Group (and of its child groups) are platform admins'),
+        tokenTtl: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30d')
+          .default('30d')
+          .describe('Default lifetime of API tokens made by `idp token:create`'),
+      })
+      .strict()
+      .default({ adminGroup: 'platform', tokenTtl: '30d' }),
+    catalog: z
+      .object({
+        locations: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('catalog-info files or folders holding User and Group entities'),
+      })
+      .strict()
+      .default({ locations: [] }),
+    policies: z
+      .object({
+        paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),
+        replaceDefaults: z
+          .boolean()
+          .default(false)
+          .describe('true: only the policies in `paths` apply; the shipped policies/ are ignored'),
+      })
+      .strict()
+      .default({ paths: [], replaceDefaults: false }),
+  })
+  .strict();
+
+export type IdpConfig = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,123 @@
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve, relative, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IdpError } from '@idp/contracts';
+import { PolicyEngine, loadDefaultPolicySources, type PolicySource } from '@idp/core';
+import { buildApp, type Services } from './app.ts';
+import { AuditLog } from './audit/index.ts';
+import { resolveAdminToken } from './admin-token.ts';
+import { systemClock, randomIds, type Clock, type IdSource } from './clock.ts';
+import { loadConfig, type LoadedConfig } from './config/index.ts';
+import { Directory } from './identity/index.ts';
+import { PolicyGate } from './policy/gate.ts';
+import { openStore } from './store/index.ts';
+import { TokenService } from './capabilities/tokens/service.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  configPath?: string;
+  databaseUrl?: string;
+  adminToken?: string;
+  logLevel?: string;
+  clock?: Clock;
+  ids?: IdSource;
+  /** Where start-up messages go; stderr by default (stdout is for results). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  adminTokenSource: string;
+  services: Services;
+  close(): Promise<void>;
+}
+
+function readVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The shipped policies (unless replaced) plus every .cedar file under the config's paths. */
+export function policySourcesFor(loaded: LoadedConfig): { schema: PolicySource; policies: PolicySource[] } {
+  const defaults = loadDefaultPolicySources();
+  const extra: PolicySource[] = [];
+  for (const p of loaded.config.policies.paths) {
+    const abs = resolve(loaded.baseDir, p);
+    let files: string[];
+    try {
+      files = statSync(abs).isDirectory()
+        ? readdirSync(abs).filter((f) => extname(f) === '.cedar').sort().map((f) => join(abs, f))
+        : [abs];
+    } catch {
+      throw new IdpError('CONFIG_INVALID', `${loaded.path}: field policies.paths: ${abs} does not exist`, { field: 'policies.paths', file: loaded.path });
+    }
+    for (const f of files) extra.push({ path: relative(process.cwd(), f) || f, text: readFileSync(f, 'utf8') });
+  }
+  return { schema: defaults.schema, policies: loaded.config.policies.replaceDefaults ? extra : [...defaults.policies, ...extra] };
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const env = process.env;
+  const port = opts.port ?? (env.IDP_PORT ? Number(env.IDP_PORT) : 7070);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new IdpError('CONFIG_INVALID', `port must be a whole number from 0 to 65535 (got ${opts.port ?? env.IDP_PORT})`, { field: 'port' });
+  }
+  const host = opts.host ?? env.IDP_HOST ?? '127.0.0.1';
+  const dataDir = resolve(opts.dataDir ?? env.IDP_DATA_DIR ?? '.idp');
+  const configPath = opts.configPath ?? env.IDP_CONFIG ?? join(REPO_ROOT, 'examples/acme/idp.config.yaml');
+  const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? randomIds;
+
+  const loaded = loadConfig(configPath);
+  const engine = PolicyEngine.load(policySourcesFor(loaded));
+  const directory = await Directory.load(loaded.config.catalog.locations, loaded.baseDir, loaded.config.auth.adminGroup);
+  for (const w of directory.warnings) log(`warning: catalog ${w.location}${w.entityRef ? ` ${w.entityRef}` : ''}: ${w.message}`);
+
+  const store = await openStore({ databaseUrl: opts.databaseUrl ?? env.IDP_DATABASE_URL, dataDir });
+  try {
+    const admin = resolveAdminToken(dataDir, opts.adminToken ?? env.IDP_ADMIN_TOKEN);
+    const audit = new AuditLog(store.db, clock, store.dialect);
+    const gate = new PolicyGate(engine, directory, audit);
+    const tokens = new TokenService(store.db, directory, gate, audit, clock, ids, admin.token, loaded.config.auth.tokenTtl);
+    const services: Services = { store, audit, directory, gate, tokens, version: readVersion() };
+    const app = await buildApp(services, { logLevel: opts.logLevel });
+    await app.listen({ port, host });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${actualPort}`;
+    log(`idp control plane listening on ${url}`);
+    log(`  organization ${loaded.config.organization.name}: ${directory.users.size} users, ${directory.groups.size} teams (config ${loaded.path})`);
+    log(`  state store: ${store.dialect} at ${store.location}`);
+    log(`  policies: ${engine.policyIds.length} loaded`);
+    log(admin.source === 'IDP_ADMIN_TOKEN'
+      ? '  admin token: from IDP_ADMIN_TOKEN'
+      : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`);
+    let closed = false;
+    return {
+      url,
+      port: actualPort,
+      dataDir,
+      adminTokenSource: admin.source,
+      services,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}

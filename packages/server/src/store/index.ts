@@ -1,0 +1,2 @@
+export { openStore, migrate, redactUrl, type Store, type Dialect, type OpenStoreOptions } from './db.ts';
+export type { Database } from './schema.ts';

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer, type RunningServer, type StartOptions } from '@idp/server';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI_BIN = join(ROOT, 'packages/cli/bin/idp.js');
+export const ACME_CONFIG = join(ROOT, 'examples/acme/idp.config.yaml');
+
+export interface TestServer extends RunningServer {
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+/** A real control plane on a free port with a throw-away data dir. */
+export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-e2e-'));
+  const server = await startServer({ port: 0, configPath: ACME_CONFIG, logLevel: 'warn', log: () => {}, ...opts, dataDir });
+  const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return Object.assign(server, {
+    adminToken,
+    async stop() {
+      await server.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `idp` bin as a user would, with no terminal on stdin. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, IDP_CONFIG_DIR: env.IDP_CONFIG_DIR ?? join(tmpdir(), 'idp-cli-none'), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+/** fetch against the server with a bearer token. */
+export async function api(server: { url: string }, token: string | null, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
