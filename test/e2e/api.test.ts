@@ -150,3 +150,22 @@ describe('control plane API', () => {
     expect(res.json.error.code).toBe('TOKEN_EXPIRED');
   });
 });
+
+describe('policy:check on real resources', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.stop());
+
+  it('loads a token with its owner, so ownership policies explain correctly', async () => {
+    const bob = await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'bob@company.com' });
+    const own = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'bob@company.com', action: 'token:revoke', resource: `token:${bob.json.id}` });
+    expect(own.json).toMatchObject({ decision: 'allow', permittedBy: ['tokens/tokens-own-revoke'], errors: [] });
+    const other = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'carol@company.com', action: 'token:revoke', resource: `token:${bob.json.id}` });
+    expect(other.json).toMatchObject({ decision: 'deny', errors: [] });
+    const unknownAction = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'bob@company.com', action: 'token:explode', resource: 'platform:idp' });
+    expect(unknownAction.json.decision).toBe('deny');
+    expect(unknownAction.json.errors.join(' ')).toMatch(/token:explode/);
+  });
+});

@@ -18,12 +18,29 @@ export interface GateRequest {
  * audited and thrown as POLICY_DENIED. Allowed actions are audited by the service itself, in the
  * same transaction as the change they made.
  */
+/** Builds a resource's Cedar entity (with the attributes policies read) from its capability's state. */
+export type ResourceResolver = (id: string) => Promise<{ resource: CedarEntity; related?: CedarEntity[] } | undefined>;
+
 export class PolicyGate {
+  private readonly resolvers = new Map<string, ResourceResolver>();
+
   constructor(
     readonly engine: PolicyEngine,
     private readonly directory: Directory,
     private readonly audit: AuditLog,
   ) {}
+
+  /** Each capability registers how to load its resource type, so `policy:check` sees real attributes. */
+  registerResolver(type: string, resolver: ResourceResolver): void {
+    this.resolvers.set(type, resolver);
+  }
+
+  /** The resource as the policies will see it; a bare entity when nothing knows the type or id. */
+  async resolve(uid: CedarUid): Promise<{ resource: CedarEntity; related: CedarEntity[]; found: boolean }> {
+    const found = await this.resolvers.get(uid.type)?.(uid.id);
+    if (found) return { resource: found.resource, related: found.related ?? [], found: true };
+    return { resource: { uid, attrs: {}, parents: [] }, related: [], found: false };
+  }
 
   /** Decides without side effects: for filtering lists and for `policy:check`. */
   decide(principalRef: string, req: GateRequest): Decision {
@@ -33,7 +50,8 @@ export class PolicyGate {
       action: req.action,
       resource: req.resource.uid,
       context: req.context ?? {},
-      entities: [principal, ...this.directory.groupEntities(), req.resource, ...(req.entities ?? [])],
+      // The principal's entity comes from the directory; a copy among the extras would clash.
+      entities: [principal, ...this.directory.groupEntities(), req.resource, ...(req.entities ?? []).filter((e) => e.uid.type !== 'User' || e.uid.id !== principal.uid.id)],
     });
   }
 

@@ -22,7 +22,11 @@ export async function policyRoutes(app: TypedApp, s: Services): Promise<void> {
       });
     }
     const uid = parseResourceRef(resource);
-    const decision = s.gate.decide(user.ref, { action, resource: { uid, attrs: {}, parents: [] }, context });
+    const resolved = await s.gate.resolve(uid);
+    const decision = s.gate.decide(user.ref, { action, resource: resolved.resource, entities: resolved.related, context });
+    if (!resolved.found && decision.errors.length > 0) {
+      decision.errors.push(`${targetOf(uid)} is not a known resource, so the policies saw it without attributes`);
+    }
     return { ...decision, principal: user.ref, action, resource: targetOf(uid) };
   });
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { IdpError, type CreateTokenRequest, type CreatedToken, type Principal, type Token } from '@idp/contracts';
-import { parseDuration } from '@idp/core';
+import { parseDuration, type CedarEntity } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
@@ -32,6 +32,15 @@ export class TokenService {
     private readonly defaultTtl: string,
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
+    gate.registerResolver('Token', async (id) => {
+      const row = await this.db.selectFrom('api_tokens').select(['id', 'user_ref']).where('id', '=', id).executeTakeFirst();
+      return row ? this.tokenEntity(row) : undefined;
+    });
+  }
+
+  private tokenEntity(row: Pick<TokenRow, 'id' | 'user_ref'>): { resource: CedarEntity; related: CedarEntity[] } {
+    const owner = this.directory.userEntity(row.user_ref);
+    return { resource: { uid: { type: 'Token', id: row.id }, attrs: { owner: owner.uid }, parents: [] }, related: [owner] };
   }
 
   principalFor(userRef: string, tokenId: string | null): Principal {
@@ -126,11 +135,11 @@ export class TokenService {
     const visible = row && (row.user_ref === ctx.principal.ref || this.gate.decide(ctx.principal.ref, { action: 'token:list', resource: PLATFORM }).decision === 'allow');
     // A token someone may not see is reported as missing, so ids cannot be probed.
     if (!row || !visible) throw new IdpError('TOKEN_NOT_FOUND', `no API token with id ${id}`, { field: 'id' });
-    const owner = this.directory.userEntity(row.user_ref);
+    const { resource, related } = this.tokenEntity(row);
     const decision = await this.gate.enforce(ctx, {
       action: 'token:revoke',
-      resource: { uid: { type: 'Token', id: row.id }, attrs: { owner: owner.uid }, parents: [] },
-      entities: row.user_ref === ctx.principal.ref ? [] : [owner],
+      resource,
+      entities: related,
     });
     if (row.revoked_at) {
       throw new IdpError('TOKEN_ALREADY_REVOKED', `the API token ${id} was already revoked at ${row.revoked_at}`, { field: 'id' });
