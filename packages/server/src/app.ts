@@ -52,7 +52,7 @@ export interface BuildAppOptions {
 
 export async function buildApp(services: Services, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: opts.logLevel ?? process.env.IDP_LOG_LEVEL ?? 'info', stream: process.stderr },
+    logger: { level: opts.logLevel ?? process.env.IDP_LOG_LEVEL ?? 'warn', stream: process.stderr },
     genReqId: requestIdFor,
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: process.env.IDP_LOG_REQUESTS !== '1' }),
     bodyLimit: 1024 * 1024,
