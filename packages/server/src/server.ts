@@ -80,6 +80,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   const loaded = loadConfig(configPath);
   const engine = PolicyEngine.load(policySourcesFor(loaded));
+  for (const w of engine.warnings) log(`warning: policy ${w}`);
   const directory = await Directory.load(loaded.config.catalog.locations, loaded.baseDir, loaded.config.auth.adminGroup);
   for (const w of directory.warnings) log(`warning: catalog ${w.location}${w.entityRef ? ` ${w.entityRef}` : ''}: ${w.message}`);
 

@@ -1,0 +1,3 @@
+export * from './policy/index.ts';
+export { parseDuration, formatDuration } from './durations.ts';
+export { assertDnsLabel, isDnsLabel } from './names.ts';
