@@ -1,0 +1,160 @@
+import { z } from 'zod';
+
+/**
+ * idp's own catalog endpoints (the CLI and portal use them). Backstage's catalog REST API, with
+ * its own shapes, lives beside them under /api/catalog; these are under /api/catalog/idp and
+ * /api/teams so they never collide with a Backstage path.
+ */
+
+/** A Backstage entity as stored: metadata.uid, metadata.etag and relations filled in. */
+export const CatalogEntity = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata: z
+      .object({
+        name: z.string(),
+        namespace: z.string().optional(),
+        uid: z.string().optional(),
+        etag: z.string().optional(),
+        title: z.string().optional(),
+        description: z.string().optional(),
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+        tags: z.array(z.string()).optional(),
+      })
+      .passthrough(),
+    spec: z.record(z.string(), z.unknown()).optional(),
+    relations: z
+      .array(z.object({ type: z.string(), targetRef: z.string() }).passthrough())
+      .optional(),
+  })
+  .passthrough()
+  .meta({ id: 'CatalogEntity' });
+export type CatalogEntity = z.infer<typeof CatalogEntity>;
+
+export const CatalogLocation = z
+  .object({
+    id: z.string(),
+    type: z.string().describe('file | url | git'),
+    target: z.string(),
+    origin: z.enum(['config', 'api']).describe('config: from idp.config.yaml; api: registered by a user'),
+    entities: z.number().int().describe('Entities this location currently provides'),
+    errors: z.number().int(),
+    refreshedAt: z.string().nullable(),
+    status: z.enum(['ok', 'error', 'pending']),
+    lastError: z.string().nullable(),
+  })
+  .meta({ id: 'CatalogLocation' });
+export type CatalogLocation = z.infer<typeof CatalogLocation>;
+
+export const RegisterLocationRequest = z
+  .object({
+    target: z.string().min(1).describe('A path on the server, an http(s) URL, or a git repository URL (git+https://…, …/repo.git)'),
+    type: z.enum(['file', 'url', 'git']).optional().describe('Guessed from the target when absent'),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type RegisterLocationRequest = z.infer<typeof RegisterLocationRequest>;
+
+export const RefreshResult = z
+  .object({
+    location: CatalogLocation,
+    added: z.number().int(),
+    updated: z.number().int(),
+    removed: z.number().int(),
+    unchanged: z.number().int(),
+    errors: z.number().int(),
+    durationMs: z.number(),
+  })
+  .meta({ id: 'RefreshResult' });
+export type RefreshResult = z.infer<typeof RefreshResult>;
+
+export const CatalogError = z
+  .object({
+    location: z.string().describe('type:target of the location'),
+    file: z.string().nullable(),
+    line: z.number().int().nullable(),
+    entityRef: z.string().nullable(),
+    message: z.string(),
+    at: z.string(),
+  })
+  .meta({ id: 'CatalogError' });
+export type CatalogError = z.infer<typeof CatalogError>;
+
+/** A node of a dependency tree; `cycle: true` marks a ref already on the path (not expanded). */
+export interface DependencyNode {
+  ref: string;
+  kind: string;
+  owner: string | null;
+  relation: string | null;
+  missing: boolean;
+  cycle: boolean;
+  children: DependencyNode[];
+}
+export const DependencyNode: z.ZodType<DependencyNode> = z.lazy(() =>
+  z.object({
+    ref: z.string(),
+    kind: z.string(),
+    owner: z.string().nullable(),
+    relation: z.string().nullable().describe('How the parent depends on it: dependsOn | consumesApi | …'),
+    missing: z.boolean().describe('The ref is named but no such entity is in the catalog'),
+    cycle: z.boolean(),
+    children: z.array(DependencyNode),
+  }),
+);
+
+export const DependencyTree = z.object({ root: DependencyNode, depth: z.number().int(), truncated: z.boolean() }).meta({ id: 'DependencyTree' });
+
+export const OnCallContact = z
+  .object({
+    team: z.string().nullable().describe('Group ref of the owner'),
+    contact: z.string().nullable().describe('Where to page: email, rota target, …'),
+    source: z.enum(['rota', 'annotation', 'group-email', 'parent-group', 'none']),
+    route: z.array(z.string()).describe('Each step taken to find the contact, in words'),
+  })
+  .meta({ id: 'OnCallContact' });
+export type OnCallContact = z.infer<typeof OnCallContact>;
+
+export const ImpactEntry = z.object({
+  ref: z.string(),
+  kind: z.string(),
+  depth: z.number().int().describe('1 = depends directly on the target'),
+  via: z.string().describe('The ref through which it depends on the target'),
+  owner: z.string().nullable(),
+  oncall: OnCallContact,
+});
+
+export const ImpactReport = z
+  .object({
+    target: z.string(),
+    dependents: z.array(ImpactEntry).describe('Every transitive dependent, by depth then ref'),
+    teams: z.array(z.object({ team: z.string(), contact: z.string().nullable(), refs: z.array(z.string()) })),
+    cycles: z.array(z.array(z.string())).describe('Dependency cycles met on the way'),
+  })
+  .meta({ id: 'ImpactReport' });
+export type ImpactReport = z.infer<typeof ImpactReport>;
+
+export const Team = z
+  .object({
+    ref: z.string(),
+    name: z.string(),
+    displayName: z.string().nullable(),
+    email: z.string().nullable(),
+    parent: z.string().nullable(),
+    children: z.array(z.string()),
+    members: z.array(z.object({ ref: z.string(), email: z.string().nullable(), direct: z.boolean() })),
+    owns: z.array(z.object({ ref: z.string(), kind: z.string(), type: z.string().nullable() })),
+    oncall: OnCallContact,
+  })
+  .meta({ id: 'Team' });
+export type Team = z.infer<typeof Team>;
+
+export const TeamSummary = z.object({
+  ref: z.string(),
+  name: z.string(),
+  displayName: z.string().nullable(),
+  parent: z.string().nullable(),
+  members: z.number().int(),
+  owns: z.number().int(),
+});
