@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Migration, MigrationProvider } from 'kysely/migration';
+
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -56,6 +56,79 @@ const migrations: Record<string, Migration> = {
         .addColumn('value', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0002_catalog': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('catalog_locations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('refreshed_at', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addUniqueConstraint('catalog_locations_type_target', ['type', 'target'])
+        .execute();
+
+      // `entity` is the final JSON as served (uid, etag, relations included), so list endpoints
+      // can concatenate stored text instead of parsing and re-serialising every entity.
+      await db.schema
+        .createTable('catalog_entities')
+        .addColumn('uid', 'text', (c) => c.primaryKey())
+        .addColumn('ref', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('location_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('parent_ref', 'text')
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('catalog_entities_location').on('catalog_entities').column('location_id').execute();
+      await db.schema.createIndex('catalog_entities_kind').on('catalog_entities').columns(['kind', 'ref']).execute();
+
+      // Backstage's search table: one row per indexed leaf, keys and values lower-cased.
+      await db.schema
+        .createTable('catalog_search')
+        .addColumn('entity_uid', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text')
+        .addColumn('original_value', 'text')
+        .execute();
+      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key', 'value', 'entity_uid']).execute();
+      await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_uid', 'key']).execute();
+
+      // Each row is kept by the entity whose spec produced it (originating_uid), in both
+      // directions, so removing that entity removes exactly the relations it caused.
+      await db.schema
+        .createTable('catalog_relations')
+        .addColumn('originating_uid', 'text', (c) => c.notNull())
+        .addColumn('source_ref', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('target_ref', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type']).execute();
+      await db.schema.createIndex('catalog_relations_origin').on('catalog_relations').column('originating_uid').execute();
+
+      await db.schema
+        .createTable('catalog_errors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('location_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('file', 'text')
+        .addColumn('line', 'integer')
+        .addColumn('entity_ref', 'text')
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('catalog_errors_location').on('catalog_errors').columns(['location_id', 'seq']).execute();
     },
   },
 };

@@ -1,0 +1,308 @@
+import { ERROR_CODES, IdpError, isErrorCode } from '@idp/contracts';
+import type {
+  AuditQuery,
+  AuditRecord,
+  AuditVerification,
+  CreatedToken,
+  CreateTokenRequest,
+  Health,
+  PolicyCheckRequest,
+  PolicyDecision,
+  Principal,
+  Readiness,
+  Token,
+} from '@idp/contracts';
+
+// Output types of schemas that contracts exports without a matching type alias; read off the
+// schema itself so the client needs no direct zod dependency.
+export type HealthStatus = (typeof Health)['_zod']['output'];
+export type ReadinessStatus = (typeof Readiness)['_zod']['output'];
+
+// Lists keep the API's `{items}` wrapper so paging fields can be added without breaking callers.
+export interface TokenList {
+  items: Token[];
+}
+
+export interface AuditList {
+  items: AuditRecord[];
+}
+
+/** The audit filters; all optional, the server applies its defaults (limit 100). */
+export type AuditFilter = Partial<AuditQuery>;
+
+/** A policy question; `context` defaults to {} on the server. */
+export type PolicyQuestion = Omit<PolicyCheckRequest, 'context'> & { context?: Record<string, unknown> };
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type QueryValue = string | number | boolean | null | undefined;
+
+export interface RequestOptions {
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+}
+
+export interface IdpClientOptions {
+  /** Base URL of the control plane, e.g. http://localhost:7070. */
+  url: string;
+  /** API token sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Defaults to the global fetch; injectable for other runtimes (browser, tests with a proxy). */
+  fetch?: typeof fetch;
+  /** Give up on a request after this long; default 30 s. */
+  timeoutMs?: number;
+}
+
+interface RawResponse {
+  status: number;
+  body: unknown;
+  requestId: string | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Typed access to the idp HTTP API. Every failure surfaces as an IdpError: the server's own
+ * error envelope is turned back into the IdpError it was made from, so the CLI and portal
+ * render server errors exactly like local ones.
+ */
+export class IdpClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(opts: IdpClientOptions) {
+    this.url = normalizeBaseUrl(opts.url);
+    this.#token = opts.token ? checkedToken(opts.token) : undefined;
+    // Bound lazily so a fetch stubbed after construction (or a polyfill) is still picked up.
+    this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  get hasToken(): boolean {
+    return this.#token !== undefined;
+  }
+
+  health(): Promise<HealthStatus> {
+    return this.request('GET', '/healthz');
+  }
+
+  /** Not-ready is an answer, not an error: the server reports it as 503 with the same body. */
+  async readiness(): Promise<ReadinessStatus> {
+    const res = await this.#send('GET', '/readyz', {});
+    if (res.status === 503 && isReadinessBody(res.body)) return res.body;
+    return this.#unwrap<ReadinessStatus>('GET', '/readyz', res);
+  }
+
+  whoami(): Promise<Principal> {
+    return this.request('GET', '/api/whoami');
+  }
+
+  createToken(req: CreateTokenRequest): Promise<CreatedToken> {
+    return this.request('POST', '/api/tokens', { body: req });
+  }
+
+  listTokens(): Promise<TokenList> {
+    return this.request('GET', '/api/tokens');
+  }
+
+  revokeToken(id: string): Promise<Token> {
+    return this.request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
+  }
+
+  /** Newest first. */
+  listAudit(filter: AuditFilter = {}): Promise<AuditList> {
+    return this.request('GET', '/api/audit', { query: { ...filter } });
+  }
+
+  verifyAudit(): Promise<AuditVerification> {
+    return this.request('GET', '/api/audit/verify');
+  }
+
+  checkPolicy(question: PolicyQuestion): Promise<PolicyDecision> {
+    return this.request('POST', '/api/policy/check', { body: question });
+  }
+
+  /**
+   * One call to the API. `path` is relative to the base URL and must start with "/"; query
+   * values that are undefined or null are left out. Resolves with the parsed JSON body of a
+   * 2xx answer (undefined when it has none) and rejects with an IdpError otherwise.
+   */
+  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.#send(method, path, opts);
+    return this.#unwrap<T>(method, path, res);
+  }
+
+  async #send(method: HttpMethod, path: string, opts: RequestOptions): Promise<RawResponse> {
+    const target = this.#urlFor(path, opts.query);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(opts.body);
+    }
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(target, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      throw this.#unreachable(err);
+    }
+
+    return {
+      status: response.status,
+      body: parseJson(text),
+      requestId: response.headers.get('x-request-id') ?? undefined,
+    };
+  }
+
+  #unwrap<T>(method: HttpMethod, path: string, res: RawResponse): T {
+    if (res.status >= 200 && res.status < 300) {
+      if (res.body instanceof InvalidJson) {
+        throw new IdpError('INTERNAL', `${method} ${path} answered HTTP ${res.status} with a body that is not JSON`, {
+          status: res.status,
+          ...(res.requestId ? { requestId: res.requestId } : {}),
+        });
+      }
+      return res.body as T;
+    }
+    throw errorFromResponse(method, path, res);
+  }
+
+  #urlFor(path: string, query: RequestOptions['query']): string {
+    if (!path.startsWith('/')) {
+      throw new TypeError(`IdpClient.request: path must start with "/" (got "${path}")`);
+    }
+    const target = new URL(this.url + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) target.searchParams.set(key, String(value));
+    }
+    return target.toString();
+  }
+
+  #unreachable(err: unknown): IdpError {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const cause = timedOut ? `no answer within ${Math.round(this.#timeoutMs / 1000)}s` : describeNetworkError(err);
+    return new IdpError('SERVER_UNREACHABLE', `cannot reach the control plane at ${this.url} (${cause})`, {
+      url: this.url,
+      hint: ERROR_CODES.SERVER_UNREACHABLE.hint,
+    });
+  }
+}
+
+class InvalidJson {
+  constructor(readonly text: string) {}
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return new InvalidJson(text);
+  }
+}
+
+function errorFromResponse(method: HttpMethod, path: string, res: RawResponse): IdpError {
+  const envelope = asEnvelope(res.body);
+  const requestId = envelope?.requestId ?? res.requestId;
+  const idDetail = requestId ? { requestId } : {};
+  if (!envelope) {
+    return new IdpError('INTERNAL', `${method} ${path} failed with HTTP ${res.status} and no idp error body`, {
+      status: res.status,
+      ...idDetail,
+      hint: 'Check that the URL points at the idp control plane and not at a proxy or another service.',
+    });
+  }
+  if (!isErrorCode(envelope.code)) {
+    // A server newer than this client may use a code we do not know; keep it visible.
+    return new IdpError('INTERNAL', `${envelope.code}: ${envelope.message}`, {
+      ...envelope.details,
+      status: res.status,
+      serverCode: envelope.code,
+      ...idDetail,
+      hint: typeof envelope.details.hint === 'string' ? envelope.details.hint : 'Upgrade the idp CLI to match the control plane.',
+    });
+  }
+  return new IdpError(envelope.code, envelope.message, { ...envelope.details, ...idDetail });
+}
+
+interface EnvelopeError {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+  requestId?: string;
+}
+
+function asEnvelope(body: unknown): EnvelopeError | undefined {
+  if (!isRecord(body) || !isRecord(body.error)) return undefined;
+  const { code, message, details, requestId } = body.error;
+  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
+  return {
+    code,
+    message,
+    details: isRecord(details) ? details : {},
+    ...(typeof requestId === 'string' ? { requestId } : {}),
+  };
+}
+
+function isReadinessBody(body: unknown): body is ReadinessStatus {
+  return isRecord(body) && typeof body.status === 'string' && isRecord(body.checks);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** undici reports every network failure as "fetch failed"; the useful part is in `cause`. */
+function describeNetworkError(err: unknown): string {
+  let current: unknown = err;
+  let innermost = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    innermost = current.message;
+    current = current.cause;
+  }
+  return innermost;
+}
+
+// Checked up front: fetch would reject such a header with a TypeError indistinguishable from
+// a network failure, and the user would chase a server that is fine.
+function checkedToken(token: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new IdpError('TOKEN_INVALID', 'the API token contains spaces or characters that cannot be sent in an HTTP header', {
+      field: 'token',
+      hint: 'Copy the token again exactly as `idp token:create` printed it.',
+    });
+  }
+  return token;
+}
+
+function normalizeBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidUrl(url);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalidUrl(url);
+  // The base may carry a path prefix (behind a reverse proxy); API paths are appended to it.
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+function invalidUrl(url: string): IdpError {
+  return new IdpError('USAGE', `"${url}" is not an http(s) URL of the control plane`, {
+    field: 'url',
+    hint: 'Use a full URL such as http://localhost:7070 (IDP_URL or `idp login --url`).',
+  });
+}
