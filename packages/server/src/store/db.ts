@@ -49,12 +49,20 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       hint: 'Unset IDP_DATABASE_URL to use SQLite in the data dir, or give a postgres:// URL.',
     });
   } else {
-    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     const file = join(opts.dataDir, 'idp.sqlite');
-    const sqlite = new SqliteDatabase(file);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('foreign_keys = ON');
+    let sqlite: SqliteDatabase.Database;
+    try {
+      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      sqlite = new SqliteDatabase(file);
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('busy_timeout = 5000');
+      sqlite.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw new IdpError('STORE_UNAVAILABLE', `cannot open the SQLite state store at ${file}: ${(err as Error).message}`, {
+        field: 'data-dir',
+        hint: 'Point --data-dir (or IDP_DATA_DIR) at a writable folder.',
+      });
+    }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     store = { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
   }
