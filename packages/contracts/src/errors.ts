@@ -91,6 +91,11 @@ export const ERROR_CODES = {
     meaning: 'The request conflicts with the current state of the resource.',
     hint: 'Fetch the resource again and retry with its current state.',
   },
+  CATALOG_LOCATION_EXISTS: {
+    status: 409, exit: 1,
+    meaning: 'A catalog location with this type and target is already registered.',
+    hint: 'Run `idp catalog:locations` to find it, and `idp catalog:refresh <id>` to read it again.',
+  },
   TOKEN_ALREADY_REVOKED: {
     status: 409, exit: 1,
     meaning: 'The API token was already revoked.',
@@ -105,6 +110,11 @@ export const ERROR_CODES = {
     status: 415, exit: 2,
     meaning: 'The request body has a content type the API does not accept.',
     hint: 'Send JSON with Content-Type: application/json.',
+  },
+  CATALOG_LOCATION_UNREACHABLE: {
+    status: 502, exit: 1,
+    meaning: 'A catalog location (file, URL or git repository) could not be read.',
+    hint: 'Check that the path exists on the server, the URL answers, or the repository can be cloned; then retry.',
   },
   RATE_LIMITED: {
     status: 429, exit: 1,

@@ -18,6 +18,9 @@ import type { Store } from './store/index.ts';
 import { sendError } from './http/errors.ts';
 import { requestIdFor } from './http/request-id.ts';
 import type { TokenService } from './capabilities/tokens/service.ts';
+import type { CatalogService } from './capabilities/catalog/service.ts';
+import { catalogRoutes } from './capabilities/catalog/routes.ts';
+import { backstageCatalogRoutes } from './capabilities/catalog/backstage-routes.ts';
 import { systemRoutes } from './capabilities/system/routes.ts';
 import { tokenRoutes } from './capabilities/tokens/routes.ts';
 import { auditRoutes } from './capabilities/audit/routes.ts';
@@ -30,6 +33,7 @@ export interface Services {
   directory: Directory;
   gate: PolicyGate;
   tokens: TokenService;
+  catalog: CatalogService;
   version: string;
 }
 
@@ -116,6 +120,8 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await tokenRoutes(typed, services);
   await auditRoutes(typed, services);
   await policyRoutes(typed, services);
+  await catalogRoutes(typed, services);
+  await backstageCatalogRoutes(typed, services);
   await app.ready();
   return app;
 }

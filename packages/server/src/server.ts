@@ -12,6 +12,7 @@ import { Directory } from './identity/index.ts';
 import { PolicyGate } from './policy/gate.ts';
 import { openStore } from './store/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
+import { CatalogService } from './capabilities/catalog/service.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -25,6 +26,8 @@ export interface StartOptions {
   logLevel?: string;
   clock?: Clock;
   ids?: IdSource;
+  /** false: no periodic catalog refresh (tests that want a still catalog). */
+  catalogTimer?: boolean;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
 }
@@ -81,8 +84,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const loaded = loadConfig(configPath);
   const engine = PolicyEngine.load(policySourcesFor(loaded));
   for (const w of engine.warnings) log(`warning: policy ${w}`);
-  const directory = await Directory.load(loaded.config.catalog.locations, loaded.baseDir, loaded.config.auth.adminGroup);
-  for (const w of directory.warnings) log(`warning: catalog ${w.location}${w.entityRef ? ` ${w.entityRef}` : ''}: ${w.message}`);
+  // Filled from the catalog's User and Group entities once the catalog has read its locations.
+  const directory = new Directory(loaded.config.auth.adminGroup);
 
   const store = await openStore({ databaseUrl: opts.databaseUrl ?? env.IDP_DATABASE_URL, dataDir });
   try {
@@ -90,8 +93,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const audit = new AuditLog(store.db, clock, store.dialect);
     const gate = new PolicyGate(engine, directory, audit);
     const tokens = new TokenService(store.db, directory, gate, audit, clock, ids, admin.token, loaded.config.auth.tokenTtl);
-    const services: Services = { store, audit, directory, gate, tokens, version: readVersion() };
-    const app = await buildApp(services, { logLevel: opts.logLevel });
+    const catalog = new CatalogService({
+      store, audit, gate, directory, clock, log,
+      settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
+    });
+    await catalog.start({ timer: opts.catalogTimer ?? true });
+    const services: Services = { store, audit, directory, gate, tokens, catalog, version: readVersion() };
+    let app;
+    try {
+      app = await buildApp(services, { logLevel: opts.logLevel });
+    } catch (err) {
+      await catalog.stop();
+      throw err;
+    }
     await app.listen({ port, host });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
@@ -113,6 +127,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       async close() {
         if (closed) return;
         closed = true;
+        await catalog.stop();
         await app.close();
         await store.close();
       },

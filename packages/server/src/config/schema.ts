@@ -30,10 +30,19 @@ export const ConfigSchema = z
         locations: z
           .array(z.string().min(1))
           .default([])
-          .describe('catalog-info files or folders holding User and Group entities'),
+          .describe('Catalog locations read at start-up: catalog-info files, folders (every catalog-info.yaml below), http(s) URLs or git repositories'),
+        refreshInterval: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 5m')
+          .default('5m')
+          .describe('How often every location is read again'),
+        oncall: z
+          .record(z.string(), z.string().min(1))
+          .default({})
+          .describe('On-call rota: Group name (or ref) → where to page (email, pager service, …); wins over group annotations'),
       })
       .strict()
-      .default({ locations: [] }),
+      .default({ locations: [], refreshInterval: '5m', oncall: {} }),
     policies: z
       .object({
         paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),

@@ -1,20 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import {
-  DEFAULT_NAMESPACE,
-  DefaultNamespaceEntityPolicy,
-  EntityPolicies,
-  FieldFormatEntityPolicy,
-  NoForeignRootFieldsEntityPolicy,
-  SchemaValidEntityPolicy,
-  groupEntityV1alpha1Validator,
-  parseEntityRef,
-  stringifyEntityRef,
-  userEntityV1alpha1Validator,
-  type Entity,
-} from '@backstage/catalog-model';
-import { IdpError } from '@idp/contracts';
+import { DEFAULT_NAMESPACE, parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import type { CedarEntity, CedarUid } from '@idp/core';
 
 export interface DirectoryUser {
@@ -32,24 +16,13 @@ export interface DirectoryGroup {
   displayName: string | null;
   email: string | null;
   parent: string | null;
+  children: string[];
+  /** Direct members, as entity refs. */
   members: string[];
-}
-
-export interface DirectoryWarning {
-  location: string;
-  entityRef?: string;
-  message: string;
 }
 
 /** The bootstrap admin that IDP_ADMIN_TOKEN / <data-dir>/admin-token acts as. */
 export const BOOTSTRAP_ADMIN_REF = 'user:default/idp-admin';
-
-const policy = EntityPolicies.allOf([
-  new DefaultNamespaceEntityPolicy(),
-  new NoForeignRootFieldsEntityPolicy(),
-  new FieldFormatEntityPolicy(),
-  new SchemaValidEntityPolicy(),
-]);
 
 /** `user:default/alice` → `alice`; other namespaces keep theirs: `user:ops/alice` → `ops/alice`. */
 export function shortRef(ref: string): string {
@@ -57,101 +30,69 @@ export function shortRef(ref: string): string {
   return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
 }
 
+function relationTargets(entity: Entity, type: string): string[] {
+  return [...new Set((entity.relations ?? []).filter((r) => r.type === type).map((r) => r.targetRef))].sort();
+}
+
+function profile(entity: Entity): { email: string | null; displayName: string | null } {
+  const p = (entity.spec as { profile?: { email?: unknown; displayName?: unknown } } | undefined)?.profile;
+  return {
+    email: typeof p?.email === 'string' ? p.email : null,
+    displayName: typeof p?.displayName === 'string' ? p.displayName : null,
+  };
+}
+
 /**
- * Users and teams, from Backstage User and Group entities. Membership is read from both sides
- * (User.spec.memberOf and Group.spec.members), as Backstage computes memberOf/hasMember, and a
- * member of a group is also a member of its ancestors.
+ * Users and teams, built from the catalog's User and Group entities. Membership comes from the
+ * stitched relations (memberOf/hasMember, childOf/parentOf), so it is read from both sides as
+ * Backstage computes it, and a member of a group is also a member of its ancestors.
+ *
+ * The catalog rebuilds the directory after every ingestion that touches users or groups and
+ * swaps the contents in place (replaceWith), so the policy gate, the token service and every
+ * route that captured this object see the new teams at once.
  */
 export class Directory {
   readonly users = new Map<string, DirectoryUser>();
   readonly groups = new Map<string, DirectoryGroup>();
-  readonly warnings: DirectoryWarning[] = [];
   private readonly byEmail = new Map<string, string>();
   private groupEntitiesCache: CedarEntity[] | null = null;
 
   constructor(readonly adminGroup: string) {}
 
-  static async load(locations: string[], baseDir: string, adminGroup: string): Promise<Directory> {
+  /** From final catalog entities (with relations); entities of other kinds are ignored. */
+  static fromEntities(entities: Iterable<Entity>, adminGroup: string): Directory {
     const dir = new Directory(adminGroup);
-    const entities: { entity: Entity; location: string }[] = [];
-    for (const loc of locations) {
-      for (const file of listYamlFiles(resolve(baseDir, loc))) {
-        const docs = parseAllDocuments(readFileSync(file, 'utf8'), { prettyErrors: true });
-        for (const doc of Array.isArray(docs) ? docs : [docs]) {
-          if (doc.errors.length > 0) {
-            const pos = doc.errors[0]!.linePos?.[0];
-            dir.warnings.push({ location: `${file}${pos ? `:${pos.line}` : ''}`, message: doc.errors[0]!.message.split('\n')[0]! });
-            continue;
-          }
-          const raw = doc.toJS();
-          if (raw && typeof raw === 'object') entities.push({ entity: raw as Entity, location: file });
-        }
+    for (const entity of entities) {
+      const ref = stringifyEntityRef(entity);
+      const { email, displayName } = profile(entity);
+      if (entity.kind === 'User') {
+        const lower = email?.toLowerCase() ?? null;
+        dir.users.set(ref, { ref, name: entity.metadata.name, email: lower, displayName, memberOf: relationTargets(entity, 'memberOf') });
+        if (lower) dir.byEmail.set(lower, ref);
+      } else if (entity.kind === 'Group') {
+        dir.groups.set(ref, {
+          ref,
+          name: entity.metadata.name,
+          displayName,
+          email,
+          parent: relationTargets(entity, 'childOf')[0] ?? null,
+          children: relationTargets(entity, 'parentOf'),
+          members: relationTargets(entity, 'hasMember'),
+        });
       }
     }
-    for (const { entity, location } of entities) {
-      if (entity.kind !== 'User' && entity.kind !== 'Group') continue;
-      try {
-        const checked = (await policy.enforce(entity)) ?? entity;
-        const validator = checked.kind === 'User' ? userEntityV1alpha1Validator : groupEntityV1alpha1Validator;
-        await validator.check(checked);
-        dir.add(checked);
-      } catch (err) {
-        dir.warnings.push({ location, entityRef: safeRef(entity), message: (err as Error).message });
-      }
-    }
-    dir.link();
     return dir;
   }
 
-  private add(entity: Entity): void {
-    const ref = stringifyEntityRef(entity);
-    const spec = (entity.spec ?? {}) as Record<string, any>;
-    const ns = entity.metadata.namespace ?? DEFAULT_NAMESPACE;
-    if (entity.kind === 'User') {
-      const email = typeof spec.profile?.email === 'string' ? spec.profile.email.toLowerCase() : null;
-      this.users.set(ref, {
-        ref,
-        name: entity.metadata.name,
-        email,
-        displayName: spec.profile?.displayName ?? null,
-        memberOf: (spec.memberOf ?? []).map((r: string) => stringifyEntityRef(parseEntityRef(r, { defaultKind: 'group', defaultNamespace: ns }))),
-      });
-      if (email) this.byEmail.set(email, ref);
-    } else {
-      this.groups.set(ref, {
-        ref,
-        name: entity.metadata.name,
-        displayName: spec.profile?.displayName ?? null,
-        email: spec.profile?.email ?? null,
-        parent: spec.parent ? stringifyEntityRef(parseEntityRef(spec.parent, { defaultKind: 'group', defaultNamespace: ns })) : null,
-        members: (spec.members ?? []).map((r: string) => stringifyEntityRef(parseEntityRef(r, { defaultKind: 'user', defaultNamespace: ns }))),
-      });
-      for (const child of spec.children ?? []) {
-        const childRef = stringifyEntityRef(parseEntityRef(child, { defaultKind: 'group', defaultNamespace: ns }));
-        this.pendingParents.push([childRef, ref]);
-      }
-    }
-  }
-
-  private readonly pendingParents: [string, string][] = [];
-
-  private link(): void {
-    for (const [child, parent] of this.pendingParents) {
-      const g = this.groups.get(child);
-      if (g && !g.parent) g.parent = parent;
-    }
-    for (const group of this.groups.values()) {
-      for (const member of group.members) {
-        const u = this.users.get(member);
-        if (u && !u.memberOf.includes(group.ref)) u.memberOf.push(group.ref);
-      }
-    }
-    for (const u of this.users.values()) {
-      for (const g of u.memberOf) {
-        const group = this.groups.get(g);
-        if (group && !group.members.includes(u.ref)) group.members.push(u.ref);
-      }
-    }
+  /** Takes over another directory's users and groups; synchronous, so no request sees a mix. */
+  replaceWith(next: Directory): void {
+    this.users.clear();
+    this.groups.clear();
+    this.byEmail.clear();
+    for (const [k, v] of next.users) this.users.set(k, v);
+    for (const [k, v] of next.groups) this.groups.set(k, v);
+    for (const [k, v] of next.byEmail) this.byEmail.set(k, v);
+    this.groupEntitiesCache = null;
   }
 
   /** Accepts alice@company.com, user:alice@company.com, user:default/alice, default/alice or alice. */
@@ -164,24 +105,44 @@ export class Directory {
     }
     try {
       const ref = stringifyEntityRef(parseEntityRef(text, { defaultKind: 'user', defaultNamespace: DEFAULT_NAMESPACE }));
-      return ref.startsWith('user:') ? this.users.get(ref.toLowerCase()) ?? this.users.get(ref) : undefined;
+      return ref.startsWith('user:') ? this.users.get(ref) : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The group refs a group's members count for: itself and every ancestor (cycles tolerated). */
+  ancestorsOf(groupRef: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (let g: string | null | undefined = groupRef; g && !seen.has(g); g = this.groups.get(g)?.parent) {
+      seen.add(g);
+      out.push(g);
+    }
+    return out;
   }
 
   /** Direct groups and every ancestor, as short refs (`payments`), sorted. */
   teamsOf(userRef: string): string[] {
     if (userRef === BOOTSTRAP_ADMIN_REF) return [this.adminGroup];
     const out = new Set<string>();
-    const walk = (groupRef: string) => {
-      if (out.has(groupRef)) return; // a parent cycle in the org data must not hang us
-      out.add(groupRef);
-      const parent = this.groups.get(groupRef)?.parent;
-      if (parent) walk(parent);
-    };
-    for (const g of this.users.get(userRef)?.memberOf ?? []) walk(g);
+    for (const g of this.users.get(userRef)?.memberOf ?? []) for (const a of this.ancestorsOf(g)) out.add(a);
     return [...out].map(shortRef).sort();
+  }
+
+  /** Every user of a group and of its descendant groups; direct: a member of the group itself. */
+  membersOf(groupRef: string): { ref: string; direct: boolean }[] {
+    const out = new Map<string, boolean>();
+    const seen = new Set<string>();
+    const walk = (g: string, direct: boolean) => {
+      if (seen.has(g)) return;
+      seen.add(g);
+      const group = this.groups.get(g);
+      for (const m of group?.members ?? []) out.set(m, (out.get(m) ?? false) || direct);
+      for (const c of group?.children ?? []) walk(c, false);
+    };
+    walk(groupRef, true);
+    return [...out].map(([ref, direct]) => ({ ref, direct })).sort((a, b) => (a.ref < b.ref ? -1 : 1));
   }
 
   isAdmin(userRef: string): boolean {
@@ -214,33 +175,4 @@ export class Directory {
 
 export function userUid(userRef: string): CedarUid {
   return { type: 'User', id: shortRef(userRef) };
-}
-
-function safeRef(entity: Entity): string | undefined {
-  try {
-    return stringifyEntityRef(entity);
-  } catch {
-    return undefined;
-  }
-}
-
-function listYamlFiles(path: string): string[] {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new IdpError('CATALOG_INVALID', `catalog location ${path} does not exist`, {
-      field: 'catalog.locations',
-      hint: 'Fix the path in idp.config.yaml; relative paths resolve against the config file.',
-    });
-  }
-  if (st.isFile()) return [path];
-  const out: string[] = [];
-  for (const name of readdirSync(path).sort()) {
-    if (name.startsWith('.') || name === 'node_modules') continue;
-    const full = join(path, name);
-    if (statSync(full).isDirectory()) out.push(...listYamlFiles(full));
-    else if (['.yaml', '.yml'].includes(extname(name))) out.push(full);
-  }
-  return out;
 }

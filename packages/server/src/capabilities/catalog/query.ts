@@ -1,0 +1,237 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../../store/index.ts';
+import { filterSql, FilterInputError, type EntityFilter } from './filters.ts';
+import { projectFields } from './search.ts';
+import { chunk } from './util.ts';
+
+export interface OrderField {
+  field: string;
+  order: 'asc' | 'desc';
+}
+
+export interface FullTextFilter {
+  term: string;
+  fields?: string[];
+}
+
+/** What a cursor carries: the query it pages through and where the last page ended. */
+export interface QueryState {
+  filter?: EntityFilter;
+  /** The predicate as given (POST by-query); kept so the client sends follow-up pages to POST. */
+  query?: unknown;
+  orderField?: OrderField;
+  /** Internal sort on the entity ref instead of a search key (idp-native list). */
+  byRef?: boolean;
+  fullText?: FullTextFilter;
+  totalItems?: number;
+  skipTotal?: boolean;
+}
+
+interface Keyset {
+  /** Sort value and tie-breaker of the row the page is relative to. */
+  value: string | null;
+  id: string;
+  /** true: the page before this row; false: the page after it. */
+  before: boolean;
+  /** The first row of the first page, so prevCursor stops there. */
+  firstId?: string;
+}
+
+interface Cursor extends QueryState {
+  keyset?: Keyset;
+}
+
+export interface QueryPage {
+  /** Final entity JSON texts, or projected objects when fields were asked for. */
+  items: (string | Record<string, unknown>)[];
+  totalItems: number;
+  nextCursor?: string;
+  prevCursor?: string;
+}
+
+export const DEFAULT_QUERY_LIMIT = 200;
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64');
+}
+
+export function decodeCursor(text: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Cursor;
+  } catch (err) {
+    throw new FilterInputError(`Malformed cursor: ${(err as Error).message}`);
+  }
+}
+
+/** Read queries on the catalog tables; every list is filtered, ordered and paged in SQL. */
+export class CatalogQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private where(state: QueryState): RawBuilder<boolean>[] {
+    const conds: RawBuilder<boolean>[] = [];
+    if (state.filter) conds.push(filterSql(state.filter, 'e.uid'));
+    const term = state.fullText?.term?.trim().toLowerCase();
+    if (term) {
+      const fields = (state.fullText?.fields?.length ? state.fullText.fields : [state.orderField?.field ?? 'metadata.uid']).map((f) => f.toLowerCase());
+      const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      conds.push(sql<boolean>`e.uid in (select entity_uid from catalog_search where key in (${sql.join(fields)}) and value like ${pattern} escape ${'\\'})`);
+    }
+    return conds;
+  }
+
+  private sortValue(state: QueryState): RawBuilder<string | null> {
+    if (state.byRef) return sql<string>`e.ref`;
+    if (!state.orderField) return sql<string | null>`null`;
+    return sql<string | null>`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${state.orderField.field.toLowerCase()})`;
+  }
+
+  /**
+   * Keyset paging over (sort value, uid) with nulls last, forwards or backwards. totalItems is
+   * counted on the first page only and then carried in the cursor.
+   */
+  async query(initial: QueryState | undefined, cursorText: string | undefined, limit: number, offset = 0, fields?: string[]): Promise<QueryPage> {
+    const cursor: Cursor = cursorText ? decodeCursor(cursorText) : { ...initial };
+    const conds = this.where(cursor);
+    const whereSql = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``;
+    let totalItems = cursor.totalItems;
+    if (totalItems === undefined) {
+      if (cursor.skipTotal) totalItems = 0;
+      else {
+        const row = await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
+        totalItems = Number(row.rows[0]?.n ?? 0);
+      }
+    }
+    if (limit === 0) return { items: [], totalItems };
+
+    const desc = cursor.orderField?.order === 'desc';
+    const ks = cursor.keyset;
+    const backwards = ks?.before === true;
+    // Going backwards reads the rows before the keyset in reverse order, then flips them.
+    const dir = desc !== backwards ? sql`desc` : sql`asc`;
+    const keysetConds: RawBuilder<boolean>[] = [];
+    if (ks) {
+      const after = desc !== backwards ? sql`<` : sql`>`;
+      if (ks.value === null) {
+        keysetConds.push(backwards ? sql<boolean>`(t.sv is not null or t.id ${after} ${ks.id})` : sql<boolean>`(t.sv is null and t.id ${after} ${ks.id})`);
+      } else {
+        keysetConds.push(
+          backwards
+            ? sql<boolean>`(t.sv is not null and (t.sv ${after} ${ks.value} or (t.sv = ${ks.value} and t.id ${after} ${ks.id})))`
+            : sql<boolean>`(t.sv is null or t.sv ${after} ${ks.value} or (t.sv = ${ks.value} and t.id ${after} ${ks.id}))`,
+        );
+      }
+    }
+    const nullsOrder = backwards ? sql`(t.sv is null) desc` : sql`(t.sv is null) asc`;
+    const idColumn = cursor.byRef ? sql`e.ref` : sql`e.uid`;
+    // Sort ids only, then fetch the page's JSON: sorting thousands of rows with their JSON is slow.
+    const rows = (await sql<{ id: string; sv: string | null }>`
+      select t.id, t.sv from (
+        select ${idColumn} as id, ${this.sortValue(cursor)} as sv from catalog_entities e ${whereSql}
+      ) t
+      ${keysetConds.length ? sql`where ${keysetConds[0]!}` : sql``}
+      order by ${nullsOrder}, t.sv ${dir}, t.id ${dir}
+      limit ${limit + 1} offset ${ks ? 0 : offset}
+    `.execute(this.db)).rows;
+
+    const hasMore = rows.length > limit;
+    if (hasMore) rows.length = limit;
+    if (backwards) rows.reverse();
+    const first = rows[0];
+    const last = rows[rows.length - 1];
+    const firstId = ks?.firstId ?? (offset === 0 ? first?.id : undefined);
+    const { keyset: _k, ...state } = cursor;
+    const base: Cursor = { ...state, totalItems };
+    const json = await this.entitiesById(rows.map((r) => r.id), cursor.byRef ? 'ref' : 'uid');
+    const page: QueryPage = { items: rows.map((r) => json.get(r.id)!).filter(Boolean).map((e) => (fields ? projectFields(JSON.parse(e), fields) : e)), totalItems };
+    if (last && (backwards || hasMore)) page.nextCursor = encodeCursor({ ...base, keyset: { value: last.sv, id: last.id, before: false, firstId } });
+    const atStart = first ? first.id === firstId || (backwards && !hasMore) : true;
+    if (first && (ks || offset > 0) && !atStart) page.prevCursor = encodeCursor({ ...base, keyset: { value: first.sv, id: first.id, before: true, firstId } });
+    return page;
+  }
+
+  private async entitiesById(ids: string[], column: 'uid' | 'ref'): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const part of chunk(ids, 500)) {
+      const rows = await this.db.selectFrom('catalog_entities').select([column, 'entity']).where(column, 'in', part).execute();
+      for (const r of rows) out.set((r as Record<string, string>)[column]!, r.entity);
+    }
+    return out;
+  }
+
+  /** GET /entities: ordered by entity ref unless `order` is given; plain offset and limit. */
+  async list(filter: EntityFilter | undefined, order: OrderField[] | undefined, limit: number | undefined, offset: number, fields?: string[]): Promise<{ items: (string | Record<string, unknown>)[]; hasMore: boolean }> {
+    const conds = filter ? [filterSql(filter, 'e.uid')] : [];
+    const orderSql = order?.length
+      ? sql.join([
+        ...order.flatMap((o) => {
+          const v = sql`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${o.field.toLowerCase()})`;
+          return [sql`(${v}) is null asc`, sql`${v} ${o.order === 'desc' ? sql`desc` : sql`asc`}`];
+        }),
+        sql`e.uid asc`,
+      ])
+      : sql`e.ref asc`;
+    const rows = (await sql<{ entity: string }>`
+      select e.entity from catalog_entities e
+      ${conds.length ? sql`where ${conds[0]!}` : sql``}
+      order by ${orderSql}
+      ${limit !== undefined ? sql`limit ${limit + 1}` : offset ? sql`limit ${2 ** 31 - 1}` : sql``} ${offset ? sql`offset ${offset}` : sql``}
+    `.execute(this.db)).rows;
+    const hasMore = limit !== undefined && rows.length > limit;
+    if (hasMore) rows.length = limit!;
+    return { items: rows.map((r) => (fields ? projectFields(JSON.parse(r.entity), fields) : r.entity)), hasMore };
+  }
+
+  /** Entities by ref, in the order asked, null where missing or filtered out. */
+  async byRefs(refs: (string | undefined)[], filter: EntityFilter | undefined): Promise<(string | null)[]> {
+    const wanted = [...new Set(refs.filter((r): r is string => !!r))];
+    const found = new Map<string, string>();
+    for (const part of chunk(wanted, 500)) {
+      const conds = [sql<boolean>`e.ref in (${sql.join(part)})`];
+      if (filter) conds.push(filterSql(filter, 'e.uid'));
+      const rows = (await sql<{ ref: string; entity: string }>`select e.ref, e.entity from catalog_entities e where ${sql.join(conds, sql` and `)}`.execute(this.db)).rows;
+      for (const r of rows) found.set(r.ref, r.entity);
+    }
+    return refs.map((r) => (r ? found.get(r) ?? null : null));
+  }
+
+  async byRef(ref: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('catalog_entities').select('entity').where('ref', '=', ref).executeTakeFirst();
+    return row?.entity;
+  }
+
+  async byUid(uid: string): Promise<{ entity: string; ref: string; location_id: string } | undefined> {
+    return this.db.selectFrom('catalog_entities').select(['entity', 'ref', 'location_id']).where('uid', '=', uid).executeTakeFirst();
+  }
+
+  async rowByRef(ref: string) {
+    return this.db.selectFrom('catalog_entities').select(['uid', 'ref', 'kind', 'entity', 'location_id', 'parent_ref']).where('ref', '=', ref).executeTakeFirst();
+  }
+
+  /** Facet counts: entities per original value of each key, among those the filter keeps. */
+  async facets(facets: string[], filter: EntityFilter | undefined): Promise<Record<string, { value: string; count: number }[]>> {
+    const keys = [...new Set(facets.map((f) => f.toLowerCase()))];
+    const out: Record<string, { value: string; count: number }[]> = {};
+    if (keys.length === 0) return out;
+    const conds = [sql<boolean>`s.key in (${sql.join(keys)})`, sql<boolean>`s.original_value is not null`];
+    if (filter) conds.push(filterSql(filter, 's.entity_uid'));
+    const rows = (await sql<{ key: string; value: string; n: number | string }>`
+      select s.key as key, s.original_value as value, count(*) as n from catalog_search s
+      where ${sql.join(conds, sql` and `)}
+      group by s.key, s.original_value
+      order by s.key, s.original_value
+    `.execute(this.db)).rows;
+    for (const facet of facets) {
+      const key = facet.toLowerCase();
+      out[facet] = rows.filter((r) => r.key === key).map((r) => ({ value: String(r.value), count: Number(r.n) }));
+    }
+    return out;
+  }
+
+  /** Kinds and names of entities named `name` in a namespace, for "did you mean" hints. */
+  async refsNamed(name: string, namespace = 'default'): Promise<string[]> {
+    const rows = await this.db.selectFrom('catalog_entities').select('ref').where('name', '=', name.toLowerCase()).where('namespace', '=', namespace.toLowerCase()).orderBy('ref').limit(20).execute();
+    return rows.map((r) => r.ref);
+  }
+}

@@ -1,0 +1,180 @@
+import { loadAll, YAMLException } from 'js-yaml';
+import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import { relationsOf, type RelationRow } from './relations.ts';
+import { buildSearchRows } from './search.ts';
+import { ReadSession, SourceUnreachableError, type LocationType, type ReadOptions, type SourceFile } from './sources.ts';
+import { canonicalJson, isRecord, sha1 } from './util.ts';
+import { validateEntity } from './validate.ts';
+
+export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';
+export const ANNOTATION_ORIGIN_LOCATION = 'backstage.io/managed-by-origin-location';
+
+/** An entity as read and validated, with its declared relations; not yet stitched. */
+export interface ReadEntity {
+  ref: string;
+  kind: string;
+  entity: Entity;
+  source: string;
+  parentRef: string | null;
+  contentHash: string;
+  relations: RelationRow[];
+}
+
+export interface ReadIssue {
+  file: string | null;
+  line: number | null;
+  entityRef: string | null;
+  message: string;
+}
+
+export interface ReadResult {
+  entities: ReadEntity[];
+  issues: ReadIssue[];
+  /** Sources that could not be read or parsed: the entities they gave before are kept as they were. */
+  failedSources: string[];
+  /** Entities that failed validation: their previous version (if any) is kept. */
+  failedRefs: Set<string>;
+  /** Set when the registered location itself could not be read; nothing else is meaningful then. */
+  unreachable?: string;
+}
+
+const MAX_NESTING = 16;
+
+/**
+ * Reads a location and every Location entity it leads to, parses every YAML document, and
+ * validates each entity. Never throws for bad content: every problem becomes an issue.
+ */
+export async function readLocation(type: LocationType, target: string, opts: ReadOptions = {}): Promise<ReadResult> {
+  const session = new ReadSession(opts);
+  const result: ReadResult = { entities: [], issues: [], failedSources: [], failedRefs: new Set() };
+  const origin = `${type}:${target}`;
+  const byRef = new Map<string, ReadEntity>();
+  const visited = new Set<string>();
+  try {
+    let roots: SourceFile[];
+    try {
+      roots = await session.readRoot(type, target);
+    } catch (err) {
+      if (!(err instanceof SourceUnreachableError)) throw err;
+      result.unreachable = err.message;
+      result.issues.push({ file: target, line: null, entityRef: null, message: err.message });
+      return result;
+    }
+    const queue: { file: SourceFile; parentRef: string | null; depth: number }[] = roots.map((file) => ({ file, parentRef: null, depth: 0 }));
+    if (roots.length === 0) result.issues.push({ file: target, line: null, entityRef: null, message: `no catalog-info.yaml file below ${target}` });
+    while (queue.length) {
+      const { file, parentRef, depth } = queue.shift()!;
+      if (visited.has(file.ref)) {
+        result.issues.push({ file: file.display, line: null, entityRef: parentRef, message: `location loop: ${file.ref} was already read from this location; not following it again` });
+        continue;
+      }
+      visited.add(file.ref);
+      for (const doc of parseDocuments(file, result)) {
+        const entity = await checkEntity(doc.raw, file, doc.line, origin, result);
+        if (!entity) continue;
+        const { ref } = entity;
+        const first = byRef.get(ref);
+        if (first) {
+          result.issues.push({ file: file.display, line: doc.line, entityRef: ref, message: `${ref} is defined twice in this location; the first (from ${first.source}) is kept` });
+          continue;
+        }
+        byRef.set(ref, { ...entity, parentRef });
+        if (entity.entity.kind !== 'Location') continue;
+        const spec = entity.entity.spec as { type?: string; target?: string; targets?: string[] };
+        const targets = [spec.target, ...(spec.targets ?? [])].filter((t): t is string => typeof t === 'string' && t.length > 0);
+        if (depth + 1 > MAX_NESTING) {
+          result.issues.push({ file: file.display, line: doc.line, entityRef: ref, message: `Location entities nest deeper than ${MAX_NESTING} levels; not following ${ref}` });
+          continue;
+        }
+        for (const t of targets) {
+          try {
+            const files = await session.readNested(file.base, spec.type, t);
+            for (const f of files) queue.push({ file: f, parentRef: ref, depth: depth + 1 });
+          } catch (err) {
+            if (!(err instanceof SourceUnreachableError)) throw err;
+            result.failedSources.push(err.ref);
+            result.issues.push({ file: file.display, line: doc.line, entityRef: ref, message: err.message });
+          }
+        }
+      }
+    }
+  } finally {
+    await session.cleanup();
+  }
+  result.entities = [...byRef.values()];
+  return result;
+}
+
+interface ParsedDoc {
+  raw: unknown;
+  line: number | null;
+}
+
+/** Every YAML document of a file, each with the line it starts on; a syntax error fails the file. */
+function parseDocuments(file: SourceFile, result: ReadResult): ParsedDoc[] {
+  let docs: unknown[];
+  try {
+    docs = loadAll(file.text) as unknown[];
+  } catch (err) {
+    if (!(err instanceof YAMLException)) throw err;
+    const line = err.mark ? err.mark.line + 1 : null;
+    result.failedSources.push(file.ref);
+    result.issues.push({
+      file: file.display,
+      line,
+      entityRef: null,
+      message: `YAML syntax error${line ? ` at line ${line}${err.mark ? `, column ${err.mark.column + 1}` : ''}` : ''}: ${err.reason}; nothing from this file was changed`,
+    });
+    return [];
+  }
+  const starts = documentStartLines(file.text, docs.length);
+  return docs.map((raw, i) => ({ raw, line: starts[i] ?? null })).filter((d) => d.raw !== null && d.raw !== undefined);
+}
+
+function documentStartLines(text: string, count: number): (number | null)[] {
+  const markers: number[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) if (/^---(\s|$)/.test(lines[i]!)) markers.push(i + 1);
+  if (count === markers.length) return markers.map((m) => m + 1);
+  if (count === markers.length + 1) return [1, ...markers.map((m) => m + 1)];
+  return [];
+}
+
+async function checkEntity(raw: unknown, file: SourceFile, line: number | null, origin: string, result: ReadResult): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
+  const guessedRef = refOf(raw);
+  let entity: Entity;
+  let relations: RelationRow[];
+  try {
+    if (isRecord(raw) && isRecord(raw.metadata)) {
+      const annotations = isRecord(raw.metadata.annotations) ? raw.metadata.annotations : {};
+      raw = { ...raw, metadata: { ...raw.metadata, annotations: { ...annotations, [ANNOTATION_LOCATION]: file.ref, [ANNOTATION_ORIGIN_LOCATION]: origin } } };
+    }
+    entity = await validateEntity(raw);
+    relations = relationsOf(entity);
+    buildSearchRows(entity);
+  } catch (err) {
+    if (guessedRef) result.failedRefs.add(guessedRef);
+    result.issues.push({ file: file.display, line, entityRef: guessedRef ?? null, message: (err as Error).message });
+    return undefined;
+  }
+  const ref = stringifyEntityRef(entity);
+  return { ref, kind: entity.kind.toLowerCase(), entity, source: file.ref, contentHash: sha1(canonicalJson(entity)), relations };
+}
+
+function refOf(raw: unknown): string | undefined {
+  if (!isRecord(raw) || typeof raw.kind !== 'string' || !isRecord(raw.metadata) || typeof raw.metadata.name !== 'string') return undefined;
+  const ns = typeof raw.metadata.namespace === 'string' && raw.metadata.namespace ? raw.metadata.namespace : 'default';
+  try {
+    return stringifyEntityRef({ kind: raw.kind, namespace: ns, name: raw.metadata.name });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Validation for POST /validate-entity: the same checks as ingestion, without reading anything. */
+export async function checkSingleEntity(raw: unknown, locationRef: string): Promise<{ ok: true; entity: Entity } | { ok: false; message: string }> {
+  const result: ReadResult = { entities: [], issues: [], failedSources: [], failedRefs: new Set() };
+  const file: SourceFile = { ref: locationRef, display: locationRef, text: '', base: { kind: 'file', dir: '/' } };
+  const checked = await checkEntity(raw, file, null, locationRef, result);
+  return checked ? { ok: true, entity: checked.entity } : { ok: false, message: result.issues[0]?.message ?? 'invalid entity' };
+}

@@ -1,0 +1,434 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Entity } from '@backstage/catalog-model';
+import { IdpError, type CatalogError, type CatalogLocation, type DependencyNode, type ImpactReport, type OnCallContact, type RefreshResult, type Team } from '@idp/contracts';
+import { parseDuration } from '@idp/core';
+import type { AuditLog } from '../../audit/index.ts';
+import type { RequestContext } from '../../auth/context.ts';
+import type { Clock } from '../../clock.ts';
+import { Directory } from '../../identity/index.ts';
+import { PLATFORM, type PolicyGate } from '../../policy/gate.ts';
+import type { Store } from '../../store/index.ts';
+import { CatalogGraph } from './graph.ts';
+import { CatalogQueries } from './query.ts';
+import { readLocation, type ReadResult } from './read.ts';
+import { guessLocationType, LOCATION_TYPES, readsServerFiles, type LocationType, type ReadOptions } from './sources.ts';
+import { CatalogStore, type InTransaction, type LocationRow, type RefreshCounts } from './store.ts';
+import { Mutex, normalizeRef, splitRef } from './util.ts';
+
+export interface CatalogSettings {
+  /** Targets from idp.config.yaml; relative paths resolve against baseDir. */
+  locations: string[];
+  refreshInterval: string;
+  oncall: Record<string, string>;
+  baseDir: string;
+}
+
+export interface CatalogDeps {
+  store: Store;
+  audit: AuditLog;
+  gate: PolicyGate;
+  directory: Directory;
+  clock: Clock;
+  settings: CatalogSettings;
+  log?: (line: string) => void;
+  uuid?: () => string;
+  readOptions?: ReadOptions;
+}
+
+export interface RegisterInput {
+  target: string;
+  type?: string;
+  dryRun?: boolean;
+  /** Backstage's onConflict=refresh: an existing location is refreshed instead of rejected. */
+  refreshIfExists?: boolean;
+}
+
+export interface RegisterOutcome {
+  result: RefreshResult;
+  row: LocationRow;
+  /** Entities as read (dry run) or as stored afterwards. */
+  entities: Entity[];
+  existed: boolean;
+}
+
+const MAX_ERRORS_LISTED = 1000;
+
+/**
+ * The catalog capability: locations and their refreshes, the entity store, and the graph views
+ * (deps, impact, on-call, teams). It also keeps the identity Directory in step with the
+ * catalog's User and Group entities.
+ */
+export class CatalogService {
+  readonly store: CatalogStore;
+  readonly queries: CatalogQueries;
+  private readonly writes = new Mutex();
+  private graphCache: { generation: number; graph: Promise<CatalogGraph> } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+  private readonly log: (line: string) => void;
+  private readonly uuid: () => string;
+
+  constructor(private readonly deps: CatalogDeps) {
+    this.uuid = deps.uuid ?? randomUUID;
+    this.store = new CatalogStore(deps.store.db, deps.store.dialect, deps.clock, this.uuid);
+    this.queries = new CatalogQueries(deps.store.db);
+    this.log = deps.log ?? (() => {});
+  }
+
+  get settings(): CatalogSettings {
+    return this.deps.settings;
+  }
+
+  /** Reconciles the config's locations, reads them, builds the directory, and starts the refresh timer. */
+  async start(opts: { timer?: boolean } = {}): Promise<void> {
+    const wanted = this.deps.settings.locations.map((t) => this.normalizeTarget(t, undefined, this.deps.settings.baseDir));
+    const rows = await this.store.listLocations();
+    for (const row of rows.filter((r) => r.origin === 'config')) {
+      if (!wanted.some((w) => w.type === row.type && w.target === row.target)) {
+        await this.writes.run(() => this.store.deleteLocation(row.id));
+        this.log(`catalog: removed location ${row.type}:${row.target} (no longer in the config)`);
+      }
+    }
+    for (const w of wanted) {
+      const row = (await this.store.findLocation(w.type, w.target)) ?? this.newLocationRow(w.type, w.target, 'config', 'config');
+      const created = !rows.some((r) => r.id === row.id);
+      const { result } = await this.refreshRow(row, null, created);
+      if (result.location.status === 'error') this.log(`warning: catalog location ${w.type}:${w.target}: ${result.location.lastError}`);
+      else if (result.errors) this.log(`warning: catalog location ${w.type}:${w.target}: ${result.errors} problem(s); see \`idp catalog:errors\``);
+    }
+    await this.rebuildDirectory();
+    if (opts.timer !== false) this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => {});
+  }
+
+  /** One refresh of everything, then the next one interval later: refreshes never overlap. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const ms = parseDuration(this.deps.settings.refreshInterval, 'catalog.refreshInterval') * 1000;
+    this.timer = setTimeout(() => {
+      this.running = this.refreshAll(null)
+        .catch((err) => this.log(`warning: catalog refresh failed: ${(err as Error).message}`))
+        .finally(() => {
+          this.running = null;
+          this.schedule();
+        });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private newLocationRow(type: LocationType, target: string, origin: 'config' | 'api', createdBy: string): LocationRow {
+    return { id: this.uuid(), type, target, origin, created_at: this.deps.clock.now().toISOString(), created_by: createdBy, refreshed_at: null, status: 'pending', last_error: null };
+  }
+
+  normalizeTarget(target: string, type: string | undefined, baseDir = process.cwd()): { type: LocationType; target: string } {
+    const t = (type ?? guessLocationType(target)) as LocationType;
+    if (!LOCATION_TYPES.includes(t)) {
+      throw new IdpError('VALIDATION_FAILED', `location type "${type}" is not supported; use file, url or git`, { field: 'type' });
+    }
+    const trimmed = target.trim();
+    if (t === 'file') return { type: t, target: resolve(baseDir, trimmed.replace(/^file:(\/\/)?/, '')) };
+    if (t === 'url' && !/^https?:\/\//i.test(trimmed)) {
+      throw new IdpError('VALIDATION_FAILED', `url location "${target}" is not an http(s) URL`, { field: 'target' });
+    }
+    return { type: t, target: trimmed };
+  }
+
+  // --- locations -------------------------------------------------------------------------
+
+  async listLocations(): Promise<CatalogLocation[]> {
+    const [rows, stats] = await Promise.all([this.store.listLocations(), this.store.locationStats()]);
+    return rows.map((r) => toCatalogLocation(r, stats.get(r.id)));
+  }
+
+  async getLocation(id: string): Promise<CatalogLocation> {
+    const row = await this.store.getLocation(id);
+    if (!row) throw locationNotFound(id);
+    const stats = await this.store.locationStats();
+    return toCatalogLocation(row, stats.get(id));
+  }
+
+  async register(ctx: RequestContext, input: RegisterInput): Promise<RegisterOutcome> {
+    const { type, target } = this.normalizeTarget(input.target, input.type);
+    const decision = await this.deps.gate.enforce(ctx, {
+      action: 'catalog:register',
+      resource: PLATFORM,
+      context: { locationType: readsServerFiles(type, target) ? 'file' : type },
+    });
+    const existing = await this.store.findLocation(type, target);
+    if (existing && !input.refreshIfExists) {
+      throw new IdpError('CATALOG_LOCATION_EXISTS', `the location ${type}:${target} is already registered (id ${existing.id})`, {
+        field: 'target', id: existing.id,
+        hint: `Run \`idp catalog:refresh ${existing.id}\` to read it again.`,
+      });
+    }
+    if (existing) {
+      const { result, row } = await this.refreshRow(existing, ctx, false);
+      return { result, row, entities: await this.entitiesOf(row.id), existed: true };
+    }
+    const started = performance.now();
+    const read = await readLocation(type, target, this.deps.readOptions);
+    if (read.unreachable) {
+      throw new IdpError('CATALOG_LOCATION_UNREACHABLE', read.unreachable, { field: 'target', type, target });
+    }
+    const row = this.newLocationRow(type, target, 'api', ctx.principal.ref);
+    if (input.dryRun) {
+      const conflicts = await this.conflicts(read);
+      return {
+        result: {
+          location: toCatalogLocation({ ...row, id: 'dry-run', status: 'pending', last_error: firstIssue(read, conflicts) }, { entities: 0, errors: 0 }),
+          added: read.entities.length - conflicts.length, updated: 0, removed: 0, unchanged: 0,
+          errors: read.issues.length + conflicts.length, durationMs: Math.round(performance.now() - started),
+        },
+        row,
+        entities: read.entities.map((e) => e.entity),
+        existed: false,
+      };
+    }
+    const counts = await this.apply(row, read, this.auditHook(ctx, 'catalog:register', row, decision.permittedBy), true);
+    const result = await this.resultOf(row.id, counts, started);
+    return { result, row, entities: await this.entitiesOf(row.id), existed: false };
+  }
+
+  async refreshLocation(ctx: RequestContext, id: string): Promise<RefreshResult> {
+    const row = await this.store.getLocation(id);
+    if (!row) throw locationNotFound(id);
+    await this.deps.gate.enforce(ctx, { action: 'catalog:refresh', resource: PLATFORM, context: { locationType: row.type } });
+    return (await this.refreshRow(row, ctx, false)).result;
+  }
+
+  /** Every location, one after another. ctx null: the timer (not audited). */
+  async refreshAll(ctx: RequestContext | null): Promise<RefreshResult[]> {
+    if (ctx) await this.deps.gate.enforce(ctx, { action: 'catalog:refresh', resource: PLATFORM });
+    const out: RefreshResult[] = [];
+    for (const row of await this.store.listLocations()) {
+      if (this.stopped && !ctx) break;
+      out.push((await this.refreshRow(row, ctx, false)).result);
+    }
+    return out;
+  }
+
+  private async refreshRow(row: LocationRow, ctx: RequestContext | null, create: boolean): Promise<{ result: RefreshResult; row: LocationRow }> {
+    const started = performance.now();
+    const read = await readLocation(row.type as LocationType, row.target, this.deps.readOptions);
+    const hook = ctx ? this.auditHook(ctx, 'catalog:refresh', row, []) : undefined;
+    const counts = await this.apply(row, read, hook, create);
+    return { result: await this.resultOf(row.id, counts, started), row };
+  }
+
+  async updateLocation(ctx: RequestContext, id: string, type: string, target: string): Promise<LocationRow> {
+    const row = await this.store.getLocation(id);
+    if (!row) throw locationNotFound(id);
+    const next = this.normalizeTarget(target, type);
+    await this.deps.gate.enforce(ctx, { action: 'catalog:register', resource: PLATFORM, context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type } });
+    await this.store.updateLocationTarget(id, next.type, next.target);
+    const updated = { ...row, ...next };
+    await this.refreshRow(updated, ctx, false);
+    return updated;
+  }
+
+  async deleteLocation(ctx: RequestContext, id: string): Promise<void> {
+    const row = await this.store.getLocation(id);
+    if (!row) throw locationNotFound(id);
+    const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:delete', resource: PLATFORM, context: { locationType: row.type } });
+    if (row.origin === 'config') {
+      throw new IdpError('CONFLICT', `the location ${row.type}:${row.target} comes from idp.config.yaml and would come back at the next start`, {
+        id, hint: 'Remove it from catalog.locations in idp.config.yaml and restart the server.',
+      });
+    }
+    const counts = await this.writes.run(() => this.store.deleteLocation(id, async (trx, c) => {
+      await this.deps.audit.append({
+        actor: ctx.principal.ref, action: 'catalog:delete', target: `location:${id}`, decision: 'allow', policyIds: decision.permittedBy,
+        requestId: ctx.requestId, details: { type: row.type, target: row.target, removed: c.removed },
+      }, trx);
+    }));
+    await this.afterWrite(counts);
+  }
+
+  async deleteEntityByUid(ctx: RequestContext, uid: string): Promise<void> {
+    const found = await this.queries.byUid(uid);
+    const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:delete', resource: PLATFORM });
+    if (!found) return;
+    const counts = await this.writes.run(() => this.store.deleteEntity(uid, async (trx) => {
+      await this.deps.audit.append({
+        actor: ctx.principal.ref, action: 'catalog:delete', target: `entity:${found.ref}`, decision: 'allow', policyIds: decision.permittedBy,
+        requestId: ctx.requestId, details: { uid },
+      }, trx);
+    }));
+    await this.afterWrite(counts);
+  }
+
+  /** Backstage's POST /refresh: reads the entity's location again, now. */
+  async refreshEntity(ctx: RequestContext, entityRef: string): Promise<void> {
+    const ref = normalizeRef(entityRef);
+    const row = ref ? await this.queries.rowByRef(ref) : undefined;
+    if (!row) throw new IdpError('NOT_FOUND', `no entity ${entityRef} in the catalog`, { field: 'entityRef' });
+    await this.refreshLocation(ctx, row.location_id);
+  }
+
+  private async apply(row: LocationRow, read: ReadResult, hook: InTransaction | undefined, create: boolean): Promise<RefreshCounts> {
+    const counts = await this.writes.run(() => this.store.applyRefresh(row, read, hook, create));
+    await this.afterWrite(counts);
+    return counts;
+  }
+
+  private async afterWrite(counts: RefreshCounts): Promise<void> {
+    if (counts.identityChanged) await this.rebuildDirectory();
+  }
+
+  /** The directory the policy gate and token service read, rebuilt from User and Group entities. */
+  async rebuildDirectory(): Promise<void> {
+    const rows = await this.deps.store.db.selectFrom('catalog_entities').select('entity').where('kind', 'in', ['user', 'group']).execute();
+    const next = Directory.fromEntities(rows.map((r) => JSON.parse(r.entity) as Entity), this.deps.directory.adminGroup);
+    this.deps.directory.replaceWith(next);
+  }
+
+  private auditHook(ctx: RequestContext, action: string, row: LocationRow, policyIds: string[]): InTransaction {
+    return async (trx, c) => {
+      await this.deps.audit.append({
+        actor: ctx.principal.ref, action, target: `location:${row.id}`, decision: 'allow', policyIds, requestId: ctx.requestId,
+        details: { type: row.type, target: row.target, added: c.added, updated: c.updated, removed: c.removed, errors: c.errors },
+      }, trx);
+    };
+  }
+
+  private async resultOf(id: string, counts: RefreshCounts, started: number): Promise<RefreshResult> {
+    const location = await this.getLocation(id);
+    const { identityChanged: _i, ...rest } = counts;
+    return { location, ...rest, durationMs: Math.round(performance.now() - started) };
+  }
+
+  private async entitiesOf(locationId: string): Promise<Entity[]> {
+    const rows = await this.deps.store.db.selectFrom('catalog_entities').select('entity').where('location_id', '=', locationId).orderBy('ref').limit(10_000).execute();
+    return rows.map((r) => JSON.parse(r.entity) as Entity);
+  }
+
+  private async conflicts(read: ReadResult): Promise<string[]> {
+    const refs = read.entities.map((e) => e.ref);
+    const found = await this.queries.byRefs(refs, undefined);
+    return refs.filter((_, i) => found[i] !== null);
+  }
+
+  async errors(locationId?: string): Promise<CatalogError[]> {
+    let q = this.deps.store.db
+      .selectFrom('catalog_errors as e')
+      .innerJoin('catalog_locations as l', 'l.id', 'e.location_id')
+      .select(['l.type', 'l.target', 'e.file', 'e.line', 'e.entity_ref', 'e.message', 'e.at'])
+      .orderBy('l.created_at')
+      .orderBy('e.location_id')
+      .orderBy('e.seq')
+      .limit(MAX_ERRORS_LISTED);
+    if (locationId) {
+      if (!(await this.store.getLocation(locationId))) throw locationNotFound(locationId);
+      q = q.where('e.location_id', '=', locationId);
+    }
+    return (await q.execute()).map((r) => ({
+      location: `${r.type}:${r.target}`, file: r.file, line: r.line === null ? null : Number(r.line), entityRef: r.entity_ref, message: r.message, at: r.at,
+    }));
+  }
+
+  // --- graph views -----------------------------------------------------------------------
+
+  async graph(): Promise<CatalogGraph> {
+    const generation = await this.store.generation();
+    if (!this.graphCache || this.graphCache.generation !== generation) {
+      const graph = CatalogGraph.load(this.deps.store.db);
+      this.graphCache = { generation, graph };
+      graph.catch(() => {
+        if (this.graphCache?.graph === graph) this.graphCache = null;
+      });
+    }
+    return this.graphCache.graph;
+  }
+
+  /**
+   * Resolves what a user typed: `payments-api` → component:default/payments-api, `group:payments`,
+   * `user:alice`, `default/x`. A bare name that is not a component but names exactly one entity
+   * of another kind resolves to it. Unknown refs are NOT_FOUND with a hint.
+   */
+  async resolveRef(input: string, field = 'ref'): Promise<string> {
+    const text = input.trim();
+    const hasKind = /^[^/]*:/.test(text);
+    const ref = normalizeRef(text, 'component');
+    if (!ref) throw new IdpError('INVALID_REF', `"${input}" is not an entity reference`, { field, hint: 'Use [kind:][namespace/]name, e.g. payments-api, group:payments or component:default/payments-api.' });
+    if (await this.queries.byRef(ref)) return ref;
+    const { namespace, name } = splitRef(ref);
+    const named = await this.queries.refsNamed(name, namespace);
+    if (!hasKind && named.length === 1) return named[0]!;
+    throw new IdpError('NOT_FOUND', `no entity ${ref} in the catalog`, {
+      field, ref,
+      hint: named.length ? `Did you mean ${named.join(' or ')}?` : 'List entities with `idp catalog:list`, or check `idp catalog:errors` for entities that failed to load.',
+    });
+  }
+
+  async dependencies(input: string, depth: number): Promise<{ root: DependencyNode; depth: number; truncated: boolean }> {
+    const ref = await this.resolveRef(input);
+    return (await this.graph()).depsTree(ref, depth);
+  }
+
+  async impact(input: string): Promise<ImpactReport> {
+    const ref = await this.resolveRef(input);
+    const graph = await this.graph();
+    const memo = new Map<string, OnCallContact>();
+    return graph.impact(ref, (team) => {
+      let c = memo.get(team);
+      if (!c) memo.set(team, (c = graph.oncall(team, this.deps.settings.oncall, this.deps.directory)));
+      return c;
+    });
+  }
+
+  async oncall(input: string): Promise<OnCallContact> {
+    const ref = await this.resolveRef(input);
+    return (await this.graph()).oncall(ref, this.deps.settings.oncall, this.deps.directory);
+  }
+
+  async teams(): Promise<{ ref: string; name: string; displayName: string | null; parent: string | null; members: number; owns: number }[]> {
+    const graph = await this.graph();
+    const dir = this.deps.directory;
+    return [...dir.groups.values()]
+      .map((g) => ({ ref: g.ref, name: g.name, displayName: g.displayName, parent: g.parent, members: dir.membersOf(g.ref).length, owns: graph.ownedBy(g.ref).length }))
+      .sort((a, b) => (a.ref < b.ref ? -1 : 1));
+  }
+
+  async team(name: string): Promise<Team> {
+    const ref = normalizeRef(name, 'group');
+    const dir = this.deps.directory;
+    const g = ref ? dir.groups.get(ref) : undefined;
+    if (!ref || !g) {
+      throw new IdpError('NOT_FOUND', `no team ${name} in the catalog`, { field: 'name', hint: 'List teams with `idp team:list`.' });
+    }
+    const graph = await this.graph();
+    return {
+      ref: g.ref, name: g.name, displayName: g.displayName, email: g.email, parent: g.parent, children: g.children,
+      members: dir.membersOf(g.ref).map((m) => ({ ref: m.ref, email: dir.users.get(m.ref)?.email ?? null, direct: m.direct })),
+      owns: graph.ownedBy(g.ref),
+      oncall: graph.oncall(g.ref, this.deps.settings.oncall, dir),
+    };
+  }
+}
+
+function toCatalogLocation(r: LocationRow, stats: { entities: number; errors: number } | undefined): CatalogLocation {
+  return {
+    id: r.id, type: r.type, target: r.target, origin: r.origin === 'config' ? 'config' : 'api',
+    entities: stats?.entities ?? 0, errors: stats?.errors ?? 0, refreshedAt: r.refreshed_at,
+    status: r.status === 'ok' || r.status === 'error' ? r.status : 'pending', lastError: r.last_error,
+  };
+}
+
+function firstIssue(read: ReadResult, conflicts: string[]): string | null {
+  const total = read.issues.length + conflicts.length;
+  if (!total) return null;
+  const first = read.issues[0]?.message ?? `conflict: ${conflicts[0]} is already in the catalog from another location`;
+  return `${total} problem${total === 1 ? '' : 's'}; first: ${first}`;
+}
+
+export function locationNotFound(id: string): IdpError {
+  return new IdpError('NOT_FOUND', `no catalog location with id ${id}`, { field: 'id', hint: 'Run `idp catalog:locations` to see location ids.' });
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { DEFAULT_NAMESPACE, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+
+/** JSON with sorted keys: the same entity hashes the same whatever order its keys were read in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `[kind:][namespace/]name` → lower-case full ref, or undefined when it cannot be parsed. */
+export function normalizeRef(ref: string, defaultKind?: string, defaultNamespace = DEFAULT_NAMESPACE): string | undefined {
+  try {
+    return stringifyEntityRef(parseEntityRef(ref.trim(), { defaultKind, defaultNamespace }));
+  } catch {
+    return undefined;
+  }
+}
+
+export function splitRef(ref: string): { kind: string; namespace: string; name: string } {
+  const colon = ref.indexOf(':');
+  const slash = ref.indexOf('/', colon + 1);
+  return { kind: ref.slice(0, colon), namespace: ref.slice(colon + 1, slash), name: ref.slice(slash + 1) };
+}
+
+/** `component:default/payments-api` → `payments-api`; other namespaces keep theirs. */
+export function shortName(ref: string): string {
+  const { namespace, name } = splitRef(ref);
+  return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A promise-chain mutex: catalog writes (ingestion, deletion) run one at a time in a process. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+}
