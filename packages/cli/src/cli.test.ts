@@ -69,8 +69,35 @@ function envelope(code: string, message: string, hint?: string) {
   return { error: { code, message, details: hint ? { hint } : {}, requestId: 'req_stub' } };
 }
 
-function route(method: string, path: string, body: string, authorized: boolean, res: ServerResponse): void {
+function component(name: string) {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name },
+    spec: { type: 'service', lifecycle: 'production', owner: 'payments' },
+    relations: [{ type: 'ownedBy', targetRef: 'group:default/payments' }],
+  };
+}
+
+/** Three entities, two per page; the cursor is the index of the next page's first entity. */
+function entityPage(url: URL) {
+  const all = ['a-api', 'b-api', 'c-api'].map(component);
+  const start = Number(url.searchParams.get('cursor') ?? 0);
+  const end = start + Number(url.searchParams.get('limit') ?? 2);
+  return { items: all.slice(start, end), totalItems: all.length, nextCursor: end < all.length ? String(end) : null };
+}
+
+const location = {
+  id: 'loc_1', type: 'file', target: '/x', origin: 'api', entities: 2, errors: 1, refreshedAt: null, status: 'ok', lastError: null,
+};
+
+function route(method: string, path: string, body: string, authorized: boolean, res: ServerResponse, url: URL): void {
   if (!authorized) return send(res, 401, envelope('TOKEN_INVALID', 'the API token is not one the platform issued'));
+  if (method === 'GET' && path === '/api/catalog/idp/entities') return send(res, 200, entityPage(url));
+  if (method === 'POST' && path === '/api/catalog/idp/locations') {
+    const { target } = JSON.parse(body);
+    return send(res, 201, { location: { ...location, target }, added: 2, updated: 0, removed: 0, unchanged: 0, errors: 1, durationMs: 3 });
+  }
   if (method === 'POST' && path === '/api/tokens' && JSON.parse(body).user === 'carol@acme.test') {
     return send(res, 201, { ...token, id: 'tok_2', user: 'user:default/carol', description: 'ci', token: 'idp_secret_once' });
   }
@@ -114,9 +141,9 @@ async function harness({ onTestFinished }: TestContext): Promise<Harness> {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
-      const path = new URL(req.url ?? '/', 'http://stub').pathname;
+      const url = new URL(req.url ?? '/', 'http://stub');
       requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
-      route(req.method ?? 'GET', path, body, req.headers.authorization === `Bearer ${GOOD_TOKEN}`, res);
+      route(req.method ?? 'GET', url.pathname, body, req.headers.authorization === `Bearer ${GOOD_TOKEN}`, res, url);
     });
   });
   const stubUrl = await listen(stub);
@@ -157,8 +184,8 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^TOPICS$/m);
-    for (const topic of ['token', 'audit', 'policy']) expect(result.stdout).toMatch(new RegExp(`^  ${topic}\\s+\\S`, 'm'));
-    for (const command of ['server', 'login', 'logout', 'whoami']) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'));
+    for (const topic of ['token', 'audit', 'policy', 'catalog', 'team']) expect(result.stdout).toMatch(new RegExp(`^  ${topic}\\s+\\S`, 'm'));
+    for (const command of ['server', 'login', 'logout', 'whoami', 'oncall']) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'));
   });
 
   it('an unknown flag is a usage error, exit 2', async (ctx) => {
@@ -401,5 +428,40 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const url = new URL(requests[0]!.url, 'http://stub');
     expect(url.pathname).toBe('/api/audit');
     expect(Object.fromEntries(url.searchParams)).toEqual({ actor: 'alice@acme.test', decision: 'deny', since: '1h', limit: '5' });
+  });
+
+  it('catalog:list shows one page and how to get the next; --all follows the cursors into one page object', async (ctx) => {
+    const { expect } = ctx;
+    const { idp, asStub, requests } = await harness(ctx);
+
+    const [first, all] = await Promise.all([
+      idp(['catalog:list', '--kind', 'component', '--owner', 'payments'], asStub),
+      idp(['catalog:list', '--all', '-o', 'json'], asStub),
+    ]);
+
+    expect(first.code).toBe(0);
+    expect(first.stdout.split('\n')).toEqual([
+      'REF              KIND       TYPE     OWNER     LIFECYCLE',
+      'component:a-api  Component  service  payments  production',
+      'component:b-api  Component  service  payments  production',
+      '',
+    ]);
+    expect(first.stderr).toBe('Showing 2 of 3. Next page: --cursor 2 (or --all for every page).\n');
+    expect(JSON.parse(all.stdout)).toEqual({ items: ['a-api', 'b-api', 'c-api'].map(component), totalItems: 3, nextCursor: null });
+    expect(all.stderr).toBe('');
+    const queries = requests.map((r) => Object.fromEntries(new URL(r.url, 'http://stub').searchParams)).sort((a, b) => Object.keys(a).length - Object.keys(b).length);
+    expect(queries).toEqual([{}, { cursor: '2' }, { kind: 'component', owner: 'payments' }]);
+  });
+
+  it('catalog:register sends a local path made absolute and points at catalog:errors when there are problems', async (ctx) => {
+    const { expect } = ctx;
+    const { idp, asStub, requests } = await harness(ctx);
+
+    const result = await idp(['catalog:register', 'some/catalog'], asStub);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(requests[0]!.body)).toEqual({ target: join(process.cwd(), 'some/catalog'), dryRun: false });
+    expect(result.stdout).toMatch(/^Added:\s+2$/m);
+    expect(result.stderr).toContain('run `idp catalog:errors --location loc_1` to see them');
   });
 });

@@ -236,3 +236,71 @@ describe('IdpClient', () => {
     expect(() => new IdpClient({ url: baseUrl, token: 'abc def' })).toThrow(/cannot be sent/);
   });
 });
+
+describe('IdpClient catalog and teams', () => {
+  const client = () => new IdpClient({ url: baseUrl, token: 't' });
+  const calls = () => seen.map((s) => `${s.method} ${decodeURIComponent(s.url)}`);
+
+  it('maps each catalog method to its endpoint, encoding ids and refs', async () => {
+    handler = (req, res) => {
+      if (req.method === 'DELETE') {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      json(res, 200, { items: [] });
+    };
+    const c = client();
+
+    await c.listLocations();
+    await c.refreshLocation('loc/1');
+    await c.refreshAll();
+    await expect(c.deleteLocation('loc 1')).resolves.toBeUndefined();
+    await c.catalogErrors();
+    await c.catalogErrors('loc-1');
+    await c.getEntity('component:default/payments-api');
+    await c.dependencies('payments-api', 3);
+    await c.dependencies('payments-api');
+    await c.impact('users-api');
+    await c.oncall('payments-api');
+    await c.listTeams();
+    await c.getTeam('payments');
+
+    expect(seen[1]!.url).toBe('/api/catalog/idp/locations/loc%2F1/refresh');
+    expect(calls()).toEqual([
+      'GET /api/catalog/idp/locations',
+      'POST /api/catalog/idp/locations/loc/1/refresh',
+      'POST /api/catalog/idp/refresh',
+      'DELETE /api/catalog/idp/locations/loc 1',
+      'GET /api/catalog/idp/errors',
+      'GET /api/catalog/idp/errors?location=loc-1',
+      'GET /api/catalog/idp/entity?ref=component:default/payments-api',
+      'GET /api/catalog/idp/deps?ref=payments-api&depth=3',
+      'GET /api/catalog/idp/deps?ref=payments-api',
+      'GET /api/catalog/idp/impact?ref=users-api',
+      'GET /api/catalog/idp/oncall?ref=payments-api',
+      'GET /api/teams',
+      'GET /api/teams/payments',
+    ]);
+  });
+
+  it('registers a location with a JSON body', async () => {
+    handler = (_req, res) => json(res, 201, { added: 2 });
+
+    await expect(client().registerLocation({ target: '/srv/catalog', dryRun: true })).resolves.toEqual({ added: 2 });
+
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/catalog/idp/locations' });
+    expect(JSON.parse(seen[0]!.body)).toEqual({ target: '/srv/catalog', dryRun: true });
+  });
+
+  it('passes entity filters and the cursor as query parameters', async () => {
+    const page = { items: [], totalItems: 0, nextCursor: null };
+    handler = (_req, res) => json(res, 200, page);
+
+    await expect(client().listEntities({ kind: 'component', owner: 'payments', q: 'pay', limit: 2, cursor: 'abc=', type: undefined })).resolves.toEqual(page);
+
+    const url = new URL(seen[0]!.url, baseUrl);
+    expect(url.pathname).toBe('/api/catalog/idp/entities');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ kind: 'component', owner: 'payments', q: 'pay', limit: '2', cursor: 'abc=' });
+  });
+});

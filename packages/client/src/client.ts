@@ -3,13 +3,24 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditVerification,
+  CatalogEntity,
+  CatalogError,
+  CatalogLocation,
   CreatedToken,
   CreateTokenRequest,
+  DependencyTree as DependencyTreeSchema,
   Health,
+  ImpactEntry as ImpactEntrySchema,
+  ImpactReport,
+  OnCallContact,
   PolicyCheckRequest,
   PolicyDecision,
   Principal,
   Readiness,
+  RefreshResult,
+  RegisterLocationRequest,
+  Team,
+  TeamSummary as TeamSummarySchema,
   Token,
 } from '@idp/contracts';
 
@@ -17,6 +28,9 @@ import type {
 // schema itself so the client needs no direct zod dependency.
 export type HealthStatus = (typeof Health)['_zod']['output'];
 export type ReadinessStatus = (typeof Readiness)['_zod']['output'];
+export type DependencyTree = (typeof DependencyTreeSchema)['_zod']['output'];
+export type ImpactEntry = (typeof ImpactEntrySchema)['_zod']['output'];
+export type TeamSummary = (typeof TeamSummarySchema)['_zod']['output'];
 
 // Lists keep the API's `{items}` wrapper so paging fields can be added without breaking callers.
 export interface TokenList {
@@ -25,6 +39,42 @@ export interface TokenList {
 
 export interface AuditList {
   items: AuditRecord[];
+}
+
+export interface CatalogLocationList {
+  items: CatalogLocation[];
+}
+
+export interface RefreshResultList {
+  items: RefreshResult[];
+}
+
+export interface CatalogErrorList {
+  items: CatalogError[];
+}
+
+/** One page of entities; pass `nextCursor` back as `cursor` for the next one (null: last page). */
+export interface CatalogEntityPage {
+  items: CatalogEntity[];
+  totalItems: number;
+  nextCursor: string | null;
+}
+
+export interface TeamList {
+  items: TeamSummary[];
+}
+
+/** A location to register; `dryRun` defaults to false on the server. */
+export type RegisterLocation = Omit<RegisterLocationRequest, 'dryRun'> & { dryRun?: boolean };
+
+/** Entity list filters, all optional; `q` is a free-text search, `cursor` continues a listing. */
+export interface EntityFilter {
+  kind?: string;
+  owner?: string;
+  type?: string;
+  q?: string;
+  limit?: number;
+  cursor?: string;
 }
 
 /** The audit filters; all optional, the server applies its defaults (limit 100). */
@@ -122,6 +172,65 @@ export class IdpClient {
 
   checkPolicy(question: PolicyQuestion): Promise<PolicyDecision> {
     return this.request('POST', '/api/policy/check', { body: question });
+  }
+
+  /** Reads the location now; a dry run reports what it would add without storing anything. */
+  registerLocation(req: RegisterLocation): Promise<RefreshResult> {
+    return this.request('POST', '/api/catalog/idp/locations', { body: req });
+  }
+
+  listLocations(): Promise<CatalogLocationList> {
+    return this.request('GET', '/api/catalog/idp/locations');
+  }
+
+  refreshLocation(id: string): Promise<RefreshResult> {
+    return this.request('POST', `/api/catalog/idp/locations/${encodeURIComponent(id)}/refresh`);
+  }
+
+  /** Every location, one after another, on the server. */
+  refreshAll(): Promise<RefreshResultList> {
+    return this.request('POST', '/api/catalog/idp/refresh');
+  }
+
+  /** Removes the location and the entities it provided. */
+  async deleteLocation(id: string): Promise<void> {
+    await this.request('DELETE', `/api/catalog/idp/locations/${encodeURIComponent(id)}`);
+  }
+
+  /** Problems met reading locations: every location's, or one location's by id. */
+  catalogErrors(locationId?: string): Promise<CatalogErrorList> {
+    return this.request('GET', '/api/catalog/idp/errors', { query: { location: locationId } });
+  }
+
+  listEntities(filter: EntityFilter = {}): Promise<CatalogEntityPage> {
+    return this.request('GET', '/api/catalog/idp/entities', { query: { ...filter } });
+  }
+
+  /** `ref` may be short (`payments-api`, `group:payments`); the server resolves it. */
+  getEntity(ref: string): Promise<CatalogEntity> {
+    return this.request('GET', '/api/catalog/idp/entity', { query: { ref } });
+  }
+
+  /** What `ref` depends on, as a tree; `depth` defaults on the server. */
+  dependencies(ref: string, depth?: number): Promise<DependencyTree> {
+    return this.request('GET', '/api/catalog/idp/deps', { query: { ref, depth } });
+  }
+
+  /** Everything that depends on `ref`, transitively, with the teams to tell. */
+  impact(ref: string): Promise<ImpactReport> {
+    return this.request('GET', '/api/catalog/idp/impact', { query: { ref } });
+  }
+
+  oncall(ref: string): Promise<OnCallContact> {
+    return this.request('GET', '/api/catalog/idp/oncall', { query: { ref } });
+  }
+
+  listTeams(): Promise<TeamList> {
+    return this.request('GET', '/api/teams');
+  }
+
+  getTeam(name: string): Promise<Team> {
+    return this.request('GET', `/api/teams/${encodeURIComponent(name)}`);
   }
 
   /**

@@ -1,10 +1,22 @@
 import type { Command } from '@oclif/core';
 import Audit from './audit/index.ts';
 import AuditVerify from './audit/verify.ts';
+import CatalogDeps from './catalog/deps.ts';
+import CatalogErrors from './catalog/errors.ts';
+import CatalogGet from './catalog/get.ts';
+import CatalogImpact from './catalog/impact.ts';
+import CatalogList from './catalog/list.ts';
+import CatalogLocations from './catalog/locations.ts';
+import CatalogRefresh from './catalog/refresh.ts';
+import CatalogRegister from './catalog/register.ts';
+import CatalogUnregister from './catalog/unregister.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
+import OnCall from './oncall.ts';
 import PolicyCheck from './policy/check.ts';
 import Server from './server.ts';
+import TeamGet from './team/get.ts';
+import TeamList from './team/list.ts';
 import TokenCreate from './token/create.ts';
 import TokenList from './token/list.ts';
 import TokenRevoke from './token/revoke.ts';
@@ -25,4 +37,16 @@ export const COMMANDS: Record<string, Command.Class> = {
   audit: Audit,
   'audit:verify': AuditVerify,
   'policy:check': PolicyCheck,
+  'catalog:register': CatalogRegister,
+  'catalog:locations': CatalogLocations,
+  'catalog:refresh': CatalogRefresh,
+  'catalog:unregister': CatalogUnregister,
+  'catalog:errors': CatalogErrors,
+  'catalog:list': CatalogList,
+  'catalog:get': CatalogGet,
+  'catalog:deps': CatalogDeps,
+  'catalog:impact': CatalogImpact,
+  oncall: OnCall,
+  'team:list': TeamList,
+  'team:get': TeamGet,
 };
