@@ -64,6 +64,14 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('ctx', null as unknown as RequestContext);
+  // Clients (Backstage's among them) send `Content-Type: application/json` with an empty body on
+  // DELETE and bodiless POSTs; that is "no body", not malformed JSON. Anything else keeps
+  // Fastify's parser and its prototype-poisoning protection.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    return jsonParser(req, body as string, done);
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
