@@ -5,7 +5,7 @@ import { toIdpError } from '../../http/errors.ts';
 import { FilterInputError, parseFilterParams, parsePredicate, type EntityFilter } from './filters.ts';
 import { DEFAULT_QUERY_LIMIT, type OrderField, type QueryPage, type QueryState } from './query.ts';
 import { checkSingleEntity } from './read.ts';
-import { parseFieldsParam } from './search.ts';
+import { parseFieldsParam, projectFields } from './search.ts';
 import { locationNotFound } from './service.ts';
 import { normalizeRef } from './util.ts';
 
@@ -136,11 +136,7 @@ export async function backstageCatalogRoutes(app: TypedApp, s: Services): Promis
       const filter: EntityFilter | undefined = parseFilterParams((req.query as Record<string, unknown>).filter);
       const found = await catalog.queries.byRefs(refs, filter);
       const fields = Array.isArray(b.fields) ? b.fields.map(String) : undefined;
-      const items = found.map((e) => (e === null ? 'null' : fields ? JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(e)).filter(() => true))) : e));
-      if (fields) {
-        const { projectFields } = await import('./search.ts');
-        return sendItems(reply, found.map((e) => (e === null ? 'null' : JSON.stringify(projectFields(JSON.parse(e), fields)))), (arr) => `{"items":${arr}}`);
-      }
+      const items = found.map((e) => (e === null ? 'null' : fields ? JSON.stringify(projectFields(JSON.parse(e), fields)) : e));
       return sendItems(reply, items, (arr) => `{"items":${arr}}`);
     });
 
