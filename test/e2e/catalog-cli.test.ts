@@ -8,7 +8,7 @@ import { ROOT, runCli, startTestServer, type CliResult, type TestServer } from '
 // loaded examples/acme. Each spawn costs about half a second, so independent invocations run a
 // few at a time and each test asserts on a batch of them.
 
-const CONCURRENCY = 4;
+const CONCURRENCY = 3;
 
 describe('idp catalog, oncall and team commands against the acme catalog', () => {
   let server: TestServer;

@@ -17,7 +17,7 @@ export default class CatalogDeps extends BaseCommand<typeof CatalogDeps> {
     ref: Args.string({ description: 'Entity reference, e.g. payments-api or component:default/payments-api.', required: true }),
   };
   static override flags = {
-    depth: Flags.integer({ min: 1, summary: "How many levels to follow. Default: the server's." }),
+    depth: Flags.integer({ min: 1, max: 10, summary: 'How many levels to follow, up to 10. Default: 3.' }),
   };
 
   async run(): Promise<void> {

@@ -21,8 +21,8 @@ export default class CatalogList extends BaseCommand<typeof CatalogList> {
     kind: Flags.string({ summary: 'Only this kind: component, api, resource, system, group, user, …' }),
     owner: Flags.string({ summary: 'Only entities owned by this group (payments, group:payments).' }),
     type: Flags.string({ summary: 'Only this spec.type, e.g. service, website, library.' }),
-    search: Flags.string({ char: 's', summary: 'Free-text search in names, titles and descriptions.' }),
-    limit: Flags.integer({ min: 1, summary: "Entities per page. Default: the server's." }),
+    search: Flags.string({ char: 's', summary: 'Only entities whose name, title or description contains this text.' }),
+    limit: Flags.integer({ min: 1, max: 500, summary: 'Entities per page, up to 500. Default: 50.' }),
     cursor: Flags.string({ summary: 'Continue from a previous page (its nextCursor).', exclusive: ['all'] }),
     all: Flags.boolean({ summary: 'Follow every page instead of stopping after the first.', default: false }),
   };
