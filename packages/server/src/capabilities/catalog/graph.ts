@@ -119,19 +119,51 @@ export class CatalogGraph {
     return { root: build(root, null, 0, new Set()), depth: maxDepth, truncated };
   }
 
+  private readonly ids = new Map<string, number>();
+  private readonly refsById: string[] = [];
+  private readonly dependentIds: (Int32Array | undefined)[] = [];
+
+  private idOf(ref: string): number {
+    let id = this.ids.get(ref);
+    if (id === undefined) {
+      id = this.refsById.length;
+      this.ids.set(ref, id);
+      this.refsById.push(ref);
+    }
+    return id;
+  }
+
+  /** dependents() by integer id, computed once per node per graph (the graph never changes). */
+  private dependentsById(id: number): Int32Array {
+    let out = this.dependentIds[id];
+    if (!out) {
+      out = Int32Array.from(this.dependents(this.refsById[id]!), (r) => this.idOf(r));
+      this.dependentIds[id] = out;
+    }
+    return out;
+  }
+
+  /**
+   * Breadth-first over dependents, by depth: every transitive dependent once, at its shortest
+   * distance, with the node it was reached through. Integer ids and typed arrays keep a hub with
+   * thousands of dependents to a few milliseconds.
+   */
   impact(target: string, oncall: (team: string) => OnCallContact): ImpactReport {
-    const parent = new Map<string, string | null>([[target, null]]);
-    const depth = new Map<string, number>([[target, 0]]);
+    const root = this.idOf(target);
+    const parent = new Map<number, number>([[root, -1]]);
+    const depth = new Map<number, number>([[root, 0]]);
     const dependents: ImpactReport['dependents'] = [];
     const cycles: string[][] = [];
     const cycleKeys = new Set<string>();
-    let frontier = [target];
+    let frontier = [root];
     for (let d = 1; frontier.length; d++) {
-      const next: string[] = [];
+      const next: number[] = [];
       for (const u of frontier) {
-        for (const v of this.dependents(u)) {
+        const deps = this.dependentsById(u);
+        for (let k = 0; k < deps.length; k++) {
+          const v = deps[k]!;
           if (parent.has(v)) {
-            const cycle = this.cycleThrough(parent, u, v);
+            const cycle = this.cycleThrough(parent, depth, u, v);
             if (cycle) {
               const key = canonicalCycle(cycle);
               if (!cycleKeys.has(key)) {
@@ -144,8 +176,9 @@ export class CatalogGraph {
           parent.set(v, u);
           depth.set(v, d);
           next.push(v);
-          const owner = this.ownerOf(v);
-          dependents.push({ ref: v, kind: this.kindOf(v), depth: d, via: u, owner, oncall: owner ? oncall(owner) : noOwner(v) });
+          const ref = this.refsById[v]!;
+          const owner = this.ownerOf(ref);
+          dependents.push({ ref, kind: this.kindOf(ref), depth: d, via: this.refsById[u]!, owner, oncall: owner ? oncall(owner) : noOwner(ref) });
         }
       }
       frontier = next;
@@ -162,13 +195,22 @@ export class CatalogGraph {
   }
 
   /** When v (already reached) is an ancestor of u in the BFS tree, the edge u → v closes a cycle. */
-  private cycleThrough(parent: Map<string, string | null>, u: string, v: string): string[] | undefined {
-    const path: string[] = [];
-    for (let x: string | null | undefined = u; x; x = parent.get(x)) {
-      path.push(x);
-      if (x === v) return [...path.reverse(), v];
+  private cycleThrough(parent: Map<number, number>, depth: Map<number, number>, u: number, v: number): string[] | undefined {
+    // Only a node nearer the root can be an ancestor; climb exactly to its depth before comparing,
+    // so the many edges into already-reached siblings cost one lookup each.
+    const dv = depth.get(v)!;
+    let du = depth.get(u)!;
+    if (dv > du) return undefined;
+    let x = u;
+    while (x >= 0 && du > dv) {
+      x = parent.get(x)!;
+      du--;
     }
-    return undefined;
+    if (x !== v) return undefined;
+    const path: string[] = [];
+    for (let y = u; y >= 0 && y !== v; y = parent.get(y)!) path.push(this.refsById[y]!);
+    const ref = this.refsById[v]!;
+    return [ref, ...path.reverse(), ref];
   }
 
   /**

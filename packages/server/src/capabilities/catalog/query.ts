@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../store/index.ts';
-import { filterSql, FilterInputError, type EntityFilter } from './filters.ts';
+import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
 import { projectFields } from './search.ts';
 import { chunk } from './util.ts';
 
@@ -71,7 +71,7 @@ export class CatalogQueries {
 
   private where(state: QueryState): RawBuilder<boolean>[] {
     const conds: RawBuilder<boolean>[] = [];
-    if (state.filter) conds.push(filterSql(state.filter, 'e.uid'));
+    if (state.filter) conds.push(sql<boolean>`e.uid in (${filterSetSql(state.filter)})`);
     const term = state.fullText?.term?.trim().toLowerCase();
     if (term) {
       const fields = (state.fullText?.fields?.length ? state.fullText.fields : [state.orderField?.field ?? 'metadata.uid']).map((f) => f.toLowerCase());
@@ -99,7 +99,9 @@ export class CatalogQueries {
     if (totalItems === undefined) {
       if (cursor.skipTotal) totalItems = 0;
       else {
-        const row = await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
+        const row = cursor.filter && !cursor.fullText?.term?.trim()
+          ? await sql<{ n: number | string }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
+          : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
         totalItems = Number(row.rows[0]?.n ?? 0);
       }
     }
@@ -126,12 +128,21 @@ export class CatalogQueries {
     const nullsOrder = backwards ? sql`(t.sv is null) desc` : sql`(t.sv is null) asc`;
     const idColumn = cursor.byRef ? sql`e.ref` : sql`e.uid`;
     // Sort ids only, then fetch the page's JSON: sorting thousands of rows with their JSON is slow.
-    const rows = (await sql<{ id: string; sv: string | null }>`
+    // Without a sort field the order is the uid (or ref) itself, which an index already holds, so
+    // the database walks it and stops after one page instead of sorting every match.
+    const rows = cursor.orderField
+      ? (await sql<{ id: string; sv: string | null }>`
       select t.id, t.sv from (
         select ${idColumn} as id, ${this.sortValue(cursor)} as sv from catalog_entities e ${whereSql}
       ) t
       ${keysetConds.length ? sql`where ${keysetConds[0]!}` : sql``}
       order by ${nullsOrder}, t.sv ${dir}, t.id ${dir}
+      limit ${limit + 1} offset ${ks ? 0 : offset}
+    `.execute(this.db)).rows
+      : (await sql<{ id: string; sv: string | null }>`
+      select ${idColumn} as id, ${cursor.byRef ? sql`e.ref` : sql`null`} as sv from catalog_entities e
+      where ${sql.join([...conds, ...(ks ? [sql<boolean>`${idColumn} ${backwards ? sql`<` : sql`>`} ${ks.id}`] : [])].concat(conds.length || ks ? [] : [sql<boolean>`1 = 1`]), sql` and `)}
+      order by ${idColumn} ${backwards ? sql`desc` : sql`asc`}
       limit ${limit + 1} offset ${ks ? 0 : offset}
     `.execute(this.db)).rows;
 

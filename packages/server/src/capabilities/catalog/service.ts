@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { sql } from 'kysely';
 import type { Entity } from '@backstage/catalog-model';
 import { IdpError, type CatalogError, type CatalogLocation, type DependencyNode, type ImpactReport, type OnCallContact, type RefreshResult, type Team } from '@idp/contracts';
 import { parseDuration } from '@idp/core';
@@ -14,7 +14,7 @@ import { CatalogQueries } from './query.ts';
 import { readLocation, type ReadResult } from './read.ts';
 import { guessLocationType, LOCATION_TYPES, readsServerFiles, type LocationType, type ReadOptions } from './sources.ts';
 import { CatalogStore, type InTransaction, type LocationRow, type RefreshCounts } from './store.ts';
-import { Mutex, normalizeRef, splitRef } from './util.ts';
+import { Mutex, normalizeRef, splitRef, uuidV7 } from './util.ts';
 
 export interface CatalogSettings {
   /** Targets from idp.config.yaml; relative paths resolve against baseDir. */
@@ -53,6 +53,7 @@ export interface RegisterOutcome {
 }
 
 const MAX_ERRORS_LISTED = 1000;
+const ANALYZE_AFTER_CHANGES = 1000;
 
 /**
  * The catalog capability: locations and their refreshes, the entity store, and the graph views
@@ -71,7 +72,7 @@ export class CatalogService {
   private readonly uuid: () => string;
 
   constructor(private readonly deps: CatalogDeps) {
-    this.uuid = deps.uuid ?? randomUUID;
+    this.uuid = deps.uuid ?? (() => uuidV7());
     this.store = new CatalogStore(deps.store.db, deps.store.dialect, deps.clock, this.uuid);
     this.queries = new CatalogQueries(deps.store.db);
     this.log = deps.log ?? (() => {});
@@ -275,6 +276,12 @@ export class CatalogService {
 
   private async apply(row: LocationRow, read: ReadResult, hook: InTransaction | undefined, create: boolean): Promise<RefreshCounts> {
     const counts = await this.writes.run(() => this.store.applyRefresh(row, read, hook, create));
+    // PostgreSQL plans the search-table subqueries from its statistics, and answers them from the
+    // index alone only for pages the visibility map marks all-visible. After a bulk load neither is
+    // true until autovacuum comes round, and by-query is several times slower until then.
+    if (this.deps.store.dialect === 'postgres' && counts.added + counts.updated + counts.removed >= ANALYZE_AFTER_CHANGES) {
+      await sql`vacuum (analyze) catalog_entities, catalog_search, catalog_relations`.execute(this.deps.store.db);
+    }
     await this.afterWrite(counts);
     return counts;
   }
@@ -379,7 +386,12 @@ export class CatalogService {
     const memo = new Map<string, OnCallContact>();
     return graph.impact(ref, (team) => {
       let c = memo.get(team);
-      if (!c) memo.set(team, (c = graph.oncall(team, this.deps.settings.oncall, this.deps.directory)));
+      if (!c) {
+        // Each entry carries only the step that decided its contact; the full route is the same
+        // for every entry of a team and is one `idp oncall` away. It keeps hub reports small.
+        const full = graph.oncall(team, this.deps.settings.oncall, this.deps.directory);
+        memo.set(team, (c = { ...full, route: full.route.slice(-1) }));
+      }
       return c;
     });
   }

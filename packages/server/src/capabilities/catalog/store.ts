@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Entity } from '@backstage/catalog-model';
 import type { Database, Dialect } from '../../store/index.ts';
 import type { Clock } from '../../clock.ts';
 import type { ReadEntity, ReadIssue, ReadResult } from './read.ts';
 import { toEntityRelations } from './relations.ts';
 import { buildSearchRows } from './search.ts';
-import { canonicalJson, chunk, sha1 } from './util.ts';
+import { canonicalJson, chunk, sha1, uuidV7 } from './util.ts';
 
 export type LocationRow = Database['catalog_locations'];
 type EntityRow = Database['catalog_entities'];
@@ -40,7 +39,7 @@ export class CatalogStore {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly clock: Clock,
-    private readonly newUid: () => string = randomUUID,
+    private readonly newUid: () => string = () => uuidV7(),
   ) {}
 
   async generation(): Promise<number> {
@@ -166,7 +165,7 @@ export class CatalogStore {
           affected.add(r.source);
         }
       }
-      await insertBatches(trx, 'catalog_relations', relationRows);
+      await insertBatches(trx, this.dialect, 'catalog_relations', relationRows);
       for (const r of removed) affected.delete(r.ref);
 
       const written = await this.stitch(trx, affected, changed, location.id, now);
@@ -304,14 +303,14 @@ export class CatalogStore {
       await trx.deleteFrom('catalog_search').where('entity_uid', 'in', part).execute();
       await trx.deleteFrom('catalog_entities').where('uid', 'in', part).execute();
     }
-    await insertBatches(trx, 'catalog_entities', rows);
-    await insertBatches(trx, 'catalog_search', search);
+    await insertBatches(trx, this.dialect, 'catalog_entities', rows);
+    await insertBatches(trx, this.dialect, 'catalog_search', search);
     return kinds;
   }
 
   private async replaceErrors(trx: Transaction<Database>, locationId: string, issues: ReadIssue[], now: string): Promise<void> {
     await trx.deleteFrom('catalog_errors').where('location_id', '=', locationId).execute();
-    await insertBatches(trx, 'catalog_errors', issues.map((i, seq) => ({
+    await insertBatches(trx, this.dialect, 'catalog_errors', issues.map((i, seq) => ({
       id: this.newUid(), location_id: locationId, seq, file: i.file, line: i.line, entity_ref: i.entityRef, message: i.message, at: now,
     })));
   }
@@ -328,9 +327,26 @@ function sourceDisplay(source: string): string {
   return source.replace(/^(file|url):/, '');
 }
 
-async function insertBatches<T extends keyof Database>(trx: Transaction<Database>, table: T, rows: Database[T][]): Promise<void> {
+/**
+ * Multi-row INSERTs written directly: at 10,000 entities (300,000+ search rows) building each
+ * statement through the query builder costs more than SQLite takes to run it. Table and column
+ * names are our own constants; every value is a bound parameter.
+ */
+async function insertBatches<T extends keyof Database>(trx: Transaction<Database>, dialect: Dialect, table: T, rows: Database[T][]): Promise<void> {
   if (rows.length === 0) return;
-  const columns = Object.keys(rows[0] as object).length;
-  const per = Math.max(1, Math.floor(MAX_PARAMS / columns));
-  for (const part of chunk(rows, per)) await trx.insertInto(table).values(part as any).execute();
+  const columns = Object.keys(rows[0] as object);
+  const per = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+  for (const part of chunk(rows, per)) {
+    const params: unknown[] = [];
+    const tuples: string[] = [];
+    for (const row of part) {
+      const marks: string[] = [];
+      for (const c of columns) {
+        params.push((row as unknown as Record<string, unknown>)[c] ?? null);
+        marks.push(dialect === 'postgres' ? `$${params.length}` : '?');
+      }
+      tuples.push(`(${marks.join(',')})`);
+    }
+    await trx.executeQuery(CompiledQuery.raw(`insert into ${table} (${columns.join(', ')}) values ${tuples.join(',')}`, params));
+  }
 }
