@@ -23,6 +23,14 @@ import type {
   TeamSummary as TeamSummarySchema,
   Token,
 } from '@idp/contracts';
+import type {
+  AccessRequest,
+  AccessStats,
+  SecretMeta,
+  SecretValue,
+  SecretVersionList,
+  WorkloadToken,
+} from '@idp/contracts';
 
 // Output types of schemas that contracts exports without a matching type alias; read off the
 // schema itself so the client needs no direct zod dependency.
@@ -79,6 +87,26 @@ export interface EntityFilter {
 
 /** The audit filters; all optional, the server applies its defaults (limit 100). */
 export type AuditFilter = Partial<AuditQuery>;
+
+export interface SecretList {
+  items: SecretMeta[];
+}
+
+export interface SecretFilter {
+  env?: string;
+  service?: string;
+}
+
+export interface AccessRequestList {
+  items: AccessRequest[];
+}
+
+export interface AccessFilter {
+  pending?: boolean;
+  mine?: boolean;
+  toReview?: boolean;
+  limit?: number;
+}
 
 /** A policy question; `context` defaults to {} on the server. */
 export type PolicyQuestion = Omit<PolicyCheckRequest, 'context'> & { context?: Record<string, unknown> };
@@ -233,6 +261,63 @@ export class IdpClient {
     return this.request('GET', `/api/teams/${encodeURIComponent(name)}`);
   }
 
+  /** Stores a new encrypted version at `<env>/<service>/<KEY>`; the server checks the path. */
+  setSecret(path: string, value: string): Promise<SecretMeta> {
+    return this.request('PUT', secretUrl(path), { body: { value } });
+  }
+
+  /** The value (audited); production needs an active access grant. */
+  getSecret(path: string, version?: number): Promise<SecretValue> {
+    return this.request('GET', secretUrl(path), { query: { version } });
+  }
+
+  /** Names, versions and who changed them; never values. */
+  listSecrets(filter: SecretFilter = {}): Promise<SecretList> {
+    return this.request('GET', '/api/secrets', { query: { ...filter } });
+  }
+
+  deleteSecret(path: string): Promise<SecretMeta> {
+    return this.request('DELETE', secretUrl(path));
+  }
+
+  secretVersions(path: string): Promise<SecretVersionList> {
+    return this.request('GET', `${secretUrl(path)}/versions`);
+  }
+
+  /** A token for the Vault-compatible endpoint, for one environment and service. */
+  createWorkloadToken(req: { env: string; service: string; ttl?: string }): Promise<WorkloadToken> {
+    return this.request('POST', '/api/secrets/tokens', { body: req });
+  }
+
+  requestAccess(req: { secret: string; reason: string; duration?: string }): Promise<AccessRequest> {
+    return this.request('POST', '/api/access/requests', { body: req });
+  }
+
+  listAccessRequests(filter: AccessFilter = {}): Promise<AccessRequestList> {
+    const flag = (v: boolean | undefined) => (v ? 'true' : undefined);
+    return this.request('GET', '/api/access/requests', { query: { pending: flag(filter.pending), mine: flag(filter.mine), toReview: flag(filter.toReview), limit: filter.limit } });
+  }
+
+  getAccessRequest(id: string): Promise<AccessRequest> {
+    return this.request('GET', `/api/access/requests/${encodeURIComponent(id)}`);
+  }
+
+  approveAccess(id: string, opts: { duration?: string; reason?: string } = {}): Promise<AccessRequest> {
+    return this.request('POST', `/api/access/requests/${encodeURIComponent(id)}/approve`, { body: opts });
+  }
+
+  denyAccess(id: string, reason: string): Promise<AccessRequest> {
+    return this.request('POST', `/api/access/requests/${encodeURIComponent(id)}/deny`, { body: { reason } });
+  }
+
+  revokeAccess(id: string, reason?: string): Promise<AccessRequest> {
+    return this.request('POST', `/api/access/requests/${encodeURIComponent(id)}/revoke`, { body: reason ? { reason } : {} });
+  }
+
+  accessStats(since?: string): Promise<AccessStats> {
+    return this.request('GET', '/api/access/stats', { query: { since } });
+  }
+
   /**
    * One call to the API. `path` is relative to the base URL and must start with "/"; query
    * values that are undefined or null are left out. Resolves with the parsed JSON body of a
@@ -306,6 +391,21 @@ export class IdpClient {
       hint: ERROR_CODES.SERVER_UNREACHABLE.hint,
     });
   }
+}
+
+/**
+ * `<env>/<service>/<KEY>` → its API URL; the server checks each part. A path that is not three
+ * parts is refused here: URL resolution would turn `..` parts into another API route.
+ */
+function secretUrl(path: string): string {
+  const parts = path.split('/');
+  if (parts.length !== 3 || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new IdpError('SECRET_PATH_INVALID', `"${path.slice(0, 200)}" is not a secret path: it must be three non-empty parts separated by "/"`, {
+      field: 'path',
+      hint: ERROR_CODES.SECRET_PATH_INVALID.hint,
+    });
+  }
+  return `/api/secrets/${parts.map(encodeURIComponent).join('/')}`;
 }
 
 class InvalidJson {

@@ -20,4 +20,8 @@ export {
   type ImpactEntry,
   type TeamSummary,
   type TeamList,
+  type SecretList,
+  type SecretFilter,
+  type AccessRequestList,
+  type AccessFilter,
 } from './client.ts';

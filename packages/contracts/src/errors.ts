@@ -151,6 +151,61 @@ export const ERROR_CODES = {
     meaning: 'The audit log hash chain does not verify: a record was changed, removed or inserted.',
     hint: 'Restore the audit table from a backup and investigate who had write access to the store.',
   },
+  SECRET_PATH_INVALID: {
+    status: 400, exit: 2,
+    meaning: 'A secret path is not <env>/<service>/<KEY> (or, for access requests, <env>/<service>/* or a KEY prefix ending in *).',
+    hint: 'Use e.g. staging/payments-api/STRIPE_KEY: env and service are DNS labels, KEY is letters, digits and _ . -',
+  },
+  SECRET_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No secret (or no such version of it) exists at this path.',
+    hint: 'Run `idp secret:list --env ENV --service SERVICE` to see the secrets you may list.',
+  },
+  SECRET_INTEGRITY_FAILED: {
+    status: 500, exit: 1,
+    meaning: 'A stored secret did not decrypt: its ciphertext or wrapped key was changed, or it was written under another master key. Nothing was returned.',
+    hint: 'Restore the secret from a backup or set it again (`idp secret:set`), and find out who had write access to the store.',
+  },
+  MASTER_KEY_INVALID: {
+    status: 500, exit: 1,
+    meaning: 'The secret store\'s master key (IDP_MASTER_KEY or <data-dir>/master.key) is unreadable or not 32 bytes in base64 or hex.',
+    hint: 'Give IDP_MASTER_KEY as 64 hex characters or 32 bytes in base64 (e.g. `openssl rand -base64 32`), or fix the master.key file.',
+  },
+  MASTER_KEY_MISMATCH: {
+    status: 500, exit: 1,
+    meaning: 'The master key is not the one the state store\'s secrets were encrypted with; the control plane refuses to start and changes nothing.',
+    hint: 'Start with the original key (IDP_MASTER_KEY or <data-dir>/master.key, e.g. from your backup).',
+  },
+  ACCESS_REQUEST_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No access request has this id (or it is not one you may see).',
+    hint: 'Run `idp access:list` to see request ids.',
+  },
+  ACCESS_DURATION_TOO_LONG: {
+    status: 400, exit: 2,
+    meaning: 'The requested access window is longer than the policies allow for this secret.',
+    hint: 'Ask for a shorter --duration; the error names the maximum and the policy that sets it.',
+  },
+  ACCESS_SELF_APPROVAL: {
+    status: 403, exit: 3,
+    meaning: 'Nobody approves or denies their own access request.',
+    hint: 'Ask a member of the owning team or a platform admin (`idp access:list` shows the approvers).',
+  },
+  ACCESS_ALREADY_DECIDED: {
+    status: 409, exit: 1,
+    meaning: 'The access request was already approved, denied or revoked, so this decision cannot be made.',
+    hint: 'Run `idp access:list` to see its state; revoke an approved grant with `idp access:revoke`.',
+  },
+  ACCESS_REQUEST_EXPIRED: {
+    status: 409, exit: 1,
+    meaning: 'The access request (or its grant) has expired, so it can no longer be approved or revoked.',
+    hint: 'Ask again with `idp access:request`.',
+  },
+  ACCESS_EXPIRED: {
+    status: 403, exit: 3,
+    meaning: 'Your access grant for this secret has ended.',
+    hint: 'Ask again with `idp access:request --secret PATH --reason WHY --duration 1h`.',
+  },
   INTERNAL: {
     status: 500, exit: 1,
     meaning: 'An unexpected server error. It is logged with the request id.',

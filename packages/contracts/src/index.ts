@@ -1,3 +1,4 @@
 export * from './errors.ts';
 export * from './resources.ts';
 export * from './catalog.ts';
+export * from './secrets.ts';

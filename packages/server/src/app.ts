@@ -26,6 +26,8 @@ import { tokenRoutes } from './capabilities/tokens/routes.ts';
 import { auditRoutes } from './capabilities/audit/routes.ts';
 import { identityRoutes } from './capabilities/identity/routes.ts';
 import { policyRoutes } from './capabilities/policy/routes.ts';
+import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
+import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
 
 export interface Services {
   store: Store;
@@ -34,6 +36,8 @@ export interface Services {
   gate: PolicyGate;
   tokens: TokenService;
   catalog: CatalogService;
+  secrets: SecretsService;
+  access: AccessService;
   version: string;
 }
 
@@ -130,6 +134,9 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await policyRoutes(typed, services);
   await catalogRoutes(typed, services);
   await backstageCatalogRoutes(typed, services);
+  await secretRoutes(typed, services);
+  await accessRoutes(typed, services);
+  await vaultRoutes(typed, services);
   await app.ready();
   return app;
 }

@@ -13,6 +13,8 @@ import { PolicyGate } from './policy/gate.ts';
 import { openStore } from './store/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
+import { SecretCipher, SecretResources, SecretsService, catalogOwnership, tierLookup, unlockMasterKey } from './capabilities/secrets/index.ts';
+import { AccessService, WebhookNotifier } from './capabilities/access/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -28,6 +30,8 @@ export interface StartOptions {
   ids?: IdSource;
   /** false: no periodic catalog refresh (tests that want a still catalog). */
   catalogTimer?: boolean;
+  /** The secret store's master key (hex or base64 of 32 bytes); else IDP_MASTER_KEY, else <data-dir>/master.key. */
+  masterKey?: string;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
 }
@@ -89,6 +93,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   const store = await openStore({ databaseUrl: opts.databaseUrl ?? env.IDP_DATABASE_URL, dataDir });
   try {
+    // First, before anything is written: a wrong master key must refuse to start and touch nothing.
+    const masterKey = await unlockMasterKey(store.db, clock, dataDir, opts.masterKey ?? env.IDP_MASTER_KEY);
     const admin = resolveAdminToken(dataDir, opts.adminToken ?? env.IDP_ADMIN_TOKEN);
     const audit = new AuditLog(store.db, clock, store.dialect);
     const gate = new PolicyGate(engine, directory, audit);
@@ -98,12 +104,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
     });
     await catalog.start({ timer: opts.catalogTimer ?? true });
-    const services: Services = { store, audit, directory, gate, tokens, catalog, version: readVersion() };
+    const secretResources = new SecretResources(catalogOwnership(catalog), tierLookup(loaded.config.secrets.productionEnvironments));
+    const notifier = new WebhookNotifier(loaded.config.access.webhookUrl, log);
+    const access = new AccessService({ db: store.db, audit, gate, directory, clock, ids, resources: secretResources, notifier, settings: loaded.config.access, log });
+    const secrets = new SecretsService({
+      db: store.db, dialect: store.dialect, audit, gate, clock, ids, cipher: new SecretCipher(masterKey), resources: secretResources, grants: access,
+    });
+    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, version: readVersion() };
     let app;
     try {
       app = await buildApp(services, { logLevel: opts.logLevel });
     } catch (err) {
       await catalog.stop();
+      await access.stop();
       throw err;
     }
     await app.listen({ port, host });
@@ -114,6 +127,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     log(`  organization ${loaded.config.organization.name}: ${directory.users.size} users, ${directory.groups.size} teams (config ${loaded.path})`);
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
+    log(`  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`);
+    access.start();
     log(admin.source === 'IDP_ADMIN_TOKEN'
       ? '  admin token: from IDP_ADMIN_TOKEN'
       : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`);
@@ -128,6 +143,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         if (closed) return;
         closed = true;
         await catalog.stop();
+        await access.stop();
         await app.close();
         await store.close();
       },

@@ -21,6 +21,18 @@ import TokenCreate from './token/create.ts';
 import TokenList from './token/list.ts';
 import TokenRevoke from './token/revoke.ts';
 import Whoami from './whoami.ts';
+import SecretSet from './secret/set.ts';
+import SecretGet from './secret/get.ts';
+import SecretList from './secret/list.ts';
+import SecretDelete from './secret/delete.ts';
+import SecretVersions from './secret/versions.ts';
+import SecretToken from './secret/token.ts';
+import AccessRequest from './access/request.ts';
+import AccessList from './access/list.ts';
+import AccessApprove from './access/approve.ts';
+import AccessDeny from './access/deny.ts';
+import AccessRevoke from './access/revoke.ts';
+import AccessStats from './access/stats.ts';
 
 /**
  * Command id → class, read by oclif's explicit discovery strategy (package.json "oclif.commands").
@@ -49,4 +61,16 @@ export const COMMANDS: Record<string, Command.Class> = {
   oncall: OnCall,
   'team:list': TeamList,
   'team:get': TeamGet,
+  'secret:set': SecretSet,
+  'secret:get': SecretGet,
+  'secret:list': SecretList,
+  'secret:delete': SecretDelete,
+  'secret:versions': SecretVersions,
+  'secret:token': SecretToken,
+  'access:request': AccessRequest,
+  'access:list': AccessList,
+  'access:approve': AccessApprove,
+  'access:deny': AccessDeny,
+  'access:revoke': AccessRevoke,
+  'access:stats': AccessStats,
 };

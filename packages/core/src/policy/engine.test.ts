@@ -54,10 +54,25 @@ function loadError(policies: PolicySource[]): IdpError {
 describe('PolicyEngine with the default policies', () => {
   it('names each policy <file>/<@id>', () => {
     expect(engine.policyIds).toEqual([
+      'access/anyone-may-request',
+      'access/owners-auto-approve',
+      'access/others-need-approval',
+      'access/owners-approve',
+      'access/owners-revoke',
+      'access/requester-revoke-own',
+      'access/max-duration',
+      'access/max-duration-production',
       'admins/platform-admins-all',
       'catalog/catalog-register-remote',
       'catalog/catalog-refresh-anyone',
       'policy/policy-check-anyone',
+      'secrets/owners-read-non-production',
+      'secrets/owners-list',
+      'secrets/owners-write',
+      'secrets/owners-workload-token',
+      'secrets/grant-holders-read',
+      'secrets/production-needs-grant',
+      'secrets/workload-token-max-ttl',
       'tokens/tokens-own-revoke',
     ]);
     expect(engine.warnings).toEqual([]);

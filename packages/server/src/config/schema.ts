@@ -43,6 +43,39 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ locations: [], refreshInterval: '5m', oncall: {} }),
+    secrets: z
+      .object({
+        productionEnvironments: z
+          .array(z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'an environment name (DNS-1123 label)'))
+          .default(['production'])
+          .describe('Environments whose secrets are production tier: reads need an active access grant'),
+      })
+      .strict()
+      .default({ productionEnvironments: ['production'] }),
+    access: z
+      .object({
+        webhookUrl: z
+          .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+          .optional()
+          .describe('Slack-compatible incoming webhook: POSTed {text, blocks} when a request needs a decision and when one is made'),
+        pendingTtl: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 24h')
+          .default('24h')
+          .describe('A pending request nobody decides within this long expires'),
+        defaultDuration: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 1h')
+          .default('1h')
+          .describe('Grant length when `idp access:request` gives no --duration (the policies set the maximum)'),
+        sweepInterval: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30s')
+          .default('30s')
+          .describe('How often ended grants and stale requests are marked expired (and audited)'),
+      })
+      .strict()
+      .default({ pendingTtl: '24h', defaultDuration: '1h', sweepInterval: '30s' }),
     policies: z
       .object({
         paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),

@@ -20,14 +20,14 @@ export function toIdpError(err: unknown): IdpError {
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new IdpError('INVALID_JSON', `the request body is not valid JSON: ${e.message}`, { field: 'body' });
+      return new IdpError('INVALID_JSON', 'the request body is not valid JSON', { field: 'body' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new IdpError('PAYLOAD_TOO_LARGE', 'the request body is too large', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new IdpError('UNSUPPORTED_MEDIA_TYPE', `content type ${e.message.split(': ').pop()} is not accepted`, { field: 'content-type' });
   }
   if (err instanceof SyntaxError && (e.statusCode === 400 || /JSON/.test(e.message))) {
-    return new IdpError('INVALID_JSON', `the request body is not valid JSON: ${e.message}`, { field: 'body' });
+    return new IdpError('INVALID_JSON', 'the request body is not valid JSON', { field: 'body' });
   }
   if (e.statusCode === 404) return new IdpError('NOT_FOUND', e.message);
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {

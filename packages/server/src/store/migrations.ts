@@ -131,6 +131,88 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('catalog_errors_location').on('catalog_errors').columns(['location_id', 'seq']).execute();
     },
   },
+  '0003_secrets': {
+    async up(db: Kysely<any>) {
+      // One row per path; values live only in secret_versions, encrypted (see secrets/crypto.ts).
+      await db.schema
+        .createTable('secrets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('current_version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text')
+        .addColumn('deleted_by', 'text')
+        .addUniqueConstraint('secrets_path', ['env', 'service', 'key'])
+        .execute();
+
+      await db.schema
+        .createTable('secret_versions')
+        .addColumn('secret_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .addColumn('wrapped_key', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('secret_versions_pk', ['secret_id', 'version'])
+        .execute();
+
+      // Vault's KV v2 versions a whole <env>/<service> map; this counter is that version.
+      await db.schema
+        .createTable('secret_scopes')
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('secret_scopes_pk', ['env', 'service'])
+        .execute();
+
+      await db.schema
+        .createTable('workload_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('access_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('requester', 'text', (c) => c.notNull())
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('key_pattern', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('duration_seconds', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('auto_approved', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('pending_until', 'text')
+        .addColumn('decided_at', 'text')
+        .addColumn('decided_by', 'text')
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('decision_reason', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_by', 'text')
+        .execute();
+      await db.schema.createIndex('access_requests_requester').on('access_requests').columns(['requester', 'status']).execute();
+      await db.schema.createIndex('access_requests_scope').on('access_requests').columns(['env', 'service', 'status']).execute();
+      await db.schema.createIndex('access_requests_status').on('access_requests').columns(['status', 'expires_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

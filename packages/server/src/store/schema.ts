@@ -103,6 +103,78 @@ export interface CatalogErrorsTable {
   at: string;
 }
 
+/** A secret path; its values are in secret_versions. Deleting sets deleted_at and keeps the versions. */
+export interface SecretsTable {
+  id: string;
+  env: string;
+  service: string;
+  key: string;
+  current_version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  deleted_at: string | null;
+  deleted_by: string | null;
+}
+
+/** Envelope encryption: ciphertext under a per-version data key, wrapped by the master key (both base64 iv|tag|data). */
+export interface SecretVersionsTable {
+  secret_id: string;
+  version: number;
+  ciphertext: string;
+  wrapped_key: string;
+  /** Which master key wrapped the data key (a fingerprint, not the key). */
+  key_id: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SecretScopesTable {
+  env: string;
+  service: string;
+  revision: number;
+  updated_at: string;
+}
+
+export interface WorkloadTokensTable {
+  id: string;
+  token_hash: string;
+  env: string;
+  service: string;
+  /** Production tokens are bound to the access grant they were issued under and end with it. */
+  grant_id: string | null;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface AccessRequestsTable {
+  id: string;
+  requester: string;
+  pattern: string;
+  env: string;
+  service: string;
+  key_pattern: string;
+  owner: string | null;
+  reason: string;
+  duration_seconds: number;
+  /** pending | approved | denied | expired | revoked; an approved row past expires_at reads as expired. */
+  status: string;
+  auto_approved: number;
+  created_at: string;
+  pending_until: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  /** JSON array of policy ids. */
+  rule: string;
+  decision_reason: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -113,6 +185,11 @@ export interface Database {
   catalog_search: CatalogSearchTable;
   catalog_relations: CatalogRelationsTable;
   catalog_errors: CatalogErrorsTable;
+  secrets: SecretsTable;
+  secret_versions: SecretVersionsTable;
+  secret_scopes: SecretScopesTable;
+  workload_tokens: WorkloadTokensTable;
+  access_requests: AccessRequestsTable;
 }
 
 export type { Generated };

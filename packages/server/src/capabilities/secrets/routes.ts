@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import {
+  CreateWorkloadTokenRequest,
+  ErrorEnvelope,
+  IdpError,
+  SecretList,
+  SecretListQuery,
+  SecretMeta,
+  SecretValue,
+  SecretVersionList,
+  SetSecretRequest,
+  WorkloadToken,
+} from '@idp/contracts';
+import type { Services, TypedApp } from '../../app.ts';
+
+const errors = { '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
+const tags = ['secrets'];
+const PathParams = z.object({
+  env: z.string().describe('Environment, e.g. staging'),
+  service: z.string().describe('Service (catalog Component), e.g. payments-api'),
+  key: z.string().describe('KEY, e.g. STRIPE_KEY'),
+});
+
+const path = (p: { env: string; service: string; key: string }) => `${p.env}/${p.service}/${p.key}`;
+
+/** idp's secrets API; the Vault-compatible reads are in vault-routes.ts. */
+export async function secretRoutes(app: TypedApp, s: Services): Promise<void> {
+  app.get('/api/secrets', {
+    schema: { summary: 'List secrets (names, versions, who changed them; never values) you may list', tags, querystring: SecretListQuery, response: { 200: SecretList, ...errors } },
+  }, async (req) => ({ items: await s.secrets.list(req.ctx, req.query) }));
+
+  app.put('/api/secrets/:env/:service/:key', {
+    schema: { summary: 'Set a secret: stores a new encrypted version', tags, params: PathParams, body: SetSecretRequest, response: { 200: SecretMeta, ...errors } },
+  }, async (req) => s.secrets.set(req.ctx, path(req.params), req.body.value));
+
+  app.get('/api/secrets/:env/:service/:key', {
+    schema: {
+      summary: 'Read a secret value (audited); production needs an active access grant',
+      tags, params: PathParams,
+      querystring: z.object({ version: z.coerce.number().int().min(1).optional().describe('An older version; default the current one') }).strict(),
+      response: { 200: SecretValue, ...errors },
+    },
+  }, async (req) => s.secrets.get(req.ctx, path(req.params), req.query.version));
+
+  app.delete('/api/secrets/:env/:service/:key', {
+    schema: { summary: 'Delete a secret (its versions are kept)', tags, params: PathParams, response: { 200: SecretMeta, ...errors } },
+  }, async (req) => s.secrets.delete(req.ctx, path(req.params)));
+
+  app.get('/api/secrets/:env/:service/:key/versions', {
+    schema: { summary: 'The versions of a secret: when and by whom (never values)', tags, params: PathParams, response: { 200: SecretVersionList, ...errors } },
+  }, async (req) => s.secrets.versions(req.ctx, path(req.params)));
+
+  app.post('/api/secrets/tokens', {
+    schema: {
+      summary: 'Issue a workload token for the Vault-compatible endpoint, scoped to one environment and service',
+      tags, body: CreateWorkloadTokenRequest, response: { 201: WorkloadToken, ...errors },
+    },
+  }, async (req, reply) => reply.code(201).send(await s.secrets.createToken(req.ctx, req.body)));
+
+  // A path with too few or too many parts would otherwise be "no route": say what is wrong with it.
+  const malformed = async (req: { params: unknown }) => {
+    const rest = String((req.params as Record<string, unknown>)['*'] ?? '');
+    throw new IdpError('SECRET_PATH_INVALID', `"${rest.slice(0, 200)}" is not a secret path: it has ${rest.split('/').length} part(s) separated by "/", not 3`, {
+      field: 'path', hint: 'Use <env>/<service>/<KEY>, e.g. staging/payments-api/STRIPE_KEY.',
+    });
+  };
+  for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+    app.route({ method, url: '/api/secrets/*', schema: { hide: true }, handler: malformed });
+  }
+}

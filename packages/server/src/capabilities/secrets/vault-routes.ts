@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Services, TypedApp } from '../../app.ts';
+import { VaultError } from './service.ts';
+
+const VaultReadResponse = z.object({
+  request_id: z.string(),
+  lease_id: z.string(),
+  renewable: z.boolean(),
+  lease_duration: z.number().int(),
+  data: z.object({
+    data: z.record(z.string(), z.string()),
+    metadata: z.object({
+      created_time: z.string(),
+      custom_metadata: z.null(),
+      deletion_time: z.string(),
+      destroyed: z.boolean(),
+      version: z.number().int(),
+    }),
+  }),
+  wrap_info: z.null(),
+  warnings: z.null(),
+  auth: z.null(),
+});
+const VaultErrors = z.object({ errors: z.array(z.string()) });
+
+/**
+ * HashiCorp Vault's KV v2 read (`GET /v1/secret/data/<env>/<service>`, X-Vault-Token), so
+ * workloads read their secrets with any Vault client, unchanged. Authenticated by workload
+ * tokens (`idp secret:token`), not idp API tokens, and answered in Vault's shapes, errors too.
+ */
+export async function vaultRoutes(app: TypedApp, s: Services): Promise<void> {
+  app.get('/v1/secret/data/:env/:service', {
+    config: { public: true },
+    schema: {
+      summary: 'Vault KV v2-compatible read of every secret of one environment and service (X-Vault-Token: a workload token)',
+      tags: ['vault'],
+      security: [],
+      params: z.object({ env: z.string(), service: z.string() }),
+      querystring: z.object({ version: z.string().optional() }),
+      response: { 200: VaultReadResponse, '4xx': VaultErrors, '5xx': VaultErrors },
+    },
+  }, async (req, reply) => {
+    const header = req.headers['x-vault-token'];
+    const token = typeof header === 'string' && header.trim() ? header.trim() : undefined;
+    try {
+      if (req.query.version !== undefined) {
+        // Vault versions the whole env/service map; idp versions each key (idp secret:versions).
+        throw new VaultError(400, ['reading an older version is not supported here; use `idp secret:get PATH --version N`']);
+      }
+      const secret = await s.secrets.vaultRead(token, req.params.env, req.params.service, req.id);
+      return reply.code(200).send({
+        request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0,
+        data: secret, wrap_info: null, warnings: null, auth: null,
+      });
+    } catch (err) {
+      if (err instanceof VaultError) return reply.code(err.status).send({ errors: err.errors });
+      throw err;
+    }
+  });
+
+  // Any other depth under the mount: Vault answers 404 with no errors for a path it has nothing at.
+  app.get('/v1/secret/data/*', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => reply.code(404).send({ errors: [] }));
+}
