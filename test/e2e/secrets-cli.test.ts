@@ -1,56 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BIN, ROOT, runCli, type CliResult } from '../support/server.ts';
+import { exited, runCli, startServerProcess, type CliResult } from '../support/server.ts';
 import { findLeaks, SecretValues } from './secrets-fixtures.ts';
 
 // The secret:* and access:* commands through the real `idp` executable, against `idp server`
 // running as its own process with debug logging and a log line per request, the way an operator
 // would run it. Afterwards the data dir and everything the server printed are scanned for every
 // secret value the commands handled.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function startServerProcess(dataDir: string, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), '--data-dir', dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, IDP_LOG_LEVEL: 'debug', IDP_LOG_REQUESTS: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const url = `http://localhost:${port}`;
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`server did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, output: () => output };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
-}
 
 describe('idp secret:* and access:* against a real control plane process', () => {
   const values = new SecretValues();
@@ -73,7 +31,7 @@ describe('idp secret:* and access:* against a real control plane process', () =>
   };
 
   beforeAll(async () => {
-    server = await startServerProcess(dataDir, { IDP_ADMIN_TOKEN: 'secrets-cli-admin' });
+    server = await startServerProcess(['--data-dir', dataDir], { IDP_LOG_LEVEL: 'debug', IDP_LOG_REQUESTS: '1', IDP_ADMIN_TOKEN: 'secrets-cli-admin' });
     env.admin = { IDP_URL: server.url, IDP_TOKEN: 'secrets-cli-admin' };
     await Promise.all(['alice', 'bob', 'dave'].map(async (u) => {
       const res = ok(await runCli(['token:create', '--user', `${u}@company.com`, '-o', 'json'], env.admin!));
