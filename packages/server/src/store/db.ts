@@ -41,6 +41,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   let store: Store;
   if (opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle connection that PostgreSQL closes (restart, failover, admin termination) is emitted
+    // on the pool; unhandled, that event would crash the control plane. The pool replaces it.
+    pool.on('error', (err) => process.stderr.write(`warning: state store connection lost: ${err.message}\n`));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     store = { db, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => db.destroy() };
   } else if (opts.databaseUrl) {
