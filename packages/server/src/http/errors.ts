@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { IdpError } from '@idp/contracts';
+import { ErrorEnvelope, IdpError } from '@idp/contracts';
 
 /** Maps anything a route or Fastify throws to our envelope; nothing else writes error bodies. */
 export function toIdpError(err: unknown): IdpError {
@@ -49,3 +49,6 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown
   }
   return reply.code(idpErr.status).type('application/json').send(idpErr.toBody(req.id));
 }
+
+/** The error responses every API route declares, so /openapi.json documents the envelope once. */
+export const errorResponses = { '4xx': ErrorEnvelope, '5xx': ErrorEnvelope } as const;

@@ -1,5 +1,6 @@
-import { AuditList, AuditQuery, AuditVerification, ErrorEnvelope } from '@idp/contracts';
+import { AuditList, AuditQuery, AuditVerification } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
+import { errorResponses } from '../../http/errors.ts';
 import { PLATFORM } from '../../policy/gate.ts';
 
 export async function auditRoutes(app: TypedApp, s: Services): Promise<void> {
@@ -8,7 +9,7 @@ export async function auditRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'List audit records, newest first',
       tags: ['audit'],
       querystring: AuditQuery,
-      response: { 200: AuditList, '4xx': ErrorEnvelope },
+      response: { 200: AuditList, ...errorResponses },
     },
   }, async (req) => {
     await s.gate.enforce(req.ctx, { action: 'audit:read', resource: PLATFORM });
@@ -22,7 +23,7 @@ export async function auditRoutes(app: TypedApp, s: Services): Promise<void> {
     schema: {
       summary: 'Verify the hash chain of the whole audit log',
       tags: ['audit'],
-      response: { 200: AuditVerification, '4xx': ErrorEnvelope },
+      response: { 200: AuditVerification, ...errorResponses },
     },
   }, async (req) => {
     await s.gate.enforce(req.ctx, { action: 'audit:verify', resource: PLATFORM });

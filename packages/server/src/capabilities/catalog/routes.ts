@@ -4,7 +4,6 @@ import {
   CatalogError,
   CatalogLocation,
   DependencyTree,
-  ErrorEnvelope,
   IdpError,
   ImpactReport,
   OnCallContact,
@@ -14,10 +13,10 @@ import {
   TeamSummary,
 } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
+import { errorResponses } from '../../http/errors.ts';
 import { andFilters, FilterInputError, type EntityFilter } from './filters.ts';
 import { normalizeRef } from './util.ts';
 
-const errors = { '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
 const tags = ['catalog'];
 
 const EntityListQuery = z
@@ -42,37 +41,37 @@ export async function catalogRoutes(app: TypedApp, s: Services): Promise<void> {
   const catalog = s.catalog;
 
   app.get('/api/catalog/idp/locations', {
-    schema: { summary: 'List catalog locations', tags, response: { 200: z.object({ items: z.array(CatalogLocation) }), ...errors } },
+    schema: { summary: 'List catalog locations', tags, response: { 200: z.object({ items: z.array(CatalogLocation) }), ...errorResponses } },
   }, async () => ({ items: await catalog.listLocations() }));
 
   app.post('/api/catalog/idp/locations', {
-    schema: { summary: 'Register a location (file, folder, URL or git repository) and read it', tags, body: RegisterLocationRequest, response: { 201: RefreshResult, 200: RefreshResult, ...errors } },
+    schema: { summary: 'Register a location (file, folder, URL or git repository) and read it', tags, body: RegisterLocationRequest, response: { 201: RefreshResult, 200: RefreshResult, ...errorResponses } },
   }, async (req, reply) => {
     const { result } = await catalog.register(req.ctx, req.body);
     return reply.code(req.body.dryRun ? 200 : 201).send(result);
   });
 
   app.post('/api/catalog/idp/locations/:id/refresh', {
-    schema: { summary: 'Read one location again now', tags, params: z.object({ id: z.string().min(1) }), response: { 200: RefreshResult, ...errors } },
+    schema: { summary: 'Read one location again now', tags, params: z.object({ id: z.string().min(1) }), response: { 200: RefreshResult, ...errorResponses } },
   }, async (req) => catalog.refreshLocation(req.ctx, req.params.id));
 
   app.post('/api/catalog/idp/refresh', {
-    schema: { summary: 'Read every location again now', tags, response: { 200: z.object({ items: z.array(RefreshResult) }), ...errors } },
+    schema: { summary: 'Read every location again now', tags, response: { 200: z.object({ items: z.array(RefreshResult) }), ...errorResponses } },
   }, async (req) => ({ items: await catalog.refreshAll(req.ctx) }));
 
   app.delete('/api/catalog/idp/locations/:id', {
-    schema: { summary: 'Unregister a location and remove its entities', tags, params: z.object({ id: z.string().min(1) }), response: { 204: z.null(), ...errors } },
+    schema: { summary: 'Unregister a location and remove its entities', tags, params: z.object({ id: z.string().min(1) }), response: { 204: z.null(), ...errorResponses } },
   }, async (req, reply) => {
     await catalog.deleteLocation(req.ctx, req.params.id);
     return reply.code(204).send(null);
   });
 
   app.get('/api/catalog/idp/errors', {
-    schema: { summary: 'Problems met while reading locations (YAML errors, invalid entities, conflicts)', tags, querystring: z.object({ location: z.string().optional() }).strict(), response: { 200: z.object({ items: z.array(CatalogError) }), ...errors } },
+    schema: { summary: 'Problems met while reading locations (YAML errors, invalid entities, conflicts)', tags, querystring: z.object({ location: z.string().optional() }).strict(), response: { 200: z.object({ items: z.array(CatalogError) }), ...errorResponses } },
   }, async (req) => ({ items: await catalog.errors(req.query.location) }));
 
   app.get('/api/catalog/idp/entities', {
-    schema: { summary: 'List entities, filtered and paged on the server', tags, querystring: EntityListQuery, response: { 200: z.object({ items: z.array(CatalogEntity), totalItems: z.number().int(), nextCursor: z.string().nullable() }), ...errors } },
+    schema: { summary: 'List entities, filtered and paged on the server', tags, querystring: EntityListQuery, response: { 200: z.object({ items: z.array(CatalogEntity), totalItems: z.number().int(), nextCursor: z.string().nullable() }), ...errorResponses } },
   }, async (req) => {
     const q = req.query;
     let filter: EntityFilter | undefined;
@@ -103,7 +102,7 @@ export async function catalogRoutes(app: TypedApp, s: Services): Promise<void> {
   });
 
   app.get('/api/catalog/idp/entity', {
-    schema: { summary: 'One entity by ref (short forms accepted)', tags, querystring: RefQuery, response: { 200: CatalogEntity, ...errors } },
+    schema: { summary: 'One entity by ref (short forms accepted)', tags, querystring: RefQuery, response: { 200: CatalogEntity, ...errorResponses } },
   }, async (req) => {
     const ref = await catalog.resolveRef(req.query.ref);
     return JSON.parse((await catalog.queries.byRef(ref))!);
@@ -114,26 +113,26 @@ export async function catalogRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'What an entity depends on, as a tree (cycles marked)',
       tags,
       querystring: RefQuery.extend({ depth: z.coerce.number().int().min(1).max(10).default(3) }),
-      response: { 200: DependencyTree, ...errors },
+      response: { 200: DependencyTree, ...errorResponses },
     },
   }, async (req) => catalog.dependencies(req.query.ref, req.query.depth));
 
   app.get('/api/catalog/idp/impact', {
-    schema: { summary: 'Every transitive dependent of an entity, with owners and on-call contacts', tags, querystring: RefQuery, response: { 200: ImpactReport, ...errors } },
+    schema: { summary: 'Every transitive dependent of an entity, with owners and on-call contacts', tags, querystring: RefQuery, response: { 200: ImpactReport, ...errorResponses } },
   }, async (req, reply) =>
     // Impact reports on hub services run to thousands of entries; they are built from typed data,
     // so they skip the per-response schema check that would dominate their cost.
     reply.type('application/json').send(JSON.stringify(await catalog.impact(req.query.ref)) as never));
 
   app.get('/api/catalog/idp/oncall', {
-    schema: { summary: 'Who to page for an entity, and the route taken to find out', tags, querystring: RefQuery, response: { 200: OnCallContact, ...errors } },
+    schema: { summary: 'Who to page for an entity, and the route taken to find out', tags, querystring: RefQuery, response: { 200: OnCallContact, ...errorResponses } },
   }, async (req) => catalog.oncall(req.query.ref));
 
   app.get('/api/teams', {
-    schema: { summary: 'List teams (Group entities)', tags: ['teams'], response: { 200: z.object({ items: z.array(TeamSummary) }), ...errors } },
+    schema: { summary: 'List teams (Group entities)', tags: ['teams'], response: { 200: z.object({ items: z.array(TeamSummary) }), ...errorResponses } },
   }, async () => ({ items: await catalog.teams() }));
 
   app.get('/api/teams/:name', {
-    schema: { summary: 'A team: members, owned entities, on-call', tags: ['teams'], params: z.object({ name: z.string().min(1) }), response: { 200: Team, ...errors } },
+    schema: { summary: 'A team: members, owned entities, on-call', tags: ['teams'], params: z.object({ name: z.string().min(1) }), response: { 200: Team, ...errorResponses } },
   }, async (req) => catalog.team(req.params.name));
 }

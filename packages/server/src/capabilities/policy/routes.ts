@@ -1,6 +1,7 @@
-import { IdpError, ErrorEnvelope, PolicyCheckRequest, PolicyDecision } from '@idp/contracts';
+import { IdpError, PolicyCheckRequest, PolicyDecision } from '@idp/contracts';
 import { parseResourceRef } from '@idp/core';
 import type { Services, TypedApp } from '../../app.ts';
+import { errorResponses } from '../../http/errors.ts';
 import { PLATFORM, targetOf } from '../../policy/gate.ts';
 
 export async function policyRoutes(app: TypedApp, s: Services): Promise<void> {
@@ -9,7 +10,7 @@ export async function policyRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'Explain a policy decision: which policies permitted or forbade it',
       tags: ['policy'],
       body: PolicyCheckRequest,
-      response: { 200: PolicyDecision, '4xx': ErrorEnvelope },
+      response: { 200: PolicyDecision, ...errorResponses },
     },
   }, async (req) => {
     await s.gate.enforce(req.ctx, { action: 'policy:check', resource: PLATFORM });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import {
   CreateWorkloadTokenRequest,
-  ErrorEnvelope,
   IdpError,
   SecretList,
   SecretListQuery,
@@ -12,8 +11,8 @@ import {
   WorkloadToken,
 } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
+import { errorResponses } from '../../http/errors.ts';
 
-const errors = { '4xx': ErrorEnvelope, '5xx': ErrorEnvelope };
 const tags = ['secrets'];
 const PathParams = z.object({
   env: z.string().describe('Environment, e.g. staging'),
@@ -26,11 +25,11 @@ const path = (p: { env: string; service: string; key: string }) => `${p.env}/${p
 /** idp's secrets API; the Vault-compatible reads are in vault-routes.ts. */
 export async function secretRoutes(app: TypedApp, s: Services): Promise<void> {
   app.get('/api/secrets', {
-    schema: { summary: 'List secrets (names, versions, who changed them; never values) you may list', tags, querystring: SecretListQuery, response: { 200: SecretList, ...errors } },
+    schema: { summary: 'List secrets (names, versions, who changed them; never values) you may list', tags, querystring: SecretListQuery, response: { 200: SecretList, ...errorResponses } },
   }, async (req) => ({ items: await s.secrets.list(req.ctx, req.query) }));
 
   app.put('/api/secrets/:env/:service/:key', {
-    schema: { summary: 'Set a secret: stores a new encrypted version', tags, params: PathParams, body: SetSecretRequest, response: { 200: SecretMeta, ...errors } },
+    schema: { summary: 'Set a secret: stores a new encrypted version', tags, params: PathParams, body: SetSecretRequest, response: { 200: SecretMeta, ...errorResponses } },
   }, async (req) => s.secrets.set(req.ctx, path(req.params), req.body.value));
 
   app.get('/api/secrets/:env/:service/:key', {
@@ -38,22 +37,22 @@ export async function secretRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'Read a secret value (audited); production needs an active access grant',
       tags, params: PathParams,
       querystring: z.object({ version: z.coerce.number().int().min(1).optional().describe('An older version; default the current one') }).strict(),
-      response: { 200: SecretValue, ...errors },
+      response: { 200: SecretValue, ...errorResponses },
     },
   }, async (req) => s.secrets.get(req.ctx, path(req.params), req.query.version));
 
   app.delete('/api/secrets/:env/:service/:key', {
-    schema: { summary: 'Delete a secret (its versions are kept)', tags, params: PathParams, response: { 200: SecretMeta, ...errors } },
+    schema: { summary: 'Delete a secret (its versions are kept)', tags, params: PathParams, response: { 200: SecretMeta, ...errorResponses } },
   }, async (req) => s.secrets.delete(req.ctx, path(req.params)));
 
   app.get('/api/secrets/:env/:service/:key/versions', {
-    schema: { summary: 'The versions of a secret: when and by whom (never values)', tags, params: PathParams, response: { 200: SecretVersionList, ...errors } },
+    schema: { summary: 'The versions of a secret: when and by whom (never values)', tags, params: PathParams, response: { 200: SecretVersionList, ...errorResponses } },
   }, async (req) => s.secrets.versions(req.ctx, path(req.params)));
 
   app.post('/api/secrets/tokens', {
     schema: {
       summary: 'Issue a workload token for the Vault-compatible endpoint, scoped to one environment and service',
-      tags, body: CreateWorkloadTokenRequest, response: { 201: WorkloadToken, ...errors },
+      tags, body: CreateWorkloadTokenRequest, response: { 201: WorkloadToken, ...errorResponses },
     },
   }, async (req, reply) => reply.code(201).send(await s.secrets.createToken(req.ctx, req.body)));
 

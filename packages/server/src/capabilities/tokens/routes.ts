@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { CreatedToken, CreateTokenRequest, ErrorEnvelope, Token, TokenList } from '@idp/contracts';
+import { CreatedToken, CreateTokenRequest, Token, TokenList } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
+import { errorResponses } from '../../http/errors.ts';
 
 export async function tokenRoutes(app: TypedApp, s: Services): Promise<void> {
   app.post('/api/tokens', {
@@ -8,7 +9,7 @@ export async function tokenRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'Create an API token for a user (platform admins)',
       tags: ['tokens'],
       body: CreateTokenRequest,
-      response: { 201: CreatedToken, '4xx': ErrorEnvelope },
+      response: { 201: CreatedToken, ...errorResponses },
     },
   }, async (req, reply) => reply.code(201).send(await s.tokens.create(req.ctx, req.body)));
 
@@ -16,7 +17,7 @@ export async function tokenRoutes(app: TypedApp, s: Services): Promise<void> {
     schema: {
       summary: 'List API tokens (admins: all; others: their own)',
       tags: ['tokens'],
-      response: { 200: TokenList, '4xx': ErrorEnvelope },
+      response: { 200: TokenList, ...errorResponses },
     },
   }, async (req) => ({ items: await s.tokens.list(req.ctx) }));
 
@@ -25,7 +26,7 @@ export async function tokenRoutes(app: TypedApp, s: Services): Promise<void> {
       summary: 'Revoke an API token',
       tags: ['tokens'],
       params: z.object({ id: z.string().min(1).max(64) }),
-      response: { 200: Token, '4xx': ErrorEnvelope },
+      response: { 200: Token, ...errorResponses },
     },
   }, async (req) => s.tokens.revoke(req.ctx, req.params.id));
 }
