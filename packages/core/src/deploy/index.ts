@@ -1,0 +1,24 @@
+export {
+  DEPLOY_STRATEGIES,
+  DeployFileSchema,
+  DeploySpecSchema,
+  deploySpecJsonSchema,
+  parseErrorRate,
+} from './spec.ts';
+export type { CanaryStep, DeployFile, DeploySpec, DeployStrategy } from './spec.ts';
+export { formatProblems, parseDeploySpec } from './parse.ts';
+export type { DeployProblem, ParseDeploySpecResult } from './parse.ts';
+export { isTerminalPhase, reconcileRollout, resumeActions, rolloutPlanFromSpec, startRollout } from './canary.ts';
+export type {
+  FailureFigures,
+  ReplicaHealth,
+  RolloutAction,
+  RolloutDecision,
+  RolloutObservation,
+  RolloutPhase,
+  RolloutPlan,
+  RolloutState,
+  StartRolloutOptions,
+  StepOutcome,
+  StepRecord,
+} from './canary.ts';
