@@ -206,6 +206,56 @@ export const ERROR_CODES = {
     meaning: 'Your access grant for this secret has ended.',
     hint: 'Ask again with `idp access:request --secret PATH --reason WHY --duration 1h`.',
   },
+  ENV_EXISTS: {
+    status: 409, exit: 1,
+    meaning: 'An environment with this name already exists (or is being created or deleted).',
+    hint: 'Pick another --name, or see it with `idp env:get NAME`.',
+  },
+  ENV_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No environment has this name (or it is not one you may see).',
+    hint: 'Run `idp env:list --all` to see the environments you may see.',
+  },
+  ENV_SOURCE_INVALID: {
+    status: 400, exit: 2,
+    meaning: 'The environment to clone (--from) is not a base environment with its resources declared in the config.',
+    hint: 'Clone a base environment, e.g. --from=staging; `idp env:list --all` marks them as base.',
+  },
+  ENV_NAME_RESERVED: {
+    status: 400, exit: 2,
+    meaning: 'The name belongs to a base environment (or is reserved by the platform).',
+    hint: 'Pick another --name, such as feature-<topic>.',
+  },
+  ENV_TTL_TOO_LONG: {
+    status: 400, exit: 2,
+    meaning: 'The requested lifetime is longer than the policies allow.',
+    hint: 'Ask for a shorter --ttl; the error names the maximum and the policy that sets it.',
+  },
+  ENV_QUOTA_EXCEEDED: {
+    status: 403, exit: 3,
+    meaning: 'You already have as many environments as the policies allow.',
+    hint: 'Delete one you no longer need (`idp env:list` then `idp env:delete NAME`).',
+  },
+  ENV_BASE_PROTECTED: {
+    status: 403, exit: 3,
+    meaning: 'Base environments (declared in the config) are never deleted, extended or reaped through the environment commands.',
+    hint: 'Change base environments in the config file; clone one with `idp env:create --from=NAME`.',
+  },
+  ENV_NOT_READY: {
+    status: 409, exit: 1,
+    meaning: 'The environment is not ready (still provisioning, failed, or being deleted), so this cannot be done yet.',
+    hint: 'Follow it with `idp env:get NAME --watch`; a failed environment can be removed with `idp env:delete NAME`.',
+  },
+  ENV_PROVIDER_UNAVAILABLE: {
+    status: 503, exit: 1,
+    meaning: 'The PostgreSQL or Redis server that environments are made on is not configured or not reachable; details name each resource and what it needs.',
+    hint: 'Set postgres.adminUrl and redis.url in the config (or IDP_POSTGRES_ADMIN_URL / IDP_REDIS_URL) to servers the control plane can reach.',
+  },
+  ENV_RESOURCE_CONFLICT: {
+    status: 409, exit: 1,
+    meaning: 'A database, role or Redis user with the environment\'s derived name already exists and was not made by idp for this environment; idp neither adopts nor removes it.',
+    hint: 'Pick another --name, or remove the stray resource after checking nobody uses it.',
+  },
   INTERNAL: {
     status: 500, exit: 1,
     meaning: 'An unexpected server error. It is logged with the request id.',

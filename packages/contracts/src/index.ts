@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './resources.ts';
 export * from './catalog.ts';
 export * from './secrets.ts';
+export * from './environments.ts';

@@ -28,6 +28,7 @@ import { identityRoutes } from './capabilities/identity/routes.ts';
 import { policyRoutes } from './capabilities/policy/routes.ts';
 import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
 import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
+import { environmentRoutes, type EnvironmentService } from './capabilities/environments/index.ts';
 
 export interface Services {
   store: Store;
@@ -38,6 +39,7 @@ export interface Services {
   catalog: CatalogService;
   secrets: SecretsService;
   access: AccessService;
+  environments: EnvironmentService;
   version: string;
 }
 
@@ -137,6 +139,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await secretRoutes(typed, services);
   await accessRoutes(typed, services);
   await vaultRoutes(typed, services);
+  await environmentRoutes(typed, services);
   await app.ready();
   return app;
 }

@@ -2,7 +2,7 @@ import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve, relative, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IdpError } from '@idp/contracts';
-import { PolicyEngine, loadDefaultPolicySources, type PolicySource } from '@idp/core';
+import { PolicyEngine, loadDefaultPolicySources, parseDuration, type PolicySource } from '@idp/core';
 import { buildApp, type Services } from './app.ts';
 import { AuditLog } from './audit/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
@@ -15,6 +15,9 @@ import { TokenService } from './capabilities/tokens/service.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
 import { SecretCipher, SecretResources, SecretsService, catalogOwnership, tierLookup, unlockMasterKey } from './capabilities/secrets/index.ts';
 import { AccessService, WebhookNotifier } from './capabilities/access/index.ts';
+import { EnvironmentService, Reaper, syncBaseEnvironments, type EnvironmentInfra } from './capabilities/environments/index.ts';
+import { PostgresProvider } from '@idp/provider-postgres';
+import { RedisProvider } from '@idp/provider-redis';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -32,6 +35,12 @@ export interface StartOptions {
   catalogTimer?: boolean;
   /** The secret store's master key (hex or base64 of 32 bytes); else IDP_MASTER_KEY, else <data-dir>/master.key. */
   masterKey?: string;
+  /** PostgreSQL admin URL for environments' databases; else IDP_POSTGRES_ADMIN_URL, else config postgres.adminUrl. */
+  postgresAdminUrl?: string;
+  /** Redis URL for environments' keyspaces; else IDP_REDIS_URL, else config redis.url. */
+  redisUrl?: string;
+  /** false: no reaper or snapshot timers (tests drive them). */
+  environmentTimers?: boolean;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
 }
@@ -104,13 +113,27 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
     });
     await catalog.start({ timer: opts.catalogTimer ?? true });
-    const secretResources = new SecretResources(catalogOwnership(catalog), tierLookup(loaded.config.secrets.productionEnvironments));
+    // An environment's tier decides its secrets' tier: base environments declare it, clones
+    // inherit their source's; secrets.productionEnvironments still names extra ones.
+    const listedTier = tierLookup(loaded.config.secrets.productionEnvironments);
+    let envTier: (env: string) => string | undefined = () => undefined;
+    const secretResources = new SecretResources(catalogOwnership(catalog), (env) => (envTier(env) === 'production' ? 'production' : listedTier(env)));
     const notifier = new WebhookNotifier(loaded.config.access.webhookUrl, log);
     const access = new AccessService({ db: store.db, audit, gate, directory, clock, ids, resources: secretResources, notifier, settings: loaded.config.access, log });
     const secrets = new SecretsService({
       db: store.db, dialect: store.dialect, audit, gate, clock, ids, cipher: new SecretCipher(masterKey), resources: secretResources, grants: access,
     });
-    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, version: readVersion() };
+    const infra = environmentInfra(loaded, opts, env);
+    const envSettings = { ...loaded.config.environments, baseDir: loaded.baseDir, dataDir };
+    const envNotifier = new WebhookNotifier(loaded.config.environments.webhookUrl ?? loaded.config.access.webhookUrl, log);
+    const environments = new EnvironmentService({
+      db: store.db, audit, gate, directory, clock, ids, cipher: new SecretCipher(masterKey), secrets, access, notifier: envNotifier, infra, settings: envSettings, log,
+    });
+    envTier = (name) => environments.tierOf(name);
+    const baseSync = await syncBaseEnvironments({ db: store.db, settings: envSettings, infra, secrets, clock, ids });
+    await environments.loadTiers();
+    const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
+    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, version: readVersion() };
     let app;
     try {
       app = await buildApp(services, { logLevel: opts.logLevel });
@@ -128,7 +151,20 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
     log(`  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`);
+    log(`  environments: PostgreSQL ${infra.postgres ? `${infra.postgres.endpoint.host}:${infra.postgres.endpoint.port} (${infra.postgresSource})` : 'not configured (postgres.adminUrl / IDP_POSTGRES_ADMIN_URL)'}; Redis ${infra.redis ? `${infra.redis.endpoint.host}:${infra.redis.endpoint.port} (${infra.redisSource})` : 'not configured (redis.url / IDP_REDIS_URL)'}`);
+    for (const line of baseSync.lines) log(`    base ${line}`);
+    if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
+    const resumed = await environments.resume();
+    if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
+    let snapshotTimer: NodeJS.Timeout | null = null;
+    if (opts.environmentTimers ?? true) {
+      reaper.start();
+      const refresh = () => void refreshSnapshots(environments, log);
+      refresh();
+      snapshotTimer = setInterval(refresh, parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000);
+      snapshotTimer.unref();
+    }
     log(admin.source === 'IDP_ADMIN_TOKEN'
       ? '  admin token: from IDP_ADMIN_TOKEN'
       : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`);
@@ -142,14 +178,44 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       async close() {
         if (closed) return;
         closed = true;
+        if (snapshotTimer) clearInterval(snapshotTimer);
+        await reaper.stop();
         await catalog.stop();
         await access.stop();
+        await environments.stop();
         await app.close();
+        await infra.redis?.close();
         await store.close();
       },
     };
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
+  }
+}
+
+function environmentInfra(loaded: LoadedConfig, opts: StartOptions, env: NodeJS.ProcessEnv): EnvironmentInfra {
+  const pick = (option: string | undefined, envVar: string, fromConfig: string | undefined, configKey: string): [string | undefined, string] =>
+    option ? [option, 'option'] : env[envVar] ? [env[envVar], envVar] : [fromConfig, configKey];
+  const [pgUrl, postgresSource] = pick(opts.postgresAdminUrl, 'IDP_POSTGRES_ADMIN_URL', loaded.config.postgres.adminUrl, 'postgres.adminUrl');
+  const [redisUrl, redisSource] = pick(opts.redisUrl, 'IDP_REDIS_URL', loaded.config.redis.url, 'redis.url');
+  for (const [url, field, scheme] of [[pgUrl, postgresSource, /^postgres(ql)?:\/\//], [redisUrl, redisSource, /^rediss?:\/\//]] as const) {
+    if (url && !scheme.test(url)) throw new IdpError('CONFIG_INVALID', `${field}: not a ${String(scheme).includes('redis') ? 'redis://' : 'postgres://'} URL`, { field });
+  }
+  return {
+    postgres: pgUrl ? new PostgresProvider(pgUrl) : null,
+    redis: redisUrl ? new RedisProvider(redisUrl) : null,
+    postgresSource,
+    redisSource,
+  };
+}
+
+/** Re-snapshots base databases that changed, so clones copy fresh data without waiting for pg_dump. */
+async function refreshSnapshots(environments: EnvironmentService, log: (line: string) => void): Promise<void> {
+  const snaps = environments.snapshots;
+  if (!snaps || (await environments.infra.postgres!.check())) return;
+  for (const [name, base] of Object.entries(environments.settings.base)) {
+    if (!base.database || base.tier === 'production') continue;
+    await snaps.withBase(name, () => snaps.current(name, base.database!)).catch((err: Error) => log(`environments: snapshot of ${name} failed: ${err.message}`));
   }
 }

@@ -1,1 +1,1 @@
-export {};
+export { PostgresProvider, assertPgName, SNAPSHOT_OWNER, type CloneResult, type PostgresEndpoint } from './provider.ts';

@@ -1,1 +1,1 @@
-export {};
+export { RedisProvider, assertRedisPrefix, type RedisEndpoint } from './provider.ts';

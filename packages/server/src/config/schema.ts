@@ -4,6 +4,10 @@ import { z } from 'zod';
  * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
  * setting that silently does nothing. Relative paths resolve against the config file's folder.
  */
+function duration(fallback: string) {
+  return z.string().regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30s, 5m, 2h or 7d').default(fallback);
+}
+
 export const ConfigSchema = z
   .object({
     organization: z
@@ -76,6 +80,70 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ pendingTtl: '24h', defaultDuration: '1h', sweepInterval: '30s' }),
+    postgres: z
+      .object({
+        adminUrl: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+          .optional()
+          .describe('A PostgreSQL superuser (or CREATEDB + CREATEROLE) URL: base databases live here and environments\' databases are made here. IDP_POSTGRES_ADMIN_URL overrides it'),
+      })
+      .strict()
+      .default({}),
+    redis: z
+      .object({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'a redis:// URL')
+          .optional()
+          .describe('A Redis 6+ server with ACLs (an admin connection): base keyspaces live here and environments\' keyspaces are made here. IDP_REDIS_URL overrides it'),
+      })
+      .strict()
+      .default({}),
+    environments: z
+      .object({
+        defaultTtl: duration('7d').describe('Lifetime of an environment made without --ttl (the policies set the maximum)'),
+        reapInterval: duration('1m').describe('How often expired environments are looked for and deleted'),
+        notifyBefore: duration('24h').describe('The owner is notified (webhook) this long before the environment expires'),
+        snapshotRefresh: duration('10m').describe('How often base databases are checked for changes; a changed one gets a new snapshot for later clones'),
+        webhookUrl: z
+          .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+          .optional()
+          .describe('Slack-compatible incoming webhook for expiry warnings and reaper deletions'),
+        base: z
+          .record(
+            z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, 'an environment name (DNS-1123 label, at most 40 characters)'),
+            z
+              .object({
+                tier: z.enum(['production', 'staging', 'development']).default('staging').describe('production: its secrets need an access grant and it cannot be cloned by default'),
+                owner: z.string().optional().describe('The Group that owns it (platform admins when unset)'),
+                database: z
+                  .string()
+                  .regex(/^[a-z_][a-z0-9_-]{0,62}$/, 'a PostgreSQL database name (lower-case letters, digits, _ and -)')
+                  .optional()
+                  .describe('Its PostgreSQL database; clones get a copy'),
+                redisPrefix: z
+                  .string()
+                  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}:$/, 'a key prefix ending in ":" (e.g. "staging:")')
+                  .optional()
+                  .describe('Its Redis keyspace (a key prefix); clones get a copy of these keys with their TTLs'),
+                seed: z
+                  .object({
+                    sql: z.string().optional().describe('SQL file run on the database when idp first creates it'),
+                    redis: z.string().optional().describe('JSON file {key: value | {value, ttl}} written when the keyspace is empty'),
+                    secrets: z.string().optional().describe('YAML file {"<service>/<KEY>": value} set when the environment has no secrets'),
+                  })
+                  .strict()
+                  .optional()
+                  .describe('Demo data written on first start'),
+              })
+              .strict(),
+          )
+          .default({})
+          .describe('Base environments: never reaped, the sources of env:create --from'),
+      })
+      .strict()
+      .default({ defaultTtl: '7d', reapInterval: '1m', notifyBefore: '24h', snapshotRefresh: '10m', base: {} }),
     policies: z
       .object({
         paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),

@@ -1,5 +1,5 @@
 
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -211,6 +211,66 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('access_requests_requester').on('access_requests').columns(['requester', 'status']).execute();
       await db.schema.createIndex('access_requests_scope').on('access_requests').columns(['env', 'service', 'status']).execute();
       await db.schema.createIndex('access_requests_status').on('access_requests').columns(['status', 'expires_at']).execute();
+    },
+  },
+  '0004_environments': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('environments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source_env', 'text')
+        .addColumn('owner_ref', 'text')
+        .addColumn('owner_email', 'text')
+        .addColumn('team', 'text')
+        .addColumn('tier', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('ttl_seconds', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('ready_at', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('deleted_at', 'text')
+        .addColumn('notified_at', 'text')
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('database_name', 'text')
+        .addColumn('redis_prefix', 'text')
+        .addColumn('redis_user', 'text')
+        .addColumn('snapshot', 'text')
+        .addColumn('secrets_note', 'text', (c) => c.notNull())
+        .addColumn('credentials', 'text')
+        .addColumn('error_step', 'text')
+        .addColumn('error_message', 'text')
+        .execute();
+      // One live environment per name; deleted ones are kept for history and metrics.
+      await db.schema.createIndex('environments_live_name').on('environments').column('name').unique().where(sql.ref('status'), '<>', 'deleted').execute();
+      await db.schema.createIndex('environments_owner').on('environments').columns(['owner_ref', 'status']).execute();
+      await db.schema.createIndex('environments_expiry').on('environments').columns(['status', 'expires_at']).execute();
+
+      await db.schema
+        .createTable('environment_steps')
+        .addColumn('env_id', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('duration_ms', 'integer')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('error', 'text')
+        .addPrimaryKeyConstraint('environment_steps_pk', ['env_id', 'name'])
+        .execute();
+
+      // The frozen copy of a base environment's database that clones are made from.
+      await db.schema
+        .createTable('environment_snapshots')
+        .addColumn('base', 'text', (c) => c.primaryKey())
+        .addColumn('database_name', 'text', (c) => c.notNull())
+        .addColumn('taken_at', 'text', (c) => c.notNull())
+        .addColumn('change_counter', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .execute();
     },
   },
 };

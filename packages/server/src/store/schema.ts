@@ -175,6 +175,60 @@ export interface AccessRequestsTable {
   revoked_by: string | null;
 }
 
+export interface EnvironmentsTable {
+  id: string;
+  name: string;
+  /** base (declared in the config) | ephemeral (made by env:create) */
+  kind: string;
+  source_env: string | null;
+  owner_ref: string | null;
+  owner_email: string | null;
+  team: string | null;
+  tier: string;
+  /** provisioning | ready | failed | deleting | deleted */
+  status: string;
+  ttl_seconds: number | null;
+  created_at: string;
+  ready_at: string | null;
+  expires_at: string | null;
+  deleted_at: string | null;
+  /** When the owner was told the environment is about to expire. */
+  notified_at: string | null;
+  namespace: string;
+  database_name: string | null;
+  redis_prefix: string | null;
+  redis_user: string | null;
+  /** JSON {database, takenAt} of the base snapshot the database was cloned from. */
+  snapshot: string | null;
+  secrets_note: string;
+  /** The database and Redis passwords, sealed with the secret store's cipher (JSON). */
+  credentials: string | null;
+  error_step: string | null;
+  error_message: string | null;
+}
+
+export interface EnvironmentStepsTable {
+  env_id: string;
+  position: number;
+  name: string;
+  /** pending | running | done | failed */
+  status: string;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  attempts: number;
+  detail: string | null;
+  error: string | null;
+}
+
+export interface EnvironmentSnapshotsTable {
+  base: string;
+  database_name: string;
+  taken_at: string;
+  change_counter: string;
+  duration_ms: number;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -190,6 +244,9 @@ export interface Database {
   secret_scopes: SecretScopesTable;
   workload_tokens: WorkloadTokensTable;
   access_requests: AccessRequestsTable;
+  environments: EnvironmentsTable;
+  environment_steps: EnvironmentStepsTable;
+  environment_snapshots: EnvironmentSnapshotsTable;
 }
 
 export type { Generated };

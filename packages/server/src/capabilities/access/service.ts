@@ -80,6 +80,25 @@ export class AccessService implements GrantLookup {
     this.timer.unref();
   }
 
+  /**
+   * An environment is being deleted: its pending requests and grants end with it, so a later
+   * environment of the same name does not inherit them.
+   */
+  async revokeEnvironment(env: string, actor: string, requestId: string): Promise<number> {
+    const now = this.deps.clock.now().toISOString();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('access_requests')
+        .set({ status: 'revoked', revoked_at: now, revoked_by: actor, decision_reason: 'environment deleted' })
+        .where('env', '=', env).where('status', 'in', ['pending', 'approved'])
+        .executeTakeFirst();
+      const n = Number(r.numUpdatedRows ?? 0);
+      if (n > 0) {
+        await this.deps.audit.append({ actor, action: 'access:revoke', target: `secret:${env}/*/*`, decision: 'allow', requestId, details: { env, revoked: n, reason: 'environment deleted' } }, trx);
+      }
+      return n;
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

@@ -343,6 +343,97 @@ export class SecretsService {
     });
   }
 
+  /**
+   * Copies every live secret of `from` to the same service/KEY under `to` (the environments
+   * capability calls it after its own env:create decision; each value is re-encrypted, because
+   * the path is part of the authenticated data). One transaction, so a crash copies all or
+   * nothing; secrets already at the target are left as they are, so a re-run converges.
+   */
+  async copyEnvironment(from: string, to: string, actor: string, requestId: string): Promise<number> {
+    checkScope(from, 'x');
+    checkScope(to, 'x');
+    const now = this.now();
+    return this.write(async (trx) => {
+      const rows = await trx.selectFrom('secrets').selectAll().where('env', '=', from).where('deleted_at', 'is', null).orderBy('service').orderBy('key').execute();
+      const existing = new Set((await trx.selectFrom('secrets').select(['service', 'key']).where('env', '=', to).execute()).map((r) => `${r.service}/${r.key}`));
+      let copied = 0;
+      const services = new Set<string>();
+      for (const row of rows) {
+        if (existing.has(`${row.service}/${row.key}`)) continue;
+        const v = await trx.selectFrom('secret_versions').selectAll().where('secret_id', '=', row.id).where('version', '=', row.current_version).executeTakeFirst();
+        if (!v) continue;
+        const source = `${from}/${row.service}/${row.key}`;
+        const value = await this.open(actor, requestId, source, v, { copyTo: to });
+        const target = `${to}/${row.service}/${row.key}`;
+        const sealed = this.deps.cipher.encrypt(value, target, 1);
+        const id = this.deps.ids.next('sec');
+        await trx.insertInto('secrets').values({
+          id, env: to, service: row.service, key: row.key, current_version: 1,
+          created_at: now, created_by: actor, updated_at: now, updated_by: actor, deleted_at: null, deleted_by: null,
+        }).execute();
+        await trx.insertInto('secret_versions').values({
+          secret_id: id, version: 1, ciphertext: sealed.ciphertext, wrapped_key: sealed.wrappedKey, key_id: sealed.keyId, created_at: now, created_by: actor,
+        }).execute();
+        services.add(row.service);
+        copied++;
+      }
+      for (const service of services) await this.bumpScope(trx, to, service, now);
+      await this.deps.audit.append({
+        actor, action: 'secret:copy', target: `secret:${to}/*/*`, decision: 'allow', requestId, details: { from, to, copied },
+      }, trx);
+      return copied;
+    });
+  }
+
+  /** Removes every secret of an environment that is being deleted, versions included, and ends its workload tokens. */
+  async purgeEnvironment(env: string, actor: string, requestId: string): Promise<number> {
+    checkScope(env, 'x');
+    const now = this.now();
+    return this.write(async (trx) => {
+      const ids = (await trx.selectFrom('secrets').select('id').where('env', '=', env).execute()).map((r) => r.id);
+      if (ids.length) {
+        await trx.deleteFrom('secret_versions').where('secret_id', 'in', ids).execute();
+        await trx.deleteFrom('secrets').where('id', 'in', ids).execute();
+      }
+      await trx.deleteFrom('secret_scopes').where('env', '=', env).execute();
+      await trx.updateTable('workload_tokens').set({ revoked_at: now }).where('env', '=', env).where('revoked_at', 'is', null).execute();
+      await this.deps.audit.append({
+        actor, action: 'secret:purge', target: `secret:${env}/*/*`, decision: 'allow', requestId, details: { env, deleted: ids.length },
+      }, trx);
+      return ids.length;
+    });
+  }
+
+  /** How many live secrets an environment has. */
+  async countEnvironment(env: string): Promise<number> {
+    const r = await this.deps.db.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('env', '=', env).where('deleted_at', 'is', null).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** Sets a secret as the platform itself (base environment seed data), audited under `actor`. */
+  async setAsSystem(actor: string, pathText: string, value: string): Promise<void> {
+    const p = parseSecretPath(pathText);
+    checkValue(value);
+    const now = this.now();
+    await this.write(async (trx) => {
+      const existing = await this.lockSecret(trx, p);
+      if (existing && !existing.deleted_at) return;
+      const id = existing?.id ?? this.deps.ids.next('sec');
+      const version = existing ? existing.current_version + 1 : 1;
+      const sealed = this.deps.cipher.encrypt(value, p.path, version);
+      if (existing) {
+        await trx.updateTable('secrets').set({ current_version: version, updated_at: now, updated_by: actor, deleted_at: null, deleted_by: null }).where('id', '=', id).execute();
+      } else {
+        await trx.insertInto('secrets').values({
+          id, env: p.env, service: p.service, key: p.key, current_version: 1, created_at: now, created_by: actor, updated_at: now, updated_by: actor, deleted_at: null, deleted_by: null,
+        }).execute();
+      }
+      await trx.insertInto('secret_versions').values({ secret_id: id, version, ciphertext: sealed.ciphertext, wrapped_key: sealed.wrappedKey, key_id: sealed.keyId, created_at: now, created_by: actor }).execute();
+      await this.bumpScope(trx, p.env, p.service, now);
+      await this.deps.audit.append({ actor, action: 'secret:write', target: `secret:${p.path}`, decision: 'allow', requestId: 'system', details: { version, seed: true } }, trx);
+    });
+  }
+
   /** Decrypts one version; an integrity failure is audited (as an error) before it is thrown. */
   private async open(actor: string, requestId: string, path: string, v: { ciphertext: string; wrapped_key: string; key_id: string; version: number }, details: Record<string, unknown>): Promise<string> {
     try {

@@ -1,0 +1,288 @@
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { IdpError } from '@idp/contracts';
+
+const { Client, escapeIdentifier, escapeLiteral } = pg;
+
+/**
+ * Names that reach SQL as identifiers. Quoting (escapeIdentifier) already makes any text safe;
+ * this check is the second belt: a name idp derives never needs more than these characters.
+ */
+const IDENT = /^[a-z_][a-z0-9_-]{0,62}$/;
+
+export function assertPgName(name: string, what: string): string {
+  if (!IDENT.test(name)) {
+    throw new IdpError('INVALID_NAME', `${what} "${name.slice(0, 80)}" is not a safe PostgreSQL name`, {
+      field: what, hint: 'Use lower-case letters, digits, _ and -, starting with a letter or _, at most 63 characters.',
+    });
+  }
+  return name;
+}
+
+/** Objects restored into snapshots are owned by this role, so a clone hands them over with one REASSIGN. */
+export const SNAPSHOT_OWNER = 'idp_snapshot_owner';
+
+export interface CloneResult {
+  /** Whether this call made the database (false: it was already there, made for this marker). */
+  created: boolean;
+}
+
+export interface PostgresEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * The PostgreSQL provider: databases and roles on a server reached with an admin URL. Every
+ * operation is idempotent, so a step the control plane re-runs after a crash converges instead
+ * of failing on what its first attempt already made. Databases idp makes carry a comment marker
+ * (`idp:<owner id>`) so that a name clash with a database someone else made is refused, never
+ * adopted or dropped.
+ */
+export class PostgresProvider {
+  readonly endpoint: PostgresEndpoint;
+
+  constructor(readonly adminUrl: string) {
+    const u = new URL(adminUrl);
+    this.endpoint = { host: u.hostname || '127.0.0.1', port: Number(u.port || 5432) };
+  }
+
+  /** Runs fn on a fresh admin connection to `database` (the admin URL's own when omitted). */
+  async withClient<T>(fn: (c: pg.Client) => Promise<T>, database?: string): Promise<T> {
+    const c = new Client({ connectionString: this.urlFor(database), connectionTimeoutMillis: 5000 });
+    // An admin connection that dies under a statement is reported by the statement; without a
+    // listener the 'error' event would crash the control plane.
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      // If the control plane dies mid-statement (a long CREATE DATABASE), PostgreSQL notices the
+      // closed socket and cancels instead of finishing work nobody will record.
+      await c.query("SET client_connection_check_interval = '1s'");
+      return await fn(c);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+
+  /** `null` when reachable, else why not. */
+  async check(): Promise<string | null> {
+    try {
+      await this.withClient((c) => c.query('SELECT 1'));
+      return null;
+    } catch (err) {
+      return (err as Error).message || String(err);
+    }
+  }
+
+  urlFor(database?: string, user?: string, password?: string): string {
+    const u = new URL(this.adminUrl);
+    if (database) u.pathname = `/${encodeURIComponent(database)}`;
+    if (user !== undefined) {
+      u.username = encodeURIComponent(user);
+      u.password = password === undefined ? '' : encodeURIComponent(password);
+    }
+    return u.toString();
+  }
+
+  async databaseInfo(name: string): Promise<{ exists: boolean; marker: string | null; isTemplate: boolean }> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ marker: string | null; datistemplate: boolean }>(
+        `SELECT shobj_description(oid, 'pg_database') AS marker, datistemplate FROM pg_database WHERE datname = $1`, [name]);
+      const row = r.rows[0];
+      return row ? { exists: true, marker: row.marker, isTemplate: row.datistemplate } : { exists: false, marker: null, isTemplate: false };
+    });
+  }
+
+  async listDatabases(prefix: string): Promise<string[]> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, [prefix]);
+      return r.rows.map((x) => x.datname);
+    });
+  }
+
+  async listRoles(prefix: string): Promise<string[]> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1`, [prefix]);
+      return r.rows.map((x) => x.rolname);
+    });
+  }
+
+  /** Creates (or updates the password of) a login role; marked so it is recognised later. */
+  async ensureRole(name: string, password: string, marker: string): Promise<void> {
+    assertPgName(name, 'role');
+    await this.withClient(async (c) => {
+      const exists = await c.query<{ marker: string | null }>(
+        `SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`, [name]);
+      const row = exists.rows[0];
+      if (row && row.marker !== marker) {
+        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL role ${name} already exists and was not made by idp for this environment`, { resource: 'database', role: name });
+      }
+      // Utility statements take no parameters; the password is generated from [A-Za-z0-9] and
+      // quoted as a literal all the same.
+      if (!row) {
+        await c.query(`CREATE ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+        await c.query(`COMMENT ON ROLE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
+      } else {
+        await c.query(`ALTER ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)}`);
+      }
+    });
+  }
+
+  /**
+   * Makes `name` a copy of the template database (a quiesced snapshot nobody connects to, so
+   * the copy never waits on or disturbs anyone), owned by `owner` down to every object in it.
+   * `adoptUnmarked`: a database of this name without a marker is ours (a crash hit between
+   * CREATE DATABASE and COMMENT in an earlier attempt of the same step).
+   */
+  async cloneDatabase(opts: { template: string; name: string; owner: string; marker: string; adoptUnmarked: boolean; afterCreate?: () => void }): Promise<CloneResult> {
+    const { template, name, owner, marker } = opts;
+    assertPgName(template, 'template');
+    assertPgName(name, 'database');
+    assertPgName(owner, 'role');
+    const info = await this.databaseInfo(name);
+    let created = false;
+    if (info.exists) {
+      if (info.marker !== marker && !(info.marker === null && opts.adoptUnmarked)) {
+        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL database ${name} already exists and was not made by idp for this environment`, { resource: 'database', database: name });
+      }
+    } else {
+      await this.withClient(async (c) => {
+        await c.query(`CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(template)} STRATEGY FILE_COPY`);
+        opts.afterCreate?.();
+        await c.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
+      });
+      created = true;
+    }
+    await this.withClient(async (c) => {
+      await c.query(`ALTER DATABASE ${escapeIdentifier(name)} OWNER TO ${escapeIdentifier(owner)}`);
+      await c.query(`REVOKE ALL ON DATABASE ${escapeIdentifier(name)} FROM PUBLIC`);
+      await c.query(`GRANT ALL ON DATABASE ${escapeIdentifier(name)} TO ${escapeIdentifier(owner)}`);
+    });
+    // Every schema, table, sequence, view and function restored into the snapshot belongs to the
+    // snapshot owner; one REASSIGN (inside this database only) gives them all to the new role.
+    await this.withClient(async (c) => {
+      const hasOwner = await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [SNAPSHOT_OWNER]);
+      if (hasOwner.rowCount) await c.query(`REASSIGN OWNED BY ${escapeIdentifier(SNAPSHOT_OWNER)} TO ${escapeIdentifier(owner)}`);
+    }, name);
+    return { created };
+  }
+
+  /** Drops a database idp made (connections to it are ended: it is being deleted). */
+  async dropDatabase(name: string, marker?: string): Promise<boolean> {
+    assertPgName(name, 'database');
+    const info = await this.databaseInfo(name);
+    if (!info.exists) return false;
+    if (marker !== undefined && info.marker !== null && info.marker !== marker) {
+      throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL database ${name} was not made by idp for this environment; it was left alone`, { resource: 'database', database: name });
+    }
+    await this.withClient(async (c) => {
+      if (info.isTemplate) await c.query(`ALTER DATABASE ${escapeIdentifier(name)} IS_TEMPLATE false`);
+      await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
+    });
+    return true;
+  }
+
+  async dropRole(name: string, marker?: string): Promise<boolean> {
+    assertPgName(name, 'role');
+    return this.withClient(async (c) => {
+      const r = await c.query<{ marker: string | null }>(`SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`, [name]);
+      const row = r.rows[0];
+      if (!row) return false;
+      if (marker !== undefined && row.marker !== null && row.marker !== marker) {
+        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL role ${name} was not made by idp for this environment; it was left alone`, { resource: 'database', role: name });
+      }
+      await c.query(`DROP ROLE IF EXISTS ${escapeIdentifier(name)}`);
+      return true;
+    });
+  }
+
+  /** Creates an empty database (a base environment on first start) owned by the admin user. */
+  async ensureDatabase(name: string, marker: string): Promise<boolean> {
+    assertPgName(name, 'database');
+    const info = await this.databaseInfo(name);
+    if (info.exists) return false;
+    try {
+      await this.withClient(async (c) => {
+        await c.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
+        await c.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
+      });
+    } catch (err) {
+      // Another control plane made it at the same moment: it is there, and not ours to seed.
+      if ((err as { code?: string }).code === '42P04') return false;
+      throw err;
+    }
+    return true;
+  }
+
+  async exec(database: string, sqlText: string): Promise<void> {
+    await this.withClient((c) => c.query(sqlText), database);
+  }
+
+  /**
+   * A cheap change counter for a database: rows inserted, updated and deleted since statistics
+   * were last reset, plus its DDL-visible table count. Equal counters → the snapshot is current.
+   */
+  async changeCounter(database: string): Promise<string> {
+    return this.withClient(async (c) => {
+      const r = await c.query<{ v: string }>(
+        `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text || '/' || count(*)::text AS v FROM pg_stat_user_tables`);
+      return r.rows[0]?.v ?? '0/0';
+    }, database);
+  }
+
+  /**
+   * Writes a consistent copy of `source` into a new database `target` with pg_dump | pg_restore:
+   * pg_dump reads from one MVCC snapshot and takes only ACCESS SHARE locks, so the source's
+   * sessions are never terminated or blocked. The copy is then frozen as a template nobody may
+   * connect to, which is what makes each clone a fast, wait-free file copy.
+   */
+  async snapshot(source: string, target: string, marker: string): Promise<void> {
+    assertPgName(source, 'database');
+    assertPgName(target, 'database');
+    await this.withClient(async (c) => {
+      const role = await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [SNAPSHOT_OWNER]);
+      if (!role.rowCount) {
+        await c.query(`CREATE ROLE ${escapeIdentifier(SNAPSHOT_OWNER)} NOLOGIN`).catch((err: Error) => {
+          if (!/already exists/.test(err.message)) throw err;
+        });
+      }
+      await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(target)} WITH (FORCE)`);
+      await c.query(`CREATE DATABASE ${escapeIdentifier(target)}`);
+      await c.query(`COMMENT ON DATABASE ${escapeIdentifier(target)} IS ${escapeLiteral(marker)}`);
+      await c.query(`GRANT ALL ON DATABASE ${escapeIdentifier(target)} TO ${escapeIdentifier(SNAPSHOT_OWNER)}`);
+    });
+    await this.withClient((c) => c.query(`ALTER SCHEMA public OWNER TO ${escapeIdentifier(SNAPSHOT_OWNER)}`), target);
+    await pipeDumpRestore(this.urlFor(source), this.urlFor(target));
+    await this.withClient(async (c) => {
+      await c.query(`ALTER DATABASE ${escapeIdentifier(target)} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`);
+    });
+  }
+}
+
+/** pg_dump -Fc | pg_restore, without a shell: each program gets its arguments as an array. */
+function pipeDumpRestore(sourceUrl: string, targetUrl: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const dump = spawn('pg_dump', ['--format=custom', '--no-owner', '--no-acl', '--dbname', sourceUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const restore = spawn('pg_restore', ['--no-owner', '--no-acl', '--role', SNAPSHOT_OWNER, '--exit-on-error', '--dbname', targetUrl], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let dumpErr = '';
+    let restoreErr = '';
+    dump.stderr.on('data', (d: Buffer) => { dumpErr += d.toString(); });
+    restore.stderr.on('data', (d: Buffer) => { restoreErr += d.toString(); });
+    dump.stdout.pipe(restore.stdin);
+    restore.stdin.on('error', () => {});
+    let pending = 2;
+    let failed: Error | null = null;
+    const done = (err: Error | null) => {
+      if (err && !failed) failed = err;
+      if (--pending === 0) (failed ? reject(failed) : resolve());
+    };
+    const missing = (prog: string) => (err: NodeJS.ErrnoException) =>
+      done(new IdpError('ENV_PROVIDER_UNAVAILABLE', `${prog} is not installed: snapshots of base databases need the PostgreSQL client programs`, {
+        resource: 'database', hint: 'Install the PostgreSQL client (Debian: apt install postgresql-client) on the control plane\'s machine.', cause: err.code,
+      }));
+    dump.on('error', missing('pg_dump'));
+    restore.on('error', missing('pg_restore'));
+    dump.on('close', (code) => done(code === 0 ? null : new Error(`pg_dump exited with ${code}: ${dumpErr.trim().slice(-500)}`)));
+    restore.on('close', (code) => done(code === 0 ? null : new Error(`pg_restore exited with ${code}: ${restoreErr.trim().slice(-500)}`)));
+  });
+}
