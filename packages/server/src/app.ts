@@ -28,7 +28,7 @@ import { identityRoutes } from './capabilities/identity/routes.ts';
 import { policyRoutes } from './capabilities/policy/routes.ts';
 import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
 import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
-import { environmentRoutes, type EnvironmentService } from './capabilities/environments/index.ts';
+import { environmentRoutes, type EnvironmentService, type Reaper } from './capabilities/environments/index.ts';
 
 export interface Services {
   store: Store;
@@ -40,6 +40,7 @@ export interface Services {
   secrets: SecretsService;
   access: AccessService;
   environments: EnvironmentService;
+  reaper: Reaper;
   version: string;
 }
 

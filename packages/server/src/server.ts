@@ -133,7 +133,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const baseSync = await syncBaseEnvironments({ db: store.db, settings: envSettings, infra, secrets, clock, ids });
     await environments.loadTiers();
     const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
-    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, version: readVersion() };
+    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, version: readVersion() };
     let app;
     try {
       app = await buildApp(services, { logLevel: opts.logLevel });
@@ -160,8 +160,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     let snapshotTimer: NodeJS.Timeout | null = null;
     if (opts.environmentTimers ?? true) {
       reaper.start();
+      // Not at start-up: the first env:create takes the first snapshot, so a start costs no pg_dump.
       const refresh = () => void refreshSnapshots(environments, log);
-      refresh();
       snapshotTimer = setInterval(refresh, parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000);
       snapshotTimer.unref();
     }

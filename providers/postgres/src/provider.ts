@@ -120,8 +120,11 @@ export class PostgresProvider {
       // Utility statements take no parameters; the password is generated from [A-Za-z0-9] and
       // quoted as a literal all the same.
       if (!row) {
+        // One transaction: a role without our marker is never one we made.
+        await c.query('BEGIN');
         await c.query(`CREATE ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
         await c.query(`COMMENT ON ROLE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
+        await c.query('COMMIT');
       } else {
         await c.query(`ALTER ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)}`);
       }
@@ -134,7 +137,12 @@ export class PostgresProvider {
    * `adoptUnmarked`: a database of this name without a marker is ours (a crash hit between
    * CREATE DATABASE and COMMENT in an earlier attempt of the same step).
    */
-  async cloneDatabase(opts: { template: string; name: string; owner: string; marker: string; adoptUnmarked: boolean; afterCreate?: () => void }): Promise<CloneResult> {
+  async cloneDatabase(opts: {
+    template: string; name: string; owner: string; marker: string; adoptUnmarked: boolean;
+    /** Called (and awaited) just before CREATE DATABASE: the caller records that it may now own an unmarked database of this name. */
+    beforeCreate?: () => Promise<void>;
+    afterCreate?: () => void;
+  }): Promise<CloneResult> {
     const { template, name, owner, marker } = opts;
     assertPgName(template, 'template');
     assertPgName(name, 'database');
@@ -146,6 +154,7 @@ export class PostgresProvider {
         throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL database ${name} already exists and was not made by idp for this environment`, { resource: 'database', database: name });
       }
     } else {
+      await opts.beforeCreate?.();
       await this.withClient(async (c) => {
         await c.query(`CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(template)} STRATEGY FILE_COPY`);
         opts.afterCreate?.();
@@ -167,32 +176,33 @@ export class PostgresProvider {
     return { created };
   }
 
-  /** Drops a database idp made (connections to it are ended: it is being deleted). */
-  async dropDatabase(name: string, marker?: string): Promise<boolean> {
+  /**
+   * Drops a database idp made (connections to it are ended: it is being deleted). With a marker,
+   * a database carrying another marker is not ours: it is left alone ('foreign'); so is one with
+   * no marker, unless `adoptUnmarked` (the caller recorded that it issued CREATE DATABASE and may
+   * have died before the COMMENT).
+   */
+  async dropDatabase(name: string, marker?: string, adoptUnmarked = false): Promise<'dropped' | 'absent' | 'foreign'> {
     assertPgName(name, 'database');
     const info = await this.databaseInfo(name);
-    if (!info.exists) return false;
-    if (marker !== undefined && info.marker !== null && info.marker !== marker) {
-      throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL database ${name} was not made by idp for this environment; it was left alone`, { resource: 'database', database: name });
-    }
+    if (!info.exists) return 'absent';
+    if (marker !== undefined && info.marker !== marker && !(info.marker === null && adoptUnmarked)) return 'foreign';
     await this.withClient(async (c) => {
       if (info.isTemplate) await c.query(`ALTER DATABASE ${escapeIdentifier(name)} IS_TEMPLATE false`);
       await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
     });
-    return true;
+    return 'dropped';
   }
 
-  async dropRole(name: string, marker?: string): Promise<boolean> {
+  async dropRole(name: string, marker?: string): Promise<'dropped' | 'absent' | 'foreign'> {
     assertPgName(name, 'role');
     return this.withClient(async (c) => {
       const r = await c.query<{ marker: string | null }>(`SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`, [name]);
       const row = r.rows[0];
-      if (!row) return false;
-      if (marker !== undefined && row.marker !== null && row.marker !== marker) {
-        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL role ${name} was not made by idp for this environment; it was left alone`, { resource: 'database', role: name });
-      }
+      if (!row) return 'absent';
+      if (marker !== undefined && row.marker !== marker) return 'foreign';
       await c.query(`DROP ROLE IF EXISTS ${escapeIdentifier(name)}`);
-      return true;
+      return 'dropped';
     });
   }
 
@@ -205,6 +215,8 @@ export class PostgresProvider {
       await this.withClient(async (c) => {
         await c.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
         await c.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
+        // Environments' roles must not even connect to a base database.
+        await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${escapeIdentifier(name)} FROM PUBLIC`);
       });
     } catch (err) {
       // Another control plane made it at the same moment: it is there, and not ours to seed.

@@ -416,7 +416,13 @@ export class EnvironmentService {
           const snap = await this.snapshots!.current(row.source_env!, source.database!);
           await postgres.ensureRole(row.database_name!, creds.database, marker);
           crashPoint('database');
-          await postgres.cloneDatabase({ template: snap.database, name: row.database_name!, owner: row.database_name!, marker, adoptUnmarked: attempt > 1, afterCreate: () => crashPoint('database:created') });
+          const intent = JSON.stringify({ database: snap.database, takenAt: snap.takenAt, creating: true });
+          await postgres.cloneDatabase({
+            template: snap.database, name: row.database_name!, owner: row.database_name!, marker,
+            adoptUnmarked: attempt > 1 && row.snapshot !== null,
+            beforeCreate: async () => { await this.deps.db.updateTable('environments').set({ snapshot: intent }).where('id', '=', row.id).execute(); },
+            afterCreate: () => crashPoint('database:created'),
+          });
           await this.deps.db.updateTable('environments').set({ snapshot: JSON.stringify({ database: snap.database, takenAt: snap.takenAt }) }).where('id', '=', row.id).execute();
           const age = formatAge(Date.parse(this.deps.clock.now().toISOString()) - Date.parse(snap.takenAt));
           return snap.fresh
@@ -450,10 +456,12 @@ export class EnvironmentService {
         if (!row.database_name) return 'no database';
         if (!postgres) throw this.unavailable({ database: this.missing('postgres') });
         const marker = `idp:env:${row.id}`;
-        const dropped = await postgres.dropDatabase(row.database_name, marker);
+        const said = { dropped: 'dropped', absent: 'already gone', foreign: 'not made by idp for this environment: left alone' };
+        // An unmarked database is ours only if our database step got as far as CREATE DATABASE.
+        const dropped = await postgres.dropDatabase(row.database_name, marker, row.snapshot !== null);
         crashPoint('delete:database');
         const role = await postgres.dropRole(row.database_name, marker);
-        return `database ${row.database_name} ${dropped ? 'dropped' : 'already gone'}; role ${role ? 'dropped' : 'already gone'}`;
+        return `database ${row.database_name} ${said[dropped]}; role ${said[role]}`;
       }
       case 'delete:redis': {
         if (!row.redis_prefix) return 'no Redis keyspace';

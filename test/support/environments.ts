@@ -1,0 +1,155 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { ROOT } from './server.ts';
+import { PG_ADMIN_URL, postgresAvailable } from './postgres.ts';
+
+export { PG_ADMIN_URL };
+export const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Like postgresAvailable: false locally when Redis is down, an error in CI (CI=true). */
+export async function redisAvailable(): Promise<boolean> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function storesAvailable(): Promise<boolean> {
+  return (await postgresAvailable()) && (await redisAvailable());
+}
+
+export interface EnvFixture {
+  /** Unique per test file run: base databases, key prefixes and env names carry it. */
+  id: string;
+  configPath: string;
+  dir: string;
+  staging: { database: string; redisPrefix: string };
+  cache: { redisPrefix: string };
+  production: { database: string; redisPrefix: string };
+  /** An environment name unique to this run. */
+  envName(label: string): string;
+  /** Every database, role, Redis key and ACL user this run's environments could have made. */
+  leftovers(): Promise<{ databases: string[]; roles: string[]; keys: string[]; users: string[] }>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A config like the Acme one, with base environments whose databases and key prefixes are unique
+ * to this run, so test files sharing the machine's PostgreSQL and Redis never meet:
+ *  - staging: database (seeded from examples/acme/seed) + Redis keys + secrets
+ *  - cache: Redis keys only (cheap clones for quota and reaper tests)
+ *  - production: tier production (policies forbid cloning it)
+ */
+export function envFixture(extra = ''): EnvFixture {
+  const id = randomBytes(3).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'idp-envfix-'));
+  const seed = join(ROOT, 'examples/acme/seed');
+  const staging = { database: `idp_t_${id}_staging`, redisPrefix: `t${id}-staging:` };
+  const cache = { redisPrefix: `t${id}-cache:` };
+  const production = { database: `idp_t_${id}_prod`, redisPrefix: `t${id}-prod:` };
+  const cachePath = join(dir, 'cache-seed.json');
+  writeFileSync(cachePath, JSON.stringify({ 'flag:a': 'on', 'counter': '7', 'temp': { value: 'x', ttl: 3600 } }));
+  const configPath = join(dir, 'idp.config.yaml');
+  writeFileSync(configPath, `organization:
+  name: acme
+auth:
+  adminGroup: platform
+catalog:
+  locations:
+    - ${join(ROOT, 'examples/acme/catalog')}
+    - ${join(ROOT, 'examples/acme/services')}
+postgres:
+  adminUrl: ${PG_ADMIN_URL}
+redis:
+  url: ${REDIS_URL}
+environments:
+  defaultTtl: 7d
+  notifyBefore: 24h
+  base:
+    staging:
+      tier: staging
+      owner: platform
+      database: ${staging.database}
+      redisPrefix: "${staging.redisPrefix}"
+      seed:
+        sql: ${join(seed, 'staging.sql')}
+        redis: ${join(seed, 'staging-redis.json')}
+        secrets: ${join(seed, 'staging-secrets.yaml')}
+    cache:
+      tier: development
+      redisPrefix: "${cache.redisPrefix}"
+      seed:
+        redis: ${cachePath}
+    production:
+      tier: production
+      database: ${production.database}
+      redisPrefix: "${production.redisPrefix}"
+${extra}`);
+  const names = new Set<string>();
+  return {
+    id,
+    dir,
+    configPath,
+    staging,
+    cache,
+    production,
+    envName(label) {
+      const name = `${label}-${id}`;
+      names.add(name);
+      return name;
+    },
+    async leftovers() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      const r = new Redis(REDIS_URL);
+      try {
+        const list = [...names];
+        const dbs = (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [list.map((n) => `pg-${n}`)])).rows.map((x) => x.datname);
+        const roles = (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [list.map((n) => `pg-${n}`)])).rows.map((x) => x.rolname);
+        const keys: string[] = [];
+        for (const n of list) keys.push(...(await r.keys(`redis-${n}:*`)));
+        const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => list.some((n) => u === `redis-${n}`));
+        return { databases: dbs, roles, keys, users };
+      } finally {
+        await c.end();
+        r.disconnect();
+      }
+    },
+    async cleanup() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      const r = new Redis(REDIS_URL);
+      try {
+        const dbs = (await c.query<{ datname: string }>(
+          `SELECT datname FROM pg_database WHERE datname = ANY($1) OR starts_with(datname, $2) OR starts_with(datname, $3) OR starts_with(datname, $4)`,
+          [[...names].map((n) => `pg-${n}`), `idp_t_${id}_`, `idp_snap_idp_t_${id}_`, 'idp_snap_idp_t_' + id],
+        )).rows.map((x) => x.datname);
+        for (const d of dbs) {
+          await c.query(`ALTER DATABASE ${pg.escapeIdentifier(d)} IS_TEMPLATE false`).catch(() => {});
+          await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(d)} WITH (FORCE)`);
+        }
+        for (const n of names) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`pg-${n}`)}`).catch(() => {});
+        for (const pattern of [`t${id}-*`, ...[...names].map((n) => `redis-${n}:*`)]) {
+          const keys = await r.keys(pattern);
+          if (keys.length) await r.del(...keys);
+        }
+        for (const n of names) await r.call('ACL', 'DELUSER', `redis-${n}`);
+      } finally {
+        await c.end();
+        r.disconnect();
+      }
+    },
+  };
+}
