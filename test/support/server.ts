@@ -110,5 +110,6 @@ export async function startServerProcess(args: string[], env: Record<string, str
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolveExit) => (child.exitCode !== null ? resolveExit(child.exitCode) : child.once('exit', (code) => resolveExit(code))));
+  // A child killed by a signal has exitCode null and signalCode set; either means it is gone.
+  return new Promise((resolveExit) => (child.exitCode !== null || child.signalCode !== null ? resolveExit(child.exitCode) : child.once('exit', (code) => resolveExit(code))));
 }

@@ -170,13 +170,14 @@ describe('IdpClient', () => {
   });
 
   it('keeps an error code it does not know visible', async () => {
-    handler = (_req, res) => json(res, 409, { error: { code: 'ENV_EXISTS', message: 'staging exists', details: {} } });
+    // A newer server may answer with a code this client's catalogue does not have yet.
+    handler = (_req, res) => json(res, 409, { error: { code: 'FUTURE_THING_EXISTS', message: 'thing exists', details: {} } });
 
-    const err = await caught(new IdpClient({ url: baseUrl }).request('POST', '/api/environments', { body: {} }));
+    const err = await caught(new IdpClient({ url: baseUrl }).request('POST', '/api/things', { body: {} }));
 
     expect(err.code).toBe('INTERNAL');
-    expect(err.message).toBe('ENV_EXISTS: staging exists');
-    expect(err.details).toMatchObject({ serverCode: 'ENV_EXISTS', status: 409 });
+    expect(err.message).toBe('FUTURE_THING_EXISTS: thing exists');
+    expect(err.details).toMatchObject({ serverCode: 'FUTURE_THING_EXISTS', status: 409 });
   });
 
   it('rejects a 2xx body that is not JSON', async () => {

@@ -24,6 +24,12 @@ import type {
   Token,
 } from '@idp/contracts';
 import type {
+  CreateEnvironmentRequest,
+  Environment,
+  EnvironmentConnection,
+  EnvironmentList,
+} from '@idp/contracts';
+import type {
   AccessRequest,
   AccessStats,
   SecretMeta,
@@ -106,6 +112,27 @@ export interface AccessFilter {
   mine?: boolean;
   toReview?: boolean;
   limit?: number;
+}
+
+/** `mine` (the default on the server): the caller's own; `all`: every environment the caller may see. */
+export interface EnvironmentFilter {
+  scope?: 'mine' | 'all';
+  includeDeleted?: boolean;
+}
+
+export interface WatchEnvironmentOptions {
+  /** Stop polling once this holds for the environment just read; the watch resolves with it. */
+  until: (env: Environment) => boolean;
+  /** Between two reads; default 250 ms. */
+  intervalMs?: number;
+  /** Called with every read, the last one (for which `until` holds) included. */
+  onUpdate?: (env: Environment) => void;
+  /**
+   * How long the control plane may stay unreachable (e.g. while it restarts and resumes the
+   * work) before the watch gives up with SERVER_UNREACHABLE; default 30 s.
+   */
+  unreachableGraceMs?: number;
+  signal?: AbortSignal;
 }
 
 /** A policy question; `context` defaults to {} on the server. */
@@ -318,6 +345,64 @@ export class IdpClient {
     return this.request('GET', '/api/access/stats', { query: { since } });
   }
 
+  /** Answers 202 at once with status `provisioning`; the server keeps working in the background. */
+  createEnvironment(req: CreateEnvironmentRequest): Promise<Environment> {
+    return this.request('POST', '/api/environments', { body: req });
+  }
+
+  listEnvironments(filter: EnvironmentFilter = {}): Promise<EnvironmentList> {
+    const includeDeleted = filter.includeDeleted === undefined ? undefined : String(filter.includeDeleted);
+    return this.request('GET', '/api/environments', { query: { scope: filter.scope, includeDeleted } });
+  }
+
+  /** The live environment; once a delete has finished, its last record (status `deleted`). */
+  getEnvironment(name: string): Promise<Environment> {
+    return this.request('GET', environmentUrl(name));
+  }
+
+  /** The new lifetime counts from now. */
+  extendEnvironment(name: string, ttl: string): Promise<Environment> {
+    return this.request('POST', `${environmentUrl(name)}/extend`, { body: { ttl } });
+  }
+
+  /** Answers 202 at once with status `deleting`. */
+  deleteEnvironment(name: string): Promise<Environment> {
+    return this.request('DELETE', environmentUrl(name));
+  }
+
+  /** The connection variables, passwords included (audited). */
+  connectEnvironment(name: string): Promise<EnvironmentConnection> {
+    return this.request('POST', `${environmentUrl(name)}/connect`);
+  }
+
+  /**
+   * Reads the environment every `intervalMs` until `until` holds and resolves with that read.
+   * API errors end the watch at once; an unreachable control plane is retried for a while,
+   * because a restarting server resumes the work where it stopped.
+   */
+  async watchEnvironment(name: string, opts: WatchEnvironmentOptions): Promise<Environment> {
+    const intervalMs = opts.intervalMs ?? 250;
+    const graceMs = opts.unreachableGraceMs ?? 30_000;
+    let unreachableSince: number | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      let env: Environment | undefined;
+      try {
+        env = await this.getEnvironment(name);
+        unreachableSince = undefined;
+      } catch (err) {
+        if (!(err instanceof IdpError && err.code === 'SERVER_UNREACHABLE')) throw err;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince >= graceMs) throw err;
+      }
+      if (env) {
+        opts.onUpdate?.(env);
+        if (opts.until(env)) return env;
+      }
+      await sleep(intervalMs, opts.signal);
+    }
+  }
+
   /**
    * One call to the API. `path` is relative to the base URL and must start with "/"; query
    * values that are undefined or null are left out. Resolves with the parsed JSON body of a
@@ -406,6 +491,28 @@ function secretUrl(path: string): string {
     });
   }
   return `/api/secrets/${parts.map(encodeURIComponent).join('/')}`;
+}
+
+/** Names are checked by the server; encoding keeps any name inside its own route. */
+function environmentUrl(name: string): string {
+  if (name === '' || name === '.' || name === '..') {
+    throw new IdpError('INVALID_NAME', `"${name}" is not an environment name`, { field: 'name', hint: ERROR_CODES.INVALID_NAME.hint });
+  }
+  return `/api/environments/${encodeURIComponent(name)}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 class InvalidJson {

@@ -24,4 +24,6 @@ export {
   type SecretFilter,
   type AccessRequestList,
   type AccessFilter,
+  type EnvironmentFilter,
+  type WatchEnvironmentOptions,
 } from './client.ts';

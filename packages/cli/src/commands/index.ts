@@ -33,6 +33,12 @@ import AccessApprove from './access/approve.ts';
 import AccessDeny from './access/deny.ts';
 import AccessRevoke from './access/revoke.ts';
 import AccessStats from './access/stats.ts';
+import EnvCreate from './env/create.ts';
+import EnvList from './env/list.ts';
+import EnvGet from './env/get.ts';
+import EnvExtend from './env/extend.ts';
+import EnvDelete from './env/delete.ts';
+import EnvConnect from './env/connect.ts';
 
 /**
  * Command id → class, read by oclif's explicit discovery strategy (package.json "oclif.commands").
@@ -73,4 +79,10 @@ export const COMMANDS: Record<string, Command.Class> = {
   'access:deny': AccessDeny,
   'access:revoke': AccessRevoke,
   'access:stats': AccessStats,
+  'env:create': EnvCreate,
+  'env:list': EnvList,
+  'env:get': EnvGet,
+  'env:extend': EnvExtend,
+  'env:delete': EnvDelete,
+  'env:connect': EnvConnect,
 };
