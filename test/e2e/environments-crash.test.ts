@@ -103,7 +103,7 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
     // All four were copied; alice (payments) may list the three of payments-api and notifications-service.
     expect((await call('GET', `/api/secrets?env=${name}`)).json.items.map((s: any) => s.service).sort()).toEqual(['notifications-service', 'payments-api', 'payments-api']);
     await stop();
-  });
+  }, 120_000);
 
   const deletePoints = ['delete:namespace', 'delete:database', 'delete:redis'];
 
@@ -117,7 +117,7 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
     expect(env.status, JSON.stringify(env.steps)).toBe('deleted');
     expect(env.steps.find((s: any) => s.name === point).attempts).toBe(2);
     await stop();
-  });
+  }, 120_000);
 
   it('leaves no orphan database, role, Redis key or ACL user once every environment is deleted', async () => {
     await start();
@@ -125,5 +125,5 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
     for (const name of made) await waitStatus(name, ['deleted']);
     await stop();
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
-  });
+  }, 120_000);
 });

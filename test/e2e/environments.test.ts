@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { ACME_REAL_CONFIG, api, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, PG_ADMIN_URL, REDIS_URL, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import { fakeClock, userTokens, webhookReceiver, type FakeClock } from './secrets-fixtures.ts';
 
@@ -283,6 +283,25 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
       await server.stop();
       await hook.close();
       await fx.cleanup();
+    }
+  });
+});
+
+describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.config.yaml)', () => {
+  it('starts with its base environments: staging seeded (rows, keys, secrets), production not clonable', async () => {
+    const server = await startTestServer({ configPath: ACME_REAL_CONFIG, environmentTimers: false });
+    try {
+      const t = await userTokens(server, ['alice', 'frank']);
+      const all = await api(server, t.alice!, 'GET', '/api/environments?scope=all');
+      expect(all.json.items.filter((e: any) => e.kind === 'base').map((e: any) => [e.name, e.tier]).sort()).toEqual([['production', 'production'], ['staging', 'staging']]);
+      const rows = await query<{ n: string }>(PG_ADMIN_URL.replace(/\/[^/]*$/, '/acme_staging'), 'SELECT count(*) AS n FROM payments');
+      expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(1000);
+      const secrets = await api(server, t.frank!, 'GET', '/api/secrets?env=staging');
+      expect(secrets.json.items.map((s: any) => s.path)).toContain('staging/payments-api/STRIPE_KEY');
+      const prod = await api(server, t.alice!, 'POST', '/api/environments', { name: 'copy-of-prod', from: 'production' });
+      expect(prod.status).toBe(403);
+    } finally {
+      await server.stop();
     }
   });
 });

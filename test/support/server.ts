@@ -1,13 +1,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer, type RunningServer, type StartOptions } from '@idp/server';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/idp.js');
-export const ACME_CONFIG = join(ROOT, 'examples/acme/idp.config.yaml');
+/** The demo organisation's real config (with its base environments and their seed data). */
+export const ACME_REAL_CONFIG = join(ROOT, 'examples/acme/idp.config.yaml');
+
+/**
+ * What most tests run against: a copy of examples/acme whose config has no `environments`
+ * section, so a test server neither seeds the shared PostgreSQL and Redis nor finds demo
+ * secrets in staging. Environment tests build their own config (test/support/environments.ts).
+ */
+export const ACME_CONFIG = acmeWithoutEnvironments();
+
+function acmeWithoutEnvironments(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'idp-acme-test-'));
+  cpSync(join(ROOT, 'examples/acme'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  const doc = parseDocument(readFileSync(ACME_REAL_CONFIG, 'utf8'));
+  doc.delete('environments');
+  const path = join(dir, 'idp.config.yaml');
+  writeFileSync(path, doc.toString());
+  return path;
+}
 
 export interface TestServer extends RunningServer {
   adminToken: string;
@@ -86,7 +105,8 @@ export function freePort(): Promise<number> {
 /** `idp server` as a real child process, the way a user starts it; resolves once /healthz answers. */
 export async function startServerProcess(args: string[], env: Record<string, string> = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), ...args], {
+  const config = args.includes('--config') ? [] : ['--config', ACME_CONFIG];
+  const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), ...config, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
