@@ -305,3 +305,25 @@ describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.con
     }
   });
 });
+
+describe('environments on a machine without PostgreSQL or Redis', () => {
+  it('starts anyway, and env:create names each missing store and the setting that fixes it; nothing is recorded', async () => {
+    const fx = envFixture();
+    // Nothing listens on port 1: both stores are "down".
+    const server = await startTestServer({ configPath: fx.configPath, environmentTimers: false, postgresAdminUrl: 'postgres://postgres@127.0.0.1:1/postgres', redisUrl: 'redis://127.0.0.1:1' });
+    try {
+      const t = await userTokens(server, ['alice']);
+      const res = await api(server, t.alice!, 'POST', '/api/environments', { name: fx.envName('offline'), from: 'staging' });
+      expect([res.status, res.json.error.code]).toEqual([503, 'ENV_PROVIDER_UNAVAILABLE']);
+      expect(Object.keys(res.json.error.details.resources).sort()).toEqual(['database', 'redis']);
+      expect(res.json.error.details.resources.database).toMatch(/127\.0\.0\.1:1 \(option\) is unreachable/);
+      expect(res.json.error.message).toMatch(/database: .*redis: /);
+      expect((await api(server, t.alice!, 'GET', '/api/environments')).json.items).toEqual([]);
+      // A Redis-only base needs only Redis.
+      const cache = await api(server, t.alice!, 'POST', '/api/environments', { name: fx.envName('offline2'), from: 'cache' });
+      expect(Object.keys(cache.json.error.details.resources)).toEqual(['redis']);
+    } finally {
+      await server.stop();
+    }
+  });
+});
