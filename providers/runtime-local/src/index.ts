@@ -1,1 +1,38 @@
-export {};
+// @idp/runtime-local: runs releases as local processes (ProcessSupervisor), routes and splits
+// their traffic on one port (EdgeProxy), and checks their health (HealthChecker).
+export { realTimers, ManualTimers } from './clock.ts';
+export type { Timers, TimerHandle } from './clock.ts';
+export { RuntimeError } from './errors.ts';
+export type { RuntimeErrorCode } from './errors.ts';
+export { HealthChecker } from './health.ts';
+export type { HealthCheckerOptions, HealthCheckResult, HealthProbe, HealthTarget } from './health.ts';
+export { readLogTail } from './logs.ts';
+export { diffSnapshots, emptySnapshot, LatencyHistogram } from './metrics.ts';
+export type { MetricsSnapshot, ReleaseMetrics } from './metrics.ts';
+export { findFreePort, probeHttp, probeTcp } from './probe.ts';
+export type { ProbeResult } from './probe.ts';
+export { isGroupAlive, isProcessAlive, killRecorded, processStartTime } from './process-group.ts';
+export type { KillRecordedResult, RecordedProcess } from './process-group.ts';
+export { EdgeProxy } from './proxy.ts';
+export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy.ts';
+export {
+  backoffDelay,
+  CrashLoopDetector,
+  DEFAULT_BACKOFF,
+  DEFAULT_CRASH_LOOP,
+  DEFAULT_READINESS,
+  ProcessSupervisor,
+  ReleaseProcesses,
+} from './supervisor.ts';
+export type {
+  BackoffOptions,
+  CrashLoopOptions,
+  ReadinessOptions,
+  RecordedReplica,
+  ReleaseSpec,
+  ReplicaInfo,
+  ReplicaStatus,
+  SupervisorEvent,
+  SupervisorEventType,
+  SupervisorOptions,
+} from './supervisor.ts';
