@@ -29,7 +29,7 @@ async function timeMany(n: number, f: () => Promise<void>): Promise<number[]> {
 
 async function runOn(label: string, databaseUrl: string | undefined, file: string): Promise<Record<string, number>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-bench-catalog-'));
-  const server = await startServer({ port: 0, dataDir, databaseUrl, adminToken: 'bench', logLevel: 'warn', log: () => {}, catalogTimer: false });
+  const server = await startServer({ port: 0, dataDir, databaseUrl, adminToken: 'bench', logLevel: 'warn', log: () => {}, catalogTimer: false, proxyPort: 0 });
   const h = { authorization: 'Bearer bench', 'content-type': 'application/json' };
   try {
     const t0 = performance.now();

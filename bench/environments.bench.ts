@@ -157,7 +157,7 @@ environments:
   const port = 18000 + Math.floor(Math.random() * 1000);
   const admin = 'bench-env-admin-token-0123456789';
   const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/idp.js'), 'server', '--port', String(port), '--data-dir', join(work, 'data'), '--config', config], {
-    env: { ...process.env, IDP_ADMIN_TOKEN: admin, IDP_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, IDP_ADMIN_TOKEN: admin, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   try {

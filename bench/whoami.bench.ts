@@ -31,7 +31,7 @@ export async function run(): Promise<Record<string, number | string>> {
   const port = 17000 + Math.floor(Math.random() * 1000);
   const adminToken = 'bench-admin-token';
   const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/idp.js'), 'server', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, IDP_ADMIN_TOKEN: adminToken, IDP_LOG_LEVEL: 'warn' },
+    env: { ...process.env, IDP_ADMIN_TOKEN: adminToken, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

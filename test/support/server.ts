@@ -36,7 +36,7 @@ export interface TestServer extends RunningServer {
 /** A real control plane on a free port with a throw-away data dir. */
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-e2e-'));
-  const server = await startServer({ port: 0, configPath: ACME_CONFIG, logLevel: 'warn', log: () => {}, ...opts, dataDir });
+  const server = await startServer({ port: 0, proxyPort: 0, configPath: ACME_CONFIG, logLevel: 'warn', log: () => {}, ...opts, dataDir });
   const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return Object.assign(server, {
     adminToken,
@@ -58,7 +58,7 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, IDP_CONFIG_DIR: env.IDP_CONFIG_DIR ?? join(tmpdir(), 'idp-cli-none'), ...env },
+      env: { ...process.env, IDP_PROXY_PORT: '0', IDP_CONFIG_DIR: env.IDP_CONFIG_DIR ?? join(tmpdir(), 'idp-cli-none'), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -108,7 +108,8 @@ export async function startServerProcess(args: string[], env: Record<string, str
   const config = args.includes('--config') ? [] : ['--config', ACME_CONFIG];
   const child = spawn(process.execPath, [CLI_BIN, 'server', '--port', String(port), ...config, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // The edge proxy on a free port: tests run side by side.
+    env: { ...process.env, IDP_PROXY_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

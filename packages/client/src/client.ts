@@ -30,6 +30,12 @@ import type {
   EnvironmentList,
 } from '@idp/contracts';
 import type {
+  CreateDeploymentRequest,
+  Deployment,
+  Release,
+  RollbackRequest,
+} from '@idp/contracts';
+import type {
   AccessRequest,
   AccessStats,
   SecretMeta,
@@ -135,6 +141,32 @@ export interface WatchEnvironmentOptions {
   signal?: AbortSignal;
 }
 
+export interface DeploymentListResult {
+  items: Deployment[];
+}
+
+/** Deployment list filters; the server defaults `limit` to 20. */
+export interface DeploymentFilter {
+  service?: string;
+  env?: string;
+  limit?: number;
+}
+
+export interface WatchDeploymentOptions {
+  /** Stop polling once this holds for the deployment just read; the watch resolves with it. */
+  until: (deployment: Deployment) => boolean;
+  /** Between two reads; default 500 ms. */
+  intervalMs?: number;
+  /** Called with every read, the last one (for which `until` holds) included. */
+  onUpdate?: (deployment: Deployment) => void;
+  /** How long the control plane may stay unreachable (a restart resumes the rollout); default 30 s. */
+  unreachableGraceMs?: number;
+  signal?: AbortSignal;
+}
+
+/** How long an upload may take: the server builds the release (e.g. `npm ci`) before it answers. */
+const RELEASE_UPLOAD_TIMEOUT_MS = 15 * 60_000;
+
 /** A policy question; `context` defaults to {} on the server. */
 export type PolicyQuestion = Omit<PolicyCheckRequest, 'context'> & { context?: Record<string, unknown> };
 
@@ -144,7 +176,12 @@ export type QueryValue = string | number | boolean | null | undefined;
 
 export interface RequestOptions {
   query?: Record<string, QueryValue>;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is with its content type, instead of a JSON `body` (an archive upload). */
+  rawBody?: { data: Uint8Array; contentType: string };
+  /** This request's own limit, instead of the client's. */
+  timeoutMs?: number;
 }
 
 export interface IdpClientOptions {
@@ -404,6 +441,75 @@ export class IdpClient {
   }
 
   /**
+   * Uploads a `git archive --format=tar` of the service directory at `commit`; the server builds
+   * it into an immutable release (the same bytes give back the release made before).
+   */
+  uploadRelease(service: string, commit: string, tar: Uint8Array): Promise<Release> {
+    return this.request('POST', '/api/releases', {
+      query: { service, commit },
+      rawBody: { data: tar, contentType: 'application/x-tar' },
+      timeoutMs: Math.max(this.#timeoutMs, RELEASE_UPLOAD_TIMEOUT_MS),
+    });
+  }
+
+  /** Answers 202 at once; the rollout runs on the server (follow it with getDeployment). */
+  createDeployment(req: CreateDeploymentRequest): Promise<Deployment> {
+    return this.request('POST', '/api/deployments', { body: req });
+  }
+
+  /** Newest first. */
+  listDeployments(filter: DeploymentFilter = {}): Promise<DeploymentListResult> {
+    return this.request('GET', '/api/deployments', { query: { service: filter.service, env: filter.env, limit: filter.limit } });
+  }
+
+  getDeployment(id: string): Promise<Deployment> {
+    return this.request('GET', deploymentUrl(id));
+  }
+
+  /** Ends the current pause: the rollout moves to its next step. */
+  promoteDeployment(id: string): Promise<Deployment> {
+    return this.request('POST', `${deploymentUrl(id)}/promote`);
+  }
+
+  /** Sends all traffic back to the stable release and stops the new one. */
+  abortDeployment(id: string): Promise<Deployment> {
+    return this.request('POST', `${deploymentUrl(id)}/abort`);
+  }
+
+  /** Answers 202 at once with the deployment that returns to the earlier version. */
+  rollback(req: RollbackRequest): Promise<Deployment> {
+    return this.request('POST', '/api/deployments/rollback', { body: req });
+  }
+
+  /**
+   * Reads the deployment every `intervalMs` until `until` holds and resolves with that read.
+   * API errors end the watch at once; an unreachable control plane is retried for a while,
+   * because a restarted server resumes (or safely aborts) the rollout.
+   */
+  async watchDeployment(id: string, opts: WatchDeploymentOptions): Promise<Deployment> {
+    const intervalMs = opts.intervalMs ?? 500;
+    const graceMs = opts.unreachableGraceMs ?? 30_000;
+    let unreachableSince: number | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      let deployment: Deployment | undefined;
+      try {
+        deployment = await this.getDeployment(id);
+        unreachableSince = undefined;
+      } catch (err) {
+        if (!(err instanceof IdpError && err.code === 'SERVER_UNREACHABLE')) throw err;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince >= graceMs) throw err;
+      }
+      if (deployment) {
+        opts.onUpdate?.(deployment);
+        if (opts.until(deployment)) return deployment;
+      }
+      await sleep(intervalMs, opts.signal);
+    }
+  }
+
+  /**
    * One call to the API. `path` is relative to the base URL and must start with "/"; query
    * values that are undefined or null are left out. Resolves with the parsed JSON body of a
    * 2xx answer (undefined when it has none) and rejects with an IdpError otherwise.
@@ -417,11 +523,15 @@ export class IdpClient {
     const target = this.#urlFor(path, opts.query);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    let payload: string | undefined;
-    if (opts.body !== undefined) {
+    let payload: string | Uint8Array | undefined;
+    if (opts.rawBody !== undefined) {
+      headers['content-type'] = opts.rawBody.contentType;
+      payload = opts.rawBody.data;
+    } else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(opts.body);
     }
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
 
     let response: Response;
     let text: string;
@@ -430,11 +540,11 @@ export class IdpClient {
         method,
         headers,
         body: payload,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();
     } catch (err) {
-      throw this.#unreachable(err);
+      throw this.#unreachable(err, timeoutMs);
     }
 
     return {
@@ -468,9 +578,9 @@ export class IdpClient {
     return target.toString();
   }
 
-  #unreachable(err: unknown): IdpError {
+  #unreachable(err: unknown, timeoutMs = this.#timeoutMs): IdpError {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    const cause = timedOut ? `no answer within ${Math.round(this.#timeoutMs / 1000)}s` : describeNetworkError(err);
+    const cause = timedOut ? `no answer within ${Math.round(timeoutMs / 1000)}s` : describeNetworkError(err);
     return new IdpError('SERVER_UNREACHABLE', `cannot reach the control plane at ${this.url} (${cause})`, {
       url: this.url,
       hint: ERROR_CODES.SERVER_UNREACHABLE.hint,
@@ -499,6 +609,14 @@ function environmentUrl(name: string): string {
     throw new IdpError('INVALID_NAME', `"${name}" is not an environment name`, { field: 'name', hint: ERROR_CODES.INVALID_NAME.hint });
   }
   return `/api/environments/${encodeURIComponent(name)}`;
+}
+
+/** Ids are checked by the server; encoding keeps any id inside its own route. */
+function deploymentUrl(id: string): string {
+  if (id === '' || id === '.' || id === '..') {
+    throw new IdpError('USAGE', `"${id}" is not a deployment id`, { field: 'id', hint: 'Run `idp deploy:history --service S --env E` to see deployment ids.' });
+  }
+  return `/api/deployments/${encodeURIComponent(id)}`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

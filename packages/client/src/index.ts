@@ -26,4 +26,7 @@ export {
   type AccessFilter,
   type EnvironmentFilter,
   type WatchEnvironmentOptions,
+  type DeploymentFilter,
+  type DeploymentListResult,
+  type WatchDeploymentOptions,
 } from './client.ts';

@@ -256,6 +256,51 @@ export const ERROR_CODES = {
     meaning: 'A database, role or Redis user with the environment\'s derived name already exists and was not made by idp for this environment; idp neither adopts nor removes it.',
     hint: 'Pick another --name, or remove the stray resource after checking nobody uses it.',
   },
+  DEPLOY_SPEC_INVALID: {
+    status: 400, exit: 2,
+    meaning: 'The release\'s .idp/deploy.yaml is missing or invalid; details.problems lists each problem with file:line:column, the field and what was expected.',
+    hint: 'Run `idp deploy:validate` in the service\'s repository; `idp deploy:schema` prints the JSON Schema for your editor.',
+  },
+  DEPLOY_SERVICE_UNKNOWN: {
+    status: 400, exit: 2,
+    meaning: 'The service named in deploy.yaml is not a Component in the catalog.',
+    hint: 'Register the service\'s catalog-info.yaml (`idp catalog:register`) or fix service.name in .idp/deploy.yaml.',
+  },
+  DEPLOY_TEAM_MISMATCH: {
+    status: 400, exit: 2,
+    meaning: 'The team in deploy.yaml is not the service\'s owner in the catalog.',
+    hint: 'Set service.team in .idp/deploy.yaml to the owner shown by `idp catalog:get SERVICE`.',
+  },
+  RELEASE_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No release of this service has this version.',
+    hint: 'Run `idp deploy:history --service S --env E` to see versions, or deploy from the repository with `idp deploy`.',
+  },
+  DEPLOY_BUILD_FAILED: {
+    status: 422, exit: 1,
+    meaning: 'The release\'s build command failed; the release is marked failed with the tail of its output, and nothing running was touched.',
+    hint: 'Fix the build (details.output has the end of its output) and deploy again.',
+  },
+  DEPLOYMENT_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No deployment has this id (or none of this service in this environment).',
+    hint: 'Run `idp deploy:history --service S --env E`.',
+  },
+  DEPLOY_IN_PROGRESS: {
+    status: 409, exit: 1,
+    meaning: 'Another rollout of this service in this environment is still running.',
+    hint: 'Follow it with `idp deploy:status ID --watch`, promote it or abort it (`idp deploy:abort ID`).',
+  },
+  DEPLOY_NOT_ACTIVE: {
+    status: 409, exit: 1,
+    meaning: 'The deployment has already ended (healthy, rolled back, aborted or failed), so it cannot be promoted or aborted.',
+    hint: 'Run `idp deploy:status ID` to see how it ended; `idp rollback` returns to an earlier version.',
+  },
+  ROLLBACK_TARGET_INVALID: {
+    status: 400, exit: 2,
+    meaning: 'There is no earlier healthy version of this service in this environment to return to (or --to names one that never ran healthy here).',
+    hint: 'Run `idp deploy:history --service S --env E` to see the versions that were healthy.',
+  },
   INTERNAL: {
     status: 500, exit: 1,
     meaning: 'An unexpected server error. It is logged with the request id.',

@@ -3,3 +3,4 @@ export * from './resources.ts';
 export * from './catalog.ts';
 export * from './secrets.ts';
 export * from './environments.ts';
+export * from './deployments.ts';

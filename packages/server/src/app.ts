@@ -29,6 +29,7 @@ import { policyRoutes } from './capabilities/policy/routes.ts';
 import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
 import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
 import { environmentRoutes, type EnvironmentService, type Reaper } from './capabilities/environments/index.ts';
+import { deploymentRoutes, type DeploymentService, type Releases } from './capabilities/deployments/index.ts';
 
 export interface Services {
   store: Store;
@@ -41,6 +42,7 @@ export interface Services {
   access: AccessService;
   environments: EnvironmentService;
   reaper: Reaper;
+  deployments: { service: DeploymentService; releases: Releases };
   version: string;
 }
 
@@ -141,6 +143,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await accessRoutes(typed, services);
   await vaultRoutes(typed, services);
   await environmentRoutes(typed, services);
+  await deploymentRoutes(typed, services);
   await app.ready();
   return app;
 }

@@ -18,6 +18,8 @@ import { AccessService, WebhookNotifier } from './capabilities/access/index.ts';
 import { EnvironmentService, Reaper, syncBaseEnvironments, type EnvironmentInfra } from './capabilities/environments/index.ts';
 import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
+import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
+import { DeploymentService, Releases } from './capabilities/deployments/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -39,6 +41,8 @@ export interface StartOptions {
   postgresAdminUrl?: string;
   /** Redis URL for environments' keyspaces; else IDP_REDIS_URL, else config redis.url. */
   redisUrl?: string;
+  /** The edge proxy's port; else IDP_PROXY_PORT, else 7080 (0 picks a free one). */
+  proxyPort?: number;
   /** false: no reaper or snapshot timers (tests drive them). */
   environmentTimers?: boolean;
   /** Where start-up messages go; stderr by default (stdout is for results). */
@@ -133,7 +137,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const baseSync = await syncBaseEnvironments({ db: store.db, settings: envSettings, infra, secrets, clock, ids });
     await environments.loadTiers();
     const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
-    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, version: readVersion() };
+    const owners = catalogOwnership(catalog);
+    const releases = new Releases({ db: store.db, audit, gate, clock, owners, dataDir });
+    const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
+    const proxy = new EdgeProxy({ port: proxyPort, host: host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1' });
+    await proxy.listen().catch((err: Error) => {
+      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, { field: 'IDP_PROXY_PORT', hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).' });
+    });
+    const supervisor = new ProcessSupervisor({ onEvent: (e) => { if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica} is in a crash loop`); } });
+    const deployments = new DeploymentService({
+      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, log,
+    });
+    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, deployments: { service: deployments, releases }, version: readVersion() };
     let app;
     try {
       app = await buildApp(services, { logLevel: opts.logLevel });
@@ -155,6 +170,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     for (const line of baseSync.lines) log(`    base ${line}`);
     if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
+    await deployments.restore();
+    log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
     let snapshotTimer: NodeJS.Timeout | null = null;
@@ -183,6 +200,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         await catalog.stop();
         await access.stop();
         await environments.stop();
+        await deployments.stop();
         await app.close();
         await infra.redis?.close();
         await store.close();

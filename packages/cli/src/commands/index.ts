@@ -39,6 +39,14 @@ import EnvGet from './env/get.ts';
 import EnvExtend from './env/extend.ts';
 import EnvDelete from './env/delete.ts';
 import EnvConnect from './env/connect.ts';
+import Deploy from './deploy/index.ts';
+import DeployValidate from './deploy/validate.ts';
+import DeploySchema from './deploy/schema.ts';
+import DeployStatus from './deploy/status.ts';
+import DeployPromote from './deploy/promote.ts';
+import DeployAbort from './deploy/abort.ts';
+import DeployHistory from './deploy/history.ts';
+import Rollback from './rollback.ts';
 
 /**
  * Command id → class, read by oclif's explicit discovery strategy (package.json "oclif.commands").
@@ -85,4 +93,12 @@ export const COMMANDS: Record<string, Command.Class> = {
   'env:extend': EnvExtend,
   'env:delete': EnvDelete,
   'env:connect': EnvConnect,
+  deploy: Deploy,
+  'deploy:validate': DeployValidate,
+  'deploy:schema': DeploySchema,
+  'deploy:status': DeployStatus,
+  'deploy:promote': DeployPromote,
+  'deploy:abort': DeployAbort,
+  'deploy:history': DeployHistory,
+  rollback: Rollback,
 };

@@ -144,6 +144,22 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ defaultTtl: '7d', reapInterval: '1m', notifyBefore: '24h', snapshotRefresh: '10m', base: {} }),
+    deployments: z
+      .object({
+        freezes: z
+          .array(
+            z.object({
+              from: z.iso.datetime({ offset: true }).describe('Start (ISO 8601)'),
+              to: z.iso.datetime({ offset: true }).describe('End (ISO 8601)'),
+              environments: z.array(z.string()).optional().describe('Only these environments (all when unset)'),
+              reason: z.string().optional(),
+            }).strict(),
+          )
+          .default([])
+          .describe('Deploy freeze windows: no deploy:create while one covers now (rollbacks and aborts still work)'),
+      })
+      .strict()
+      .default({ freezes: [] }),
     policies: z
       .object({
         paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),

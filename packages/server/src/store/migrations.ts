@@ -273,6 +273,58 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_deployments': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('releases')
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('commit_sha', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('build_ms', 'integer')
+        .addColumn('build_output', 'text')
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('dir', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('releases_pk', ['service', 'version'])
+        .execute();
+      await db.schema
+        .createTable('deployments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('previous_version', 'text')
+        .addColumn('strategy', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('promotes', 'integer', (c) => c.notNull())
+        .addColumn('abort_requested', 'integer', (c) => c.notNull())
+        .addColumn('processes', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('deployments_service_env').on('deployments').columns(['service', 'env', 'created_at']).execute();
+      // What serves each service in each environment now: one stable release, never two.
+      await db.schema
+        .createTable('service_runtime')
+        .addColumn('env', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('deployment_id', 'text', (c) => c.notNull())
+        .addColumn('processes', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('service_runtime_pk', ['env', 'service'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -229,6 +229,55 @@ export interface EnvironmentSnapshotsTable {
   duration_ms: number;
 }
 
+export interface ReleasesTable {
+  service: string;
+  version: string;
+  commit_sha: string;
+  digest: string;
+  size_bytes: number;
+  /** built | failed */
+  status: string;
+  created_at: string;
+  created_by: string;
+  build_ms: number | null;
+  build_output: string | null;
+  /** The normalised deploy.yaml (JSON). */
+  spec: string;
+  dir: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  service: string;
+  env: string;
+  namespace: string;
+  version: string;
+  previous_version: string | null;
+  strategy: string;
+  status: string;
+  reason: string | null;
+  /** The rollout state machine's state (JSON, core's RolloutState). */
+  state: string;
+  /** Promote commands received (a counter: replays and double clicks end one step only). */
+  promotes: number;
+  abort_requested: number;
+  /** The canary's recorded processes (JSON), to kill them after a control-plane crash. */
+  processes: string | null;
+  created_at: string;
+  created_by: string;
+  finished_at: string | null;
+}
+
+export interface ServiceRuntimeTable {
+  env: string;
+  service: string;
+  namespace: string;
+  version: string;
+  deployment_id: string;
+  processes: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -247,6 +296,9 @@ export interface Database {
   environments: EnvironmentsTable;
   environment_steps: EnvironmentStepsTable;
   environment_snapshots: EnvironmentSnapshotsTable;
+  releases: ReleasesTable;
+  deployments: DeploymentsTable;
+  service_runtime: ServiceRuntimeTable;
 }
 
 export type { Generated };

@@ -252,6 +252,26 @@ export class EnvironmentService {
     if (!row) throw notFound(name);
     const decision = await this.enforce(ctx, 'env:connect', this.entityOf(row), { now: this.nowSeconds() });
     if (row.status !== 'ready') throw notReady(row, 'connected to');
+    const variables = await this.variablesOf(row);
+    await this.deps.audit.append({
+      actor: ctx.principal.ref, action: 'env:connect', target: `environment:${row.name}`, decision: 'allow', policyIds: decision.permittedBy,
+      requestId: ctx.requestId, details: { variables: Object.keys(variables) },
+    });
+    return { env: row.name, variables };
+  }
+
+  /**
+   * The variables a workload in this environment gets (DATABASE_URL, REDIS_URL,
+   * REDIS_KEY_PREFIX), for the deployments capability: no policy here, the deploy was decided.
+   */
+  async runtimeVariables(name: string): Promise<{ namespace: string; tier: string; variables: Record<string, string> }> {
+    const row = await this.live(assertEnvName(name, 'env'));
+    if (!row) throw notFound(name);
+    if (row.status !== 'ready') throw notReady(row, 'deployed to');
+    return { namespace: row.namespace, tier: row.tier, variables: await this.variablesOf(row) };
+  }
+
+  private async variablesOf(row: EnvRow): Promise<Record<string, string>> {
     const variables: Record<string, string> = {};
     const { postgres, redis } = this.deps.infra;
     const creds = row.kind === 'base' ? null : this.unseal(row);
@@ -262,11 +282,7 @@ export class EnvironmentService {
       variables.REDIS_URL = creds && row.redis_user && (await redis.supportsAcl()) ? redis.urlFor(row.redis_user, creds.redis) : redis.urlFor(null, null);
       variables.REDIS_KEY_PREFIX = row.redis_prefix;
     }
-    await this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'env:connect', target: `environment:${row.name}`, decision: 'allow', policyIds: decision.permittedBy,
-      requestId: ctx.requestId, details: { variables: Object.keys(variables) },
-    });
-    return { env: row.name, variables };
+    return variables;
   }
 
   // ---------------------------------------------------------------- lifecycle

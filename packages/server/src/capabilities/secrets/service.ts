@@ -404,6 +404,18 @@ export class SecretsService {
     });
   }
 
+  /** A service's secrets in an environment as KEY → value, for the processes the platform runs (never returned by the API). */
+  async valuesFor(env: string, service: string): Promise<Record<string, string>> {
+    checkScope(env, service);
+    const rows = await this.deps.db.selectFrom('secrets').selectAll().where('env', '=', env).where('service', '=', service).where('deleted_at', 'is', null).execute();
+    const out: Record<string, string> = {};
+    for (const row of rows) {
+      const v = await this.deps.db.selectFrom('secret_versions').selectAll().where('secret_id', '=', row.id).where('version', '=', row.current_version).executeTakeFirst();
+      if (v) out[row.key] = await this.open('system:runtime', 'runtime', `${env}/${service}/${row.key}`, v, { runtime: true });
+    }
+    return out;
+  }
+
   /** How many live secrets an environment has. */
   async countEnvironment(env: string): Promise<number> {
     const r = await this.deps.db.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('env', '=', env).where('deleted_at', 'is', null).executeTakeFirst();

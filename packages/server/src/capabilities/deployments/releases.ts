@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
+import { IdpError, type Release } from '@idp/contracts';
+import { isDnsLabel, parseDeploySpec, type DeploySpec } from '@idp/core';
+import type { AuditLog } from '../../audit/index.ts';
+import type { RequestContext } from '../../auth/context.ts';
+import type { Clock } from '../../clock.ts';
+import type { PolicyGate } from '../../policy/gate.ts';
+import type { Database } from '../../store/index.ts';
+
+const run = promisify(execFile);
+type ReleaseRow = Database['releases'];
+
+/** Who owns a service (catalog), as far as releases need it. */
+export interface ServiceOwners {
+  ownerOf(service: string): Promise<string | null>;
+}
+
+const OUTPUT_TAIL = 4000;
+const BUILD_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Releases: an uploaded `git archive` of a service at a commit, stored once by content
+ * (version = commit + digest, so the same bytes are the same release), unpacked, its
+ * deploy.yaml checked against the catalog, and its build command run once. A failed build
+ * is recorded with its output tail; nothing running is touched.
+ */
+export class Releases {
+  constructor(
+    private readonly deps: { db: Kysely<Database>; audit: AuditLog; gate: PolicyGate; clock: Clock; owners: ServiceOwners; dataDir: string },
+  ) {}
+
+  async upload(ctx: RequestContext, service: string, commit: string, archive: Buffer): Promise<{ release: Release; created: boolean }> {
+    if (!isDnsLabel(service)) throw new IdpError('INVALID_NAME', `service: "${service.slice(0, 80)}" is not a DNS-1123 label`, { field: 'service' });
+    if (!/^[0-9a-f]{7,40}$/.test(commit)) {
+      throw new IdpError('VALIDATION_FAILED', `commit: "${commit.slice(0, 80)}" is not a git commit id`, { field: 'commit', hint: 'Pass the full commit id (git rev-parse HEAD).' });
+    }
+    if (archive.length === 0) throw new IdpError('VALIDATION_FAILED', 'the release archive is empty', { field: 'body', hint: 'Send `git archive --format=tar <ref>` of the service directory.' });
+    const digest = createHash('sha256').update(archive).digest('hex');
+    const version = `${commit.slice(0, 12)}-${digest.slice(0, 12)}`;
+    const existing = await this.row(service, version);
+    if (existing) {
+      if (existing.status === 'failed') throw buildFailed(existing);
+      return { release: toRelease(existing), created: false };
+    }
+
+    const dir = join(this.deps.dataDir, 'releases', service, version);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    try {
+      const tarFile = `${dir}.tar`;
+      await writeFile(tarFile, archive);
+      await run('tar', ['-xf', tarFile, '-C', dir]).catch((err: Error) => {
+        throw new IdpError('VALIDATION_FAILED', `the release archive is not a tar file: ${err.message.split('\n')[0]}`, { field: 'body' });
+      });
+      const spec = await this.readSpec(dir);
+      await this.checkCatalog(ctx, service, spec);
+      const built = await this.build(dir, spec);
+      const row: ReleaseRow = {
+        service, version, commit_sha: commit, digest, size_bytes: archive.length, status: built.ok ? 'built' : 'failed',
+        created_at: this.deps.clock.now().toISOString(), created_by: ctx.principal.ref, build_ms: built.ms, build_output: built.output,
+        spec: JSON.stringify(spec), dir,
+      };
+      await this.deps.db.transaction().execute(async (trx) => {
+        await trx.insertInto('releases').values(row).onConflict((oc) => oc.columns(['service', 'version']).doNothing()).execute();
+        await this.deps.audit.append({
+          actor: ctx.principal.ref, action: 'release:create', target: `service:${service}`, decision: built.ok ? 'allow' : 'error', requestId: ctx.requestId,
+          details: { version, commit, digest, sizeBytes: archive.length, build: built.ok ? 'ok' : 'failed', buildMs: built.ms },
+        }, trx);
+      });
+      if (!built.ok) throw buildFailed(row);
+      return { release: toRelease(row), created: true };
+    } catch (err) {
+      if (!(err instanceof IdpError && err.code === 'DEPLOY_BUILD_FAILED')) await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async get(service: string, version: string): Promise<{ release: Release; spec: DeploySpec; dir: string }> {
+    const row = await this.row(service, version);
+    if (!row) throw new IdpError('RELEASE_NOT_FOUND', `no release ${version} of ${service}`, { service, version });
+    if (row.status !== 'built') throw buildFailed(row);
+    return { release: toRelease(row), spec: JSON.parse(row.spec) as DeploySpec, dir: row.dir };
+  }
+
+  private row(service: string, version: string): Promise<ReleaseRow | undefined> {
+    return this.deps.db.selectFrom('releases').selectAll().where('service', '=', service).where('version', '=', version).executeTakeFirst();
+  }
+
+  private async readSpec(dir: string): Promise<DeploySpec> {
+    let text: string;
+    try {
+      text = await readFile(join(dir, '.idp/deploy.yaml'), 'utf8');
+    } catch {
+      throw new IdpError('DEPLOY_SPEC_INVALID', 'the release has no .idp/deploy.yaml', {
+        problems: [{ file: '.idp/deploy.yaml', line: 1, column: 1, field: '', message: 'the file is missing', expected: 'a deploy.yaml at .idp/deploy.yaml in the service directory' }],
+      });
+    }
+    const parsed = parseDeploySpec(text, '.idp/deploy.yaml');
+    if (!parsed.ok) {
+      const first = parsed.problems[0]!;
+      throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml has ${parsed.problems.length} problem${parsed.problems.length === 1 ? '' : 's'}; first: ${first.line}:${first.column} ${first.field}: ${first.message}`, {
+        problems: parsed.problems, field: first.field,
+      });
+    }
+    return parsed.spec;
+  }
+
+  private async checkCatalog(ctx: RequestContext, service: string, spec: DeploySpec): Promise<void> {
+    if (spec.service.name !== service) {
+      throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml names service ${spec.service.name}, but the release is for ${service}`, { field: 'service.name' });
+    }
+    const owner = await this.deps.owners.ownerOf(service);
+    if (!owner) throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, { field: 'service.name', service });
+    const team = owner.replace(/^group:(default\/)?/, '');
+    if (team !== spec.service.team) {
+      throw new IdpError('DEPLOY_TEAM_MISMATCH', `deploy.yaml says team ${spec.service.team}, but the catalog says ${service} is owned by ${team}`, { field: 'service.team', expected: team });
+    }
+    // Uploading a release is the first half of a deploy: only those who may deploy the service.
+    await this.deps.gate.enforce(ctx, {
+      action: 'deploy:create', resource: { uid: { type: 'Service', id: service }, attrs: { owner: { type: 'Group', id: team } }, parents: [] },
+      context: { now: Math.floor(this.deps.clock.now().getTime() / 1000) },
+    });
+  }
+
+  private build(dir: string, spec: DeploySpec): Promise<{ ok: boolean; ms: number | null; output: string | null }> {
+    if (!spec.build) return Promise.resolve({ ok: true, ms: null, output: null });
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const child = spawn('/bin/sh', ['-c', spec.build!.command], {
+        cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, '.npm') },
+      });
+      let output = '';
+      const keep = (d: Buffer) => { output = (output + d.toString()).slice(-OUTPUT_TAIL); };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      const timer = setTimeout(() => { output += `\n(build timed out after ${BUILD_TIMEOUT_MS / 60000} minutes)`; child.kill('SIGKILL'); }, BUILD_TIMEOUT_MS);
+      child.on('error', (err) => { output += `\n${err.message}`; });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ ok: code === 0, ms: Math.round(performance.now() - started), output: output.slice(-OUTPUT_TAIL) || null });
+      });
+    });
+  }
+}
+
+function buildFailed(row: ReleaseRow): IdpError {
+  return new IdpError('DEPLOY_BUILD_FAILED', `the build of ${row.service} ${row.version} failed`, { service: row.service, version: row.version, output: row.build_output ?? '' });
+}
+
+export function toRelease(row: ReleaseRow): Release {
+  return {
+    version: row.version, service: row.service, commit: row.commit_sha, digest: row.digest, sizeBytes: Number(row.size_bytes),
+    status: row.status as Release['status'], createdAt: row.created_at, createdBy: row.created_by,
+    buildMs: row.build_ms === null ? null : Number(row.build_ms), buildOutput: row.build_output, spec: JSON.parse(row.spec) as Record<string, unknown>,
+  };
+}

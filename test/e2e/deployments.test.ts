@@ -1,0 +1,187 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, api, startTestServer, type TestServer } from '../support/server.ts';
+import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from './secrets-fixtures.ts';
+
+// Deployments end to end on this machine: the real payments-api (examples/acme/services) in a
+// git repository, released with `git archive`, built with npm ci, run as processes with the
+// environment's real PostgreSQL and Redis, and reached through the edge proxy with real traffic.
+// v1 goes straight to 100%; a healthy v2 walks the canary and is promoted; a v3 that fails 5% of
+// its requests is rolled back by itself, and no request fails after the rollback.
+
+const ok = await storesAvailable();
+
+const DEPLOY_YAML = `service: {name: payments-api, team: payments}
+build: {command: npm ci --omit=dev --prefer-offline --no-audit --no-fund}
+run: {command: node server.js, replicas: 2}
+deploy:
+  strategy: canary
+  canary:
+    - weight: 50
+      pause: 3s
+    - weight: 100
+  healthcheck: {path: /health, interval: 1s, threshold: 3}
+  rollback: {auto: true, on_error_rate: ">1%", min_requests: 20}
+`;
+
+function get(port: number, host: string, path = '/'): Promise<{ status: number; release: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () => {
+  let fx: EnvFixture;
+  let server: TestServer;
+  let t: Record<string, string>;
+  let repo: string;
+  let envName: string;
+  let host: string;
+  const versions: string[] = [];
+
+  const commit = (message: string) => {
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message], { cwd: repo });
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  };
+  const release = async (sha: string) => {
+    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
+      method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar,
+    });
+    const json = (await res.json()) as any;
+    expect([200, 201], JSON.stringify(json)).toContain(res.status);
+    return json.version as string;
+  };
+  const deploy = async (version: string, load: boolean) => {
+    const res = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version });
+    expect(res.status, res.text).toBe(202);
+    const id = res.json.id as string;
+    const seen = new Map<string, number>();
+    let failed = 0;
+    let done = false;
+    const traffic = async () => {
+      while (!done) {
+        try {
+          const r = await get(server.services.deployments.service.proxyPort, host);
+          if (r.status !== 200) failed++;
+          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
+        } catch {
+          failed++;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const loaders = load ? [traffic(), traffic(), traffic(), traffic()] : [];
+    let dep: any;
+    const until = Date.now() + 90_000;
+    for (;;) {
+      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
+      if (['healthy', 'rolled_back', 'aborted', 'failed'].includes(dep.status)) break;
+      if (Date.now() > until) throw new Error(`deployment did not end: ${JSON.stringify(dep)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    done = true;
+    await Promise.all(loaders);
+    return { dep, seen, failed };
+  };
+
+  beforeAll(async () => {
+    fx = envFixture();
+    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
+    t = await userTokens(server, ['alice', 'dave']);
+    envName = fx.envName('deploys');
+    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(202);
+    for (;;) {
+      const env = (await api(server, t.alice!, 'GET', `/api/environments/${envName}`)).json;
+      if (env.status === 'ready') break;
+      if (env.status === 'failed') throw new Error(JSON.stringify(env.error));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    host = `payments-api.${envName}-alice.localhost`;
+    repo = mkdtempSync(join(tmpdir(), 'idp-deploy-repo-'));
+    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, { recursive: true, filter: (s) => !s.includes('node_modules') });
+    writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML);
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.services.environments.idle();
+    await server?.stop();
+    await fx?.cleanup();
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('v1: the first deploy goes straight to 100% and serves through the proxy with the environment\'s stores', async () => {
+    const v1 = await release(commit('v1'));
+    versions.push(v1);
+    const { dep } = await deploy(v1, false);
+    expect(dep.status, dep.reason).toBe('healthy');
+    const r = await get(server.services.deployments.service.proxyPort, host);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).version).toBe(v1);
+    // It really uses the clone's database (the seeded payments are there).
+    const payments = await get(server.services.deployments.service.proxyPort, host, '/payments');
+    expect(payments.status).toBe(200);
+    expect(await get(server.services.deployments.service.proxyPort, 'nothing.here.localhost')).toMatchObject({ status: 404 });
+  }, 120_000);
+
+  it('v2: a healthy canary walks its steps under traffic and is promoted', async () => {
+    writeFileSync(join(repo, 'README.md'), 'v2\n');
+    const v2 = await release(commit('v2'));
+    versions.push(v2);
+    const { dep, seen, failed } = await deploy(v2, true);
+    expect(dep.status, dep.reason).toBe('healthy');
+    expect(failed).toBe(0);
+    // During the 50% step both versions answered.
+    expect([...seen.keys()].some((k) => k.includes(versions[0]!))).toBe(true);
+    expect([...seen.keys()].some((k) => k.includes(v2))).toBe(true);
+    expect(dep.steps[0]).toMatchObject({ weight: 50 });
+    expect(dep.steps[0].requests).toBeGreaterThanOrEqual(20);
+    const r = await get(server.services.deployments.service.proxyPort, host);
+    expect(JSON.parse(r.body).version).toBe(v2);
+  }, 120_000);
+
+  it('v3 failing 5% of requests is rolled back by itself; stable keeps serving; afterwards no request fails', async () => {
+    writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0.05}\n');
+    const v3 = await release(commit('v3 with errors'));
+    const { dep } = await deploy(v3, true);
+    expect(dep.status).toBe('rolled_back');
+    expect(dep.reason).toMatch(/error rate/i);
+    expect(dep.figures).toMatchObject({ check: 'error_rate' });
+    expect(dep.figures.requests).toBeGreaterThanOrEqual(20);
+    const port = server.services.deployments.service.proxyPort;
+    const after = await Promise.all(Array.from({ length: 100 }, () => get(port, host)));
+    expect(after.filter((r) => r.status !== 200)).toEqual([]);
+    expect(new Set(after.map((r) => JSON.parse(r.body).version))).toEqual(new Set([versions[1]]));
+    const history = await api(server, t.alice!, 'GET', `/api/deployments?service=payments-api&env=${envName}`);
+    expect(history.json.items.map((d: any) => d.status)).toEqual(['rolled_back', 'healthy', 'healthy']);
+  }, 120_000);
+
+  it('refuses bad input: unknown release, another team, a failing build', async () => {
+    const unknown = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: 'deadbeef0000-000000000000' });
+    expect([unknown.status, unknown.json.error.code]).toEqual([404, 'RELEASE_NOT_FOUND']);
+    const dave = await api(server, t.dave!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: versions[1] });
+    expect(dave.status).toBe(403);
+    writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML.replace('npm ci --omit=dev --prefer-offline --no-audit --no-fund', 'echo building; exit 3'));
+    const sha = commit('broken build');
+    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
+    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+    const body = (await res.json()) as any;
+    expect([res.status, body.error.code]).toEqual([422, 'DEPLOY_BUILD_FAILED']);
+    expect(body.error.details.output).toContain('building');
+    // Stable untouched.
+    expect((await get(server.services.deployments.service.proxyPort, host)).status).toBe(200);
+  }, 60_000);
+});
