@@ -301,6 +301,26 @@ export const ERROR_CODES = {
     meaning: 'There is no earlier healthy version of this service in this environment to return to (or --to names one that never ran healthy here).',
     hint: 'Run `idp deploy:history --service S --env E` to see the versions that were healthy.',
   },
+  PROXY_NO_ROUTE: {
+    status: 404, exit: 4,
+    meaning: 'The edge proxy has no service at this Host (<service>.<namespace>.localhost): nothing is deployed there.',
+    hint: 'Check the host name (`idp deploy:status` shows the URL) or deploy the service with `idp deploy --env ENV`.',
+  },
+  PROXY_NO_HEALTHY_TARGET: {
+    status: 503, exit: 1,
+    meaning: 'The edge proxy found the service but none of its replicas is ready.',
+    hint: 'Look at the replicas\' logs under <data-dir>/namespaces/<ns>/logs/ and at `idp deploy:status`.',
+  },
+  PROXY_BAD_GATEWAY: {
+    status: 502, exit: 1,
+    meaning: 'The edge proxy could not reach a replica (connection refused or reset); it counts as a 5xx of that release.',
+    hint: 'The replica may have crashed; it is restarted with backoff. See its log.',
+  },
+  PROXY_UPSTREAM_TIMEOUT: {
+    status: 504, exit: 1,
+    meaning: 'A replica did not start answering within the proxy\'s upstream timeout (60 s).',
+    hint: 'Look for slow requests in the service; the timeout is the proxy\'s upstreamTimeoutMs.',
+  },
   INTERNAL: {
     status: 500, exit: 1,
     meaning: 'An unexpected server error. It is logged with the request id.',
