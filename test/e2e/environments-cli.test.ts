@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_ADMIN_URL, postgresAvailable } from '../support/postgres.ts';
+import { PG_ADMIN_URL } from '../support/postgres.ts';
+import { REDIS_URL, storesAvailable } from '../support/environments.ts';
 import { ACME_CONFIG, api, exited, runCli, startServerProcess, type CliResult } from '../support/server.ts';
 
 // The env:* commands through the real `idp` executable against `idp server` as its own process,
@@ -15,23 +16,7 @@ import { ACME_CONFIG, api, exited, runCli, startServerProcess, type CliResult } 
 // seeded from files. The PostgreSQL and Redis servers are shared with other test files, so every
 // name made here carries this run's random suffix, and afterAll removes whatever is left.
 
-const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-const available = (await postgresAvailable()) && (await redisAvailable());
+const available = await storesAvailable();
 
 describe.runIf(available)('idp env:* against a real control plane, PostgreSQL and Redis', { timeout: 90_000 }, () => {
   const run = randomBytes(3).toString('hex');
