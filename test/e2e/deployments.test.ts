@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, api, startTestServer, type TestServer } from '../support/server.ts';
+import { ROOT, api, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import { userTokens } from './secrets-fixtures.ts';
 
@@ -97,6 +97,31 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     return { dep, seen, failed };
   };
 
+  /** `idp deploy --env E --path repo -o json` as a user runs it, with traffic flowing meanwhile. */
+  const deployWithCli = async () => {
+    const seen = new Map<string, number>();
+    let failed = 0;
+    let done = false;
+    const traffic = async () => {
+      while (!done) {
+        try {
+          const r = await get(server.services.deployments.service.proxyPort, host);
+          if (r.status !== 200) failed++;
+          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
+        } catch {
+          failed++;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const loaders = [traffic(), traffic(), traffic(), traffic()];
+    const cli = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    done = true;
+    await Promise.all(loaders);
+    const dep = JSON.parse(cli.stdout);
+    return { dep, seen, failed, cli };
+  };
+
   beforeAll(async () => {
     fx = envFixture();
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
@@ -137,11 +162,14 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect(await get(server.services.deployments.service.proxyPort, 'nothing.here.localhost')).toMatchObject({ status: 404 });
   }, 120_000);
 
-  it('v2: a healthy canary walks its steps under traffic and is promoted', async () => {
+  it('v2 through `idp deploy` (the real CLI): a healthy canary walks its steps under traffic and is promoted', async () => {
     writeFileSync(join(repo, 'README.md'), 'v2\n');
-    const v2 = await release(commit('v2'));
+    commit('v2');
+    const { dep, seen, failed, cli } = await deployWithCli();
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stderr).toMatch(/50%/);
+    const v2 = dep.version as string;
     versions.push(v2);
-    const { dep, seen, failed } = await deploy(v2, true);
     expect(dep.status, dep.reason).toBe('healthy');
     expect(failed).toBe(0);
     // During the 50% step both versions answered.

@@ -216,10 +216,14 @@ export function formatDeployment(deployment: Deployment): string {
   return text;
 }
 
-/** `errorRate=0.05, requests=200`: measured figures in the order the server gave them. */
+/** `errorRate=5.00%, requests=200`: measured figures in the order the server gave them; rates as percentages. */
 export function formatFigures(figures: Record<string, unknown>): string {
   return Object.entries(figures)
-    .map(([key, value]) => `${key}=${formatCell(value)}`)
+    .map(([key, value]) => {
+      if (typeof value === 'number' && /rate$/i.test(key)) return `${key}=${formatErrorRate(value)}`;
+      if (typeof value === 'number' && !Number.isInteger(value)) return `${key}=${Number(value.toPrecision(4))}`;
+      return `${key}=${formatCell(value)}`;
+    })
     .join(', ');
 }
 

@@ -58,7 +58,11 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
       return;
     }
     await this.render(result, { kind: 'text', text: () => core.formatProblems(problems) });
-    throw new IdpError(errorCodeFor(problems, parsed.ok), `${label} has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}`, { file: label });
+    const code = errorCodeFor(problems, parsed.ok);
+    throw new IdpError(code, `${label} has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}`, {
+      file: label,
+      ...(code === 'DEPLOY_SPEC_INVALID' ? { hint: 'Fix each problem at its file:line:column and run this again; `idp deploy:schema` gives the JSON Schema for your editor.' } : {}),
+    });
   }
 
   /**
