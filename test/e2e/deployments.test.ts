@@ -197,6 +197,30 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect(history.json.items.map((d: any) => d.status)).toEqual(['rolled_back', 'healthy', 'healthy']);
   }, 120_000);
 
+  it('idp rollback returns to the previous healthy version at once (no canary steps), and serves it', async () => {
+    const res = await api(server, t.alice!, 'POST', '/api/deployments/rollback', { service: 'payments-api', env: envName });
+    expect(res.status, res.text).toBe(202);
+    expect(res.json.version).toBe(versions[0]);
+    let dep: any;
+    for (;;) {
+      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${res.json.id}`)).json;
+      if (!['pending', 'progressing', 'paused'].includes(dep.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dep.status, dep.reason).toBe('healthy');
+    const r = await get(server.services.deployments.service.proxyPort, host);
+    expect(JSON.parse(r.body).version).toBe(versions[0]);
+    // And forward again to v2: a release that ran before starts again.
+    const again = await api(server, t.alice!, 'POST', '/api/deployments/rollback', { service: 'payments-api', env: envName, to: versions[1] });
+    expect(again.status, again.text).toBe(202);
+    for (;;) {
+      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${again.json.id}`)).json;
+      if (!['pending', 'progressing', 'paused'].includes(dep.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dep.status, dep.reason).toBe('healthy');
+  }, 120_000);
+
   it('refuses bad input: unknown release, another team, a failing build', async () => {
     const unknown = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: 'deadbeef0000-000000000000' });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'RELEASE_NOT_FOUND']);

@@ -141,12 +141,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const releases = new Releases({ db: store.db, audit, gate, clock, owners, dataDir });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
     const proxy = new EdgeProxy({ port: proxyPort, host: host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1' });
-    await proxy.listen().catch((err: Error) => {
-      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, { field: 'IDP_PROXY_PORT', hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).' });
+    let onReplicaStarted: (release: string) => void = () => {};
+    const supervisor = new ProcessSupervisor({
+      onEvent: (e) => {
+        if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica} is in a crash loop`);
+        if (e.type === 'started') onReplicaStarted(e.release);
+      },
     });
-    const supervisor = new ProcessSupervisor({ onEvent: (e) => { if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica} is in a crash loop`); } });
     const deployments = new DeploymentService({
       db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, log,
+    });
+    onReplicaStarted = (release) => void deployments.recordProcesses(release).catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
+    // Stable releases get their processes and routes back before the proxy takes a request, so
+    // it never answers "no route" for a service that is deployed.
+    await deployments.restore();
+    await proxy.listen().catch(async (err: Error) => {
+      await supervisor.stopAll();
+      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, { field: 'IDP_PROXY_PORT', hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).' });
     });
     const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, deployments: { service: deployments, releases }, version: readVersion() };
     let app;
@@ -170,7 +181,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     for (const line of baseSync.lines) log(`    base ${line}`);
     if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
-    await deployments.restore();
     log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);

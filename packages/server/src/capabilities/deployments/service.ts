@@ -161,6 +161,25 @@ export class DeploymentService {
     return this.get(id);
   }
 
+  /**
+   * A replica (re)started with a new pid: record the release's processes again, so that after a
+   * crash of the control plane the next start can find and kill every one of them.
+   */
+  async recordProcesses(release: string): Promise<void> {
+    const procs = this.deps.supervisor.get(release);
+    if (!procs) return;
+    const recorded = JSON.stringify(procs.recorded());
+    for (const [slot, st] of this.stables) {
+      if (st.procs !== procs) continue;
+      const [env, service] = slot.split('/') as [string, string];
+      await this.deps.db.updateTable('service_runtime').set({ processes: recorded }).where('env', '=', env).where('service', '=', service).execute();
+    }
+    const [namespace, rest] = [release.slice(0, release.indexOf('/')), release.slice(release.indexOf('/') + 1)];
+    const [service, version] = rest.split('@') as [string, string];
+    await this.deps.db.updateTable('deployments').set({ processes: recorded })
+      .where('namespace', '=', namespace).where('service', '=', service).where('version', '=', version).where('status', 'in', ACTIVE).execute();
+  }
+
   // ------------------------------------------------------------------ runtime
 
   /**
@@ -203,12 +222,12 @@ export class DeploymentService {
         this.stables.delete(k);
         const [env, service] = k.split('/') as [string, string];
         this.deps.proxy.removeRoute(service, namespace);
-        await st.procs.stop();
+        await this.deps.supervisor.stop(st.procs.release);
         await this.deps.db.deleteFrom('service_runtime').where('env', '=', env).where('service', '=', service).execute();
       }
     }
     for (const procs of this.deps.supervisor.list()) {
-      if (procs.replicas()[0]?.release.startsWith(`${namespace}/`)) await procs.stop();
+      if (procs.release.startsWith(`${namespace}/`)) await this.deps.supervisor.stop(procs.release);
     }
   }
 
@@ -307,7 +326,7 @@ export class DeploymentService {
       clearInterval(watch);
       checker.stop();
       // Whatever did not become stable does not keep running.
-      if (canary && this.stables.get(slot)?.procs !== canary) await canary.stop().catch(() => {});
+      if (canary && this.stables.get(slot)?.procs !== canary) await this.deps.supervisor.stop(canary.release).catch(() => {});
     }
   }
 
@@ -337,21 +356,21 @@ export class DeploymentService {
           .values({ env: row.env, service: row.service, namespace: row.namespace, version: row.version, deployment_id: row.id, processes: JSON.stringify(canary.recorded()), updated_at: now })
           .onConflict((oc) => oc.columns(['env', 'service']).doUpdateSet({ namespace: row.namespace, version: row.version, deployment_id: row.id, processes: JSON.stringify(canary.recorded()), updated_at: now }))
           .execute();
-        if (stable && stable.procs !== canary) await stable.procs.stop();
+        if (stable && stable.procs !== canary) await this.deps.supervisor.stop(stable.procs.release);
         return canary;
       }
       case 'stopCanary': {
         if (!canary || this.stables.get(slot)?.procs === canary) return canary;
         if (stable) this.deps.proxy.setRoute(row.service, row.namespace, { stable: { release: stable.key, targets: stable.procs.targets() } });
         else this.deps.proxy.removeRoute(row.service, row.namespace);
-        await canary.stop();
+        await this.deps.supervisor.stop(canary.release);
         return null;
       }
       case 'scaleStable': {
         // recreate: the old release stops before the new one takes traffic.
         if (action.replicas === 0 && stable) {
           this.deps.proxy.removeRoute(row.service, row.namespace);
-          await stable.procs.stop();
+          await this.deps.supervisor.stop(stable.procs.release);
           this.stables.delete(slot);
         }
         return canary;
