@@ -221,6 +221,41 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect(dep.status, dep.reason).toBe('healthy');
   }, 120_000);
 
+  it('rolling and recreate releases roll out behind health checks and end healthy', async () => {
+    for (const strategy of ['rolling', 'recreate']) {
+      writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML.replace(/  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/, `  strategy: ${strategy}\n`));
+      writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0}\n');
+      writeFileSync(join(repo, 'README.md'), `${strategy}\n`);
+      const v = await release(commit(strategy));
+      const { dep, failed } = await deploy(v, strategy === 'rolling');
+      expect([strategy, dep.status, dep.reason]).toEqual([strategy, 'healthy', expect.any(String)]);
+      if (strategy === 'rolling') expect(failed).toBe(0);
+      expect(JSON.parse((await get(server.services.deployments.service.proxyPort, host)).body).version).toBe(v);
+    }
+  }, 180_000);
+
+  it('refuses bad input on the server too: invalid deploy.yaml, team mismatch, unknown environment, production without an auto-rollback canary', async () => {
+    const upload = async (yaml: string) => {
+      writeFileSync(join(repo, '.idp/deploy.yaml'), yaml);
+      writeFileSync(join(repo, 'README.md'), `${Math.random()}\n`);
+      const sha = commit('variant');
+      const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
+      const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const invalid = await upload(DEPLOY_YAML.replace('healthcheck:', 'helthcheck:'));
+    expect([invalid.status, invalid.json.error.code]).toEqual([400, 'DEPLOY_SPEC_INVALID']);
+    expect(invalid.json.error.details.problems.some((p: any) => p.didYouMean === 'healthcheck' && p.line > 0)).toBe(true);
+    const team = await upload(DEPLOY_YAML.replace('team: payments', 'team: identity'));
+    expect([team.status, team.json.error.code]).toEqual([400, 'DEPLOY_TEAM_MISMATCH']);
+    const noEnv = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: 'nowhere', version: versions[1] });
+    expect([noEnv.status, noEnv.json.error.code]).toEqual([404, 'ENV_NOT_FOUND']);
+    const rolling = await upload(DEPLOY_YAML.replace(/  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/, '  strategy: rolling\n'));
+    expect(rolling.status).toBe(201);
+    const prod = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: 'production', version: rolling.json.version });
+    expect([prod.status, prod.json.error.details.forbiddenBy]).toEqual([403, ['deployments/production-needs-auto-canary']]);
+  }, 120_000);
+
   it('refuses bad input: unknown release, another team, a failing build', async () => {
     const unknown = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: 'deadbeef0000-000000000000' });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'RELEASE_NOT_FOUND']);

@@ -263,6 +263,13 @@ export class DeploymentService {
     const canaryKey = releaseKey(row.namespace, row.service, row.version);
     const slot = `${row.env}/${row.service}`;
     let state = JSON.parse(row.state) as RolloutState;
+    const previous = this.stables.get(slot);
+    if (spec.deploy.strategy === 'recreate' && previous) {
+      // recreate: the old release stops before the new one starts (a failure starts it again).
+      this.deps.proxy.removeRoute(row.service, row.namespace);
+      await this.deps.supervisor.stop(previous.procs.release);
+      this.stables.delete(slot);
+    }
     let canary: ReleaseProcesses | null = await this.startRelease(row.service, row.env, row.namespace, row.version);
     let crashLoop = false;
     const watch = setInterval(() => {
@@ -367,12 +374,23 @@ export class DeploymentService {
         return null;
       }
       case 'scaleStable': {
-        // recreate: the old release stops before the new one takes traffic.
-        if (action.replicas === 0 && stable) {
+        if (action.replicas === 0 && stable && c.spec.deploy.strategy === 'recreate') {
           this.deps.proxy.removeRoute(row.service, row.namespace);
           await this.deps.supervisor.stop(stable.procs.release);
           this.stables.delete(slot);
+        } else if (action.replicas > 0 && !stable) {
+          // A failed recreate: the release that served before starts again and takes the traffic back.
+          const rt = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', row.env).where('service', '=', row.service).executeTakeFirst();
+          if (rt && rt.version !== row.version) {
+            const procs = await this.startRelease(rt.service, rt.env, rt.namespace, rt.version);
+            await procs.waitReady(60_000).catch(() => {});
+            const key = releaseKey(rt.namespace, rt.service, rt.version);
+            this.stables.set(slot, { version: rt.version, key, procs });
+            this.deps.proxy.setRoute(row.service, row.namespace, { stable: { release: key, targets: procs.targets() } });
+          }
         }
+        // Rolling on the local runtime: the new replicas all start first and traffic moves one
+        // replica's share at a time behind their health checks; the old ones stop at promotion.
         return canary;
       }
       default:
