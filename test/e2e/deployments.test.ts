@@ -168,6 +168,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     const { dep, seen, failed, cli } = await deployWithCli();
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stderr).toMatch(/50%/);
+    expect(cli.stderr).toMatch(/canary: \d+ requests?, \d+ errors?/);
     const v2 = dep.version as string;
     versions.push(v2);
     expect(dep.status, dep.reason).toBe('healthy');

@@ -326,7 +326,9 @@ export class DeploymentService {
           await this.finish(row, state.phase, state.reason ?? decision.reason, state.failure, state);
           return;
         }
-        await this.deps.db.updateTable('deployments').set({ state: JSON.stringify(state), status: state.phase, reason: decision.reason }).where('id', '=', id).execute();
+        // The current step's figures so far, for `idp deploy`'s live view.
+        const live = { requests: window.requests, errors: window.errors, healthFailures: Math.max(0, ...replicaHealth.map((h) => h.consecutiveFailures)) };
+        await this.deps.db.updateTable('deployments').set({ state: JSON.stringify({ ...state, live }), status: state.phase, reason: decision.reason }).where('id', '=', id).execute();
         await new Promise((r) => setTimeout(r, TICK_MS));
       }
     } finally {
@@ -410,7 +412,7 @@ export class DeploymentService {
   }
 
   view(row: DeployRow): Deployment {
-    const state = JSON.parse(row.state) as RolloutState;
+    const state = JSON.parse(row.state) as RolloutState & { live?: { requests: number; errors: number; healthFailures: number } };
     const steps = state.plan.steps.length ? state.plan.steps : [{ weight: 100, pauseSeconds: null }];
     return {
       id: row.id, service: row.service, env: row.env, namespace: row.namespace, version: row.version, previousVersion: row.previous_version,
@@ -420,11 +422,14 @@ export class DeploymentService {
       url: this.urlOf(row.service, row.namespace),
       steps: steps.map((s, index) => {
         const rec = state.steps.find((r) => r.index === index);
+        const live = !rec && index === state.stepIndex && ACTIVE.includes(row.status) ? state.live : undefined;
         return {
           index, weight: s.weight, pauseSeconds: s.pauseSeconds, outcome: rec?.outcome ?? null,
           startedAt: rec ? new Date(rec.startedAt).toISOString() : index === state.stepIndex ? new Date(state.stepStartedAt).toISOString() : null,
           endedAt: rec ? new Date(rec.endedAt).toISOString() : null,
-          requests: rec?.requests ?? 0, errors: rec?.errors ?? 0, errorRate: rec?.errorRate ?? null, healthFailures: rec?.healthFailures ?? 0,
+          requests: rec?.requests ?? live?.requests ?? 0, errors: rec?.errors ?? live?.errors ?? 0,
+          errorRate: rec ? rec.errorRate : live && live.requests > 0 ? live.errors / live.requests : null,
+          healthFailures: rec?.healthFailures ?? live?.healthFailures ?? 0,
         };
       }),
       figures: (state.failure as unknown as Record<string, unknown> | null) ?? null,
