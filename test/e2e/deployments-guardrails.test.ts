@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from './secrets-fixtures.ts';
+
+// Manual promotion, abort and the deploy freeze, with a tiny real service (no build step) so the
+// rollouts are quick: its processes, health checks and the proxy are the real ones.
+
+const ok = await storesAvailable();
+const now = Date.now();
+const FROZEN = `frozen-${randomBytes(3).toString('hex')}`;
+const FREEZE = `deployments:
+  freezes:
+    - {from: "${new Date(now - 3600_000).toISOString()}", to: "${new Date(now + 3600_000).toISOString()}", environments: [${FROZEN}], reason: release weekend}
+`;
+
+const SERVER_JS = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION })); }).listen(process.env.PORT);\n`;
+const yaml = (steps: string) => `service: {name: payments-api, team: payments}
+run: {command: node server.js, replicas: 1}
+deploy:
+  strategy: canary
+  canary:
+${steps}
+  healthcheck: {path: /health, interval: 1s, threshold: 3}
+  rollback: {auto: true, on_error_rate: ">1%"}
+`;
+
+describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
+  let fx: EnvFixture;
+  let server: TestServer;
+  let t: Record<string, string>;
+  let repo: string;
+  let env: string;
+
+  const release = async (service: string, deployYaml: string) => {
+    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml);
+    writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${Math.random()}\n`);
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
+    const res = await fetch(`${server.url}/api/releases?service=${service}&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+  const waitFor = async (id: string, pred: (d: any) => boolean) => {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const d = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
+      if (pred(d)) return d;
+      if (Date.now() > until) throw new Error(JSON.stringify(d));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    fx = envFixture(FREEZE);
+    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
+    t = await userTokens(server, ['alice']);
+    env = fx.envName('guard');
+    for (const name of [env, FROZEN]) expect((await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
+    for (const name of [env, FROZEN]) {
+      for (;;) {
+        if ((await api(server, t.alice!, 'GET', `/api/environments/${name}`)).json.status === 'ready') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    repo = mkdtempSync(join(tmpdir(), 'idp-guard-repo-'));
+    mkdirSync(join(repo, '.idp'));
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const name of [env, FROZEN]) if (server) await api(server, t.alice!, 'DELETE', `/api/environments/${name}`);
+    await server?.services.environments.idle();
+    await server?.stop();
+    await fx?.cleanup();
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('a step without a pause waits for idp deploy:promote; abort sends everything back to stable', async () => {
+    const v1 = await release('payments-api', yaml('    - weight: 100'));
+    const first = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    await waitFor(first.json.id, (d) => d.status === 'healthy');
+
+    const v2 = await release('payments-api', yaml('    - weight: 30\n    - weight: 100'));
+    const second = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v2.json.version });
+    const waiting = await waitFor(second.json.id, (d) => d.step === 0 && d.weight === 30);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({ step: 0, weight: 30 });
+    expect(waiting.status).not.toBe('healthy');
+    const promoted = await api(server, t.alice!, 'POST', `/api/deployments/${second.json.id}/promote`);
+    expect(promoted.status).toBe(200);
+    const done = await waitFor(second.json.id, (d) => !['pending', 'progressing', 'paused'].includes(d.status));
+    expect(done.status).toBe('healthy');
+    expect(done.steps[0].outcome).toBe('promoted');
+    const again = await api(server, t.alice!, 'POST', `/api/deployments/${second.json.id}/promote`);
+    expect([again.status, again.json.error.code]).toEqual([409, 'DEPLOY_NOT_ACTIVE']);
+
+    const v3 = await release('payments-api', yaml('    - weight: 50\n      pause: 10m\n    - weight: 100'));
+    const third = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v3.json.version });
+    await waitFor(third.json.id, (d) => d.weight === 50);
+    const busy = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    expect([busy.status, busy.json.error.code]).toEqual([409, 'DEPLOY_IN_PROGRESS']);
+    expect((await api(server, t.alice!, 'POST', `/api/deployments/${third.json.id}/abort`)).status).toBe(200);
+    const aborted = await waitFor(third.json.id, (d) => !['pending', 'progressing', 'paused'].includes(d.status));
+    expect(aborted.status).toBe('aborted');
+    const port = server.services.deployments.service.proxyPort;
+    const host = `payments-api.${env}-alice.localhost`;
+    const res = await new Promise<string>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => resolve(b)); });
+        req.on('error', reject);
+        req.end();
+      });
+    });
+    expect(JSON.parse(res).version).toBe(v2.json.version);
+  }, 120_000);
+
+  it('refuses a deploy during a freeze window, and a service the catalog does not know', async () => {
+    const v = await release('payments-api', yaml('    - weight: 100'));
+    const frozen = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: FROZEN, version: v.json.version });
+    expect([frozen.status, frozen.json.error.details.forbiddenBy]).toEqual([403, ['deployments/freeze-windows']]);
+    const ghost = await release('ghost-api', yaml('    - weight: 100').replace('name: payments-api', 'name: ghost-api'));
+    expect([ghost.status, ghost.json.error.code]).toEqual([400, 'DEPLOY_SERVICE_UNKNOWN']);
+  }, 60_000);
+});
