@@ -64,62 +64,51 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect([200, 201], JSON.stringify(json)).toContain(res.status);
     return json.version as string;
   };
+  /** Runs `work` while 4 clients send requests through the proxy; counts failures and which release answered. */
+  const underTraffic = async <T>(load: boolean, work: () => Promise<T>) => {
+    const seen = new Map<string, number>();
+    let failed = 0;
+    let done = false;
+    const client = async () => {
+      while (!done) {
+        try {
+          const r = await get(server.services.deployments.service.proxyPort, host);
+          if (r.status !== 200) failed++;
+          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
+        } catch {
+          failed++;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const clients = load ? [client(), client(), client(), client()] : [];
+    try {
+      return { result: await work(), seen, get failed() { return failed; } };
+    } finally {
+      done = true;
+      await Promise.all(clients);
+    }
+  };
   const deploy = async (version: string, load: boolean) => {
     const res = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version });
     expect(res.status, res.text).toBe(202);
     const id = res.json.id as string;
-    const seen = new Map<string, number>();
-    let failed = 0;
-    let done = false;
-    const traffic = async () => {
-      while (!done) {
-        try {
-          const r = await get(server.services.deployments.service.proxyPort, host);
-          if (r.status !== 200) failed++;
-          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
-        } catch {
-          failed++;
-        }
-        await new Promise((r) => setTimeout(r, 5));
+    const run = await underTraffic(load, async () => {
+      const until = Date.now() + 90_000;
+      for (;;) {
+        const dep = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
+        if (['healthy', 'rolled_back', 'aborted', 'failed'].includes(dep.status)) return dep;
+        if (Date.now() > until) throw new Error(`deployment did not end: ${JSON.stringify(dep)}`);
+        await new Promise((r) => setTimeout(r, 100));
       }
-    };
-    const loaders = load ? [traffic(), traffic(), traffic(), traffic()] : [];
-    let dep: any;
-    const until = Date.now() + 90_000;
-    for (;;) {
-      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
-      if (['healthy', 'rolled_back', 'aborted', 'failed'].includes(dep.status)) break;
-      if (Date.now() > until) throw new Error(`deployment did not end: ${JSON.stringify(dep)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    done = true;
-    await Promise.all(loaders);
-    return { dep, seen, failed };
+    });
+    return { dep: run.result, seen: run.seen, failed: run.failed };
   };
 
   /** `idp deploy --env E --path repo -o json` as a user runs it, with traffic flowing meanwhile. */
   const deployWithCli = async () => {
-    const seen = new Map<string, number>();
-    let failed = 0;
-    let done = false;
-    const traffic = async () => {
-      while (!done) {
-        try {
-          const r = await get(server.services.deployments.service.proxyPort, host);
-          if (r.status !== 200) failed++;
-          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
-        } catch {
-          failed++;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    const loaders = [traffic(), traffic(), traffic(), traffic()];
-    const cli = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
-    done = true;
-    await Promise.all(loaders);
-    const dep = JSON.parse(cli.stdout);
-    return { dep, seen, failed, cli };
+    const run = await underTraffic(true, () => runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! }));
+    return { dep: JSON.parse(run.result.stdout), seen: run.seen, failed: run.failed, cli: run.result };
   };
 
   beforeAll(async () => {
