@@ -123,6 +123,7 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
         await adminQuery(`DROP ROLE IF EXISTS "pg-${name}"`).catch(() => {});
       }
       await adminQuery(`DROP DATABASE IF EXISTS "${baseDb}" WITH (FORCE)`).catch(() => {});
+      await adminQuery(`DROP ROLE IF EXISTS "${baseDb}_app"`).catch(() => {}); // the base's workload role
       // The server's snapshots of the base (template databases named after it).
       const snapshots = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`idp_snap_${baseDb}_`]).catch(() => []);
       for (const { datname } of snapshots) {
@@ -134,7 +135,7 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
           const keys = await r.keys(`${prefix}*`);
           if (keys.length > 0) await r.del(...keys);
         }
-        for (const user of [`redis-${envA}`, `redis-${envB}`]) await r.call('ACL', 'DELUSER', user).catch(() => {});
+        for (const user of [`redis-${envA}`, `redis-${envB}`, basePrefix.replace(/:$/, '')]) await r.call('ACL', 'DELUSER', user).catch(() => {});
       }).catch(() => {});
     }
     rmSync(dataDir, { recursive: true, force: true });

@@ -127,6 +127,25 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect(listed.json.items).toHaveLength(4);
   });
 
+  it('base environments hand out workload credentials, never the admin connection', async () => {
+    const conn = await api(server, t.frank!, 'POST', '/api/environments/staging/connect');
+    expect(conn.status, conn.text).toBe(200);
+    const { DATABASE_URL, REDIS_URL: baseRedis } = conn.json.variables;
+    expect(new URL(DATABASE_URL).username).toBe(`${fx.staging.database}_app`);
+    const [me] = await query<{ n: string; su: boolean }>(DATABASE_URL, `SELECT (SELECT count(*) FROM payments) AS n, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
+    expect([Number(me!.n), me!.su]).toEqual([1000, false]);
+    await expect(query(DATABASE_URL, 'CREATE DATABASE nope')).rejects.toThrow(/permission denied/);
+    const scoped = new Redis(baseRedis);
+    try {
+      expect(await scoped.get(`${fx.staging.redisPrefix}feature-flags:new-checkout`)).toBe('on');
+      await expect(scoped.get(`${fx.cache.redisPrefix}counter`)).rejects.toThrow(/NOPERM/);
+    } finally {
+      scoped.disconnect();
+    }
+    // Only admins connect to a base environment by default.
+    expect((await api(server, t.alice!, 'POST', '/api/environments/staging/connect')).status).toBe(403);
+  });
+
   it('rejects bad input before anything is made, with a code and the field', async () => {
     const cases: Array<[unknown, number, string, string | undefined]> = [
       [{ name: 'x; DROP DATABASE staging', from: 'staging' }, 400, 'INVALID_NAME', 'name'],

@@ -141,6 +141,9 @@ ${extra}`);
           await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(d)} WITH (FORCE)`);
         }
         for (const n of names) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`pg-${n}`)}`).catch(() => {});
+        // The base environments' workload roles (<database>_app) and ACL users (<prefix>).
+        for (const db of [staging.database, production.database]) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`${db}_app`)}`).catch(() => {});
+        for (const prefix of [staging.redisPrefix, cache.redisPrefix, production.redisPrefix]) await r.call('ACL', 'DELUSER', prefix.replace(/:$/, ''));
         for (const pattern of [`t${id}-*`, ...[...names].map((n) => `redis-${n}:*`)]) {
           const keys = await r.keys(pattern);
           if (keys.length) await r.del(...keys);

@@ -136,6 +136,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     envTier = (name) => environments.tierOf(name);
     const baseSync = await syncBaseEnvironments({ db: store.db, settings: envSettings, infra, secrets, clock, ids });
     await environments.loadTiers();
+    await environments.ensureBaseAccess().catch((err: Error) => log(`  environments: base workload credentials not ready: ${err.message}`));
     const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
     const owners = catalogOwnership(catalog);
     const releases = new Releases({ db: store.db, audit, gate, clock, owners, dataDir });

@@ -226,6 +226,24 @@ export class PostgresProvider {
     return true;
   }
 
+  /**
+   * Lets a role use a database it does not own (a base environment's workloads): connect, use
+   * and create in schema public, read and write every table and sequence, now and later.
+   */
+  async grantUse(database: string, role: string): Promise<void> {
+    assertPgName(database, 'database');
+    assertPgName(role, 'role');
+    const r = escapeIdentifier(role);
+    await this.withClient((c) => c.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${escapeIdentifier(database)} TO ${r}`));
+    await this.withClient(async (c) => {
+      await c.query(`GRANT USAGE, CREATE ON SCHEMA public TO ${r}`);
+      await c.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${r}`);
+      await c.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${r}`);
+      await c.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO ${r}`);
+      await c.query(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO ${r}`);
+    }, database);
+  }
+
   async exec(database: string, sqlText: string): Promise<void> {
     await this.withClient((c) => c.query(sqlText), database);
   }

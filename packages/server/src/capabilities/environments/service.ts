@@ -274,15 +274,46 @@ export class EnvironmentService {
   private async variablesOf(row: EnvRow): Promise<Record<string, string>> {
     const variables: Record<string, string> = {};
     const { postgres, redis } = this.deps.infra;
-    const creds = row.kind === 'base' ? null : this.unseal(row);
+    // Workloads never get the admin connection: clones have their own role and ACL user, base
+    // environments the `<database>_app` role and `<prefix>` user made by ensureBaseAccess.
+    if (!row.credentials) {
+      throw new IdpError('ENV_NOT_READY', `environment ${row.name} has no workload credentials yet (PostgreSQL or Redis was unreachable when the control plane started)`, {
+        name: row.name, hint: 'Start the control plane again once PostgreSQL and Redis are reachable.',
+      });
+    }
+    const creds = this.unseal(row);
     if (row.database_name && postgres) {
-      variables.DATABASE_URL = creds ? postgres.urlFor(row.database_name, row.database_name, creds.database) : postgres.urlFor(row.database_name);
+      variables.DATABASE_URL = postgres.urlFor(row.database_name, dbRoleOf(row), creds.database);
     }
     if (row.redis_prefix && redis) {
-      variables.REDIS_URL = creds && row.redis_user && (await redis.supportsAcl()) ? redis.urlFor(row.redis_user, creds.redis) : redis.urlFor(null, null);
+      variables.REDIS_URL = row.redis_user && (await redis.supportsAcl()) ? redis.urlFor(row.redis_user, creds.redis) : redis.urlFor(null, null);
       variables.REDIS_KEY_PREFIX = row.redis_prefix;
     }
     return variables;
+  }
+
+  /**
+   * Base environments' workload credentials: a login role `<database>_app` with use of the base
+   * database (not its ownership) and an ACL user limited to the base's key prefix, their
+   * passwords sealed in the state store. Idempotent; run at start-up when the stores answer.
+   */
+  async ensureBaseAccess(): Promise<string[]> {
+    const { postgres, redis } = this.deps.infra;
+    const notes: string[] = [];
+    const rows = await this.deps.db.selectFrom('environments').selectAll().where('kind', '=', 'base').where('status', '<>', 'deleted').execute();
+    for (const row of rows) {
+      const creds: Credentials = row.credentials ? this.unseal(row) : { database: password(), redis: password() };
+      const marker = `idp:base:${row.database_name ?? row.name}`;
+      if (row.database_name && postgres && !(await postgres.check())) {
+        await postgres.ensureRole(dbRoleOf(row), creds.database, marker);
+        await postgres.grantUse(row.database_name, dbRoleOf(row));
+      }
+      const redisUser = row.redis_prefix ? row.redis_prefix.replace(/:$/, '') : null;
+      if (redisUser && redis && !(await redis.check()) && (await redis.supportsAcl())) await redis.ensureUser(redisUser, creds.redis, row.redis_prefix!);
+      await this.deps.db.updateTable('environments').set({ credentials: row.credentials ?? this.seal(row.id, creds), redis_user: redisUser }).where('id', '=', row.id).execute();
+      notes.push(row.name);
+    }
+    return notes;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -656,6 +687,11 @@ export class EnvironmentService {
       error: row.error_step ? { step: row.error_step, message: row.error_message ?? '' } : null,
     };
   }
+}
+
+/** The PostgreSQL role a workload uses: a clone's own (named like its database), a base's `<database>_app`. */
+function dbRoleOf(row: EnvRow): string {
+  return row.kind === 'base' ? `${row.database_name!.slice(0, 58)}_app` : row.database_name!;
 }
 
 function stepView(s: StepRow): EnvironmentStep {
