@@ -33,7 +33,7 @@ export const DeploymentStep = z
     index: z.number().int(),
     weight: z.number().int(),
     pauseSeconds: z.number().int().nullable(),
-    outcome: z.string().nullable().describe('passed | inconclusive | promoted | failed | aborted; null while running'),
+    outcome: z.string().nullable().describe('passed | inconclusive | promoted | failed | aborted | skipped (first deploy, rollback); null while running'),
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),
     requests: z.number().int(),

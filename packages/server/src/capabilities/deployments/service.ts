@@ -423,8 +423,10 @@ export class DeploymentService {
       steps: steps.map((s, index) => {
         const rec = state.steps.find((r) => r.index === index);
         const live = !rec && index === state.stepIndex && ACTIVE.includes(row.status) ? state.live : undefined;
+        // A first deploy (or a rollback to a known-good version) does not walk the steps.
+        const skipped = !rec && (state.firstDeploy || state.skipSteps) && row.status === 'healthy' ? 'skipped' : null;
         return {
-          index, weight: s.weight, pauseSeconds: s.pauseSeconds, outcome: rec?.outcome ?? null,
+          index, weight: s.weight, pauseSeconds: s.pauseSeconds, outcome: rec?.outcome ?? skipped,
           startedAt: rec ? new Date(rec.startedAt).toISOString() : index === state.stepIndex ? new Date(state.stepStartedAt).toISOString() : null,
           endedAt: rec ? new Date(rec.endedAt).toISOString() : null,
           requests: rec?.requests ?? live?.requests ?? 0, errors: rec?.errors ?? live?.errors ?? 0,
