@@ -100,13 +100,6 @@ export class PostgresProvider {
     });
   }
 
-  async listRoles(prefix: string): Promise<string[]> {
-    return this.withClient(async (c) => {
-      const r = await c.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1`, [prefix]);
-      return r.rows.map((x) => x.rolname);
-    });
-  }
-
   /** Creates (or updates the password of) a login role; marked so it is recognised later. */
   async ensureRole(name: string, password: string, marker: string): Promise<void> {
     assertPgName(name, 'role');

@@ -169,11 +169,6 @@ export class RedisProvider {
     return Number(n) > 0;
   }
 
-  async listUsers(prefix: string): Promise<string[]> {
-    const users = (await (await this.ready()).call('ACL', 'USERS')) as string[];
-    return users.filter((u) => u.startsWith(prefix));
-  }
-
   urlFor(user: string | null, password: string | null): string {
     const u = new URL(this.url);
     if (user) {
@@ -203,10 +198,5 @@ export class RedisProvider {
     }
     await m.exec();
     return n;
-  }
-
-  /** For tests and benches: the raw client. */
-  async raw(): Promise<Redis> {
-    return this.ready();
   }
 }

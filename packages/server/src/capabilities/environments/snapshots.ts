@@ -91,12 +91,4 @@ export class Snapshots {
       if (name !== keep) await this.pg.dropDatabase(name).catch((err: Error) => this.log(`environments: could not drop old snapshot ${name}: ${err.message}`));
     }
   }
-
-  /** Drops every snapshot of a base (a base removed from the config, or tests cleaning up). */
-  async dropAll(base: string, baseDatabase: string): Promise<void> {
-    await this.withBase(base, async () => {
-      await this.dropStale(baseDatabase, '');
-      await this.db.deleteFrom('environment_snapshots').where('base', '=', base).execute();
-    });
-  }
 }
