@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { IdpError, type Release } from '@idp/contracts';
-import { isDnsLabel, parseDeploySpec, type DeploySpec } from '@idp/core';
+import { isDnsLabel, parseDeploySpec, type CedarEntity, type DeploySpec } from '@idp/core';
+import { shortRef } from '../../identity/index.ts';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
@@ -18,6 +19,17 @@ type ReleaseRow = Database['releases'];
 /** Who owns a service (catalog), as far as releases need it. */
 export interface ServiceOwners {
   ownerOf(service: string): Promise<string | null>;
+}
+
+/** The owning team's short name (`group:default/payments` → `payments`), or null when the catalog has no such service. */
+export async function teamOf(owners: ServiceOwners, service: string): Promise<string | null> {
+  const owner = await owners.ownerOf(service);
+  return owner ? shortRef(owner) : null;
+}
+
+/** The Cedar Service entity deploy:* decisions are about. */
+export function serviceEntity(service: string, team: string): CedarEntity {
+  return { uid: { type: 'Service', id: service }, attrs: { owner: { type: 'Group', id: team } }, parents: [] };
 }
 
 const OUTPUT_TAIL = 4000;
@@ -114,15 +126,14 @@ export class Releases {
     if (spec.service.name !== service) {
       throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml names service ${spec.service.name}, but the release is for ${service}`, { field: 'service.name' });
     }
-    const owner = await this.deps.owners.ownerOf(service);
-    if (!owner) throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, { field: 'service.name', service });
-    const team = owner.replace(/^group:(default\/)?/, '');
+    const team = await teamOf(this.deps.owners, service);
+    if (!team) throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, { field: 'service.name', service });
     if (team !== spec.service.team) {
       throw new IdpError('DEPLOY_TEAM_MISMATCH', `deploy.yaml says team ${spec.service.team}, but the catalog says ${service} is owned by ${team}`, { field: 'service.team', expected: team });
     }
     // Uploading a release is the first half of a deploy: only those who may deploy the service.
     await this.deps.gate.enforce(ctx, {
-      action: 'deploy:create', resource: { uid: { type: 'Service', id: service }, attrs: { owner: { type: 'Group', id: team } }, parents: [] },
+      action: 'deploy:create', resource: serviceEntity(service, team),
       context: { now: Math.floor(this.deps.clock.now().getTime() / 1000) },
     });
   }

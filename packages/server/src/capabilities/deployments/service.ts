@@ -6,7 +6,6 @@ import {
   reconcileRollout,
   rolloutPlanFromSpec,
   startRollout,
-  type CedarEntity,
   type DeploySpec,
   type ReplicaHealth,
   type RolloutAction,
@@ -29,11 +28,13 @@ import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { SecretsService } from '../secrets/service.ts';
-import type { Releases, ServiceOwners } from './releases.ts';
+import { serviceEntity, teamOf, type Releases, type ServiceOwners } from './releases.ts';
 
 type DeployRow = Database['deployments'];
 const ACTIVE = ['pending', 'progressing', 'paused'];
 const TICK_MS = 200;
+/** A service with no owning team in the catalog: only platform admins match it (no Group has this id). */
+const NO_TEAM = '-';
 
 export interface FreezeWindow {
   from: string;
@@ -93,7 +94,7 @@ export class DeploymentService {
     const { service, env, version } = req;
     const { spec } = await this.deps.releases.get(service, version);
     const runtime = await this.deps.environments.runtimeVariables(env);
-    const owner = (await this.deps.owners.ownerOf(service))?.replace(/^group:(default\/)?/, '') ?? '-';
+    const owner = (await teamOf(this.deps.owners, service)) ?? NO_TEAM;
     const action = opts.action ?? 'deploy:create';
     const now = this.deps.clock.now();
     const frozen = this.deps.freezes.some((f) => (!f.environments || f.environments.includes(env)) && Date.parse(f.from) <= now.getTime() && now.getTime() < Date.parse(f.to));
@@ -150,7 +151,7 @@ export class DeploymentService {
   async command(ctx: RequestContext, id: string, what: 'promote' | 'abort'): Promise<Deployment> {
     const row = await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new IdpError('DEPLOYMENT_NOT_FOUND', `no deployment ${id}`, { id });
-    const owner = (await this.deps.owners.ownerOf(row.service))?.replace(/^group:(default\/)?/, '') ?? '-';
+    const owner = (await teamOf(this.deps.owners, row.service)) ?? NO_TEAM;
     const decision = await this.deps.gate.enforce(ctx, { action: `deploy:${what}`, resource: serviceEntity(row.service, owner), context: { now: Math.floor(this.deps.clock.now().getTime() / 1000) } });
     if (!ACTIVE.includes(row.status)) throw new IdpError('DEPLOY_NOT_ACTIVE', `deployment ${id} already ended: ${row.status}`, { id, status: row.status });
     await this.deps.db.transaction().execute(async (trx) => {
@@ -441,8 +442,4 @@ export class DeploymentService {
 
 function releaseKey(namespace: string, service: string, version: string): string {
   return `${namespace}/${service}@${version}`;
-}
-
-function serviceEntity(service: string, owner: string): CedarEntity {
-  return { uid: { type: 'Service', id: service }, attrs: { owner: { type: 'Group', id: owner } }, parents: [] };
 }
