@@ -427,15 +427,10 @@ export class AccessService implements GrantLookup {
     if (decision.decision === 'allow') return decision;
     const max = durationSeconds === null ? null : this.maxDuration(ctx.principal.ref, req, durationSeconds);
     if (max === null) return this.deps.gate.enforce(ctx, req);
-    const target = `secret:${scope.path}`;
-    await this.deps.audit.append({
-      actor: ctx.principal.ref, action: req.action, target, decision: 'deny', policyIds: decision.forbiddenBy, requestId: ctx.requestId,
-      details: { reason: decision.reason, durationSeconds, maxSeconds: max },
-    });
-    throw new IdpError('ACCESS_DURATION_TOO_LONG', `duration ${formatDuration(durationSeconds!)} is above the maximum of ${formatDuration(max)} for ${scope.path} (policy ${decision.forbiddenBy.join(', ')})`, {
+    return this.deps.gate.refuse(ctx, req, decision, new IdpError('ACCESS_DURATION_TOO_LONG', `duration ${formatDuration(durationSeconds!)} is above the maximum of ${formatDuration(max)} for ${scope.path} (policy ${decision.forbiddenBy.join(', ')})`, {
       field: 'duration', durationSeconds, maxSeconds: max, forbiddenBy: decision.forbiddenBy,
       hint: `Ask for ${formatDuration(max)} or less, e.g. --duration ${formatDuration(max)}.`,
-    });
+    }), { durationSeconds, maxSeconds: max });
   }
 
   /** The longest duration the policies allow for this request, or null when the duration is not why it was denied. */

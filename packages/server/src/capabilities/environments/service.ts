@@ -572,23 +572,18 @@ export class EnvironmentService {
       delete rest[field];
       return this.deps.gate.decide(ctx.principal.ref, { action, resource, context: rest }).decision === 'allow';
     };
-    const target = `environment:${resource.uid.id}`;
-    const audit = () => this.deps.audit.append({
-      actor: ctx.principal.ref, action, target, decision: 'deny', policyIds: decision.forbiddenBy, requestId: ctx.requestId, details: { reason: decision.reason },
-    });
+    const req = { action, resource, context };
     if (context.ttlSeconds !== undefined && without('ttlSeconds')) {
-      await audit();
-      throw new IdpError('ENV_TTL_TOO_LONG', `ttl ${formatDuration(context.ttlSeconds as number)} is longer than the policies allow (${decision.forbiddenBy.join(', ')})`, {
+      return this.deps.gate.refuse(ctx, req, decision, new IdpError('ENV_TTL_TOO_LONG', `ttl ${formatDuration(context.ttlSeconds as number)} is longer than the policies allow (${decision.forbiddenBy.join(', ')})`, {
         field: 'ttl', forbiddenBy: decision.forbiddenBy, hint: 'Ask for a shorter --ttl (the default policy allows 14d at most); extend it later with `idp env:extend`.',
-      });
+      }));
     }
     if (context.ownedEnvironments !== undefined && without('ownedEnvironments')) {
-      await audit();
-      throw new IdpError('ENV_QUOTA_EXCEEDED', `you already own ${context.ownedEnvironments} environments, the most the policies allow (${decision.forbiddenBy.join(', ')})`, {
+      return this.deps.gate.refuse(ctx, req, decision, new IdpError('ENV_QUOTA_EXCEEDED', `you already own ${context.ownedEnvironments} environments, the most the policies allow (${decision.forbiddenBy.join(', ')})`, {
         owned: context.ownedEnvironments, forbiddenBy: decision.forbiddenBy,
-      });
+      }));
     }
-    return this.deps.gate.enforce(ctx, { action, resource, context });
+    return this.deps.gate.enforce(ctx, req);
   }
 
   private assertNotBase(row: EnvRow, verb: string): void {
