@@ -301,15 +301,18 @@ export class EnvironmentService {
     const { postgres, redis } = this.deps.infra;
     const notes: string[] = [];
     const rows = await this.deps.db.selectFrom('environments').selectAll().where('kind', '=', 'base').where('status', '<>', 'deleted').execute();
+    if (!rows.length) return notes;
+    const pgUp = postgres !== null && (await postgres.check()) === null;
+    const redisAcl = redis !== null && (await redis.check()) === null && (await redis.supportsAcl());
     for (const row of rows) {
       const creds: Credentials = row.credentials ? this.unseal(row) : { database: password(), redis: password() };
       const marker = `idp:base:${row.database_name ?? row.name}`;
-      if (row.database_name && postgres && !(await postgres.check())) {
-        await postgres.ensureRole(dbRoleOf(row), creds.database, marker);
-        await postgres.grantUse(row.database_name, dbRoleOf(row));
+      if (row.database_name && pgUp) {
+        await postgres!.ensureRole(dbRoleOf(row), creds.database, marker);
+        await postgres!.grantUse(row.database_name, dbRoleOf(row));
       }
       const redisUser = row.redis_prefix ? row.redis_prefix.replace(/:$/, '') : null;
-      if (redisUser && redis && !(await redis.check()) && (await redis.supportsAcl())) await redis.ensureUser(redisUser, creds.redis, row.redis_prefix!);
+      if (redisUser && redisAcl) await redis!.ensureUser(redisUser, creds.redis, row.redis_prefix!);
       await this.deps.db.updateTable('environments').set({ credentials: row.credentials ?? this.seal(row.id, creds), redis_user: redisUser }).where('id', '=', row.id).execute();
       notes.push(row.name);
     }
