@@ -1,0 +1,91 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { api, exited, startServerProcess } from './server.ts';
+
+/**
+ * The attacker's view for test/security/: a real `idp server` child process (the way an admin
+ * runs it) with its own data dir, the admin token, and ordinary users' tokens.
+ * Demo teams: payments (alice, bob, carol), identity (dave, erin), platform admins (frank).
+ */
+export interface HostileServer {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  child: ChildProcess;
+  /** Everything the server printed so far (stdout + stderr). */
+  output(): string;
+  /** A fresh API token for `<name>@company.com`, made by the admin. */
+  tokenFor(name: string): Promise<string>;
+  /** true while the process runs and /healthz answers. */
+  alive(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export async function startHostileServer(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<HostileServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-sec-'));
+  const { child, url, output } = await startServerProcess(['--data-dir', dataDir, ...(opts.args ?? [])], opts.env ?? {});
+  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    url, dataDir, adminToken, child, output,
+    async tokenFor(name) {
+      const res = await api({ url }, adminToken, 'POST', '/api/tokens', { user: name.includes('@') ? name : `${name}@company.com` });
+      if (res.status !== 201) throw new Error(`token for ${name}: ${res.status} ${res.text}`);
+      return res.json.token as string;
+    },
+    async alive() {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      try {
+        return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) })).ok;
+      } catch {
+        return false;
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited(child);
+        clearTimeout(killer);
+      }
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A throw-away git repository holding one service directory (files relative to its root; a
+ * value of `{ symlink: target }` makes a symbolic link), committed; returns the tar that
+ * `git archive` makes of it and the commit id — what `idp deploy` uploads.
+ */
+export function serviceArchive(files: Record<string, string | { symlink: string }>): { repo: string; commit: string; tar: Buffer } {
+  const repo = mkdtempSync(join(tmpdir(), 'idp-sec-repo-'));
+  execFileSync('git', ['init', '-q'], { cwd: repo });
+  for (const [path, content] of Object.entries(files)) {
+    const abs = join(repo, path);
+    mkdirSync(join(abs, '..'), { recursive: true });
+    if (typeof content === 'string') writeFileSync(abs, content);
+    else execFileSync('ln', ['-s', content.symlink, abs]);
+  }
+  execFileSync('git', ['add', '-A'], { cwd: repo });
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+  const tar = execFileSync('git', ['archive', '--format=tar', commit], { cwd: repo, maxBuffer: 1 << 30 });
+  return { repo, commit, tar };
+}
+
+/** POST /api/releases as `token`; the body is sent as given (a tar, or anything an attacker sends). */
+export async function uploadRelease(server: { url: string }, token: string, service: string, commit: string, body: Buffer, contentType = 'application/x-tar') {
+  const res = await fetch(`${server.url}/api/releases?service=${encodeURIComponent(service)}&commit=${commit}`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body,
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
