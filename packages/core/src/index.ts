@@ -2,3 +2,4 @@ export * from './policy/index.ts';
 export * from './deploy/index.ts';
 export { parseDuration, formatDuration } from './durations.ts';
 export { assertDnsLabel, isDnsLabel } from './names.ts';
+export * from './yaml/index.ts';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { closestMatch } from './did-you-mean.ts';
 import { DEPLOY_FIELD_DOCS, DeployFileSchema, DeploySpecSchema, type DeploySpec } from './spec.ts';
 
@@ -30,6 +31,13 @@ type Path = (string | number)[];
  * and would produce misleading follow-on problems.
  */
 export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseDeploySpecResult {
+  // The file comes from a release archive: anyone who can push may have written it.
+  try {
+    checkYamlSource(text, SMALL_YAML_LIMITS);
+  } catch (err) {
+    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    throw err;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -53,7 +61,13 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
     return { ok: false, problems: sortProblems(problems) };
   }
 
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = documentValue(doc, SMALL_YAML_LIMITS, lineCounter);
+  } catch (err) {
+    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    throw err;
+  }
   const result = DeploySpecSchema.safeParse(data);
   if (result.success) return { ok: true, spec: result.data };
 
@@ -68,6 +82,14 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
     }
   }
   return { ok: false, problems: sortProblems(problems) };
+}
+
+function limitProblem(file: string, err: YamlError): DeployProblem {
+  return {
+    file, line: err.line ?? 1, column: err.column ?? 1, field: '', message: err.reason,
+    expected: 'a deploy.yaml within the YAML parsing limits',
+    hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
+  };
 }
 
 /**

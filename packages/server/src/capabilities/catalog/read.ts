@@ -1,5 +1,5 @@
-import { loadAll, YAMLException } from 'js-yaml';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import { CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from '@idp/core';
 import { relationsOf, type RelationRow } from './relations.ts';
 import { buildSearchRows } from './search.ts';
 import { ReadSession, SourceUnreachableError, type LocationType, type ReadOptions, type SourceFile } from './sources.ts';
@@ -110,34 +110,22 @@ interface ParsedDoc {
   line: number | null;
 }
 
-/** Every YAML document of a file, each with the line it starts on; a syntax error fails the file. */
+/**
+ * Every YAML document of a file, each with the line it starts on; a syntax error or a parsing
+ * limit (size, depth, aliases, expanded size: see CATALOG_YAML_LIMITS) fails the file alone.
+ */
 function parseDocuments(file: SourceFile, result: ReadResult): ParsedDoc[] {
-  let docs: unknown[];
+  let docs: { value: unknown; line: number | null }[];
   try {
-    docs = loadAll(file.text) as unknown[];
+    docs = loadYamlDocuments(file.text, CATALOG_YAML_LIMITS);
   } catch (err) {
-    if (!(err instanceof YAMLException)) throw err;
-    const line = err.mark ? err.mark.line + 1 : null;
+    if (!(err instanceof YamlError)) throw err;
     result.failedSources.push(file.ref);
-    result.issues.push({
-      file: file.display,
-      line,
-      entityRef: null,
-      message: `YAML syntax error${line ? ` at line ${line}${err.mark ? `, column ${err.mark.column + 1}` : ''}` : ''}: ${err.reason}; nothing from this file was changed`,
-    });
+    const where = err.line ? ` at line ${err.line}${err.column ? `, column ${err.column}` : ''}` : '';
+    result.issues.push({ file: file.display, line: err.line, entityRef: null, message: `${err.reason}${where}; nothing from this file was changed` });
     return [];
   }
-  const starts = documentStartLines(file.text, docs.length);
-  return docs.map((raw, i) => ({ raw, line: starts[i] ?? null })).filter((d) => d.raw !== null && d.raw !== undefined);
-}
-
-function documentStartLines(text: string, count: number): (number | null)[] {
-  const markers: number[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) if (/^---(\s|$)/.test(lines[i]!)) markers.push(i + 1);
-  if (count === markers.length) return markers.map((m) => m + 1);
-  if (count === markers.length + 1) return [1, ...markers.map((m) => m + 1)];
-  return [];
+  return docs.map((d) => ({ raw: d.value, line: d.line })).filter((d) => d.raw !== null && d.raw !== undefined);
 }
 
 async function checkEntity(raw: unknown, file: SourceFile, line: number | null, origin: string, result: ReadResult): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
