@@ -14,6 +14,10 @@ export type { ProbeResult } from './probe.ts';
 export { isGroupAlive, isProcessAlive, killRecorded, processStartTime } from './process-group.ts';
 export type { KillRecordedResult, RecordedProcess } from './process-group.ts';
 export { EdgeProxy } from './proxy.ts';
+export { runBuild } from './build.ts';
+export type { BuildResult, BuildRun } from './build.ts';
+export { findBwrap, Sandbox, SANDBOX_APP, SANDBOX_SCRATCH } from './sandbox.ts';
+export type { SandboxOptions, SandboxProbe, SandboxSpec } from './sandbox.ts';
 export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy.ts';
 export {
   backoffDelay,

@@ -15,6 +15,7 @@ import { RuntimeError } from './errors.ts';
 import { appendLogLine, capLogFile, readLogTail } from './logs.ts';
 import { findFreePort, isPortFree, probeHttp, probeTcp } from './probe.ts';
 import { isGroupAlive, processStartTime, signalGroup, terminateGroup, type RecordedProcess } from './process-group.ts';
+import type { Sandbox, SandboxSpec } from './sandbox.ts';
 
 export type ReplicaStatus = 'starting' | 'ready' | 'crashed' | 'stopped' | 'crash-loop';
 
@@ -92,6 +93,12 @@ export interface ReleaseSpec {
   logDir: string;
   /** When set, a replica is ready when GET healthPath answers 2xx; otherwise when its port accepts TCP. */
   healthPath?: string;
+  /**
+   * Run each replica in this sandbox (its own uid, PID namespace and view of the files; see
+   * sandbox.ts) instead of as the control plane's user. The bwrap process leads the replica's
+   * process group, so stopping and killRecorded work the same.
+   */
+  sandbox?: { sandbox: Sandbox; spec: SandboxSpec };
 }
 
 export interface ReplicaInfo {
@@ -266,12 +273,11 @@ class Replica {
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(settings.shell, ['-c', spec.command], {
-        cwd: spec.cwd,
-        env: { ...settings.baseEnv, ...spec.env, PORT: String(this.port) },
-        detached: true,
-        stdio: ['ignore', fd, fd],
-      });
+      const port = String(this.port);
+      const target = spec.sandbox
+        ? { ...spec.sandbox.sandbox.command(spec.sandbox.spec, spec.command), env: { ...spec.sandbox.sandbox.baseEnv(spec.sandbox.spec), ...spec.env, PORT: port } }
+        : { file: settings.shell, args: ['-c', spec.command], env: { ...settings.baseEnv, ...spec.env, PORT: port } };
+      child = spawn(target.file, target.args, { cwd: spec.cwd, env: target.env, detached: true, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd); // the child has its own copy
     }
