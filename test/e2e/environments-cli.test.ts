@@ -8,7 +8,7 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_ADMIN_URL } from '../support/postgres.ts';
-import { REDIS_URL, storesAvailable } from '../support/environments.ts';
+import { REDIS_URL, isEnvUser, storesAvailable } from '../support/environments.ts';
 import { ACME_CONFIG, api, exited, runCli, startServerProcess, type CliResult } from '../support/server.ts';
 
 // The env:* commands through the real `idp` executable against `idp server` as its own process,
@@ -135,7 +135,8 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
           const keys = await r.keys(`${prefix}*`);
           if (keys.length > 0) await r.del(...keys);
         }
-        for (const user of [`redis-${envA}`, `redis-${envB}`, basePrefix.replace(/:$/, '')]) await r.call('ACL', 'DELUSER', user).catch(() => {});
+        const names = [`redis-${envA}`, `redis-${envB}`, basePrefix.replace(/:$/, '')];
+        for (const user of ((await r.call('ACL', 'USERS')) as string[]).filter((u) => names.some((n) => isEnvUser(u, n)))) await r.call('ACL', 'DELUSER', user).catch(() => {});
       }).catch(() => {});
     }
     rmSync(dataDir, { recursive: true, force: true });
@@ -347,7 +348,7 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     expect(await databaseExists(`pg-${envA}`)).toBe(false);
     expect(await roleExists(`pg-${envA}`)).toBe(false);
     expect(await keysUnder(`redis-${envA}:`)).toEqual([]);
-    expect(await withRedis(async (r) => (await r.call('ACL', 'USERS')) as string[])).not.toContain(`redis-${envA}`);
+    expect((await withRedis(async (r) => (await r.call('ACL', 'USERS')) as string[])).filter((u) => isEnvUser(u, `redis-${envA}`))).toEqual([]);
 
     const [after, secret, list, base] = await Promise.all([
       idp('alice', ['env:get', envA, '-o', 'json']),

@@ -120,7 +120,7 @@ ${extra}`);
         const roles = (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [list.map((n) => `pg-${n}`)])).rows.map((x) => x.rolname);
         const keys: string[] = [];
         for (const n of list) keys.push(...(await r.keys(`redis-${n}:*`)));
-        const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => list.some((n) => u === `redis-${n}`));
+        const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => list.some((n) => isEnvUser(u, `redis-${n}`)));
         return { databases: dbs, roles, keys, users };
       } finally {
         await c.end();
@@ -141,18 +141,24 @@ ${extra}`);
           await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(d)} WITH (FORCE)`);
         }
         for (const n of names) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`pg-${n}`)}`).catch(() => {});
-        // The base environments' workload roles (<database>_app) and ACL users (<prefix>).
+        // The base environments' workload roles (<database>_app) and ACL users (idp-<instance>-<prefix>).
         for (const db of [staging.database, production.database]) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`${db}_app`)}`).catch(() => {});
-        for (const prefix of [staging.redisPrefix, cache.redisPrefix, production.redisPrefix]) await r.call('ACL', 'DELUSER', prefix.replace(/:$/, ''));
+        const aclUsers = (await r.call('ACL', 'USERS')) as string[];
+        const ours = [staging.redisPrefix, cache.redisPrefix, production.redisPrefix].map((p) => p.replace(/:$/, '')).concat([...names].map((n) => `redis-${n}`));
+        for (const u of aclUsers.filter((x) => ours.some((name) => isEnvUser(x, name)))) await r.call('ACL', 'DELUSER', u);
         for (const pattern of [`t${id}-*`, ...[...names].map((n) => `redis-${n}:*`)]) {
           const keys = await r.keys(pattern);
           if (keys.length) await r.del(...keys);
         }
-        for (const n of names) await r.call('ACL', 'DELUSER', `redis-${n}`);
       } finally {
         await c.end();
         r.disconnect();
       }
     },
   };
+}
+
+/** An environment's Redis ACL user: `idp-<instance>-<name>` (or `<name>`, as versions before the instance id named it). */
+export function isEnvUser(user: string, name: string): boolean {
+  return user === name || new RegExp(`^idp-[0-9a-f]{8}-${name.replace(/[.]/g, '\\.')}$`).test(user);
 }

@@ -1,1 +1,1 @@
-export { RedisProvider, assertRedisPrefix, type RedisEndpoint } from './provider.ts';
+export { RedisProvider, assertRedisPrefix, REDIS_ENV_COMMANDS, type RedisEndpoint } from './provider.ts';

@@ -3,7 +3,7 @@ import { IdpError } from '@idp/contracts';
 
 /** Key prefixes and ACL user names idp derives: no glob or whitespace characters, ever. */
 const PREFIX = /^[a-z0-9][a-z0-9_.-]{0,62}:$/;
-const USER = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const USER = /^[a-z0-9][a-z0-9_.-]{0,127}$/;
 
 export function assertRedisPrefix(prefix: string): string {
   if (!PREFIX.test(prefix)) {
@@ -40,6 +40,60 @@ end
 return {r[1], n}
 `;
 
+/**
+ * What an environment's ACL user may run: an application's everyday commands on its own keys
+ * and channels (the key and channel patterns confine every one of them to the prefix), and
+ * nothing that reaches across the keyspace or the server. Left out on purpose:
+ *  - SCAN, KEYS, RANDOMKEY, DBSIZE, PUBSUB: they list other tenants' key and channel names;
+ *  - FLUSHALL, FLUSHDB, SWAPDB, MOVE, COPY, SELECT (but see ensureUser), MIGRATE: other
+ *    tenants' data or other logical databases;
+ *  - EVAL*, FCALL*, FUNCTION, SCRIPT: server-wide script state, and a looping script blocks
+ *    every tenant;
+ *  - SORT (BY/GET patterns read other keys), DUMP/RESTORE (raw payloads);
+ *  - CONFIG, ACL, DEBUG, MONITOR, CLIENT (but naming and inspecting one's own connection),
+ *    SHUTDOWN, MODULE, SAVE/BGSAVE, REPLICAOF, SLOWLOG, LATENCY, MEMORY, CLUSTER, FAILOVER.
+ * INFO stays: common clients' ready checks call it (ioredis, by default) and it names no key.
+ * Commands the server does not know (an older Redis) are dropped from the list.
+ */
+export const REDIS_ENV_COMMANDS: readonly string[] = [
+  // connection
+  'ping', 'echo', 'auth', 'hello', 'quit', 'reset', 'info', 'time',
+  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|setinfo',
+  // keys
+  'del', 'unlink', 'exists', 'type', 'touch', 'rename', 'renamenx',
+  'expire', 'pexpire', 'expireat', 'pexpireat', 'expiretime', 'pexpiretime', 'ttl', 'pttl', 'persist',
+  'object|encoding', 'object|idletime', 'object|refcount', 'object|freq',
+  // strings and bits
+  'get', 'set', 'setnx', 'setex', 'psetex', 'getset', 'getdel', 'getex', 'mget', 'mset', 'msetnx', 'append', 'strlen',
+  'incr', 'incrby', 'incrbyfloat', 'decr', 'decrby', 'getrange', 'setrange', 'substr', 'lcs',
+  'setbit', 'getbit', 'bitcount', 'bitpos', 'bitop', 'bitfield', 'bitfield_ro',
+  // hashes
+  'hget', 'hset', 'hsetnx', 'hmset', 'hmget', 'hgetall', 'hdel', 'hexists', 'hincrby', 'hincrbyfloat',
+  'hkeys', 'hvals', 'hlen', 'hstrlen', 'hrandfield', 'hscan',
+  // lists
+  'lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset', 'linsert', 'lrem', 'ltrim', 'lpos',
+  'lmove', 'blmove', 'rpoplpush', 'brpoplpush', 'blpop', 'brpop', 'lmpop', 'blmpop',
+  // sets
+  'sadd', 'srem', 'smembers', 'sismember', 'smismember', 'scard', 'spop', 'srandmember', 'smove',
+  'sinter', 'sintercard', 'sinterstore', 'sunion', 'sunionstore', 'sdiff', 'sdiffstore', 'sscan',
+  // sorted sets
+  'zadd', 'zrem', 'zscore', 'zmscore', 'zincrby', 'zcard', 'zcount', 'zlexcount', 'zrange', 'zrangestore',
+  'zrangebyscore', 'zrangebylex', 'zrevrange', 'zrevrangebyscore', 'zrevrangebylex', 'zrank', 'zrevrank',
+  'zremrangebyrank', 'zremrangebyscore', 'zremrangebylex', 'zpopmin', 'zpopmax', 'bzpopmin', 'bzpopmax', 'zmpop', 'bzmpop',
+  'zrandmember', 'zunion', 'zunionstore', 'zinter', 'zinterstore', 'zintercard', 'zdiff', 'zdiffstore', 'zscan',
+  // streams
+  'xadd', 'xrange', 'xrevrange', 'xlen', 'xread', 'xreadgroup', 'xack', 'xclaim', 'xautoclaim', 'xpending', 'xdel', 'xtrim', 'xsetid',
+  'xgroup|create', 'xgroup|createconsumer', 'xgroup|delconsumer', 'xgroup|destroy', 'xgroup|setid',
+  'xinfo|stream', 'xinfo|groups', 'xinfo|consumers',
+  // hyperloglog and geo
+  'pfadd', 'pfcount', 'pfmerge',
+  'geoadd', 'geodist', 'geohash', 'geopos', 'geosearch', 'geosearchstore',
+  // pub/sub (channels confined to the prefix)
+  'publish', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'spublish', 'ssubscribe', 'sunsubscribe',
+  // transactions
+  'multi', 'exec', 'discard', 'watch', 'unwatch',
+];
+
 export interface RedisEndpoint {
   host: string;
   port: number;
@@ -56,6 +110,7 @@ export class RedisProvider {
   readonly endpoint: RedisEndpoint;
   private client: Redis | null = null;
   private aclSupport: boolean | null = null;
+  private commandRules: Promise<string[]> | null = null;
 
   constructor(readonly url: string) {
     const u = new URL(url);
@@ -152,14 +207,45 @@ export class RedisProvider {
   }
 
   /**
-   * An ACL user that may touch only `prefix*` keys and channels, with everyday commands but no
-   * admin or dangerous ones (INFO and PING stay, clients' ready checks use them).
+   * An ACL user that may touch only `prefix*` keys and channels, with the commands of
+   * REDIS_ENV_COMMANDS and nothing else. `reset` first, so re-running it replaces whatever rules
+   * the user had (an older, broader list included). SELECT only when the configured database is
+   * not 0: clients send it to reach that database, and ACLs cannot name a database, so where it
+   * is needed the key patterns are what still confine the user.
    */
   async ensureUser(user: string, password: string, prefix: string): Promise<void> {
     assertUser(user);
     assertRedisPrefix(prefix);
     const r = await this.ready();
-    await r.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~${prefix}*`, `&${prefix}*`, '+@all', '-@admin', '-@dangerous', '+info', '+ping', '+select');
+    const commands = await this.allowedCommands();
+    await r.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~${prefix}*`, `&${prefix}*`, '-@all',
+      ...commands.map((c) => `+${c}`), ...(this.endpoint.db !== 0 ? ['+select'] : []));
+  }
+
+  /** REDIS_ENV_COMMANDS less what this server does not know (ACL SETUSER refuses unknown names). */
+  private allowedCommands(): Promise<string[]> {
+    this.commandRules ??= (async () => {
+      const r = await this.ready();
+      const names = [...new Set(REDIS_ENV_COMMANDS.map((c) => c.split('|')[0]!))];
+      const info = (await r.call('COMMAND', 'INFO', ...names)) as unknown[];
+      const known = new Set<string>();
+      let subcommandInfo = false;
+      for (const entry of info) {
+        if (!Array.isArray(entry)) continue;
+        known.add(String(entry[0]).toLowerCase());
+        // Redis 7 lists subcommands as the 10th field; Redis 6 accepts any subcommand name.
+        const subs = entry[9];
+        if (Array.isArray(subs)) {
+          subcommandInfo = true;
+          for (const sub of subs) if (Array.isArray(sub)) known.add(String(sub[0]).toLowerCase());
+        }
+      }
+      return REDIS_ENV_COMMANDS.filter((c) => known.has(c.split('|')[0]!) && (!c.includes('|') || !subcommandInfo || known.has(c)));
+    })().catch((err: unknown) => {
+      this.commandRules = null;
+      throw err;
+    });
+    return this.commandRules;
   }
 
   async deleteUser(user: string): Promise<boolean> {

@@ -25,6 +25,7 @@ import type { SecretsService } from '../secrets/service.ts';
 import type { AccessService } from '../access/service.ts';
 import type { WebhookNotifier } from '../access/notifier.ts';
 import { assertEnvName, deriveNames } from './names.ts';
+import { instanceId, redisUserName } from './redis-users.ts';
 import { Snapshots } from './snapshots.ts';
 
 type EnvRow = Database['environments'];
@@ -101,6 +102,7 @@ export class EnvironmentService {
   /** Live environments' tiers, for the secret store (sync lookups). */
   private readonly tiers = new Map<string, string>();
   private stopped = false;
+  private instance: Promise<string> | null = null;
 
   constructor(private readonly deps: EnvironmentDeps) {
     this.snapshots = deps.infra.postgres ? new Snapshots(deps.db, deps.infra.postgres, deps.clock, deps.log) : null;
@@ -177,7 +179,7 @@ export class EnvironmentService {
       namespace: names.namespace,
       database_name: source.database ? names.database : null,
       redis_prefix: source.redisPrefix ? names.redisPrefix : null,
-      redis_user: source.redisPrefix ? names.redisUser : null,
+      redis_user: source.redisPrefix ? redisUserName(await this.instanceId(), names.redisUser) : null,
       snapshot: null,
       secrets_note: `copied from ${from} vault`,
       credentials: this.seal(id, creds),
@@ -300,23 +302,43 @@ export class EnvironmentService {
   async ensureBaseAccess(): Promise<string[]> {
     const { postgres, redis } = this.deps.infra;
     const notes: string[] = [];
-    const rows = await this.deps.db.selectFrom('environments').selectAll().where('kind', '=', 'base').where('status', '<>', 'deleted').execute();
+    const rows = await this.deps.db.selectFrom('environments').selectAll().where('status', '<>', 'deleted').execute();
     if (!rows.length) return notes;
     const pgUp = postgres !== null && (await postgres.check()) === null;
     const redisAcl = redis !== null && (await redis.check()) === null && (await redis.supportsAcl());
+    const instance = await this.instanceId();
     for (const row of rows) {
+      if (row.kind !== 'base') {
+        // Clones keep their user; its rules are re-applied so an older, broader list is replaced.
+        if (redisAcl && row.redis_user && row.redis_prefix && row.credentials && row.status === 'ready') {
+          await redis!.ensureUser(row.redis_user, this.unseal(row).redis, row.redis_prefix);
+        }
+        continue;
+      }
       const creds: Credentials = row.credentials ? this.unseal(row) : { database: password(), redis: password() };
       const marker = `idp:base:${row.database_name ?? row.name}`;
       if (row.database_name && pgUp) {
         await postgres!.ensureRole(dbRoleOf(row), creds.database, marker);
         await postgres!.grantUse(row.database_name, dbRoleOf(row));
       }
-      const redisUser = row.redis_prefix ? row.redis_prefix.replace(/:$/, '') : null;
-      if (redisUser && redisAcl) await redis!.ensureUser(redisUser, creds.redis, row.redis_prefix!);
-      await this.deps.db.updateTable('environments').set({ credentials: row.credentials ?? this.seal(row.id, creds), redis_user: redisUser }).where('id', '=', row.id).execute();
+      const redisUser = row.redis_prefix ? redisUserName(instance, row.redis_prefix.replace(/:$/, '')) : null;
+      if (redisUser && redisAcl) {
+        await redis!.ensureUser(redisUser, creds.redis, row.redis_prefix!);
+        // The user an earlier version named after the prefix alone is this base's no more.
+        if (row.redis_user && row.redis_user !== redisUser) await redis!.deleteUser(row.redis_user);
+      }
+      await this.deps.db.updateTable('environments').set({ credentials: row.credentials ?? this.seal(row.id, creds), redis_user: redisAcl ? redisUser : row.redis_user ?? redisUser }).where('id', '=', row.id).execute();
       notes.push(row.name);
     }
     return notes;
+  }
+
+  private instanceId(): Promise<string> {
+    this.instance ??= instanceId(this.deps.db, this.deps.clock).catch((err: unknown) => {
+      this.instance = null;
+      throw err;
+    });
+    return this.instance;
   }
 
   // ---------------------------------------------------------------- lifecycle
