@@ -281,6 +281,11 @@ export const ERROR_CODES = {
     meaning: 'The release\'s build command failed; the release is marked failed with the tail of its output, and nothing running was touched.',
     hint: 'Fix the build (details.output has the end of its output) and deploy again.',
   },
+  RUNTIME_ISOLATION_UNAVAILABLE: {
+    status: 503, exit: 1,
+    meaning: 'Builds and workloads must run in the sandbox (runtime.isolation: sandbox), and the control plane cannot start one here; details.problem says what is missing. Nothing was built or started.',
+    hint: 'Install bubblewrap (`apt-get install -y bubblewrap`) and run the control plane as root, or point IDP_BWRAP_PATH at bwrap; then restart it. Only for a trusted single-user setup: runtime.isolation: none in the config.',
+  },
   DEPLOYMENT_NOT_FOUND: {
     status: 404, exit: 4,
     meaning: 'No deployment has this id (or none of this service in this environment).',

@@ -160,6 +160,20 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ freezes: [] }),
+    runtime: z
+      .object({
+        isolation: z
+          .enum(['sandbox', 'none'])
+          .default('sandbox')
+          .describe('sandbox: every build and replica runs as its own unprivileged user in a bubblewrap sandbox (apt-get install -y bubblewrap; the control plane runs as root). none: they run as the control plane\'s user and can read its data dir, keys and other workloads'),
+        buildCacheSeed: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('An npm cache (e.g. /root/.npm) whose packages each team\'s build cache starts from (linked, not shared for writing); default: the control plane\'s own npm cache'),
+      })
+      .strict()
+      .default({ isolation: 'sandbox' }),
     policies: z
       .object({
         paths: z.array(z.string().min(1)).default([]).describe('Extra .cedar files or folders'),

@@ -1,5 +1,6 @@
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { migration0006RuntimeUsers } from './migration-0006-runtime-users.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -325,6 +326,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_runtime_users': migration0006RuntimeUsers,
 };
 
 export const migrationProvider: MigrationProvider = {

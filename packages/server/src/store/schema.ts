@@ -278,6 +278,15 @@ export interface ServiceRuntimeTable {
   updated_at: string;
 }
 
+/** OS users of builds (kind 'build', name = team) and replicas (kind 'namespace'), migration 0006. */
+export interface RuntimeUsersTable {
+  uid: number;
+  kind: string;
+  name: string;
+  created_at: string;
+  removed_at: string | null;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -299,6 +308,7 @@ export interface Database {
   releases: ReleasesTable;
   deployments: DeploymentsTable;
   service_runtime: ServiceRuntimeTable;
+  runtime_users: RuntimeUsersTable;
 }
 
 export type { Generated };

@@ -60,6 +60,8 @@ export interface EnvironmentInfra {
 
 /** Something running in a namespace (the local runtime, later): stopped before the namespace is removed. */
 export interface NamespaceHook {
+  /** After the namespace's folder is made (e.g. its OS user and scratch space). */
+  onCreate?(namespace: string): Promise<void>;
   onDelete(namespace: string): Promise<void>;
 }
 
@@ -475,6 +477,7 @@ export class EnvironmentService {
       case 'namespace': {
         const dir = this.namespaceDir(row.namespace);
         await mkdir(dir, { recursive: true, mode: 0o700 });
+        for (const hook of this.hooks) await hook.onCreate?.(row.namespace);
         crashPoint('namespace');
         await writeFile(join(dir, 'namespace.json'), `${JSON.stringify({ namespace: row.namespace, env: row.name, owner: row.owner_ref }, null, 2)}\n`);
         return `namespace ${row.namespace} (${dir})`;
