@@ -42,6 +42,7 @@ import type {
   SecretValue,
   SecretVersionList,
   WorkloadToken,
+  WorkloadTokenInfo,
 } from '@idp/contracts';
 
 // Output types of schemas that contracts exports without a matching type alias; read off the
@@ -107,6 +108,10 @@ export interface SecretList {
 export interface SecretFilter {
   env?: string;
   service?: string;
+}
+
+export interface WorkloadTokenList {
+  items: WorkloadTokenInfo[];
 }
 
 export interface AccessRequestList {
@@ -351,6 +356,16 @@ export class IdpClient {
   /** A token for the Vault-compatible endpoint, for one environment and service. */
   createWorkloadToken(req: { env: string; service: string; ttl?: string }): Promise<WorkloadToken> {
     return this.request('POST', '/api/secrets/tokens', { body: req });
+  }
+
+  /** Workload tokens you made (platform admins: all); never the tokens themselves. */
+  listWorkloadTokens(filter: SecretFilter = {}): Promise<WorkloadTokenList> {
+    return this.request('GET', '/api/secrets/tokens', { query: { ...filter } });
+  }
+
+  /** Revokes a workload token (its creator or a platform admin); Vault reads with it fail from now on. */
+  revokeWorkloadToken(id: string): Promise<WorkloadTokenInfo> {
+    return this.request('DELETE', `/api/secrets/tokens/${encodeURIComponent(id)}`);
   }
 
   requestAccess(req: { secret: string; reason: string; duration?: string }): Promise<AccessRequest> {

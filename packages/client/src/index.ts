@@ -22,6 +22,7 @@ export {
   type TeamList,
   type SecretList,
   type SecretFilter,
+  type WorkloadTokenList,
   type AccessRequestList,
   type AccessFilter,
   type EnvironmentFilter,

@@ -91,6 +91,38 @@ export const WorkloadToken = z
   .meta({ id: 'WorkloadToken' });
 export type WorkloadToken = z.infer<typeof WorkloadToken>;
 
+export const WorkloadTokenStatus = z.enum(['active', 'expired', 'revoked']);
+export type WorkloadTokenStatus = z.infer<typeof WorkloadTokenStatus>;
+
+/** A workload token as listed: never the token itself (only its hash is stored). */
+export const WorkloadTokenInfo = z
+  .object({
+    id: z.string(),
+    env: z.string(),
+    service: z.string(),
+    status: WorkloadTokenStatus,
+    createdAt: z.string(),
+    createdBy: z.string(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    revokedBy: z.string().nullable().describe('Who revoked it; system:access-lost when its creator lost access to the secrets'),
+    lastUsedAt: z.string().nullable().describe('The last Vault read that it served'),
+    grant: z.string().nullable().describe('The access grant the token is bound to (production); it ends with it'),
+  })
+  .meta({ id: 'WorkloadTokenInfo' });
+export type WorkloadTokenInfo = z.infer<typeof WorkloadTokenInfo>;
+
+export const WorkloadTokenList = z.object({ items: z.array(WorkloadTokenInfo) }).meta({ id: 'WorkloadTokenList' });
+export type WorkloadTokenList = z.infer<typeof WorkloadTokenList>;
+
+export const WorkloadTokenListQuery = z
+  .object({
+    env: z.string().optional().describe('Only tokens of this environment'),
+    service: z.string().optional().describe('Only tokens of this service'),
+  })
+  .strict();
+export type WorkloadTokenListQuery = z.infer<typeof WorkloadTokenListQuery>;
+
 export const AccessStatus = z.enum(['pending', 'approved', 'denied', 'expired', 'revoked']);
 export type AccessStatus = z.infer<typeof AccessStatus>;
 

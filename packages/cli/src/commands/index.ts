@@ -27,6 +27,8 @@ import SecretList from './secret/list.ts';
 import SecretDelete from './secret/delete.ts';
 import SecretVersions from './secret/versions.ts';
 import SecretToken from './secret/token.ts';
+import SecretTokenList from './secret/token/list.ts';
+import SecretTokenRevoke from './secret/token/revoke.ts';
 import AccessRequest from './access/request.ts';
 import AccessList from './access/list.ts';
 import AccessApprove from './access/approve.ts';
@@ -81,6 +83,8 @@ export const COMMANDS: Record<string, Command.Class> = {
   'secret:delete': SecretDelete,
   'secret:versions': SecretVersions,
   'secret:token': SecretToken,
+  'secret:token:list': SecretTokenList,
+  'secret:token:revoke': SecretTokenRevoke,
   'access:request': AccessRequest,
   'access:list': AccessList,
   'access:approve': AccessApprove,

@@ -9,6 +9,9 @@ import {
   SecretVersionList,
   SetSecretRequest,
   WorkloadToken,
+  WorkloadTokenInfo,
+  WorkloadTokenList,
+  WorkloadTokenListQuery,
 } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
 import { errorResponses } from '../../http/errors.ts';
@@ -55,6 +58,20 @@ export async function secretRoutes(app: TypedApp, s: Services): Promise<void> {
       tags, body: CreateWorkloadTokenRequest, response: { 201: WorkloadToken, ...errorResponses },
     },
   }, async (req, reply) => reply.code(201).send(await s.secrets.createToken(req.ctx, req.body)));
+
+  app.get('/api/secrets/tokens', {
+    schema: {
+      summary: 'List workload tokens (never the tokens themselves): your own; platform admins see all',
+      tags, querystring: WorkloadTokenListQuery, response: { 200: WorkloadTokenList, ...errorResponses },
+    },
+  }, async (req) => ({ items: await s.secrets.tokens.list(req.ctx, req.query) }));
+
+  app.delete('/api/secrets/tokens/:id', {
+    schema: {
+      summary: 'Revoke a workload token (its creator or a platform admin); Vault reads with it are refused from now on',
+      tags, params: z.object({ id: z.string().describe('Workload token id, e.g. wtk_3fK9x2mQa1') }), response: { 200: WorkloadTokenInfo, ...errorResponses },
+    },
+  }, async (req) => s.secrets.tokens.revoke(req.ctx, req.params.id));
 
   // A path with too few or too many parts would otherwise be "no route": say what is wrong with it.
   const malformed = async (req: { params: unknown }) => {

@@ -18,6 +18,7 @@ import type { Database, Dialect } from '../../store/index.ts';
 import type { SecretCipher } from './crypto.ts';
 import { checkScope, parseSecretPath, type SecretPath } from './paths.ts';
 import type { ResolvedSecret, SecretResources, SecretScope } from './resources.ts';
+import { WorkloadTokens } from './workload-tokens.ts';
 
 export interface GrantInfo {
   id: string;
@@ -75,8 +76,12 @@ export function hashWorkloadToken(token: string): string {
  * log line, an audit record or an error.
  */
 export class SecretsService {
+  /** Listing and revoking workload tokens, and the creator check of every Vault read. */
+  readonly tokens: WorkloadTokens;
+
   constructor(private readonly deps: SecretsDeps) {
     deps.resources.registerWith(deps.gate);
+    this.tokens = new WorkloadTokens(deps);
   }
 
   get resources(): SecretResources {
@@ -270,7 +275,12 @@ export class SecretsService {
     if (row.revoked_at) return deny(actor, `the token was revoked at ${row.revoked_at}`);
     if (row.expires_at <= now) return deny(actor, `the token expired at ${row.expires_at}`);
     if (row.env !== env || row.service !== service) return deny(actor, `the token is scoped to ${row.env}/${row.service}`);
-    if (row.grant_id && !(await this.deps.grants.isActive(row.grant_id))) return deny(actor, `the access grant ${row.grant_id} it was issued under has ended`, { grant: row.grant_id });
+    // The token carries its creator's access: re-decided on every use, so it ends with it.
+    const lost = await this.tokens.creatorLostAccess(row);
+    if (lost) {
+      if (lost.revoke) await this.tokens.revokeForLostAccess(row, lost.reason, requestId);
+      return deny(actor, lost.reason, { tokenCreatedBy: row.created_by, ...(row.grant_id ? { grant: row.grant_id } : {}) });
+    }
 
     const rows = await this.deps.db.selectFrom('secrets as s')
       .innerJoin('secret_versions as v', (j) => j.onRef('v.secret_id', '=', 's.id').onRef('v.version', '=', 's.current_version'))
@@ -289,6 +299,7 @@ export class SecretsService {
       }
     }
     const scope = await this.deps.db.selectFrom('secret_scopes').selectAll().where('env', '=', env).where('service', '=', service).executeTakeFirst();
+    await this.tokens.touch(row.id);
     await this.deps.audit.append({
       actor, action: 'secret:read', target, decision: 'allow', requestId,
       details: { via: 'vault', keys: rows.map((r) => r.key), tokenCreatedBy: row.created_by, ...(row.grant_id ? { grant: row.grant_id } : {}) },
