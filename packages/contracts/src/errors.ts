@@ -166,6 +166,16 @@ export const ERROR_CODES = {
     meaning: 'A stored secret did not decrypt: its ciphertext or wrapped key was changed, or it was written under another master key. Nothing was returned.',
     hint: 'Restore the secret from a backup or set it again (`idp secret:set`), and find out who had write access to the store.',
   },
+  WORKLOAD_TOKEN_NOT_FOUND: {
+    status: 404, exit: 4,
+    meaning: 'No workload token you may see has this id (you see the ones you made; platform admins see all).',
+    hint: 'Run `idp secret:token:list` to see workload token ids.',
+  },
+  WORKLOAD_TOKEN_ALREADY_REVOKED: {
+    status: 409, exit: 1,
+    meaning: 'The workload token was already revoked.',
+    hint: 'Nothing to do; `idp secret:token:list` shows its state.',
+  },
   MASTER_KEY_INVALID: {
     status: 500, exit: 1,
     meaning: 'The secret store\'s master key (IDP_MASTER_KEY or <data-dir>/master.key) is unreadable or not 32 bytes in base64 or hex.',

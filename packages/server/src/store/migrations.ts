@@ -1,6 +1,7 @@
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migration0006RuntimeUsers } from './migration-0006-runtime-users.ts';
+import { migration0009WorkloadTokenUse } from './migration-0009-workload-token-use.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -327,6 +328,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0006_runtime_users': migration0006RuntimeUsers,
+  '0009_workload_token_use': migration0009WorkloadTokenUse,
 };
 
 export const migrationProvider: MigrationProvider = {

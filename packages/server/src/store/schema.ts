@@ -148,6 +148,10 @@ export interface WorkloadTokensTable {
   created_by: string;
   expires_at: string;
   revoked_at: string | null;
+  /** Migration 0009: who revoked it (system:access-lost when its creator lost access). */
+  revoked_by: string | null;
+  /** Migration 0009: the last Vault read it served. */
+  last_used_at: string | null;
 }
 
 export interface AccessRequestsTable {
