@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acmeConfigAllowing } from '../support/config.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
 
 const component = (name: string, extra = '') =>
@@ -18,7 +19,8 @@ describe('catalog ingestion through the API', () => {
   const served: Record<string, string> = {};
 
   beforeAll(async () => {
-    server = await startTestServer({ catalogTimer: false });
+    // The test's HTTP server is on loopback: allow-listed, as an admin would for an intranet host.
+    server = await startTestServer({ catalogTimer: false, configPath: acmeConfigAllowing('catalog-e2e', ['127.0.0.1']) });
     alice = (await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'alice@company.com' })).json.token;
     http = createServer((req, res) => {
       const body = served[req.url ?? ''];

@@ -101,6 +101,7 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
   } finally {
     await session.cleanup();
   }
+  for (const skipped of session.skipped) result.issues.push({ file: skipped.file, line: null, entityRef: null, message: skipped.message });
   result.entities = [...byRef.values()];
   return result;
 }

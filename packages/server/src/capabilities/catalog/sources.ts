@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FETCH_LIMITS, FetchFailed, fetchDocument, pinnedGitOptions } from './fetch.ts';
+import { FetchRules } from './fetch-rules.ts';
 
 export type LocationType = 'file' | 'url' | 'git';
 export const LOCATION_TYPES: readonly LocationType[] = ['file', 'url', 'git'];
@@ -29,11 +31,27 @@ export class SourceUnreachableError extends Error {
 }
 
 const CATALOG_FILE_NAMES = new Set(['catalog-info.yaml', 'catalog-info.yml']);
-const MAX_BYTES = 10 * 1024 * 1024;
 
 export interface ReadOptions {
   urlTimeoutMs?: number;
   gitTimeoutMs?: number;
+  /**
+   * The location comes from the config or a platform admin registered it: it may read the
+   * server's disk (file and local git targets, nested ones too) and fetch any address. Otherwise
+   * every fetch obeys `fetchRules` and nothing on the server's disk is read.
+   */
+  trusted?: boolean;
+  /** catalog.fetch.allowHosts; none: public addresses only. */
+  fetchRules?: FetchRules;
+  /** Where the detailed reason of a refused or failed fetch goes (the caller sees a generic one). */
+  log?: (line: string) => void;
+}
+
+/** A file that was skipped (a symlink out of a clone) without failing the rest of the location. */
+export interface SkippedFile {
+  /** The path inside the clone. */
+  file: string;
+  message: string;
 }
 
 /** Guesses a location's type from its target: git repositories, http(s) URLs, else a path. */
@@ -63,8 +81,13 @@ export function splitGitTarget(target: string): { repo: string; branch?: string 
 /** One read of a location and everything it leads to; cleanup() removes git clones. */
 export class ReadSession {
   private readonly cleanups: string[] = [];
+  /** Files left out of the last read; read.ts turns them into catalog errors. */
+  readonly skipped: SkippedFile[] = [];
+  private readonly rules: FetchRules | null;
 
-  constructor(private readonly opts: ReadOptions = {}) {}
+  constructor(private readonly opts: ReadOptions = {}) {
+    this.rules = opts.trusted ? null : (opts.fetchRules ?? new FetchRules());
+  }
 
   async cleanup(): Promise<void> {
     await Promise.all(this.cleanups.splice(0).map((d) => rm(d, { recursive: true, force: true }).catch(() => {})));
@@ -72,7 +95,10 @@ export class ReadSession {
 
   /** Reads a registered location. Throws SourceUnreachableError when it cannot be read at all. */
   async readRoot(type: LocationType, target: string): Promise<SourceFile[]> {
-    if (type === 'file') return this.readPath(resolve(target), undefined);
+    if (type === 'file') {
+      if (!this.opts.trusted) throw serverFilesRefused(type, target);
+      return this.readPath(resolve(target), undefined);
+    }
     if (type === 'url') return [await this.fetchUrl(target)];
     return this.cloneGit(target);
   }
@@ -83,6 +109,9 @@ export class ReadSession {
    */
   async readNested(from: SourceBase, type: string | undefined, target: string): Promise<SourceFile[]> {
     const effective = type ?? (from.kind === 'url' ? 'url' : 'file');
+    // The same rule as catalog:register: the server's disk is for the admins' locations only.
+    if (!this.opts.trusted && (effective === 'file' || effective === 'git') && from.kind === 'file') throw serverFilesRefused(effective, target);
+    if (!this.opts.trusted && effective === 'git' && readsServerFiles('git', target)) throw serverFilesRefused(effective, target);
     if (effective === 'url') {
       const url = from.kind === 'url' ? new URL(target, from.url).toString() : target;
       if (!/^https?:\/\//i.test(url)) throw new SourceUnreachableError(`url target ${target} is not an absolute http(s) URL`, `url:${target}`);
@@ -109,14 +138,16 @@ export class ReadSession {
     if (paths.length === 0) throw new SourceUnreachableError(`no file matches ${path}`, `file:${path}`);
     const out: SourceFile[] = [];
     for (const p of paths) {
+      if (root && !(await this.confined(p, root))) continue;
       let st;
       try {
         st = await stat(p);
       } catch (err) {
         throw new SourceUnreachableError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, `file:${p}`);
       }
-      const files = st.isDirectory() ? await findCatalogFiles(p) : [p];
+      const files = st.isDirectory() ? await findCatalogFiles(p, Boolean(root)) : [p];
       for (const f of files) {
+        if (root && !(await this.confined(f, root))) continue;
         const text = await readFile(f, 'utf8').catch((err: Error) => {
           throw new SourceUnreachableError(`cannot read ${f}: ${err.message}`, `file:${f}`);
         });
@@ -128,43 +159,70 @@ export class ReadSession {
 
   private async fetchUrl(url: string): Promise<SourceFile> {
     const ref = `url:${url}`;
-    let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.opts.urlTimeoutMs ?? 10_000), redirect: 'follow' });
+      const got = await fetchDocument(url, this.rules, { ...FETCH_LIMITS, timeoutMs: this.opts.urlTimeoutMs ?? FETCH_LIMITS.timeoutMs });
+      return { ref, display: url, text: got.text, base: { kind: 'url', url: got.url } };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = e.name === 'TimeoutError' ? `no answer within ${(this.opts.urlTimeoutMs ?? 10_000) / 1000}s` : e.cause?.code ?? e.cause?.message ?? e.message;
-      throw new SourceUnreachableError(`cannot reach ${url}: ${why}`, ref);
+      throw this.fetchError(url, ref, err);
     }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {});
-      throw new SourceUnreachableError(`GET ${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, ref);
-    }
-    const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > MAX_BYTES) throw new SourceUnreachableError(`${url} is larger than ${MAX_BYTES} bytes`, ref);
-    const text = await res.text();
-    if (text.length > MAX_BYTES) throw new SourceUnreachableError(`${url} is larger than ${MAX_BYTES} bytes`, ref);
-    return { ref, display: url, text, base: { kind: 'url', url: res.url || url } };
+  }
+
+  /**
+   * One message for every way a fetch of a non-admin location fails (refused address, closed or
+   * open port, timeout, HTTP status, too large), so the catalog cannot be used to map the network
+   * or read other services' answers; the reason goes to the server log. Admins' locations get it.
+   */
+  private fetchError(what: string, ref: string, err: unknown): SourceUnreachableError {
+    const reason = err instanceof FetchFailed ? err.reason : (err as Error).message;
+    if (this.opts.trusted) return new SourceUnreachableError(`could not fetch ${what}: ${reason}`, ref);
+    this.opts.log?.(`catalog: could not fetch ${what}: ${reason}`);
+    return new SourceUnreachableError(`could not fetch ${what}: refused or unreachable (public http(s) addresses only unless catalog.fetch.allowHosts names them; ${FETCH_LIMITS.maxRedirects} redirects, ${FETCH_LIMITS.maxBytes / 1024 / 1024} MiB and ${FETCH_LIMITS.timeoutMs / 1000}s at most)`, ref);
+  }
+
+  /** Whether `file` (inside a clone) really is inside it; a symlink leading out is skipped and reported. */
+  private async confined(file: string, root: string): Promise<boolean> {
+    const [real, realRoot] = await Promise.all([realpath(file).catch(() => null), realpath(root)]);
+    if (real && isInside(real, realRoot)) return true;
+    const path = relative(root, file).split(sep).join('/');
+    this.skipped.push({
+      file: path,
+      message: `${path} is a symbolic link that leads out of the repository (or nowhere); links are never followed outside a git clone, so it was not read`,
+    });
+    return false;
   }
 
   private async cloneGit(target: string): Promise<SourceFile[]> {
     const { repo, branch } = splitGitTarget(target);
     const ref = `git:${target}`;
     if (!repo || repo.startsWith('-')) throw new SourceUnreachableError(`"${target}" is not a git repository URL`, ref);
+    let pinned: string[] = [];
+    if (this.rules) {
+      if (readsServerFiles('git', repo)) throw serverFilesRefused('git', target);
+      try {
+        pinned = await pinnedGitOptions(repo, this.rules);
+      } catch (err) {
+        throw this.fetchError(repo, ref, err);
+      }
+    }
     const dir = await mkdtemp(join(tmpdir(), 'idp-git-'));
     this.cleanups.push(dir);
     const repoArg = /^file:\/\//i.test(repo) ? fileURLToPath(repo) : repo;
-    const args = ['clone', '--depth', '1', '--quiet', ...(branch ? ['--branch', branch] : []), '--', repoArg, dir];
+    const args = [...pinned, 'clone', '--depth', '1', '--quiet', ...(branch ? ['--branch', branch] : []), '--', repoArg, dir];
     await new Promise<void>((resolvePromise, reject) => {
       // execFile, never a shell: the target is user input.
       execFile('git', args, {
         timeout: this.opts.gitTimeoutMs ?? 60_000,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git' },
+        // Non-admin locations: http(s) only, and no system or user git config (insteadOf rewrites,
+        // credential helpers) applies to a remote someone else chose.
+        env: this.rules
+          ? { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }
+          : { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git' },
         maxBuffer: 1024 * 1024,
       }, (err, _stdout, stderr) => {
         if (err) {
           const reason = String(stderr || err.message).trim().split('\n').filter(Boolean).pop() ?? err.message;
-          reject(new SourceUnreachableError(`git clone ${repo}${branch ? ` (branch ${branch})` : ''} failed: ${reason}`, ref));
+          if (this.rules) reject(this.fetchError(repo, ref, new FetchFailed(`git clone${branch ? ` (branch ${branch})` : ''}: ${reason}`)));
+          else reject(new SourceUnreachableError(`git clone ${repo}${branch ? ` (branch ${branch})` : ''} failed: ${reason}`, ref));
         } else resolvePromise();
       });
     });
@@ -181,13 +239,20 @@ export class ReadSession {
   }
 }
 
+function serverFilesRefused(type: string, target: string): SourceUnreachableError {
+  return new SourceUnreachableError(
+    `${type} target ${target} is on the server's disk: only locations from the config or registered by a platform admin may read server files (the rule of catalog:register applies to nested Location entities too)`,
+    `${type}:${target}`,
+  );
+}
+
 function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 /** Every catalog-info.yaml below a folder, skipping hidden folders and node_modules. */
-async function findCatalogFiles(dir: string): Promise<string[]> {
+async function findCatalogFiles(dir: string, withLinks: boolean): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
     const entries = await readdir(d, { withFileTypes: true });
@@ -196,7 +261,8 @@ async function findCatalogFiles(dir: string): Promise<string[]> {
       if (e.name.startsWith('.') || e.name === 'node_modules') continue;
       const full = join(d, e.name);
       if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && CATALOG_FILE_NAMES.has(e.name)) out.push(full);
+      // In a clone a symlink is listed too: the reader checks where it leads, and reports it.
+      else if ((e.isFile() || (withLinks && e.isSymbolicLink())) && CATALOG_FILE_NAMES.has(e.name)) out.push(full);
     }
   };
   await walk(dir);
