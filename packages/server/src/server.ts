@@ -12,6 +12,7 @@ import { Directory } from './identity/index.ts';
 import { PolicyGate } from './policy/gate.ts';
 import { openStore } from './store/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
+import { FetchRules } from './capabilities/catalog/fetch-rules.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
 import { SecretCipher, SecretResources, SecretsService, catalogOwnership, tierLookup, unlockMasterKey } from './capabilities/secrets/index.ts';
 import { AccessService, WebhookNotifier } from './capabilities/access/index.ts';
@@ -115,6 +116,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const catalog = new CatalogService({
       store, audit, gate, directory, clock, log,
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
+      readOptions: { fetchRules: new FetchRules(loaded.config.catalog.fetch.allowHosts), log },
     });
     await catalog.start({ timer: opts.catalogTimer ?? true });
     // An environment's tier decides its secrets' tier: base environments declare it, clones

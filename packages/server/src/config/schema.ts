@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FetchRules } from '../capabilities/catalog/fetch-rules.ts';
 
 /**
  * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
@@ -44,9 +45,19 @@ export const ConfigSchema = z
           .record(z.string(), z.string().min(1))
           .default({})
           .describe('On-call rota: Group name (or ref) → where to page (email, pager service, …); wins over group annotations'),
+        fetch: z
+          .object({
+            allowHosts: z
+              .array(z.string().refine(FetchRules.isValidEntry, 'a host name (or *.domain), an IP address or a CIDR range such as 10.0.0.0/8'))
+              .default([])
+              .describe('Non-public addresses (loopback, private, link-local, …) that URL and git locations registered by non-admins may fetch from: host names, IP addresses or CIDR ranges. Public addresses need no entry; config and admins\' locations are not checked'),
+          })
+          .strict()
+          .default({ allowHosts: [] })
+          .describe('Outbound fetches of catalog locations'),
       })
       .strict()
-      .default({ locations: [], refreshInterval: '5m', oncall: {} }),
+      .default({ locations: [], refreshInterval: '5m', oncall: {}, fetch: { allowHosts: [] } }),
     secrets: z
       .object({
         productionEnvironments: z
