@@ -39,7 +39,7 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
     });
     const refresh = async (row: LocationRow, create = false) => {
       n++;
-      return catalog.applyRefresh(row, await readLocation('file', row.target), undefined, create);
+      return catalog.applyRefresh(row, await readLocation('file', row.target, { trusted: true }), undefined, create);
     };
     const entity = async (ref: string) => {
       const json = await queries.byRef(ref);
@@ -151,7 +151,7 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
 
     it('records an unreachable location without touching its entities', async () => {
       const gone = { ...services(), target: join(dir, 'missing.yaml') };
-      const counts = await catalog.applyRefresh(gone, await readLocation('file', gone.target));
+      const counts = await catalog.applyRefresh(gone, await readLocation('file', gone.target, { trusted: true }));
       expect(counts).toMatchObject({ removed: 0, errors: 1 });
       expect((await store.db.selectFrom('catalog_locations').selectAll().where('id', '=', 'svc').executeTakeFirstOrThrow()).status).toBe('error');
       expect(await entity('component:default/users-api')).toBeTruthy();
