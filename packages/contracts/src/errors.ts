@@ -291,6 +291,16 @@ export const ERROR_CODES = {
     meaning: 'The release\'s build command failed; the release is marked failed with the tail of its output, and nothing running was touched.',
     hint: 'Fix the build (details.output has the end of its output) and deploy again.',
   },
+  RELEASE_ARCHIVE_UNSAFE: {
+    status: 400, exit: 2,
+    meaning: 'The release archive has an entry idp does not unpack: a symbolic or hard link, a device or fifo, an absolute path or one that leaves the release (`..`); details.entry names it. Nothing was kept.',
+    hint: 'A release holds regular files and directories only: replace links by the files they point to, keep every path inside the service directory, and run `git archive` again.',
+  },
+  RELEASE_TOO_LARGE: {
+    status: 413, exit: 1,
+    meaning: 'The release upload, its unpacked size or its number of entries is over the limit in details.limit (config deployments.releases); it was refused as soon as the limit was passed and nothing was kept.',
+    hint: 'Keep dependencies and build output out of the repository (the build runs on the platform), or ask the platform team to raise deployments.releases in the config.',
+  },
   RUNTIME_ISOLATION_UNAVAILABLE: {
     status: 503, exit: 1,
     meaning: 'Builds and workloads must run in the sandbox (runtime.isolation: sandbox), and the control plane cannot start one here; details.problem says what is missing. Nothing was built or started.',

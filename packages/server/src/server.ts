@@ -20,7 +20,7 @@ import { EnvironmentService, Reaper, syncBaseEnvironments, type EnvironmentInfra
 import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
-import { DeploymentService, Releases } from './capabilities/deployments/index.ts';
+import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -141,7 +141,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await environments.ensureBaseAccess().catch((err: Error) => log(`  environments: base workload credentials not ready: ${err.message}`));
     const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
     const owners = catalogOwnership(catalog);
-    const releases = new Releases({ db: store.db, audit, gate, clock, owners, dataDir });
+    const authz = new DeployAuthorizer({
+      db: store.db, gate, clock, owners, grants: access,
+      liveEnvironment: (name) => environments.live(name), environmentEntity: (row) => environments.entityOf(row),
+      productionSecrets: (name) => secretResources.tierOf(name) === 'production',
+    });
+    const limits = loaded.config.deployments.releases;
+    const releases = new Releases({
+      db: store.db, audit, clock, authz, dataDir,
+      limits: { maxUploadBytes: limits.maxUploadMiB * MIB, maxUnpackedBytes: limits.maxUnpackedMiB * MIB, maxFiles: limits.maxFiles },
+    });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
     const proxy = new EdgeProxy({ port: proxyPort, host: host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1' });
     let onReplicaStarted: (release: string) => void = () => {};
@@ -152,7 +161,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       },
     });
     const deployments = new DeploymentService({
-      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, log,
+      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, authz, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, log,
     });
     onReplicaStarted = (release) => void deployments.recordProcesses(release).catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
     // Stable releases get their processes and routes back before the proxy takes a request, so

@@ -168,9 +168,18 @@ export const ConfigSchema = z
           )
           .default([])
           .describe('Deploy freeze windows: no deploy:create while one covers now (rollbacks and aborts still work)'),
+        releases: z
+          .object({
+            maxUploadMiB: z.number().int().min(1).max(10_240).default(100).describe('Largest release archive accepted, as uploaded (MiB)'),
+            maxUnpackedMiB: z.number().int().min(1).max(102_400).default(256).describe('Largest sum of file sizes a release unpacks to (MiB)'),
+            maxFiles: z.number().int().min(1).max(1_000_000).default(20_000).describe('Most files and directories in a release'),
+          })
+          .strict()
+          .default({ maxUploadMiB: 100, maxUnpackedMiB: 256, maxFiles: 20_000 })
+          .describe('Release upload limits: an archive over one is refused while it streams (RELEASE_TOO_LARGE)'),
       })
       .strict()
-      .default({ freezes: [] }),
+      .default({ freezes: [], releases: { maxUploadMiB: 100, maxUnpackedMiB: 256, maxFiles: 20_000 } }),
     runtime: z
       .object({
         isolation: z

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { IdpError, type Release } from '@idp/contracts';
 import { isDnsLabel, parseDeploySpec, type CedarEntity, type DeploySpec } from '@idp/core';
@@ -10,10 +10,10 @@ import { shortRef } from '../../identity/index.ts';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
+import { DEFAULT_RELEASE_LIMITS, MAX_SPEC_BYTES, readReleaseFile, receiveArchive, tooLarge, unpackArchive, type ReleaseLimits } from './archive.ts';
+import type { DeployAuthorizer } from './authz.ts';
 
-const run = promisify(execFile);
 type ReleaseRow = Database['releases'];
 
 /** Who owns a service (catalog), as far as releases need it. */
@@ -42,38 +42,62 @@ const BUILD_TIMEOUT_MS = 10 * 60_000;
  * is recorded with its output tail; nothing running is touched.
  */
 export class Releases {
-  constructor(
-    private readonly deps: { db: Kysely<Database>; audit: AuditLog; gate: PolicyGate; clock: Clock; owners: ServiceOwners; dataDir: string },
-  ) {}
+  private readonly limits: ReleaseLimits;
 
-  async upload(ctx: RequestContext, service: string, commit: string, archive: Buffer): Promise<{ release: Release; created: boolean }> {
+  constructor(
+    private readonly deps: { db: Kysely<Database>; audit: AuditLog; clock: Clock; authz: DeployAuthorizer; dataDir: string; limits?: ReleaseLimits },
+  ) {
+    this.limits = deps.limits ?? DEFAULT_RELEASE_LIMITS;
+  }
+
+  /**
+   * Authorize first, then read: the service must be a catalog Component the caller may deploy
+   * (and deploy to `env`, when the upload names it) before a byte of the body is read. The body
+   * is then streamed to a temporary file (hashed on the way, under the upload limit), unpacked
+   * entry by entry under the unpacked-size and entry-count limits, and its deploy.yaml read from
+   * a regular file inside the release. Every error path removes what was written.
+   */
+  async upload(ctx: RequestContext, req: { service: string; commit: string; env?: string; contentLength?: number }, body: Readable): Promise<{ release: Release; created: boolean }> {
+    const { service, commit, env } = req;
     if (!isDnsLabel(service)) throw new IdpError('INVALID_NAME', `service: "${service.slice(0, 80)}" is not a DNS-1123 label`, { field: 'service' });
     if (!/^[0-9a-f]{7,40}$/.test(commit)) {
       throw new IdpError('VALIDATION_FAILED', `commit: "${commit.slice(0, 80)}" is not a git commit id`, { field: 'commit', hint: 'Pass the full commit id (git rev-parse HEAD).' });
     }
-    if (archive.length === 0) throw new IdpError('VALIDATION_FAILED', 'the release archive is empty', { field: 'body', hint: 'Send `git archive --format=tar <ref>` of the service directory.' });
-    const digest = createHash('sha256').update(archive).digest('hex');
-    const version = `${commit.slice(0, 12)}-${digest.slice(0, 12)}`;
-    const existing = await this.row(service, version);
-    if (existing) {
-      if (existing.status === 'failed') throw buildFailed(existing);
-      return { release: toRelease(existing), created: false };
-    }
+    if (env !== undefined && !isDnsLabel(env)) throw new IdpError('INVALID_NAME', `env: "${env.slice(0, 80)}" is not a DNS-1123 label`, { field: 'env' });
+    const team = await this.deps.authz.teamOf(service);
+    const envRow = env === undefined ? undefined : await this.deps.authz.environment(env);
+    // Uploading a release is the first half of a deploy: only those who may deploy the service (there).
+    await this.deps.authz.authorize(ctx, { action: 'deploy:create', service, team, env: envRow });
+    if (req.contentLength !== undefined && req.contentLength > this.limits.maxUploadBytes) throw tooLarge('upload', this.limits.maxUploadBytes, 'bytes', { contentLength: req.contentLength });
 
-    const dir = join(this.deps.dataDir, 'releases', service, version);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
+    const releases = join(this.deps.dataDir, 'releases');
+    const incoming = join(releases, '.incoming');
+    await mkdir(incoming, { recursive: true, mode: 0o700 });
+    const tmp = join(incoming, randomBytes(8).toString('hex'));
+    const tarFile = `${tmp}.tar`;
+    const staging = `${tmp}.d`;
+    let dir: string | null = null;
     try {
-      const tarFile = `${dir}.tar`;
-      await writeFile(tarFile, archive);
-      await run('tar', ['-xf', tarFile, '-C', dir]).catch((err: Error) => {
-        throw new IdpError('VALIDATION_FAILED', `the release archive is not a tar file: ${err.message.split('\n')[0]}`, { field: 'body' });
-      });
-      const spec = await this.readSpec(dir);
-      await this.checkCatalog(ctx, service, spec);
+      const { digest, size } = await receiveArchive(body, tarFile, this.limits);
+      if (size === 0) throw new IdpError('VALIDATION_FAILED', 'the release archive is empty', { field: 'body', hint: 'Send `git archive --format=tar <ref>` of the service directory.' });
+      const version = `${commit.slice(0, 12)}-${digest.slice(0, 12)}`;
+      const existing = await this.row(service, version);
+      if (existing) {
+        if (existing.status === 'failed') throw buildFailed(existing);
+        return { release: toRelease(existing), created: false };
+      }
+      await mkdir(staging, { mode: 0o755 });
+      await unpackArchive(tarFile, staging, this.limits);
+      await rm(tarFile, { force: true });
+      const spec = await this.readSpec(staging);
+      this.checkCatalog(service, team, spec);
+      dir = join(releases, service, version);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(join(releases, service), { recursive: true });
+      await rename(staging, dir);
       const built = await this.build(dir, spec);
       const row: ReleaseRow = {
-        service, version, commit_sha: commit, digest, size_bytes: archive.length, status: built.ok ? 'built' : 'failed',
+        service, version, commit_sha: commit, digest, size_bytes: size, status: built.ok ? 'built' : 'failed',
         created_at: this.deps.clock.now().toISOString(), created_by: ctx.principal.ref, build_ms: built.ms, build_output: built.output,
         spec: JSON.stringify(spec), dir,
       };
@@ -81,14 +105,18 @@ export class Releases {
         await trx.insertInto('releases').values(row).onConflict((oc) => oc.columns(['service', 'version']).doNothing()).execute();
         await this.deps.audit.append({
           actor: ctx.principal.ref, action: 'release:create', target: `service:${service}`, decision: built.ok ? 'allow' : 'error', requestId: ctx.requestId,
-          details: { version, commit, digest, sizeBytes: archive.length, build: built.ok ? 'ok' : 'failed', buildMs: built.ms },
+          details: { version, commit, digest, sizeBytes: size, build: built.ok ? 'ok' : 'failed', buildMs: built.ms, ...(env ? { env } : {}) },
         }, trx);
       });
       if (!built.ok) throw buildFailed(row);
       return { release: toRelease(row), created: true };
     } catch (err) {
-      if (!(err instanceof IdpError && err.code === 'DEPLOY_BUILD_FAILED')) await rm(dir, { recursive: true, force: true });
+      // A failed build is recorded (with its output) and keeps its directory; nothing else stays.
+      if (dir && !(err instanceof IdpError && err.code === 'DEPLOY_BUILD_FAILED')) await rm(dir, { recursive: true, force: true });
       throw err;
+    } finally {
+      await rm(tarFile, { force: true });
+      await rm(staging, { recursive: true, force: true });
     }
   }
 
@@ -103,11 +131,10 @@ export class Releases {
     return this.deps.db.selectFrom('releases').selectAll().where('service', '=', service).where('version', '=', version).executeTakeFirst();
   }
 
+  /** deploy.yaml from a regular file inside the release only (never through a link), at most MAX_SPEC_BYTES. */
   private async readSpec(dir: string): Promise<DeploySpec> {
-    let text: string;
-    try {
-      text = await readFile(join(dir, '.idp/deploy.yaml'), 'utf8');
-    } catch {
+    const text = await readReleaseFile(dir, '.idp/deploy.yaml', MAX_SPEC_BYTES);
+    if (text === null) {
       throw new IdpError('DEPLOY_SPEC_INVALID', 'the release has no .idp/deploy.yaml', {
         problems: [{ file: '.idp/deploy.yaml', line: 1, column: 1, field: '', message: 'the file is missing', expected: 'a deploy.yaml at .idp/deploy.yaml in the service directory' }],
       });
@@ -122,20 +149,13 @@ export class Releases {
     return parsed.spec;
   }
 
-  private async checkCatalog(ctx: RequestContext, service: string, spec: DeploySpec): Promise<void> {
+  private checkCatalog(service: string, team: string, spec: DeploySpec): void {
     if (spec.service.name !== service) {
       throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml names service ${spec.service.name}, but the release is for ${service}`, { field: 'service.name' });
     }
-    const team = await teamOf(this.deps.owners, service);
-    if (!team) throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, { field: 'service.name', service });
     if (team !== spec.service.team) {
       throw new IdpError('DEPLOY_TEAM_MISMATCH', `deploy.yaml says team ${spec.service.team}, but the catalog says ${service} is owned by ${team}`, { field: 'service.team', expected: team });
     }
-    // Uploading a release is the first half of a deploy: only those who may deploy the service.
-    await this.deps.gate.enforce(ctx, {
-      action: 'deploy:create', resource: serviceEntity(service, team),
-      context: { now: Math.floor(this.deps.clock.now().getTime() / 1000) },
-    });
   }
 
   private build(dir: string, spec: DeploySpec): Promise<{ ok: boolean; ms: number | null; output: string | null }> {

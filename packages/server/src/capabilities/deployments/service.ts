@@ -28,13 +28,15 @@ import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { SecretsService } from '../secrets/service.ts';
-import { serviceEntity, teamOf, type Releases, type ServiceOwners } from './releases.ts';
+import type { DeployAuthorizer } from './authz.ts';
+import { teamOf, type Releases, type ServiceOwners } from './releases.ts';
 
 type DeployRow = Database['deployments'];
 const ACTIVE = ['pending', 'progressing', 'paused'];
 const TICK_MS = 200;
-/** A service with no owning team in the catalog: only platform admins match it (no Group has this id). */
-const NO_TEAM = '-';
+/** deployments:list reads this many rows per query, and at most LIST_SCAN_LIMIT, to find the ones the caller may read. */
+const LIST_PAGE = 200;
+const LIST_SCAN_LIMIT = 5000;
 
 export interface FreezeWindow {
   from: string;
@@ -53,6 +55,8 @@ export interface DeploymentDeps {
   environments: EnvironmentService;
   secrets: SecretsService;
   owners: ServiceOwners;
+  /** Who may deploy what where, and read it (deployments/authz.ts). */
+  authz: DeployAuthorizer;
   proxy: EdgeProxy;
   supervisor: ProcessSupervisor;
   freezes: FreezeWindow[];
@@ -92,16 +96,22 @@ export class DeploymentService {
 
   async create(ctx: RequestContext, req: CreateDeploymentRequest, opts: { skipSteps?: boolean; action?: string } = {}): Promise<Deployment> {
     const { service, env, version } = req;
+    const envRow = await this.deps.authz.environment(env);
     const { spec } = await this.deps.releases.get(service, version);
     const runtime = await this.deps.environments.runtimeVariables(env);
-    const owner = (await teamOf(this.deps.owners, service)) ?? NO_TEAM;
+    const team = await teamOf(this.deps.owners, service);
     const action = opts.action ?? 'deploy:create';
     const now = this.deps.clock.now();
     const frozen = this.deps.freezes.some((f) => (!f.environments || f.environments.includes(env)) && Date.parse(f.from) <= now.getTime() && now.getTime() < Date.parse(f.to));
-    const decision = await this.deps.gate.enforce(ctx, {
-      action, resource: serviceEntity(service, owner),
-      context: { now: Math.floor(now.getTime() / 1000), envTier: runtime.tier, strategy: spec.deploy.strategy, rollbackAuto: spec.deploy.rollback.auto, frozen },
+    // The service (its team, freezes, production's canary rule) and the environment (its owner,
+    // its team, base environments the service's team, production behind a grant) must both allow.
+    const decisions = await this.deps.authz.authorize(ctx, {
+      action, service, team, env: envRow,
+      serviceContext: { envTier: runtime.tier, strategy: spec.deploy.strategy, rollbackAuto: spec.deploy.rollback.auto, frozen },
     });
+    const policyIds = [...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])])].sort();
+    // The replicas get the service's secrets in this environment: a secret read by the deployer.
+    const secretKeys = (await this.deps.db.selectFrom('secrets').select('key').where('env', '=', env).where('service', '=', service).where('deleted_at', 'is', null).orderBy('key').execute()).map((r) => r.key);
     const current = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', env).where('service', '=', service).executeTakeFirst();
     const id = this.deps.ids.next('dep');
     const state = startRollout(rolloutPlanFromSpec(spec), { now: now.getTime(), firstDeploy: !current, skipSteps: opts.skipSteps });
@@ -115,15 +125,23 @@ export class DeploymentService {
       if (active) throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, { id: active.id });
       await trx.insertInto('deployments').values(row).execute();
       await this.deps.audit.append({
-        actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-        details: { id, env, version, previousVersion: current?.version ?? null, strategy: spec.deploy.strategy },
+        actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds, requestId: ctx.requestId,
+        details: { id, env, version, previousVersion: current?.version ?? null, strategy: spec.deploy.strategy, variables: Object.keys(runtime.variables).sort() },
       }, trx);
+      if (secretKeys.length) {
+        await this.deps.audit.append({
+          actor: ctx.principal.ref, action: 'secret:read', target: `secret:${env}/${service}/*`, decision: 'allow', policyIds: decisions.environment?.permittedBy ?? [], requestId: ctx.requestId,
+          details: { via: 'deploy', deployment: id, version, keys: secretKeys },
+        }, trx);
+      }
     });
     this.schedule(id);
     return this.view(row);
   }
 
   async rollback(ctx: RequestContext, req: RollbackRequest): Promise<Deployment> {
+    // Authorized before the history is read (create decides again, with the release's figures).
+    await this.deps.authz.authorize(ctx, { action: 'deploy:rollback', service: req.service, team: await teamOf(this.deps.owners, req.service), env: await this.deps.authz.environment(req.env) });
     const current = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', req.env).where('service', '=', req.service).executeTakeFirst();
     const healthy = await this.deps.db.selectFrom('deployments').select(['version']).where('env', '=', req.env).where('service', '=', req.service)
       .where('status', '=', 'healthy').orderBy('created_at', 'desc').execute();
@@ -135,31 +153,44 @@ export class DeploymentService {
     return this.create(ctx, { service: req.service, env: req.env, version: target }, { skipSteps: true, action: 'deploy:rollback' });
   }
 
-  async get(id: string): Promise<Deployment> {
+  /** One deployment, for those who may read it (deploy:read: the service's team, the environment's owner, admins). */
+  async get(ctx: RequestContext, id: string): Promise<Deployment> {
     const row = await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new IdpError('DEPLOYMENT_NOT_FOUND', `no deployment ${id}`, { id });
+    await this.deps.authz.enforceRead(ctx, row);
     return this.view(row);
   }
 
-  async list(q: { service?: string; env?: string; limit?: number }): Promise<Deployment[]> {
-    let query = this.deps.db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').limit(q.limit ?? 20);
-    if (q.service) query = query.where('service', '=', q.service);
-    if (q.env) query = query.where('env', '=', q.env);
-    return (await query.execute()).map((r) => this.view(r));
+  /** Newest first, only those the caller may read (scanned a page at a time until `limit` are found). */
+  async list(ctx: RequestContext, q: { service?: string; env?: string; limit?: number }): Promise<Deployment[]> {
+    const limit = q.limit ?? 20;
+    const readable = await this.deps.authz.readable(ctx.principal.ref);
+    const out: Deployment[] = [];
+    for (let offset = 0; out.length < limit && offset < LIST_SCAN_LIMIT; offset += LIST_PAGE) {
+      let query = this.deps.db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIST_PAGE).offset(offset);
+      if (q.service) query = query.where('service', '=', q.service);
+      if (q.env) query = query.where('env', '=', q.env);
+      const rows = await query.execute();
+      for (const r of rows) if (out.length < limit && (await readable(r))) out.push(this.view(r));
+      if (rows.length < LIST_PAGE) break;
+    }
+    return out;
   }
 
   async command(ctx: RequestContext, id: string, what: 'promote' | 'abort'): Promise<Deployment> {
     const row = await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new IdpError('DEPLOYMENT_NOT_FOUND', `no deployment ${id}`, { id });
-    const owner = (await teamOf(this.deps.owners, row.service)) ?? NO_TEAM;
-    const decision = await this.deps.gate.enforce(ctx, { action: `deploy:${what}`, resource: serviceEntity(row.service, owner), context: { now: Math.floor(this.deps.clock.now().getTime() / 1000) } });
+    const decisions = await this.deps.authz.authorize(ctx, {
+      action: `deploy:${what}`, service: row.service, team: await teamOf(this.deps.owners, row.service), env: await this.deps.authz.environment(row.env),
+    });
+    const policyIds = [...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])])].sort();
     if (!ACTIVE.includes(row.status)) throw new IdpError('DEPLOY_NOT_ACTIVE', `deployment ${id} already ended: ${row.status}`, { id, status: row.status });
     await this.deps.db.transaction().execute(async (trx) => {
       if (what === 'promote') await trx.updateTable('deployments').set({ promotes: Number(row.promotes) + 1 }).where('id', '=', id).execute();
       else await trx.updateTable('deployments').set({ abort_requested: 1 }).where('id', '=', id).execute();
-      await this.deps.audit.append({ actor: ctx.principal.ref, action: `deploy:${what}`, target: `service:${row.service}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId, details: { id, env: row.env, version: row.version } }, trx);
+      await this.deps.audit.append({ actor: ctx.principal.ref, action: `deploy:${what}`, target: `service:${row.service}`, decision: 'allow', policyIds, requestId: ctx.requestId, details: { id, env: row.env, version: row.version } }, trx);
     });
-    return this.get(id);
+    return this.view((await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst())!);
   }
 
   /**
