@@ -280,6 +280,11 @@ export class IdpClient {
     return this.request('GET', '/api/catalog/idp/locations');
   }
 
+  /** Marks or unmarks a location as an identity source (platform admins) and reads it again. */
+  setIdentitySource(id: string, identitySource: boolean): Promise<RefreshResult> {
+    return this.request('PUT', `/api/catalog/idp/locations/${encodeURIComponent(id)}/identity-source`, { body: { identitySource } });
+  }
+
   refreshLocation(id: string): Promise<RefreshResult> {
     return this.request('POST', `/api/catalog/idp/locations/${encodeURIComponent(id)}/refresh`);
   }

@@ -39,6 +39,8 @@ export const CatalogLocation = z
     type: z.string().describe('file | url | git'),
     target: z.string(),
     origin: z.enum(['config', 'api']).describe('config: from idp.config.yaml; api: registered by a user'),
+    createdBy: z.string().describe('Who registered it (`config` for the config\'s locations)'),
+    identitySource: z.boolean().describe('Whether its User and Group entities make the directory (config locations, or marked by a platform admin); elsewhere they are refused'),
     entities: z.number().int().describe('Entities this location currently provides'),
     errors: z.number().int(),
     refreshedAt: z.string().nullable(),
@@ -53,6 +55,7 @@ export const RegisterLocationRequest = z
     target: z.string().min(1).describe('A path on the server, an http(s) URL, or a git repository URL (git+https://…, …/repo.git)'),
     type: z.enum(['file', 'url', 'git']).optional().describe('Guessed from the target when absent'),
     dryRun: z.boolean().default(false),
+    identitySource: z.boolean().optional().describe('Whether its Users and Groups make the directory: only platform admins may say true; absent: true for an admin, false for anyone else'),
   })
   .strict();
 export type RegisterLocationRequest = z.infer<typeof RegisterLocationRequest>;

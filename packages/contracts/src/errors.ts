@@ -111,6 +111,11 @@ export const ERROR_CODES = {
     meaning: 'The request body has a content type the API does not accept.',
     hint: 'Send JSON with Content-Type: application/json.',
   },
+  CATALOG_IDENTITY_UNTRUSTED: {
+    status: 403, exit: 3,
+    meaning: 'Users, Groups and memberships come only from identity sources (catalog.locations in the config, or a location a platform admin registered as one): a User or Group from any other location is refused (a catalog error), and only platform admins may make a location an identity source.',
+    hint: 'Ask your platform team to add the User or Group to an identity source; the location\'s other entities load without it.',
+  },
   CATALOG_LOCATION_UNREACHABLE: {
     status: 502, exit: 1,
     meaning: 'A catalog location (file, URL or git repository) could not be read.',

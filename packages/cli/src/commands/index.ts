@@ -4,6 +4,7 @@ import AuditVerify from './audit/verify.ts';
 import CatalogDeps from './catalog/deps.ts';
 import CatalogErrors from './catalog/errors.ts';
 import CatalogGet from './catalog/get.ts';
+import CatalogIdentitySource from './catalog/identity-source.ts';
 import CatalogImpact from './catalog/impact.ts';
 import CatalogList from './catalog/list.ts';
 import CatalogLocations from './catalog/locations.ts';
@@ -69,6 +70,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'catalog:locations': CatalogLocations,
   'catalog:refresh': CatalogRefresh,
   'catalog:unregister': CatalogUnregister,
+  'catalog:identity-source': CatalogIdentitySource,
   'catalog:errors': CatalogErrors,
   'catalog:list': CatalogList,
   'catalog:get': CatalogGet,

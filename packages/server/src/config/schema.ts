@@ -45,6 +45,10 @@ export const ConfigSchema = z
           .record(z.string(), z.string().min(1))
           .default({})
           .describe('On-call rota: Group name (or ref) → where to page (email, pager service, …); wins over group annotations'),
+        identitySources: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Which of `locations` are identity sources (their User and Group entities make the directory); absent: all of them. Users and Groups from other locations are refused'),
         fetch: z
           .object({
             allowHosts: z

@@ -56,6 +56,8 @@ export interface CatalogLocationsTable {
   /** 'ok' | 'error' | 'pending' */
   status: string;
   last_error: string | null;
+  /** 1: its User and Group entities make the directory (config, or marked by a platform admin). */
+  identity_source: number;
 }
 
 export interface CatalogEntitiesTable {

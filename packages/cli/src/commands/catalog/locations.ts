@@ -7,7 +7,8 @@ export default class CatalogLocations extends BaseCommand<typeof CatalogLocation
   static override summary = 'List catalog locations with their entity and error counts.';
   static override description = [
     'Locations come from catalog.locations in idp.config.yaml (origin config) or from `idp catalog:register`',
-    '(origin api). Each is read again at every refresh.',
+    '(origin api). Each is read again at every refresh. IDENTITY says whether it is an identity source: only',
+    'those provide Users and Groups (the config\'s locations, and those a platform admin registered as one).',
   ].join(' ');
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -o json'];
 
@@ -19,6 +20,7 @@ export default class CatalogLocations extends BaseCommand<typeof CatalogLocation
         { header: 'TYPE', value: (l) => l.type },
         { header: 'TARGET', value: (l) => l.target },
         { header: 'ORIGIN', value: (l) => l.origin },
+        { header: 'IDENTITY', value: (l) => (l.identitySource ? 'yes' : 'no') },
         { header: 'ENTITIES', value: (l) => l.entities },
         { header: 'ERRORS', value: (l) => l.errors },
         { header: 'STATUS', value: (l) => l.status },

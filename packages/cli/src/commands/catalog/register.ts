@@ -10,7 +10,9 @@ export default class CatalogRegister extends BaseCommand<typeof CatalogRegister>
     'The control plane reads the location at once and again at every refresh. A local path is made absolute',
     'here before it is sent, because the control plane reads it from its own file system: register local',
     'paths only when the control plane runs on this machine. With --dry-run the location is read and checked',
-    'but nothing is stored. Needs the catalog:register permission.',
+    'but nothing is stored. Needs the catalog:register permission. Users and Groups load only from identity',
+    'sources: a location a platform admin registers is one unless --no-identity-source; anyone else\'s is not,',
+    'and their User and Group entities are refused (CATALOG_IDENTITY_UNTRUSTED in `idp catalog:errors`).',
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> ./catalog',
@@ -23,17 +25,23 @@ export default class CatalogRegister extends BaseCommand<typeof CatalogRegister>
   static override flags = {
     type: Flags.option({ options: ['file', 'url', 'git'] as const, summary: 'Location type; guessed from the target when absent.' })(),
     'dry-run': Flags.boolean({ summary: 'Read and check the location, report what would change, store nothing.', default: false }),
+    'identity-source': Flags.boolean({
+      summary: 'Whether its User and Group entities make the directory (platform admins only). Default: yes for an admin, no otherwise.',
+      allowNo: true,
+    }),
   };
 
   async run(): Promise<void> {
     const { type } = this.flags;
     const dryRun = this.flags['dry-run'];
     const target = absoluteTarget(this.args.target, type);
-    const result = await this.api.registerLocation({ target, ...(type ? { type } : {}), dryRun });
+    const identity = this.flags['identity-source'];
+    const result = await this.api.registerLocation({ target, ...(type ? { type } : {}), dryRun, ...(identity === undefined ? {} : { identitySource: identity }) });
     const { location } = result;
     await this.render<RefreshResult>(result, recordSpec([
       { label: 'Location', value: (r) => (dryRun ? 'none (dry run)' : r.location.id) },
       { label: 'Target', value: (r) => `${r.location.type}:${r.location.target}` },
+      { label: 'Identity source', value: (r) => (r.location.identitySource ? 'yes' : 'no') },
       { label: 'Added', value: (r) => r.added },
       { label: 'Updated', value: (r) => r.updated },
       { label: 'Removed', value: (r) => r.removed },

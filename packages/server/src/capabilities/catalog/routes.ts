@@ -55,6 +55,13 @@ export async function catalogRoutes(app: TypedApp, s: Services): Promise<void> {
     schema: { summary: 'Read one location again now', tags, params: z.object({ id: z.string().min(1) }), response: { 200: RefreshResult, ...errorResponses } },
   }, async (req) => catalog.refreshLocation(req.ctx, req.params.id));
 
+  app.put('/api/catalog/idp/locations/:id/identity-source', {
+    schema: {
+      summary: 'Mark or unmark a location as an identity source (platform admins): its Users and Groups make the directory only when marked',
+      tags, params: z.object({ id: z.string().min(1) }), body: z.object({ identitySource: z.boolean() }).strict(), response: { 200: RefreshResult, ...errorResponses },
+    },
+  }, async (req) => catalog.setIdentitySource(req.ctx, req.params.id, req.body.identitySource));
+
   app.post('/api/catalog/idp/refresh', {
     schema: { summary: 'Read every location again now', tags, response: { 200: z.object({ items: z.array(RefreshResult) }), ...errorResponses } },
   }, async (req) => ({ items: await catalog.refreshAll(req.ctx) }));

@@ -6,10 +6,11 @@ import { parseDuration } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import { Directory } from '../../identity/index.ts';
+import type { Directory } from '../../identity/index.ts';
 import { PLATFORM, type PolicyGate } from '../../policy/gate.ts';
 import type { Store } from '../../store/index.ts';
 import { CatalogGraph } from './graph.ts';
+import { IDENTITY_UNTRUSTED, loadTrustedDirectory, reconcileIdentity, refuseUntrustedIdentity } from './identity-sources.ts';
 import { CatalogQueries } from './query.ts';
 import { readLocation, type ReadResult } from './read.ts';
 import { guessLocationType, LOCATION_TYPES, readsServerFiles, type LocationType, type ReadOptions } from './sources.ts';
@@ -21,6 +22,8 @@ export interface CatalogSettings {
   locations: string[];
   refreshInterval: string;
   oncall: Record<string, string>;
+  /** Which of `locations` are identity sources (Users, Groups, membership); absent: all of them. */
+  identitySources?: string[];
   baseDir: string;
 }
 
@@ -42,6 +45,8 @@ export interface RegisterInput {
   dryRun?: boolean;
   /** Backstage's onConflict=refresh: an existing location is refreshed instead of rejected. */
   refreshIfExists?: boolean;
+  /** Whether its Users and Groups count (platform admins only); absent: yes for an admin, no otherwise. */
+  identitySource?: boolean;
 }
 
 export interface RegisterOutcome {
@@ -64,6 +69,7 @@ export class CatalogService {
   readonly store: CatalogStore;
   readonly queries: CatalogQueries;
   private readonly writes = new Mutex();
+  private readonly identity = new Mutex();
   private graphCache: { generation: number; graph: Promise<CatalogGraph> } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
@@ -85,6 +91,14 @@ export class CatalogService {
   /** Reconciles the config's locations, reads them, builds the directory, and starts the refresh timer. */
   async start(opts: { timer?: boolean } = {}): Promise<void> {
     const wanted = this.deps.settings.locations.map((t) => this.normalizeTarget(t, undefined, this.deps.settings.baseDir));
+    const sources = this.deps.settings.identitySources?.map((t) => this.normalizeTarget(t, undefined, this.deps.settings.baseDir));
+    const isSource = (w: { type: string; target: string }) => (sources ? sources.some((s) => s.type === w.type && s.target === w.target) : true);
+    const stray = sources?.find((s) => !wanted.some((w) => w.type === s.type && w.target === s.target));
+    if (stray) {
+      throw new IdpError('CONFIG_INVALID', `catalog.identitySources lists ${stray.type}:${stray.target}, which is not in catalog.locations`, {
+        field: 'catalog.identitySources', hint: 'List only entries of catalog.locations; register other identity sources with `idp catalog:register --identity-source`.',
+      });
+    }
     const rows = await this.store.listLocations();
     for (const row of rows.filter((r) => r.origin === 'config')) {
       if (!wanted.some((w) => w.type === row.type && w.target === row.target)) {
@@ -93,7 +107,10 @@ export class CatalogService {
       }
     }
     for (const w of wanted) {
-      const row = (await this.store.findLocation(w.type, w.target)) ?? this.newLocationRow(w.type, w.target, 'config', 'config');
+      const found = await this.store.findLocation(w.type, w.target);
+      const identity = isSource(w) ? 1 : 0;
+      if (found && found.identity_source !== identity) await this.store.setIdentitySource(found.id, identity);
+      const row = found ? { ...found, identity_source: identity } : this.newLocationRow(w.type, w.target, 'config', 'config', identity);
       const created = !rows.some((r) => r.id === row.id);
       const { result } = await this.refreshRow(row, null, created);
       if (result.location.status === 'error') this.log(`warning: catalog location ${w.type}:${w.target}: ${result.location.lastError}`);
@@ -125,8 +142,16 @@ export class CatalogService {
     this.timer.unref();
   }
 
-  private newLocationRow(type: LocationType, target: string, origin: 'config' | 'api', createdBy: string): LocationRow {
-    return { id: this.uuid(), type, target, origin, created_at: this.deps.clock.now().toISOString(), created_by: createdBy, refreshed_at: null, status: 'pending', last_error: null };
+  private newLocationRow(type: LocationType, target: string, origin: 'config' | 'api', createdBy: string, identity: number): LocationRow {
+    return { id: this.uuid(), type, target, origin, created_at: this.deps.clock.now().toISOString(), created_by: createdBy, refreshed_at: null, status: 'pending', last_error: null, identity_source: identity };
+  }
+
+  /** Reads a location; Users and Groups of a location that is not an identity source become errors. */
+  private async read(row: Pick<LocationRow, 'type' | 'target' | 'identity_source' | 'origin' | 'created_by'>): Promise<ReadResult> {
+    // Config locations and a platform admin's may read server files and fetch any address;
+    // the rest obey catalog.fetch.allowHosts and never touch the server's disk (sources.ts).
+    const trusted = row.origin === 'config' || this.deps.directory.isAdmin(row.created_by);
+    return refuseUntrustedIdentity(await readLocation(row.type as LocationType, row.target, { ...this.deps.readOptions, trusted }), row);
   }
 
   normalizeTarget(target: string, type: string | undefined, baseDir = process.cwd()): { type: LocationType; target: string } {
@@ -163,6 +188,7 @@ export class CatalogService {
       resource: PLATFORM,
       context: { locationType: readsServerFiles(type, target) ? 'file' : type },
     });
+    const identity = await this.identityDecision(ctx, input.identitySource);
     const existing = await this.store.findLocation(type, target);
     if (existing && !input.refreshIfExists) {
       throw new IdpError('CATALOG_LOCATION_EXISTS', `the location ${type}:${target} is already registered (id ${existing.id})`, {
@@ -175,11 +201,11 @@ export class CatalogService {
       return { result, row, entities: await this.entitiesOf(row.id), existed: true };
     }
     const started = performance.now();
-    const read = await readLocation(type, target, this.deps.readOptions);
+    const read = await this.read({ type, target, identity_source: identity, origin: 'api', created_by: ctx.principal.ref });
     if (read.unreachable) {
       throw new IdpError('CATALOG_LOCATION_UNREACHABLE', read.unreachable, { field: 'target', type, target });
     }
-    const row = this.newLocationRow(type, target, 'api', ctx.principal.ref);
+    const row = this.newLocationRow(type, target, 'api', ctx.principal.ref, identity);
     if (input.dryRun) {
       const conflicts = await this.conflicts(read);
       return {
@@ -193,7 +219,7 @@ export class CatalogService {
         existed: false,
       };
     }
-    const counts = await this.apply(row, read, this.auditHook(ctx, 'catalog:register', row, decision.permittedBy), true);
+    const counts = await this.apply(row, read, this.auditHook(ctx, 'catalog:register', row, decision.permittedBy), true, ctx.principal.ref);
     const result = await this.resultOf(row.id, counts, started);
     return { result, row, entities: await this.entitiesOf(row.id), existed: false };
   }
@@ -218,9 +244,9 @@ export class CatalogService {
 
   private async refreshRow(row: LocationRow, ctx: RequestContext | null, create: boolean): Promise<{ result: RefreshResult; row: LocationRow }> {
     const started = performance.now();
-    const read = await readLocation(row.type as LocationType, row.target, this.deps.readOptions);
+    const read = await this.read(row);
     const hook = ctx ? this.auditHook(ctx, 'catalog:refresh', row, []) : undefined;
-    const counts = await this.apply(row, read, hook, create);
+    const counts = await this.apply(row, read, hook, create, ctx?.principal.ref);
     return { result: await this.resultOf(row.id, counts, started), row };
   }
 
@@ -229,6 +255,8 @@ export class CatalogService {
     if (!row) throw locationNotFound(id);
     const next = this.normalizeTarget(target, type);
     await this.deps.gate.enforce(ctx, { action: 'catalog:register', resource: PLATFORM, context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type } });
+    // Pointing an identity source somewhere else decides who the users are: admins only.
+    if (row.identity_source) await this.deps.gate.enforce(ctx, { action: 'catalog:identity-source', resource: PLATFORM, context: { locationType: next.type } });
     await this.store.updateLocationTarget(id, next.type, next.target);
     const updated = { ...row, ...next };
     await this.refreshRow(updated, ctx, false);
@@ -250,7 +278,7 @@ export class CatalogService {
         requestId: ctx.requestId, details: { type: row.type, target: row.target, removed: c.removed },
       }, trx);
     }));
-    await this.afterWrite(counts);
+    await this.afterWrite(counts, ctx.principal.ref);
   }
 
   async deleteEntityByUid(ctx: RequestContext, uid: string): Promise<void> {
@@ -263,7 +291,7 @@ export class CatalogService {
         requestId: ctx.requestId, details: { uid },
       }, trx);
     }));
-    await this.afterWrite(counts);
+    await this.afterWrite(counts, ctx.principal.ref);
   }
 
   /** Backstage's POST /refresh: reads the entity's location again, now. */
@@ -274,7 +302,7 @@ export class CatalogService {
     await this.refreshLocation(ctx, row.location_id);
   }
 
-  private async apply(row: LocationRow, read: ReadResult, hook: InTransaction | undefined, create: boolean): Promise<RefreshCounts> {
+  private async apply(row: LocationRow, read: ReadResult, hook: InTransaction | undefined, create: boolean, actor?: string): Promise<RefreshCounts> {
     const counts = await this.writes.run(() => this.store.applyRefresh(row, read, hook, create));
     // PostgreSQL plans the search-table subqueries from its statistics, and answers them from the
     // index alone only for pages the visibility map marks all-visible. After a bulk load neither is
@@ -282,19 +310,69 @@ export class CatalogService {
     if (this.deps.store.dialect === 'postgres' && counts.added + counts.updated + counts.removed >= ANALYZE_AFTER_CHANGES) {
       await sql`vacuum (analyze) catalog_entities, catalog_search, catalog_relations`.execute(this.deps.store.db);
     }
-    await this.afterWrite(counts);
+    await this.afterWrite(counts, actor);
     return counts;
   }
 
-  private async afterWrite(counts: RefreshCounts): Promise<void> {
-    if (counts.identityChanged) await this.rebuildDirectory();
+  private async afterWrite(counts: RefreshCounts, actor?: string): Promise<void> {
+    if (counts.identityChanged) await this.rebuildDirectory(actor);
   }
 
-  /** The directory the policy gate and token service read, rebuilt from User and Group entities. */
-  async rebuildDirectory(): Promise<void> {
-    const rows = await this.deps.store.db.selectFrom('catalog_entities').select('entity').where('kind', 'in', ['user', 'group']).execute();
-    const next = Directory.fromEntities(rows.map((r) => JSON.parse(r.entity) as Entity), this.deps.directory.adminGroup);
-    this.deps.directory.replaceWith(next);
+  /**
+   * The directory the policy gate and token service read, rebuilt from the User and Group
+   * entities of identity sources; then a change of admins is audited and the tokens of users
+   * who left are revoked for good (identity-sources.ts). Rebuilds run one at a time.
+   */
+  async rebuildDirectory(actor = 'system:catalog'): Promise<void> {
+    await this.identity.run(async () => {
+      const next = await loadTrustedDirectory(this.deps.store.db, this.deps.directory.adminGroup);
+      this.deps.directory.replaceWith(next);
+      const changes = await reconcileIdentity(this.deps.store.db, this.deps.audit, this.deps.clock, this.deps.directory, actor);
+      if (changes.admins.added.length || changes.admins.removed.length) {
+        this.log(`identity: platform admins changed (added: ${changes.admins.added.join(', ') || 'none'}; removed: ${changes.admins.removed.join(', ') || 'none'})`);
+      }
+      for (const r of changes.revoked) this.log(`identity: ${r.user} left the directory; revoked ${r.apiTokens.length} API and ${r.workloadTokens.length} workload token(s)`);
+    });
+  }
+
+  /**
+   * Whether a location being registered is an identity source. Only platform admins (the
+   * catalog:identity-source action) make one; they do by default, unless they say otherwise.
+   * Anyone else asking for it is refused (and audited); without asking, theirs is not one.
+   */
+  private async identityDecision(ctx: RequestContext, asked: boolean | undefined): Promise<number> {
+    const req = { action: 'catalog:identity-source', resource: PLATFORM };
+    const decision = this.deps.gate.decide(ctx.principal.ref, req);
+    if (decision.decision === 'allow') return asked === false ? 0 : 1;
+    if (asked) {
+      await this.deps.gate.refuse(ctx, req, decision, new IdpError(IDENTITY_UNTRUSTED, 'only platform admins may register an identity source (a location whose Users and Groups make the directory)', {
+        field: 'identitySource', hint: 'Register the location without --identity-source (its other entities load), or ask your platform team to register it.',
+      }));
+    }
+    return 0;
+  }
+
+  /** Marks or unmarks a registered location as an identity source, and reads it again at once. */
+  async setIdentitySource(ctx: RequestContext, id: string, on: boolean): Promise<RefreshResult> {
+    const row = await this.store.getLocation(id);
+    if (!row) throw locationNotFound(id);
+    const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:identity-source', resource: PLATFORM, context: { locationType: row.type } });
+    if (row.origin === 'config') {
+      throw new IdpError('CONFLICT', `the location ${row.type}:${row.target} comes from idp.config.yaml; the config decides whether it is an identity source`, {
+        id, hint: 'Use catalog.identitySources in idp.config.yaml and restart the server.',
+      });
+    }
+    const next = { ...row, identity_source: on ? 1 : 0 };
+    const started = performance.now();
+    const read = await this.read(next);
+    const counts = await this.apply(next, read, async (trx, c) => {
+      await trx.updateTable('catalog_locations').set({ identity_source: next.identity_source }).where('id', '=', id).execute();
+      await this.deps.audit.append({
+        actor: ctx.principal.ref, action: 'catalog:identity-source', target: `location:${id}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
+        details: { type: row.type, target: row.target, identitySource: on, added: c.added, removed: c.removed, errors: c.errors },
+      }, trx);
+    }, false, ctx.principal.ref);
+    return this.resultOf(id, counts, started);
   }
 
   private auditHook(ctx: RequestContext, action: string, row: LocationRow, policyIds: string[]): InTransaction {
@@ -429,6 +507,7 @@ export class CatalogService {
 function toCatalogLocation(r: LocationRow, stats: { entities: number; errors: number } | undefined): CatalogLocation {
   return {
     id: r.id, type: r.type, target: r.target, origin: r.origin === 'config' ? 'config' : 'api',
+    createdBy: r.created_by, identitySource: Boolean(r.identity_source),
     entities: stats?.entities ?? 0, errors: stats?.errors ?? 0, refreshedAt: r.refreshed_at,
     status: r.status === 'ok' || r.status === 'error' ? r.status : 'pending', lastError: r.last_error,
   };

@@ -35,7 +35,7 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
     let n = 0;
     const clock: Clock = { now: () => new Date(Date.parse('2026-01-01T00:00:00Z') + n * 1000) };
     const loc = (id: string, file: string): LocationRow => ({
-      id, type: 'file', target: join(dir, file), origin: 'api', created_at: `2026-01-01T00:00:0${id.length}Z`, created_by: 'test', refreshed_at: null, status: 'pending', last_error: null,
+      id, type: 'file', target: join(dir, file), origin: 'api', created_at: `2026-01-01T00:00:0${id.length}Z`, created_by: 'test', refreshed_at: null, status: 'pending', last_error: null, identity_source: 1,
     });
     const refresh = async (row: LocationRow, create = false) => {
       n++;

@@ -74,6 +74,10 @@ export class CatalogStore {
     await (trx ?? this.db).insertInto('catalog_locations').values(row).execute();
   }
 
+  async setIdentitySource(id: string, identity: number): Promise<void> {
+    await this.db.updateTable('catalog_locations').set({ identity_source: identity }).where('id', '=', id).execute();
+  }
+
   async updateLocationTarget(id: string, type: string, target: string): Promise<void> {
     await this.db.updateTable('catalog_locations').set({ type, target, status: 'pending' }).where('id', '=', id).execute();
   }

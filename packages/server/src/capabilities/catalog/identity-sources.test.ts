@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../store/index.ts';
+import { loadTrustedDirectory, refuseUntrustedIdentity } from './identity-sources.ts';
+import type { ReadResult } from './read.ts';
+import { relationsOf } from './relations.ts';
+import { CatalogStore, type LocationRow } from './store.ts';
+import { canonicalJson, sha1 } from './util.ts';
+
+const entity = (kind: string, name: string, spec: Record<string, unknown>): Entity => ({ apiVersion: 'backstage.io/v1alpha1', kind, metadata: { name }, spec: spec as Entity['spec'] });
+
+function readOf(source: string, entities: Entity[]): ReadResult {
+  return {
+    entities: entities.map((e) => ({ ref: stringifyEntityRef(e), kind: e.kind.toLowerCase(), entity: e, source, parentRef: null, contentHash: sha1(canonicalJson(e)), relations: relationsOf(e) })),
+    issues: [], failedSources: [], failedRefs: new Set(),
+  };
+}
+
+const location = (id: string, identity: number): LocationRow => ({
+  id, type: 'url', target: `https://example.com/${id}.yaml`, origin: 'api', created_at: `2026-01-01T00:00:0${id.length}Z`, created_by: 'user:default/alice',
+  refreshed_at: null, status: 'pending', last_error: null, identity_source: identity,
+});
+
+const ORG = [
+  entity('Group', 'engineering', { type: 'org', children: ['payments', 'platform'] }),
+  entity('Group', 'payments', { type: 'team', children: [] }),
+  entity('Group', 'platform', { type: 'team', children: [] }),
+  entity('User', 'alice', { memberOf: ['payments'] }),
+  entity('User', 'frank', { memberOf: ['platform'] }),
+];
+
+// What a developer's location could have stored before identity had a trust root.
+const INJECTED = [
+  entity('Group', 'shadow', { type: 'team', parent: 'platform', members: ['alice'], children: ['payments'] }),
+  entity('User', 'mallory', { memberOf: ['platform'] }),
+];
+
+describe('identity sources', () => {
+  let store: Store;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'idp-identity-sources-'));
+    store = await openStore({ dataDir: dir });
+    const catalog = new CatalogStore(store.db, store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
+    await catalog.applyRefresh(location('org', 1), readOf('url:https://example.com/org.yaml', ORG), undefined, true);
+    await catalog.applyRefresh(location('dev', 0), readOf('url:https://example.com/dev.yaml', INJECTED), undefined, true);
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a non-identity location's Users and Groups, naming the rule, and keeps its other entities", () => {
+    const read = readOf('url:https://example.com/dev.yaml', [...INJECTED, entity('Component', 'widget', { type: 'service', lifecycle: 'x', owner: 'payments' })]);
+    const out = refuseUntrustedIdentity(read, location('dev', 0));
+    expect(out.entities.map((e) => e.ref)).toEqual(['component:default/widget']);
+    expect(out.issues.map((i) => i.entityRef)).toEqual(['group:default/shadow', 'user:default/mallory']);
+    for (const i of out.issues) expect(i.message).toMatch(/^CATALOG_IDENTITY_UNTRUSTED: .*url:https:\/\/example.com\/dev.yaml is not one$/);
+    expect(refuseUntrustedIdentity(read, location('org', 1))).toBe(read);
+  });
+
+  it('builds the directory from identity sources only, dropping memberships a stored non-identity entity caused', async () => {
+    const dir = await loadTrustedDirectory(store.db, 'platform');
+    expect([...dir.users.keys()].sort()).toEqual(['user:default/alice', 'user:default/frank']);
+    expect(dir.groups.has('group:default/shadow')).toBe(false);
+    expect(dir.isAdmin('user:default/alice')).toBe(false);
+    expect(dir.isAdmin('user:default/frank')).toBe(true);
+    // The stored shadow group made itself payments' parent and platform's child; neither counts.
+    expect(dir.groups.get('group:default/payments')!.parent).toBe('group:default/engineering');
+    expect(dir.groups.get('group:default/platform')!.children).toEqual([]);
+    expect(dir.teamsOf('user:default/alice')).toEqual(['engineering', 'payments']);
+  });
+});
