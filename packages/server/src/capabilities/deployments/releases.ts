@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,6 +12,7 @@ import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
 import { DEFAULT_RELEASE_LIMITS, MAX_SPEC_BYTES, readReleaseFile, receiveArchive, tooLarge, unpackArchive, type ReleaseLimits } from './archive.ts';
 import type { DeployAuthorizer } from './authz.ts';
+import type { RuntimeIsolation } from '../runtime/index.ts';
 
 type ReleaseRow = Database['releases'];
 
@@ -45,7 +45,7 @@ export class Releases {
   private readonly limits: ReleaseLimits;
 
   constructor(
-    private readonly deps: { db: Kysely<Database>; audit: AuditLog; clock: Clock; authz: DeployAuthorizer; dataDir: string; limits?: ReleaseLimits },
+    private readonly deps: { db: Kysely<Database>; audit: AuditLog; clock: Clock; authz: DeployAuthorizer; dataDir: string; limits?: ReleaseLimits; isolation: RuntimeIsolation },
   ) {
     this.limits = deps.limits ?? DEFAULT_RELEASE_LIMITS;
   }
@@ -158,26 +158,14 @@ export class Releases {
     }
   }
 
-  private build(dir: string, spec: DeploySpec): Promise<{ ok: boolean; ms: number | null; output: string | null }> {
-    if (!spec.build) return Promise.resolve({ ok: true, ms: null, output: null });
-    const started = performance.now();
-    return new Promise((resolve) => {
-      const child = spawn('/bin/sh', ['-c', spec.build!.command], {
-        cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, '.npm') },
-      });
-      let output = '';
-      const keep = (d: Buffer) => { output = (output + d.toString()).slice(-OUTPUT_TAIL); };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      const timer = setTimeout(() => { output += `\n(build timed out after ${BUILD_TIMEOUT_MS / 60000} minutes)`; child.kill('SIGKILL'); }, BUILD_TIMEOUT_MS);
-      child.on('error', (err) => { output += `\n${err.message}`; });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ ok: code === 0, ms: Math.round(performance.now() - started), output: output.slice(-OUTPUT_TAIL) || null });
-      });
-    });
+  private async build(dir: string, spec: DeploySpec): Promise<{ ok: boolean; ms: number | null; output: string | null }> {
+    // As the team's build user in its sandbox (capabilities/runtime): the release writable, a
+    // per-team HOME and npm cache, no secrets, no data dir. Afterwards the release is sealed
+    // (root's, read-only to its replicas), also when there is nothing to build.
+    const built = await this.deps.isolation.build({ team: spec.service.team, dir, command: spec.build?.command, timeoutMs: BUILD_TIMEOUT_MS, outputTail: OUTPUT_TAIL });
+    return built ?? { ok: true, ms: null, output: null };
   }
+
 }
 
 function buildFailed(row: ReleaseRow): IdpError {

@@ -28,6 +28,7 @@ import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { SecretsService } from '../secrets/service.ts';
+import type { RuntimeIsolation } from '../runtime/index.ts';
 import type { DeployAuthorizer } from './authz.ts';
 import { teamOf, type Releases, type ServiceOwners } from './releases.ts';
 
@@ -61,6 +62,8 @@ export interface DeploymentDeps {
   supervisor: ProcessSupervisor;
   freezes: FreezeWindow[];
   dataDir: string;
+  /** Where replicas run: their namespace's user in a sandbox, or refused when none can start. */
+  isolation: RuntimeIsolation;
   log: (line: string) => void;
 }
 
@@ -96,6 +99,7 @@ export class DeploymentService {
 
   async create(ctx: RequestContext, req: CreateDeploymentRequest, opts: { skipSteps?: boolean; action?: string } = {}): Promise<Deployment> {
     const { service, env, version } = req;
+    this.deps.isolation.assertUsable(`deploy ${service}`);
     const envRow = await this.deps.authz.environment(env);
     const { spec } = await this.deps.releases.get(service, version);
     const runtime = await this.deps.environments.runtimeVariables(env);
@@ -286,6 +290,7 @@ export class DeploymentService {
       env: { ...secrets, ...variables, IDP_SERVICE: service, IDP_ENV: env, IDP_RELEASE_VERSION: version },
       replicas: spec.run.replicas,
       logDir: join(this.deps.environments.namespaceDir(namespace), 'logs', service, version),
+      sandbox: await this.deps.isolation.replica(namespace, service, dir),
     });
   }
 
