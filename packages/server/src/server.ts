@@ -21,6 +21,7 @@ import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
+import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -46,6 +47,8 @@ export interface StartOptions {
   proxyPort?: number;
   /** false: no reaper or snapshot timers (tests drive them). */
   environmentTimers?: boolean;
+  /** The bubblewrap binary for the workload sandbox; else IDP_BWRAP_PATH, else `bwrap` on PATH or /usr/bin/bwrap. */
+  bwrapPath?: string;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
 }
@@ -110,6 +113,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // First, before anything is written: a wrong master key must refuse to start and touch nothing.
     const masterKey = await unlockMasterKey(store.db, clock, dataDir, opts.masterKey ?? env.IDP_MASTER_KEY);
     const admin = resolveAdminToken(dataDir, opts.adminToken ?? env.IDP_ADMIN_TOKEN);
+    // Workloads never see it (they run as other users in sandboxes), and no other user may either.
+    await secureDataDir(dataDir);
     const audit = new AuditLog(store.db, clock, store.dialect);
     const gate = new PolicyGate(engine, directory, audit);
     const tokens = new TokenService(store.db, directory, gate, audit, clock, ids, admin.token, loaded.config.auth.tokenTtl);
@@ -141,6 +146,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await environments.ensureBaseAccess().catch((err: Error) => log(`  environments: base workload credentials not ready: ${err.message}`));
     const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
     const owners = catalogOwnership(catalog);
+    const isolation = await RuntimeIsolation.start({
+      mode: loaded.config.runtime.isolation, dataDir, db: store.db, clock, namespaceDir: (ns) => environments.namespaceDir(ns),
+      bwrapPath: opts.bwrapPath ?? env.IDP_BWRAP_PATH, buildCacheSeed: loaded.config.runtime.buildCacheSeed,
+    });
     const authz = new DeployAuthorizer({
       db: store.db, gate, clock, owners, grants: access,
       liveEnvironment: (name) => environments.live(name), environmentEntity: (row) => environments.entityOf(row),
@@ -148,7 +157,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     const limits = loaded.config.deployments.releases;
     const releases = new Releases({
-      db: store.db, audit, clock, authz, dataDir,
+      db: store.db, audit, clock, authz, dataDir, isolation,
       limits: { maxUploadBytes: limits.maxUploadMiB * MIB, maxUnpackedBytes: limits.maxUnpackedMiB * MIB, maxFiles: limits.maxFiles },
     });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
@@ -161,8 +170,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       },
     });
     const deployments = new DeploymentService({
-      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, authz, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, log,
+      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, authz, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, isolation, log,
     });
+    // After the deployments' hook: a namespace's replicas stop before its user is removed.
+    environments.addNamespaceHook({ onCreate: (ns) => isolation.onNamespaceCreate(ns), onDelete: (ns) => isolation.onNamespaceDelete(ns) });
     onReplicaStarted = (release) => void deployments.recordProcesses(release).catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
     // Stable releases get their processes and routes back before the proxy takes a request, so
     // it never answers "no route" for a service that is deployed.
@@ -194,6 +205,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
     log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
+    for (const line of isolation.describe().lines) log(line);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
     let snapshotTimer: NodeJS.Timeout | null = null;
