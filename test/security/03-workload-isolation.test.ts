@@ -219,9 +219,21 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
 });
 
 describe('security 03: without bubblewrap, builds and deploys are refused unless isolation is none', () => {
-  const servers: HostileServer[] = [];
+  let missing: HostileServer;
+  let none: HostileServer;
+  const config = join(dirname(ACME_CONFIG), `idp.isolation-none.${process.pid}.yaml`);
+
+  beforeAll(async () => {
+    writeFileSync(config, `${readFileSync(ACME_CONFIG, 'utf8')}\nruntime:\n  isolation: none\n`);
+    // Both at once: a server start is most of this file's time.
+    [missing, none] = await Promise.all([
+      startHostileServer({ env: { IDP_BWRAP_PATH: '/nonexistent/bwrap' } }),
+      startHostileServer({ args: ['--config', config], env: { IDP_BWRAP_PATH: '/nonexistent/bwrap' } }),
+    ]);
+  }, 90_000);
   afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([missing?.stop(), none?.stop()]);
+    rmSync(config, { force: true });
   });
 
   const upload = async (server: HostileServer, build: string) => {
@@ -234,8 +246,7 @@ describe('security 03: without bubblewrap, builds and deploys are refused unless
   };
 
   it('IDP_BWRAP_PATH at a missing binary: the server comes up, warns, and refuses with RUNTIME_ISOLATION_UNAVAILABLE', async () => {
-    const server = await startHostileServer({ env: { IDP_BWRAP_PATH: '/nonexistent/bwrap' } });
-    servers.push(server);
+    const server = missing;
     expect(server.output()).toContain('WARNING: workload isolation is unavailable');
     expect(server.output()).toContain('apt-get install -y bubblewrap');
     const up = await upload(server, 'echo should-not-run > ran.txt');
@@ -248,13 +259,10 @@ describe('security 03: without bubblewrap, builds and deploys are refused unless
     const dep = await api(server, await server.tokenFor('alice'), 'POST', '/api/deployments', { service: 'payments-api', env: 'staging', version: 'abcdef123456-abcdef123456' });
     expect([dep.status, dep.json.error.code]).toEqual([503, 'RUNTIME_ISOLATION_UNAVAILABLE']);
     expect(await server.alive()).toBe(true);
-  }, 60_000);
+  }, 30_000);
 
   it('runtime.isolation: none runs builds as before and warns loudly at start', async () => {
-    const config = join(dirname(ACME_CONFIG), `idp.isolation-none.${process.pid}.yaml`);
-    writeFileSync(config, `${readFileSync(ACME_CONFIG, 'utf8')}\nruntime:\n  isolation: none\n`);
-    const server = await startHostileServer({ args: ['--config', config], env: { IDP_BWRAP_PATH: '/nonexistent/bwrap' } });
-    servers.push(server);
+    const server = none;
     expect(server.output()).toContain('WARNING: runtime.isolation is none');
     const up = await upload(server, 'id -u');
     expect(up.status, up.text).toBe(201);
