@@ -156,6 +156,16 @@ export const ERROR_CODES = {
     meaning: 'The audit log hash chain does not verify: a record was changed, removed or inserted.',
     hint: 'Restore the audit table from a backup and investigate who had write access to the store.',
   },
+  AUDIT_KEY_INVALID: {
+    status: 500, exit: 1,
+    meaning: 'The audit key (IDP_AUDIT_KEY or <data-dir>/audit.key) is unreadable or not 32 bytes in base64 or hex.',
+    hint: 'Give IDP_AUDIT_KEY as 64 hex characters or 32 bytes in base64 (e.g. `openssl rand -base64 32`), or fix the audit.key file.',
+  },
+  AUDIT_KEY_MISMATCH: {
+    status: 500, exit: 1,
+    meaning: 'The audit key is not the one this state store\'s audit chain is keyed with (or the store\'s key marker was removed); the control plane refuses to start and changes nothing.',
+    hint: 'Start with the original key (IDP_AUDIT_KEY or <data-dir>/audit.key, e.g. from your backup); every control plane on one store needs the same key.',
+  },
   SECRET_PATH_INVALID: {
     status: 400, exit: 2,
     meaning: 'A secret path is not <env>/<service>/<KEY> (or, for access requests, <env>/<service>/* or a KEY prefix ending in *).',

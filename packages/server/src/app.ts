@@ -12,6 +12,7 @@ import type { Principal } from '@idp/contracts';
 import { IdpError } from '@idp/contracts';
 import type { AuditLog } from './audit/index.ts';
 import type { RequestContext } from './auth/context.ts';
+import { UnauthenticatedGuard, type UnauthenticatedSettings } from './auth/unauthenticated.ts';
 import type { Directory } from './identity/index.ts';
 import type { PolicyGate } from './policy/gate.ts';
 import type { Store } from './store/index.ts';
@@ -61,6 +62,9 @@ export type TypedApp = FastifyInstance<RawServerDefault, IncomingMessage, Server
 
 export interface BuildAppOptions {
   logLevel?: string;
+  /** Limits on requests without a valid token (config auth.rateLimit); defaults when unset. */
+  unauthenticated?: UnauthenticatedSettings;
+  log?: (line: string) => void;
 }
 
 export async function buildApp(services: Services, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -86,7 +90,10 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     reply.header('x-request-id', req.id);
   });
 
-  app.addHook('preHandler', async (req) => {
+  const guard = new UnauthenticatedGuard(services.audit, opts.unauthenticated, opts.log);
+  app.addHook('onClose', async () => guard.close());
+
+  app.addHook('preHandler', async (req, reply) => {
     if (req.routeOptions.config.public) return;
     const header = req.headers.authorization;
     const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
@@ -95,14 +102,10 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
       principal = await services.tokens.authenticate(token);
     } catch (err) {
       if (err instanceof IdpError) {
-        await services.audit.append({
-          actor: 'anonymous',
-          action: 'auth:authenticate',
-          target: `route:${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
-          decision: 'deny',
-          requestId: req.id,
-          details: { code: err.code },
-        });
+        // Rate limited per client and collapsed in the audit log (auth/unauthenticated.ts).
+        const denied = await guard.deny({ ip: req.ip, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0]!, requestId: req.id }, err);
+        if (denied.retryAfterSeconds !== undefined) reply.header('retry-after', String(denied.retryAfterSeconds));
+        throw denied.error;
       }
       throw err;
     }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { IdpError } from '@idp/contracts';
 import { PolicyEngine, loadDefaultPolicySources, parseDuration, type PolicySource } from '@idp/core';
 import { buildApp, type Services } from './app.ts';
-import { AuditLog } from './audit/index.ts';
+import { AuditLog, unlockAuditKey } from './audit/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { systemClock, randomIds, type Clock, type IdSource } from './clock.ts';
 import { loadConfig, type LoadedConfig } from './config/index.ts';
@@ -49,6 +49,8 @@ export interface StartOptions {
   environmentTimers?: boolean;
   /** The bubblewrap binary for the workload sandbox; else IDP_BWRAP_PATH, else `bwrap` on PATH or /usr/bin/bwrap. */
   bwrapPath?: string;
+  /** The audit chain's HMAC key (hex or base64 of 32 bytes); else IDP_AUDIT_KEY, else <data-dir>/audit.key. */
+  auditKey?: string;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
 }
@@ -115,7 +117,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const admin = resolveAdminToken(dataDir, opts.adminToken ?? env.IDP_ADMIN_TOKEN);
     // Workloads never see it (they run as other users in sandboxes), and no other user may either.
     await secureDataDir(dataDir);
-    const audit = new AuditLog(store.db, clock, store.dialect);
+    // Before the first append: a different audit key (or a removed marker) refuses to start.
+    const auditKey = await unlockAuditKey(store.db, dataDir, opts.auditKey ?? env.IDP_AUDIT_KEY, log);
+    const audit = new AuditLog(store.db, clock, store.dialect, auditKey);
     const gate = new PolicyGate(engine, directory, audit);
     const tokens = new TokenService(store.db, directory, gate, audit, clock, ids, admin.token, loaded.config.auth.tokenTtl);
     const catalog = new CatalogService({
@@ -185,7 +189,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, deployments: { service: deployments, releases }, version: readVersion() };
     let app;
     try {
-      app = await buildApp(services, { logLevel: opts.logLevel });
+      app = await buildApp(services, { logLevel: opts.logLevel, unauthenticated: loaded.config.auth.rateLimit, log });
     } catch (err) {
       await catalog.stop();
       await access.stop();
@@ -200,6 +204,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
     log(`  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`);
+    log(`  audit: chain keyed (HMAC-SHA256) with key ${auditKey.keyId} ${auditKey.source === 'IDP_AUDIT_KEY' ? 'from IDP_AUDIT_KEY' : `${auditKey.created ? 'created in' : 'in'} ${auditKey.source} (mode 0600; back it up: without it the log cannot be verified)`}${auditKey.keyedFrom > 1 ? ` from record ${auditKey.keyedFrom} (earlier ones: plain SHA-256)` : ''}; unauthenticated requests: ${loaded.config.auth.rateLimit.unauthenticatedPerMinute}/min per client, burst ${loaded.config.auth.rateLimit.burst}`);
     log(`  environments: PostgreSQL ${infra.postgres ? `${infra.postgres.endpoint.host}:${infra.postgres.endpoint.port} (${infra.postgresSource})` : 'not configured (postgres.adminUrl / IDP_POSTGRES_ADMIN_URL)'}; Redis ${infra.redis ? `${infra.redis.endpoint.host}:${infra.redis.endpoint.port} (${infra.redisSource})` : 'not configured (redis.url / IDP_REDIS_URL)'}`);
     for (const line of baseSync.lines) log(`    base ${line}`);
     if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');

@@ -1,1 +1,2 @@
-export { AuditLog, type AuditEntry } from './log.ts';
+export { AuditLog, type AuditEntry, type ChainKey } from './log.ts';
+export { unlockAuditKey, type AuditKey, type UnlockedAuditKey } from './key.ts';

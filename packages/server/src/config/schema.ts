@@ -27,9 +27,17 @@ export const ConfigSchema = z
           .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30d')
           .default('30d')
           .describe('Default lifetime of API tokens made by `idp token:create`'),
+        rateLimit: z
+          .object({
+            unauthenticatedPerMinute: z.number().int().min(1).default(60).describe('Requests with no or an invalid token one client address may make per minute; more get 429 RATE_LIMITED with Retry-After. Requests with a valid token are never limited by this'),
+            burst: z.number().int().min(1).default(20).describe('How many such requests a client may make at once before the per-minute rate applies'),
+          })
+          .strict()
+          .default({ unauthenticatedPerMinute: 60, burst: 20 })
+          .describe('Per-client limit on unauthenticated requests (token bucket); their denials are collapsed in the audit log'),
       })
       .strict()
-      .default({ adminGroup: 'platform', tokenTtl: '30d' }),
+      .default({ adminGroup: 'platform', tokenTtl: '30d', rateLimit: { unauthenticatedPerMinute: 60, burst: 20 } }),
     catalog: z
       .object({
         locations: z

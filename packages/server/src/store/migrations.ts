@@ -1,6 +1,7 @@
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migration0006RuntimeUsers } from './migration-0006-runtime-users.ts';
+import { migration0008AuditKeyed } from './migration-0008-audit-keyed.ts';
 import { migration0009WorkloadTokenUse } from './migration-0009-workload-token-use.ts';
 import { migration0010IdentitySources } from './migration-0010-identity-sources.ts';
 
@@ -329,6 +330,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0006_runtime_users': migration0006RuntimeUsers,
+  '0008_audit_keyed': migration0008AuditKeyed,
   '0009_workload_token_use': migration0009WorkloadTokenUse,
   '0010_identity_sources': migration0010IdentitySources,
 };

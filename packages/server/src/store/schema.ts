@@ -36,6 +36,12 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+  /** From this seq on, records are HMAC-SHA256 under the audit key (0008); null until a keyed start. */
+  keyed_from: number | null;
+  /** HMAC of a fixed label under the audit key: a start with another key refuses. */
+  key_check: string | null;
+  /** HMAC over (keyed_from, seq, hash) under the audit key, so the head cannot be edited either. */
+  mac: string | null;
 }
 
 export interface MetaTable {
