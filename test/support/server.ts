@@ -116,7 +116,8 @@ export async function startServerProcess(args: string[], env: Record<string, str
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://localhost:${port}`;
-  const until = Date.now() + 30_000;
+  // Generous: on a loaded 2-core machine a start takes 30 s and more.
+  const until = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
     try {
