@@ -116,7 +116,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const masterKey = await unlockMasterKey(store.db, clock, dataDir, opts.masterKey ?? env.IDP_MASTER_KEY);
     const admin = resolveAdminToken(dataDir, opts.adminToken ?? env.IDP_ADMIN_TOKEN);
     // Workloads never see it (they run as other users in sandboxes), and no other user may either.
-    await secureDataDir(dataDir);
+    for (const warning of await secureDataDir(dataDir)) log(`warning: ${warning}`);
     // Before the first append: a different audit key (or a removed marker) refuses to start.
     const auditKey = await unlockAuditKey(store.db, dataDir, opts.auditKey ?? env.IDP_AUDIT_KEY, log);
     const audit = new AuditLog(store.db, clock, store.dialect, auditKey);
