@@ -77,6 +77,8 @@ export function adminsOf(dir: Directory): string[] {
 }
 
 export interface IdentityChanges {
+  /** The first directory this store saw: its admins are recorded (and audited) as added. */
+  initial: boolean;
   admins: { added: string[]; removed: string[] };
   /** Users no longer in the directory whose tokens were revoked now. */
   revoked: { user: string; apiTokens: string[]; workloadTokens: string[] }[];
@@ -92,7 +94,7 @@ export async function reconcileIdentity(db: Kysely<Database>, audit: AuditLog, c
   const admins = adminsOf(dir);
   const prevRow = await db.selectFrom('idp_meta').select('value').where('key', '=', ADMINS_KEY).executeTakeFirst();
   const prev = prevRow ? (JSON.parse(prevRow.value) as string[]) : [];
-  const changes: IdentityChanges = { admins: { added: admins.filter((a) => !prev.includes(a)), removed: prev.filter((a) => !admins.includes(a)) }, revoked: [] };
+  const changes: IdentityChanges = { initial: !prevRow, admins: { added: admins.filter((a) => !prev.includes(a)), removed: prev.filter((a) => !admins.includes(a)) }, revoked: [] };
 
   const gone = (ref: string) => ref !== BOOTSTRAP_ADMIN_REF && ref.startsWith('user:') && !dir.users.has(ref);
   const apiHolders = await db.selectFrom('api_tokens').select(['id', 'user_ref']).where('revoked_at', 'is', null).execute();

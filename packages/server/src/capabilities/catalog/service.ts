@@ -328,7 +328,7 @@ export class CatalogService {
       const next = await loadTrustedDirectory(this.deps.store.db, this.deps.directory.adminGroup);
       this.deps.directory.replaceWith(next);
       const changes = await reconcileIdentity(this.deps.store.db, this.deps.audit, this.deps.clock, this.deps.directory, actor);
-      if (changes.admins.added.length || changes.admins.removed.length) {
+      if (!changes.initial && (changes.admins.added.length || changes.admins.removed.length)) {
         this.log(`identity: platform admins changed (added: ${changes.admins.added.join(', ') || 'none'}; removed: ${changes.admins.removed.join(', ') || 'none'})`);
       }
       for (const r of changes.revoked) this.log(`identity: ${r.user} left the directory; revoked ${r.apiTokens.length} API and ${r.workloadTokens.length} workload token(s)`);
