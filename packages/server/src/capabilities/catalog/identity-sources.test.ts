@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../audit/index.ts';
+import { Directory } from '../../identity/index.ts';
 import { openStore, type Store } from '../../store/index.ts';
-import { loadTrustedDirectory, refuseUntrustedIdentity } from './identity-sources.ts';
+import { loadTrustedDirectory, reconcileIdentity, refuseUntrustedIdentity } from './identity-sources.ts';
 import type { ReadResult } from './read.ts';
 import { relationsOf } from './relations.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
@@ -73,5 +75,41 @@ describe('identity sources', () => {
     expect(dir.groups.get('group:default/payments')!.parent).toBe('group:default/engineering');
     expect(dir.groups.get('group:default/platform')!.children).toEqual([]);
     expect(dir.teamsOf('user:default/alice')).toEqual(['engineering', 'payments']);
+  });
+
+  it('audits admin changes and revokes, for good, the API and workload tokens of users who left', async () => {
+    const clock = { now: () => new Date('2026-01-02T00:00:00Z') };
+    const audit = new AuditLog(store.db, clock, store.dialect);
+    const token = (id: string, user: string) => ({ id, user_ref: user, token_hash: id, description: null, created_at: 'x', created_by: 'x', expires_at: null, revoked_at: null, revoked_by: null, last_used_at: null });
+    await store.db.insertInto('api_tokens').values([token('t-alice', 'user:default/alice'), token('t-frank', 'user:default/frank')]).execute();
+    await store.db.insertInto('workload_tokens').values({ id: 'w-alice', token_hash: 'w', env: 'staging', service: 's', grant_id: null, created_at: 'x', created_by: 'user:default/alice', expires_at: '2099-01-01T00:00:00Z', revoked_at: null } as never).execute();
+    const full = await loadTrustedDirectory(store.db, 'platform');
+    const first = await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
+    expect(first).toMatchObject({ initial: true, admins: { added: ['user:default/frank'], removed: [] }, revoked: [] });
+    expect((await reconcileIdentity(store.db, audit, clock, full, 'system:catalog')).admins).toEqual({ added: [], removed: [] });
+
+    // frank and alice leave: frank's admin role and both users' tokens end.
+    const without = Directory.fromEntities([], 'platform');
+    const second = await reconcileIdentity(store.db, audit, clock, without, 'user:default/idp-admin');
+    expect(second.admins.removed).toEqual(['user:default/frank']);
+    expect(second.revoked).toEqual([
+      { user: 'user:default/alice', apiTokens: ['t-alice'], workloadTokens: ['w-alice'] },
+      { user: 'user:default/frank', apiTokens: ['t-frank'], workloadTokens: [] },
+    ]);
+    const rows = await store.db.selectFrom('api_tokens').select(['id', 'revoked_at', 'revoked_by']).orderBy('id').execute();
+    expect(rows.every((r) => r.revoked_at && r.revoked_by === 'system:identity')).toBe(true);
+    expect((await store.db.selectFrom('workload_tokens').select('revoked_at').executeTakeFirstOrThrow()).revoked_at).not.toBeNull();
+    const records = await store.db.selectFrom('audit_log').select(['action', 'target', 'actor']).orderBy('seq').execute();
+    expect(records).toEqual([
+      { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
+      { action: 'identity:admins-changed', target: 'group:platform', actor: 'user:default/idp-admin' },
+      { action: 'identity:user-removed', target: 'user:default/alice', actor: 'system:identity' },
+      { action: 'identity:user-removed', target: 'user:default/frank', actor: 'system:identity' },
+    ]);
+
+    // Back in the directory (re-registered): the revoked tokens stay revoked; they need new ones.
+    const back = await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
+    expect(back.revoked).toEqual([]);
+    expect((await store.db.selectFrom('api_tokens').select('revoked_at').where('revoked_at', 'is', null).execute())).toEqual([]);
   });
 });

@@ -127,7 +127,7 @@ export async function reconcileIdentity(db: Kysely<Database>, audit: AuditLog, c
         await trx.updateTable('api_tokens').set({ revoked_at: now, revoked_by: IDENTITY_ACTOR }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
       }
       for (const ids of chunk(r.workloadTokens, 500)) {
-        await trx.updateTable('workload_tokens').set({ revoked_at: now }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+        await trx.updateTable('workload_tokens').set({ revoked_at: now, revoked_by: IDENTITY_ACTOR }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
       }
       await audit.append({
         actor: IDENTITY_ACTOR, action: 'identity:user-removed', target: r.user, decision: 'allow',
