@@ -12,7 +12,8 @@ import { api } from '../support/server.ts';
  * burst 20, then 60 a minute) answers the rest 429 RATE_LIMITED with Retry-After, and the audit
  * log collapses them: the first denial of each code, one row when the limiter trips, one
  * summary with the counts when the window ends or the server stops. A valid token is never
- * limited, even from the flooding address.
+ * limited, even from the flooding address. Vault reads with no or a bogus workload token share
+ * the bucket (answered in Vault's shape).
  */
 describe('security 10: an unauthenticated flood is rate limited and collapsed in the audit log', () => {
   let server: HostileServer;
@@ -20,6 +21,7 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
   let alice = '';
   const N = 3000;
   const BATCH = 100;
+  const VAULT = 100;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'idp-sec10-'));
@@ -79,6 +81,19 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
     expect(aliceSeen.length).toBeGreaterThan(0);
     expect(new Set(aliceSeen)).toEqual(new Set([200]));
 
+    // Vault reads (workload tokens, a public route) count against the same bucket: Vault's shape, 429.
+    const vault = await Promise.all(Array.from({ length: VAULT }, async (_, n) => {
+      const res = await fetch(`${server.url}/v1/secret/data/staging/payments-api`, { headers: n % 2 ? { 'x-vault-token': `idpw_bogus${n}` } : {} });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as any };
+    }));
+    // What refilled since (one a second) is answered as before: Vault's 403.
+    expect(vault.filter((r) => r.status === 403).length).toBeLessThanOrEqual(3);
+    for (const r of vault.filter((x) => x.status !== 403)) {
+      expect(r.status).toBe(429);
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(r.body.errors[0]).toMatch(/^rate limited/);
+    }
+
     // The first denial of each code (UNAUTHENTICATED, TOKEN_INVALID) and the trip: not 3,000 rows.
     const after = await headSeq();
     expect(after - before).toBeGreaterThanOrEqual(3);
@@ -97,9 +112,9 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
       const rows = db.prepare("select details from audit_log where action = 'auth:authenticate' and target = 'client:127.0.0.1'").all() as { details: string }[];
       expect(rows).toHaveLength(1);
       const summary = JSON.parse(rows[0]!.details);
-      expect(summary).toMatchObject({ summary: true, client: '127.0.0.1', denied: N });
-      expect(summary.rateLimited).toBeGreaterThan(N - 100);
-      expect(summary.codes).toEqual({ UNAUTHENTICATED: N / 2, TOKEN_INVALID: N / 2 });
+      expect(summary).toMatchObject({ summary: true, client: '127.0.0.1', denied: N + VAULT });
+      expect(summary.rateLimited).toBeGreaterThan(N + VAULT - 100);
+      expect(summary.codes).toEqual({ UNAUTHENTICATED: (N + VAULT) / 2, TOKEN_INVALID: (N + VAULT) / 2 });
       expect((db.prepare('select count(*) as n from audit_log').get() as { n: number }).n).toBeLessThan(30);
     } finally {
       db.close();

@@ -51,6 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     ctx: RequestContext;
   }
+  interface FastifyInstance {
+    /** Limits and collapses requests that fail authentication; public routes with their own tokens use it too. */
+    unauthenticated: UnauthenticatedGuard;
+  }
   interface FastifyContextConfig {
     /** Routes that answer without a token (health, OpenAPI). */
     public?: boolean;
@@ -91,6 +95,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   });
 
   const guard = new UnauthenticatedGuard(services.audit, opts.unauthenticated, opts.log);
+  app.decorate('unauthenticated', guard);
   app.addHook('onClose', async () => guard.close());
 
   app.addHook('preHandler', async (req, reply) => {

@@ -260,16 +260,18 @@ export class SecretsService {
   /**
    * Vault KV v2 read of every current secret of one environment and service, for a workload
    * token scoped to exactly that. Failures are VaultErrors (Vault's shapes); all are audited.
+   * `anonymous`, when given, takes the requests with no token or one idp never issued (the
+   * route's rate limit, which collapses their audit rows) instead of one audit row each.
    */
-  async vaultRead(token: string | undefined, env: string, service: string, requestId: string): Promise<VaultSecret> {
+  async vaultRead(token: string | undefined, env: string, service: string, requestId: string, anonymous?: (code: 'UNAUTHENTICATED' | 'TOKEN_INVALID', why: string) => Promise<never>): Promise<VaultSecret> {
     const target = `secret:${env}/${service}/*`;
     const deny = async (actor: string, why: string, details: Record<string, unknown> = {}): Promise<never> => {
       await this.deps.audit.append({ actor, action: 'secret:read', target, decision: 'deny', requestId, details: { via: 'vault', reason: why, ...details } });
       throw new VaultError(403, ['permission denied']);
     };
-    if (!token) return deny('anonymous', 'no X-Vault-Token');
+    if (!token) return anonymous ? anonymous('UNAUTHENTICATED', 'no X-Vault-Token') : deny('anonymous', 'no X-Vault-Token');
     const row = await this.deps.db.selectFrom('workload_tokens').selectAll().where('token_hash', '=', hashWorkloadToken(token)).executeTakeFirst();
-    if (!row) return deny('anonymous', 'the token is not a workload token idp issued');
+    if (!row) return anonymous ? anonymous('TOKEN_INVALID', 'the token is not a workload token idp issued') : deny('anonymous', 'the token is not a workload token idp issued');
     const actor = `workload:${row.id}`;
     const now = this.now();
     if (row.revoked_at) return deny(actor, `the token was revoked at ${row.revoked_at}`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { IdpError } from '@idp/contracts';
 import type { Services, TypedApp } from '../../app.ts';
 import { VaultError } from './service.ts';
 
@@ -48,7 +49,14 @@ export async function vaultRoutes(app: TypedApp, s: Services): Promise<void> {
         // Vault versions the whole env/service map; idp versions each key (idp secret:versions).
         throw new VaultError(400, ['reading an older version is not supported here; use `idp secret:get PATH --version N`']);
       }
-      const secret = await s.secrets.vaultRead(token, req.params.env, req.params.service, req.id);
+      // No token, or one idp never issued: rate limited per client and collapsed in the audit log.
+      const anonymous = async (code: 'UNAUTHENTICATED' | 'TOKEN_INVALID', why: string): Promise<never> => {
+        const denied = await app.unauthenticated.deny({ ip: req.ip, method: req.method, route: '/v1/secret/data/:env/:service', requestId: req.id }, new IdpError(code, why));
+        if (denied.retryAfterSeconds === undefined) throw new VaultError(403, ['permission denied']);
+        reply.header('retry-after', String(denied.retryAfterSeconds));
+        throw new VaultError(429, [`rate limited: too many requests without a valid token; retry in ${denied.retryAfterSeconds}s`]);
+      };
+      const secret = await s.secrets.vaultRead(token, req.params.env, req.params.service, req.id, anonymous);
       return reply.code(200).send({
         request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0,
         data: secret, wrap_info: null, warnings: null, auth: null,
