@@ -50,8 +50,8 @@ const LIMIT_NAMES: Record<keyof YamlLimits, string> = {
 };
 
 /**
- * A YAML file that could not be read: a syntax error, or (limit set) a parsing limit. `reason`
- * never quotes the file: the file may be something the reader must not see (a symlinked secret).
+ * A YAML file that could not be read: a syntax error (limit unset; `reason` is the parser's), or
+ * a parsing limit (`reason` names it).
  */
 export class YamlError extends Error {
   constructor(
@@ -60,7 +60,7 @@ export class YamlError extends Error {
     readonly column: number | null = null,
     readonly limit?: keyof YamlLimits,
   ) {
-    super(line ? `${reason} (line ${line}${column ? `, column ${column}` : ''})` : reason);
+    super(`${limit ? '' : 'YAML syntax error: '}${reason}${line ? ` (line ${line}${column ? `, column ${column}` : ''})` : ''}`);
     this.name = 'YamlError';
   }
 }

@@ -24,10 +24,10 @@ export function loadYamlDocuments(text: string, limits: YamlLimits): YamlValue[]
       const column = err.mark ? err.mark.column + 1 : null;
       if (/maxDepth/.test(err.reason)) throw limitError('maxDepth', limits.maxDepth, 'mappings and lists nest too deeply', line, column);
       if (/maxAliases/.test(err.reason)) throw limitError('maxAliases', limits.maxAliases, 'a document uses too many aliases', line, column);
-      throw new YamlError(`YAML syntax error: ${err.reason}`, line, column);
+      throw new YamlError(err.reason, line, column);
     }
     // js-yaml documents that anything may be thrown; none of it may take the caller down.
-    throw new YamlError(`YAML could not be parsed: ${err instanceof RangeError ? 'too large or too deeply nested' : 'unexpected input'}`);
+    throw new YamlError(err instanceof RangeError ? 'too large or too deeply nested to parse' : 'unexpected input');
   }
   if (values.length > limits.maxDocuments) throw limitError('maxDocuments', limits.maxDocuments, `the file has ${values.length} YAML documents`);
   checkExpandedSize(values, limits);

@@ -123,7 +123,8 @@ function parseDocuments(file: SourceFile, result: ReadResult): ParsedDoc[] {
     if (!(err instanceof YamlError)) throw err;
     result.failedSources.push(file.ref);
     const where = err.line ? ` at line ${err.line}${err.column ? `, column ${err.column}` : ''}` : '';
-    result.issues.push({ file: file.display, line: err.line, entityRef: null, message: `${err.reason}${where}; nothing from this file was changed` });
+    const message = err.limit ? `${err.reason}${where}` : `YAML syntax error${where}: ${err.reason}`;
+    result.issues.push({ file: file.display, line: err.line, entityRef: null, message: `${message}; nothing from this file was changed` });
     return [];
   }
   return docs.map((d) => ({ raw: d.value, line: d.line })).filter((d) => d.raw !== null && d.raw !== undefined);
