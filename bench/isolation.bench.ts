@@ -100,6 +100,9 @@ export async function run(): Promise<Record<string, number | string>> {
   mkdirSync(join(repo, '.idp'), { recursive: true });
   execFileSync('git', ['init', '-q'], { cwd: repo });
   const planes: Partial<Record<Mode, Awaited<ReturnType<typeof controlPlane>>>> = {};
+  // The supervisor's timers and children are unref'd (they never hold a control plane open):
+  // something must keep this process alive while it waits for them.
+  const keepAlive = setInterval(() => {}, 1000);
   try {
     const replica = await replicaStarts(work);
     process.stdout.write(`replica start (until TCP ready), p50: none ${round(p50(replica.none))} ms, sandbox ${round(p50(replica.sandbox))} ms (${RUNS} each)\n`);
@@ -158,6 +161,7 @@ deploy:
     for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(32)} ${v}\n`);
     return figures;
   } finally {
+    clearInterval(keepAlive);
     for (const plane of Object.values(planes)) {
       await plane?.server.services.environments.idle().catch(() => {});
       await plane?.server.close();

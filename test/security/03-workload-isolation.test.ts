@@ -64,14 +64,15 @@ function viaProxy(port: number, host: string, path: string): Promise<any> {
   });
 }
 
-/** Host pids (seen from here, as root) of the node processes whose environment says IDP_SERVICE=service. */
-function hostPidsOf(service: string): Array<{ pid: number; uid: number }> {
+/** Host pids (seen from here, as root) of the node processes of this release (by their IDP_SERVICE and IDP_RELEASE_VERSION). */
+function hostPidsOf(service: string, version: string): Array<{ pid: number; uid: number }> {
   const found: Array<{ pid: number; uid: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'node') continue;
-      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`IDP_SERVICE=${service}`)) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (!env.includes(`IDP_SERVICE=${service}`) || !env.includes(`IDP_RELEASE_VERSION=${version}`)) continue;
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))![1]);
       found.push({ pid: Number(entry), uid });
     } catch {
@@ -168,7 +169,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
   it('a replica sees neither the data dir, nor the control plane, nor another team\'s replica, and cannot write or kill', async () => {
     await deploy(alice, 'payments-api', 'payments');
     const self = await payments('/self');
-    const other = hostPidsOf('users-api');
+    const other = hostPidsOf('users-api', versions['users-api']!);
     expect(other.length).toBeGreaterThan(0);
     // Both run as their namespace's user, not root; the replica's view is its sandbox.
     expect(self.uid).toBeGreaterThanOrEqual(200_000);
@@ -205,7 +206,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     // The other replica kept running with its secret, which only it has.
     const still = await users('/self');
     expect(still.env.INTERNAL_TOKEN).toBe(IDENTITY_SECRET);
-    expect(hostPidsOf('users-api').map((p) => p.pid)).toEqual(other.map((p) => p.pid));
+    expect(hostPidsOf('users-api', versions['users-api']!).map((p) => p.pid)).toEqual(other.map((p) => p.pid));
     // And nobody else can read a replica's environment from the host's /proc either: mode and owner.
     const st = statSync(`/proc/${other[0]!.pid}/environ`);
     expect([st.uid, st.mode & 0o077]).toEqual([other[0]!.uid, 0]);
