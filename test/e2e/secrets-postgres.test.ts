@@ -67,9 +67,12 @@ describe.runIf(pgUp)('secrets and access on PostgreSQL', () => {
     const other = mkdtempSync(join(tmpdir(), 'idp-secrets-pg-other-'));
     try {
       await expect(startTestServer({ databaseUrl: db.url, dataDir: other, catalogTimer: false })).rejects.toMatchObject({ code: 'MASTER_KEY_MISMATCH' });
-      // The same key, given as IDP_MASTER_KEY, opens it from anywhere.
+      // The same key, given as IDP_MASTER_KEY, opens it from anywhere — with the same audit key
+      // (IDP_AUDIT_KEY): the audit chain's key check is in PostgreSQL too.
       const key = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
-      const second = await startTestServer({ databaseUrl: db.url, dataDir: other, masterKey: key, catalogTimer: false, adminToken: 'second' });
+      await expect(startTestServer({ databaseUrl: db.url, dataDir: other, masterKey: key, catalogTimer: false, adminToken: 'second' })).rejects.toMatchObject({ code: 'AUDIT_KEY_MISMATCH' });
+      const auditKey = readFileSync(join(dataDir, 'audit.key'), 'utf8').trim();
+      const second = await startTestServer({ databaseUrl: db.url, dataDir: other, masterKey: key, auditKey, catalogTimer: false, adminToken: 'second' });
       expect((await api(second, 'second', 'GET', '/api/secrets/production/payments-api/STRIPE_KEY')).status).toBe(403); // production: a grant is needed, even for admins
       expect((await api(second, 'second', 'GET', '/api/secrets/staging/payments-api/DB_URL?version=2')).status).toBe(200);
       await second.close();
