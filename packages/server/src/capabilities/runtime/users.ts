@@ -35,7 +35,7 @@ export class RuntimeUsers {
         this.cache.set(key, uid);
         return uid;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        if (attempt >= 20) throw err;
         // Someone else took this uid or made this user meanwhile: look again.
       }
     }
