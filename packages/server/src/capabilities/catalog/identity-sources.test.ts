@@ -88,8 +88,13 @@ describe('identity sources', () => {
     expect(first).toMatchObject({ initial: true, admins: { added: ['user:default/frank'], removed: [] }, revoked: [] });
     expect((await reconcileIdentity(store.db, audit, clock, full, 'system:catalog')).admins).toEqual({ added: [], removed: [] });
 
+    // An empty directory is an accident: tokens are not revoked for it.
+    const empty = await reconcileIdentity(store.db, audit, clock, Directory.fromEntities([], 'platform'), 'system:catalog');
+    expect(empty.revoked).toEqual([]);
+    await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
+
     // frank and alice leave: frank's admin role and both users' tokens end.
-    const without = Directory.fromEntities([], 'platform');
+    const without = Directory.fromEntities([entity('User', 'zoe', {})], 'platform');
     const second = await reconcileIdentity(store.db, audit, clock, without, 'user:default/idp-admin');
     expect(second.admins.removed).toEqual(['user:default/frank']);
     expect(second.revoked).toEqual([
@@ -101,6 +106,8 @@ describe('identity sources', () => {
     expect((await store.db.selectFrom('workload_tokens').select('revoked_at').executeTakeFirstOrThrow()).revoked_at).not.toBeNull();
     const records = await store.db.selectFrom('audit_log').select(['action', 'target', 'actor']).orderBy('seq').execute();
     expect(records).toEqual([
+      { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
+      { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
       { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
       { action: 'identity:admins-changed', target: 'group:platform', actor: 'user:default/idp-admin' },
       { action: 'identity:user-removed', target: 'user:default/alice', actor: 'system:identity' },

@@ -96,7 +96,10 @@ export async function reconcileIdentity(db: Kysely<Database>, audit: AuditLog, c
   const prev = prevRow ? (JSON.parse(prevRow.value) as string[]) : [];
   const changes: IdentityChanges = { initial: !prevRow, admins: { added: admins.filter((a) => !prev.includes(a)), removed: prev.filter((a) => !admins.includes(a)) }, revoked: [] };
 
-  const gone = (ref: string) => ref !== BOOTSTRAP_ADMIN_REF && ref.startsWith('user:') && !dir.users.has(ref);
+  // A directory with no users at all is an accident (an emptied org file, an identity source
+  // unregistered by mistake), not everyone leaving: their tokens are refused meanwhile
+  // (TOKEN_INVALID, the user is not in the catalog) but not revoked for good.
+  const gone = (ref: string) => dir.users.size > 0 && ref !== BOOTSTRAP_ADMIN_REF && ref.startsWith('user:') && !dir.users.has(ref);
   const apiHolders = await db.selectFrom('api_tokens').select(['id', 'user_ref']).where('revoked_at', 'is', null).execute();
   const workloadHolders = await db.selectFrom('workload_tokens').select(['id', 'created_by']).where('revoked_at', 'is', null).execute();
   const byUser = new Map<string, { user: string; apiTokens: string[]; workloadTokens: string[] }>();
