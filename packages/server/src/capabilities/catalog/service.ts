@@ -257,8 +257,9 @@ export class CatalogService {
     await this.deps.gate.enforce(ctx, { action: 'catalog:register', resource: PLATFORM, context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type } });
     // Pointing an identity source somewhere else decides who the users are: admins only.
     if (row.identity_source) await this.deps.gate.enforce(ctx, { action: 'catalog:identity-source', resource: PLATFORM, context: { locationType: next.type } });
-    await this.store.updateLocationTarget(id, next.type, next.target);
-    const updated = { ...row, ...next };
+    // Reads run with the trust of whoever chose the target (sources.ts), so that is now the updater.
+    await this.store.updateLocationTarget(id, next.type, next.target, ctx.principal.ref);
+    const updated = { ...row, ...next, created_by: ctx.principal.ref };
     await this.refreshRow(updated, ctx, false);
     return updated;
   }

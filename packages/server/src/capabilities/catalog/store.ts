@@ -78,8 +78,9 @@ export class CatalogStore {
     await this.db.updateTable('catalog_locations').set({ identity_source: identity }).where('id', '=', id).execute();
   }
 
-  async updateLocationTarget(id: string, type: string, target: string): Promise<void> {
-    await this.db.updateTable('catalog_locations').set({ type, target, status: 'pending' }).where('id', '=', id).execute();
+  /** A new target is the updater's choice: they become its creator, whose trust its reads get. */
+  async updateLocationTarget(id: string, type: string, target: string, by: string): Promise<void> {
+    await this.db.updateTable('catalog_locations').set({ type, target, status: 'pending', created_by: by }).where('id', '=', id).execute();
   }
 
   /** Locks the catalog for writing: a row lock on PostgreSQL; SQLite has a single writer anyway. */
