@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
 import { ACME_CONFIG, api } from '../support/server.ts';
@@ -212,6 +213,36 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     expect([st.uid, st.mode & 0o077]).toEqual([other[0]!.uid, 0]);
     expect(await server.alive()).toBe(true);
   }, 90_000);
+
+  it('an environment\'s namespace gets its own user with env:create, owning its scratch space (0700), gone with env:delete', async () => {
+    const name = fx.envName('iso');
+    expect((await api(server, alice, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
+    const ready = await (async () => {
+      for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        const e = (await api(server, alice, 'GET', `/api/environments/${name}`)).json;
+        if (e.status === 'ready') return e;
+      }
+      throw new Error(`${name} not ready`);
+    })();
+    const nsDir = join(server.dataDir, 'namespaces', ready.resources.namespace);
+    const scratch = statSync(join(nsDir, 'scratch'));
+    const stagingScratch = statSync(join(server.dataDir, 'namespaces', 'staging', 'scratch'));
+    expect(scratch.uid).toBeGreaterThanOrEqual(200_000);
+    expect([scratch.gid, scratch.mode & 0o777]).toEqual([scratch.uid, 0o700]);
+    // Not the user of another namespace (staging's replicas above), nor a build user.
+    expect(scratch.uid).not.toBe(stagingScratch.uid);
+    expect((await api(server, alice, 'DELETE', `/api/environments/${name}`)).status).toBeLessThan(300);
+    for (const until = Date.now() + 30_000; existsSync(nsDir) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(nsDir)).toBe(false);
+    const store = new Sqlite(join(server.dataDir, 'idp.sqlite'), { readonly: true });
+    try {
+      const rows = store.prepare('SELECT uid, removed_at FROM runtime_users WHERE kind = ? AND name = ?').all('namespace', ready.resources.namespace) as Array<{ uid: number; removed_at: string | null }>;
+      expect(rows.map((r) => r.uid)).toEqual([scratch.uid]);
+      expect(rows[0]!.removed_at).not.toBeNull();
+    } finally {
+      store.close();
+    }
+  }, 60_000);
 
   it('the data dir is the control plane\'s alone: 0700, its files 0600', () => {
     expect(statSync(server.dataDir).mode & 0o777).toBe(0o700);
