@@ -109,6 +109,11 @@ export async function unlockAuditKey(db: Kysely<Database>, dataDir: string, from
         `the audit key from ${k.source} (key ${k.keyId}) is not the key this state store's audit chain is keyed with.${missing} The control plane did not start and changed nothing.`,
         { field });
     }
+    if (head.keyed_from === null) {
+      throw new IdpError('AUDIT_KEY_MISMATCH',
+        'the state store\'s keyed-chain marker was damaged (audit_head.keyed_from is empty while the key check is set): someone edited the store. The control plane did not start and changed nothing.',
+        { field, hint: 'Restore the audit_head row from a backup and run `idp audit:verify`.' });
+    }
     keyedFrom = Number(head.keyed_from);
   } else {
     // The larger of the head and the log: a head reset to 0 must not hide the records.

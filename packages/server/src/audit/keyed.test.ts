@@ -98,6 +98,9 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
       expect(moved.ok).toBe(false);
       expect(moved.problem).toMatch(/chain head does not verify/);
 
+      await store.db.updateTable('audit_head').set({ keyed_from: null }).where('id', '=', 1).execute();
+      expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 1 });
+      expect((await unlockAuditKey(store.db, dataDir, undefined, () => {}).catch((e) => e)).code).toBe('AUDIT_KEY_MISMATCH');
       await store.db.updateTable('audit_head').set({ keyed_from: null, key_check: null, mac: null }).where('id', '=', 1).execute();
       const removed = await audit.verify();
       expect(removed).toMatchObject({ ok: false, firstBadSeq: 1 });

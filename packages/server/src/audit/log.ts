@@ -154,7 +154,7 @@ export class AuditLog {
     if (key && head) {
       // The control plane writes the marker before its first append, so a keyed log without one
       // had it removed: passing a re-hashed chain off as one from before the upgrade.
-      if (head.key_check === null) return bad(1, 'the chain head has no keyed-chain marker (audit_head.keyed_from / key_check were removed): every record would read as unkeyed');
+      if (head.key_check === null || keyedFrom === null) return bad(1, 'the chain head has no keyed-chain marker (audit_head.keyed_from / key_check were removed): every record would read as unkeyed');
       if (!sameHex(head.key_check, keyCheckOf(key.key))) return bad(null, `the chain is keyed with another audit key than this control plane's (${key.keyId})`);
     }
     for (;;) {
