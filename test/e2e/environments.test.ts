@@ -309,6 +309,7 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
 describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.config.yaml)', () => {
   it('starts with its base environments: staging seeded (rows, keys, secrets), production not clonable', async () => {
     const server = await startTestServer({ configPath: ACME_REAL_CONFIG, environmentTimers: false });
+    let instanceUsers = '';
     try {
       const t = await userTokens(server, ['alice', 'frank']);
       const all = await api(server, t.alice!, 'GET', '/api/environments?scope=all');
@@ -319,8 +320,18 @@ describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.con
       expect(secrets.json.items.map((s: any) => s.path)).toContain('staging/payments-api/STRIPE_KEY');
       const prod = await api(server, t.alice!, 'POST', '/api/environments', { name: 'copy-of-prod', from: 'production' });
       expect(prod.status).toBe(403);
+      // Base environments' Redis users are this control plane's own (idp-<instance>-<prefix>);
+      // its state store is thrown away below, so its users go too.
+      const conn = await api(server, t.frank!, 'POST', '/api/environments/staging/connect');
+      instanceUsers = decodeURIComponent(new URL(conn.json.variables.REDIS_URL).username).replace(/staging$/, '');
+      expect(instanceUsers).toMatch(/^idp-[0-9a-f]{8}-$/);
     } finally {
       await server.stop();
+      if (instanceUsers) {
+        const r = new Redis(REDIS_URL);
+        for (const u of ((await r.call('ACL', 'USERS')) as string[]).filter((x) => x.startsWith(instanceUsers))) await r.call('ACL', 'DELUSER', u);
+        r.disconnect();
+      }
     }
   });
 });
