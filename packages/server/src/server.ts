@@ -152,7 +152,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const owners = catalogOwnership(catalog);
     const isolation = await RuntimeIsolation.start({
       mode: loaded.config.runtime.isolation, dataDir, db: store.db, clock, namespaceDir: (ns) => environments.namespaceDir(ns),
-      bwrapPath: opts.bwrapPath ?? env.IDP_BWRAP_PATH, buildCacheSeed: loaded.config.runtime.buildCacheSeed,
+      bwrapPath: opts.bwrapPath ?? env.IDP_BWRAP_PATH, buildCacheSeed: loaded.config.runtime.buildCacheSeed && resolve(loaded.baseDir, loaded.config.runtime.buildCacheSeed),
     });
     const authz = new DeployAuthorizer({
       db: store.db, gate, clock, owners, grants: access,
