@@ -48,7 +48,7 @@ describe('release archives cannot read the control plane\'s files (issue 10 item
     [alice, dave] = await Promise.all([server.tokenFor('alice'), server.tokenFor('dave')]);
     secrets = ['admin-token', 'master.key'].map((f) => readFileSync(join(server.dataDir, f), 'utf8').trim());
     expect(secrets.every((s) => s.length >= 32)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await server?.stop();

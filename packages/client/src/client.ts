@@ -462,11 +462,12 @@ export class IdpClient {
 
   /**
    * Uploads a `git archive --format=tar` of the service directory at `commit`; the server builds
-   * it into an immutable release (the same bytes give back the release made before).
+   * it into an immutable release (the same bytes give back the release made before). With `env`,
+   * the server first checks that the caller may deploy there, before it reads the archive.
    */
-  uploadRelease(service: string, commit: string, tar: Uint8Array): Promise<Release> {
+  uploadRelease(service: string, commit: string, tar: Uint8Array, env?: string): Promise<Release> {
     return this.request('POST', '/api/releases', {
-      query: { service, commit },
+      query: { service, commit, env },
       rawBody: { data: tar, contentType: 'application/x-tar' },
       timeoutMs: Math.max(this.#timeoutMs, RELEASE_UPLOAD_TIMEOUT_MS),
     });

@@ -49,7 +49,7 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
     this.info(`Packaging ${service} at ${shortCommit(source.commit)} (${source.dir || 'repository root'})…`);
     const tar = await archiveDeploySource(source);
     this.info(`Uploading ${formatBytes(tar.length)}${spec.build ? `; the platform runs \`${spec.build.command}\`` : ''}…`);
-    const release = await this.explainingServerErrors(() => this.api.uploadRelease(service, source.commit, tar));
+    const release = await this.explainingServerErrors(() => this.api.uploadRelease(service, source.commit, tar, env));
     if (release.status === 'failed') {
       const output = buildOutputOf({ output: release.buildOutput });
       if (output && this.outputFormat !== 'json') this.info(output);

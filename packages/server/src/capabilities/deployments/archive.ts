@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract, type Header } from 'tar-stream';
@@ -60,9 +60,18 @@ export async function receiveArchive(body: Readable, file: string, limits: Relea
       done(null, chunk);
     },
   });
+  // The request is piped, not part of the pipeline: a refusal must not destroy it (that resets the
+  // connection under the answer); its rest is read and dropped instead, as Node does for any
+  // unread body, up to one more limit's worth. A client that goes away fails the pipeline.
+  body.pipe(meter);
+  finished(body, (err) => {
+    if (err) meter.destroy(err);
+  });
   try {
-    await pipeline(body, meter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    await pipeline(meter, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
   } catch (err) {
+    body.unpipe(meter);
+    discard(body, limits.maxUploadBytes);
     await rm(file, { force: true });
     if (err instanceof IdpError) throw err;
     throw new IdpError('VALIDATION_FAILED', `the release upload did not complete: ${(err as Error).message}`, { field: 'body', hint: 'Upload the archive again.' });
@@ -70,12 +79,60 @@ export async function receiveArchive(body: Readable, file: string, limits: Relea
   return { digest: hash.digest('hex'), size };
 }
 
+/** Reads and drops what is left of a refused body; past `max` more bytes the connection is cut. */
+function discard(body: Readable, max: number): void {
+  if (body.readableEnded || body.destroyed) return;
+  let dropped = 0;
+  body.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > max) body.destroy();
+  });
+  body.resume();
+}
+
 /**
- * Unpacks the tar (or gzip'd tar) at `file` into `dir`, which must exist and be empty. Throws
- * RELEASE_ARCHIVE_UNSAFE or RELEASE_TOO_LARGE at the first entry that breaks a rule; the caller
- * removes `dir`.
+ * Unpacks the tar (or gzip'd tar) at `file` into `dir`, which must exist and be empty. The
+ * archive is read twice: the first pass checks every entry (kind, path, duplicates, the
+ * unpacked size and the entry count) and writes nothing, so a bomb or an unsafe entry is refused
+ * before a single file exists; the second writes. Throws RELEASE_ARCHIVE_UNSAFE or
+ * RELEASE_TOO_LARGE naming the entry; the caller removes `dir`.
  */
 export async function unpackArchive(file: string, dir: string, limits: ReleaseLimits): Promise<{ entries: number; bytes: number }> {
+  const seen = new Map<string, 'file' | 'dir'>();
+  const checked = await walkArchive(file, limits, async (entry, rel, header) => {
+    const parents = rel.split('/').slice(0, -1).map((_, i, all) => all.slice(0, i + 1).join('/'));
+    if (parents.some((p) => seen.get(p) === 'file') || (header.type === 'file' ? seen.has(rel) : seen.get(rel) === 'file')) {
+      throw unsafe(header.name, 'appears twice (or names a directory)');
+    }
+    for (const p of parents) seen.set(p, 'dir');
+    seen.set(rel, header.type === 'file' ? 'file' : 'dir');
+    entry.resume();
+  });
+  await walkArchive(file, limits, async (entry, rel, header) => {
+    const target = join(dir, rel);
+    if (header.type === 'directory') {
+      await mkdir(target, { recursive: true, mode: 0o755 });
+      entry.resume();
+      return;
+    }
+    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+    // A new file, never an existing one and never through a link.
+    const mode = (header.mode ?? 0o644) & 0o100 ? 0o755 : 0o644;
+    const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST' || err.code === 'EISDIR') throw unsafe(header.name, 'appears twice (or names a directory)');
+      throw err;
+    });
+    await pipeline(entry, out.createWriteStream());
+  });
+  return checked;
+}
+
+/** One entry's data (a streamx Readable, which node:stream's pipeline takes too). */
+type TarEntry = ReturnType<typeof tarExtract> extends AsyncIterable<infer E> ? E : never;
+type EntryHandler = (entry: TarEntry, rel: string, header: Header) => Promise<void>;
+
+/** Streams the archive's entries through the rules (kind, path, size, count) to `handle`, which must consume each entry. */
+async function walkArchive(file: string, limits: ReleaseLimits, handle: EntryHandler): Promise<{ entries: number; bytes: number }> {
   const gzipped = await isGzip(file);
   const source = createReadStream(file);
   const extract = tarExtract();
@@ -103,26 +160,13 @@ export async function unpackArchive(file: string, dir: string, limits: ReleaseLi
         entry.resume();
         continue;
       }
-      const target = join(dir, rel);
-      if (header.type === 'directory') {
-        await mkdir(target, { recursive: true, mode: 0o755 });
-        entry.resume();
-        continue;
-      }
-      if (header.type !== 'file') throw unsafe(header.name, describeType(header));
-      const size = header.size ?? 0;
+      if (header.type !== 'file' && header.type !== 'directory') throw unsafe(header.name, describeType(header));
+      const size = header.type === 'file' ? header.size ?? 0 : 0;
       if (bytes + size > limits.maxUnpackedBytes) {
         throw tooLarge('archive, unpacked,', limits.maxUnpackedBytes, 'bytes', { entry: printable(header.name), entrySize: size });
       }
       bytes += size;
-      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-      // A new file, never an existing one (a duplicate entry) and never through a link.
-      const mode = (header.mode ?? 0o644) & 0o100 ? 0o755 : 0o644;
-      const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EEXIST' || err.code === 'EISDIR') throw unsafe(header.name, 'appears twice (or names a directory)');
-        throw err;
-      });
-      await pipeline(entry, out.createWriteStream());
+      await handle(entry, rel, header);
     }
   } catch (err) {
     extract.destroy();
