@@ -16,9 +16,10 @@ export async function systemRoutes(app: TypedApp, s: Services): Promise<void> {
     const checks: z.infer<typeof Readiness>['checks'] = {};
     try {
       await sql`select 1`.execute(s.store.db);
-      checks.store = { ok: true, message: `${s.store.dialect} at ${s.store.location}` };
-    } catch (err) {
-      checks.store = { ok: false, message: (err as Error).message };
+      // Public, so it names no path or host (where the data dir is helps an attacker; `idp server` prints it at start).
+      checks.store = { ok: true, message: `${s.store.dialect} answers` };
+    } catch {
+      checks.store = { ok: false, message: `${s.store.dialect} does not answer` };
     }
     checks.policies = { ok: true, message: `${s.gate.engine.policyIds.length} policies loaded` };
     const ready = Object.values(checks).every((c) => c.ok);
