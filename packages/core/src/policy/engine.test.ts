@@ -121,6 +121,32 @@ describe('PolicyEngine with the default policies', () => {
     }
   });
 
+  it('decides deploys on the target environment: owner and team, base to the service\'s team, production behind a grant', () => {
+    const identity: CedarEntity = { uid: { type: 'Group', id: 'identity' }, attrs: { name: 'identity' }, parents: [] };
+    const dave: CedarEntity = { uid: { type: 'User', id: 'dave@acme.com' }, attrs: { name: 'Dave' }, parents: [identity.uid] };
+    const env = (id: string, attrs: Record<string, unknown>): CedarEntity => ({ uid: { type: 'Environment', id }, attrs, parents: [] });
+    const daveEnv = env('feature-dave', { base: false, tier: 'staging', owner: dave.uid, team: identity.uid });
+    const aliceEnv = env('feature-alice', { base: false, tier: 'staging', owner: alice.uid, team: payments.uid });
+    const production = env('production', { base: true, tier: 'production' });
+    const decide = (who: CedarEntity, action: string, resource: CedarEntity, context: Record<string, unknown> = {}) => engine.authorize({
+      principal: who.uid, action, resource: resource.uid, context: { now: 1_700_000_000, service: 'checkout', serviceOwner: payments.uid, ...context },
+      entities: [...directory, identity, dave, resource],
+    });
+    expect(decide(alice, 'deploy:create', aliceEnv).permittedBy).toContain('deployments/env-owner-deploys');
+    expect(decide(bob, 'deploy:promote', aliceEnv).permittedBy).toEqual(['deployments/env-team-deploys']);
+    expect(decide(alice, 'deploy:create', daveEnv).decision).toBe('deny');
+    expect(decide(alice, 'deploy:create', staging).permittedBy).toEqual(['deployments/base-service-owners-deploy']);
+    expect(decide(dave, 'deploy:create', staging).decision).toBe('deny');
+    for (const who of [alice, admin]) {
+      expect(decide(who, 'deploy:create', production)).toMatchObject({ decision: 'deny', forbiddenBy: ['deployments/production-needs-grant'] });
+      expect(decide(who, 'deploy:create', production, { hasGrant: true }).decision).toBe('allow');
+    }
+    expect(decide(alice, 'deploy:abort', production).decision).toBe('allow');
+    expect(decide(dave, 'deploy:read', aliceEnv).decision).toBe('deny');
+    expect(decide(dave, 'deploy:read', daveEnv).permittedBy).toEqual(['deployments/read-env-owner']);
+    expect(decide(bob, 'deploy:read', production).permittedBy).toEqual(['deployments/read-service-owners']);
+  });
+
   it('denies a non-admin token:create and says which request no policy permits', () => {
     const decision = engine.authorize({
       principal: alice.uid,
