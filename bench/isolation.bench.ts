@@ -7,7 +7,9 @@
 //   env:create      POST /api/environments from a Redis-only base to `ready` (the namespace step
 //                   allocates the namespace's user and makes its scratch folder).
 //   deploy          upload (a new release each time, with a one-line build command) + rollout
-//                   to healthy (first deploy, straight to 100%) in that environment.
+//                   to healthy (first deploy, straight to 100%) in that environment; the
+//                   upload (with its build) is also reported alone. The rollout waits for a
+//                   health check (interval 1 s), so its time moves in steps of the interval.
 //
 // Two control planes in this process (one per mode, own data dirs, config files and Redis
 // prefixes), the runs interleaved none/sandbox/none/… so drift on the machine hits both alike.
@@ -110,6 +112,7 @@ export async function run(): Promise<Record<string, number | string>> {
     for (const mode of ['none', 'sandbox'] as const) planes[mode] = await controlPlane(work, mode);
     const envCreate: Record<Mode, number[]> = { none: [], sandbox: [] };
     const deploy: Record<Mode, number[]> = { none: [], sandbox: [] };
+    const upload: Record<Mode, number[]> = { none: [], sandbox: [] };
     for (let i = 0; i < RUNS * 2; i++) {
       const mode: Mode = i % 2 === 0 ? 'none' : 'sandbox';
       const { call } = planes[mode]!;
@@ -136,6 +139,7 @@ deploy:
       t = performance.now();
       const up = await call('POST', `/api/releases?service=payments-api&commit=${sha}`, tar, 'application/x-tar');
       if (up.status !== 201) throw new Error(`upload: ${up.status} ${JSON.stringify(up.json)}`);
+      upload[mode].push(performance.now() - t);
       const dep = await call('POST', '/api/deployments', { service: 'payments-api', env, version: up.json.version });
       if (dep.status !== 202) throw new Error(`deploy: ${dep.status} ${JSON.stringify(dep.json)}`);
       const done = await until('deploy ended', async () => {
@@ -153,6 +157,9 @@ deploy:
       'env:create none p50 ms': round(p50(envCreate.none)),
       'env:create sandbox p50 ms': round(p50(envCreate.sandbox)),
       'env:create overhead ms': round(p50(envCreate.sandbox) - p50(envCreate.none)),
+      'upload+build none p50 ms': round(p50(upload.none)),
+      'upload+build sandbox p50 ms': round(p50(upload.sandbox)),
+      'upload+build overhead ms': round(p50(upload.sandbox) - p50(upload.none)),
       'deploy none p50 ms': round(p50(deploy.none)),
       'deploy sandbox p50 ms': round(p50(deploy.sandbox)),
       'deploy overhead ms': round(p50(deploy.sandbox) - p50(deploy.none)),

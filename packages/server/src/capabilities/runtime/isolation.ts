@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { IdpError } from '@idp/contracts';
 import { findBwrap, runBuild, Sandbox, SANDBOX_SCRATCH, type BuildResult, type SandboxSpec } from '@idp/runtime-local';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
 import { seedNpmCache } from './npm-cache.ts';
+import { chownTree, sealTree } from './tree.ts';
 import { RuntimeUsers } from './users.ts';
-
-const run = promisify(execFile);
 
 export type IsolationMode = 'sandbox' | 'none';
 
@@ -128,16 +125,14 @@ export class RuntimeIsolation {
       if (!req.command) return null;
       const uid = await this.users.uidOf('build', req.team);
       const home = await this.buildHome(req.team, uid);
-      await run('chown', ['-R', `${uid}:${uid}`, req.dir]);
+      await chownTree(req.dir, uid, uid);
       return await runBuild({
         command: req.command, cwd: req.dir, timeoutMs: req.timeoutMs, outputTail: req.outputTail,
         env: { npm_config_cache: `${SANDBOX_SCRATCH}/.npm` },
         sandbox: { sandbox: this.sandbox, spec: { uid, gid: uid, user: 'build', appDir: req.dir, appWritable: true, scratchDir: home } },
       });
     } finally {
-      // chown by root also clears set-uid and set-gid bits; symlinks are not followed.
-      await run('chown', ['-R', '0:0', req.dir]);
-      await run('chmod', ['-R', 'a+rX,go-w,ug-s', req.dir]);
+      await sealTree(req.dir);
     }
   }
 
