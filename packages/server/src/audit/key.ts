@@ -1,11 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { IdpError } from '@idp/contracts';
 import type { Database } from '../store/index.ts';
+import { resolveKeyMaterial } from '../key-file.ts';
 
-const KEY_BYTES = 32;
 
 /**
  * The key of the audit chain's HMAC. It lives beside master.key (IDP_AUDIT_KEY, else
@@ -39,43 +38,9 @@ export function sameHex(a: string | null | undefined, b: string): boolean {
   return typeof a === 'string' && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-function parseKey(text: string, source: string): Buffer {
-  const t = text.trim();
-  let key: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
-    const decoded = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (decoded.length === KEY_BYTES) key = decoded;
-  }
-  if (!key) {
-    // Never echo the text: it may be a real key with a typo.
-    throw new IdpError('AUDIT_KEY_INVALID', `the audit key from ${source} is not 32 bytes in hex (64 characters) or base64 (${t.length} characters given)`, {
-      field: source === 'IDP_AUDIT_KEY' ? 'IDP_AUDIT_KEY' : 'audit.key',
-    });
-  }
-  return key;
-}
-
 function resolveAuditKey(dataDir: string, fromEnv: string | undefined): Omit<AuditKey, 'keyedFrom'> {
-  if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    const key = parseKey(fromEnv, 'IDP_AUDIT_KEY');
-    return { key, source: 'IDP_AUDIT_KEY', keyId: keyIdOf(key), created: false };
-  }
-  const file = join(dataDir, 'audit.key');
-  let text: string | undefined;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new IdpError('AUDIT_KEY_INVALID', `cannot read the audit key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'audit.key' });
-    }
-  }
-  if (text !== undefined) {
-    const key = parseKey(text, file);
-    return { key, source: file, keyId: keyIdOf(key), created: false };
-  }
-  const key = randomBytes(KEY_BYTES);
-  return { key, source: file, keyId: keyIdOf(key), created: true };
+  const m = resolveKeyMaterial(dataDir, fromEnv, { envName: 'IDP_AUDIT_KEY', fileName: 'audit.key', label: 'audit key', invalidCode: 'AUDIT_KEY_INVALID' });
+  return { ...m, keyId: keyIdOf(m.key) };
 }
 
 export interface UnlockedAuditKey extends AuditKey {

@@ -1,12 +1,11 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { IdpError } from '@idp/contracts';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
+import { KEY_BYTES, resolveKeyMaterial } from '../../key-file.ts';
 
-const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** idp_meta key of the master key's check value; written at the first start, compared at every start. */
@@ -22,23 +21,6 @@ export interface MasterKey {
   created: boolean;
 }
 
-function parseKey(text: string, source: string): Buffer {
-  const t = text.trim();
-  let key: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
-    const decoded = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (decoded.length === KEY_BYTES) key = decoded;
-  }
-  if (!key) {
-    // Never echo the text: it may be a real key with a typo.
-    throw new IdpError('MASTER_KEY_INVALID', `the master key from ${source} is not 32 bytes in hex (64 characters) or base64 (${t.length} characters given)`, {
-      field: source === 'IDP_MASTER_KEY' ? 'IDP_MASTER_KEY' : 'master.key',
-    });
-  }
-  return key;
-}
-
 function derive(key: Buffer, label: string): Buffer {
   return createHmac('sha256', key).update(label).digest();
 }
@@ -52,25 +34,8 @@ function keyIdOf(key: Buffer): string {
  * memory when neither exists. Nothing is written here: see unlockMasterKey.
  */
 export function resolveMasterKey(dataDir: string, fromEnv: string | undefined): MasterKey {
-  if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    const key = parseKey(fromEnv, 'IDP_MASTER_KEY');
-    return { key, source: 'IDP_MASTER_KEY', keyId: keyIdOf(key), created: false };
-  }
-  const file = join(dataDir, 'master.key');
-  let text: string | undefined;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new IdpError('MASTER_KEY_INVALID', `cannot read the master key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'master.key' });
-    }
-  }
-  if (text !== undefined) {
-    const key = parseKey(text, file);
-    return { key, source: file, keyId: keyIdOf(key), created: false };
-  }
-  const key = randomBytes(KEY_BYTES);
-  return { key, source: file, keyId: keyIdOf(key), created: true };
+  const m = resolveKeyMaterial(dataDir, fromEnv, { envName: 'IDP_MASTER_KEY', fileName: 'master.key', label: 'master key', invalidCode: 'MASTER_KEY_INVALID' });
+  return { ...m, keyId: keyIdOf(m.key) };
 }
 
 /**
