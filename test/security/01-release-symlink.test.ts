@@ -3,22 +3,15 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
-import { serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
+import { deployYaml, serviceArchive, startHostileServer, TINY_SERVER_JS, uploadRelease, type HostileServer } from '../support/security.ts';
 
 // Issue 10, item 1: a release whose .idp/deploy.yaml is a symlink to the control plane's
 // admin-token or master.key was read (and quoted in the error) before any permission check, for
 // any service name. Now: the upload is authorized before a byte of the body is read, links are
 // refused while unpacking (RELEASE_ARCHIVE_UNSAFE naming the entry), and nothing is kept.
 
-const SERVER_JS = "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n";
-const DEPLOY_YAML = `service: {name: payments-api, team: payments}
-run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary: [{weight: 100}]
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
-  rollback: {auto: true, on_error_rate: ">1%"}
-`;
+const SERVER_JS = TINY_SERVER_JS;
+const DEPLOY_YAML = deployYaml();
 
 /** Everything under <data-dir>/releases, relative (the temporary upload folder included). */
 function releaseFiles(dataDir: string): string[] {

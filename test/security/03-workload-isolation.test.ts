@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
+import { deployYaml, serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
 import { ACME_CONFIG, api } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 
@@ -36,15 +36,6 @@ http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify(out));
 }).listen(Number(process.env.PORT));
-`;
-
-const deployYaml = (service: string, team: string, build?: string) => `service: {name: ${service}, team: ${team}}
-${build ? `build: {command: ${JSON.stringify(build)}}\n` : ''}run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary:
-    - weight: 100
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
 `;
 
 function viaProxy(port: number, host: string, path: string): Promise<any> {

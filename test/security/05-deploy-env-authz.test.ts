@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
+import { deployYaml, serviceArchive, startHostileServer, TINY_SERVER_JS, uploadRelease, type HostileServer } from '../support/security.ts';
 
 // Issue 10, item 5: deploy:create never checked the environment, so a payments developer
 // deployed into an identity developer's environment (getting its DATABASE_URL, REDIS_URL and
@@ -12,15 +12,8 @@ import { serviceArchive, startHostileServer, uploadRelease, type HostileServer }
 
 const ok = await storesAvailable();
 
-const SERVER_JS = "require('http').createServer((q, s) => s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION }))).listen(process.env.PORT);\n";
-const DEPLOY_YAML = `service: {name: payments-api, team: payments}
-run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary: [{weight: 100}]
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
-  rollback: {auto: true, on_error_rate: ">1%"}
-`;
+const SERVER_JS = TINY_SERVER_JS;
+const DEPLOY_YAML = deployYaml();
 
 describe.skipIf(!ok)('deploying is an action on the environment (issue 10 item 5)', () => {
   let fx: EnvFixture;

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
+import { deployYaml, serviceArchive, startHostileServer, TINY_SERVER_JS, uploadRelease, type HostileServer } from '../support/security.ts';
 
 // Issue 10, item 14: GET /api/deployments and /api/deployments/:id answered anyone with a token.
 // Now they need deploy:read (the service's owning team, the environment's owner, platform
@@ -11,14 +11,7 @@ import { serviceArchive, startHostileServer, uploadRelease, type HostileServer }
 
 const ok = await storesAvailable();
 
-const DEPLOY_YAML = `service: {name: payments-api, team: payments}
-run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary: [{weight: 100}]
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
-  rollback: {auto: true, on_error_rate: ">1%"}
-`;
+const DEPLOY_YAML = deployYaml();
 
 describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)', () => {
   let fx: EnvFixture;
@@ -39,7 +32,7 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
       if (Date.now() > until) throw new Error(`${env} not ready`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const a = serviceArchive({ '.idp/deploy.yaml': DEPLOY_YAML, 'server.js': "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n" });
+    const a = serviceArchive({ '.idp/deploy.yaml': DEPLOY_YAML, 'server.js': TINY_SERVER_JS });
     repo = a.repo;
     const up = await uploadRelease(server, t.alice, 'payments-api', a.commit, a.tar);
     expect(up.status, up.text).toBe(201);

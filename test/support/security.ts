@@ -89,3 +89,18 @@ export async function uploadRelease(server: { url: string }, token: string, serv
   }
   return { status: res.status, json, text };
 }
+
+/** A tiny real service: answers every request with its release version. */
+export const TINY_SERVER_JS = "require('http').createServer((q, s) => s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION }))).listen(process.env.PORT);\n";
+
+/** A one-step canary deploy.yaml (what production accepts: rollback.auto), with an optional build command. */
+export function deployYaml(service = 'payments-api', team = 'payments', build?: string): string {
+  return `service: {name: ${service}, team: ${team}}
+${build ? `build: {command: ${JSON.stringify(build)}}\n` : ''}run: {command: node server.js, replicas: 1}
+deploy:
+  strategy: canary
+  canary: [{weight: 100}]
+  healthcheck: {path: /health, interval: 1s, threshold: 3}
+  rollback: {auto: true, on_error_rate: ">1%"}
+`;
+}
