@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderErrorsMarkdown, renderOpenApi } from '../../scripts/docs.ts';
 import { ROOT } from '../support/server.ts';
@@ -20,5 +20,36 @@ describe('generated docs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** README.md, CONTRIBUTING.md and every .md under docs/, relative to the repository. */
+function docFiles(): string[] {
+  const docs = (readdirSync(join(ROOT, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => join('docs', f));
+  return ['README.md', 'CONTRIBUTING.md', ...docs];
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes. */
+function anchorsOf(markdown: string): Set<string> {
+  const headings = markdown.replace(/^```[\s\S]*?^```/gm, '').match(/^#{1,6} .+$/gm) ?? [];
+  return new Set(headings.map((h) => h.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
+}
+
+describe('docs links', () => {
+  it('every relative link in README.md, CONTRIBUTING.md and docs/ resolves to a file (and heading) in the repository', () => {
+    const broken: string[] = [];
+    for (const file of docFiles()) {
+      // Code blocks and inline code are examples, not links.
+      const text = readFileSync(join(ROOT, file), 'utf8').replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue; // https:, mailto:
+        const [path, anchor] = target!.split('#') as [string, string | undefined];
+        const abs = path ? resolve(ROOT, dirname(file), path) : join(ROOT, file);
+        if (relative(ROOT, abs).startsWith('..')) broken.push(`${file}: ${target} leaves the repository`);
+        else if (!existsSync(abs)) broken.push(`${file}: ${target} does not exist`);
+        else if (anchor && abs.endsWith('.md') && !anchorsOf(readFileSync(abs, 'utf8')).has(anchor)) broken.push(`${file}: ${target} names no heading`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
