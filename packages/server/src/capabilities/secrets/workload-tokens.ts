@@ -1,19 +1,35 @@
-import { IdpError, type WorkloadTokenInfo, type WorkloadTokenListQuery } from '@idp/contracts';
-import type { CedarEntity } from '@idp/core';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  IdpError,
+  type CreateWorkloadTokenRequest,
+  type WorkloadToken,
+  type WorkloadTokenInfo,
+  type WorkloadTokenListQuery,
+} from '@idp/contracts';
+import { parseDuration, type CedarEntity } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import { userUid } from '../../identity/index.ts';
 import { PLATFORM } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
+import type { SecretsDeps } from './deps.ts';
+import { authorizeWithGrant } from './grants.ts';
 import { checkScope } from './paths.ts';
-import type { SecretsDeps } from './service.ts';
+import { scopeOf, type SecretStore } from './store.ts';
 
 type TokenRow = Database['workload_tokens'];
 
 /** Who revokes a token whose creator may no longer issue it. */
 export const ACCESS_LOST = 'system:access-lost';
 
+const DEFAULT_TOKEN_TTL = '1h';
+
+/** Only this hash of a workload token is stored. */
+export function hashWorkloadToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
 /**
- * Workload tokens after they are issued: listing (your own; platform admins: all), revoking
+ * Workload tokens: issuing one, listing (your own; platform admins: all), revoking
  * (the creator or a platform admin, through the same `token:revoke` policy as API tokens), and
  * the check every Vault read makes that the token's creator may still issue it. A token is
  * the creator's access handed to a workload, so it never outlives that access: when the
@@ -22,7 +38,41 @@ export const ACCESS_LOST = 'system:access-lost';
  * the read is refused and the token is revoked for good.
  */
 export class WorkloadTokens {
-  constructor(private readonly deps: SecretsDeps) {}
+  constructor(
+    private readonly deps: SecretsDeps,
+    private readonly store: SecretStore,
+  ) {}
+
+  /**
+   * A token for the Vault-compatible endpoint, scoped to one environment and service. In
+   * production the policies want a grant for <env>/<service>/*: the token is bound to it and
+   * never outlives it.
+   */
+  async create(ctx: RequestContext, req: CreateWorkloadTokenRequest): Promise<WorkloadToken> {
+    checkScope(req.env, req.service);
+    const ttlSeconds = parseDuration(req.ttl ?? DEFAULT_TOKEN_TTL, 'ttl');
+    const scope = scopeOf(req.env, req.service);
+    const resolved = await this.deps.resources.resolve(scope);
+    const grant = await this.deps.grants.grantFor(ctx.principal.ref, req.env, req.service, '*');
+    const decision = await authorizeWithGrant(this.deps, ctx, 'secret:token', resolved, scope, grant, { durationSeconds: ttlSeconds });
+    const now = this.deps.clock.now();
+    const bound = resolved.tier === 'production' && grant.active ? grant.active : null;
+    let expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+    if (bound && bound.expiresAt < expiresAt) expiresAt = bound.expiresAt;
+    const token = `idpw_${randomBytes(32).toString('base64url')}`;
+    const row = {
+      id: this.deps.ids.next('wtk'), token_hash: hashWorkloadToken(token), env: req.env, service: req.service, grant_id: bound?.id ?? null,
+      created_at: now.toISOString(), created_by: ctx.principal.ref, expires_at: expiresAt, revoked_at: null,
+    };
+    await this.store.write(async (trx) => {
+      await trx.insertInto('workload_tokens').values(row).execute();
+      await this.deps.audit.append({
+        actor: ctx.principal.ref, action: 'secret:token', target: `secret:${scope.path}`, decision: 'allow', policyIds: decision.permittedBy,
+        requestId: ctx.requestId, details: { tokenId: row.id, expiresAt, ...(bound ? { grant: bound.id } : {}) },
+      }, trx);
+    });
+    return { id: row.id, token, env: row.env, service: row.service, createdAt: row.created_at, createdBy: row.created_by, expiresAt, grant: row.grant_id };
+  }
 
   async list(ctx: RequestContext, q: WorkloadTokenListQuery): Promise<WorkloadTokenInfo[]> {
     if (q.env !== undefined) checkScope(q.env, q.service ?? 'x');
@@ -67,7 +117,7 @@ export class WorkloadTokens {
     if (row.grant_id && !(await deps.grants.isActive(row.grant_id))) {
       return { reason: `the access grant ${row.grant_id} it was issued under has ended`, revoke: true };
     }
-    const scope = { env: row.env, service: row.service, key: '*', path: `${row.env}/${row.service}/*` };
+    const scope = scopeOf(row.env, row.service);
     const resolved = await deps.resources.cached()(scope);
     if (!resolved) return { reason: `the service ${row.service} is not in the catalog`, revoke: false };
     const grant = await deps.grants.grantFor(row.created_by, row.env, row.service, '*');
