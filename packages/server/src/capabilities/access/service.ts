@@ -10,18 +10,25 @@ import {
   type DenyAccessRequest,
   type RevokeAccessRequest,
 } from '@idp/contracts';
-import { formatDuration, parseDuration, type Decision } from '@idp/core';
+import { parseDuration, type Decision } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
 import { userUid, type Directory } from '../../identity/index.ts';
 import type { GateRequest, PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
-import { keyCovers, parseSecretPattern } from '../secrets/paths.ts';
+import { parseSecretPattern } from '../secrets/paths.ts';
+import type { GrantLookup, GrantMatch } from '../secrets/grants.ts';
 import type { ResolvedSecret, SecretResources, SecretScope } from '../secrets/resources.ts';
-import type { GrantInfo, GrantLookup } from '../secrets/service.ts';
+import { enforceWithDuration } from './duration-limit.ts';
+import { AccessGrants } from './grants.ts';
+import { decisionMessage, pendingMessage } from './messages.ts';
 import type { WebhookNotifier } from './notifier.ts';
+import { requestView, ruleOf, scopeOfRow, statusOf, type RequestRow as Row } from './requests.ts';
 import { accessStats } from './stats.ts';
+import { AccessSweeper } from './sweeper.ts';
+
+export { SYSTEM_ACTOR } from './sweeper.ts';
 
 export interface AccessSettings {
   pendingTtl: string;
@@ -42,44 +49,30 @@ export interface AccessDeps {
   log?: (line: string) => void;
 }
 
-type Row = Database['access_requests'];
-
-/** The actor of records the control plane writes on its own (expiry). */
-export const SYSTEM_ACTOR = 'system:idp';
-
 const LIST_SCAN_LIMIT = 5000;
 
 /**
  * Access requests without tickets: a request by the owning team is granted at once by rule
  * (a Cedar policy, named in the answer); anyone else's waits for the owning team (or a platform
- * admin), who is notified through the webhook. Every grant ends by itself: reads check the time,
- * and a sweeper marks ended grants expired and audits it.
+ * admin), who is notified through the webhook. Every grant ends by itself: reads check the time
+ * (grants.ts), and a sweeper marks ended grants expired and audits it (sweeper.ts).
  */
 export class AccessService implements GrantLookup {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> | null = null;
-  private stopped = false;
-  private readonly log: (line: string) => void;
+  private readonly grants: AccessGrants;
+  private readonly sweeper: AccessSweeper;
 
   constructor(private readonly deps: AccessDeps) {
-    this.log = deps.log ?? (() => {});
+    this.grants = new AccessGrants(deps);
+    this.sweeper = new AccessSweeper({ db: deps.db, audit: deps.audit, clock: deps.clock, interval: deps.settings.sweepInterval, log: deps.log ?? (() => {}) });
   }
 
   // --- lifecycle -------------------------------------------------------------------------
 
   /** Starts the expiry sweeper; `stop` (called by the server's close) ends it. */
   start(opts: { timer?: boolean } = {}): void {
-    if (opts.timer === false || this.timer || this.stopped) return;
-    const ms = parseDuration(this.deps.settings.sweepInterval, 'access.sweepInterval') * 1000;
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep()
-        .catch((err) => this.log(`warning: access expiry sweep failed: ${(err as Error).message}`))
-        .finally(() => (this.sweeping = null));
-    }, ms);
-    this.timer.unref();
+    if (opts.timer === false) return;
+    this.sweeper.start();
   }
-
   /**
    * An environment is being deleted: its pending requests and grants end with it, so a later
    * environment of the same name does not inherit them.
@@ -100,37 +93,18 @@ export class AccessService implements GrantLookup {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping?.catch(() => {});
+    await this.sweeper.stop();
     await this.deps.notifier.close();
   }
 
   // --- GrantLookup (for secrets) ---------------------------------------------------------
 
-  async grantFor(principalRef: string, env: string, service: string, key: string): Promise<{ active: GrantInfo | null; ended: GrantInfo | null }> {
-    const rows = await this.deps.db.selectFrom('access_requests').selectAll()
-      .where('requester', '=', principalRef).where('env', '=', env).where('service', '=', service)
-      .where('status', 'in', ['approved', 'expired']).where('expires_at', 'is not', null)
-      .orderBy('expires_at', 'desc').limit(200).execute();
-    const now = this.now();
-    let active: GrantInfo | null = null;
-    let ended: GrantInfo | null = null;
-    for (const r of rows) {
-      if (!keyCovers(r.key_pattern, key)) continue;
-      const info = { id: r.id, expiresAt: r.expires_at!, reason: r.reason };
-      if (r.status === 'approved' && r.expires_at! > now) {
-        // The one that lasts longest: a token bound to it lives as long as it can.
-        if (!active) active = info;
-      } else if (!ended) ended = info;
-    }
-    return { active, ended: active ? null : ended };
+  grantFor(principalRef: string, env: string, service: string, key: string): Promise<GrantMatch> {
+    return this.grants.grantFor(principalRef, env, service, key);
   }
 
-  async isActive(grantId: string): Promise<boolean> {
-    const r = await this.deps.db.selectFrom('access_requests').select(['status', 'expires_at']).where('id', '=', grantId).executeTakeFirst();
-    return !!r && r.status === 'approved' && !!r.expires_at && r.expires_at > this.now();
+  isActive(grantId: string): Promise<boolean> {
+    return this.grants.isActive(grantId);
   }
 
   // --- requests --------------------------------------------------------------------------
@@ -292,33 +266,9 @@ export class AccessService implements GrantLookup {
     return accessStats(visible.map((r) => ({ status: this.statusOf(r), autoApproved: r.auto_approved === 1 || Number(r.auto_approved) === 1, createdAt: r.created_at, decidedAt: r.decided_at })), sinceIso);
   }
 
-  /**
-   * Marks grants past their end, and pending requests nobody decided in time, as expired, and
-   * audits each (access:expire). Reads never depend on it: they compare times themselves.
-   */
-  async sweep(): Promise<number> {
-    const now = this.now();
-    const ended = await this.deps.db.selectFrom('access_requests').selectAll()
-      .where((eb) => eb.or([
-        eb.and([eb('status', '=', 'approved'), eb('expires_at', '<=', now)]),
-        eb.and([eb('status', '=', 'pending'), eb('pending_until', '<=', now)]),
-      ]))
-      .orderBy('created_at').limit(1000).execute();
-    let count = 0;
-    for (const row of ended) {
-      const wasPending = row.status === 'pending';
-      const changed = await this.deps.db.transaction().execute(async (trx) => {
-        const res = await trx.updateTable('access_requests').set({ status: 'expired' }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) return false;
-        await this.deps.audit.append({
-          actor: SYSTEM_ACTOR, action: 'access:expire', target: `secret:${row.pattern}`, decision: 'allow',
-          details: { id: row.id, requester: row.requester, was: row.status, endedAt: wasPending ? row.pending_until : row.expires_at, reason: row.reason },
-        }, trx);
-        return true;
-      });
-      if (changed) count += 1;
-    }
-    return count;
+  /** One expiry pass (see AccessSweeper). */
+  sweep(): Promise<number> {
+    return this.sweeper.sweep();
   }
 
   // --- helpers ---------------------------------------------------------------------------
@@ -327,37 +277,17 @@ export class AccessService implements GrantLookup {
     return this.deps.clock.now().toISOString();
   }
 
-  /** The status as of now: an approved grant past its end, or a stale pending request, is expired. */
+  /** The status as of now (see requests.ts). */
   private statusOf(row: Row): AccessStatus {
-    const now = this.now();
-    if (row.status === 'approved' && row.expires_at && row.expires_at <= now) return 'expired';
-    if (row.status === 'pending' && row.pending_until && row.pending_until <= now) return 'expired';
-    return row.status as AccessStatus;
+    return statusOf(row, this.now());
   }
 
   private view(row: Row): AccessRequest {
-    return {
-      id: row.id,
-      requester: row.requester,
-      secret: row.pattern,
-      env: row.env,
-      service: row.service,
-      owner: row.owner,
-      reason: row.reason,
-      durationSeconds: Number(row.duration_seconds),
-      status: this.statusOf(row),
-      autoApproved: Number(row.auto_approved) === 1,
-      createdAt: row.created_at,
-      pendingUntil: row.pending_until,
-      decidedAt: row.decided_at,
-      decidedBy: row.decided_by,
-      rule: JSON.parse(row.rule) as string[],
-      decisionReason: row.decision_reason,
-      expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
-      revokedBy: row.revoked_by,
-      approvers: row.owner ? this.deps.directory.membersOf(row.owner).map((m) => m.ref).filter((r) => r !== row.requester) : [],
-    };
+    return requestView(row, this.now(), this.deps.directory);
+  }
+
+  private enforce(ctx: RequestContext, req: GateRequest, scope: SecretScope, durationSeconds: number | null): Promise<Decision> {
+    return enforceWithDuration(this.deps.gate, ctx, req, scope, durationSeconds);
   }
 
   private async resolveRow(row: Row): Promise<ResolvedSecret> {
@@ -417,68 +347,4 @@ export class AccessService implements GrantLookup {
     }
     return next;
   }
-
-  /**
-   * Like gate.enforce, but a denial caused by the duration alone becomes ACCESS_DURATION_TOO_LONG
-   * naming the maximum the policies allow (found by asking them) and the policy that set it.
-   */
-  private async enforce(ctx: RequestContext, req: GateRequest, scope: SecretScope, durationSeconds: number | null): Promise<Decision> {
-    const decision = this.deps.gate.decide(ctx.principal.ref, req);
-    if (decision.decision === 'allow') return decision;
-    const max = durationSeconds === null ? null : this.maxDuration(ctx.principal.ref, req, durationSeconds);
-    if (max === null) return this.deps.gate.enforce(ctx, req);
-    return this.deps.gate.refuse(ctx, req, decision, new IdpError('ACCESS_DURATION_TOO_LONG', `duration ${formatDuration(durationSeconds!)} is above the maximum of ${formatDuration(max)} for ${scope.path} (policy ${decision.forbiddenBy.join(', ')})`, {
-      field: 'duration', durationSeconds, maxSeconds: max, forbiddenBy: decision.forbiddenBy,
-      hint: `Ask for ${formatDuration(max)} or less, e.g. --duration ${formatDuration(max)}.`,
-    }), { durationSeconds, maxSeconds: max });
-  }
-
-  /** The longest duration the policies allow for this request, or null when the duration is not why it was denied. */
-  private maxDuration(principal: string, req: GateRequest, asked: number): number | null {
-    const allows = (s: number) => this.deps.gate.decide(principal, { ...req, context: { ...req.context, durationSeconds: s } }).decision === 'allow';
-    if (!allows(1)) return null;
-    let lo = 1;
-    let hi = asked;
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (allows(mid)) lo = mid;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-function ruleOf(d: Decision): string[] {
-  // platform-admins-all matches every action; when a specific rule also matched, that is the one to name.
-  const specific = d.permittedBy.filter((id) => id !== 'admins/platform-admins-all');
-  return specific.length ? specific : d.permittedBy;
-}
-
-function scopeOfRow(row: Row): SecretScope {
-  return { env: row.env, service: row.service, key: row.key_pattern, path: row.pattern };
-}
-
-function who(ref: string, directory: Directory): string {
-  return directory.users.get(ref)?.email ?? ref;
-}
-
-function pendingMessage(r: AccessRequest, directory: Directory): { text: string; blocks: unknown[] } {
-  const team = r.owner ? r.owner.replace(/^group:(default\/)?/, '') : 'the platform admins';
-  const text = `Access request ${r.id}: ${who(r.requester, directory)} asks to read ${r.secret} for ${formatDuration(r.durationSeconds)}. Reason: ${r.reason}. `
-    + `Approvers: ${team}. Approve with \`idp access:approve ${r.id}\` or deny with \`idp access:deny ${r.id} --reason "…"\`.`;
-  return {
-    text,
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `*Access request* \`${r.id}\`\n*${who(r.requester, directory)}* asks to read \`${r.secret}\` for *${formatDuration(r.durationSeconds)}*\n>${r.reason}` } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Approvers: ${team}${r.approvers.length ? ` (${r.approvers.map((a) => who(a, directory)).join(', ')})` : ''} · expires unless decided by ${r.pendingUntil}` }] },
-      { type: 'section', text: { type: 'mrkdwn', text: `\`idp access:approve ${r.id}\` · \`idp access:deny ${r.id} --reason "…"\`` } },
-    ],
-  };
-}
-
-function decisionMessage(r: AccessRequest, outcome: 'approved' | 'denied'): { text: string; blocks: unknown[] } {
-  const text = outcome === 'approved'
-    ? `Access request ${r.id} (${r.secret}, for ${r.requester}) was approved by ${r.decidedBy} until ${r.expiresAt}.`
-    : `Access request ${r.id} (${r.secret}, for ${r.requester}) was denied by ${r.decidedBy}: ${r.decisionReason}.`;
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
