@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import { AuditLog } from '../../audit/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import { SecretCipher, resolveMasterKey } from './crypto.ts';
 import { PlatformSecrets } from './platform.ts';
 import { SecretStore } from './store.ts';
@@ -11,26 +9,21 @@ import { SecretStore } from './store.ts';
 const ACTOR = 'system:test';
 
 describe('what the platform does with secrets, on the real SQLite store', () => {
+  const tmp = tempSqliteStore('platform-secrets');
   let store: Store;
-  let dir = '';
   let audit: AuditLog;
   let secrets: SecretStore;
   let platform: PlatformSecrets;
   let n = 0;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'idp-platform-secrets-'));
-    store = await openStore({ dataDir: dir });
+    store = tmp.store;
     audit = new AuditLog(store.db, { now: () => new Date('2030-01-01T00:00:00Z') }, store.dialect);
     const deps = {
       db: store.db, dialect: store.dialect, audit, clock: { now: () => new Date('2030-01-01T00:00:00Z') },
-      ids: { next: (p: string) => `${p}_${++n}` }, cipher: new SecretCipher(resolveMasterKey(dir, undefined)),
+      ids: { next: (p: string) => `${p}_${++n}` }, cipher: new SecretCipher(resolveMasterKey(tmp.dataDir, undefined)),
     };
     secrets = new SecretStore(deps);
     platform = new PlatformSecrets(deps, secrets);
-  });
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('seeds values once, hands them to workloads, copies an environment re-encrypted, and purges it', async () => {
