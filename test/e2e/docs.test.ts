@@ -21,6 +21,21 @@ describe('generated docs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('every operation in /openapi.json has a unique camelCase operationId', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idp-openapi-'));
+    try {
+      const doc = JSON.parse(await renderOpenApi(dir)) as { paths: Record<string, Record<string, { operationId?: string }>> };
+      const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, id: op.operationId })));
+      expect(ops.length).toBeGreaterThan(50);
+      expect(ops.filter((o) => !/^[a-z][a-zA-Z0-9]*$/.test(o.id ?? '')).map((o) => o.at), 'operations without a camelCase operationId').toEqual([]);
+      const seen = new Map<string, string>();
+      const dup = ops.filter((o) => seen.has(o.id!) || !seen.set(o.id!, o.at)).map((o) => `${o.id}: ${seen.get(o.id!)} and ${o.at}`);
+      expect(dup, 'operationIds used twice').toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** README.md, CONTRIBUTING.md and every .md under docs/, relative to the repository. */

@@ -161,3 +161,54 @@ export const TeamSummary = z.object({
   members: z.number().int(),
   owns: z.number().int(),
 });
+export type TeamSummary = z.infer<typeof TeamSummary>;
+
+// The requests and lists of the /api/catalog/idp and /api/teams routes. Lists keep the `{items}`
+// wrapper so paging fields can be added without breaking callers.
+
+export const CatalogLocationList = z.object({ items: z.array(CatalogLocation) }).meta({ id: 'CatalogLocationList' });
+export type CatalogLocationList = z.infer<typeof CatalogLocationList>;
+
+export const RefreshResultList = z.object({ items: z.array(RefreshResult) }).meta({ id: 'RefreshResultList' });
+export type RefreshResultList = z.infer<typeof RefreshResultList>;
+
+export const CatalogErrorList = z.object({ items: z.array(CatalogError) }).meta({ id: 'CatalogErrorList' });
+export type CatalogErrorList = z.infer<typeof CatalogErrorList>;
+
+export const CatalogErrorQuery = z.object({ location: z.string().optional() }).strict();
+export type CatalogErrorQuery = z.infer<typeof CatalogErrorQuery>;
+
+export const LocationIdParams = z.object({ id: z.string().min(1) });
+
+export const SetIdentitySourceRequest = z.object({ identitySource: z.boolean() }).strict();
+export type SetIdentitySourceRequest = z.infer<typeof SetIdentitySourceRequest>;
+
+/** Entity list filters; `q` is a free-text search, `cursor` continues a listing (the filters are then ignored). */
+export const EntityListQuery = z
+  .object({
+    kind: z.string().optional().describe('component, api, group, …'),
+    owner: z.string().optional().describe('payments or group:default/payments'),
+    type: z.string().optional().describe('spec.type, e.g. service'),
+    q: z.string().max(200).optional().describe('Substring of the name, title or description'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().optional(),
+  })
+  .strict();
+export type EntityListQuery = z.input<typeof EntityListQuery>;
+
+/** One page of entities; pass `nextCursor` back as `cursor` for the next one (null: last page). */
+export const CatalogEntityPage = z
+  .object({ items: z.array(CatalogEntity), totalItems: z.number().int(), nextCursor: z.string().nullable() })
+  .meta({ id: 'CatalogEntityPage' });
+export type CatalogEntityPage = z.infer<typeof CatalogEntityPage>;
+
+export const EntityRefQuery = z.object({ ref: z.string().min(1).describe('payments-api, group:payments, component:default/payments-api') }).strict();
+export type EntityRefQuery = z.infer<typeof EntityRefQuery>;
+
+export const DependencyQuery = EntityRefQuery.extend({ depth: z.coerce.number().int().min(1).max(10).default(3) });
+export type DependencyQuery = z.input<typeof DependencyQuery>;
+
+export const TeamList = z.object({ items: z.array(TeamSummary) }).meta({ id: 'TeamList' });
+export type TeamList = z.infer<typeof TeamList>;
+
+export const TeamNameParams = z.object({ name: z.string().min(1) });

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import {
   jsonSchemaTransform,
@@ -18,19 +17,17 @@ import type { PolicyGate } from './policy/gate.ts';
 import type { Store } from './store/index.ts';
 import { sendError } from './http/errors.ts';
 import { requestIdFor } from './http/request-id.ts';
-import type { TokenService } from './capabilities/tokens/service.ts';
-import type { CatalogService } from './capabilities/catalog/service.ts';
-import { catalogRoutes } from './capabilities/catalog/routes.ts';
-import { backstageCatalogRoutes } from './capabilities/catalog/backstage-routes.ts';
-import { systemRoutes } from './capabilities/system/routes.ts';
-import { tokenRoutes } from './capabilities/tokens/routes.ts';
-import { auditRoutes } from './capabilities/audit/routes.ts';
-import { identityRoutes } from './capabilities/identity/routes.ts';
-import { policyRoutes } from './capabilities/policy/routes.ts';
+import './http/types.ts';
+import { systemRoutes } from './capabilities/system/index.ts';
+import { identityRoutes } from './capabilities/identity/index.ts';
+import { tokenRoutes, type TokenService } from './capabilities/tokens/index.ts';
+import { auditRoutes } from './capabilities/audit/index.ts';
+import { policyRoutes } from './capabilities/policy/index.ts';
+import { backstageCatalogRoutes, catalogRoutes, teamRoutes, type CatalogService } from './capabilities/catalog/index.ts';
 import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
 import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
 import { environmentRoutes, type EnvironmentService, type Reaper } from './capabilities/environments/index.ts';
-import { deploymentRoutes, type DeploymentService, type Releases } from './capabilities/deployments/index.ts';
+import { deploymentRoutes, releaseRoutes, type DeploymentService, type Releases } from './capabilities/deployments/index.ts';
 
 export interface Services {
   store: Store;
@@ -46,23 +43,6 @@ export interface Services {
   deployments: { service: DeploymentService; releases: Releases };
   version: string;
 }
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    ctx: RequestContext;
-  }
-  interface FastifyInstance {
-    /** Limits and collapses requests that fail authentication; public routes with their own tokens use it too. */
-    unauthenticated: UnauthenticatedGuard;
-  }
-  interface FastifyContextConfig {
-    /** Routes that answer without a token (health, OpenAPI). */
-    public?: boolean;
-  }
-}
-
-export type App = FastifyInstance;
-export type TypedApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 export interface BuildAppOptions {
   logLevel?: string;
@@ -139,19 +119,24 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     transformObject: jsonSchemaTransformObject,
   });
 
+  // Each capability is a plugin under its prefix, given only the services it uses; registered in
+  // this order, which is also the order of /openapi.json.
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  await systemRoutes(typed, services);
-  await identityRoutes(typed, services);
-  await tokenRoutes(typed, services);
-  await auditRoutes(typed, services);
-  await policyRoutes(typed, services);
-  await catalogRoutes(typed, services);
-  await backstageCatalogRoutes(typed, services);
-  await secretRoutes(typed, services);
-  await accessRoutes(typed, services);
-  await vaultRoutes(typed, services);
-  await environmentRoutes(typed, services);
-  await deploymentRoutes(typed, services);
+  const s = services;
+  await typed.register(systemRoutes, { store: s.store, gate: s.gate });
+  await typed.register(identityRoutes, { prefix: '/api' });
+  await typed.register(tokenRoutes, { prefix: '/api/tokens', tokens: s.tokens });
+  await typed.register(auditRoutes, { prefix: '/api/audit', audit: s.audit, directory: s.directory, gate: s.gate });
+  await typed.register(policyRoutes, { prefix: '/api/policy', directory: s.directory, gate: s.gate });
+  await typed.register(catalogRoutes, { prefix: '/api/catalog/idp', catalog: s.catalog });
+  await typed.register(teamRoutes, { prefix: '/api/teams', catalog: s.catalog });
+  await typed.register(backstageCatalogRoutes, { prefix: '/api/catalog', catalog: s.catalog });
+  await typed.register(secretRoutes, { prefix: '/api/secrets', secrets: s.secrets });
+  await typed.register(accessRoutes, { prefix: '/api/access', access: s.access });
+  await typed.register(vaultRoutes, { prefix: '/v1/secret/data', secrets: s.secrets });
+  await typed.register(environmentRoutes, { prefix: '/api/environments', environments: s.environments });
+  await typed.register(releaseRoutes, { prefix: '/api/releases', releases: s.deployments.releases });
+  await typed.register(deploymentRoutes, { prefix: '/api/deployments', deployments: s.deployments.service });
   await app.ready();
   return app;
 }

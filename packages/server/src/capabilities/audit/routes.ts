@@ -1,32 +1,37 @@
 import { AuditList, AuditQuery, AuditVerification } from '@idp/contracts';
-import type { Services, TypedApp } from '../../app.ts';
+import type { AuditLog } from '../../audit/index.ts';
 import { errorResponses } from '../../http/errors.ts';
-import { PLATFORM } from '../../policy/gate.ts';
+import type { RoutesPlugin } from '../../http/types.ts';
+import type { Directory } from '../../identity/index.ts';
+import { PLATFORM, type PolicyGate } from '../../policy/gate.ts';
 
-export async function auditRoutes(app: TypedApp, s: Services): Promise<void> {
-  app.get('/api/audit', {
+/** Under /api/audit. */
+export const auditRoutes: RoutesPlugin<{ audit: AuditLog; directory: Directory; gate: PolicyGate }> = async (app, { audit, directory, gate }) => {
+  app.get('', {
     schema: {
       summary: 'List audit records, newest first',
+      operationId: 'listAuditRecords',
       tags: ['audit'],
       querystring: AuditQuery,
       response: { 200: AuditList, ...errorResponses },
     },
   }, async (req) => {
-    await s.gate.enforce(req.ctx, { action: 'audit:read', resource: PLATFORM });
+    await gate.enforce(req.ctx, { action: 'audit:read', resource: PLATFORM });
     const q = req.query;
     // An actor may be given as an email; the log stores entity refs.
-    const actors = q.actor ? [q.actor, s.directory.findUser(q.actor)?.ref].filter((a): a is string => !!a) : undefined;
-    return { items: await s.audit.list({ ...q, actors }) };
+    const actors = q.actor ? [q.actor, directory.findUser(q.actor)?.ref].filter((a): a is string => !!a) : undefined;
+    return { items: await audit.list({ ...q, actors }) };
   });
 
-  app.get('/api/audit/verify', {
+  app.get('/verify', {
     schema: {
       summary: 'Verify the hash chain of the whole audit log',
+      operationId: 'verifyAuditLog',
       tags: ['audit'],
       response: { 200: AuditVerification, ...errorResponses },
     },
   }, async (req) => {
-    await s.gate.enforce(req.ctx, { action: 'audit:verify', resource: PLATFORM });
-    return s.audit.verify();
+    await gate.enforce(req.ctx, { action: 'audit:verify', resource: PLATFORM });
+    return audit.verify();
   });
-}
+};

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { IdpError } from '@idp/contracts';
-import type { Services, TypedApp } from '../../app.ts';
-import { VaultError } from './service.ts';
+import type { RoutesPlugin } from '../../http/types.ts';
+import { VaultError, type SecretsService } from './service.ts';
 
 const VaultReadResponse = z.object({
   request_id: z.string(),
@@ -29,12 +29,14 @@ const VaultErrors = z.object({ errors: z.array(z.string()) });
  * HashiCorp Vault's KV v2 read (`GET /v1/secret/data/<env>/<service>`, X-Vault-Token), so
  * workloads read their secrets with any Vault client, unchanged. Authenticated by workload
  * tokens (`idp secret:token`), not idp API tokens, and answered in Vault's shapes, errors too.
+ * Under /v1/secret/data.
  */
-export async function vaultRoutes(app: TypedApp, s: Services): Promise<void> {
-  app.get('/v1/secret/data/:env/:service', {
+export const vaultRoutes: RoutesPlugin<{ secrets: SecretsService }> = async (app, { secrets }) => {
+  app.get('/:env/:service', {
     config: { public: true },
     schema: {
       summary: 'Vault KV v2-compatible read of every secret of one environment and service (X-Vault-Token: a workload token)',
+      operationId: 'vaultReadSecrets',
       tags: ['vault'],
       security: [],
       params: z.object({ env: z.string(), service: z.string() }),
@@ -56,7 +58,7 @@ export async function vaultRoutes(app: TypedApp, s: Services): Promise<void> {
         reply.header('retry-after', String(denied.retryAfterSeconds));
         throw new VaultError(429, [`rate limited: too many requests without a valid token; retry in ${denied.retryAfterSeconds}s`]);
       };
-      const secret = await s.secrets.vaultRead(token, req.params.env, req.params.service, req.id, anonymous);
+      const secret = await secrets.vaultRead(token, req.params.env, req.params.service, req.id, anonymous);
       return reply.code(200).send({
         request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0,
         data: secret, wrap_info: null, warnings: null, auth: null,
@@ -68,5 +70,5 @@ export async function vaultRoutes(app: TypedApp, s: Services): Promise<void> {
   });
 
   // Any other depth under the mount: Vault answers 404 with no errors for a path it has nothing at.
-  app.get('/v1/secret/data/*', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => reply.code(404).send({ errors: [] }));
-}
+  app.get('/*', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => reply.code(404).send({ errors: [] }));
+};

@@ -1,0 +1,2 @@
+export { TokenService, hashToken } from './service.ts';
+export { tokenRoutes } from './routes.ts';
