@@ -1,6 +1,7 @@
 // Finds import cycles among a package's own modules (type-only imports and re-exports count: a
 // cycle through `import type` still ties the files together for a reader). Run it directly
-// (`npx tsx scripts/import-cycles.ts [dir…]`, exit 1 on a cycle) or through its unit test.
+// (`npx tsx scripts/import-cycles.ts [dir…]`, default every package and provider; exit 1 on a
+// cycle) or through its unit test (packages/server/src/import-cycles.test.ts).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -77,7 +78,8 @@ export function importCycles(dir: string): string[][] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = resolve(import.meta.dirname, '..');
-  const dirs = process.argv.length > 2 ? process.argv.slice(2) : ['packages/server/src'];
+  const packages = ['packages', 'providers'].flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}/src`));
+  const dirs = process.argv.length > 2 ? process.argv.slice(2) : packages;
   let found = 0;
   for (const dir of dirs) {
     for (const cycle of importCycles(resolve(root, dir))) {
