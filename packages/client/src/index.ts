@@ -1,33 +1,27 @@
-export {
-  IdpClient,
-  type IdpClientOptions,
-  type RequestOptions,
-  type HttpMethod,
-  type QueryValue,
-  type AuditFilter,
-  type AuditList,
-  type TokenList,
-  type PolicyQuestion,
-  type HealthStatus,
-  type ReadinessStatus,
-  type CatalogLocationList,
-  type RefreshResultList,
-  type CatalogErrorList,
-  type CatalogEntityPage,
-  type EntityFilter,
-  type RegisterLocation,
-  type DependencyTree,
-  type ImpactEntry,
-  type TeamSummary,
-  type TeamList,
-  type SecretList,
-  type SecretFilter,
-  type WorkloadTokenList,
-  type AccessRequestList,
-  type AccessFilter,
-  type EnvironmentFilter,
-  type WatchEnvironmentOptions,
-  type DeploymentFilter,
-  type DeploymentListResult,
-  type WatchDeploymentOptions,
-} from './client.ts';
+export { IdpClient } from './client.ts';
+export type { IdpClientOptions, RequestOptions, HttpMethod, QueryValue } from './transport.ts';
+export type { WatchOptions } from './poll.ts';
+export type { HealthStatus, ReadinessStatus } from './system.ts';
+export type { AuditFilter } from './audit.ts';
+export type { PolicyQuestion } from './policy.ts';
+export type { EntityFilter, RegisterLocation } from './catalog.ts';
+export type { SecretFilter } from './secrets.ts';
+export type { AccessFilter } from './access.ts';
+export type { EnvironmentFilter, WatchEnvironmentOptions } from './environments.ts';
+export type { DeploymentFilter, DeploymentListResult, WatchDeploymentOptions } from './deployments.ts';
+// Answers are the contracts' own types; re-exported under the names callers already use.
+export type {
+  AuditList,
+  TokenList,
+  CatalogLocationList,
+  RefreshResultList,
+  CatalogErrorList,
+  CatalogEntityPage,
+  DependencyTree,
+  ImpactEntry,
+  TeamSummary,
+  TeamList,
+  SecretList,
+  WorkloadTokenList,
+  AccessRequestList,
+} from '@idp/contracts';

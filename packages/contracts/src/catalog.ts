@@ -108,6 +108,7 @@ export const DependencyNode: z.ZodType<DependencyNode> = z.lazy(() =>
 );
 
 export const DependencyTree = z.object({ root: DependencyNode, depth: z.number().int(), truncated: z.boolean() }).meta({ id: 'DependencyTree' });
+export type DependencyTree = z.infer<typeof DependencyTree>;
 
 export const OnCallContact = z
   .object({
@@ -127,6 +128,7 @@ export const ImpactEntry = z.object({
   owner: z.string().nullable(),
   oncall: OnCallContact,
 });
+export type ImpactEntry = z.infer<typeof ImpactEntry>;
 
 export const ImpactReport = z
   .object({

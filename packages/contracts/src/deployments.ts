@@ -68,6 +68,7 @@ export const Deployment = z
 export type Deployment = z.infer<typeof Deployment>;
 
 export const DeploymentList = z.object({ items: z.array(Deployment) }).meta({ id: 'DeploymentList' });
+export type DeploymentList = z.infer<typeof DeploymentList>;
 
 export const CreateDeploymentRequest = z
   .object({

@@ -62,6 +62,7 @@ export const CreatedToken = Token.extend({
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const TokenList = z.object({ items: z.array(Token) });
+export type TokenList = z.infer<typeof TokenList>;
 
 export const AuditDecision = z.enum(['allow', 'deny', 'error']);
 
@@ -93,6 +94,7 @@ export const AuditQuery = z
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditList = z.object({ items: z.array(AuditRecord) });
+export type AuditList = z.infer<typeof AuditList>;
 
 export const AuditVerification = z
   .object({
@@ -133,7 +135,9 @@ export const PolicyDecision = z
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
 export const Health = z.object({ status: z.literal('ok') });
+export type Health = z.infer<typeof Health>;
 export const Readiness = z.object({
   status: z.enum(['ready', 'not_ready']),
   checks: z.record(z.string(), z.object({ ok: z.boolean(), message: z.string().optional() })),
 });
+export type Readiness = z.infer<typeof Readiness>;
