@@ -6,7 +6,7 @@ import type { Clock } from '../../clock.ts';
 import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { GrantLookup } from '../secrets/service.ts';
-import { serviceEntity, teamOf, type ServiceOwners } from './releases.ts';
+import { serviceEntity, teamOf, type ServiceOwners } from './owners.ts';
 
 type EnvRow = Database['environments'];
 

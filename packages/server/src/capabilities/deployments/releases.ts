@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { IdpError, type Release } from '@idp/contracts';
-import { isDnsLabel, parseDeploySpec, type CedarEntity, type DeploySpec } from '@idp/core';
-import { shortRef } from '../../identity/index.ts';
+import { isDnsLabel, parseDeploySpec, type DeploySpec } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
@@ -15,22 +14,6 @@ import type { DeployAuthorizer } from './authz.ts';
 import type { RuntimeIsolation } from '../runtime/index.ts';
 
 type ReleaseRow = Database['releases'];
-
-/** Who owns a service (catalog), as far as releases need it. */
-export interface ServiceOwners {
-  ownerOf(service: string): Promise<string | null>;
-}
-
-/** The owning team's short name (`group:default/payments` → `payments`), or null when the catalog has no such service. */
-export async function teamOf(owners: ServiceOwners, service: string): Promise<string | null> {
-  const owner = await owners.ownerOf(service);
-  return owner ? shortRef(owner) : null;
-}
-
-/** The Cedar Service entity deploy:* decisions are about. */
-export function serviceEntity(service: string, team: string): CedarEntity {
-  return { uid: { type: 'Service', id: service }, attrs: { owner: { type: 'Group', id: team } }, parents: [] };
-}
 
 const OUTPUT_TAIL = 4000;
 const BUILD_TIMEOUT_MS = 10 * 60_000;

@@ -11,7 +11,8 @@ import type { EnvironmentService } from '../environments/service.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { RuntimeIsolation } from '../runtime/index.ts';
 import type { DeployAuthorizer } from './authz.ts';
-import { teamOf, type Releases, type ServiceOwners } from './releases.ts';
+import type { Releases } from './releases.ts';
+import { teamOf, type ServiceOwners } from './owners.ts';
 import { RolloutRunner } from './runner.ts';
 import { ACTIVE, toDeployment, type DeployRow } from './view.ts';
 
