@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
 import type { SecretsService } from '../secrets/service.ts';
-import type { EnvironmentInfra, EnvironmentSettings } from './service.ts';
+import type { EnvironmentInfra, EnvironmentSettings } from './types.ts';
 
 const SEED_ACTOR = 'system:seed';
 

@@ -1,0 +1,64 @@
+import type { Environment, EnvironmentStep } from '@idp/contracts';
+import { formatDuration, type CedarEntity } from '@idp/core';
+import { shortRef } from '../../identity/index.ts';
+import type { EnvironmentInfra, EnvRow, StepRow } from './types.ts';
+
+/** An environment row as the API answers it: resources, endpoints (never passwords) and steps. */
+export function environmentView(row: EnvRow, steps: StepRow[], infra: EnvironmentInfra): Environment {
+  const { postgres, redis } = infra;
+  const ready = row.ready_at ? Date.parse(row.ready_at) - Date.parse(row.created_at) : null;
+  return {
+    name: row.name,
+    kind: row.kind === 'base' ? 'base' : 'ephemeral',
+    sourceEnv: row.source_env,
+    owner: row.owner_email,
+    ownerRef: row.owner_ref,
+    team: row.team,
+    tier: row.tier,
+    status: row.status as Environment['status'],
+    ttl: row.ttl_seconds === null ? null : formatDuration(Number(row.ttl_seconds)),
+    createdAt: row.created_at,
+    readyAt: row.ready_at,
+    expiresAt: row.expires_at,
+    deletedAt: row.deleted_at,
+    provisioningMs: row.kind === 'base' ? null : ready,
+    resources: {
+      namespace: row.namespace,
+      database: row.database_name,
+      redis: row.redis_prefix ? row.redis_prefix.replace(/:$/, '') : null,
+      secrets: row.secrets_note,
+    },
+    endpoints: {
+      database: row.database_name && postgres
+        ? { host: postgres.endpoint.host, port: postgres.endpoint.port, database: row.database_name, user: row.kind === 'base' ? 'admin' : row.database_name }
+        : null,
+      redis: row.redis_prefix && redis
+        ? { host: redis.endpoint.host, port: redis.endpoint.port, db: redis.endpoint.db, user: row.kind === 'base' ? null : row.redis_user, keyPrefix: row.redis_prefix }
+        : null,
+    },
+    steps: steps.map(stepView),
+    error: row.error_step ? { step: row.error_step, message: row.error_message ?? '' } : null,
+  };
+}
+
+function stepView(s: StepRow): EnvironmentStep {
+  return {
+    name: s.name,
+    status: s.status as EnvironmentStep['status'],
+    startedAt: s.started_at,
+    finishedAt: s.finished_at,
+    durationMs: s.duration_ms === null ? null : Number(s.duration_ms),
+    attempts: Number(s.attempts),
+    detail: s.detail,
+    error: s.error,
+  };
+}
+
+/** An environment row as Cedar sees it (the resource of every env:* decision). */
+export function environmentEntity(row: EnvRow): CedarEntity {
+  const attrs: Record<string, unknown> = { base: row.kind === 'base', tier: row.tier };
+  if (row.owner_ref) attrs.owner = { type: 'User', id: shortRef(row.owner_ref) };
+  if (row.team) attrs.team = { type: 'Group', id: row.team };
+  if (row.source_env) attrs.source = row.source_env;
+  return { uid: { type: 'Environment', id: row.name }, attrs, parents: [] };
+}
