@@ -1,5 +1,5 @@
 import { DEFAULT_NAMESPACE, parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
-import type { CedarEntity, CedarUid } from '@idp/core';
+import { shortRef, type CedarEntity, type CedarUid } from '@idp/core';
 
 export interface DirectoryUser {
   ref: string;
@@ -24,11 +24,6 @@ export interface DirectoryGroup {
 /** The bootstrap admin that IDP_ADMIN_TOKEN / <data-dir>/admin-token acts as. */
 export const BOOTSTRAP_ADMIN_REF = 'user:default/idp-admin';
 
-/** `user:default/alice` → `alice`; other namespaces keep theirs: `user:ops/alice` → `ops/alice`. */
-export function shortRef(ref: string): string {
-  const { namespace, name } = parseEntityRef(ref);
-  return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
-}
 
 function relationTargets(entity: Entity, type: string): string[] {
   return [...new Set((entity.relations ?? []).filter((r) => r.type === type).map((r) => r.targetRef))].sort();

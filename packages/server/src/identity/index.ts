@@ -1,1 +1,1 @@
-export { Directory, BOOTSTRAP_ADMIN_REF, shortRef, userUid, type DirectoryUser, type DirectoryGroup } from './directory.ts';
+export { Directory, BOOTSTRAP_ADMIN_REF, userUid, type DirectoryUser, type DirectoryGroup } from './directory.ts';

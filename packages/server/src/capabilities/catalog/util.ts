@@ -37,12 +37,6 @@ export function splitRef(ref: string): { kind: string; namespace: string; name: 
   return { kind: ref.slice(0, colon), namespace: ref.slice(colon + 1, slash), name: ref.slice(slash + 1) };
 }
 
-/** `component:default/payments-api` → `payments-api`; other namespaces keep theirs. */
-export function shortName(ref: string): string {
-  const { namespace, name } = splitRef(ref);
-  return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
-}
-
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

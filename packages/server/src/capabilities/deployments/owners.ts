@@ -1,5 +1,4 @@
-import type { CedarEntity } from '@idp/core';
-import { shortRef } from '../../identity/index.ts';
+import { shortRef, type CedarEntity } from '@idp/core';
 
 /** Who owns a service (catalog), as far as deployments need it. */
 export interface ServiceOwners {

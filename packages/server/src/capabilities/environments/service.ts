@@ -7,12 +7,11 @@ import {
   type EnvironmentConnection,
   type EnvironmentListQuery,
 } from '@idp/contracts';
-import { formatDuration, parseDuration, type CedarEntity, type Decision } from '@idp/core';
+import { formatDuration, parseDuration, shortRef, type CedarEntity, type Decision } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Directory } from '../../identity/index.ts';
-import { shortRef } from '../../identity/index.ts';
 import type { PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { SecretCipher } from '../secrets/crypto.ts';

@@ -1,6 +1,5 @@
 import type { Environment, EnvironmentStep } from '@idp/contracts';
-import { formatDuration, type CedarEntity } from '@idp/core';
-import { shortRef } from '../../identity/index.ts';
+import { formatDuration, shortRef, type CedarEntity } from '@idp/core';
 import type { EnvironmentInfra, EnvRow, StepRow } from './types.ts';
 
 /** An environment row as the API answers it: resources, endpoints (never passwords) and steps. */

@@ -1,6 +1,5 @@
 import { IdpError } from '@idp/contracts';
-import type { CedarEntity } from '@idp/core';
-import { shortRef } from '../../identity/index.ts';
+import { shortRef, type CedarEntity } from '@idp/core';
 import type { PolicyGate } from '../../policy/gate.ts';
 import { parseSecretPattern, type Tier, type TierLookup } from './paths.ts';
 

@@ -1,11 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { IdpError, type CreateTokenRequest, type CreatedToken, type Principal, type Token } from '@idp/contracts';
-import { parseDuration, type CedarEntity } from '@idp/core';
+import { parseDuration, shortRef, type CedarEntity } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
-import { BOOTSTRAP_ADMIN_REF, shortRef, type Directory } from '../../identity/index.ts';
+import { BOOTSTRAP_ADMIN_REF, type Directory } from '../../identity/index.ts';
 import { PLATFORM, type PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 
