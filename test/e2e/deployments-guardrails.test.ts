@@ -86,6 +86,11 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     const v1 = await release('payments-api', yaml('    - weight: 100'));
     const first = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
     await waitFor(first.json.id, (d) => d.status === 'healthy');
+    // The same version again (a re-run CI job): a no-op answering the deployment serving it, no new one.
+    const rerun = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    expect([rerun.status < 300, rerun.json.id, rerun.json.status]).toEqual([true, first.json.id, 'healthy']);
+    const listed = await api(server, t.alice!, 'GET', `/api/deployments?env=${env}`);
+    expect(JSON.stringify(listed.json).match(/"id":"dep[^"]*"/g)).toEqual([`"id":"${first.json.id}"`]);
 
     const v2 = await release('payments-api', yaml('    - weight: 30\n    - weight: 100'));
     const second = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v2.json.version });

@@ -169,6 +169,11 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect(dep.steps[0].requests).toBeGreaterThanOrEqual(20);
     const r = await get(server.services.deployments.service.proxyPort, host);
     expect(JSON.parse(r.body).version).toBe(v2);
+    // The same commit again (a re-run CI job) succeeds as a no-op and answers the current deployment.
+    const rerun = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/already runs in .*nothing to deploy/);
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ id: dep.id, version: v2, status: 'healthy' });
   }, 120_000);
 
   it('v3 failing 5% of requests is rolled back by itself; stable keeps serving; afterwards no request fails', async () => {

@@ -13,6 +13,7 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
     'the same release) and starts the rollout the file declares. It follows the rollout on stderr: step,',
     'weight, health, the canary\'s requests and error rate, and prints the final deployment on stdout.',
     'Exit 0 when it ends healthy, 1 when it is rolled back, aborted or fails (with the reason).',
+    'When that release already runs there, nothing is deployed: it says so, prints the current deployment and exits 0.',
     '--no-wait prints the deployment id as soon as the rollout is recorded. Ctrl-C stops following, not the rollout.',
   ].join(' ');
   static override examples = [
@@ -58,6 +59,12 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
     this.info(formatRelease(release));
 
     const deployment = await this.explainingServerErrors(() => this.api.createDeployment({ service, env, version: release.version }));
+    // The server answers the deployment already serving this version (a re-run job): nothing to roll out.
+    if (deployment.version === release.version && deployment.status === 'healthy') {
+      this.info(`${service} ${release.version} already runs in ${env} (deployment ${deployment.id}); nothing to deploy.`);
+      await this.show(deployment);
+      return;
+    }
     if (!wait) {
       this.info(`Deployment ${deployment.id} of ${service} ${release.version} to ${env} started; follow it with \`idp deploy:status ${deployment.id} --watch\`.`);
       await this.render(deployment, { kind: 'text', text: () => deployment.id });

@@ -97,9 +97,24 @@ export class DeploymentService {
       status: 'pending', reason: null, state: JSON.stringify(state), promotes: 0, abort_requested: 0, processes: null,
       created_at: now.toISOString(), created_by: ctx.principal.ref, finished_at: null,
     };
+    let noop: DeployRow | undefined;
     await this.deps.db.transaction().execute(async (trx) => {
       const active = await trx.selectFrom('deployments').select('id').where('env', '=', env).where('service', '=', service).where('status', 'in', ACTIVE).executeTakeFirst();
       if (active) throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, { id: active.id });
+      // The version already serving (a re-run CI job): authorized and audited like a deploy, but a
+      // no-op answering the deployment that made it current, so the job stays green.
+      if (action === 'deploy:create' && current?.version === version) {
+        const serving = await trx.selectFrom('deployments').selectAll().where('env', '=', env).where('service', '=', service).where('version', '=', version)
+          .where('status', '=', 'healthy').orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+        if (serving) {
+          await this.deps.audit.append({
+            actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds, requestId: ctx.requestId,
+            details: { id: serving.id, env, version, unchanged: true },
+          }, trx);
+          noop = serving;
+          return;
+        }
+      }
       await trx.insertInto('deployments').values(row).execute();
       await this.deps.audit.append({
         actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds, requestId: ctx.requestId,
@@ -112,6 +127,7 @@ export class DeploymentService {
         }, trx);
       }
     });
+    if (noop) return this.view(noop);
     this.runner.schedule(id);
     return this.view(row);
   }
