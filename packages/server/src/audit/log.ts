@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { type Kysely, type Transaction } from 'kysely';
 import type { AuditQuery, AuditRecord, AuditVerification } from '@idp/contracts';
-import { parseDuration } from '@idp/core';
+import { canonicalJson, parseDuration } from '@idp/core';
 import type { Clock } from '../clock.ts';
 import type { Database, Dialect } from '../store/index.ts';
 import { headMacOf, keyCheckOf, sameHex } from './key.ts';
@@ -19,24 +19,14 @@ export interface AuditEntry {
 
 const GENESIS = '0'.repeat(64);
 
-/** JSON with sorted keys, so the hash does not depend on property order or the dialect. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).filter((k) => (value as any)[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 /** The chain before the audit key (and of stores opened without one): plain SHA-256. */
 function recordHash(prevHash: string, r: Omit<AuditRecord, 'hash'>): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonical(r)).digest('hex');
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(r)).digest('hex');
 }
 
 /** The keyed chain: HMAC-SHA256 under the audit key over the same input, domain-separated. */
 function recordMac(key: Buffer, prevHash: string, r: Omit<AuditRecord, 'hash'>): string {
-  return createHmac('sha256', key).update('idp/audit/record/v1\n').update(prevHash).update('\n').update(canonical(r)).digest('hex');
+  return createHmac('sha256', key).update('idp/audit/record/v1\n').update(prevHash).update('\n').update(canonicalJson(r)).digest('hex');
 }
 
 /** The audit key as AuditLog needs it (see key.ts for where it comes from). */

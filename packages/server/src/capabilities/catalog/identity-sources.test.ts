@@ -10,7 +10,8 @@ import { loadTrustedDirectory, reconcileIdentity, refuseUntrustedIdentity } from
 import type { ReadResult } from './read.ts';
 import { relationsOf } from './relations.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
-import { canonicalJson, sha1 } from './util.ts';
+import { canonicalJson } from '@idp/core';
+import { sha1 } from './util.ts';
 
 const entity = (kind: string, name: string, spec: Record<string, unknown>): Entity => ({ apiVersion: 'backstage.io/v1alpha1', kind, metadata: { name }, spec: spec as Entity['spec'] });
 

@@ -1,9 +1,9 @@
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
-import { CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from '@idp/core';
+import { canonicalJson, CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from '@idp/core';
 import { relationsOf, type RelationRow } from './relations.ts';
 import { buildSearchRows } from './search.ts';
 import { ReadSession, SourceUnreachableError, type LocationType, type ReadOptions, type SourceFile } from './sources.ts';
-import { canonicalJson, isRecord, sha1 } from './util.ts';
+import { isRecord, sha1 } from './util.ts';
 import { validateEntity } from './validate.ts';
 
 export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';

@@ -5,7 +5,8 @@ import type { Clock } from '../../clock.ts';
 import type { ReadEntity, ReadIssue, ReadResult } from './read.ts';
 import { toEntityRelations } from './relations.ts';
 import { buildSearchRows } from './search.ts';
-import { canonicalJson, chunk, sha1, uuidV7 } from './util.ts';
+import { canonicalJson } from '@idp/core';
+import { chunk, sha1, uuidV7 } from './util.ts';
 
 export type LocationRow = Database['catalog_locations'];
 type EntityRow = Database['catalog_entities'];

@@ -1,17 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_NAMESPACE, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 
-/** JSON with sorted keys: the same entity hashes the same whatever order its keys were read in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 export function sha1(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
