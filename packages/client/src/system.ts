@@ -1,6 +1,5 @@
-import type { Health, Readiness } from '@idp/contracts';
+import { isRecord, type Health, type Readiness } from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
-import { isRecord } from './transport.ts';
 
 export type HealthStatus = Health;
 export type ReadinessStatus = Readiness;

@@ -1,4 +1,4 @@
-import { ERROR_CODES, IdpError, isErrorCode } from '@idp/contracts';
+import { ERROR_CODES, IdpError, isErrorCode, isRecord } from '@idp/contracts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -202,10 +202,6 @@ function asEnvelope(body: unknown): EnvelopeError | undefined {
     details: isRecord(details) ? details : {},
     ...(typeof requestId === 'string' ? { requestId } : {}),
   };
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** undici reports every network failure as "fetch failed"; the useful part is in `cause`. */

@@ -4,3 +4,4 @@ export * from './catalog.ts';
 export * from './secrets.ts';
 export * from './environments.ts';
 export * from './deployments.ts';
+export * from './guards.ts';

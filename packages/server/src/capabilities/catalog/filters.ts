@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { isRecord } from './util.ts';
+import { isRecord } from '@idp/contracts';
 
 /**
  * A filter over the search index. Keys and values are lower-cased when built, so comparisons

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { DependencyNode, ImpactReport, OnCallContact, Team } from '@idp/contracts';
+import { isRecord, type DependencyNode, type ImpactReport, type OnCallContact, type Team } from '@idp/contracts';
 import type { Database } from '../../store/index.ts';
 import type { Directory } from '../../identity/index.ts';
-import { isRecord, splitRef } from './util.ts';
+import { splitRef } from './util.ts';
 
 /** Relation types the graph views read; both directions are stored, so each is a plain lookup. */
 const GRAPH_RELATIONS = ['dependsOn', 'dependencyOf', 'consumesApi', 'apiConsumedBy', 'providesApi', 'apiProvidedBy', 'ownedBy', 'ownerOf'];

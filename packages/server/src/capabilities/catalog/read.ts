@@ -3,7 +3,8 @@ import { canonicalJson, CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from
 import { relationsOf, type RelationRow } from './relations.ts';
 import { buildSearchRows } from './search.ts';
 import { ReadSession, SourceUnreachableError, type LocationType, type ReadOptions, type SourceFile } from './sources.ts';
-import { isRecord, sha1 } from './util.ts';
+import { isRecord } from '@idp/contracts';
+import { sha1 } from './util.ts';
 import { validateEntity } from './validate.ts';
 
 export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';

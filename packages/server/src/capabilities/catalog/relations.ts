@@ -1,6 +1,7 @@
 import { parseEntityRef, stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { EntityValidationError } from './validate.ts';
-import { isRecord, splitRef } from './util.ts';
+import { isRecord } from '@idp/contracts';
+import { splitRef } from './util.ts';
 
 export interface RelationRow {
   source: string;

@@ -1,6 +1,6 @@
 import type { Entity } from '@backstage/catalog-model';
 import { EntityValidationError } from './validate.ts';
-import { isRecord } from './util.ts';
+import { isRecord } from '@idp/contracts';
 
 export interface SearchRow {
   key: string;

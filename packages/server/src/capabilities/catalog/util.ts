@@ -26,10 +26,6 @@ export function splitRef(ref: string): { kind: string; namespace: string; name: 
   return { kind: ref.slice(0, colon), namespace: ref.slice(colon + 1, slash), name: ref.slice(slash + 1) };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A promise-chain mutex: catalog writes (ingestion, deletion) run one at a time in a process. */
 export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();

@@ -15,7 +15,7 @@ import {
   type Entity,
   type KindValidator,
 } from '@backstage/catalog-model';
-import { isRecord } from './util.ts';
+import { isRecord } from '@idp/contracts';
 
 /** The kinds idp stores; everything else is reported as unsupported, as Backstage does. */
 export const SUPPORTED_KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User', 'Location', 'Template'] as const;
