@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import { userTokens } from './secrets-fixtures.ts';
 
@@ -98,8 +98,10 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({ step: 0, weight: 30 });
     expect(waiting.status).not.toBe('healthy');
-    const promoted = await api(server, t.alice!, 'POST', `/api/deployments/${second.json.id}/promote`);
-    expect(promoted.status).toBe(200);
+    // `idp deploy:promote` shows the state after the promote: the next step (100%) or the end.
+    const promoted = await runCli(['deploy:promote', second.json.id, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(JSON.parse(promoted.stdout).weight).toBe(100);
     const done = await waitFor(second.json.id, (d) => !['pending', 'progressing', 'paused'].includes(d.status));
     expect(done.status).toBe('healthy');
     expect(done.steps[0].outcome).toBe('promoted');
@@ -111,9 +113,10 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     await waitFor(third.json.id, (d) => d.weight === 50);
     const busy = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
     expect([busy.status, busy.json.error.code]).toEqual([409, 'DEPLOY_IN_PROGRESS']);
-    expect((await api(server, t.alice!, 'POST', `/api/deployments/${third.json.id}/abort`)).status).toBe(200);
-    const aborted = await waitFor(third.json.id, (d) => !['pending', 'progressing', 'paused'].includes(d.status));
-    expect(aborted.status).toBe('aborted');
+    // `idp deploy:abort` shows the state after the abort: ended, aborted.
+    const aborting = await runCli(['deploy:abort', third.json.id, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    expect(aborting.code, aborting.stderr).toBe(0);
+    expect(JSON.parse(aborting.stdout).status).toBe('aborted');
     const port = server.services.deployments.service.proxyPort;
     const host = `payments-api.${env}-alice.localhost`;
     const res = await new Promise<string>((resolve, reject) => {

@@ -13,7 +13,8 @@ export default class DeployAbort extends RolloutCommand<typeof DeployAbort> {
   };
 
   async run(): Promise<void> {
-    const deployment = await this.api.abortDeployment(this.args.id);
+    // Shown once the rollout has ended (aborted, or whatever it reached first).
+    const deployment = await this.afterApplied(await this.api.abortDeployment(this.args.id), isFinished);
     this.info(isFinished(deployment) ? formatOutcome(deployment) : `Aborting ${deployment.id}; traffic goes back to ${deployment.previousVersion ?? 'the stable release'}.`);
     await this.show(deployment);
   }

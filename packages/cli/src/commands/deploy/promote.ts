@@ -16,7 +16,9 @@ export default class DeployPromote extends RolloutCommand<typeof DeployPromote> 
   };
 
   async run(): Promise<void> {
-    const deployment = await this.api.promoteDeployment(this.args.id);
+    const recorded = await this.api.promoteDeployment(this.args.id);
+    // Shown once the rollout has moved on: a later step, or the end.
+    const deployment = await this.afterApplied(recorded, (d) => isFinished(d) || d.step !== recorded.step || d.weight !== recorded.weight);
     this.info(isFinished(deployment) ? formatOutcome(deployment) : `Promoted ${deployment.id}: ${formatProgress(deployment)}`);
     await this.show(deployment);
   }

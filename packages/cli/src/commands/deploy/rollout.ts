@@ -29,6 +29,21 @@ export abstract class RolloutCommand<T extends typeof Command> extends BaseComma
     }
   }
 
+  /**
+   * The server answers promote/abort once recorded; the rollout applies them on its next tick.
+   * Re-reads (bounded: a few seconds) until `applied` holds, so the command shows the state after
+   * the action; if the runner is slower, the latest state read is shown.
+   */
+  protected async afterApplied(deployment: Deployment, applied: (d: Deployment) => boolean, timeoutMs = 5000): Promise<Deployment> {
+    const until = Date.now() + timeoutMs;
+    let latest = deployment;
+    while (!applied(latest) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      latest = await this.api.getDeployment(deployment.id);
+    }
+    return latest;
+  }
+
   /** The deployment on stdout, how it ended on stderr; exit 1 unless it is healthy. */
   protected async showOutcome(deployment: Deployment): Promise<void> {
     await this.show(deployment);
