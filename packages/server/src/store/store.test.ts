@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { createTempDatabase, postgresAvailable } from '../../../../test/support/postgres.ts';
 import { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
-import { migrate, openStore, type Store } from './index.ts';
+import { isUniqueViolation, migrate, openStore, type Store } from './index.ts';
 
 /** One suite, run against every dialect the store supports. */
 function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
@@ -28,6 +28,20 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
       expect(await migrate(store)).toEqual([]);
       const tables = await store.db.introspection.getTables();
       expect(tables.map((x) => x.name)).toEqual(expect.arrayContaining(['api_tokens', 'audit_log', 'audit_head']));
+    });
+
+    it('tells unique and primary-key violations from other errors by the driver\'s code', async () => {
+      await sql`create table unique_probe (id varchar(20) primary key, name varchar(20) unique, v varchar(20) not null)`.execute(store.db);
+      try {
+        await sql`insert into unique_probe (id, name, v) values ('a', 'x', '1')`.execute(store.db);
+        const failure = async (q: ReturnType<typeof sql>) => q.execute(store.db).then(() => expect.fail('the insert succeeded'), (err: unknown) => err);
+        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('a', 'y', '1')`))).toBe(true);
+        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('b', 'x', '1')`))).toBe(true);
+        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('c', 'z', null)`))).toBe(false);
+        expect(isUniqueViolation(new Error('UNIQUE constraint failed: nowhere'))).toBe(false);
+      } finally {
+        await sql`drop table unique_probe`.execute(store.db);
+      }
     });
 
     it('chains audit records and verifies them', async () => {

@@ -13,7 +13,7 @@ import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Directory } from '../../identity/index.ts';
 import type { PolicyGate } from '../../policy/gate.ts';
-import type { Database } from '../../store/index.ts';
+import { isUniqueViolation, type Database } from '../../store/index.ts';
 import type { SecretCipher } from '../secrets/crypto.ts';
 import type { SecretsService } from '../secrets/service.ts';
 import type { AccessService } from '../access/service.ts';
@@ -161,7 +161,7 @@ export class EnvironmentService {
         }, trx);
       });
     } catch (err) {
-      if (!(err instanceof IdpError) && /unique|duplicate key/i.test((err as Error).message)) {
+      if (!(err instanceof IdpError) && isUniqueViolation(err)) {
         throw new IdpError('ENV_EXISTS', `environment ${name} already exists`, { name, field: 'name' });
       }
       throw err;

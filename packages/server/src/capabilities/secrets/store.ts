@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { IdpError, type SecretMeta } from '@idp/contracts';
-import type { Database } from '../../store/index.ts';
+import { isUniqueViolation, type Database } from '../../store/index.ts';
 import type { SecretsDeps } from './deps.ts';
 import type { SecretPath } from './paths.ts';
 import type { SecretScope } from './resources.ts';
@@ -80,7 +80,7 @@ export class SecretStore {
     try {
       return await this.deps.db.transaction().execute(fn);
     } catch (err) {
-      if (!(err instanceof IdpError) && /unique|duplicate key/i.test((err as Error).message)) {
+      if (!(err instanceof IdpError) && isUniqueViolation(err)) {
         throw new IdpError('CONFLICT', 'the secret was changed at the same moment by another request', { hint: 'Run the command again.' });
       }
       throw err;
