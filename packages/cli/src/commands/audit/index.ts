@@ -13,7 +13,7 @@ export default class Audit extends BaseCommand<typeof Audit> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     { description: 'What was denied in the last hour.', command: '<%= config.bin %> <%= command.id %> --decision deny --since 1h' },
-    { description: "Alice's token actions, as JSON.", command: '<%= config.bin %> <%= command.id %> --actor alice@acme.test --action "token:*" -o json' },
+    { description: "Alice's token actions, as JSON.", command: '<%= config.bin %> <%= command.id %> --actor alice@company.com --action "token:*" -o json' },
   ];
   static override flags = {
     actor: Flags.string({ summary: 'Only this actor (entity ref or email).' }),

@@ -10,11 +10,11 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     'is the explanation. Use it to understand a POLICY_DENIED error.',
   ].join(' ');
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --principal alice@acme.test --action env:create --resource environment:staging',
+    '<%= config.bin %> <%= command.id %> --principal alice@company.com --action env:create --resource environment:staging',
     { description: 'With request context, as JSON.', command: `<%= config.bin %> <%= command.id %> --principal user:default/bob --action secret:read --resource secret:staging/payments-api/DB_URL --context '{"ttl":"2h"}' -o json` },
   ];
   static override flags = {
-    principal: Flags.string({ summary: 'Who: user:alice@acme.test, user:default/alice or alice@acme.test.', required: true }),
+    principal: Flags.string({ summary: 'Who: user:alice@company.com, user:default/alice or alice@company.com.', required: true }),
     action: Flags.string({ summary: 'The action, e.g. env:create, deploy:create, secret:read.', required: true }),
     resource: Flags.string({ summary: 'On what: <type>:<id>, e.g. environment:staging, service:payments-api.', required: true }),
     context: Flags.string({ summary: 'Extra request context as a JSON object, e.g. \'{"ttl":"2h"}\'.' }),

@@ -10,11 +10,11 @@ export default class TokenCreate extends BaseCommand<typeof TokenCreate> {
     '(platform admins by default).',
   ].join(' ');
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --user alice@acme.test',
+    '<%= config.bin %> <%= command.id %> --user alice@company.com',
     { description: 'A short-lived token for CI, as JSON.', command: '<%= config.bin %> <%= command.id %> --user user:default/ci-bot --ttl 2h --description "release pipeline" -o json' },
   ];
   static override flags = {
-    user: Flags.string({ summary: 'Email or entity ref of the user the token acts as (alice@acme.test, user:default/alice).', required: true }),
+    user: Flags.string({ summary: 'Email or entity ref of the user the token acts as (alice@company.com, user:default/alice).', required: true }),
     ttl: Flags.string({ summary: 'Lifetime such as 30s, 5m, 2h or 7d. Default: the server\'s (30d).' }),
     description: Flags.string({ summary: 'What the token is for; shown by token:list.' }),
   };
