@@ -140,6 +140,7 @@ describe('durations', () => {
     expect(expiresIn(env(), now)).toBe('in 7d');
     expect(expiresIn(env({ expiresAt: '2025-03-01T11:00:00Z' }), now)).toBe('expired');
     expect(expiresIn(env({ kind: 'base', expiresAt: null }), now)).toBe('-');
+    expect(expiresIn(env({ status: 'deleted', deletedAt: '2025-03-01T11:00:00Z' }), now)).toBe('deleted');
   });
 });
 

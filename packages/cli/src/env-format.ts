@@ -116,8 +116,9 @@ export function ageOf(env: Environment, now: number): string {
   return formatAge(now - Date.parse(env.createdAt));
 }
 
-/** `in 6d`, `expired`, or `-` for environments that never expire. */
+/** `in 6d`, `expired`, `-` for environments that never expire, `deleted` for those already gone (their TTL no longer applies). */
 export function expiresIn(env: Environment, now: number): string {
+  if (env.status === 'deleted' || env.deletedAt) return 'deleted';
   if (!env.expiresAt) return '-';
   const left = Date.parse(env.expiresAt) - now;
   return left > 0 ? `in ${formatAge(left)}` : 'expired';
