@@ -19,19 +19,10 @@ export type { BuildResult, BuildRun } from './build.ts';
 export { findBwrap, Sandbox, SANDBOX_APP, SANDBOX_SCRATCH } from './sandbox.ts';
 export type { SandboxOptions, SandboxProbe, SandboxSpec } from './sandbox.ts';
 export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy.ts';
-export {
-  backoffDelay,
-  CrashLoopDetector,
-  DEFAULT_BACKOFF,
-  DEFAULT_CRASH_LOOP,
-  DEFAULT_READINESS,
-  ProcessSupervisor,
-  ReleaseProcesses,
-} from './supervisor.ts';
+export { backoffDelay, CrashLoopDetector, DEFAULT_BACKOFF, DEFAULT_CRASH_LOOP, DEFAULT_READINESS } from './restart-policy.ts';
+export type { BackoffOptions, CrashLoopOptions, ReadinessOptions } from './restart-policy.ts';
+export { ProcessSupervisor, ReleaseProcesses } from './supervisor.ts';
 export type {
-  BackoffOptions,
-  CrashLoopOptions,
-  ReadinessOptions,
   RecordedReplica,
   ReleaseSpec,
   ReplicaInfo,
@@ -39,4 +30,4 @@ export type {
   SupervisorEvent,
   SupervisorEventType,
   SupervisorOptions,
-} from './supervisor.ts';
+} from './supervisor-types.ts';

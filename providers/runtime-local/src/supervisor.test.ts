@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualTimers } from './clock.ts';
 import { RuntimeError } from './errors.ts';
 import { isProcessAlive, killRecorded } from './process-group.ts';
-import { backoffDelay, CrashLoopDetector, DEFAULT_BACKOFF, ProcessSupervisor, ReleaseProcesses, type SupervisorEvent } from './supervisor.ts';
+import { backoffDelay, CrashLoopDetector, DEFAULT_BACKOFF } from './restart-policy.ts';
+import { ProcessSupervisor, ReleaseProcesses } from './supervisor.ts';
+import type { SupervisorEvent } from './supervisor-types.ts';
 import { httpRequest, SERVICE_SOURCE, STUBBORN_SOURCE, tempDir, waitFor, type TempDir } from './test-helpers.ts';
 
 describe('backoff and crash-loop rules', () => {
