@@ -29,11 +29,24 @@ async function timeMany(n: number, f: () => Promise<void>): Promise<number[]> {
 
 async function runOn(label: string, databaseUrl: string | undefined, file: string): Promise<Record<string, number>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-bench-catalog-'));
-  const server = await startServer({ port: 0, dataDir, databaseUrl, adminToken: 'bench', logLevel: 'warn', log: () => {}, catalogTimer: false, proxyPort: 0 });
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    databaseUrl,
+    adminToken: 'bench',
+    logLevel: 'warn',
+    log: () => {},
+    catalogTimer: false,
+    proxyPort: 0,
+  });
   const h = { authorization: 'Bearer bench', 'content-type': 'application/json' };
   try {
     const t0 = performance.now();
-    const res = await fetch(`${server.url}/api/catalog/idp/locations`, { method: 'POST', headers: h, body: JSON.stringify({ target: file, type: 'file' }) });
+    const res = await fetch(`${server.url}/api/catalog/idp/locations`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ target: file, type: 'file' }),
+    });
     const body = (await res.json()) as { added: number; errors: number };
     const ingestMs = performance.now() - t0;
     if (res.status !== 201) throw new Error(`register failed: ${JSON.stringify(body)}`);
@@ -51,7 +64,9 @@ async function runOn(label: string, databaseUrl: string | undefined, file: strin
     let most = -1;
     for (let i = 0; i < 8280; i += 41) {
       const ref = `component:default/comp-${String(i).padStart(4, '0')}`;
-      const r = (await (await fetch(`${server.url}/api/catalog/idp/impact?ref=${ref}`, { headers: h })).json()) as { dependents: unknown[] };
+      const r = (await (await fetch(`${server.url}/api/catalog/idp/impact?ref=${ref}`, { headers: h })).json()) as {
+        dependents: unknown[];
+      };
       if (r.dependents.length > most) [most, deepest] = [r.dependents.length, ref];
     }
     const impact = await timeMany(100, async () => {
@@ -86,7 +101,8 @@ export async function run(): Promise<Record<string, number | string>> {
     const figures: Record<string, number | string> = {};
     for (const [k, v] of Object.entries(await runOn('SQLite', undefined, file))) figures[`sqlite ${k}`] = v;
     if (process.env.IDP_BENCH_PG_URL) {
-      for (const [k, v] of Object.entries(await runOn('PostgreSQL', process.env.IDP_BENCH_PG_URL, file))) figures[`postgres ${k}`] = v;
+      for (const [k, v] of Object.entries(await runOn('PostgreSQL', process.env.IDP_BENCH_PG_URL, file)))
+        figures[`postgres ${k}`] = v;
     }
     return figures;
   } finally {

@@ -41,7 +41,11 @@ async function withPg<T>(db: string, fn: (c: pg.Client) => Promise<T>): Promise<
 
 async function prepareStaging(redis: Redis): Promise<{ bytes: number; keys: number }> {
   const regenerate = process.env.IDP_BENCH_REGENERATE === '1';
-  const exists = await withPg('postgres', async (c) => (await c.query('SELECT pg_database_size($1) AS b FROM pg_database WHERE datname = $1', [BASE_DB])).rows[0]?.b);
+  const exists = await withPg(
+    'postgres',
+    async (c) =>
+      (await c.query('SELECT pg_database_size($1) AS b FROM pg_database WHERE datname = $1', [BASE_DB])).rows[0]?.b,
+  );
   if (regenerate || !exists || Number(exists) < TARGET_BYTES * 0.95) {
     process.stdout.write(`generating ${BASE_DB} (~200 MB) …\n`);
     await withPg('postgres', async (c) => {
@@ -51,10 +55,16 @@ async function prepareStaging(redis: Redis): Promise<{ bytes: number; keys: numb
     });
     await withPg(BASE_DB, async (c) => {
       await c.query(`CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name text NOT NULL)`);
-      await c.query(`CREATE TABLE events (id bigserial PRIMARY KEY, customer_id bigint NOT NULL, kind text NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-      await c.query(`INSERT INTO customers (email, name) SELECT 'c' || i || '@example.com', 'Customer ' || i FROM generate_series(1, 100000) i`);
+      await c.query(
+        `CREATE TABLE events (id bigserial PRIMARY KEY, customer_id bigint NOT NULL, kind text NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      await c.query(
+        `INSERT INTO customers (email, name) SELECT 'c' || i || '@example.com', 'Customer ' || i FROM generate_series(1, 100000) i`,
+      );
       for (;;) {
-        await c.query(`INSERT INTO events (customer_id, kind, payload) SELECT 1 + (i % 100000), 'k' || (i % 7), md5(i::text) || repeat('x', 180) FROM generate_series(1, 200000) i`);
+        await c.query(
+          `INSERT INTO events (customer_id, kind, payload) SELECT 1 + (i % 100000), 'k' || (i % 7), md5(i::text) || repeat('x', 180) FROM generate_series(1, 200000) i`,
+        );
         const size = Number((await c.query('SELECT pg_database_size(current_database()) AS b')).rows[0].b);
         if (size >= TARGET_BYTES) break;
       }
@@ -88,15 +98,23 @@ async function prepareStaging(redis: Redis): Promise<{ bytes: number; keys: numb
     }
     keys = KEYS;
   }
-  const bytes = await withPg('postgres', async (c) => Number((await c.query('SELECT pg_database_size($1) AS b', [BASE_DB])).rows[0].b));
+  const bytes = await withPg('postgres', async (c) =>
+    Number((await c.query('SELECT pg_database_size($1) AS b', [BASE_DB])).rows[0].b),
+  );
   return { bytes, keys };
 }
 
 /** The floor: what PostgreSQL and Redis take to copy the same data with nothing around it. */
-async function floorOnce(template: string, redis: Redis, i: number): Promise<{ total: number; db: number; redis: number }> {
+async function floorOnce(
+  template: string,
+  redis: Redis,
+  i: number,
+): Promise<{ total: number; db: number; redis: number }> {
   const name = `idp_bench_floor_${i}`;
   const t0 = performance.now();
-  await withPg('postgres', (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${pg.escapeIdentifier(template)} STRATEGY FILE_COPY`));
+  await withPg('postgres', (c) =>
+    c.query(`CREATE DATABASE ${name} TEMPLATE ${pg.escapeIdentifier(template)} STRATEGY FILE_COPY`),
+  );
   const t1 = performance.now();
   // A raw copy as one would script it: SCAN the prefix, COPY each key in pipelined batches.
   let cursor = '0';
@@ -138,9 +156,14 @@ export async function run(): Promise<Record<string, number | string>> {
   const work = mkdtempSync(join(tmpdir(), 'idp-bench-env-'));
   const staging = await prepareStaging(redis);
   const secretsFile = join(work, 'secrets.yaml');
-  writeFileSync(secretsFile, Array.from({ length: 50 }, (_, i) => `payments-api/KEY_${i}: bench-secret-value-${i}`).join('\n'));
+  writeFileSync(
+    secretsFile,
+    Array.from({ length: 50 }, (_, i) => `payments-api/KEY_${i}: bench-secret-value-${i}`).join('\n'),
+  );
   const config = join(work, 'idp.config.yaml');
-  writeFileSync(config, `organization: {name: acme}
+  writeFileSync(
+    config,
+    `organization: {name: acme}
 auth: {adminGroup: platform}
 catalog:
   locations: [${join(ROOT, 'examples/acme/catalog')}, ${join(ROOT, 'examples/acme/services')}]
@@ -153,19 +176,42 @@ environments:
       database: ${BASE_DB}
       redisPrefix: "${PREFIX}"
       seed: {secrets: ${secretsFile}}
-`);
+`,
+  );
   const port = 18000 + Math.floor(Math.random() * 1000);
   const admin = 'bench-env-admin-token-0123456789';
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/idp.js'), 'server', '--port', String(port), '--data-dir', join(work, 'data'), '--config', config], {
-    env: { ...process.env, IDP_ADMIN_TOKEN: admin, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'packages/cli/bin/idp.js'),
+      'server',
+      '--port',
+      String(port),
+      '--data-dir',
+      join(work, 'data'),
+      '--config',
+      config,
+    ],
+    {
+      env: { ...process.env, IDP_ADMIN_TOKEN: admin, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHealth(url);
-    const tok = await fetch(`${url}/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice@company.com' }) });
+    const tok = await fetch(`${url}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'alice@company.com' }),
+    });
     const token = ((await tok.json()) as { token: string }).token;
     const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return (await res.json()) as any;
     };
     const until = async (name: string, status: string) => {
@@ -189,8 +235,15 @@ environments:
     // The first clone takes the snapshot (pg_dump | pg_restore); reported apart.
     const first = await createOnce('bench-env-first');
     const snapStep = first.env.steps.find((s: any) => s.name === 'database');
-    process.stdout.write(`first env:create (includes taking the snapshot): ${secs(first.ms)}; database step: ${snapStep.detail}\n`);
-    const snapshots = await withPg('postgres', (c) => c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname DESC LIMIT 1`, [`idp_snap_${BASE_DB}_`]));
+    process.stdout.write(
+      `first env:create (includes taking the snapshot): ${secs(first.ms)}; database step: ${snapStep.detail}\n`,
+    );
+    const snapshots = await withPg('postgres', (c) =>
+      c.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname DESC LIMIT 1`,
+        [`idp_snap_${BASE_DB}_`],
+      ),
+    );
     const template = snapshots.rows[0]?.datname;
     if (!template) throw new Error('no snapshot of the bench staging database was found');
 
@@ -208,7 +261,9 @@ environments:
       const r = await createOnce(`bench-env-${i}`);
       idp.push(r.ms);
       for (const s of r.env.steps) (steps[s.name] ??= []).push(s.durationMs);
-      process.stdout.write(`run ${i + 1}: env:create ${secs(r.ms)} (${r.env.steps.map((s: any) => `${s.name} ${s.durationMs} ms`).join(', ')}); floor ${secs(f.total)} (database ${secs(f.db)}, redis ${secs(f.redis)})\n`);
+      process.stdout.write(
+        `run ${i + 1}: env:create ${secs(r.ms)} (${r.env.steps.map((s: any) => `${s.name} ${s.durationMs} ms`).join(', ')}); floor ${secs(f.total)} (database ${secs(f.db)}, redis ${secs(f.redis)})\n`,
+      );
     }
     const p50 = percentile(idp, 50);
     const fp50 = percentile(floor, 50);
@@ -234,7 +289,8 @@ environments:
     await new Promise((r) => child.once('exit', r));
     redis.disconnect();
     await withPg('postgres', async (c) => {
-      for (const r of (await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'idp_snap_${BASE_DB}_%'`)).rows) {
+      for (const r of (await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'idp_snap_${BASE_DB}_%'`))
+        .rows) {
         await c.query(`ALTER DATABASE ${pg.escapeIdentifier(r.datname)} IS_TEMPLATE false`);
         await c.query(`DROP DATABASE ${pg.escapeIdentifier(r.datname)} WITH (FORCE)`);
       }

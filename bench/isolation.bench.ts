@@ -48,7 +48,14 @@ async function replicaStarts(work: string): Promise<Record<Mode, number[]>> {
     const mode: Mode = i % 2 === 0 ? 'none' : 'sandbox';
     const started = performance.now();
     const group = await ReleaseProcesses.start(
-      { release: `bench@${i}`, command: 'node server.js', cwd: app, replicas: 1, logDir: join(work, 'logs', String(i)), ...(mode === 'sandbox' ? { sandbox: { sandbox, spec } } : {}) },
+      {
+        release: `bench@${i}`,
+        command: 'node server.js',
+        cwd: app,
+        replicas: 1,
+        logDir: join(work, 'logs', String(i)),
+        ...(mode === 'sandbox' ? { sandbox: { sandbox, spec } } : {}),
+      },
       { readiness: { intervalMs: 5, timeoutMs: 1000 } },
     );
     await group.waitReady(10_000);
@@ -58,10 +65,18 @@ async function replicaStarts(work: string): Promise<Record<Mode, number[]>> {
   return times;
 }
 
-async function controlPlane(work: string, mode: Mode): Promise<{ server: RunningServer; call: (method: string, path: string, body?: unknown, type?: string) => Promise<{ status: number; json: any }> }> {
+async function controlPlane(
+  work: string,
+  mode: Mode,
+): Promise<{
+  server: RunningServer;
+  call: (method: string, path: string, body?: unknown, type?: string) => Promise<{ status: number; json: any }>;
+}> {
   const id = randomBytes(3).toString('hex');
   const config = join(work, `idp.${mode}.yaml`);
-  writeFileSync(config, `organization: {name: acme}
+  writeFileSync(
+    config,
+    `organization: {name: acme}
 auth: {adminGroup: platform}
 catalog:
   locations: [${join(ROOT, 'examples/acme/catalog')}, ${join(ROOT, 'examples/acme/services')}]
@@ -72,13 +87,23 @@ environments:
       tier: development
       redisPrefix: "bench-iso-${id}:"
 runtime: {isolation: ${mode}}
-`);
+`,
+  );
   const server = await startServer({
-    port: 0, proxyPort: 0, dataDir: join(work, `data-${mode}`), configPath: config, adminToken: ADMIN, logLevel: 'warn', log: () => {}, environmentTimers: false, catalogTimer: false,
+    port: 0,
+    proxyPort: 0,
+    dataDir: join(work, `data-${mode}`),
+    configPath: config,
+    adminToken: ADMIN,
+    logLevel: 'warn',
+    log: () => {},
+    environmentTimers: false,
+    catalogTimer: false,
   });
   const call = async (method: string, path: string, body?: unknown, type = 'application/json') => {
     const res = await fetch(`${server.url}${path}`, {
-      method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': type }) },
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': type }) },
       body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : (body as Buffer),
     });
     return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
@@ -107,7 +132,9 @@ export async function run(): Promise<Record<string, number | string>> {
   const keepAlive = setInterval(() => {}, 1000);
   try {
     const replica = await replicaStarts(work);
-    process.stdout.write(`replica start (until TCP ready), p50: none ${round(p50(replica.none))} ms, sandbox ${round(p50(replica.sandbox))} ms (${RUNS} each)\n`);
+    process.stdout.write(
+      `replica start (until TCP ready), p50: none ${round(p50(replica.none))} ms, sandbox ${round(p50(replica.sandbox))} ms (${RUNS} each)\n`,
+    );
 
     for (const mode of ['none', 'sandbox'] as const) planes[mode] = await controlPlane(work, mode);
     const envCreate: Record<Mode, number[]> = { none: [], sandbox: [] };
@@ -120,20 +147,27 @@ export async function run(): Promise<Record<string, number | string>> {
       let t = performance.now();
       const created = await call('POST', '/api/environments', { name: env, from: `benchcache${mode}` });
       if (created.status !== 202) throw new Error(`env:create: ${created.status} ${JSON.stringify(created.json)}`);
-      await until('env ready', async () => ((await call('GET', `/api/environments/${env}`)).json.status === 'ready' ? true : undefined));
+      await until('env ready', async () =>
+        (await call('GET', `/api/environments/${env}`)).json.status === 'ready' ? true : undefined,
+      );
       envCreate[mode].push(performance.now() - t);
 
-      writeFileSync(join(repo, '.idp/deploy.yaml'), `service: {name: payments-api, team: payments}
+      writeFileSync(
+        join(repo, '.idp/deploy.yaml'),
+        `service: {name: payments-api, team: payments}
 build: {command: "node -e \\"require('fs').writeFileSync('built.txt', 'x')\\""}
 run: {command: node server.js, replicas: 1}
 deploy:
   strategy: canary
   canary: [{weight: 100}]
   healthcheck: {path: /, interval: 1s, threshold: 3}
-`);
+`,
+      );
       writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${i}\n`);
       execFileSync('git', ['add', '-A'], { cwd: repo });
-      execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@example.com', 'commit', '-qm', String(i)], { cwd: repo });
+      execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@example.com', 'commit', '-qm', String(i)], {
+        cwd: repo,
+      });
       const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
       const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
       t = performance.now();

@@ -54,7 +54,12 @@ async function serveProxy(): Promise<void> {
   const { EdgeProxy } = await import('../providers/runtime-local/src/index.ts');
   const proxy = new EdgeProxy({ port: 0 });
   const port = await proxy.listen();
-  proxy.setRoute('bench-api', 'bench', { stable: { release: 'bench-api@v1', targets: [{ host: '127.0.0.1', port: Number(process.env.IDP_BENCH_BACKEND_PORT) }] } });
+  proxy.setRoute('bench-api', 'bench', {
+    stable: {
+      release: 'bench-api@v1',
+      targets: [{ host: '127.0.0.1', port: Number(process.env.IDP_BENCH_BACKEND_PORT) }],
+    },
+  });
   process.on('SIGTERM', () => void proxy.close().then(() => process.exit(0)));
   console.log(`PORT ${port}`);
 }
@@ -65,7 +70,11 @@ interface Child {
 }
 
 function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolvePort, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const match = /^PORT (\d+)$/.exec(line);
@@ -121,14 +130,17 @@ function slice(path: Path, rate: number, seconds: number): Promise<void> {
     };
     const fail = (kind: string) => path.errors.set(kind, (path.errors.get(kind) ?? 0) + 1);
     const fire = (due: number) => {
-      const req = request({ host: '127.0.0.1', port: path.port, path: '/', agent: path.agent, headers: { host: HOST } }, (res) => {
-        res.resume();
-        res.once('end', () => {
-          if (res.statusCode === 200) path.latencies.push(performance.now() - due);
-          else fail(`status ${res.statusCode}`);
-          finishOne();
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port: path.port, path: '/', agent: path.agent, headers: { host: HOST } },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            if (res.statusCode === 200) path.latencies.push(performance.now() - due);
+            else fail(`status ${res.statusCode}`);
+            finishOne();
+          });
+        },
+      );
       req.once('error', (err: NodeJS.ErrnoException) => {
         fail(err.code ?? err.message);
         finishOne();
@@ -169,7 +181,10 @@ export async function run(): Promise<Record<string, number | string>> {
     const backendEnv = { IDP_BENCH_BACKEND_PORT: String(backend.port) };
     const relay = await startChild(['-e', RELAY_SOURCE], backendEnv);
     children.push(relay);
-    const proxy = await startChild(['--import', 'tsx', resolve(import.meta.dirname, 'proxy.bench.ts')], { ...backendEnv, IDP_BENCH_PROXY_CHILD: '1' });
+    const proxy = await startChild(['--import', 'tsx', resolve(import.meta.dirname, 'proxy.bench.ts')], {
+      ...backendEnv,
+      IDP_BENCH_PROXY_CHILD: '1',
+    });
     children.push(proxy);
 
     const path = (name: string, target: Child, pid: number | undefined): Path => ({
@@ -194,19 +209,31 @@ export async function run(): Promise<Record<string, number | string>> {
     for (let i = 0; i < slices; i++) for (const p of paths) await slice(p, RATE, SECONDS / slices);
     for (const p of paths) p.agent.destroy();
 
-    const [d, r, x] = paths.map(summarize) as [ReturnType<typeof summarize>, ReturnType<typeof summarize>, ReturnType<typeof summarize>];
+    const [d, r, x] = paths.map(summarize) as [
+      ReturnType<typeof summarize>,
+      ReturnType<typeof summarize>,
+      ReturnType<typeof summarize>,
+    ];
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const line = (name: string, s: typeof d, cpuNote: string) =>
       `  ${name.padEnd(14)} p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms  max ${s.max.toFixed(2)} ms  ${s.rps.toFixed(0)} req/s  ${cpuNote}${s.errors ? `  errors ${s.errors} (${s.errorKinds})` : ''}`;
-    console.log(`open-loop ${RATE} req/s per path, ${SECONDS} s each in alternating ${SLICE_SECONDS} s slices, keep-alive; each hop its own process`);
-    console.log(`machine: ${availableParallelism()} cores, load average ${loadavg} (other work on the machine inflates every path's p99)`);
+    console.log(
+      `open-loop ${RATE} req/s per path, ${SECONDS} s each in alternating ${SLICE_SECONDS} s slices, keep-alive; each hop its own process`,
+    );
+    console.log(
+      `machine: ${availableParallelism()} cores, load average ${loadavg} (other work on the machine inflates every path's p99)`,
+    );
     console.log(line('direct', d, `backend CPU ${d.cpuUsPerRequest.toFixed(0)} µs/req`));
     console.log(line('raw TCP relay', r, `relay CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req`));
     console.log(line('idp proxy', x, `proxy CPU ${x.cpuUsPerRequest.toFixed(0)} µs/req`));
     const overheadP50 = x.p50 - d.p50;
     const overheadP99 = x.p99 - d.p99;
-    console.log(`  overhead of the idp proxy: p50 ${overheadP50.toFixed(3)} ms, p99 ${overheadP99.toFixed(3)} ms (target p99 ≤ ${TARGET_OVERHEAD_MS} ms: ${overheadP99 <= TARGET_OVERHEAD_MS ? 'met' : 'MISSED'})`);
-    console.log(`  of which any extra hop costs here (raw relay): p50 ${(r.p50 - d.p50).toFixed(3)} ms, p99 ${(r.p99 - d.p99).toFixed(3)} ms`);
+    console.log(
+      `  overhead of the idp proxy: p50 ${overheadP50.toFixed(3)} ms, p99 ${overheadP99.toFixed(3)} ms (target p99 ≤ ${TARGET_OVERHEAD_MS} ms: ${overheadP99 <= TARGET_OVERHEAD_MS ? 'met' : 'MISSED'})`,
+    );
+    console.log(
+      `  of which any extra hop costs here (raw relay): p50 ${(r.p50 - d.p50).toFixed(3)} ms, p99 ${(r.p99 - d.p99).toFixed(3)} ms`,
+    );
     const ms = (v: number) => Number(v.toFixed(3));
     return {
       'rate req/s': RATE,

@@ -109,7 +109,11 @@ class Traffic {
   private inFlight = new Set<Promise<void>>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(private readonly port: number, private readonly host: string, private readonly rate: number) {}
+  constructor(
+    private readonly port: number,
+    private readonly host: string,
+    private readonly rate: number,
+  ) {}
 
   start(): void {
     const t0 = performance.now();
@@ -128,13 +132,20 @@ class Traffic {
 
   private one(): Promise<void> {
     return new Promise((resolveOne) => {
-      const req = request({ host: '127.0.0.1', port: this.port, path: '/', headers: { host: this.host }, agent: this.agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          this.answers.push({ at: now(), release: res.headers['x-idp-release'] as string | undefined, status: res.statusCode ?? 0 });
-          resolveOne();
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port: this.port, path: '/', headers: { host: this.host }, agent: this.agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            this.answers.push({
+              at: now(),
+              release: res.headers['x-idp-release'] as string | undefined,
+              status: res.statusCode ?? 0,
+            });
+            resolveOne();
+          });
+        },
+      );
       req.setTimeout(5000, () => req.destroy(new Error('timeout')));
       req.on('error', () => {
         this.failures++;
@@ -160,7 +171,9 @@ export async function run(): Promise<Record<string, number | string>> {
   const envName = `rollback-${id}`;
   const seed = join(ROOT, 'examples/acme/seed');
   const config = join(work, 'idp.config.yaml');
-  writeFileSync(config, `organization: {name: acme}
+  writeFileSync(
+    config,
+    `organization: {name: acme}
 auth: {adminGroup: platform}
 catalog:
   locations: [${join(ROOT, 'examples/acme/catalog')}, ${join(ROOT, 'examples/acme/services')}]
@@ -177,17 +190,30 @@ environments:
         sql: ${join(seed, 'staging.sql')}
         redis: ${join(seed, 'staging-redis.json')}
         secrets: ${join(seed, 'staging-secrets.yaml')}
-`);
+`,
+  );
   let server: RunningServer | undefined;
   let traffic: Traffic | undefined;
   let token = ADMIN;
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server!.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${server!.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
   };
   try {
     server = await startServer({
-      port: 0, proxyPort: 0, dataDir: join(work, 'data'), configPath: config, adminToken: ADMIN, logLevel: 'warn', log: () => {}, environmentTimers: false, catalogTimer: false,
+      port: 0,
+      proxyPort: 0,
+      dataDir: join(work, 'data'),
+      configPath: config,
+      adminToken: ADMIN,
+      logLevel: 'warn',
+      log: () => {},
+      environmentTimers: false,
+      catalogTimer: false,
     });
     token = (await call('POST', '/api/tokens', { user: 'alice@company.com', ttl: '1d' })).json.token;
     const made = await call('POST', '/api/environments', { name: envName, from: 'benchstaging', ttl: '1d' });
@@ -199,19 +225,26 @@ environments:
       await sleep(100);
     }
 
-    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, { recursive: true, filter: (s) => !s.includes('node_modules') });
+    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, {
+      recursive: true,
+      filter: (s) => !s.includes('node_modules'),
+    });
     writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
     writeFileSync(join(repo, 'flip-health.mjs'), FLIP_HEALTH);
     execFileSync('git', ['init', '-q'], { cwd: repo });
     const commit = (message: string) => {
       execFileSync('git', ['add', '-A'], { cwd: repo });
-      execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-qm', message], { cwd: repo });
+      execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '-qm', message], {
+        cwd: repo,
+      });
       return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
     };
     const release = async (sha: string) => {
       const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
       const res = await fetch(`${server!.url}/api/releases?service=payments-api&commit=${sha}`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' }, body: tar,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' },
+        body: tar,
       });
       const json = (await res.json()) as any;
       if (res.status !== 201 && res.status !== 200) throw new Error(`release: ${JSON.stringify(json)}`);
@@ -234,15 +267,44 @@ environments:
     if (first.status !== 'healthy') throw new Error(`v1 did not become healthy: ${first.reason}`);
     const proxyPort = server.services.deployments.service.proxyPort;
     const host = `payments-api.${first.namespace}.localhost`;
-    process.stdout.write(`stable v1 ${v1} serving on ${host} (proxy port ${proxyPort}); ${RUNS} runs per kind at ${RATE} req/s; healthcheck interval ${INTERVAL_S}s, threshold ${THRESHOLD}; error-rate canary at ${ERROR_RATE}\n`);
+    process.stdout.write(
+      `stable v1 ${v1} serving on ${host} (proxy port ${proxyPort}); ${RUNS} runs per kind at ${RATE} req/s; healthcheck interval ${INTERVAL_S}s, threshold ${THRESHOLD}; error-rate canary at ${ERROR_RATE}\n`,
+    );
 
-    const results: Record<Kind, Array<{ toStable: number | null; toFinished: number | null; deployToFinished: number; toFirstFail: number | null; detectToStable: number | null; canaryAnswers: number; lateAnswers: number; stableErrors: number; reason: string }>> = {
-      'health-start': [], 'health-live': [], 'error-rate': [],
+    const results: Record<
+      Kind,
+      Array<{
+        toStable: number | null;
+        toFinished: number | null;
+        deployToFinished: number;
+        toFirstFail: number | null;
+        detectToStable: number | null;
+        canaryAnswers: number;
+        lateAnswers: number;
+        stableErrors: number;
+        reason: string;
+      }>
+    > = {
+      'health-start': [],
+      'health-live': [],
+      'error-rate': [],
     };
     for (let i = 0; i < RUNS; i++) {
       for (const kind of KINDS) {
-        writeFileSync(join(repo, 'fault.json'), JSON.stringify(kind === 'health-start' ? { failHealth: true } : kind === 'error-rate' ? { errorRate: ERROR_RATE } : { errorRate: 0 }) + '\n');
-        writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml(kind === 'health-live' ? 'node --import ./flip-health.mjs server.js' : 'node server.js'));
+        writeFileSync(
+          join(repo, 'fault.json'),
+          JSON.stringify(
+            kind === 'health-start'
+              ? { failHealth: true }
+              : kind === 'error-rate'
+                ? { errorRate: ERROR_RATE }
+                : { errorRate: 0 },
+          ) + '\n',
+        );
+        writeFileSync(
+          join(repo, '.idp/deploy.yaml'),
+          deployYaml(kind === 'health-live' ? 'node --import ./flip-health.mjs server.js' : 'node server.js'),
+        );
         const version = await release(commit(`${kind} run ${i + 1}`));
         traffic = new Traffic(proxyPort, host, RATE);
         traffic.start();
@@ -255,20 +317,31 @@ environments:
         traffic = undefined;
         const finishedAt = Date.parse(dep.finishedAt);
         const canary = answers.filter((a) => a.release?.endsWith(`@${version}`));
-        const stableErrors = answers.filter((a) => !a.release?.endsWith(`@${version}`) && a.status !== 200).length + failures;
+        const stableErrors =
+          answers.filter((a) => !a.release?.endsWith(`@${version}`) && a.status !== 200).length + failures;
         const firstAt = canary.length ? Math.min(...canary.map((a) => a.at)) : null;
         const lastAt = canary.length ? Math.max(...canary.map((a) => a.at)) : null;
         // health-live: when each replica answered its failing checks (they fail for good once they do).
-        const logDir = join(server.services.environments.namespaceDir(first.namespace), 'logs', 'payments-api', version);
+        const logDir = join(
+          server.services.environments.namespaceDir(first.namespace),
+          'logs',
+          'payments-api',
+          version,
+        );
         const fails = [0, 1].map((i) => {
           const file = join(logDir, `replica-${i}.log`);
           if (!existsSync(file)) return [];
-          return readFileSync(file, 'utf8').split('\n').flatMap((line) => {
-            const m = /"benchHealthFailedAt":(\d+)/.exec(line);
-            return m ? [Number(m[1])] : [];
-          }).sort((a, b) => a - b);
+          return readFileSync(file, 'utf8')
+            .split('\n')
+            .flatMap((line) => {
+              const m = /"benchHealthFailedAt":(\d+)/.exec(line);
+              return m ? [Number(m[1])] : [];
+            })
+            .sort((a, b) => a - b);
         });
-        const firstFail = fails.some((f) => f.length) ? Math.min(...fails.filter((f) => f.length).map((f) => f[0]!)) : null;
+        const firstFail = fails.some((f) => f.length)
+          ? Math.min(...fails.filter((f) => f.length).map((f) => f[0]!))
+          : null;
         const reached = fails.filter((f) => f.length >= THRESHOLD).map((f) => f[THRESHOLD - 1]!);
         const detectedAt = reached.length ? Math.min(...reached) : null;
         const r = {
@@ -285,8 +358,12 @@ environments:
         results[kind].push(r);
         process.stdout.write(
           `run ${i + 1} ${kind.padEnd(12)} ` +
-            (r.toStable === null ? 'canary served no request' : `canary first→last answer ${r.toStable.toFixed(0)} ms (${(r.toStable / 1000 / INTERVAL_S).toFixed(2)} intervals), first→finishedAt ${r.toFinished!.toFixed(0)} ms`) +
-            (r.detectToStable === null ? '' : `; first failing check ${r.toFirstFail!.toFixed(0)} ms after the first canary answer, last canary answer ${r.detectToStable.toFixed(0)} ms after failing check ${THRESHOLD}`) +
+            (r.toStable === null
+              ? 'canary served no request'
+              : `canary first→last answer ${r.toStable.toFixed(0)} ms (${(r.toStable / 1000 / INTERVAL_S).toFixed(2)} intervals), first→finishedAt ${r.toFinished!.toFixed(0)} ms`) +
+            (r.detectToStable === null
+              ? ''
+              : `; first failing check ${r.toFirstFail!.toFixed(0)} ms after the first canary answer, last canary answer ${r.detectToStable.toFixed(0)} ms after failing check ${THRESHOLD}`) +
             `; deploy→finishedAt ${r.deployToFinished.toFixed(0)} ms; canary answers ${r.canaryAnswers} (${r.lateAnswers} after finishedAt); stable non-200/failed ${r.stableErrors}; ${r.reason}\n`,
         );
       }
@@ -294,7 +371,7 @@ environments:
 
     const out: Record<string, number | string> = {
       'health interval / threshold': `${INTERVAL_S} s / ${THRESHOLD}`,
-      'traffic': `${RATE} req/s, canary weight 50%`,
+      traffic: `${RATE} req/s, canary weight 50%`,
       'runs per kind': RUNS,
     };
     const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -304,20 +381,30 @@ environments:
       const took = rs.map((r) => r.toStable).filter((x): x is number => x !== null);
       const toFinished = rs.map((r) => r.toFinished).filter((x): x is number => x !== null);
       const deployTo = rs.map((r) => r.deployToFinished);
-      out[`${kind} canary answers p50`] = percentile(rs.map((r) => r.canaryAnswers), 50);
+      out[`${kind} canary answers p50`] = percentile(
+        rs.map((r) => r.canaryAnswers),
+        50,
+      );
       if (took.length) {
         out[`${kind} to stable p50`] = `${ms(percentile(took, 50))} (${iv(percentile(took, 50))} intervals)`;
         out[`${kind} to stable max`] = `${ms(percentile(took, 100))} (${iv(percentile(took, 100))} intervals)`;
         out[`${kind} to finishedAt p50`] = ms(percentile(toFinished, 50));
-        out[`${kind} target <= ${TARGET_INTERVALS} intervals`] = percentile(took, 100) <= TARGET_INTERVALS * INTERVAL_S * 1000 ? 'met' : percentile(took, 50) <= TARGET_INTERVALS * INTERVAL_S * 1000 ? 'p50 met, max MISSED' : 'MISSED';
+        out[`${kind} target <= ${TARGET_INTERVALS} intervals`] =
+          percentile(took, 100) <= TARGET_INTERVALS * INTERVAL_S * 1000
+            ? 'met'
+            : percentile(took, 50) <= TARGET_INTERVALS * INTERVAL_S * 1000
+              ? 'p50 met, max MISSED'
+              : 'MISSED';
       } else {
         out[`${kind} to stable`] = 'n/a: the canary never took traffic';
       }
       const detect = rs.map((r) => r.detectToStable).filter((x): x is number => x !== null);
       if (detect.length) {
         const firstFail = rs.map((r) => r.toFirstFail).filter((x): x is number => x !== null);
-        out[`${kind} to 1st failing check p50`] = `${ms(percentile(firstFail, 50))} (max ${ms(percentile(firstFail, 100))})`;
-        out[`${kind} failing check ${THRESHOLD} to stable p50`] = `${ms(percentile(detect, 50))} (max ${ms(percentile(detect, 100))}; target: within 1 interval)`;
+        out[`${kind} to 1st failing check p50`] =
+          `${ms(percentile(firstFail, 50))} (max ${ms(percentile(firstFail, 100))})`;
+        out[`${kind} failing check ${THRESHOLD} to stable p50`] =
+          `${ms(percentile(detect, 50))} (max ${ms(percentile(detect, 100))}; target: within 1 interval)`;
       }
       out[`${kind} deploy to finishedAt p50`] = ms(percentile(deployTo, 50));
       out[`${kind} answers after finishedAt`] = rs.reduce((n, r) => n + r.lateAnswers, 0);
@@ -348,10 +435,12 @@ async function dropStores(baseDb: string, basePrefix: string, envName: string): 
   const r = new Redis(REDIS_URL);
   try {
     await c.connect();
-    const dbs = (await c.query<{ datname: string }>(
-      'SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2) OR datname = $3',
-      [baseDb, `idp_snap_${baseDb}`, `pg-${envName}`],
-    )).rows.map((x) => x.datname);
+    const dbs = (
+      await c.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2) OR datname = $3',
+        [baseDb, `idp_snap_${baseDb}`, `pg-${envName}`],
+      )
+    ).rows.map((x) => x.datname);
     for (const d of dbs) {
       await c.query(`ALTER DATABASE ${pg.escapeIdentifier(d)} IS_TEMPLATE false`).catch(() => {});
       await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(d)} WITH (FORCE)`);

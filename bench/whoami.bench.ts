@@ -30,10 +30,14 @@ export async function run(): Promise<Record<string, number | string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-bench-'));
   const port = 17000 + Math.floor(Math.random() * 1000);
   const adminToken = 'bench-admin-token';
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/idp.js'), 'server', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, IDP_ADMIN_TOKEN: adminToken, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'packages/cli/bin/idp.js'), 'server', '--port', String(port), '--data-dir', dataDir],
+    {
+      env: { ...process.env, IDP_ADMIN_TOKEN: adminToken, IDP_LOG_LEVEL: 'warn', IDP_PROXY_PORT: '0' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHealth(url, 30_000);
@@ -50,7 +54,11 @@ export async function run(): Promise<Record<string, number | string>> {
         const start = process.hrtime.bigint();
         const req = request(`${url}/api/whoami`, { agent, headers: { authorization: `Bearer ${token}` } }, (r) => {
           r.resume();
-          r.on('end', () => (r.statusCode === 200 ? res(Number(process.hrtime.bigint() - start) / 1e6) : rej(new Error(`status ${r.statusCode}`))));
+          r.on('end', () =>
+            r.statusCode === 200
+              ? res(Number(process.hrtime.bigint() - start) / 1e6)
+              : rej(new Error(`status ${r.statusCode}`)),
+          );
         });
         req.on('error', rej);
         req.end();
@@ -74,7 +82,10 @@ export async function run(): Promise<Record<string, number | string>> {
       'latency p99 ms': Number(percentile(latencies, 99).toFixed(2)),
       concurrency,
     };
-    console.log(`whoami through the real HTTP server (${concurrency} keep-alive clients, ${elapsed.toFixed(1)} s):`, figures);
+    console.log(
+      `whoami through the real HTTP server (${concurrency} keep-alive clients, ${elapsed.toFixed(1)} s):`,
+      figures,
+    );
     return figures;
   } finally {
     child.kill('SIGTERM');

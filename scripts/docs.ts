@@ -27,7 +27,13 @@ export function renderErrorsMarkdown(): string {
 
 /** The OpenAPI document as the running server serves it, pretty-printed. */
 export async function renderOpenApi(dataDir: string): Promise<string> {
-  const server = await startServer({ port: 0, dataDir, logLevel: 'warn', log: () => {}, adminToken: 'docs-generation' });
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    logLevel: 'warn',
+    log: () => {},
+    adminToken: 'docs-generation',
+  });
   try {
     const res = await fetch(`${server.url}/openapi.json`);
     const doc = await res.json();

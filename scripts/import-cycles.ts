@@ -31,7 +31,15 @@ export function importGraph(dir: string): Map<string, string[]> {
       .map((f) => f.fileName)
       .filter((spec) => spec.startsWith('.'))
       .map((spec) => resolve(dirname(file), spec))
-      .map((target) => (known.has(target) ? target : known.has(`${target}.ts`) ? `${target}.ts` : known.has(join(target, 'index.ts')) ? join(target, 'index.ts') : undefined))
+      .map((target) =>
+        known.has(target)
+          ? target
+          : known.has(`${target}.ts`)
+            ? `${target}.ts`
+            : known.has(join(target, 'index.ts'))
+              ? join(target, 'index.ts')
+              : undefined,
+      )
       .filter((t): t is string => t !== undefined);
     graph.set(file, [...new Set(targets)]);
   }
@@ -78,7 +86,9 @@ export function importCycles(dir: string): string[][] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const root = resolve(import.meta.dirname, '..');
-  const packages = ['packages', 'providers'].flatMap((group) => readdirSync(join(root, group)).map((name) => `${group}/${name}/src`));
+  const packages = ['packages', 'providers'].flatMap((group) =>
+    readdirSync(join(root, group)).map((name) => `${group}/${name}/src`),
+  );
   const dirs = process.argv.length > 2 ? process.argv.slice(2) : packages;
   let found = 0;
   for (const dir of dirs) {

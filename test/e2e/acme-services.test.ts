@@ -24,14 +24,20 @@ const BUILD_COMMAND = 'npm ci --omit=dev --prefer-offline --no-audit --no-fund';
 const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function redisAvailable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
     await client.ping();
     return true;
   } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
+    if (process.env.CI === 'true')
+      throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
     return false;
   } finally {
     client.disconnect();
@@ -43,8 +49,10 @@ function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(PORT|HOST|DATABASE_URL|REDIS_URL|REDIS_KEY_PREFIX|IDP_RELEASE_VERSION|FAULT_\w+|INIT_CWD)$/.test(k)) continue;
-    if (/^npm_(package_|lifecycle_|command$|config_(local_prefix|prefix|workspaces?|include_workspace_root)$)/i.test(k)) continue;
+    if (/^(PORT|HOST|DATABASE_URL|REDIS_URL|REDIS_KEY_PREFIX|IDP_RELEASE_VERSION|FAULT_\w+|INIT_CWD)$/.test(k))
+      continue;
+    if (/^npm_(package_|lifecycle_|command$|config_(local_prefix|prefix|workspaces?|include_workspace_root)$)/i.test(k))
+      continue;
     env[k] = v;
   }
   return env;
@@ -62,7 +70,11 @@ const running = new Set<Running>();
 /** `node server.js` in dir with PORT; resolves once /health answers (any status), never touching the fault counter. */
 async function start(dir: string, env: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['server.js'], { cwd: dir, env: { ...cleanEnv(), PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['server.js'], {
+    cwd: dir,
+    env: { ...cleanEnv(), PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -104,7 +116,10 @@ async function call(base: string, method: string, path: string, body?: unknown) 
 }
 
 /** The 1-based positions of the 5xx answers among `count` sequential requests. */
-async function failingPositions(count: number, send: (i: number) => Promise<{ status: number; json: any }>): Promise<number[]> {
+async function failingPositions(
+  count: number,
+  send: (i: number) => Promise<{ status: number; json: any }>,
+): Promise<number[]> {
   const failed: number[] = [];
   for (let i = 1; i <= count; i++) {
     const res = await send(i);
@@ -138,7 +153,13 @@ describe('Acme sample services: source folders', () => {
     });
 
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    expect(pkg).toMatchObject({ name, version: '1.0.0', private: true, type: 'module', dependencies: { pg: '8.23.1', ioredis: '5.11.1' } });
+    expect(pkg).toMatchObject({
+      name,
+      version: '1.0.0',
+      private: true,
+      type: 'module',
+      dependencies: { pg: '8.23.1', ioredis: '5.11.1' },
+    });
     const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
     expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
     expect(lock.packages['node_modules/pg'].version).toBe('8.23.1');
@@ -151,16 +172,19 @@ describe('Acme sample services: source folders', () => {
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('FAULT_ERROR_RATE');
   });
 
-  it.runIf(existsSync(join(ROOT, '.git')))('keeps .idp/deploy.yaml in git although the root ignores .idp/', async () => {
-    for (const name of SERVICES) {
-      const path = `examples/acme/services/${name}/.idp/deploy.yaml`;
-      const res = await execFileAsync('git', ['check-ignore', '-q', path], { cwd: ROOT }).then(
-        () => 0,
-        (err: { code?: number }) => err.code,
-      );
-      expect(res, `${path} must not be git-ignored`).toBe(1);
-    }
-  });
+  it.runIf(existsSync(join(ROOT, '.git')))(
+    'keeps .idp/deploy.yaml in git although the root ignores .idp/',
+    async () => {
+      for (const name of SERVICES) {
+        const path = `examples/acme/services/${name}/.idp/deploy.yaml`;
+        const res = await execFileAsync('git', ['check-ignore', '-q', path], { cwd: ROOT }).then(
+          () => 0,
+          (err: { code?: number }) => err.code,
+        );
+        expect(res, `${path} must not be git-ignored`).toBe(1);
+      }
+    },
+  );
 });
 
 const pgUp = await postgresAvailable();
@@ -203,7 +227,21 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
 
     admin = new Redis(REDIS_URL);
     // What the platform gives an environment: a user that can only touch keys under its prefix.
-    await admin.call('ACL', 'SETUSER', aclUser, 'reset', 'on', `>${aclPassword}`, `~${prefix}*`, 'resetchannels', '+@connection', '+@read', '+@write', '+@keyspace', '-@dangerous');
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      aclUser,
+      'reset',
+      'on',
+      `>${aclPassword}`,
+      `~${prefix}*`,
+      'resetchannels',
+      '+@connection',
+      '+@read',
+      '+@write',
+      '+@keyspace',
+      '-@dangerous',
+    );
     const url = new URL(REDIS_URL);
     url.username = aclUser;
     url.password = aclPassword;
@@ -228,16 +266,25 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
   it('installs each service with the deploy.yaml build command from a warm npm cache', () => {
     for (const name of SERVICES) {
       expect(JSON.parse(readFileSync(join(dirs[name], 'node_modules/pg/package.json'), 'utf8')).version).toBe('8.23.1');
-      expect(JSON.parse(readFileSync(join(dirs[name], 'node_modules/ioredis/package.json'), 'utf8')).version).toBe('5.11.1');
+      expect(JSON.parse(readFileSync(join(dirs[name], 'node_modules/ioredis/package.json'), 'utf8')).version).toBe(
+        '5.11.1',
+      );
       expect(installMs[name]).toBeLessThan(20_000);
     }
-    console.log(`acme services: ${BUILD_COMMAND} took ${SERVICES.map((n) => `${n} ${installMs[n]} ms`).join(', ')} (in parallel)`);
+    console.log(
+      `acme services: ${BUILD_COMMAND} took ${SERVICES.map((n) => `${n} ${installMs[n]} ms`).join(', ')} (in parallel)`,
+    );
   });
 
   it.each(SERVICES)('%s answers /health (both stores ok) and / with the release version', async (name) => {
     const health = await call(svc[name].url, 'GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.json).toMatchObject({ status: 'ok', service: name, version: `${name}-test-release`, checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } } });
+    expect(health.json).toMatchObject({
+      status: 'ok',
+      service: name,
+      version: `${name}-test-release`,
+      checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } },
+    });
     const root = await call(svc[name].url, 'GET', '/');
     expect(root).toMatchObject({ status: 200, json: { service: name, version: `${name}-test-release` } });
     expect(root.headers.get('x-service-version')).toBe(`${name}-test-release`);
@@ -247,8 +294,16 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
   it('payments-api stores payments in PostgreSQL and caches their count in Redis under the prefix', async () => {
     const base = svc['payments-api'].url;
     const countKey = `${prefix}payments-api:payments:count`;
-    const a = await call(base, 'POST', '/payments', { amount_cents: 1250, currency: 'EUR', user_id: '1', description: 'order 1' });
-    expect(a).toMatchObject({ status: 201, json: { amount_cents: 1250, currency: 'EUR', user_id: '1', status: 'captured' } });
+    const a = await call(base, 'POST', '/payments', {
+      amount_cents: 1250,
+      currency: 'EUR',
+      user_id: '1',
+      description: 'order 1',
+    });
+    expect(a).toMatchObject({
+      status: 201,
+      json: { amount_cents: 1250, currency: 'EUR', user_id: '1', status: 'captured' },
+    });
     expect((await call(base, 'POST', '/payments', { amount_cents: 990, currency: 'USD' })).status).toBe(201);
     const bad = await call(base, 'POST', '/payments', { amount_cents: -5, currency: 'euro' });
     expect(bad.status).toBe(400);
@@ -264,7 +319,10 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     expect((await call(base, 'GET', '/payments')).headers.get('x-cache')).toBe('hit');
 
     const { rows } = await sql.query('SELECT amount_cents, currency FROM payments ORDER BY id');
-    expect(rows).toEqual([{ amount_cents: 1250, currency: 'EUR' }, { amount_cents: 990, currency: 'USD' }]);
+    expect(rows).toEqual([
+      { amount_cents: 1250, currency: 'EUR' },
+      { amount_cents: 990, currency: 'USD' },
+    ]);
     expect((await call(base, 'GET', `/payments/${a.json.id}`)).json).toEqual(a.json);
     expect((await call(base, 'GET', '/payments/999999')).status).toBe(404);
 
@@ -278,7 +336,9 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     const base = svc['users-api'].url;
     const created = await call(base, 'POST', '/users', { email: 'Ada@Acme.example', name: 'Ada Lovelace' });
     expect(created).toMatchObject({ status: 201, json: { email: 'ada@acme.example', name: 'Ada Lovelace' } });
-    expect((await call(base, 'POST', '/users', { email: 'ada@acme.example', name: 'Ada again' })).json.error.code).toBe('USER_EXISTS');
+    expect((await call(base, 'POST', '/users', { email: 'ada@acme.example', name: 'Ada again' })).json.error.code).toBe(
+      'USER_EXISTS',
+    );
     expect((await call(base, 'POST', '/users', { email: 'nope' })).status).toBe(400);
 
     const miss = await call(base, 'GET', `/users/${created.json.id}`);
@@ -300,7 +360,10 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
   it('notifications-service records notifications in PostgreSQL and queues them on a Redis list under the prefix', async () => {
     const base = svc['notifications-service'].url;
     const one = await call(base, 'POST', '/notify', { to: 'ada@acme.example', message: 'Your payment went through' });
-    expect(one).toMatchObject({ status: 202, json: { to: 'ada@acme.example', channel: 'email', status: 'queued', queueLength: 1 } });
+    expect(one).toMatchObject({
+      status: 202,
+      json: { to: 'ada@acme.example', channel: 'email', status: 'queued', queueLength: 1 },
+    });
     const two = await call(base, 'POST', '/notify', { to: 'device-7', channel: 'push', message: 'Order shipped' });
     expect(two.json.queueLength).toBe(2);
     expect((await call(base, 'POST', '/notify', { to: 'x', message: 'y', channel: 'pigeon' })).status).toBe(400);
@@ -318,7 +381,7 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     expect(list.json.notifications).toHaveLength(2);
   });
 
-  it('namespaces each service\'s keys under REDIS_KEY_PREFIX', async () => {
+  it("namespaces each service's keys under REDIS_KEY_PREFIX", async () => {
     // The ACL user cannot touch keys outside the prefix; within it, each service keeps to its own name.
     const keys = (await admin.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
     expect(keys).toHaveLength(3);
@@ -328,12 +391,23 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
   });
 
   it('every service starts and is healthy with neither DATABASE_URL nor REDIS_URL set', async () => {
-    const needsStore = { 'payments-api': ['GET', '/payments'], 'users-api': ['GET', '/users/1'], 'notifications-service': ['POST', '/notify'] } as const;
+    const needsStore = {
+      'payments-api': ['GET', '/payments'],
+      'users-api': ['GET', '/users/1'],
+      'notifications-service': ['POST', '/notify'],
+    } as const;
     await Promise.all(
       SERVICES.map(async (name) => {
         const p = await start(dirs[name]);
         const health = await call(p.url, 'GET', '/health');
-        expect(health).toMatchObject({ status: 200, json: { status: 'ok', version: '1.0.0', checks: { postgres: { status: 'not configured' }, redis: { status: 'not configured' } } } });
+        expect(health).toMatchObject({
+          status: 200,
+          json: {
+            status: 'ok',
+            version: '1.0.0',
+            checks: { postgres: { status: 'not configured' }, redis: { status: 'not configured' } },
+          },
+        });
         expect((await call(p.url, 'GET', '/')).json).toEqual({ service: name, version: '1.0.0' });
         const [method, path] = needsStore[name];
         const res = await call(p.url, method, path, method === 'POST' ? { to: 'a', message: 'b' } : undefined);
@@ -347,13 +421,29 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
   it('answers /health 503 naming the dependency that is down', async () => {
     const closedPort = await freePort();
     const [noPg, noRedis] = await Promise.all([
-      start(dirs['payments-api'], { ...envFor('payments-api'), DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/none` }),
+      start(dirs['payments-api'], {
+        ...envFor('payments-api'),
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/none`,
+      }),
       start(dirs['payments-api'], { ...envFor('payments-api'), REDIS_URL: `redis://127.0.0.1:${closedPort}` }),
     ]);
-    const [pgDown, redisDown] = await Promise.all([call(noPg.url, 'GET', '/health'), call(noRedis.url, 'GET', '/health')]);
-    expect(pgDown).toMatchObject({ status: 503, json: { status: 'error', failed: ['postgres'], checks: { postgres: { status: 'failed' }, redis: { status: 'ok' } } } });
+    const [pgDown, redisDown] = await Promise.all([
+      call(noPg.url, 'GET', '/health'),
+      call(noRedis.url, 'GET', '/health'),
+    ]);
+    expect(pgDown).toMatchObject({
+      status: 503,
+      json: {
+        status: 'error',
+        failed: ['postgres'],
+        checks: { postgres: { status: 'failed' }, redis: { status: 'ok' } },
+      },
+    });
     expect(pgDown.json.checks.postgres.error).toContain('ECONNREFUSED');
-    expect(redisDown).toMatchObject({ status: 503, json: { status: 'error', failed: ['redis'], checks: { postgres: { status: 'ok' }, redis: { status: 'failed' } } } });
+    expect(redisDown).toMatchObject({
+      status: 503,
+      json: { status: 'error', failed: ['redis'], checks: { postgres: { status: 'ok' }, redis: { status: 'failed' } } },
+    });
     expect(redisDown.json.checks.redis.error).toContain('ECONNREFUSED');
     // The cache is an optimisation: payments are still listed from PostgreSQL while Redis is down.
     const list = await call(noRedis.url, 'GET', '/payments');
@@ -366,7 +456,9 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     // payments-api takes a payment per request, so the rows show that a faulted request did nothing.
     const before = (await sql.query('SELECT count(*)::int AS n FROM payments')).rows[0].n;
     const request = (name: ServiceName, url: string) =>
-      name === 'payments-api' ? call(url, 'POST', '/payments', { amount_cents: 1, currency: 'EUR' }) : call(url, 'GET', '/');
+      name === 'payments-api'
+        ? call(url, 'POST', '/payments', { amount_cents: 1, currency: 'EUR' })
+        : call(url, 'GET', '/');
     await Promise.all(
       SERVICES.map(async (name) => {
         const p = await start(dirs[name], { ...envFor(name), FAULT_ERROR_RATE: '0.05' });
@@ -386,14 +478,21 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     const release = join(workDir, 'users-api-faulty');
     cpSync(dirs['users-api'], release, { recursive: true });
     writeFileSync(join(release, 'fault.json'), '{"errorRate": 0.05}\n');
-    const [faulty, overridden] = await Promise.all([start(release, envFor('users-api')), start(release, { ...envFor('users-api'), FAULT_ERROR_RATE: '0' })]);
+    const [faulty, overridden] = await Promise.all([
+      start(release, envFor('users-api')),
+      start(release, { ...envFor('users-api'), FAULT_ERROR_RATE: '0' }),
+    ]);
     expect(await failingPositions(40, () => call(faulty.url, 'GET', '/'))).toEqual([20, 40]);
     expect(await failingPositions(40, () => call(overridden.url, 'GET', '/'))).toEqual([]);
     expect(await Promise.all([faulty.stop(), overridden.stop()])).toEqual([0, 0]);
   });
 
   it('refuses to start with an invalid error rate', async () => {
-    const child = spawn(process.execPath, ['server.js'], { cwd: dirs['users-api'], env: { ...cleanEnv(), PORT: String(await freePort()), FAULT_ERROR_RATE: '5%' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['server.js'], {
+      cwd: dirs['users-api'],
+      env: { ...cleanEnv(), PORT: String(await freePort()), FAULT_ERROR_RATE: '5%' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stderr!.on('data', (d) => (output += d));
     expect(await exited(child)).toBe(1);
@@ -417,7 +516,11 @@ describe.runIf(pgUp && redisUp)('Acme sample services running on PostgreSQL and 
     await Promise.all(
       SERVICES.map(async (name) => {
         const started = performance.now();
-        const child = spawn(process.execPath, ['server.js'], { cwd: dirs[name], env: { ...cleanEnv(), ...envFor(name), PORT: String(await freePort()), FAULT_CRASH: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['server.js'], {
+          cwd: dirs[name],
+          env: { ...cleanEnv(), ...envFor(name), PORT: String(await freePort()), FAULT_CRASH: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let output = '';
         child.stdout!.on('data', (d) => (output += d));
         child.stderr!.on('data', (d) => (output += d));

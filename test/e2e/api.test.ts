@@ -38,12 +38,18 @@ describe('control plane API', () => {
     expect(bad.status).toBe(401);
     expect(bad.json.error.code).toBe('TOKEN_INVALID');
     const audit = await api(server, server.adminToken, 'GET', '/api/audit?action=auth:authenticate');
-    expect(audit.json.items.map((r: any) => r.details.code)).toEqual(expect.arrayContaining(['UNAUTHENTICATED', 'TOKEN_INVALID']));
+    expect(audit.json.items.map((r: any) => r.details.code)).toEqual(
+      expect.arrayContaining(['UNAUTHENTICATED', 'TOKEN_INVALID']),
+    );
   });
 
   it('tells the bootstrap admin and a team member who they are', async () => {
     const admin = await api(server, server.adminToken, 'GET', '/api/whoami');
-    expect(admin.json).toMatchObject({ ref: 'user:default/idp-admin', roles: ['admin', 'member'], teams: ['platform'] });
+    expect(admin.json).toMatchObject({
+      ref: 'user:default/idp-admin',
+      roles: ['admin', 'member'],
+      teams: ['platform'],
+    });
     const alice = await api(server, aliceToken, 'GET', '/api/whoami');
     expect(alice.json).toMatchObject({
       ref: 'user:default/alice',
@@ -69,7 +75,12 @@ describe('control plane API', () => {
     expect(res.json.error.message).toMatch(/token:create/);
     expect(res.json.error.details.reason).toMatch(/no policy permits/);
     const audit = await api(server, server.adminToken, 'GET', '/api/audit?actor=alice@company.com&decision=deny');
-    expect(audit.json.items[0]).toMatchObject({ actor: 'user:default/alice', action: 'token:create', decision: 'deny', requestId: res.headers.get('x-request-id') });
+    expect(audit.json.items[0]).toMatchObject({
+      actor: 'user:default/alice',
+      action: 'token:create',
+      decision: 'deny',
+      requestId: res.headers.get('x-request-id'),
+    });
   });
 
   it('gives bad input a clear error with a code and the field', async () => {
@@ -120,13 +131,25 @@ describe('control plane API', () => {
   });
 
   it('explains policy decisions', async () => {
-    const deny = await api(server, aliceToken, 'POST', '/api/policy/check', { principal: 'user:alice@company.com', action: 'token:create', resource: 'platform:idp' });
+    const deny = await api(server, aliceToken, 'POST', '/api/policy/check', {
+      principal: 'user:alice@company.com',
+      action: 'token:create',
+      resource: 'platform:idp',
+    });
     expect(deny.status).toBe(200);
     expect(deny.json).toMatchObject({ decision: 'deny', principal: 'user:default/alice', permittedBy: [] });
-    const allow = await api(server, aliceToken, 'POST', '/api/policy/check', { principal: 'frank@company.com', action: 'token:create', resource: 'platform:idp' });
+    const allow = await api(server, aliceToken, 'POST', '/api/policy/check', {
+      principal: 'frank@company.com',
+      action: 'token:create',
+      resource: 'platform:idp',
+    });
     expect(allow.json.decision).toBe('allow');
     expect(allow.json.permittedBy).toEqual(['admins/platform-admins-all']);
-    const badRef = await api(server, aliceToken, 'POST', '/api/policy/check', { principal: 'user:alice@company.com', action: 'token:create', resource: 'nonsense' });
+    const badRef = await api(server, aliceToken, 'POST', '/api/policy/check', {
+      principal: 'user:alice@company.com',
+      action: 'token:create',
+      resource: 'nonsense',
+    });
     expect(badRef.status).toBe(400);
     expect(badRef.json.error.details.field).toBe('resource');
   });
@@ -137,7 +160,10 @@ describe('control plane API', () => {
     expect(list.json.items[0].seq).toBeGreaterThan(list.json.items[1].seq);
     const denied = await api(server, aliceToken, 'GET', '/api/audit');
     expect(denied.status).toBe(403);
-    expect((await api(server, server.adminToken, 'GET', '/api/audit/verify')).json).toMatchObject({ ok: true, firstBadSeq: null });
+    expect((await api(server, server.adminToken, 'GET', '/api/audit/verify')).json).toMatchObject({
+      ok: true,
+      firstBadSeq: null,
+    });
     await sql`update audit_log set decision = 'allow' where seq = 3`.execute(server.services.store.db);
     const v = await api(server, server.adminToken, 'GET', '/api/audit/verify');
     expect(v.json).toMatchObject({ ok: false, firstBadSeq: 3 });
@@ -160,11 +186,23 @@ describe('policy:check on real resources', () => {
 
   it('loads a token with its owner, so ownership policies explain correctly', async () => {
     const bob = await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'bob@company.com' });
-    const own = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'bob@company.com', action: 'token:revoke', resource: `token:${bob.json.id}` });
+    const own = await api(server, server.adminToken, 'POST', '/api/policy/check', {
+      principal: 'bob@company.com',
+      action: 'token:revoke',
+      resource: `token:${bob.json.id}`,
+    });
     expect(own.json).toMatchObject({ decision: 'allow', permittedBy: ['tokens/tokens-own-revoke'], errors: [] });
-    const other = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'carol@company.com', action: 'token:revoke', resource: `token:${bob.json.id}` });
+    const other = await api(server, server.adminToken, 'POST', '/api/policy/check', {
+      principal: 'carol@company.com',
+      action: 'token:revoke',
+      resource: `token:${bob.json.id}`,
+    });
     expect(other.json).toMatchObject({ decision: 'deny', errors: [] });
-    const unknownAction = await api(server, server.adminToken, 'POST', '/api/policy/check', { principal: 'bob@company.com', action: 'token:explode', resource: 'platform:idp' });
+    const unknownAction = await api(server, server.adminToken, 'POST', '/api/policy/check', {
+      principal: 'bob@company.com',
+      action: 'token:explode',
+      resource: 'platform:idp',
+    });
     expect(unknownAction.json.decision).toBe('deny');
     expect(unknownAction.json.errors.join(' ')).toMatch(/token:explode/);
   });

@@ -16,7 +16,9 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
   const idp = (...args: string[]) => runCli(args, env);
 
   /** Runs the command lines a few at a time; results come back in the order given. */
-  async function batch<const L extends readonly (readonly string[])[]>(lines: L): Promise<{ [K in keyof L]: CliResult }> {
+  async function batch<const L extends readonly (readonly string[])[]>(
+    lines: L,
+  ): Promise<{ [K in keyof L]: CliResult }> {
     const results: CliResult[] = new Array(lines.length);
     let next = 0;
     const worker = async () => {
@@ -62,7 +64,9 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     expect(page).toMatchObject({ totalItems: expect.any(Number), nextCursor: null });
     expect(page.items.length).toBe(page.totalItems);
     expect(page.items.every((e: any) => e.kind.toLowerCase() === 'component')).toBe(true);
-    expect(page.items.map((e: any) => e.metadata.name)).toEqual(expect.arrayContaining(['payments-api', 'users-api', 'notifications-service']));
+    expect(page.items.map((e: any) => e.metadata.name)).toEqual(
+      expect.arrayContaining(['payments-api', 'users-api', 'notifications-service']),
+    );
 
     ok(get);
     expect(get.stdout).toMatch(/^Ref:\s+component:payments-api$/m);
@@ -72,7 +76,9 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     expect(get.stdout).toMatch(/^ {2}ownedBy\s+group:payments$/m);
     const entity = json(getJson);
     expect(entity).toMatchObject({ kind: 'Component', metadata: { name: 'payments-api' } });
-    expect(entity.relations).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'ownedBy', targetRef: 'group:default/payments' })]));
+    expect(entity.relations).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'ownedBy', targetRef: 'group:default/payments' })]),
+    );
 
     ok(deps);
     const lines = deps.stdout.trimEnd().split('\n');
@@ -81,8 +87,15 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     expect(deps.stdout).toMatch(/^[├└]── component:notifications-service \(\S+\)/m);
     expect(lines.slice(1).every((l) => /^[│├└ ]/.test(l))).toBe(true);
     const tree = json(depsJson);
-    expect(tree.root).toMatchObject({ ref: 'component:default/payments-api', owner: 'group:default/payments', missing: false, cycle: false });
-    expect(tree.root.children.map((c: any) => c.ref)).toEqual(expect.arrayContaining(['component:default/users-api', 'component:default/notifications-service']));
+    expect(tree.root).toMatchObject({
+      ref: 'component:default/payments-api',
+      owner: 'group:default/payments',
+      missing: false,
+      cycle: false,
+    });
+    expect(tree.root.children.map((c: any) => c.ref)).toEqual(
+      expect.arrayContaining(['component:default/users-api', 'component:default/notifications-service']),
+    );
     const shallow = json(depsShallow);
     expect(shallow.depth).toBe(1);
     expect(shallow.root.children.every((c: any) => c.children.length === 0)).toBe(true);
@@ -96,7 +109,9 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     const report = json(impactJson);
     expect(report.target).toBe('component:default/users-api');
     expect(report.dependents).toEqual(
-      expect.arrayContaining([expect.objectContaining({ ref: 'component:default/payments-api', depth: 1, owner: 'group:default/payments' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ ref: 'component:default/payments-api', depth: 1, owner: 'group:default/payments' }),
+      ]),
     );
     expect(report.teams.map((t: any) => t.team)).toContain('group:default/payments');
     expect(Array.isArray(report.cycles)).toBe(true);
@@ -122,13 +137,22 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     expect(contact.route.length).toBeGreaterThan(1);
 
     ok(team);
-    for (const name of ['alice', 'bob', 'carol']) expect(team.stdout).toMatch(new RegExp(`^ {2}user:${name}\\s+${name}@company\\.com\\s+direct$`, 'm'));
+    for (const name of ['alice', 'bob', 'carol'])
+      expect(team.stdout).toMatch(new RegExp(`^ {2}user:${name}\\s+${name}@company\\.com\\s+direct$`, 'm'));
     expect(team.stdout).toMatch(/^Owns \(\d+\):\n(?: {2}.*\n)*? {2}component:payments-api\s/m);
     const payments = json(teamJson);
-    expect(payments).toMatchObject({ ref: 'group:default/payments', name: 'payments', parent: 'group:default/engineering' });
-    expect(payments.members.map((m: any) => m.ref)).toEqual(expect.arrayContaining(['user:default/alice', 'user:default/bob', 'user:default/carol']));
+    expect(payments).toMatchObject({
+      ref: 'group:default/payments',
+      name: 'payments',
+      parent: 'group:default/engineering',
+    });
+    expect(payments.members.map((m: any) => m.ref)).toEqual(
+      expect.arrayContaining(['user:default/alice', 'user:default/bob', 'user:default/carol']),
+    );
     expect(payments.owns.map((o: any) => o.ref)).toContain('component:default/payments-api');
-    expect(json(teams).items.map((t: any) => t.name)).toEqual(expect.arrayContaining(['engineering', 'payments', 'identity', 'platform']));
+    expect(json(teams).items.map((t: any) => t.name)).toEqual(
+      expect.arrayContaining(['engineering', 'payments', 'identity', 'platform']),
+    );
 
     ok(onePage);
     expect(onePage.stdout.trimEnd().split('\n')).toHaveLength(2);
@@ -136,7 +160,9 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     const all = json(allPages);
     expect(all.nextCursor).toBeNull();
     expect(all.items.length).toBe(all.totalItems);
-    expect(new Set(all.items.map((e: any) => `${e.kind}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`)).size).toBe(all.totalItems);
+    expect(
+      new Set(all.items.map((e: any) => `${e.kind}:${e.metadata.namespace ?? 'default'}/${e.metadata.name}`)).size,
+    ).toBe(all.totalItems);
   });
 
   it('reports unknown refs as not found (exit 4) with a hint, in text and JSON', async () => {
@@ -154,7 +180,10 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     }
     expect(missing.stderr).toMatch(/no-such-thing/);
     expect(missingJson.code).toBe(4);
-    expect(JSON.parse(missingJson.stderr).error).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no-such-thing') });
+    expect(JSON.parse(missingJson.stderr).error).toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('no-such-thing'),
+    });
   });
 
   it('registers a location by relative path, shows its errors, refreshes and unregisters it', async () => {
@@ -209,12 +238,16 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
         ['catalog:register', target],
       ]);
       expect(json(locations).items).toEqual(
-        expect.arrayContaining([expect.objectContaining({ id, type: 'file', target: dir, origin: 'api', entities: 1, errors: 1 })]),
+        expect.arrayContaining([
+          expect.objectContaining({ id, type: 'file', target: dir, origin: 'api', entities: 1, errors: 1 }),
+        ]),
       );
       ok(errors);
       expect(errors.stdout.split('\n')[0]).toMatch(/^LOCATION\s+FILE:LINE\s+ENTITY\s+MESSAGE$/);
       expect(errors.stdout).toMatch(new RegExp(`^file:${dir}\\s+\\S*catalog-info\\.yaml(:\\d+)?\\s`, 'm'));
-      expect(json(errorsJson).items).toEqual([expect.objectContaining({ location: `file:${dir}`, message: expect.any(String) })]);
+      expect(json(errorsJson).items).toEqual([
+        expect.objectContaining({ location: `file:${dir}`, message: expect.any(String) }),
+      ]);
       expect(json(probe).spec).toMatchObject({ owner: 'payments' });
       expect(json(usersImpact).dependents.map((d: any) => d.ref)).toContain('component:default/e2e-probe');
       expect(json(refreshOne)).toMatchObject({ location: { id }, added: 0, removed: 0, unchanged: 1, errors: 1 });
@@ -228,7 +261,10 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
       const unregistered = await idp('catalog:unregister', id!);
       ok(unregistered);
       expect(unregistered.stdout).toBe('');
-      const [gone, goneLocation] = await batch([['catalog:get', 'e2e-probe'], ['catalog:errors', '--location', id!]]);
+      const [gone, goneLocation] = await batch([
+        ['catalog:get', 'e2e-probe'],
+        ['catalog:errors', '--location', id!],
+      ]);
       expect(gone.code).toBe(4);
       expect(goneLocation.code).toBe(4);
     } finally {

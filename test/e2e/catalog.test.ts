@@ -20,7 +20,10 @@ describe('catalog ingestion through the API', () => {
 
   beforeAll(async () => {
     // The test's HTTP server is on loopback: allow-listed, as an admin would for an intranet host.
-    server = await startTestServer({ catalogTimer: false, configPath: acmeConfigAllowing('catalog-e2e', ['127.0.0.1']) });
+    server = await startTestServer({
+      catalogTimer: false,
+      configPath: acmeConfigAllowing('catalog-e2e', ['127.0.0.1']),
+    });
     alice = (await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'alice@company.com' })).json.token;
     http = createServer((req, res) => {
       const body = served[req.url ?? ''];
@@ -42,12 +45,19 @@ describe('catalog ingestion through the API', () => {
     const folder = join(dir, 'mixed');
     mkdirSync(join(folder, 'a'), { recursive: true });
     mkdirSync(join(folder, 'b'), { recursive: true });
-    writeFileSync(join(folder, 'a/catalog-info.yaml'), `${component('ledger')}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Bad Name!\nspec: {type: service, lifecycle: x, owner: me}\n`);
-    writeFileSync(join(folder, 'b/catalog-info.yaml'), 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\n  tags: [unclosed\n');
+    writeFileSync(
+      join(folder, 'a/catalog-info.yaml'),
+      `${component('ledger')}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Bad Name!\nspec: {type: service, lifecycle: x, owner: me}\n`,
+    );
+    writeFileSync(
+      join(folder, 'b/catalog-info.yaml'),
+      'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\n  tags: [unclosed\n',
+    );
     const res = await register(server.adminToken, folder);
     expect(res.status).toBe(201);
     expect(res.json).toMatchObject({ added: 1, errors: 2 });
-    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json.items;
+    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json
+      .items;
     expect(errors).toHaveLength(2);
     const yamlError = errors.find((e: any) => e.file?.endsWith('b/catalog-info.yaml'));
     expect(yamlError.line).toBeGreaterThan(0);
@@ -63,18 +73,27 @@ describe('catalog ingestion through the API', () => {
     expect(res.json).toMatchObject({ added: 0, errors: 1 });
     const ledger = (await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=ledger')).json;
     expect(ledger.spec.system).toBeUndefined();
-    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json.items;
+    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json
+      .items;
     expect(errors[0].message).toMatch(/component:default\/ledger/);
   });
 
   it('removes entities that vanished from their location, with their relations', async () => {
     const folder = join(dir, 'vanish');
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'catalog-info.yaml'), `${component('temp-a', '  dependsOn: [component:users-api]\n')}---\n${component('temp-b')}`);
+    writeFileSync(
+      join(folder, 'catalog-info.yaml'),
+      `${component('temp-a', '  dependsOn: [component:users-api]\n')}---\n${component('temp-b')}`,
+    );
     const res = await register(server.adminToken, folder);
     expect(res.json.added).toBe(2);
     writeFileSync(join(folder, 'catalog-info.yaml'), component('temp-b'));
-    const again = await api(server, server.adminToken, 'POST', `/api/catalog/idp/locations/${res.json.location.id}/refresh`);
+    const again = await api(
+      server,
+      server.adminToken,
+      'POST',
+      `/api/catalog/idp/locations/${res.json.location.id}/refresh`,
+    );
     expect(again.json).toMatchObject({ removed: 1, unchanged: 1 });
     expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=temp-a')).status).toBe(404);
     const impact = (await api(server, alice, 'GET', '/api/catalog/idp/impact?ref=users-api')).json;
@@ -110,13 +129,18 @@ describe('catalog ingestion through the API', () => {
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('POLICY_DENIED');
     const audit = (await api(server, server.adminToken, 'GET', '/api/audit?action=catalog:*')).json.items;
-    expect(audit.map((r: any) => `${r.action}:${r.decision}`)).toEqual(expect.arrayContaining(['catalog:register:deny', 'catalog:register:allow', 'catalog:refresh:allow']));
+    expect(audit.map((r: any) => `${r.action}:${r.decision}`)).toEqual(
+      expect.arrayContaining(['catalog:register:deny', 'catalog:register:allow', 'catalog:refresh:allow']),
+    );
   });
 
   it('terminates on dependency cycles and marks them', async () => {
     const folder = join(dir, 'cycle');
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'catalog-info.yaml'), `${component('cyc-a', '  dependsOn: [component:cyc-b]\n')}---\n${component('cyc-b', '  dependsOn: [component:cyc-a, component:ghost]\n')}`);
+    writeFileSync(
+      join(folder, 'catalog-info.yaml'),
+      `${component('cyc-a', '  dependsOn: [component:cyc-b]\n')}---\n${component('cyc-b', '  dependsOn: [component:cyc-a, component:ghost]\n')}`,
+    );
     await register(server.adminToken, folder);
     const deps = (await api(server, alice, 'GET', '/api/catalog/idp/deps?ref=cyc-a&depth=10')).json;
     const b = deps.root.children.find((c: any) => c.ref === 'component:default/cyc-b');
@@ -131,7 +155,14 @@ describe('catalog ingestion through the API', () => {
     const first = (await api(server, alice, 'GET', '/api/catalog/idp/entities?kind=user&limit=4')).json;
     expect(first.items).toHaveLength(4);
     expect(first.totalItems).toBe(6);
-    const second = (await api(server, alice, 'GET', `/api/catalog/idp/entities?limit=4&cursor=${encodeURIComponent(first.nextCursor)}`)).json;
+    const second = (
+      await api(
+        server,
+        alice,
+        'GET',
+        `/api/catalog/idp/entities?limit=4&cursor=${encodeURIComponent(first.nextCursor)}`,
+      )
+    ).json;
     expect(second.items.map((e: any) => e.metadata.name)).toEqual(['erin', 'frank']);
     expect(second.nextCursor).toBeNull();
     const owned = (await api(server, alice, 'GET', '/api/catalog/idp/entities?owner=identity&kind=component')).json;
@@ -141,10 +172,16 @@ describe('catalog ingestion through the API', () => {
   it('follows team changes into identity and the policy gate', async () => {
     const folder = join(dir, 'people');
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, 'catalog-info.yaml'), 'apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: gina}\nspec:\n  profile: {email: gina@company.com}\n  memberOf: [platform]\n');
+    writeFileSync(
+      join(folder, 'catalog-info.yaml'),
+      'apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: gina}\nspec:\n  profile: {email: gina@company.com}\n  memberOf: [platform]\n',
+    );
     await register(server.adminToken, folder);
-    const token = (await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'gina@company.com' })).json.token;
+    const token = (await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'gina@company.com' })).json
+      .token;
     expect((await api(server, token, 'GET', '/api/whoami')).json.roles).toContain('admin');
-    expect((await api(server, token, 'GET', '/api/teams/platform')).json.members.map((m: any) => m.ref)).toContain('user:default/gina');
+    expect((await api(server, token, 'GET', '/api/teams/platform')).json.members.map((m: any) => m.ref)).toContain(
+      'user:default/gina',
+    );
   });
 });

@@ -46,7 +46,10 @@ describe('idp CLI against a real control plane process', () => {
 
   it('walks the token lifecycle as an admin and as a user', async () => {
     const admin = { IDP_URL: server.url, IDP_TOKEN: adminToken };
-    const created = await runCli(['token:create', '--user', 'alice@company.com', '--ttl', '7d', '--output', 'json'], admin);
+    const created = await runCli(
+      ['token:create', '--user', 'alice@company.com', '--ttl', '7d', '--output', 'json'],
+      admin,
+    );
     expect(created.code).toBe(0);
     const token = JSON.parse(created.stdout);
     expect(token).toMatchObject({ user: 'user:default/alice', status: 'active' });
@@ -83,7 +86,20 @@ describe('idp CLI against a real control plane process', () => {
     const verify = await runCli(['audit:verify'], admin);
     expect(verify.code).toBe(0);
 
-    const check = await runCli(['policy:check', '--principal', 'user:alice@company.com', '--action', 'token:create', '--resource', 'platform:idp', '--output', 'yaml'], admin);
+    const check = await runCli(
+      [
+        'policy:check',
+        '--principal',
+        'user:alice@company.com',
+        '--action',
+        'token:create',
+        '--resource',
+        'platform:idp',
+        '--output',
+        'yaml',
+      ],
+      admin,
+    );
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(/decision: deny/);
   });
@@ -131,7 +147,10 @@ describe('start-up failures stop the server with a clear message', () => {
   it('names the policy file that does not validate', async () => {
     const org = join(dir, 'org');
     cpSync(join(ROOT, 'examples/acme'), org, { recursive: true });
-    writeFileSync(join(org, 'bad.cedar'), '@id("oops")\npermit (principal, action == Action::"env:destroy", resource);\n');
+    writeFileSync(
+      join(org, 'bad.cedar'),
+      '@id("oops")\npermit (principal, action == Action::"env:destroy", resource);\n',
+    );
     const cfg = readFileSync(ACME_CONFIG, 'utf8').replace('paths: []', 'paths: [./bad.cedar]');
     writeFileSync(join(org, 'idp.config.yaml'), cfg);
     const err = await startExpectingFailure(['--config', join(org, 'idp.config.yaml')]);
@@ -156,14 +175,19 @@ describe.runIf(pgUp)('the control plane on PostgreSQL (IDP_DATABASE_URL)', () =>
       let server = await startServerProcess(['--data-dir', dataDir], env);
       expect(server.output()).toMatch(/postgres/);
       const admin = { IDP_URL: server.url, IDP_TOKEN: env.IDP_ADMIN_TOKEN };
-      const created = JSON.parse((await runCli(['token:create', '--user', 'dave@company.com', '-o', 'json'], admin)).stdout);
+      const created = JSON.parse(
+        (await runCli(['token:create', '--user', 'dave@company.com', '-o', 'json'], admin)).stdout,
+      );
       server.child.kill('SIGTERM');
       await exited(server.child);
 
       server = await startServerProcess(['--data-dir', dataDir], env);
       const who = await runCli(['whoami', '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: created.token });
       expect(JSON.parse(who.stdout).email).toBe('dave@company.com');
-      const verify = await runCli(['audit:verify', '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: env.IDP_ADMIN_TOKEN });
+      const verify = await runCli(['audit:verify', '-o', 'json'], {
+        IDP_URL: server.url,
+        IDP_TOKEN: env.IDP_ADMIN_TOKEN,
+      });
       expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
       server.child.kill('SIGTERM');
       await exited(server.child);

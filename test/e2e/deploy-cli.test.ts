@@ -9,7 +9,11 @@ import { runCli, startTestServer, type TestServer } from '../support/server.ts';
 // deploy` itself runs against the real control plane in test/e2e/deployments.test.ts.
 
 const PAYMENTS_DIR = 'examples/acme/services/payments-api';
-const notLoggedIn = () => ({ IDP_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'idp-deploy-nologin-')), IDP_URL: undefined, IDP_TOKEN: undefined });
+const notLoggedIn = () => ({
+  IDP_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'idp-deploy-nologin-')),
+  IDP_URL: undefined,
+  IDP_TOKEN: undefined,
+});
 
 const BROKEN = [
   '# a deploy.yaml with three mistakes',
@@ -34,18 +38,25 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('idp deploy:validate and deploy:schema (no server)', () => {
-  it('passes the demo service\'s deploy.yaml, saying which service, team and strategy, and notes the skipped catalog check', async () => {
+  it("passes the demo service's deploy.yaml, saying which service, team and strategy, and notes the skipped catalog check", async () => {
     const [byDir, byFile] = await Promise.all([
       runCli(['deploy:validate', PAYMENTS_DIR], notLoggedIn()),
       runCli(['deploy:validate', `${PAYMENTS_DIR}/.idp/deploy.yaml`, '-o', 'json'], notLoggedIn()),
     ]);
     expect(byDir.code, byDir.stderr).toBe(0);
-    expect(byDir.stdout).toBe(`✓ ${PAYMENTS_DIR}/.idp/deploy.yaml is valid (service payments-api, team payments, strategy canary 10% for 5m → 50% for 10m → 100%)\n`);
+    expect(byDir.stdout).toBe(
+      `✓ ${PAYMENTS_DIR}/.idp/deploy.yaml is valid (service payments-api, team payments, strategy canary 10% for 5m → 50% for 10m → 100%)\n`,
+    );
     expect(byDir.stderr).toContain('skipped the catalog check of service and team: not logged in');
 
     expect(byFile.code, byFile.stderr).toBe(0);
     const result = JSON.parse(byFile.stdout);
-    expect(result).toMatchObject({ valid: true, problems: [], catalogChecked: false, spec: { service: { name: 'payments-api', team: 'payments' }, deploy: { strategy: 'canary' } } });
+    expect(result).toMatchObject({
+      valid: true,
+      problems: [],
+      catalogChecked: false,
+      spec: { service: { name: 'payments-api', team: 'payments' }, deploy: { strategy: 'canary' } },
+    });
   });
 
   it('reports every problem of a broken file with line:column and "did you mean", and exits 2', async () => {
@@ -61,9 +72,17 @@ describe('idp deploy:validate and deploy:schema (no server)', () => {
 
     expect(table.code).toBe(2);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines).toContain(`${file}:10:3  deploy.helthcheck: unknown key "helthcheck" (expected one of strategy, canary, healthcheck, rollback) did you mean "healthcheck"?`);
-    expect(lines).toContain(`${file}:9:15  deploy.canary[1].weight: 150 is above 100 (expected an integer from 1 to 100, greater than the previous step)`);
-    expect(lines.some((l) => l.startsWith(`${file}:11:41  deploy.rollback.on_error_rate: "1 percent" is not an error-rate threshold`))).toBe(true);
+    expect(lines).toContain(
+      `${file}:10:3  deploy.helthcheck: unknown key "helthcheck" (expected one of strategy, canary, healthcheck, rollback) did you mean "healthcheck"?`,
+    );
+    expect(lines).toContain(
+      `${file}:9:15  deploy.canary[1].weight: 150 is above 100 (expected an integer from 1 to 100, greater than the previous step)`,
+    );
+    expect(
+      lines.some((l) =>
+        l.startsWith(`${file}:11:41  deploy.rollback.on_error_rate: "1 percent" is not an error-rate threshold`),
+      ),
+    ).toBe(true);
     expect(table.stderr).toMatch(/^Error \[DEPLOY_SPEC_INVALID\]: .*deploy\.yaml has \d+ problems\nTry this: /m);
     // The catalog is only asked about a file that is valid by itself.
     expect(table.stderr).not.toContain('catalog');
@@ -72,11 +91,13 @@ describe('idp deploy:validate and deploy:schema (no server)', () => {
     const result = JSON.parse(json.stdout);
     expect(result.valid).toBe(false);
     expect(result.spec).toBeNull();
-    expect(result.problems).toEqual(expect.arrayContaining([
-      expect.objectContaining({ line: 10, column: 3, field: 'deploy.helthcheck', didYouMean: 'healthcheck' }),
-      expect.objectContaining({ line: 9, column: 15, field: 'deploy.canary[1].weight' }),
-      expect.objectContaining({ line: 11, column: 41, field: 'deploy.rollback.on_error_rate' }),
-    ]));
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ line: 10, column: 3, field: 'deploy.helthcheck', didYouMean: 'healthcheck' }),
+        expect.objectContaining({ line: 9, column: 15, field: 'deploy.canary[1].weight' }),
+        expect.objectContaining({ line: 11, column: 41, field: 'deploy.rollback.on_error_rate' }),
+      ]),
+    );
   });
 
   it('says so when there is no deploy.yaml', async () => {
@@ -97,7 +118,11 @@ describe('idp deploy:validate and deploy:schema (no server)', () => {
   it('idp deploy outside a git repository is a usage error that says so, before any request', async () => {
     const notGit = mkdtempSync(join(tmpdir(), 'idp-not-git-'));
     try {
-      const result = await runCli(['deploy', '--env', 'x', '--path', notGit], { ...notLoggedIn(), IDP_URL: 'http://127.0.0.1:9', IDP_TOKEN: 'idp_x' });
+      const result = await runCli(['deploy', '--env', 'x', '--path', notGit], {
+        ...notLoggedIn(),
+        IDP_URL: 'http://127.0.0.1:9',
+        IDP_TOKEN: 'idp_x',
+      });
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.stderr).toContain(`Error [USAGE]: ${notGit} is not inside a git repository\nTry this: `);
@@ -117,7 +142,7 @@ describe('idp deploy:validate checks service and team against the catalog', () =
   });
   afterAll(async () => server?.stop());
 
-  it('accepts the owner\'s team, and points at the field with the catalog\'s answer otherwise', async () => {
+  it("accepts the owner's team, and points at the field with the catalog's answer otherwise", async () => {
     const write = (name: string, text: string) => {
       const dir = join(scratch, name);
       mkdirSync(join(dir, '.idp'), { recursive: true });
@@ -139,20 +164,30 @@ describe('idp deploy:validate checks service and team against the catalog', () =
     expect(ok.stderr).toContain('✓ payments-api is in the catalog, owned by payments.');
 
     expect(mismatch.code).toBe(2);
-    expect(mismatch.stdout).toMatch(/wrong-team\/\.idp\/deploy\.yaml:3:9 {2}service\.team: "identity" does not own payments-api in the catalog \(its owner is group:(default\/)?payments\) \(expected payments, the owner in the catalog\) did you mean "payments"\?/);
+    expect(mismatch.stdout).toMatch(
+      /wrong-team\/\.idp\/deploy\.yaml:3:9 {2}service\.team: "identity" does not own payments-api in the catalog \(its owner is group:(default\/)?payments\) \(expected payments, the owner in the catalog\) did you mean "payments"\?/,
+    );
     expect(mismatch.stderr).toContain('Error [DEPLOY_TEAM_MISMATCH]');
 
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout)).toMatchObject({
       valid: false,
       catalogChecked: true,
-      problems: [{ line: 2, column: 9, field: 'service.name', message: '"nonexistent-api" is not a Component in the catalog' }],
+      problems: [
+        { line: 2, column: 9, field: 'service.name', message: '"nonexistent-api" is not a Component in the catalog' },
+      ],
     });
   });
 
   it('skips the check with a note when the control plane cannot be reached', async () => {
-    const result = await runCli(['deploy:validate', PAYMENTS_DIR], { ...notLoggedIn(), IDP_URL: 'http://127.0.0.1:9', IDP_TOKEN: 'idp_x' });
+    const result = await runCli(['deploy:validate', PAYMENTS_DIR], {
+      ...notLoggedIn(),
+      IDP_URL: 'http://127.0.0.1:9',
+      IDP_TOKEN: 'idp_x',
+    });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/skipped the catalog check of service and team: cannot reach the control plane .*\[SERVER_UNREACHABLE\]/);
+    expect(result.stderr).toMatch(
+      /skipped the catalog check of service and team: cannot reach the control plane .*\[SERVER_UNREACHABLE\]/,
+    );
   });
 });

@@ -44,7 +44,11 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
     const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
     const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=${service}&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+    const res = await fetch(`${server.url}/api/releases?service=${service}&commit=${sha}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+      body: tar,
+    });
     return { status: res.status, json: (await res.json()) as any };
   };
   const waitFor = async (id: string, pred: (d: any) => boolean) => {
@@ -62,7 +66,8 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
     t = await userTokens(server, ['alice']);
     env = fx.envName('guard');
-    for (const name of [env, FROZEN]) expect((await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
+    for (const name of [env, FROZEN])
+      expect((await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
     for (const name of [env, FROZEN]) {
       for (;;) {
         if ((await api(server, t.alice!, 'GET', `/api/environments/${name}`)).json.status === 'ready') break;
@@ -84,22 +89,40 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
 
   it('a step without a pause waits for idp deploy:promote; abort sends everything back to stable', async () => {
     const v1 = await release('payments-api', yaml('    - weight: 100'));
-    const first = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    const first = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: v1.json.version,
+    });
     await waitFor(first.json.id, (d) => d.status === 'healthy');
     // The same version again (a re-run CI job): a no-op answering the deployment serving it, no new one.
-    const rerun = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    const rerun = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: v1.json.version,
+    });
     expect([rerun.status < 300, rerun.json.id, rerun.json.status]).toEqual([true, first.json.id, 'healthy']);
     const listed = await api(server, t.alice!, 'GET', `/api/deployments?env=${env}`);
     expect(JSON.stringify(listed.json).match(/"id":"dep[^"]*"/g)).toEqual([`"id":"${first.json.id}"`]);
 
     const v2 = await release('payments-api', yaml('    - weight: 30\n    - weight: 100'));
-    const second = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v2.json.version });
+    const second = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: v2.json.version,
+    });
     const waiting = await waitFor(second.json.id, (d) => d.step === 0 && d.weight === 30);
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({ step: 0, weight: 30 });
+    expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({
+      step: 0,
+      weight: 30,
+    });
     expect(waiting.status).not.toBe('healthy');
     // `idp deploy:promote` shows the state after the promote: the next step (100%) or the end.
-    const promoted = await runCli(['deploy:promote', second.json.id, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    const promoted = await runCli(['deploy:promote', second.json.id, '-o', 'json'], {
+      IDP_URL: server.url,
+      IDP_TOKEN: t.alice!,
+    });
     expect(promoted.code, promoted.stderr).toBe(0);
     expect(JSON.parse(promoted.stdout).weight).toBe(100);
     const done = await waitFor(second.json.id, (d) => !['pending', 'progressing', 'paused'].includes(d.status));
@@ -109,19 +132,34 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     expect([again.status, again.json.error.code]).toEqual([409, 'DEPLOY_NOT_ACTIVE']);
 
     const v3 = await release('payments-api', yaml('    - weight: 50\n      pause: 10m\n    - weight: 100'));
-    const third = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v3.json.version });
+    const third = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: v3.json.version,
+    });
     await waitFor(third.json.id, (d) => d.weight === 50);
-    const busy = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version: v1.json.version });
+    const busy = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: v1.json.version,
+    });
     expect([busy.status, busy.json.error.code]).toEqual([409, 'DEPLOY_IN_PROGRESS']);
     // `idp deploy:abort` shows the state after the abort: ended, aborted.
-    const aborting = await runCli(['deploy:abort', third.json.id, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    const aborting = await runCli(['deploy:abort', third.json.id, '-o', 'json'], {
+      IDP_URL: server.url,
+      IDP_TOKEN: t.alice!,
+    });
     expect(aborting.code, aborting.stderr).toBe(0);
     expect(JSON.parse(aborting.stdout).status).toBe('aborted');
     const port = server.services.deployments.service.proxyPort;
     const host = `payments-api.${env}-alice.localhost`;
     const res = await new Promise<string>((resolve, reject) => {
-      import('node:http').then(({ request }) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => resolve(b)); });
+      void import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (r) => {
+          let b = '';
+          r.on('data', (d) => (b += d));
+          r.on('end', () => resolve(b));
+        });
         req.on('error', reject);
         req.end();
       });
@@ -131,9 +169,16 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
 
   it('refuses a deploy during a freeze window, and a service the catalog does not know', async () => {
     const v = await release('payments-api', yaml('    - weight: 100'));
-    const frozen = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: FROZEN, version: v.json.version });
+    const frozen = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: FROZEN,
+      version: v.json.version,
+    });
     expect([frozen.status, frozen.json.error.details.forbiddenBy]).toEqual([403, ['deployments/freeze-windows']]);
-    const ghost = await release('ghost-api', yaml('    - weight: 100').replace('name: payments-api', 'name: ghost-api'));
+    const ghost = await release(
+      'ghost-api',
+      yaml('    - weight: 100').replace('name: payments-api', 'name: ghost-api'),
+    );
     expect([ghost.status, ghost.json.error.code]).toEqual([400, 'DEPLOY_SERVICE_UNKNOWN']);
   }, 60_000);
 });

@@ -4,7 +4,15 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, api, exited, freePort, startServerProcess, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  ROOT,
+  api,
+  exited,
+  freePort,
+  startServerProcess,
+  startTestServer,
+  type TestServer,
+} from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import { userTokens } from './secrets-fixtures.ts';
 
@@ -34,12 +42,18 @@ deploy:
   rollback: {auto: true, on_error_rate: ">1%", min_requests: 20}
 `;
 
-function get(port: number, host: string, path = '/'): Promise<{ status: number; release: string | undefined; body: string }> {
+function get(
+  port: number,
+  host: string,
+  path = '/',
+): Promise<{ status: number; release: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }),
+      );
     });
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -47,7 +61,10 @@ function get(port: number, host: string, path = '/'): Promise<{ status: number; 
   });
 }
 
-interface Proc { pid: number; pgid: number }
+interface Proc {
+  pid: number;
+  pgid: number;
+}
 
 /** Every live process (zombies aside) whose working directory is a release of payments-api under dataDir, by version. */
 function releaseProcesses(dataDir: string): Record<string, Proc[]> {
@@ -74,7 +91,12 @@ function releaseProcesses(dataDir: string): Record<string, Proc[]> {
 
 /** version → sorted distinct process groups (one per replica). */
 function groupsByVersion(dataDir: string): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(releaseProcesses(dataDir)).map(([v, ps]) => [v, [...new Set(ps.map((p) => p.pgid))].sort((a, b) => a - b)]));
+  return Object.fromEntries(
+    Object.entries(releaseProcesses(dataDir)).map(([v, ps]) => [
+      v,
+      [...new Set(ps.map((p) => p.pgid))].sort((a, b) => a - b),
+    ]),
+  );
 }
 
 function alive(pid: number): boolean {
@@ -130,34 +152,61 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   };
   const commit = (message: string) => {
     execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message, '--allow-empty'], { cwd: repo });
+    execFileSync(
+      'git',
+      ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message, '--allow-empty'],
+      { cwd: repo },
+    );
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
   };
   const release = async (sha: string) => {
     const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
     const res = await fetch(`${cp().url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar,
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+      body: tar,
     });
     const json = (await res.json()) as any;
     expect([200, 201], JSON.stringify(json)).toContain(res.status);
     return json.version as string;
   };
   const deploy = async (version: string): Promise<string> => {
-    const res = await api(cp(), t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version });
+    const res = await api(cp(), t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: envName,
+      version,
+    });
     expect(res.status, res.text).toBe(202);
     return res.json.id as string;
   };
   const deployment = async (id: string) => (await api(cp(), t.alice!, 'GET', `/api/deployments/${id}`)).json;
-  const ended = (id: string, ms = 60_000) => until(`deployment ${id} to end`, async () => {
-    const d = await deployment(id);
-    return TERMINAL.includes(d.status) ? d : undefined;
-  }, ms);
+  const ended = (id: string, ms = 60_000) =>
+    until(
+      `deployment ${id} to end`,
+      async () => {
+        const d = await deployment(id);
+        return TERMINAL.includes(d.status) ? d : undefined;
+      },
+      ms,
+    );
   const runtime = async () => {
-    const row = await server!.services.store.db.selectFrom('service_runtime').selectAll().where('env', '=', envName).where('service', '=', 'payments-api').executeTakeFirstOrThrow();
-    return { version: row.version, processes: JSON.parse(row.processes ?? '[]') as Array<{ pid: number; pgid: number; port: number }> };
+    const row = await server!.services.store.db
+      .selectFrom('service_runtime')
+      .selectAll()
+      .where('env', '=', envName)
+      .where('service', '=', 'payments-api')
+      .executeTakeFirstOrThrow();
+    return {
+      version: row.version,
+      processes: JSON.parse(row.processes ?? '[]') as Array<{ pid: number; pgid: number; port: number }>,
+    };
   };
   const recordedCanary = async (id: string) => {
-    const row = await server!.services.store.db.selectFrom('deployments').select('processes').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await server!.services.store.db
+      .selectFrom('deployments')
+      .select('processes')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     return JSON.parse(row.processes ?? '[]') as Array<{ pid: number; pgid: number }>;
   };
   const versionOf = (r: { release: string | undefined }) => r.release?.split('@')[1];
@@ -171,11 +220,19 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   /** `idp server` answers /healthz before it has restored the routes: wait for the stable release on the proxy. */
   const servingAgain = async (version: string) => {
     let last = '';
-    await until(`${version} to serve through the proxy`, async () => {
-      const r = await get(proxyPort, host).catch((err: Error) => ({ status: 0, release: undefined, body: err.message }));
-      last = `${r.status} ${r.body.slice(0, 300)}`;
-      return r.status === 200 && versionOf(r) === version;
-    }, 30_000).catch((err: Error) => {
+    await until(
+      `${version} to serve through the proxy`,
+      async () => {
+        const r = await get(proxyPort, host).catch((err: Error) => ({
+          status: 0,
+          release: undefined,
+          body: err.message,
+        }));
+        last = `${r.status} ${r.body.slice(0, 300)}`;
+        return r.status === 200 && versionOf(r) === version;
+      },
+      30_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; last answer: ${last}; server output: ${child?.output() ?? '-'}`);
     });
   };
@@ -197,7 +254,15 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
         await sleep(pauseMs);
       }
     })();
-    return { seen, failures, async stop() { done = true; await loop; return { seen, failures }; } };
+    return {
+      seen,
+      failures,
+      async stop() {
+        done = true;
+        await loop;
+        return { seen, failures };
+      },
+    };
   };
 
   beforeAll(async () => {
@@ -207,15 +272,24 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     await start();
     t = await userTokens(server!, ['alice']);
     envName = fx.envName('restarts');
-    expect((await api(server!, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(202);
-    await until('the environment', async () => {
-      const env = (await api(server!, t.alice!, 'GET', `/api/environments/${envName}`)).json;
-      if (env.status === 'failed') throw new Error(JSON.stringify(env.error));
-      return env.status === 'ready';
-    }, 60_000);
+    expect((await api(server!, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(
+      202,
+    );
+    await until(
+      'the environment',
+      async () => {
+        const env = (await api(server!, t.alice!, 'GET', `/api/environments/${envName}`)).json;
+        if (env.status === 'failed') throw new Error(JSON.stringify(env.error));
+        return env.status === 'ready';
+      },
+      60_000,
+    );
     host = `payments-api.${envName}-alice.localhost`;
     repo = mkdtempSync(join(tmpdir(), 'idp-deploy-restart-repo-'));
-    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, { recursive: true, filter: (s) => !s.includes('node_modules') });
+    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, {
+      recursive: true,
+      filter: (s) => !s.includes('node_modules'),
+    });
     writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
     execFileSync('git', ['init', '-q'], { cwd: repo });
   }, 120_000);
@@ -230,14 +304,25 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     if (!server && dataDir) await start().catch(() => {});
     if (server) {
       await api(server, t?.alice ?? server.adminToken, 'DELETE', `/api/environments/${envName}`).catch(() => {});
-      await until('the environment to go', async () => {
-        const res = await api(server!, t.alice!, 'GET', `/api/environments/${envName}`);
-        return res.status === 404 || res.json?.status === 'deleted' || res.json?.status === 'failed';
-      }, 30_000).catch(() => {});
+      await until(
+        'the environment to go',
+        async () => {
+          const res = await api(server!, t.alice!, 'GET', `/api/environments/${envName}`);
+          return res.status === 404 || res.json?.status === 'deleted' || res.json?.status === 'failed';
+        },
+        30_000,
+      ).catch(() => {});
       await stop();
     }
     // Nothing may outlive the file, whatever failed above.
-    if (dataDir) for (const ps of Object.values(releaseProcesses(dataDir))) for (const p of ps) try { process.kill(-p.pgid, 'SIGKILL'); } catch { /* gone */ }
+    if (dataDir)
+      for (const ps of Object.values(releaseProcesses(dataDir)))
+        for (const p of ps)
+          try {
+            process.kill(-p.pgid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
     await fx?.cleanup();
     if (repo) rmSync(repo, { recursive: true, force: true });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -346,7 +431,10 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   it('after a SIGKILL of `idp server` mid-canary, the next start kills the replicas left behind and runs one set of the stable release', async () => {
     // The same data dir and proxy port, served by a real `idp server` process this time.
     await stop();
-    child = await startServerProcess(['--data-dir', dataDir, '--config', fx.configPath], { IDP_PROXY_PORT: String(proxyPort), IDP_LOG_LEVEL: 'warn' });
+    child = await startServerProcess(['--data-dir', dataDir, '--config', fx.configPath], {
+      IDP_PROXY_PORT: String(proxyPort),
+      IDP_LOG_LEVEL: 'warn',
+    });
     await servingAgain(v1);
     await expectOnly(v1);
     writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml({ pause: '60s' }));
@@ -380,16 +468,23 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   }, 90_000);
   it('a stable replica that crashed and was restarted is not left behind by a SIGKILLed control plane', async () => {
     await stop();
-    child = await startServerProcess(['--data-dir', dataDir, '--config', fx.configPath], { IDP_PROXY_PORT: String(proxyPort), IDP_LOG_LEVEL: 'warn' });
+    child = await startServerProcess(['--data-dir', dataDir, '--config', fx.configPath], {
+      IDP_PROXY_PORT: String(proxyPort),
+      IDP_LOG_LEVEL: 'warn',
+    });
     await servingAgain(v1);
     const before = groupsByVersion(dataDir)[v1]!;
     expect(before).toHaveLength(2);
     // One replica dies; the supervisor starts it again (new pid, new process group).
     process.kill(-before[0]!, 'SIGKILL');
-    const restarted = await until('the replica to be restarted', async () => {
-      const now = groupsByVersion(dataDir)[v1] ?? [];
-      return now.length === 2 && !now.includes(before[0]!) ? now : undefined;
-    }, 15_000);
+    const restarted = await until(
+      'the replica to be restarted',
+      async () => {
+        const now = groupsByVersion(dataDir)[v1] ?? [];
+        return now.length === 2 && !now.includes(before[0]!) ? now : undefined;
+      },
+      15_000,
+    );
     await servingAgain(v1);
     child.child.kill('SIGKILL');
     await exited(child.child);
@@ -397,7 +492,8 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     await start();
     await expectOnly(v1);
     const rt = await runtime();
-    for (const pgid of restarted) expect(alive(pgid), `replica group ${pgid} of the killed control plane left running`).toBe(false);
+    for (const pgid of restarted)
+      expect(alive(pgid), `replica group ${pgid} of the killed control plane left running`).toBe(false);
     expect(groupsByVersion(dataDir)).toEqual({ [v1]: rt.processes.map((p) => p.pgid).sort((a, b) => a - b) });
   }, 60_000);
 });

@@ -29,12 +29,18 @@ deploy:
   rollback: {auto: true, on_error_rate: ">1%", min_requests: 20}
 `;
 
-function get(port: number, host: string, path = '/'): Promise<{ status: number; release: string | undefined; body: string }> {
+function get(
+  port: number,
+  host: string,
+  path = '/',
+): Promise<{ status: number; release: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -52,13 +58,17 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
 
   const commit = (message: string) => {
     execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message], {
+      cwd: repo,
+    });
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
   };
   const release = async (sha: string) => {
     const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
     const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar,
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+      body: tar,
     });
     const json = (await res.json()) as any;
     expect([200, 201], JSON.stringify(json)).toContain(res.status);
@@ -83,14 +93,24 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     };
     const clients = load ? [client(), client(), client(), client()] : [];
     try {
-      return { result: await work(), seen, get failed() { return failed; } };
+      return {
+        result: await work(),
+        seen,
+        get failed() {
+          return failed;
+        },
+      };
     } finally {
       done = true;
       await Promise.all(clients);
     }
   };
   const deploy = async (version: string, load: boolean) => {
-    const res = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version });
+    const res = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: envName,
+      version,
+    });
     expect(res.status, res.text).toBe(202);
     const id = res.json.id as string;
     const run = await underTraffic(load, async () => {
@@ -107,7 +127,9 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
 
   /** `idp deploy --env E --path repo -o json` as a user runs it, with traffic flowing meanwhile. */
   const deployWithCli = async () => {
-    const run = await underTraffic(true, () => runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! }));
+    const run = await underTraffic(true, () =>
+      runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! }),
+    );
     return { dep: JSON.parse(run.result.stdout), seen: run.seen, failed: run.failed, cli: run.result };
   };
 
@@ -116,7 +138,9 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
     t = await userTokens(server, ['alice', 'dave']);
     envName = fx.envName('deploys');
-    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(202);
+    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(
+      202,
+    );
     for (;;) {
       const env = (await api(server, t.alice!, 'GET', `/api/environments/${envName}`)).json;
       if (env.status === 'ready') break;
@@ -125,7 +149,10 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     }
     host = `payments-api.${envName}-alice.localhost`;
     repo = mkdtempSync(join(tmpdir(), 'idp-deploy-repo-'));
-    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, { recursive: true, filter: (s) => !s.includes('node_modules') });
+    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, {
+      recursive: true,
+      filter: (s) => !s.includes('node_modules'),
+    });
     writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML);
     execFileSync('git', ['init', '-q'], { cwd: repo });
   }, 120_000);
@@ -137,7 +164,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 
-  it('v1: the first deploy goes straight to 100% and serves through the proxy with the environment\'s stores', async () => {
+  it("v1: the first deploy goes straight to 100% and serves through the proxy with the environment's stores", async () => {
     const v1 = await release(commit('v1'));
     versions.push(v1);
     const { dep } = await deploy(v1, false);
@@ -148,7 +175,9 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     // It really uses the clone's database (the seeded payments are there).
     const payments = await get(server.services.deployments.service.proxyPort, host, '/payments');
     expect(payments.status).toBe(200);
-    expect(await get(server.services.deployments.service.proxyPort, 'nothing.here.localhost')).toMatchObject({ status: 404 });
+    expect(await get(server.services.deployments.service.proxyPort, 'nothing.here.localhost')).toMatchObject({
+      status: 404,
+    });
   }, 120_000);
 
   it('v2 through `idp deploy` (the real CLI): a healthy canary walks its steps under traffic and is promoted', async () => {
@@ -170,7 +199,10 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     const r = await get(server.services.deployments.service.proxyPort, host);
     expect(JSON.parse(r.body).version).toBe(v2);
     // The same commit again (a re-run CI job) succeeds as a no-op and answers the current deployment.
-    const rerun = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! });
+    const rerun = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], {
+      IDP_URL: server.url,
+      IDP_TOKEN: t.alice!,
+    });
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(/already runs in .*nothing to deploy/);
     expect(JSON.parse(rerun.stdout)).toMatchObject({ id: dep.id, version: v2, status: 'healthy' });
@@ -193,7 +225,10 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
   }, 120_000);
 
   it('idp rollback returns to the previous healthy version at once (no canary steps), and serves it', async () => {
-    const res = await api(server, t.alice!, 'POST', '/api/deployments/rollback', { service: 'payments-api', env: envName });
+    const res = await api(server, t.alice!, 'POST', '/api/deployments/rollback', {
+      service: 'payments-api',
+      env: envName,
+    });
     expect(res.status, res.text).toBe(202);
     expect(res.json.version).toBe(versions[0]);
     let dep: any;
@@ -206,7 +241,11 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     const r = await get(server.services.deployments.service.proxyPort, host);
     expect(JSON.parse(r.body).version).toBe(versions[0]);
     // And forward again to v2: a release that ran before starts again.
-    const again = await api(server, t.alice!, 'POST', '/api/deployments/rollback', { service: 'payments-api', env: envName, to: versions[1] });
+    const again = await api(server, t.alice!, 'POST', '/api/deployments/rollback', {
+      service: 'payments-api',
+      env: envName,
+      to: versions[1],
+    });
     expect(again.status, again.text).toBe(202);
     for (;;) {
       dep = (await api(server, t.alice!, 'GET', `/api/deployments/${again.json.id}`)).json;
@@ -218,7 +257,13 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
 
   it('rolling and recreate releases roll out behind health checks and end healthy', async () => {
     for (const strategy of ['rolling', 'recreate']) {
-      writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML.replace(/  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/, `  strategy: ${strategy}\n`));
+      writeFileSync(
+        join(repo, '.idp/deploy.yaml'),
+        DEPLOY_YAML.replace(
+          /  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/,
+          `  strategy: ${strategy}\n`,
+        ),
+      );
       writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0}\n');
       writeFileSync(join(repo, 'README.md'), `${strategy}\n`);
       const v = await release(commit(strategy));
@@ -235,31 +280,68 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
       writeFileSync(join(repo, 'README.md'), `${Math.random()}\n`);
       const sha = commit('variant');
       const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-      const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+      const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+        body: tar,
+      });
       return { status: res.status, json: (await res.json()) as any };
     };
     const invalid = await upload(DEPLOY_YAML.replace('healthcheck:', 'helthcheck:'));
     expect([invalid.status, invalid.json.error.code]).toEqual([400, 'DEPLOY_SPEC_INVALID']);
-    expect(invalid.json.error.details.problems.some((p: any) => p.didYouMean === 'healthcheck' && p.line > 0)).toBe(true);
+    expect(invalid.json.error.details.problems.some((p: any) => p.didYouMean === 'healthcheck' && p.line > 0)).toBe(
+      true,
+    );
     const team = await upload(DEPLOY_YAML.replace('team: payments', 'team: identity'));
     expect([team.status, team.json.error.code]).toEqual([400, 'DEPLOY_TEAM_MISMATCH']);
-    const noEnv = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: 'nowhere', version: versions[1] });
+    const noEnv = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: 'nowhere',
+      version: versions[1],
+    });
     expect([noEnv.status, noEnv.json.error.code]).toEqual([404, 'ENV_NOT_FOUND']);
-    const rolling = await upload(DEPLOY_YAML.replace(/  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/, '  strategy: rolling\n'));
+    const rolling = await upload(
+      DEPLOY_YAML.replace(
+        /  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/,
+        '  strategy: rolling\n',
+      ),
+    );
     expect(rolling.status).toBe(201);
-    const prod = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: 'production', version: rolling.json.version });
-    expect([prod.status, prod.json.error.details.forbiddenBy]).toEqual([403, ['deployments/production-needs-auto-canary']]);
+    const prod = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: 'production',
+      version: rolling.json.version,
+    });
+    expect([prod.status, prod.json.error.details.forbiddenBy]).toEqual([
+      403,
+      ['deployments/production-needs-auto-canary'],
+    ]);
   }, 120_000);
 
   it('refuses bad input: unknown release, another team, a failing build', async () => {
-    const unknown = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: 'deadbeef0000-000000000000' });
+    const unknown = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: envName,
+      version: 'deadbeef0000-000000000000',
+    });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'RELEASE_NOT_FOUND']);
-    const dave = await api(server, t.dave!, 'POST', '/api/deployments', { service: 'payments-api', env: envName, version: versions[1] });
+    const dave = await api(server, t.dave!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: envName,
+      version: versions[1],
+    });
     expect(dave.status).toBe(403);
-    writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML.replace('npm ci --omit=dev --prefer-offline --no-audit --no-fund', 'echo building; exit 3'));
+    writeFileSync(
+      join(repo, '.idp/deploy.yaml'),
+      DEPLOY_YAML.replace('npm ci --omit=dev --prefer-offline --no-audit --no-fund', 'echo building; exit 3'),
+    );
     const sha = commit('broken build');
     const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' }, body: tar });
+    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+      body: tar,
+    });
     const body = (await res.json()) as any;
     expect([res.status, body.error.code]).toEqual([422, 'DEPLOY_BUILD_FAILED']);
     expect(body.error.details.output).toContain('building');

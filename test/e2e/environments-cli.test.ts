@@ -34,7 +34,10 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
 
   const idp = (user: string, args: string[]): Promise<CliResult> => runCli(args, as[user]!);
   const ok = (res: CliResult) => {
-    expect(res.code, `${res.stderr}\n${res.stdout}\n--- server output (tail) ---\n${server?.output().slice(-4000)}`).toBe(0);
+    expect(
+      res.code,
+      `${res.stderr}\n${res.stdout}\n--- server output (tail) ---\n${server?.output().slice(-4000)}`,
+    ).toBe(0);
     return res;
   };
   const adminQuery = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
@@ -46,8 +49,10 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
       await c.end();
     }
   };
-  const databaseExists = async (name: string) => (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).length === 1;
-  const roleExists = async (name: string) => (await adminQuery('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).length === 1;
+  const databaseExists = async (name: string) =>
+    (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).length === 1;
+  const roleExists = async (name: string) =>
+    (await adminQuery('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).length === 1;
   const withRedis = async <T>(fn: (r: Redis) => Promise<T>): Promise<T> => {
     const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     try {
@@ -59,11 +64,17 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
   const keysUnder = (prefix: string) => withRedis((r) => r.keys(`${prefix}*`));
 
   beforeAll(async () => {
-    writeFileSync(join(scratch, 'seed.sql'), [
-      'CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, plan text NOT NULL);',
-      "INSERT INTO customers (name, plan) VALUES ('Ada', 'pro'), ('Grace', 'free'), ('Linus', 'pro');",
-    ].join('\n'));
-    writeFileSync(join(scratch, 'redis.json'), JSON.stringify({ greeting: 'hello from staging', 'session:42': { value: 'alice', ttl: 3600 } }));
+    writeFileSync(
+      join(scratch, 'seed.sql'),
+      [
+        'CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, plan text NOT NULL);',
+        "INSERT INTO customers (name, plan) VALUES ('Ada', 'pro'), ('Grace', 'free'), ('Linus', 'pro');",
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(scratch, 'redis.json'),
+      JSON.stringify({ greeting: 'hello from staging', 'session:42': { value: 'alice', ttl: 3600 } }),
+    );
     writeFileSync(join(scratch, 'secrets.yaml'), `"payments-api/STRIPE_KEY": "${stripeKey}"\n`);
 
     // The demo organisation's catalog (who is who, who owns what) with absolute paths, and a
@@ -83,7 +94,11 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
             tier: 'staging',
             database: baseDb,
             redisPrefix: basePrefix,
-            seed: { sql: join(scratch, 'seed.sql'), redis: join(scratch, 'redis.json'), secrets: join(scratch, 'secrets.yaml') },
+            seed: {
+              sql: join(scratch, 'seed.sql'),
+              redis: join(scratch, 'redis.json'),
+              secrets: join(scratch, 'secrets.yaml'),
+            },
           },
         },
       },
@@ -91,12 +106,16 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     // JSON is YAML: no quoting questions for paths and URLs.
     writeFileSync(join(scratch, 'idp.config.yaml'), JSON.stringify(config, null, 2));
 
-    server = await startServerProcess(['--data-dir', dataDir, '--config', join(scratch, 'idp.config.yaml')], { IDP_ADMIN_TOKEN: adminToken });
+    server = await startServerProcess(['--data-dir', dataDir, '--config', join(scratch, 'idp.config.yaml')], {
+      IDP_ADMIN_TOKEN: adminToken,
+    });
     as.admin = { IDP_URL: server.url, IDP_TOKEN: adminToken };
-    await Promise.all(['alice', 'bob', 'dave'].map(async (u) => {
-      const res = ok(await runCli(['token:create', '--user', `${u}@company.com`, '-o', 'json'], as.admin!));
-      as[u] = { IDP_URL: server.url, IDP_TOKEN: JSON.parse(res.stdout).token };
-    }));
+    await Promise.all(
+      ['alice', 'bob', 'dave'].map(async (u) => {
+        const res = ok(await runCli(['token:create', '--user', `${u}@company.com`, '-o', 'json'], as.admin!));
+        as[u] = { IDP_URL: server.url, IDP_TOKEN: JSON.parse(res.stdout).token };
+      }),
+    );
 
     // The base environment may still be seeding just after start.
     const until = Date.now() + 30_000;
@@ -125,7 +144,10 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
       await adminQuery(`DROP DATABASE IF EXISTS "${baseDb}" WITH (FORCE)`).catch(() => {});
       await adminQuery(`DROP ROLE IF EXISTS "${baseDb}_app"`).catch(() => {}); // the base's workload role
       // The server's snapshots of the base (template databases named after it).
-      const snapshots = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`idp_snap_${baseDb}_`]).catch(() => []);
+      const snapshots = await adminQuery<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+        [`idp_snap_${baseDb}_`],
+      ).catch(() => []);
       for (const { datname } of snapshots) {
         await adminQuery(`ALTER DATABASE "${datname}" IS_TEMPLATE false`).catch(() => {});
         await adminQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
@@ -136,14 +158,17 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
           if (keys.length > 0) await r.del(...keys);
         }
         const names = [`redis-${envA}`, `redis-${envB}`, basePrefix.replace(/:$/, '')];
-        for (const user of ((await r.call('ACL', 'USERS')) as string[]).filter((u) => names.some((n) => isEnvUser(u, n)))) await r.call('ACL', 'DELUSER', user).catch(() => {});
+        for (const user of ((await r.call('ACL', 'USERS')) as string[]).filter((u) =>
+          names.some((n) => isEnvUser(u, n)),
+        ))
+          await r.call('ACL', 'DELUSER', user).catch(() => {});
       }).catch(() => {});
     }
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('env:create waits, prints each step with its time, then the issue\'s fields', async () => {
+  it("env:create waits, prints each step with its time, then the issue's fields", async () => {
     const res = ok(await idp('alice', ['env:create', `--name=${envA}`, '--from=staging']));
     expect(res.stderr).toContain(`Creating ${envA} from staging`);
     for (const step of ['namespace', 'database', 'redis', 'secrets']) {
@@ -176,29 +201,73 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
   });
 
   it('--no-wait -o json returns at once; env:get --watch -o json follows it to ready', async () => {
-    const started = JSON.parse(ok(await idp('alice', ['env:create', '--name', envB, '--from', 'staging', '--ttl', '1d', '--no-wait', '-o', 'json'])).stdout);
-    expect(Object.keys(started)).toEqual(expect.arrayContaining([
-      'name', 'source_env', 'owner', 'ttl', 'resources', 'status', 'created_at', 'expires_at', 'provisioning_time', 'steps',
-    ]));
+    const started = JSON.parse(
+      ok(
+        await idp('alice', [
+          'env:create',
+          '--name',
+          envB,
+          '--from',
+          'staging',
+          '--ttl',
+          '1d',
+          '--no-wait',
+          '-o',
+          'json',
+        ]),
+      ).stdout,
+    );
+    expect(Object.keys(started)).toEqual(
+      expect.arrayContaining([
+        'name',
+        'source_env',
+        'owner',
+        'ttl',
+        'resources',
+        'status',
+        'created_at',
+        'expires_at',
+        'provisioning_time',
+        'steps',
+      ]),
+    );
     expect(started).toMatchObject({
-      name: envB, source_env: 'staging', owner: 'alice@company.com', ttl: '1d', status: 'provisioning',
+      name: envB,
+      source_env: 'staging',
+      owner: 'alice@company.com',
+      ttl: '1d',
+      status: 'provisioning',
       resources: { namespace: `${envB}-alice`, database: `pg-${envB}`, redis: `redis-${envB}` },
     });
     expect(started).not.toHaveProperty('sourceEnv');
 
     const watched = ok(await idp('alice', ['env:get', envB, '--watch', '-o', 'json']));
     const env = JSON.parse(watched.stdout);
-    expect(env).toMatchObject({ name: envB, status: 'ready', provisioning_time: expect.stringMatching(/^\d+(\.\d)?s$/) });
+    expect(env).toMatchObject({
+      name: envB,
+      status: 'ready',
+      provisioning_time: expect.stringMatching(/^\d+(\.\d)?s$/),
+    });
     expect(env.steps.map((s: { name: string }) => s.name)).toEqual(['namespace', 'database', 'redis', 'secrets']);
-    for (const s of env.steps) expect(s).toMatchObject({ status: 'done', duration: expect.stringMatching(/s$/), duration_ms: expect.any(Number) });
+    for (const s of env.steps)
+      expect(s).toMatchObject({
+        status: 'done',
+        duration: expect.stringMatching(/s$/),
+        duration_ms: expect.any(Number),
+      });
     // Cloning is quick: the watch may start after the last step, and then has nothing to follow.
     if (watched.stderr !== '') expect(watched.stderr).toMatch(/^✓ secrets\s+\d/m);
 
     const yaml = parse(ok(await idp('alice', ['env:get', envB, '-o', 'yaml'])).stdout);
-    expect(yaml).toMatchObject({ name: envB, source_env: 'staging', status: 'ready', resources: { database: `pg-${envB}` } });
+    expect(yaml).toMatchObject({
+      name: envB,
+      source_env: 'staging',
+      status: 'ready',
+      resources: { database: `pg-${envB}` },
+    });
   });
 
-  it('env:list: --mine shows the caller\'s own, --all adds the base environments and the team\'s', async () => {
+  it("env:list: --mine shows the caller's own, --all adds the base environments and the team's", async () => {
     const [mine, mineJson, daveMine, bobAll] = await Promise.all([
       idp('alice', ['env:list', '--mine']),
       idp('alice', ['env:list', '-o', 'json']),
@@ -206,8 +275,12 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
       idp('bob', ['env:list', '--all']),
     ]);
     expect(ok(mine).stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+OWNER\s+SOURCE\s+STATUS\s+AGE\s+EXPIRES$/);
-    expect(mine.stdout).toMatch(new RegExp(`^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\d+[smhd]\\s+in (6|7)d$`, 'm'));
-    expect(mine.stdout).toMatch(new RegExp(`^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h|1d)$`, 'm'));
+    expect(mine.stdout).toMatch(
+      new RegExp(`^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\d+[smhd]\\s+in (6|7)d$`, 'm'),
+    );
+    expect(mine.stdout).toMatch(
+      new RegExp(`^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h|1d)$`, 'm'),
+    );
     expect(mine.stdout).not.toMatch(/^staging\s/m);
     const names = JSON.parse(ok(mineJson).stdout).items.map((e: { name: string; source_env: string }) => e.name);
     expect(names).toEqual(expect.arrayContaining([envA, envB]));
@@ -225,7 +298,12 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     expect(ok(res).stdout).toMatch(/^export DATABASE_URL='postgres(ql)?:\/\/[^']+'$/m);
     expect(res.stdout).toMatch(/^export REDIS_URL='rediss?:\/\/[^']+'$/m);
     expect(res.stdout).toMatch(new RegExp(`^export REDIS_KEY_PREFIX='redis-${envA}:'$`, 'm'));
-    expect(res.stdout.split('\n').filter(Boolean).every((l) => /^export [A-Z_]+='/.test(l))).toBe(true);
+    expect(
+      res.stdout
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => /^export [A-Z_]+='/.test(l)),
+    ).toBe(true);
     const json = JSON.parse(ok(asJson).stdout);
     expect(json.env).toBe(envA);
     expect([3, 4]).toContain(dave.code);
@@ -233,7 +311,11 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
 
     // What a shell gets from `eval "$(idp env:connect NAME)"`.
     const shell = await new Promise<string>((resolveShell, reject) => {
-      const child = execFile('sh', ['-c', 'eval "$(cat)"; printf "%s\\n%s\\n%s" "$DATABASE_URL" "$REDIS_URL" "$REDIS_KEY_PREFIX"'], (err, stdout) => (err ? reject(err) : resolveShell(stdout)));
+      const child = execFile(
+        'sh',
+        ['-c', 'eval "$(cat)"; printf "%s\\n%s\\n%s" "$DATABASE_URL" "$REDIS_URL" "$REDIS_KEY_PREFIX"'],
+        (err, stdout) => (err ? reject(err) : resolveShell(stdout)),
+      );
       child.stdin!.end(res.stdout);
     });
     const [databaseUrl, redisUrl, keyPrefix] = shell.split('\n') as [string, string, string];
@@ -244,16 +326,23 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      expect((await db.query('SELECT current_database() AS db, current_user AS who')).rows[0]).toEqual({ db: `pg-${envA}`, who: `pg-${envA}` });
+      expect((await db.query('SELECT current_database() AS db, current_user AS who')).rows[0]).toEqual({
+        db: `pg-${envA}`,
+        who: `pg-${envA}`,
+      });
       expect((await db.query('SELECT name, plan FROM customers ORDER BY id')).rows).toEqual([
-        { name: 'Ada', plan: 'pro' }, { name: 'Grace', plan: 'free' }, { name: 'Linus', plan: 'pro' },
+        { name: 'Ada', plan: 'pro' },
+        { name: 'Grace', plan: 'free' },
+        { name: 'Linus', plan: 'pro' },
       ]);
       // Its own copy: writes stay out of the base environment.
       await db.query("INSERT INTO customers (name, plan) VALUES ('Only in the clone', 'free')");
     } finally {
       await db.end();
     }
-    expect((await adminQuery('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [baseDb]))[0]).toEqual({ n: 1 });
+    expect((await adminQuery('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [baseDb]))[0]).toEqual({
+      n: 1,
+    });
     const baseUrl = new URL(PG_ADMIN_URL);
     baseUrl.pathname = `/${baseDb}`;
     const base = new pg.Client({ connectionString: baseUrl.toString() });
@@ -288,14 +377,18 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     expect(res.stdout).toMatch(new RegExp(`^ {2}database: pg-${envA}$`, 'm'));
     expect(res.stdout).toMatch(/^age: \d+[smhd]$/m);
     expect(res.stdout).toMatch(/^expires_at: \d{4}-/m);
-    expect(res.stdout).toMatch(new RegExp(`^endpoints:\\n {2}database: postgres://pg-${envA}@[^:/]+:\\d+/pg-${envA}\\n {2}redis: redis://`, 'm'));
+    expect(res.stdout).toMatch(
+      new RegExp(`^endpoints:\\n {2}database: postgres://pg-${envA}@[^:/]+:\\d+/pg-${envA}\\n {2}redis: redis://`, 'm'),
+    );
     expect(res.stdout).toMatch(/^steps:\n {2}✓ namespace\s+\d+(\.\d)?s/m);
     expect(JSON.parse(ok(asJson).stdout)).toMatchObject({
       name: envA,
       endpoints: { database: { database: `pg-${envA}`, user: `pg-${envA}` }, redis: { keyPrefix: `redis-${envA}:` } },
     });
     // The passwords env:connect handed out appear nowhere else.
-    const passwords = [new URL(connection.DATABASE_URL!).password, new URL(connection.REDIS_URL!).password].filter(Boolean).map(decodeURIComponent);
+    const passwords = [new URL(connection.DATABASE_URL!).password, new URL(connection.REDIS_URL!).password]
+      .filter(Boolean)
+      .map(decodeURIComponent);
     expect(passwords.length).toBeGreaterThan(0);
     for (const p of passwords) {
       expect(res.stdout + res.stderr).not.toContain(p);
@@ -348,7 +441,11 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     expect(await databaseExists(`pg-${envA}`)).toBe(false);
     expect(await roleExists(`pg-${envA}`)).toBe(false);
     expect(await keysUnder(`redis-${envA}:`)).toEqual([]);
-    expect((await withRedis(async (r) => (await r.call('ACL', 'USERS')) as string[])).filter((u) => isEnvUser(u, `redis-${envA}`))).toEqual([]);
+    expect(
+      (await withRedis(async (r) => (await r.call('ACL', 'USERS')) as string[])).filter((u) =>
+        isEnvUser(u, `redis-${envA}`),
+      ),
+    ).toEqual([]);
 
     const [after, secret, list, base] = await Promise.all([
       idp('alice', ['env:get', envA, '-o', 'json']),

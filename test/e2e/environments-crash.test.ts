@@ -25,7 +25,9 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
 
   const start = async (crashAt?: string): Promise<Proc> => {
     server = await startServerProcess(['--data-dir', dataDir, '--config', fx.configPath], {
-      IDP_ADMIN_TOKEN: ADMIN, IDP_TEST_CRASH_AT: crashAt ?? '', IDP_LOG_LEVEL: 'warn',
+      IDP_ADMIN_TOKEN: ADMIN,
+      IDP_TEST_CRASH_AT: crashAt ?? '',
+      IDP_LOG_LEVEL: 'warn',
     });
     return server;
   };
@@ -38,7 +40,8 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
   };
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server!.url}${path}`, {
-      method, headers: { authorization: `Bearer ${alice}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${alice}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
@@ -63,7 +66,9 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'idp-crash-'));
     await start();
     const res = await fetch(`${server!.url}/api/tokens`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice@company.com', ttl: '1d' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'alice@company.com', ttl: '1d' }),
     });
     alice = ((await res.json()) as { token: string }).token;
     await stop();
@@ -78,46 +83,58 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
   const createPoints = ['namespace', 'database', 'database:created', 'redis', 'secrets'];
   const made: string[] = [];
 
-  it.each(createPoints)('killed during create step %s: the restart resumes it to ready, data complete', async (point) => {
-    const name = fx.envName(`c-${point.replace(':', '-')}`);
-    made.push(name);
-    const crashing = await start(point);
-    expect((await call('POST', '/api/environments', { name, from: 'staging' })).status).toBe(202);
-    await died(crashing);
+  it.each(createPoints)(
+    'killed during create step %s: the restart resumes it to ready, data complete',
+    async (point) => {
+      const name = fx.envName(`c-${point.replace(':', '-')}`);
+      made.push(name);
+      const crashing = await start(point);
+      expect((await call('POST', '/api/environments', { name, from: 'staging' })).status).toBe(202);
+      await died(crashing);
 
-    await start();
-    const env = await waitStatus(name, ['ready', 'failed']);
-    expect(env.status, JSON.stringify(env.steps)).toBe('ready');
-    const step = env.steps.find((s: any) => s.name === point.split(':')[0]);
-    expect(step.attempts).toBe(2);
+      await start();
+      const env = await waitStatus(name, ['ready', 'failed']);
+      expect(env.status, JSON.stringify(env.steps)).toBe('ready');
+      const step = env.steps.find((s: any) => s.name === point.split(':')[0]);
+      expect(step.attempts).toBe(2);
 
-    const { variables } = (await call('POST', `/api/environments/${name}/connect`)).json;
-    const c = new pg.Client({ connectionString: variables.DATABASE_URL });
-    await c.connect();
-    const n = (await c.query('SELECT count(*) AS n FROM payments')).rows[0].n;
-    await c.end();
-    expect(Number(n)).toBe(1000);
-    const r = new Redis(REDIS_URL);
-    expect((await r.keys(`redis-${name}:*`)).length).toBe((await r.keys(`${fx.staging.redisPrefix}*`)).length);
-    r.disconnect();
-    // All four were copied; alice (payments) may list the three of payments-api and notifications-service.
-    expect((await call('GET', `/api/secrets?env=${name}`)).json.items.map((s: any) => s.service).sort()).toEqual(['notifications-service', 'payments-api', 'payments-api']);
-    await stop();
-  }, 120_000);
+      const { variables } = (await call('POST', `/api/environments/${name}/connect`)).json;
+      const c = new pg.Client({ connectionString: variables.DATABASE_URL });
+      await c.connect();
+      const n = (await c.query('SELECT count(*) AS n FROM payments')).rows[0].n;
+      await c.end();
+      expect(Number(n)).toBe(1000);
+      const r = new Redis(REDIS_URL);
+      expect((await r.keys(`redis-${name}:*`)).length).toBe((await r.keys(`${fx.staging.redisPrefix}*`)).length);
+      r.disconnect();
+      // All four were copied; alice (payments) may list the three of payments-api and notifications-service.
+      expect((await call('GET', `/api/secrets?env=${name}`)).json.items.map((s: any) => s.service).sort()).toEqual([
+        'notifications-service',
+        'payments-api',
+        'payments-api',
+      ]);
+      await stop();
+    },
+    120_000,
+  );
 
   const deletePoints = ['delete:namespace', 'delete:database', 'delete:redis'];
 
-  it.each(deletePoints)('killed during %s: the restart finishes the deletion, nothing left', async (point) => {
-    const name = made.shift() ?? fx.envName(`d-${point.replace(':', '-')}`);
-    const crashing = await start(point);
-    expect((await call('DELETE', `/api/environments/${name}`)).status).toBe(202);
-    await died(crashing);
-    await start();
-    const env = await waitStatus(name, ['deleted', 'failed']);
-    expect(env.status, JSON.stringify(env.steps)).toBe('deleted');
-    expect(env.steps.find((s: any) => s.name === point).attempts).toBe(2);
-    await stop();
-  }, 120_000);
+  it.each(deletePoints)(
+    'killed during %s: the restart finishes the deletion, nothing left',
+    async (point) => {
+      const name = made.shift() ?? fx.envName(`d-${point.replace(':', '-')}`);
+      const crashing = await start(point);
+      expect((await call('DELETE', `/api/environments/${name}`)).status).toBe(202);
+      await died(crashing);
+      await start();
+      const env = await waitStatus(name, ['deleted', 'failed']);
+      expect(env.status, JSON.stringify(env.steps)).toBe('deleted');
+      expect(env.steps.find((s: any) => s.name === point).attempts).toBe(2);
+      await stop();
+    },
+    120_000,
+  );
 
   it('leaves no orphan database, role, Redis key or ACL user once every environment is deleted', async () => {
     await start();

@@ -54,17 +54,26 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
   });
 
   it('seeds the base staging environment on first start: tables with rows, Redis keys, secrets', async () => {
-    const rows = await query<{ n: string }>(PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`), 'SELECT count(*) AS n FROM payments');
+    const rows = await query<{ n: string }>(
+      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`),
+      'SELECT count(*) AS n FROM payments',
+    );
     expect(Number(rows[0]!.n)).toBe(1000);
     expect(await redis.get(`${fx.staging.redisPrefix}feature-flags:new-checkout`)).toBe('on');
     const list = await api(server, t.frank!, 'GET', '/api/environments?scope=all');
-    expect(list.json.items.map((e: any) => [e.name, e.kind]).sort()).toEqual([['cache', 'base'], ['production', 'base'], ['staging', 'base']]);
+    expect(list.json.items.map((e: any) => [e.name, e.kind]).sort()).toEqual([
+      ['cache', 'base'],
+      ['production', 'base'],
+      ['staging', 'base'],
+    ]);
   });
 
   it('clones staging: a real database with its data and own role, the keys with TTLs under an ACL user, the secrets; staging undisturbed', async () => {
     const name = fx.envName('feature-payments');
     // A session open on staging during the clone must survive it (we never terminate staging's connections).
-    const stagingSession = new pg.Client({ connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`) });
+    const stagingSession = new pg.Client({
+      connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`),
+    });
     stagingSession.on('error', () => {});
     await stagingSession.connect();
     await stagingSession.query('BEGIN');
@@ -73,12 +82,26 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     const res = await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'staging', ttl: '3d' });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({
-      name, sourceEnv: 'staging', owner: 'alice@company.com', ttl: '3d', status: 'provisioning',
-      resources: { namespace: `${name}-alice`, database: `pg-${name}`, redis: `redis-${name}`, secrets: 'copied from staging vault' },
+      name,
+      sourceEnv: 'staging',
+      owner: 'alice@company.com',
+      ttl: '3d',
+      status: 'provisioning',
+      resources: {
+        namespace: `${name}-alice`,
+        database: `pg-${name}`,
+        redis: `redis-${name}`,
+        secrets: 'copied from staging vault',
+      },
     });
     const env = await waitFor(server, t.alice!, name, ['ready', 'failed']);
     expect(env.status, JSON.stringify(env.steps)).toBe('ready');
-    expect(env.steps.map((s: any) => [s.name, s.status])).toEqual([['namespace', 'done'], ['database', 'done'], ['redis', 'done'], ['secrets', 'done']]);
+    expect(env.steps.map((s: any) => [s.name, s.status])).toEqual([
+      ['namespace', 'done'],
+      ['database', 'done'],
+      ['redis', 'done'],
+      ['secrets', 'done'],
+    ]);
     for (const s of env.steps) expect(s.durationMs).toBeGreaterThanOrEqual(0);
     expect(env.provisioningMs).toBeGreaterThanOrEqual(0);
     expect(Date.parse(env.expiresAt) - Date.parse(env.createdAt)).toBe(3 * 86400 * 1000);
@@ -93,12 +116,17 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     const { DATABASE_URL, REDIS_URL: envRedis, REDIS_KEY_PREFIX } = conn.json.variables;
     expect(REDIS_KEY_PREFIX).toBe(`redis-${name}:`);
     // The clone has staging's schema and data, owned by its own role, which can write to it ...
-    const [copy] = await query<{ n: string; owner: string; me: string }>(DATABASE_URL,
-      `SELECT (SELECT count(*) FROM payments) AS n, (SELECT tableowner FROM pg_tables WHERE tablename = 'payments') AS owner, current_user AS me`);
+    const [copy] = await query<{ n: string; owner: string; me: string }>(
+      DATABASE_URL,
+      `SELECT (SELECT count(*) FROM payments) AS n, (SELECT tableowner FROM pg_tables WHERE tablename = 'payments') AS owner, current_user AS me`,
+    );
     expect({ ...copy, n: Number(copy!.n) }).toEqual({ n: 1000, owner: `pg-${name}`, me: `pg-${name}` });
     await query(DATABASE_URL, `INSERT INTO payments (user_id, amount_cents) VALUES (1, 4200)`);
     await query(DATABASE_URL, `ALTER TABLE payments ADD COLUMN note text`);
-    const [base] = await query<{ n: string }>(PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`), 'SELECT count(*) AS n FROM payments');
+    const [base] = await query<{ n: string }>(
+      PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fx.staging.database}`),
+      'SELECT count(*) AS n FROM payments',
+    );
     expect(Number(base!.n)).toBe(1000);
     // ... and cannot reach staging's database.
     const toStaging = new URL(DATABASE_URL);
@@ -132,7 +160,10 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect(conn.status, conn.text).toBe(200);
     const { DATABASE_URL, REDIS_URL: baseRedis } = conn.json.variables;
     expect(new URL(DATABASE_URL).username).toBe(`${fx.staging.database}_app`);
-    const [me] = await query<{ n: string; su: boolean }>(DATABASE_URL, `SELECT (SELECT count(*) FROM payments) AS n, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
+    const [me] = await query<{ n: string; su: boolean }>(
+      DATABASE_URL,
+      `SELECT (SELECT count(*) FROM payments) AS n, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`,
+    );
     expect([Number(me!.n), me!.su]).toEqual([1000, false]);
     await expect(query(DATABASE_URL, 'CREATE DATABASE nope')).rejects.toThrow(/permission denied/);
     const scoped = new Redis(baseRedis);
@@ -163,7 +194,10 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
       if (field) expect(res.json.error.details.field).toBe(field);
       expect(res.json.error.details.hint).toBeTruthy();
     }
-    const prod = await api(server, t.frank!, 'POST', '/api/environments', { name: fx.envName('prod-copy'), from: 'production' });
+    const prod = await api(server, t.frank!, 'POST', '/api/environments', {
+      name: fx.envName('prod-copy'),
+      from: 'production',
+    });
     expect(prod.status).toBe(403);
     expect(prod.json.error.details.forbiddenBy).toEqual(['environments/no-production-clones']);
     const leftovers = await fx.leftovers();
@@ -185,7 +219,7 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     await waitFor(server, winner, name, ['deleted']);
   });
 
-  it('shows environments to their owner, the owner\'s team and admins only', async () => {
+  it("shows environments to their owner, the owner's team and admins only", async () => {
     const name = fx.envName('feature-payments');
     expect((await api(server, t.bob!, 'GET', `/api/environments/${name}`)).status).toBe(200); // bob: payments, like alice
     expect((await api(server, t.frank!, 'GET', `/api/environments/${name}`)).status).toBe(200); // frank: platform admin
@@ -196,7 +230,9 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect(daveAll.json.items.map((e: any) => e.name)).toContain('staging');
     const mine = await api(server, t.alice!, 'GET', '/api/environments');
     expect(mine.json.items.map((e: any) => e.name)).toContain(name);
-    expect((await api(server, t.bob!, 'GET', '/api/environments')).json.items.map((e: any) => e.name)).not.toContain(name);
+    expect((await api(server, t.bob!, 'GET', '/api/environments')).json.items.map((e: any) => e.name)).not.toContain(
+      name,
+    );
     expect((await api(server, t.dave!, 'POST', `/api/environments/${name}/connect`)).status).toBe(403);
     expect((await api(server, t.dave!, 'DELETE', `/api/environments/${name}`)).status).toBe(403);
   });
@@ -211,7 +247,10 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect(ext.json.expiresAt).not.toBe(before.json.expiresAt);
     const tooLong = await api(server, t.alice!, 'POST', `/api/environments/${name}/extend`, { ttl: '15d' });
     expect([tooLong.status, tooLong.json.error.code]).toEqual([400, 'ENV_TTL_TOO_LONG']);
-    for (const [method, path] of [['DELETE', '/api/environments/staging'], ['POST', '/api/environments/staging/extend']] as const) {
+    for (const [method, path] of [
+      ['DELETE', '/api/environments/staging'],
+      ['POST', '/api/environments/staging/extend'],
+    ] as const) {
       const res = await api(server, t.frank!, method, path, method === 'POST' ? { ttl: '1d' } : undefined);
       expect([res.status, res.json.error.code]).toEqual([403, 'ENV_BASE_PROTECTED']);
     }
@@ -226,14 +265,21 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     const res = await api(server, t.alice!, 'DELETE', `/api/environments/${name}`);
     expect([res.status, res.json.status]).toEqual([202, 'deleting']);
     const gone = await waitFor(server, t.alice!, name, ['deleted']);
-    expect(gone.steps.filter((s: any) => s.name.startsWith('delete:')).map((s: any) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(gone.steps.filter((s: any) => s.name.startsWith('delete:')).map((s: any) => s.status)).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+    ]);
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
     expect(existsSync(nsDir)).toBe(false);
     expect((await api(server, t.frank!, 'GET', `/api/secrets?env=${name}`)).json.items).toEqual([]);
     // The name is free again; staging is untouched.
     expect(await redis.get(`${fx.staging.redisPrefix}feature-flags:new-checkout`)).toBe('on');
     const audit = await api(server, t.frank!, 'GET', '/api/audit?action=env:*&limit=1000');
-    expect(audit.json.items.filter((e: any) => e.target === `environment:${name}`).map((e: any) => e.action)).toEqual(expect.arrayContaining(['env:create', 'env:ready', 'env:extend', 'env:delete', 'env:deleted']));
+    expect(audit.json.items.filter((e: any) => e.target === `environment:${name}`).map((e: any) => e.action)).toEqual(
+      expect.arrayContaining(['env:create', 'env:ready', 'env:extend', 'env:delete', 'env:deleted']),
+    );
   });
 
   it('a failed step leaves status failed with the step and error; env:delete still cleans up (and leaves what is not ours)', async () => {
@@ -259,7 +305,8 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
 
   it('enforces at most 5 live environments per person (policy), naming the limit', async () => {
     const names = [1, 2, 3, 4, 5].map((i) => fx.envName(`q${i}`));
-    for (const name of names) expect((await api(server, t.bob!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
+    for (const name of names)
+      expect((await api(server, t.bob!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
     const sixth = await api(server, t.bob!, 'POST', '/api/environments', { name: fx.envName('q6'), from: 'cache' });
     expect([sixth.status, sixth.json.error.code]).toEqual([403, 'ENV_QUOTA_EXCEEDED']);
     for (const name of names) await waitFor(server, t.bob!, name, ['ready']);
@@ -277,7 +324,9 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
     try {
       const t = await userTokens(server, ['alice', 'frank']);
       const name = fx.envName('short');
-      expect((await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache', ttl: '2d' })).status).toBe(202);
+      expect(
+        (await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache', ttl: '2d' })).status,
+      ).toBe(202);
       await waitFor(server, t.alice!, name, ['ready']);
       // A day before expiry: one warning, however many sweeps run.
       clock.advance(86400 + 60);
@@ -293,7 +342,9 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
       expect(gone.deletedAt).toBeTruthy();
       expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
       const audit = await api(server, t.frank!, 'GET', '/api/audit?action=env:*&limit=1000');
-      const actions = audit.json.items.filter((e: any) => e.target === `environment:${name}`).map((e: any) => `${e.actor} ${e.action}`);
+      const actions = audit.json.items
+        .filter((e: any) => e.target === `environment:${name}`)
+        .map((e: any) => `${e.actor} ${e.action}`);
       expect(actions).toEqual(expect.arrayContaining(['system:reaper env:notify-expiry', 'system:reaper env:delete']));
       // Base environments have no expiry and are still there.
       expect((await api(server, t.alice!, 'GET', '/api/environments/cache')).json.status).toBe('ready');
@@ -306,19 +357,33 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
   });
 });
 
-describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.config.yaml)', () => {
+describe.skipIf(!ok)("the demo organisation's own config (examples/acme/idp.config.yaml)", () => {
   it('starts with its base environments: staging seeded (rows, keys, secrets), production not clonable', async () => {
     const server = await startTestServer({ configPath: ACME_REAL_CONFIG, environmentTimers: false });
     let instanceUsers = '';
     try {
       const t = await userTokens(server, ['alice', 'frank']);
       const all = await api(server, t.alice!, 'GET', '/api/environments?scope=all');
-      expect(all.json.items.filter((e: any) => e.kind === 'base').map((e: any) => [e.name, e.tier]).sort()).toEqual([['production', 'production'], ['staging', 'staging']]);
-      const rows = await query<{ n: string }>(PG_ADMIN_URL.replace(/\/[^/]*$/, '/acme_staging'), 'SELECT count(*) AS n FROM payments');
+      expect(
+        all.json.items
+          .filter((e: any) => e.kind === 'base')
+          .map((e: any) => [e.name, e.tier])
+          .sort(),
+      ).toEqual([
+        ['production', 'production'],
+        ['staging', 'staging'],
+      ]);
+      const rows = await query<{ n: string }>(
+        PG_ADMIN_URL.replace(/\/[^/]*$/, '/acme_staging'),
+        'SELECT count(*) AS n FROM payments',
+      );
       expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(1000);
       const secrets = await api(server, t.frank!, 'GET', '/api/secrets?env=staging');
       expect(secrets.json.items.map((s: any) => s.path)).toContain('staging/payments-api/STRIPE_KEY');
-      const prod = await api(server, t.alice!, 'POST', '/api/environments', { name: 'copy-of-prod', from: 'production' });
+      const prod = await api(server, t.alice!, 'POST', '/api/environments', {
+        name: 'copy-of-prod',
+        from: 'production',
+      });
       expect(prod.status).toBe(403);
       // Base environments' Redis users are this control plane's own (idp-<instance>-<prefix>);
       // its state store is thrown away below, so its users go too.
@@ -329,7 +394,8 @@ describe.skipIf(!ok)('the demo organisation\'s own config (examples/acme/idp.con
       await server.stop();
       if (instanceUsers) {
         const r = new Redis(REDIS_URL);
-        for (const u of ((await r.call('ACL', 'USERS')) as string[]).filter((x) => x.startsWith(instanceUsers))) await r.call('ACL', 'DELUSER', u);
+        for (const u of ((await r.call('ACL', 'USERS')) as string[]).filter((x) => x.startsWith(instanceUsers)))
+          await r.call('ACL', 'DELUSER', u);
         r.disconnect();
       }
     }
@@ -340,17 +406,28 @@ describe('environments on a machine without PostgreSQL or Redis', () => {
   it('starts anyway, and env:create names each missing store and the setting that fixes it; nothing is recorded', async () => {
     const fx = envFixture();
     // Nothing listens on port 1: both stores are "down".
-    const server = await startTestServer({ configPath: fx.configPath, environmentTimers: false, postgresAdminUrl: 'postgres://postgres@127.0.0.1:1/postgres', redisUrl: 'redis://127.0.0.1:1' });
+    const server = await startTestServer({
+      configPath: fx.configPath,
+      environmentTimers: false,
+      postgresAdminUrl: 'postgres://postgres@127.0.0.1:1/postgres',
+      redisUrl: 'redis://127.0.0.1:1',
+    });
     try {
       const t = await userTokens(server, ['alice']);
-      const res = await api(server, t.alice!, 'POST', '/api/environments', { name: fx.envName('offline'), from: 'staging' });
+      const res = await api(server, t.alice!, 'POST', '/api/environments', {
+        name: fx.envName('offline'),
+        from: 'staging',
+      });
       expect([res.status, res.json.error.code]).toEqual([503, 'ENV_PROVIDER_UNAVAILABLE']);
       expect(Object.keys(res.json.error.details.resources).sort()).toEqual(['database', 'redis']);
       expect(res.json.error.details.resources.database).toMatch(/127\.0\.0\.1:1 \(option\) is unreachable/);
       expect(res.json.error.message).toMatch(/database: .*redis: /);
       expect((await api(server, t.alice!, 'GET', '/api/environments')).json.items).toEqual([]);
       // A Redis-only base needs only Redis.
-      const cache = await api(server, t.alice!, 'POST', '/api/environments', { name: fx.envName('offline2'), from: 'cache' });
+      const cache = await api(server, t.alice!, 'POST', '/api/environments', {
+        name: fx.envName('offline2'),
+        from: 'cache',
+      });
       expect(Object.keys(cache.json.error.details.resources)).toEqual(['redis']);
     } finally {
       await server.stop();

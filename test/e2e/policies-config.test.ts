@@ -10,7 +10,12 @@ function orgWithPolicies(policies: Record<string, string>, replaceDefaults: bool
   cpSync(join(ROOT, 'examples/acme'), dir, { recursive: true });
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(dir, name), text);
   const cfg = readFileSync(ACME_CONFIG, 'utf8')
-    .replace('paths: []', `paths: [${Object.keys(policies).map((n) => `./${n}`).join(', ')}]`)
+    .replace(
+      'paths: []',
+      `paths: [${Object.keys(policies)
+        .map((n) => `./${n}`)
+        .join(', ')}]`,
+    )
     .replace('replaceDefaults: false', `replaceDefaults: ${replaceDefaults}`);
   writeFileSync(join(dir, 'idp.config.yaml'), cfg);
   return dir;
@@ -20,8 +25,11 @@ describe('policies from the config', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it('adds the platform team\'s policies to the defaults: a forbid overrides the admin permit', async () => {
-    const dir = orgWithPolicies({ 'freeze.cedar': '@id("no-new-tokens")\nforbid (principal, action == Action::"token:create", resource);\n' }, false);
+  it("adds the platform team's policies to the defaults: a forbid overrides the admin permit", async () => {
+    const dir = orgWithPolicies(
+      { 'freeze.cedar': '@id("no-new-tokens")\nforbid (principal, action == Action::"token:create", resource);\n' },
+      false,
+    );
     dirs.push(dir);
     const server = await startTestServer({ configPath: join(dir, 'idp.config.yaml') });
     try {
@@ -36,12 +44,20 @@ describe('policies from the config', () => {
   });
 
   it('replaces the defaults when replaceDefaults is true', async () => {
-    const dir = orgWithPolicies({ 'only.cedar': '@id("tokens-only")\npermit (principal in Role::"admin", action == Action::"token:create", resource);\n' }, true);
+    const dir = orgWithPolicies(
+      {
+        'only.cedar':
+          '@id("tokens-only")\npermit (principal in Role::"admin", action == Action::"token:create", resource);\n',
+      },
+      true,
+    );
     dirs.push(dir);
     const server = await startTestServer({ configPath: join(dir, 'idp.config.yaml') });
     try {
       expect(server.services.gate.engine.policyIds).toEqual(['only/tokens-only']);
-      expect((await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'alice@company.com' })).status).toBe(201);
+      expect((await api(server, server.adminToken, 'POST', '/api/tokens', { user: 'alice@company.com' })).status).toBe(
+        201,
+      );
       const audit = await api(server, server.adminToken, 'GET', '/api/audit');
       expect(audit.status).toBe(403);
       expect(audit.json.error.code).toBe('POLICY_DENIED');

@@ -31,12 +31,18 @@ describe('idp secret:* and access:* against a real control plane process', () =>
   };
 
   beforeAll(async () => {
-    server = await startServerProcess(['--data-dir', dataDir], { IDP_LOG_LEVEL: 'debug', IDP_LOG_REQUESTS: '1', IDP_ADMIN_TOKEN: 'secrets-cli-admin' });
+    server = await startServerProcess(['--data-dir', dataDir], {
+      IDP_LOG_LEVEL: 'debug',
+      IDP_LOG_REQUESTS: '1',
+      IDP_ADMIN_TOKEN: 'secrets-cli-admin',
+    });
     env.admin = { IDP_URL: server.url, IDP_TOKEN: 'secrets-cli-admin' };
-    await Promise.all(['alice', 'bob', 'dave'].map(async (u) => {
-      const res = ok(await runCli(['token:create', '--user', `${u}@company.com`, '-o', 'json'], env.admin!));
-      env[u] = { IDP_URL: server.url, IDP_TOKEN: JSON.parse(res.stdout).token };
-    }));
+    await Promise.all(
+      ['alice', 'bob', 'dave'].map(async (u) => {
+        const res = ok(await runCli(['token:create', '--user', `${u}@company.com`, '-o', 'json'], env.admin!));
+        env[u] = { IDP_URL: server.url, IDP_TOKEN: JSON.parse(res.stdout).token };
+      }),
+    );
   });
   afterAll(async () => {
     if (server && server.child.exitCode === null) {
@@ -82,7 +88,11 @@ describe('idp secret:* and access:* against a real control plane process', () =>
     expect(ok(get).stdout).toBe(`${rotated}\n`);
     expect(ok(getOld).stdout).toBe(`${piped}\n`);
     expect(ok(getFile).stdout).toBe(`${fromFile}\n`);
-    expect(JSON.parse(ok(getJson).stdout)).toMatchObject({ path: 'staging/payments-api/STRIPE_KEY', version: 2, value: rotated });
+    expect(JSON.parse(ok(getJson).stdout)).toMatchObject({
+      path: 'staging/payments-api/STRIPE_KEY',
+      version: 2,
+      value: rotated,
+    });
     expect(ok(list).stdout.split('\n')[0]).toMatch(/^PATH\s+VERSION\s+UPDATED\s+UPDATED BY$/);
     expect(list.stdout).toMatch(/^staging\/payments-api\/STRIPE_KEY\s+2\s+\S+\s+user:default\/bob$/m);
     expect(ok(versions).stdout).toMatch(/^2\s+\S+\s+user:default\/bob\s+yes$/m);
@@ -104,7 +114,9 @@ describe('idp secret:* and access:* against a real control plane process', () =>
       idp('alice', ['secret:set', 'staging/no-such-service/KEY'], values.make('unknown-service')),
       idp('alice', ['secret:list', '--env', 'staging', '--service', 'users-api']),
     ]);
-    expect([badPath.code, fourParts.code, empty.code, otherTeam.code, unknown.code, otherList.code]).toEqual([2, 2, 2, 3, 4, 3]);
+    expect([badPath.code, fourParts.code, empty.code, otherTeam.code, unknown.code, otherList.code]).toEqual([
+      2, 2, 2, 3, 4, 3,
+    ]);
     expect(badPath.stderr).toMatch(/^Error \[SECRET_PATH_INVALID\]/m);
     expect(badPath.stderr).toMatch(/^Try this: /m);
     expect(empty.stderr).toMatch(/Error \[USAGE\]: no value on stdin/);
@@ -115,14 +127,32 @@ describe('idp secret:* and access:* against a real control plane process', () =>
   it('access: approved by rule for owners, pending for others, approve/deny/revoke, errors with exit codes', async () => {
     ok(await idp('alice', ['secret:set', 'production/payments-api/STRIPE_KEY'], values.make('prod')));
     const [own, pendingRes] = await Promise.all([
-      idp('alice', ['access:request', '--secret=production/payments-api/STRIPE_KEY', '--reason=INC-123', '--duration=2h']),
-      idp('dave', ['access:request', '--secret', 'production/payments-api/*', '--reason', 'INC-124', '--duration', '1h', '-o', 'json']),
+      idp('alice', [
+        'access:request',
+        '--secret=production/payments-api/STRIPE_KEY',
+        '--reason=INC-123',
+        '--duration=2h',
+      ]),
+      idp('dave', [
+        'access:request',
+        '--secret',
+        'production/payments-api/*',
+        '--reason',
+        'INC-124',
+        '--duration',
+        '1h',
+        '-o',
+        'json',
+      ]),
     ]);
     expect(ok(own).stderr).toMatch(/approved at once by rule access\/owners-auto-approve; expires \d{4}-\d\d-\d\dT/);
     expect(own.stdout).toMatch(/^Decided by:\s+rule access\/owners-auto-approve$/m);
     expect(own.stdout).toMatch(/^Expires:\s+\d{4}-/m);
     const pending = JSON.parse(ok(pendingRes).stdout);
-    expect(pending).toMatchObject({ status: 'pending', approvers: ['user:default/alice', 'user:default/bob', 'user:default/carol'] });
+    expect(pending).toMatchObject({
+      status: 'pending',
+      approvers: ['user:default/alice', 'user:default/bob', 'user:default/carol'],
+    });
     const [toReview, mine, self, badDuration, noReason, tooLong] = await Promise.all([
       idp('alice', ['access:list', '--to-review']),
       idp('dave', ['access:list', '--mine', '-o', 'json']),
@@ -131,7 +161,9 @@ describe('idp secret:* and access:* against a real control plane process', () =>
       idp('dave', ['access:request', '--secret', 'production/payments-api/X']),
       idp('dave', ['access:request', '--secret', 'production/payments-api/X', '--reason', 'r', '--duration', '5h']),
     ]);
-    expect(ok(toReview).stdout).toMatch(new RegExp(`^${pending.id}\\s+pending\\s+dave\\s+production/payments-api/\\*\\s+1h\\s`, 'm'));
+    expect(ok(toReview).stdout).toMatch(
+      new RegExp(`^${pending.id}\\s+pending\\s+dave\\s+production/payments-api/\\*\\s+1h\\s`, 'm'),
+    );
     expect(JSON.parse(ok(mine).stdout).items.map((r: any) => r.id)).toEqual([pending.id]);
     expect([self.code, badDuration.code, noReason.code, tooLong.code]).toEqual([3, 2, 2, 2]);
     expect(self.stderr).toMatch(/Error \[ACCESS_SELF_APPROVAL\]/);
@@ -141,7 +173,15 @@ describe('idp secret:* and access:* against a real control plane process', () =>
 
     const [approved, another] = await Promise.all([
       idp('bob', ['access:approve', pending.id, '--duration', '30m']),
-      idp('dave', ['access:request', '--secret', 'production/payments-api/STRIPE_KEY', '--reason', 'INC-125', '-o', 'json']),
+      idp('dave', [
+        'access:request',
+        '--secret',
+        'production/payments-api/STRIPE_KEY',
+        '--reason',
+        'INC-125',
+        '-o',
+        'json',
+      ]),
     ]);
     expect(ok(approved).stdout).toMatch(/^Status:\s+approved$/m);
     expect(approved.stdout).toMatch(/^Decided by:\s+bob$/m);
@@ -181,7 +221,9 @@ describe('idp secret:* and access:* against a real control plane process', () =>
     expect(token).toMatch(/^idpw_/);
     expect(ok(table).stdout.split('\n')[0]).toMatch(/^idpw_/);
     expect(table.stdout).toMatch(/^Vault path:\s+secret\/data\/staging\/payments-api$/m);
-    const read = await fetch(`${server.url}/v1/secret/data/staging/payments-api`, { headers: { 'X-Vault-Token': token } });
+    const read = await fetch(`${server.url}/v1/secret/data/staging/payments-api`, {
+      headers: { 'X-Vault-Token': token },
+    });
     expect(read.status).toBe(200);
     expect(Object.keys(((await read.json()) as any).data.data)).toEqual(['STRIPE_KEY']);
     expect(denied.code).toBe(3);
@@ -202,9 +244,14 @@ describe('idp secret:* and access:* against a real control plane process', () =>
     const before = readFileSync(keyFile, 'utf8');
     const dbBefore = readFileSync(join(dataDir, 'idp.sqlite'));
     const wrong = Buffer.alloc(32, 3).toString('base64');
-    const res = await runCli(['server', '--port', '0', '--data-dir', dataDir], { IDP_MASTER_KEY: wrong, IDP_ADMIN_TOKEN: 'x' });
+    const res = await runCli(['server', '--port', '0', '--data-dir', dataDir], {
+      IDP_MASTER_KEY: wrong,
+      IDP_ADMIN_TOKEN: 'x',
+    });
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/^Error \[MASTER_KEY_MISMATCH\]: the master key from IDP_MASTER_KEY is not the key this state store's secrets were encrypted with/m);
+    expect(res.stderr).toMatch(
+      /^Error \[MASTER_KEY_MISMATCH\]: the master key from IDP_MASTER_KEY is not the key this state store's secrets were encrypted with/m,
+    );
     expect(res.stderr).toMatch(/^Try this: Start with the original key/m);
     expect(res.stderr).not.toContain(wrong);
     expect(readFileSync(keyFile, 'utf8')).toBe(before);

@@ -10,7 +10,14 @@ import { captureStderr, findLeaks, SecretValues, userTokens } from './secrets-fi
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] as const;
 type User = (typeof USERS)[number];
-const TEAM: Record<User, string> = { alice: 'payments', bob: 'payments', carol: 'payments', dave: 'identity', erin: 'identity', frank: 'platform' };
+const TEAM: Record<User, string> = {
+  alice: 'payments',
+  bob: 'payments',
+  carol: 'payments',
+  dave: 'identity',
+  erin: 'identity',
+  frank: 'platform',
+};
 const ADMINS = new Set<User>(['frank']);
 const SERVICES = { 'payments-api': 'payments', 'users-api': 'identity', 'web-frontend': 'platform' } as const;
 type Service = keyof typeof SERVICES;
@@ -35,7 +42,8 @@ const expected = {
   readAfterRequest: (u: User, s: Service, e: Env) => owns(u, s) || (admin(u) && e !== 'production'),
   tokenAfterRequest: (u: User, s: Service, e: Env) => owns(u, s) || (admin(u) && e !== 'production'),
   /** Deciding the outsider's pending request. */
-  approve: (u: User, s: Service) => (u === OUTSIDER[s] ? 'ACCESS_SELF_APPROVAL' : owns(u, s) || admin(u) ? 'approved' : 'ACCESS_REQUEST_NOT_FOUND'),
+  approve: (u: User, s: Service) =>
+    u === OUTSIDER[s] ? 'ACCESS_SELF_APPROVAL' : owns(u, s) || admin(u) ? 'approved' : 'ACCESS_REQUEST_NOT_FOUND',
 };
 
 async function outcome(fn: () => Promise<unknown>): Promise<string> {
@@ -53,7 +61,10 @@ describe('the secrets policy matrix over the demo org', () => {
   let stderr: ReturnType<typeof captureStderr>;
   let server: TestServer;
   const ctx = (u: User | 'admin') => ({
-    principal: server.services.tokens.principalFor(u === 'admin' ? 'user:default/idp-admin' : `user:default/${u}`, null),
+    principal: server.services.tokens.principalFor(
+      u === 'admin' ? 'user:default/idp-admin' : `user:default/${u}`,
+      null,
+    ),
     requestId: `matrix-${u}`,
   });
   const cells: string[] = [];
@@ -66,7 +77,9 @@ describe('the secrets policy matrix over the demo org', () => {
     stderr = captureStderr();
     server = await startTestServer({ catalogTimer: false });
     // One secret per environment and service, set by the bootstrap admin.
-    for (const e of ENVS) for (const s of Object.keys(SERVICES) as Service[]) await server.services.secrets.set(ctx('admin'), `${e}/${s}/API_KEY`, values.make(`${e}-${s}`));
+    for (const e of ENVS)
+      for (const s of Object.keys(SERVICES) as Service[])
+        await server.services.secrets.set(ctx('admin'), `${e}/${s}/API_KEY`, values.make(`${e}-${s}`));
   });
   afterAll(async () => {
     stderr?.restore();
@@ -81,13 +94,48 @@ describe('the secrets policy matrix over the demo org', () => {
           const path = `${e}/${s}/API_KEY`;
           const allowOrDenied = (ok: boolean) => (ok ? 'allow' : 'POLICY_DENIED');
           check(u, 'read', s, e, await outcome(() => secrets.get(ctx(u), path)), allowOrDenied(expected.read(u, s, e)));
-          check(u, 'write', s, e, await outcome(() => secrets.set(ctx(u), `${e}/${s}/BY_${u.toUpperCase()}`, values.make(`w-${u}`))), allowOrDenied(expected.write(u, s)));
+          check(
+            u,
+            'write',
+            s,
+            e,
+            await outcome(() => secrets.set(ctx(u), `${e}/${s}/BY_${u.toUpperCase()}`, values.make(`w-${u}`))),
+            allowOrDenied(expected.write(u, s)),
+          );
           const victim = `${e}/${s}/DEL_${u.toUpperCase()}`;
           await secrets.set(ctx('admin'), victim, values.make(`d-${u}`));
-          check(u, 'delete', s, e, await outcome(() => secrets.delete(ctx(u), victim)), allowOrDenied(expected.delete(u, s)));
-          check(u, 'list', s, e, await outcome(() => secrets.list(ctx(u), { env: e, service: s })), allowOrDenied(expected.list(u, s)));
-          check(u, 'versions', s, e, await outcome(() => secrets.versions(ctx(u), path)), allowOrDenied(expected.versions(u, s)));
-          check(u, 'token', s, e, await outcome(() => secrets.createToken(ctx(u), { env: e, service: s })), allowOrDenied(expected.token(u, s, e)));
+          check(
+            u,
+            'delete',
+            s,
+            e,
+            await outcome(() => secrets.delete(ctx(u), victim)),
+            allowOrDenied(expected.delete(u, s)),
+          );
+          check(
+            u,
+            'list',
+            s,
+            e,
+            await outcome(() => secrets.list(ctx(u), { env: e, service: s })),
+            allowOrDenied(expected.list(u, s)),
+          );
+          check(
+            u,
+            'versions',
+            s,
+            e,
+            await outcome(() => secrets.versions(ctx(u), path)),
+            allowOrDenied(expected.versions(u, s)),
+          );
+          check(
+            u,
+            'token',
+            s,
+            e,
+            await outcome(() => secrets.createToken(ctx(u), { env: e, service: s })),
+            allowOrDenied(expected.token(u, s, e)),
+          );
         }
       }
     }
@@ -111,8 +159,22 @@ describe('the secrets policy matrix over the demo org', () => {
           check(u, 'request', s, e, r.status, expected.request(u, s));
           if (r.status === 'approved') expect(r.rule).toEqual(['access/owners-auto-approve']);
           const allowOrDenied = (ok: boolean) => (ok ? 'allow' : 'POLICY_DENIED');
-          check(u, 'read-after-request', s, e, await outcome(() => secrets.get(ctx(u), `${e}/${s}/API_KEY`)), allowOrDenied(expected.readAfterRequest(u, s, e)));
-          check(u, 'token-after-request', s, e, await outcome(() => secrets.createToken(ctx(u), { env: e, service: s })), allowOrDenied(expected.tokenAfterRequest(u, s, e)));
+          check(
+            u,
+            'read-after-request',
+            s,
+            e,
+            await outcome(() => secrets.get(ctx(u), `${e}/${s}/API_KEY`)),
+            allowOrDenied(expected.readAfterRequest(u, s, e)),
+          );
+          check(
+            u,
+            'token-after-request',
+            s,
+            e,
+            await outcome(() => secrets.createToken(ctx(u), { env: e, service: s })),
+            allowOrDenied(expected.tokenAfterRequest(u, s, e)),
+          );
         }
       }
     }
@@ -123,7 +185,11 @@ describe('the secrets policy matrix over the demo org', () => {
     for (const u of USERS) {
       for (const s of Object.keys(SERVICES) as Service[]) {
         for (const e of ENVS) {
-          const pending = await access.request(ctx(OUTSIDER[s]), { secret: `${e}/${s}/API_KEY`, reason: `approve matrix for ${u}`, duration: '30m' });
+          const pending = await access.request(ctx(OUTSIDER[s]), {
+            secret: `${e}/${s}/API_KEY`,
+            reason: `approve matrix for ${u}`,
+            duration: '30m',
+          });
           expect(pending.status).toBe('pending');
           const got = await outcome(() => access.approve(ctx(u), pending.id, {}));
           check(u, 'approve', s, e, got === 'allow' ? 'approved' : got, expected.approve(u, s));
@@ -137,8 +203,13 @@ describe('the secrets policy matrix over the demo org', () => {
     for (const u of USERS.filter((x) => !admin(x))) {
       for (const s of (Object.keys(SERVICES) as Service[]).filter((x) => !owns(u, x))) {
         for (const e of ENVS) {
-          expect(expected.read(u, s, e) || expected.list(u, s) || expected.approve(u, s) === 'approved', `${u} on ${e}/${s}`).toBe(false);
-          expect(cells).toEqual(expect.arrayContaining([`${u} read ${e}/${s}`, `${u} list ${e}/${s}`, `${u} approve ${e}/${s}`]));
+          expect(
+            expected.read(u, s, e) || expected.list(u, s) || expected.approve(u, s) === 'approved',
+            `${u} on ${e}/${s}`,
+          ).toBe(false);
+          expect(cells).toEqual(
+            expect.arrayContaining([`${u} read ${e}/${s}`, `${u} list ${e}/${s}`, `${u} approve ${e}/${s}`]),
+          );
         }
       }
     }

@@ -3,7 +3,14 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
-import { deployYaml, serviceArchive, startHostileServer, TINY_SERVER_JS, uploadRelease, type HostileServer } from '../support/security.ts';
+import {
+  deployYaml,
+  serviceArchive,
+  startHostileServer,
+  TINY_SERVER_JS,
+  uploadRelease,
+  type HostileServer,
+} from '../support/security.ts';
 
 // Issue 10, item 1: a release whose .idp/deploy.yaml is a symlink to the control plane's
 // admin-token or master.key was read (and quoted in the error) before any permission check, for
@@ -20,7 +27,7 @@ function releaseFiles(dataDir: string): string[] {
   return (readdirSync(root, { recursive: true }) as string[]).filter((p) => p !== '.incoming');
 }
 
-describe('release archives cannot read the control plane\'s files (issue 10 item 1)', () => {
+describe("release archives cannot read the control plane's files (issue 10 item 1)", () => {
   let server: HostileServer;
   let alice: string;
   let dave: string;
@@ -62,7 +69,11 @@ describe('release archives cannot read the control plane\'s files (issue 10 item
   });
 
   it('refuses a symlink anywhere in the tree (here to /etc/passwd), even with a valid deploy.yaml', async () => {
-    const a = archive({ '.idp/deploy.yaml': DEPLOY_YAML, 'server.js': SERVER_JS, 'docs/passwd': { symlink: '/etc/passwd' } });
+    const a = archive({
+      '.idp/deploy.yaml': DEPLOY_YAML,
+      'server.js': SERVER_JS,
+      'docs/passwd': { symlink: '/etc/passwd' },
+    });
     const res = await uploadRelease(server, alice, 'payments-api', a.commit, a.tar);
     expect([res.status, res.json?.error?.code], res.text).toEqual([400, 'RELEASE_ARCHIVE_UNSAFE']);
     expect(res.json.error.details.entry).toBe('docs/passwd');
@@ -74,7 +85,7 @@ describe('release archives cannot read the control plane\'s files (issue 10 item
     expect(ok.status, ok.text).toBe(201);
   });
 
-  it('refuses an unknown service and another team\'s service before reading the archive', async () => {
+  it("refuses an unknown service and another team's service before reading the archive", async () => {
     const rm = (p: string) => rmSync(join(server.dataDir, 'releases', p), { recursive: true, force: true });
     rm('payments-api');
     const evil = archive({ '.idp/deploy.yaml': { symlink: join(server.dataDir, 'admin-token') } });
@@ -87,19 +98,36 @@ describe('release archives cannot read the control plane\'s files (issue 10 item
     expect([backwards.status, backwards.json?.error?.code], backwards.text).toEqual([403, 'POLICY_DENIED']);
     for (const r of [ghost, other, backwards]) leaksNothing(r.text);
     expect(releaseFiles(server.dataDir)).toEqual([]);
-    expect(existsSync(join(server.dataDir, 'releases', '.incoming')) ? readdirSync(join(server.dataDir, 'releases', '.incoming')) : []).toEqual([]);
+    expect(
+      existsSync(join(server.dataDir, 'releases', '.incoming'))
+        ? readdirSync(join(server.dataDir, 'releases', '.incoming'))
+        : [],
+    ).toEqual([]);
 
     // The answer comes while the body is still being sent: the server did not wait to read it.
     const url = new URL(`${server.url}/api/releases?service=users-api&commit=${evil.commit}`);
     const early = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/x-tar', 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body });
-          req.destroy();
-        });
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${alice}`,
+            'content-type': 'application/x-tar',
+            'transfer-encoding': 'chunked',
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+            req.destroy();
+          });
+        },
+      );
       req.on('error', reject);
       req.write(evil.tar.subarray(0, 512)); // never ended
     });

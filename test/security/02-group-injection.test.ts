@@ -22,7 +22,8 @@ const yaml = {
     `apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: ${name}\nspec:\n  profile:\n    email: ${name}@company.com\n  memberOf: [${memberOf.join(', ')}]\n`,
   component: (name: string) =>
     `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: experimental\n  owner: group:payments\n`,
-  location: (target: string) => `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: nested-${Math.random().toString(36).slice(2, 8)}\nspec:\n  type: url\n  target: ${target}\n`,
+  location: (target: string) =>
+    `apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: nested-${Math.random().toString(36).slice(2, 8)}\nspec:\n  type: url\n  target: ${target}\n`,
 };
 
 /**
@@ -83,10 +84,26 @@ describe('security 02: identity comes only from identity sources', () => {
   }
 
   const attacks: [string, string, string[]][] = [
-    ['a Group under platform with alice as member', `${yaml.group('shadow-admins', '  parent: platform\n  members: [alice]\n')}---\n${yaml.component('alice-widget')}`, ['group:default/shadow-admins']],
-    ['a User alice in platform, and a new user', `${yaml.user('alice', ['platform'])}---\n${yaml.user('mallory', ['platform'])}`, ['user:default/alice', 'user:default/mallory']],
-    ['a Group named platform', yaml.group('platform', '  members: [alice]\n  children: [payments]\n'), ['group:default/platform']],
-    ['a Group that adopts payments as its child', yaml.group('adopter', '  parent: platform\n  children: [payments]\n'), ['group:default/adopter']],
+    [
+      'a Group under platform with alice as member',
+      `${yaml.group('shadow-admins', '  parent: platform\n  members: [alice]\n')}---\n${yaml.component('alice-widget')}`,
+      ['group:default/shadow-admins'],
+    ],
+    [
+      'a User alice in platform, and a new user',
+      `${yaml.user('alice', ['platform'])}---\n${yaml.user('mallory', ['platform'])}`,
+      ['user:default/alice', 'user:default/mallory'],
+    ],
+    [
+      'a Group named platform',
+      yaml.group('platform', '  members: [alice]\n  children: [payments]\n'),
+      ['group:default/platform'],
+    ],
+    [
+      'a Group that adopts payments as its child',
+      yaml.group('adopter', '  parent: platform\n  children: [payments]\n'),
+      ['group:default/adopter'],
+    ],
   ];
 
   for (const [name, body, refused] of attacks) {
@@ -101,7 +118,8 @@ describe('security 02: identity comes only from identity sources', () => {
       expect(res.json.location.lastError).toContain('CATALOG_IDENTITY_UNTRUSTED');
       const errors = (await as(alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json.items;
       expect(errors.map((e: any) => e.entityRef).sort()).toEqual(refused);
-      for (const e of errors) expect(e.message).toMatch(/^CATALOG_IDENTITY_UNTRUSTED: .* come only from identity sources/);
+      for (const e of errors)
+        expect(e.message).toMatch(/^CATALOG_IDENTITY_UNTRUSTED: .* come only from identity sources/);
       await expectNotAdmin();
     });
   }
@@ -128,15 +146,27 @@ describe('security 02: identity comes only from identity sources', () => {
 
   it('lets no developer make or mark an identity source (denials audited)', async () => {
     served['/ask.yaml'] = yaml.group('asked-admins', '  parent: platform\n  members: [alice]\n');
-    const asked = await as(alice, 'POST', '/api/catalog/idp/locations', { target: `${base}/ask.yaml`, identitySource: true });
+    const asked = await as(alice, 'POST', '/api/catalog/idp/locations', {
+      target: `${base}/ask.yaml`,
+      identitySource: true,
+    });
     expect(asked.status).toBe(403);
     expect(asked.json.error.code).toBe('CATALOG_IDENTITY_UNTRUSTED');
-    expect((await as(server.adminToken, 'GET', '/api/catalog/idp/locations')).json.items.some((l: any) => l.target.endsWith('/ask.yaml'))).toBe(false);
-    const mine = (await as(alice, 'GET', '/api/catalog/idp/locations')).json.items.find((l: any) => l.target.endsWith('/outer.yaml'));
-    const mark = await as(alice, 'PUT', `/api/catalog/idp/locations/${mine.id}/identity-source`, { identitySource: true });
+    expect(
+      (await as(server.adminToken, 'GET', '/api/catalog/idp/locations')).json.items.some((l: any) =>
+        l.target.endsWith('/ask.yaml'),
+      ),
+    ).toBe(false);
+    const mine = (await as(alice, 'GET', '/api/catalog/idp/locations')).json.items.find((l: any) =>
+      l.target.endsWith('/outer.yaml'),
+    );
+    const mark = await as(alice, 'PUT', `/api/catalog/idp/locations/${mine.id}/identity-source`, {
+      identitySource: true,
+    });
     expect(mark.status).toBe(403);
     expect(mark.json.error.code).toBe('POLICY_DENIED');
-    const denials = (await as(server.adminToken, 'GET', '/api/audit?action=catalog:identity-source&decision=deny')).json.items;
+    const denials = (await as(server.adminToken, 'GET', '/api/audit?action=catalog:identity-source&decision=deny')).json
+      .items;
     expect(denials.filter((d: any) => d.actor === 'user:default/alice')).toHaveLength(2);
     await expectNotAdmin();
     expect(await server.alive()).toBe(true);
@@ -160,8 +190,15 @@ describe('security 02: identity comes only from identity sources', () => {
     served['/ivan.yaml'] = yaml.user('ivan', ['payments']);
     const reg = await as(alice, 'POST', '/api/catalog/idp/locations', { target: `${base}/ivan.yaml` });
     expect(reg.json.errors).toBe(1);
-    expect((await as(server.adminToken, 'POST', '/api/tokens', { user: 'ivan@company.com' })).json.error.code).toBe('USER_NOT_FOUND');
-    const mark = await as(server.adminToken, 'PUT', `/api/catalog/idp/locations/${reg.json.location.id}/identity-source`, { identitySource: true });
+    expect((await as(server.adminToken, 'POST', '/api/tokens', { user: 'ivan@company.com' })).json.error.code).toBe(
+      'USER_NOT_FOUND',
+    );
+    const mark = await as(
+      server.adminToken,
+      'PUT',
+      `/api/catalog/idp/locations/${reg.json.location.id}/identity-source`,
+      { identitySource: true },
+    );
     expect(mark.status, mark.text).toBe(200);
     expect(mark.json.location.identitySource).toBe(true);
     expect(mark.json.errors).toBe(0);
@@ -169,7 +206,9 @@ describe('security 02: identity comes only from identity sources', () => {
   });
 
   it("revokes a removed user's tokens for good: registering the User again does not revive them", async () => {
-    const loc = (await as(server.adminToken, 'GET', '/api/catalog/idp/locations')).json.items.find((l: any) => l.target.endsWith('/people.yaml'));
+    const loc = (await as(server.adminToken, 'GET', '/api/catalog/idp/locations')).json.items.find((l: any) =>
+      l.target.endsWith('/people.yaml'),
+    );
     const henry = await server.tokenFor('henry');
     const gina = await server.tokenFor('gina');
     expect((await as(henry, 'GET', '/api/whoami')).status).toBe(200);
@@ -191,7 +230,9 @@ describe('security 02: identity comes only from identity sources', () => {
     expect(still.status).toBe(401);
     expect(still.json.error.code).toBe('TOKEN_REVOKED');
     expect((await as(henry, 'GET', '/api/whoami')).status).toBe(200); // henry never left
-    const tokens = (await as(server.adminToken, 'GET', '/api/tokens')).json.items.filter((t: any) => t.user === 'user:default/gina');
+    const tokens = (await as(server.adminToken, 'GET', '/api/tokens')).json.items.filter(
+      (t: any) => t.user === 'user:default/gina',
+    );
     expect(tokens.every((t: any) => t.status === 'revoked')).toBe(true);
     const fresh = await server.tokenFor('gina');
     expect((await as(fresh, 'GET', '/api/whoami')).json.roles).toContain('admin');

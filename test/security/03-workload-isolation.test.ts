@@ -3,7 +3,13 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployYaml, serviceArchive, startHostileServer, uploadRelease, type HostileServer } from '../support/security.ts';
+import {
+  deployYaml,
+  serviceArchive,
+  startHostileServer,
+  uploadRelease,
+  type HostileServer,
+} from '../support/security.ts';
 import { ACME_CONFIG, api } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 
@@ -89,7 +95,11 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     repos.push(archive.repo);
     const up = await uploadRelease(server, token, service, archive.commit, archive.tar);
     expect([200, 201], up.text).toContain(up.status);
-    const dep = await api(server, token, 'POST', '/api/deployments', { service, env: 'staging', version: up.json.version });
+    const dep = await api(server, token, 'POST', '/api/deployments', {
+      service,
+      env: 'staging',
+      version: up.json.version,
+    });
     expect(dep.status, dep.text).toBe(202);
     const until = Date.now() + 60_000;
     for (;;) {
@@ -99,7 +109,8 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
         versions[service] = up.json.version;
         return up.json;
       }
-      if (['failed', 'rolled_back', 'aborted'].includes(d.status) || Date.now() > until) throw new Error(JSON.stringify(d));
+      if (['failed', 'rolled_back', 'aborted'].includes(d.status) || Date.now() > until)
+        throw new Error(JSON.stringify(d));
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -112,7 +123,9 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     alice = await server.tokenFor('alice');
     dave = await server.tokenFor('dave');
     const set = await fetch(`${server.url}/api/secrets/staging/users-api/INTERNAL_TOKEN`, {
-      method: 'PUT', headers: { authorization: `Bearer ${dave}`, 'content-type': 'application/json' }, body: JSON.stringify({ value: IDENTITY_SECRET }),
+      method: 'PUT',
+      headers: { authorization: `Bearer ${dave}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ value: IDENTITY_SECRET }),
     });
     expect(set.status, await set.text()).toBeLessThan(300);
     await deploy(dave, 'users-api', 'identity');
@@ -127,7 +140,10 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
   it('a build command cannot read master.key, admin-token or idp.sqlite, and gets no secrets', async () => {
     const d = server.dataDir;
     const build = `id -u; cat ${d}/master.key ${d}/admin-token; head -c 64 ${d}/idp.sqlite; ls ${d}; ls ${d}/releases; cat /proc/*/environ; env; echo build-done`;
-    const archive = serviceArchive({ '.idp/deploy.yaml': deployYaml('payments-api', 'payments', build), 'server.js': PROBE_JS });
+    const archive = serviceArchive({
+      '.idp/deploy.yaml': deployYaml('payments-api', 'payments', build),
+      'server.js': PROBE_JS,
+    });
     repos.push(archive.repo);
     const up = await uploadRelease(server, alice, 'payments-api', archive.commit, archive.tar);
     expect(up.status, up.text).toBe(201);
@@ -158,7 +174,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     expect(await server.alive()).toBe(true);
   }, 60_000);
 
-  it('a replica sees neither the data dir, nor the control plane, nor another team\'s replica, and cannot write or kill', async () => {
+  it("a replica sees neither the data dir, nor the control plane, nor another team's replica, and cannot write or kill", async () => {
     await deploy(alice, 'payments-api', 'payments');
     const self = await payments('/self');
     const other = hostPidsOf('users-api', versions['users-api']!);
@@ -191,9 +207,14 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     // Its own release is read-only; the other's is not there at all.
     expect(await payments('/write?path=/app/server.js')).toMatchObject({ ok: false, code: 'EROFS' });
     const otherRelease = join(d, 'releases', 'users-api', versions['users-api']!, 'server.js');
-    expect(await payments(`/write?path=${encodeURIComponent(otherRelease)}`)).toMatchObject({ ok: false, code: 'ENOENT' });
+    expect(await payments(`/write?path=${encodeURIComponent(otherRelease)}`)).toMatchObject({
+      ok: false,
+      code: 'ENOENT',
+    });
     expect(readFileSync(otherRelease, 'utf8')).toBe(PROBE_JS);
-    expect(readFileSync(join(d, 'releases', 'payments-api', versions['payments-api']!, 'server.js'), 'utf8')).toBe(PROBE_JS);
+    expect(readFileSync(join(d, 'releases', 'payments-api', versions['payments-api']!, 'server.js'), 'utf8')).toBe(
+      PROBE_JS,
+    );
 
     // The other replica kept running with its secret, which only it has.
     const still = await users('/self');
@@ -205,7 +226,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     expect(await server.alive()).toBe(true);
   }, 90_000);
 
-  it('an environment\'s namespace gets its own user with env:create, owning its scratch space (0700), gone with env:delete', async () => {
+  it("an environment's namespace gets its own user with env:create, owning its scratch space (0700), gone with env:delete", async () => {
     const name = fx.envName('iso');
     expect((await api(server, alice, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
     const ready = await (async () => {
@@ -223,11 +244,14 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     // Not the user of another namespace (staging's replicas above), nor a build user.
     expect(scratch.uid).not.toBe(stagingScratch.uid);
     expect((await api(server, alice, 'DELETE', `/api/environments/${name}`)).status).toBeLessThan(300);
-    for (const until = Date.now() + 30_000; existsSync(nsDir) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    for (const until = Date.now() + 30_000; existsSync(nsDir) && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(nsDir)).toBe(false);
     const store = new Sqlite(join(server.dataDir, 'idp.sqlite'), { readonly: true });
     try {
-      const rows = store.prepare('SELECT uid, removed_at FROM runtime_users WHERE kind = ? AND name = ?').all('namespace', ready.resources.namespace) as Array<{ uid: number; removed_at: string | null }>;
+      const rows = store
+        .prepare('SELECT uid, removed_at FROM runtime_users WHERE kind = ? AND name = ?')
+        .all('namespace', ready.resources.namespace) as Array<{ uid: number; removed_at: string | null }>;
       expect(rows.map((r) => r.uid)).toEqual([scratch.uid]);
       expect(rows[0]!.removed_at).not.toBeNull();
     } finally {
@@ -235,9 +259,10 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     }
   }, 60_000);
 
-  it('the data dir is the control plane\'s alone: 0700, its files 0600', () => {
+  it("the data dir is the control plane's alone: 0700, its files 0600", () => {
     expect(statSync(server.dataDir).mode & 0o777).toBe(0o700);
-    for (const file of ['master.key', 'admin-token', 'idp.sqlite']) expect(statSync(join(server.dataDir, file)).mode & 0o777).toBe(0o600);
+    for (const file of ['master.key', 'admin-token', 'idp.sqlite'])
+      expect(statSync(join(server.dataDir, file)).mode & 0o777).toBe(0o600);
   });
 });
 
@@ -260,7 +285,10 @@ describe('security 03: without bubblewrap, builds and deploys are refused unless
   });
 
   const upload = async (server: HostileServer, build: string) => {
-    const archive = serviceArchive({ '.idp/deploy.yaml': deployYaml('payments-api', 'payments', build), 'server.js': PROBE_JS });
+    const archive = serviceArchive({
+      '.idp/deploy.yaml': deployYaml('payments-api', 'payments', build),
+      'server.js': PROBE_JS,
+    });
     try {
       return await uploadRelease(server, await server.tokenFor('alice'), 'payments-api', archive.commit, archive.tar);
     } finally {
@@ -279,7 +307,11 @@ describe('security 03: without bubblewrap, builds and deploys are refused unless
     // Nothing of the refused release stays.
     const releases = join(server.dataDir, 'releases', 'payments-api');
     expect(existsSync(releases) ? readdirSync(releases) : []).toEqual([]);
-    const dep = await api(server, await server.tokenFor('alice'), 'POST', '/api/deployments', { service: 'payments-api', env: 'staging', version: 'abcdef123456-abcdef123456' });
+    const dep = await api(server, await server.tokenFor('alice'), 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env: 'staging',
+      version: 'abcdef123456-abcdef123456',
+    });
     expect([dep.status, dep.json.error.code]).toEqual([503, 'RUNTIME_ISOLATION_UNAVAILABLE']);
     expect(await server.alive()).toBe(true);
   }, 30_000);

@@ -25,16 +25,23 @@ describe('security 04: rewriting and re-hashing the audit chain is detected', ()
   const verify = () => runCli(['audit:verify'], { IDP_URL: server.url, IDP_TOKEN: server.adminToken });
 
   /** The attacker: the SQLite file, opened directly, as a workload that got it would. */
-  function tamper(edit: { seq: number; details: Record<string, unknown> } | null, hash: ChainHash, fromSeq = 1, toSeq = Infinity) {
+  function tamper(
+    edit: { seq: number; details: Record<string, unknown> } | null,
+    hash: ChainHash,
+    fromSeq = 1,
+    toSeq = Infinity,
+  ) {
     const db = new Database(join(dataDir, 'idp.sqlite'));
     try {
       db.transaction(() => {
-        if (edit) db.prepare('update audit_log set details = ? where seq = ?').run(JSON.stringify(edit.details), edit.seq);
+        if (edit)
+          db.prepare('update audit_log set details = ? where seq = ?').run(JSON.stringify(edit.details), edit.seq);
         const rows = db.prepare('select * from audit_log order by seq').all() as AuditRow[];
         const forged = forgeChain(rows, hash, fromSeq, toSeq);
         const set = db.prepare('update audit_log set prev_hash = ?, hash = ? where seq = ?');
         for (const u of forged.updates) set.run(u.prev_hash, u.hash, u.seq);
-        if (toSeq === Infinity) db.prepare('update audit_head set seq = ?, hash = ? where id = 1').run(forged.head.seq, forged.head.hash);
+        if (toSeq === Infinity)
+          db.prepare('update audit_head set seq = ?, hash = ? where id = 1').run(forged.head.seq, forged.head.hash);
       })();
     } finally {
       db.close();
@@ -43,7 +50,10 @@ describe('security 04: rewriting and re-hashing the audit chain is detected', ()
   function snapshot() {
     const db = new Database(join(dataDir, 'idp.sqlite'), { readonly: true });
     try {
-      return { rows: db.prepare('select * from audit_log order by seq').all() as AuditRow[], head: db.prepare('select * from audit_head').get() as Record<string, unknown> };
+      return {
+        rows: db.prepare('select * from audit_log order by seq').all() as AuditRow[],
+        head: db.prepare('select * from audit_head').get() as Record<string, unknown>,
+      };
     } finally {
       db.close();
     }
@@ -54,7 +64,13 @@ describe('security 04: rewriting and re-hashing the audit chain is detected', ()
       db.transaction(() => {
         const set = db.prepare('update audit_log set details = ?, prev_hash = ?, hash = ? where seq = ?');
         for (const r of s.rows) set.run(r.details, r.prev_hash, r.hash, r.seq);
-        db.prepare('update audit_head set seq = ?, hash = ?, keyed_from = ?, key_check = ?, mac = ? where id = 1').run(s.head.seq, s.head.hash, s.head.keyed_from, s.head.key_check, s.head.mac);
+        db.prepare('update audit_head set seq = ?, hash = ?, keyed_from = ?, key_check = ?, mac = ? where id = 1').run(
+          s.head.seq,
+          s.head.hash,
+          s.head.keyed_from,
+          s.head.key_check,
+          s.head.mac,
+        );
       })();
     } finally {
       db.close();
@@ -66,14 +82,23 @@ describe('security 04: rewriting and re-hashing the audit chain is detected', ()
     dataDir = mkdtempSync(join(tmpdir(), 'idp-sec04-'));
     const store = await openStore({ dataDir });
     const old = new AuditLog(store.db, { now: () => new Date() }, store.dialect);
-    for (let i = 1; i <= 4; i++) await old.append({ actor: 'user:default/frank', action: 'token:create', target: `token:old${i}`, decision: 'allow', details: { before: 'upgrade' } });
+    for (let i = 1; i <= 4; i++)
+      await old.append({
+        actor: 'user:default/frank',
+        action: 'token:create',
+        target: `token:old${i}`,
+        decision: 'allow',
+        details: { before: 'upgrade' },
+      });
     await store.close();
 
     server = await startHostileServer({ dataDir, args: ['--config', ACME_CONFIG] });
     // Records by the keyed control plane: tokens made, a denial.
     await server.tokenFor('alice');
     await server.tokenFor('dave');
-    expect((await api(server, await server.tokenFor('bob'), 'POST', '/api/tokens', { user: 'carol@company.com' })).status).toBe(403);
+    expect(
+      (await api(server, await server.tokenFor('bob'), 'POST', '/api/tokens', { user: 'carol@company.com' })).status,
+    ).toBe(403);
   }, 60_000);
 
   afterAll(async () => {

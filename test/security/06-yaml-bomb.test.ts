@@ -9,13 +9,28 @@ import { api, runCli } from '../support/server.ts';
 
 /** 9 levels of 9 aliases: about 1 KB of YAML standing for 9^9 (387 million) strings. */
 function aliasBomb(): string {
-  const lines = ['apiVersion: backstage.io/v1alpha1', 'kind: Component', 'metadata:', '  name: bomb', 'spec:', '  type: service', '  lifecycle: production', '  owner: group:payments'];
+  const lines = [
+    'apiVersion: backstage.io/v1alpha1',
+    'kind: Component',
+    'metadata:',
+    '  name: bomb',
+    'spec:',
+    '  type: service',
+    '  lifecycle: production',
+    '  owner: group:payments',
+  ];
   lines.push(`  l0: &l0 [${Array(9).fill('"lollollollollollol"').join(', ')}]`);
-  for (let i = 1; i < 9; i++) lines.push(`  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 9; i++)
+    lines.push(
+      `  l${i}: &l${i} [${Array(9)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
-const component = (name: string) => `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:payments\n`;
+const component = (name: string) =>
+  `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:payments\n`;
 
 /** Resident memory of a process, in MB, from /proc. */
 function rssMb(pid: number): number {
@@ -47,7 +62,8 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  const errorsOf = async (id: string) => (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${id}`)).json.items as { message: string }[];
+  const errorsOf = async (id: string) =>
+    (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${id}`)).json.items as { message: string }[];
 
   it('registering a 1 KB alias bomb records a catalog error naming the limit; memory stays bounded', async () => {
     served['/bomb.yaml'] = aliasBomb();
@@ -75,7 +91,9 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
     const again = await api(server, alice, 'POST', `/api/catalog/idp/locations/${res.json.location.id}/refresh`);
     expect(again.status, again.text).toBe(200);
     expect(again.json.errors).toBe(1);
-    expect((await errorsOf(res.json.location.id))[0]!.message).toMatch(/over the YAML (expanded size|alias count) limit/);
+    expect((await errorsOf(res.json.location.id))[0]!.message).toMatch(
+      /over the YAML (expanded size|alias count) limit/,
+    );
     expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=swap-target')).status).toBe(200);
     expect(await server.alive()).toBe(true);
     expect(rssMb(server.child.pid!) - before).toBeLessThan(150);
@@ -84,7 +102,10 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
   it('deeply nested YAML and too many documents are catalog errors too', async () => {
     served['/deep.yaml'] = `${'['.repeat(5000)}${']'.repeat(5000)}\n`;
     served['/many.yaml'] = '---\na: 1\n'.repeat(20_001);
-    for (const [path, limit] of [['/deep.yaml', /nesting depth limit/], ['/many.yaml', /document count limit/]] as const) {
+    for (const [path, limit] of [
+      ['/deep.yaml', /nesting depth limit/],
+      ['/many.yaml', /document count limit/],
+    ] as const) {
       const res = await api(server, alice, 'POST', '/api/catalog/idp/locations', { target: `${base}${path}` });
       expect(res.status, res.text).toBe(201);
       expect((await errorsOf(res.json.location.id))[0]!.message).toMatch(limit);
@@ -93,8 +114,16 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
   });
 
   it('a deploy.yaml alias bomb is DEPLOY_SPEC_INVALID naming the limit, at upload and in `idp deploy:validate`', async () => {
-    const deployYaml = `service:\n  name: payments-api\n  team: payments\n${aliasBomb().split('\n').filter((l) => /^ {2}l\d/.test(l)).map((l) => `x${l.trim()}`).join('\n').replace(/^x(l\d+):/gm, 'x-$1:')}\n`;
-    const archive = serviceArchive({ '.idp/deploy.yaml': deployYaml, 'server.js': 'require("http").createServer((q, s) => s.end("ok")).listen(process.env.PORT)\n' });
+    const deployYaml = `service:\n  name: payments-api\n  team: payments\n${aliasBomb()
+      .split('\n')
+      .filter((l) => /^ {2}l\d/.test(l))
+      .map((l) => `x${l.trim()}`)
+      .join('\n')
+      .replace(/^x(l\d+):/gm, 'x-$1:')}\n`;
+    const archive = serviceArchive({
+      '.idp/deploy.yaml': deployYaml,
+      'server.js': 'require("http").createServer((q, s) => s.end("ok")).listen(process.env.PORT)\n',
+    });
     try {
       const up = await uploadRelease(server, alice, 'payments-api', archive.commit, archive.tar);
       expect(up.status, up.text).toBe(400);
@@ -116,11 +145,15 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
     const depth = 400_000;
     const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
     const deepObject = (key: string) => `${`{"${key}":`.repeat(50_000)}1${'}'.repeat(50_000)}`;
-    const entity = (deep: string) => `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"deep"},"spec":{"type":"service","lifecycle":"x","owner":"me","deep":${deep}}}`;
+    const entity = (deep: string) =>
+      `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"deep"},"spec":{"type":"service","lifecycle":"x","owner":"me","deep":${deep}}}`;
     for (const [path, body] of [
       ['/api/catalog/validate-entity', `{"entity":${nested},"location":"url:http://example.com/x"}`],
       ['/api/catalog/validate-entity', `{"entity":${entity(deepObject('a'))},"location":"url:http://example.com/x"}`],
-      ['/api/catalog/validate-entity', `{"entity":${entity(deepObject('constructor'))},"location":"url:http://example.com/x"}`],
+      [
+        '/api/catalog/validate-entity',
+        `{"entity":${entity(deepObject('constructor'))},"location":"url:http://example.com/x"}`,
+      ],
       ['/api/catalog/idp/locations', `{"target":${deepObject('__proto__')}}`],
       ['/api/catalog/idp/locations', `{"target":${nested}}`],
       ['/api/tokens', nested],
@@ -130,7 +163,13 @@ describe('security 06: a YAML or JSON bomb never takes the control plane down', 
       expect(res.text).toMatch(/"code"|"name"/);
     }
     // Over the body limit: refused before parsing.
-    const big = await api(server, alice, 'POST', '/api/catalog/idp/locations', `{"target":"${'a'.repeat(2 * 1024 * 1024)}"}`);
+    const big = await api(
+      server,
+      alice,
+      'POST',
+      '/api/catalog/idp/locations',
+      `{"target":"${'a'.repeat(2 * 1024 * 1024)}"}`,
+    );
     expect(big.status).toBe(413);
     expect(await server.alive()).toBe(true);
   });

@@ -8,9 +8,12 @@ import { acmeConfigAllowing } from '../support/config.ts';
 import { startHostileServer, type HostileServer } from '../support/security.ts';
 import { api } from '../support/server.ts';
 
-const doc = (kind: string, name: string, spec: string) => `apiVersion: backstage.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
-const component = (name: string) => doc('Component', name, '  type: service\n  lifecycle: production\n  owner: group:payments\n');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, stdio: 'pipe' });
+const doc = (kind: string, name: string, spec: string) =>
+  `apiVersion: backstage.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+const component = (name: string) =>
+  doc('Component', name, '  type: service\n  lifecycle: production\n  owner: group:payments\n');
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, stdio: 'pipe' });
 
 /** Git's own smart HTTP (git http-backend as CGI) for the bare repositories under `root`. */
 function gitHttpServer(root: string): Server {
@@ -18,9 +21,16 @@ function gitHttpServer(root: string): Server {
     const url = new URL(req.url ?? '/', 'http://x');
     const child = spawn('git', ['http-backend'], {
       env: {
-        ...process.env, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: '1', PATH_INFO: url.pathname, QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET', CONTENT_TYPE: req.headers['content-type'] ?? '', HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
-        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''), REMOTE_ADDR: '127.0.0.1',
+        ...process.env,
+        GIT_PROJECT_ROOT: root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: url.pathname,
+        QUERY_STRING: url.search.slice(1),
+        REQUEST_METHOD: req.method ?? 'GET',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
+        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+        REMOTE_ADDR: '127.0.0.1',
       },
     });
     req.pipe(child.stdin);
@@ -69,13 +79,16 @@ describe('security 07: git locations cannot import server files', () => {
     mkdirSync(join(repo, 'svc'), { recursive: true });
     symlinkSync(join(server.dataDir, 'admin-token'), join(repo, 'catalog-info.yaml'));
     symlinkSync(serverFiles, join(repo, 'linked'));
-    writeFileSync(join(repo, 'svc/catalog-info.yaml'), [
-      component('git-ok'),
-      doc('Location', 'to-file', `  type: file\n  target: ${join(serverFiles, 'catalog-info.yaml')}\n`),
-      doc('Location', 'to-local-git', `  type: git\n  target: ${join(serverFiles, 'repo')}\n`),
-      doc('Location', 'through-link', '  type: file\n  target: ../linked/catalog-info.yaml\n'),
-      doc('Location', 'up-and-out', '  type: file\n  target: ../../../../../../etc/passwd\n'),
-    ].join('---\n'));
+    writeFileSync(
+      join(repo, 'svc/catalog-info.yaml'),
+      [
+        component('git-ok'),
+        doc('Location', 'to-file', `  type: file\n  target: ${join(serverFiles, 'catalog-info.yaml')}\n`),
+        doc('Location', 'to-local-git', `  type: git\n  target: ${join(serverFiles, 'repo')}\n`),
+        doc('Location', 'through-link', '  type: file\n  target: ../linked/catalog-info.yaml\n'),
+        doc('Location', 'up-and-out', '  type: file\n  target: ../../../../../../etc/passwd\n'),
+      ].join('---\n'),
+    );
     git(repo, 'init', '-q');
     git(repo, 'add', '.');
     git(repo, 'commit', '-qm', 'x');
@@ -93,29 +106,47 @@ describe('security 07: git locations cannot import server files', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('a developer\'s git location: symlinks out of the clone and nested server paths are refused, naming the rule', async () => {
-    const res = await api(server, alice, 'POST', '/api/catalog/idp/locations', { target: `${base}/alice.git`, type: 'git' });
+  it("a developer's git location: symlinks out of the clone and nested server paths are refused, naming the rule", async () => {
+    const res = await api(server, alice, 'POST', '/api/catalog/idp/locations', {
+      target: `${base}/alice.git`,
+      type: 'git',
+    });
     expect(res.status, res.text).toBe(201);
-    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json.items as { message: string }[];
+    const errors = (await api(server, alice, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json
+      .items as { message: string }[];
     const messages = errors.map((e) => e.message).join('\n');
     expect(messages).toMatch(/catalog-info\.yaml is a symbolic link that leads out of the repository/);
     expect(messages).toMatch(/linked\/catalog-info\.yaml is a symbolic link that leads out of the repository/);
     // A file target in a git location is a path inside the clone: absolute or ../ ones point outside it.
     expect(messages).toMatch(/file target \/\S+\/server-files\/catalog-info\.yaml points outside the repository/);
     expect(messages).toMatch(/file target \.\.\/\.\.\/\S+etc\/passwd points outside the repository/);
-    expect(messages).toMatch(/git target \S+\/server-files\/repo is on the server's disk: only locations from the config or registered by a platform admin/);
+    expect(messages).toMatch(
+      /git target \S+\/server-files\/repo is on the server's disk: only locations from the config or registered by a platform admin/,
+    );
     // The ordinary entity loads; nothing from the server's disk does, and no secret is in any answer.
     expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=git-ok')).status).toBe(200);
-    const everything = JSON.stringify([res.json, errors, (await api(server, alice, 'GET', '/api/catalog/idp/entities?limit=500')).json]);
-    for (const secret of [SERVER_SECRET, server.adminToken, readFileSync('/etc/passwd', 'utf8').split('\n')[0]!]) expect(everything).not.toContain(secret);
+    const everything = JSON.stringify([
+      res.json,
+      errors,
+      (await api(server, alice, 'GET', '/api/catalog/idp/entities?limit=500')).json,
+    ]);
+    for (const secret of [SERVER_SECRET, server.adminToken, readFileSync('/etc/passwd', 'utf8').split('\n')[0]!])
+      expect(everything).not.toContain(secret);
     expect(await server.alive()).toBe(true);
   });
 
   it('the same repository registered by a platform admin may read nested server paths, but symlinks still never leave the clone', async () => {
-    const res = await api(server, server.adminToken, 'POST', '/api/catalog/idp/locations', { target: `${base}/admin.git`, type: 'git' });
+    const res = await api(server, server.adminToken, 'POST', '/api/catalog/idp/locations', {
+      target: `${base}/admin.git`,
+      type: 'git',
+    });
     expect(res.status, res.text).toBe(201);
-    const errors = (await api(server, server.adminToken, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)).json.items as { message: string }[];
-    expect(errors.map((e) => e.message).join('\n')).toMatch(/catalog-info\.yaml is a symbolic link that leads out of the repository/);
+    const errors = (
+      await api(server, server.adminToken, 'GET', `/api/catalog/idp/errors?location=${res.json.location.id}`)
+    ).json.items as { message: string }[];
+    expect(errors.map((e) => e.message).join('\n')).toMatch(
+      /catalog-info\.yaml is a symbolic link that leads out of the repository/,
+    );
     expect((await api(server, alice, 'GET', `/api/catalog/idp/entity?ref=localgit-${SERVER_SECRET}`)).status).toBe(200);
     expect(JSON.stringify(errors)).not.toContain(server.adminToken);
   });

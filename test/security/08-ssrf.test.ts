@@ -4,9 +4,13 @@ import { acmeConfigAllowing } from '../support/config.ts';
 import { startHostileServer, type HostileServer } from '../support/security.ts';
 import { api, freePort } from '../support/server.ts';
 
-const component = (name: string) => `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:payments\n`;
+const component = (name: string) =>
+  `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:payments\n`;
 
-async function listen(host: string, handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number }> {
+async function listen(
+  host: string,
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, host, () => r()));
   return { server, port: (server.address() as { port: number }).port };
@@ -28,7 +32,8 @@ describe('security 08: URL and git locations are no SSRF or port-scan primitive'
       res.writeHead(200, { 'content-type': 'text/yaml' }).end(component('internal-secret'));
     });
     allowed = await listen('127.0.0.2', (req, res) => {
-      if (req.url === '/redirect') res.writeHead(302, { location: `http://127.0.0.1:${internal.port}/catalog-info.yaml` }).end();
+      if (req.url === '/redirect')
+        res.writeHead(302, { location: `http://127.0.0.1:${internal.port}/catalog-info.yaml` }).end();
       else res.writeHead(200, { 'content-type': 'text/yaml' }).end(component('allowed-ok'));
     });
     closedPort = await freePort();
@@ -41,7 +46,8 @@ describe('security 08: URL and git locations are no SSRF or port-scan primitive'
     allowed?.server.close();
   });
 
-  const register = (token: string, target: string, type?: string) => api(server, token, 'POST', '/api/catalog/idp/locations', { target, ...(type ? { type } : {}) });
+  const register = (token: string, target: string, type?: string) =>
+    api(server, token, 'POST', '/api/catalog/idp/locations', { target, ...(type ? { type } : {}) });
   /** The error with the target itself taken out: what is left must be the same for every refusal. */
   const shape = (res: { status: number; json: any }, target: string) => ({
     status: res.status,
@@ -69,11 +75,17 @@ describe('security 08: URL and git locations are no SSRF or port-scan primitive'
       const res = await register(alice, target);
       shapes.push(shape(res, target));
     }
-    expect(shapes[0]).toEqual({ status: 502, code: 'CATALOG_LOCATION_UNREACHABLE', message: expect.stringMatching(/^could not fetch <target>: refused or unreachable/) });
+    expect(shapes[0]).toEqual({
+      status: 502,
+      code: 'CATALOG_LOCATION_UNREACHABLE',
+      message: expect.stringMatching(/^could not fetch <target>: refused or unreachable/),
+    });
     // One answer for all: an open port, a closed port, metadata and a redirect cannot be told apart.
     for (const [i, s] of shapes.entries()) expect(s, targets[i]).toEqual(shapes[0]);
     expect(internalHits).toBe(0);
-    const locations = (await api(server, alice, 'GET', '/api/catalog/idp/locations')).json.items.map((l: any) => l.target);
+    const locations = (await api(server, alice, 'GET', '/api/catalog/idp/locations')).json.items.map(
+      (l: any) => l.target,
+    );
     for (const target of targets) expect(locations).not.toContain(target);
     expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=internal-secret')).status).toBe(404);
     // Nothing of the internal answer or of the reason leaks into the message.
@@ -84,7 +96,11 @@ describe('security 08: URL and git locations are no SSRF or port-scan primitive'
   it('git remotes obey the same rules: loopback http refused alike, other transports refused, nothing reached', async () => {
     const target = `http://127.0.0.1:${internal.port}/repo.git`;
     const res = await register(alice, target, 'git');
-    expect(shape(res, target)).toEqual({ status: 502, code: 'CATALOG_LOCATION_UNREACHABLE', message: expect.stringMatching(/^could not fetch <target>: refused or unreachable/) });
+    expect(shape(res, target)).toEqual({
+      status: 502,
+      code: 'CATALOG_LOCATION_UNREACHABLE',
+      message: expect.stringMatching(/^could not fetch <target>: refused or unreachable/),
+    });
     const viaGitProtocol = await register(alice, `git://127.0.0.1:${internal.port}/repo.git`, 'git');
     expect(viaGitProtocol.json.error.code).toBe('CATALOG_LOCATION_UNREACHABLE');
     expect(viaGitProtocol.json.error.message).toMatch(/refused or unreachable/);

@@ -15,8 +15,24 @@ const MIB = 1024 * 1024;
 const COMMIT = (n: number) => n.toString(16).padStart(40, 'a');
 
 type EntryType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
-interface Entry { name: string; type: EntryType; body?: string | Buffer; linkname?: string; devmajor?: number; devminor?: number; size?: number }
-const FLAG: Record<EntryType, string> = { file: '0', link: '1', symlink: '2', 'character-device': '3', 'block-device': '4', directory: '5', fifo: '6' };
+interface Entry {
+  name: string;
+  type: EntryType;
+  body?: string | Buffer;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  size?: number;
+}
+const FLAG: Record<EntryType, string> = {
+  file: '0',
+  link: '1',
+  symlink: '2',
+  'character-device': '3',
+  'block-device': '4',
+  directory: '5',
+  fifo: '6',
+};
 
 /** One ustar header, written by hand: an attacker's archive is whatever bytes they choose. */
 function tarHeader(e: Entry): Buffer {
@@ -57,11 +73,17 @@ function tarOf(entries: Entry[]): Buffer {
  */
 function gzipBomb(mib: number): Buffer {
   const zeros = gzipSync(Buffer.alloc(MIB), { level: 9 });
-  return Buffer.concat([gzipSync(tarHeader({ name: 'bomb.bin', type: 'file', size: mib * MIB })), ...Array.from({ length: mib }, () => zeros), gzipSync(Buffer.alloc(1024))]);
+  return Buffer.concat([
+    gzipSync(tarHeader({ name: 'bomb.bin', type: 'file', size: mib * MIB })),
+    ...Array.from({ length: mib }, () => zeros),
+    gzipSync(Buffer.alloc(1024)),
+  ]);
 }
 
 function vmKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`))!;
   return Number(line.split(/\s+/)[1]);
 }
 
@@ -91,7 +113,12 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
     const res = await uploadRelease(server, alice, 'payments-api', COMMIT(1), bomb);
     const ms = performance.now() - started;
     expect([res.status, res.json?.error?.code], res.text).toEqual([413, 'RELEASE_TOO_LARGE']);
-    expect(res.json.error.details).toMatchObject({ entry: 'bomb.bin', entrySize: 477 * MIB, limit: 256 * MIB, unit: 'bytes' });
+    expect(res.json.error.details).toMatchObject({
+      entry: 'bomb.bin',
+      entrySize: 477 * MIB,
+      limit: 256 * MIB,
+      unit: 'bytes',
+    });
     expect(res.json.error.details.hint).toMatch(/deployments\.releases/);
     expect(ms).toBeLessThan(5000);
     nothingKept();
@@ -105,7 +132,11 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
   });
 
   it('refuses hard links, devices, fifos, absolute and `..` paths, naming the entry', async () => {
-    const yaml: Entry = { name: '.idp/deploy.yaml', type: 'file', body: 'service: {name: payments-api, team: payments}\n' };
+    const yaml: Entry = {
+      name: '.idp/deploy.yaml',
+      type: 'file',
+      body: 'service: {name: payments-api, team: payments}\n',
+    };
     const cases: Array<[Entry, string]> = [
       [{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }, 'is a hard link'],
       [{ name: 'null', type: 'character-device', devmajor: 1, devminor: 3 }, 'is a device'],
@@ -118,7 +149,11 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
     for (const [i, [header, reason]] of cases.entries()) {
       const tar = tarOf([yaml, { ...header, body: header.type === 'file' ? 'pwned' : undefined }]);
       const res = await uploadRelease(server, alice, 'payments-api', COMMIT(10 + i), tar);
-      expect([res.status, res.json?.error?.code, res.json?.error?.details?.reason], res.text).toEqual([400, 'RELEASE_ARCHIVE_UNSAFE', reason]);
+      expect([res.status, res.json?.error?.code, res.json?.error?.details?.reason], res.text).toEqual([
+        400,
+        'RELEASE_ARCHIVE_UNSAFE',
+        reason,
+      ]);
       expect(res.json.error.details.entry).toBe(header.name);
     }
     expect(existsSync(join(server.dataDir, 'escaped.txt'))).toBe(false);
@@ -134,7 +169,8 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
     expect(announced.json.error.details).toMatchObject({ limit: 100 * MIB, contentLength: 101 * MIB });
     // Chunked, so the server only finds out while counting.
     const streamed = await fetch(`${server.url}/api/releases?service=payments-api&commit=${COMMIT(31)}`, {
-      method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/x-tar' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/x-tar' },
       body: new ReadableStream({
         start(c) {
           for (let i = 0; i < 101; i++) c.enqueue(big.subarray(i * MIB, (i + 1) * MIB));
@@ -149,16 +185,26 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
 
     // The client goes away half-way: the partial upload is removed.
     const url = new URL(`${server.url}/api/releases?service=payments-api&commit=${COMMIT(32)}`);
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/x-tar', 'content-length': String(50 * MIB) } });
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'content-type': 'application/x-tar',
+        'content-length': String(50 * MIB),
+      },
+    });
     req.on('error', () => {});
     req.write(big.subarray(0, 8 * MIB));
     const incoming = join(server.dataDir, 'releases', '.incoming');
-    for (let until = Date.now() + 10_000; !(existsSync(incoming) && readdirSync(incoming).length > 0); ) {
+    for (let until = Date.now() + 10_000; !(existsSync(incoming) && readdirSync(incoming).length > 0);) {
       if (Date.now() > until) throw new Error('the upload never reached the disk');
       await new Promise((r) => setTimeout(r, 20));
     }
     req.destroy();
-    for (let until = Date.now() + 10_000; readdirSync(incoming).length > 0; ) {
+    for (let until = Date.now() + 10_000; readdirSync(incoming).length > 0;) {
       if (Date.now() > until) throw new Error(`left behind: ${readdirSync(incoming).join(', ')}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -171,18 +217,31 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
     const before = vmKb(pid, 'VmRSS');
     // A real archive of a 64 MiB file and no deploy.yaml: each upload is refused only after all
     // of it was streamed to disk, checked and unpacked, so the whole path runs, and nothing stays.
-    const tar = tarOf([{ name: 'README.md', type: 'file', body: 'x' }, { name: 'data.bin', type: 'file', body: Buffer.alloc(64 * MIB, 7) }]);
+    const tar = tarOf([
+      { name: 'README.md', type: 'file', body: 'x' },
+      { name: 'data.bin', type: 'file', body: Buffer.alloc(64 * MIB, 7) },
+    ]);
     let peak = before;
-    const sampler = setInterval(() => { try { peak = Math.max(peak, vmKb(pid, 'VmRSS')); } catch { /* gone: the assertions below say so */ } }, 25);
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, vmKb(pid, 'VmRSS'));
+      } catch {
+        /* gone: the assertions below say so */
+      }
+    }, 25);
     let results;
     try {
-      results = await Promise.all([40, 41, 42].map((n) => uploadRelease(server, alice, 'payments-api', COMMIT(n), tar)));
+      results = await Promise.all(
+        [40, 41, 42].map((n) => uploadRelease(server, alice, 'payments-api', COMMIT(n), tar)),
+      );
     } finally {
       clearInterval(sampler);
     }
     for (const r of results) expect([r.status, r.json?.error?.code], r.text).toEqual([400, 'DEPLOY_SPEC_INVALID']);
     const grewMiB = (peak - before) / 1024;
-    console.log(`server RSS: ${Math.round(before / 1024)} MiB before, ${Math.round(peak / 1024)} MiB at the peak of 3 concurrent ${Math.round(tar.length / MIB)} MiB uploads (+${Math.round(grewMiB)} MiB)`);
+    console.log(
+      `server RSS: ${Math.round(before / 1024)} MiB before, ${Math.round(peak / 1024)} MiB at the peak of 3 concurrent ${Math.round(tar.length / MIB)} MiB uploads (+${Math.round(grewMiB)} MiB)`,
+    );
     // The three bodies are 192 MiB; holding even one of them in memory would pass this.
     expect(grewMiB).toBeLessThan(60);
     nothingKept();

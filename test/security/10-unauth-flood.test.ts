@@ -49,13 +49,15 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
       return seen;
     })();
     for (let i = 0; i < N; i += BATCH) {
-      const batch = await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, async (_, j) => {
-        const n = i + j;
-        const headers: Record<string, string> = { 'x-forwarded-for': `10.${n % 250}.0.1` }; // not trusted: cannot pick another bucket
-        if (n % 2) headers.authorization = `Bearer idp_bogus${n}`;
-        const res = await fetch(`${server.url}/api/whoami`, { headers });
-        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
-      }));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(BATCH, N - i) }, async (_, j) => {
+          const n = i + j;
+          const headers: Record<string, string> = { 'x-forwarded-for': `10.${n % 250}.0.1` }; // not trusted: cannot pick another bucket
+          if (n % 2) headers.authorization = `Bearer idp_bogus${n}`;
+          const res = await fetch(`${server.url}/api/whoami`, { headers });
+          return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
+        }),
+      );
       for (const r of batch) {
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
         if (r.status === 429) limited.push(r);
@@ -82,10 +84,14 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
     expect(new Set(aliceSeen)).toEqual(new Set([200]));
 
     // Vault reads (workload tokens, a public route) count against the same bucket: Vault's shape, 429.
-    const vault = await Promise.all(Array.from({ length: VAULT }, async (_, n) => {
-      const res = await fetch(`${server.url}/v1/secret/data/staging/payments-api`, { headers: n % 2 ? { 'x-vault-token': `idpw_bogus${n}` } : {} });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as any };
-    }));
+    const vault = await Promise.all(
+      Array.from({ length: VAULT }, async (_, n) => {
+        const res = await fetch(`${server.url}/v1/secret/data/staging/payments-api`, {
+          headers: n % 2 ? { 'x-vault-token': `idpw_bogus${n}` } : {},
+        });
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
+      }),
+    );
     // What refilled since (one a second) is answered as before: Vault's 403.
     expect(vault.filter((r) => r.status === 403).length).toBeLessThanOrEqual(3);
     for (const r of vault.filter((x) => x.status !== 403)) {
@@ -102,14 +108,18 @@ describe('security 10: an unauthenticated flood is rate limited and collapsed in
     expect(trips).toHaveLength(1);
     expect(trips[0]).toMatchObject({ actor: 'anonymous', decision: 'deny', details: { client: '127.0.0.1' } });
     expect(await server.alive()).toBe(true);
-    console.log(`security 10: ${N} unauthenticated requests in ${seconds.toFixed(1)}s: ${statuses[401]} x 401, ${statuses[429]} x 429; ${after - before} audit rows; alice served ${aliceSeen.length} times`);
+    console.log(
+      `security 10: ${N} unauthenticated requests in ${seconds.toFixed(1)}s: ${statuses[401]} x 401, ${statuses[429]} x 429; ${after - before} audit rows; alice served ${aliceSeen.length} times`,
+    );
   });
 
   it('writes one summary row with the counts when the window ends (here: the server stops)', async () => {
     await server.stop();
     const db = new Database(join(dataDir, 'idp.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare("select details from audit_log where action = 'auth:authenticate' and target = 'client:127.0.0.1'").all() as { details: string }[];
+      const rows = db
+        .prepare("select details from audit_log where action = 'auth:authenticate' and target = 'client:127.0.0.1'")
+        .all() as { details: string }[];
       expect(rows).toHaveLength(1);
       const summary = JSON.parse(rows[0]!.details);
       expect(summary).toMatchObject({ summary: true, client: '127.0.0.1', denied: N + VAULT });

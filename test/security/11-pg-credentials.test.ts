@@ -45,7 +45,10 @@ describe.skipIf(!ok)('security 11: the admin PostgreSQL password is never on a c
     adminUrl.username = role;
     adminUrl.password = password;
     fx = envFixture();
-    writeFileSync(fx.configPath, readFileSync(fx.configPath, 'utf8').replace(`adminUrl: ${PG_ADMIN_URL}`, `adminUrl: ${adminUrl}`));
+    writeFileSync(
+      fx.configPath,
+      readFileSync(fx.configPath, 'utf8').replace(`adminUrl: ${PG_ADMIN_URL}`, `adminUrl: ${adminUrl}`),
+    );
     expect(readFileSync(fx.configPath, 'utf8')).toContain(password);
 
     // pg_dump / pg_restore wrappers: record argv, PGPASSWORD and the PGPASSFILE's mode, then run the real one.
@@ -54,17 +57,23 @@ describe.skipIf(!ok)('security 11: the admin PostgreSQL password is never on a c
     for (const prog of ['pg_dump', 'pg_restore']) {
       const real = execFileSync('sh', ['-c', `command -v ${prog}`], { encoding: 'utf8' }).trim();
       const script = join(binDir, prog);
-      writeFileSync(script, [
-        '#!/bin/sh',
-        `printf 'argv: %s\\n' "$0 $*" >> '${record}'`,
-        `printf 'PGPASSWORD: %s\\n' "\${PGPASSWORD:-}" >> '${record}'`,
-        `printf 'PGPASSFILE: %s %s\\n' "\${PGPASSFILE:-}" "$(stat -c %a "\${PGPASSFILE:-/nonexistent}" 2>/dev/null)" >> '${record}'`,
-        `exec '${real}' "$@"`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        script,
+        [
+          '#!/bin/sh',
+          `printf 'argv: %s\\n' "$0 $*" >> '${record}'`,
+          `printf 'PGPASSWORD: %s\\n' "\${PGPASSWORD:-}" >> '${record}'`,
+          `printf 'PGPASSFILE: %s %s\\n' "\${PGPASSFILE:-}" "$(stat -c %a "\${PGPASSFILE:-/nonexistent}" 2>/dev/null)" >> '${record}'`,
+          `exec '${real}' "$@"`,
+          '',
+        ].join('\n'),
+      );
       chmodSync(script, 0o755);
     }
-    server = await startHostileServer({ args: ['--config', fx.configPath], env: { PATH: `${binDir}:${process.env.PATH}` } });
+    server = await startHostileServer({
+      args: ['--config', fx.configPath],
+      env: { PATH: `${binDir}:${process.env.PATH}` },
+    });
   }, 90_000);
 
   afterAll(async () => {

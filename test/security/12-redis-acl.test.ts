@@ -33,7 +33,12 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
     throw new Error(`${name} not ready`);
   };
   const client = (url: string) => {
-    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false });
+    const r = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableReadyCheck: false,
+    });
     r.on('error', () => {});
     return r;
   };
@@ -43,7 +48,11 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
     admin = new Redis(REDIS_URL);
     // Server-wide state another tenant relies on: a cached script and a function library.
     sha.script = (await admin.script('LOAD', `return '${tag}'`)) as string;
-    await admin.call('FUNCTION', 'LOAD', `#!lua name=idpsec${tag}\nredis.register_function('idpsec${tag}', function() return 1 end)`);
+    await admin.call(
+      'FUNCTION',
+      'LOAD',
+      `#!lua name=idpsec${tag}\nredis.register_function('idpsec${tag}', function() return 1 end)`,
+    );
     a = await startHostileServer({ args: ['--config', fx.configPath] });
   }, 90_000);
 
@@ -55,14 +64,19 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
     admin?.disconnect();
   });
 
-  it('a clone\'s user: its own keys, channels and transactions work; SCAN, KEYS, FLUSH*, FUNCTION/SCRIPT, EVAL, CONFIG, other prefixes → NOPERM', async () => {
+  it("a clone's user: its own keys, channels and transactions work; SCAN, KEYS, FLUSH*, FUNCTION/SCRIPT, EVAL, CONFIG, other prefixes → NOPERM", async () => {
     const alice = await a.tokenFor('alice');
     const name = fx.envName('sec12');
     expect((await api(a, alice, 'POST', '/api/environments', { name, from: 'cache', ttl: '1h' })).status).toBe(202);
     expect((await waitReady(a, alice, name)).status).toBe('ready');
-    const { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } = (await api(a, alice, 'POST', `/api/environments/${name}/connect`)).json.variables;
+    const { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } = (
+      await api(a, alice, 'POST', `/api/environments/${name}/connect`)
+    ).json.variables;
     expect(decodeURIComponent(new URL(url).username)).toMatch(new RegExp(`^idp-[0-9a-f]{8}-redis-${name}$`));
-    const before = { staging: (await admin.keys(`${fx.staging.redisPrefix}*`)).sort(), cache: (await admin.keys(`${fx.cache.redisPrefix}*`)).sort() };
+    const before = {
+      staging: (await admin.keys(`${fx.staging.redisPrefix}*`)).sort(),
+      cache: (await admin.keys(`${fx.cache.redisPrefix}*`)).sort(),
+    };
     expect(before.staging.length).toBeGreaterThan(0);
 
     const r = client(url);
@@ -80,21 +94,50 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
       await r.lpush(`${prefix}l`, 'x');
       await r.zadd(`${prefix}z`, 1, 'm');
       await r.xadd(`${prefix}s`, '*', 'f', 'v');
-      expect(await r.multi().incr(`${prefix}n`).incr(`${prefix}n`).exec()).toEqual([[null, 1], [null, 2]]);
+      expect(await r.multi().incr(`${prefix}n`).incr(`${prefix}n`).exec()).toEqual([
+        [null, 1],
+        [null, 2],
+      ]);
       expect(await r.publish(`${prefix}events`, 'hi')).toBe(0);
       await sub.subscribe(`${prefix}events`);
 
       // The attacks.
       const attacks: [string, ...(string | number)[]][] = [
-        ['SCAN', 0], ['SCAN', 0, 'MATCH', `${fx.staging.redisPrefix}*`], ['KEYS', '*'], ['RANDOMKEY'], ['DBSIZE'],
-        ['FUNCTION', 'FLUSH'], ['FUNCTION', 'LIST'], ['SCRIPT', 'FLUSH'], ['SCRIPT', 'EXISTS', sha.script], ['EVAL', 'return 1', 0],
-        ['EVALSHA', sha.script, 0], ['FCALL', `idpsec${tag}`, 0], ['FLUSHALL'], ['FLUSHDB'], ['SWAPDB', 0, 1], ['SELECT', 1],
-        ['MOVE', `${prefix}k`, 1], ['COPY', `${prefix}k`, `${prefix}k2`, 'DB', 1], ['CONFIG', 'GET', '*'], ['ACL', 'LIST'], ['ACL', 'SETUSER', 'x'],
+        ['SCAN', 0],
+        ['SCAN', 0, 'MATCH', `${fx.staging.redisPrefix}*`],
+        ['KEYS', '*'],
+        ['RANDOMKEY'],
+        ['DBSIZE'],
+        ['FUNCTION', 'FLUSH'],
+        ['FUNCTION', 'LIST'],
+        ['SCRIPT', 'FLUSH'],
+        ['SCRIPT', 'EXISTS', sha.script],
+        ['EVAL', 'return 1', 0],
+        ['EVALSHA', sha.script, 0],
+        ['FCALL', `idpsec${tag}`, 0],
+        ['FLUSHALL'],
+        ['FLUSHDB'],
+        ['SWAPDB', 0, 1],
+        ['SELECT', 1],
+        ['MOVE', `${prefix}k`, 1],
+        ['COPY', `${prefix}k`, `${prefix}k2`, 'DB', 1],
+        ['CONFIG', 'GET', '*'],
+        ['ACL', 'LIST'],
+        ['ACL', 'SETUSER', 'x'],
         // (DEBUG and MODULE are refused by the server's own enable-*-command settings before ACLs.)
-        ['CLIENT', 'LIST'], ['CLIENT', 'KILL', 'TYPE', 'normal'], ['SHUTDOWN', 'ABORT'], ['LATENCY', 'RESET'], ['MEMORY', 'STATS'],
-        ['MONITOR'], ['PUBSUB', 'CHANNELS'], ['SLOWLOG', 'GET'], ['SORT', `${prefix}l`, 'BY', 'nosort', 'GET', `${fx.staging.redisPrefix}*`],
-        ['GET', `${fx.staging.redisPrefix}feature-flags:new-checkout`], ['SET', `${fx.cache.redisPrefix}flag:a`, 'pwned'],
-        ['DEL', `${fx.staging.redisPrefix}feature-flags:new-checkout`], ['PUBLISH', `${fx.staging.redisPrefix}events`, 'x'],
+        ['CLIENT', 'LIST'],
+        ['CLIENT', 'KILL', 'TYPE', 'normal'],
+        ['SHUTDOWN', 'ABORT'],
+        ['LATENCY', 'RESET'],
+        ['MEMORY', 'STATS'],
+        ['MONITOR'],
+        ['PUBSUB', 'CHANNELS'],
+        ['SLOWLOG', 'GET'],
+        ['SORT', `${prefix}l`, 'BY', 'nosort', 'GET', `${fx.staging.redisPrefix}*`],
+        ['GET', `${fx.staging.redisPrefix}feature-flags:new-checkout`],
+        ['SET', `${fx.cache.redisPrefix}flag:a`, 'pwned'],
+        ['DEL', `${fx.staging.redisPrefix}feature-flags:new-checkout`],
+        ['PUBLISH', `${fx.staging.redisPrefix}events`, 'x'],
       ];
       for (const [cmd, ...args] of attacks) {
         await expect(r.call(cmd, ...args), `${cmd} ${args.join(' ')}`).rejects.toThrow(/NOPERM/);
@@ -117,7 +160,7 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
     expect(await a.alive()).toBe(true);
   });
 
-  it('two control planes sharing one Redis make base users of their own: the second start leaves the first one\'s user and password working', async () => {
+  it("two control planes sharing one Redis make base users of their own: the second start leaves the first one's user and password working", async () => {
     const frank = await a.tokenFor('frank');
     const connA = (await api(a, frank, 'POST', '/api/environments/staging/connect')).json.variables;
     const userA = decodeURIComponent(new URL(connA.REDIS_URL).username);

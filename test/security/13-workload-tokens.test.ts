@@ -14,7 +14,7 @@ import { ACME_CONFIG, api, runCli } from '../support/server.ts';
  * permission: a token whose creator left the owning team, or whose production grant was
  * revoked, is refused with Vault's 403 body, revoked for good by system:access-lost, and audited.
  */
-describe('security 13: workload tokens are listed, revoked, and end with their creator\'s access', () => {
+describe("security 13: workload tokens are listed, revoked, and end with their creator's access", () => {
   let server: HostileServer;
   let dir = '';
   let orgPath = '';
@@ -29,12 +29,17 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
     // the catalog root's nested Location.
     const config = join(dir, 'idp.config.yaml');
     const doc = parseDocument(readFileSync(config, 'utf8'));
-    doc.setIn(['catalog', 'locations'], ['./catalog/org.yaml', './catalog/systems.yaml', './catalog/apis.yaml', './services']);
+    doc.setIn(
+      ['catalog', 'locations'],
+      ['./catalog/org.yaml', './catalog/systems.yaml', './catalog/apis.yaml', './services'],
+    );
     writeFileSync(config, doc.toString());
     server = await startHostileServer({ args: ['--config', config] });
     for (const name of ['alice', 'bob', 'dave', 'frank']) t[name] = await server.tokenFor(name);
     for (const env of ['staging', 'production']) {
-      const set = await api(server, t.alice!, 'PUT', `/api/secrets/${env}/payments-api/STRIPE_KEY`, { value: `sk_${env}_4242` });
+      const set = await api(server, t.alice!, 'PUT', `/api/secrets/${env}/payments-api/STRIPE_KEY`, {
+        value: `sk_${env}_4242`,
+      });
       expect(set.status, set.text).toBe(200);
     }
   }, 60_000);
@@ -45,13 +50,17 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
   });
 
   const vault = (token: string, env = 'staging') =>
-    fetch(`${server.url}/v1/secret/data/${env}/payments-api`, { headers: { 'x-vault-token': token } }).then(async (r) => ({ status: r.status, json: await r.json() as any }));
+    fetch(`${server.url}/v1/secret/data/${env}/payments-api`, { headers: { 'x-vault-token': token } }).then(
+      async (r) => ({ status: r.status, json: (await r.json()) as any }),
+    );
   const mint = async (who: string, env = 'staging') => {
     const res = await api(server, t[who]!, 'POST', '/api/secrets/tokens', { env, service: 'payments-api', ttl: '1h' });
     expect(res.status, res.text).toBe(201);
     return res.json as { id: string; token: string };
   };
-  const audit = async (action: string) => (await api(server, server.adminToken, 'GET', `/api/audit?action=${encodeURIComponent(action)}&limit=50`)).json.items as any[];
+  const audit = async (action: string) =>
+    (await api(server, server.adminToken, 'GET', `/api/audit?action=${encodeURIComponent(action)}&limit=50`)).json
+      .items as any[];
 
   it('lists your own tokens (admins: all), never the token; revoking ends Vault reads; others cannot see or revoke it', async () => {
     const made = await mint('alice');
@@ -60,11 +69,19 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
     const mine = await api(server, t.alice!, 'GET', '/api/secrets/tokens');
     expect(mine.status).toBe(200);
     const row = mine.json.items.find((x: any) => x.id === made.id);
-    expect(row).toMatchObject({ env: 'staging', service: 'payments-api', status: 'active', createdBy: 'user:default/alice', revokedAt: null });
+    expect(row).toMatchObject({
+      env: 'staging',
+      service: 'payments-api',
+      status: 'active',
+      createdBy: 'user:default/alice',
+      revokedAt: null,
+    });
     expect(row.lastUsedAt).not.toBeNull();
     expect(mine.text).not.toContain(made.token);
     // bob (same team) sees only his own; frank (admin) sees alice's.
-    expect((await api(server, t.bob!, 'GET', '/api/secrets/tokens')).json.items.map((x: any) => x.id)).not.toContain(made.id);
+    expect((await api(server, t.bob!, 'GET', '/api/secrets/tokens')).json.items.map((x: any) => x.id)).not.toContain(
+      made.id,
+    );
     const all = await api(server, t.frank!, 'GET', '/api/secrets/tokens?env=staging');
     expect(all.json.items.map((x: any) => x.id)).toContain(made.id);
     expect(all.text).not.toContain(made.token);
@@ -87,7 +104,11 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
     expect(again.json.error.code).toBe('WORKLOAD_TOKEN_ALREADY_REVOKED');
 
     const records = await audit('secret:token:revoke');
-    expect(records.some((r) => r.target === `workload-token:${made.id}` && r.actor === 'user:default/alice' && r.decision === 'allow')).toBe(true);
+    expect(
+      records.some(
+        (r) => r.target === `workload-token:${made.id}` && r.actor === 'user:default/alice' && r.decision === 'allow',
+      ),
+    ).toBe(true);
     const reads = await audit('secret:read');
     expect(reads.some((r) => r.actor === `workload:${made.id}` && r.decision === 'deny')).toBe(true);
     expect(JSON.stringify(records) + JSON.stringify(reads)).not.toContain(made.token);
@@ -108,16 +129,32 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
   });
 
   it('a production token ends when the grant it was issued under is revoked', async () => {
-    const grant = await api(server, t.alice!, 'POST', '/api/access/requests', { secret: 'production/payments-api/*', reason: 'INC-13 deploy', duration: '1h' });
+    const grant = await api(server, t.alice!, 'POST', '/api/access/requests', {
+      secret: 'production/payments-api/*',
+      reason: 'INC-13 deploy',
+      duration: '1h',
+    });
     expect(grant.json.status, grant.text).toBe('approved');
     const made = await mint('alice', 'production');
     expect((await vault(made.token, 'production')).json.data.data.STRIPE_KEY).toBe('sk_production_4242');
-    const ended = await api(server, t.frank!, 'POST', `/api/access/requests/${grant.json.id}/revoke`, { reason: 'incident over' });
+    const ended = await api(server, t.frank!, 'POST', `/api/access/requests/${grant.json.id}/revoke`, {
+      reason: 'incident over',
+    });
     expect(ended.status, ended.text).toBe(200);
     // A new grant does not bring back a token bound to the revoked one.
-    expect((await api(server, t.alice!, 'POST', '/api/access/requests', { secret: 'production/payments-api/*', reason: 'again', duration: '1h' })).json.status).toBe('approved');
+    expect(
+      (
+        await api(server, t.alice!, 'POST', '/api/access/requests', {
+          secret: 'production/payments-api/*',
+          reason: 'again',
+          duration: '1h',
+        })
+      ).json.status,
+    ).toBe('approved');
     expect(await vault(made.token, 'production')).toEqual({ status: 403, json: { errors: ['permission denied'] } });
-    const row = (await api(server, t.alice!, 'GET', '/api/secrets/tokens?env=production')).json.items.find((x: any) => x.id === made.id);
+    const row = (await api(server, t.alice!, 'GET', '/api/secrets/tokens?env=production')).json.items.find(
+      (x: any) => x.id === made.id,
+    );
     expect(row).toMatchObject({ status: 'revoked', revokedBy: 'system:access-lost' });
   });
 
@@ -125,7 +162,10 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
     const made = await mint('bob');
     expect((await vault(made.token)).status).toBe(200);
     // bob moves from payments to identity; the admin refreshes the catalog.
-    writeFileSync(orgPath, readFileSync(orgPath, 'utf8').replace(/(name: bob\n[\s\S]*?memberOf: )\[payments\]/, '$1[identity]'));
+    writeFileSync(
+      orgPath,
+      readFileSync(orgPath, 'utf8').replace(/(name: bob\n[\s\S]*?memberOf: )\[payments\]/, '$1[identity]'),
+    );
     const refresh = await api(server, server.adminToken, 'POST', '/api/catalog/idp/refresh');
     expect(refresh.status, refresh.text).toBe(200);
     const me = (await api(server, t.bob!, 'GET', '/api/whoami')).json;
@@ -137,11 +177,16 @@ describe('security 13: workload tokens are listed, revoked, and end with their c
     expect(row).toMatchObject({ status: 'revoked', revokedBy: 'system:access-lost' });
     const reads = await audit('secret:read');
     const denial = reads.find((r) => r.actor === `workload:${made.id}` && r.decision === 'deny');
-    expect(denial?.details.reason).toMatch(/its creator user:default\/bob may no longer issue workload tokens for staging\/payments-api/);
+    expect(denial?.details.reason).toMatch(
+      /its creator user:default\/bob may no longer issue workload tokens for staging\/payments-api/,
+    );
     const revocation = (await audit('secret:token:revoke')).find((r) => r.target === `workload-token:${made.id}`);
     expect(revocation).toMatchObject({ actor: 'system:access-lost', decision: 'allow' });
     // Ended for good: moving bob back does not revive it.
-    writeFileSync(orgPath, readFileSync(orgPath, 'utf8').replace(/(name: bob\n[\s\S]*?memberOf: )\[identity\]/, '$1[payments]'));
+    writeFileSync(
+      orgPath,
+      readFileSync(orgPath, 'utf8').replace(/(name: bob\n[\s\S]*?memberOf: )\[identity\]/, '$1[payments]'),
+    );
     await api(server, server.adminToken, 'POST', '/api/catalog/idp/refresh');
     expect((await vault(made.token)).status).toBe(403);
     expect(await server.alive()).toBe(true);

@@ -2,7 +2,14 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { deployYaml, serviceArchive, startHostileServer, TINY_SERVER_JS, uploadRelease, type HostileServer } from '../support/security.ts';
+import {
+  deployYaml,
+  serviceArchive,
+  startHostileServer,
+  TINY_SERVER_JS,
+  uploadRelease,
+  type HostileServer,
+} from '../support/security.ts';
 
 // Issue 10, item 14: GET /api/deployments and /api/deployments/:id answered anyone with a token.
 // Now they need deploy:read (the service's owning team, the environment's owner, platform
@@ -28,7 +35,10 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
     t = { alice: alice!, bob: bob!, dave: dave! };
     env = fx.envName('reads');
     expect((await api(server, t.alice, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
-    for (const until = Date.now() + 60_000; (await api(server, t.alice, 'GET', `/api/environments/${env}`)).json.status !== 'ready';) {
+    for (
+      const until = Date.now() + 60_000;
+      (await api(server, t.alice, 'GET', `/api/environments/${env}`)).json.status !== 'ready';
+    ) {
       if (Date.now() > until) throw new Error(`${env} not ready`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -36,7 +46,11 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
     repo = a.repo;
     const up = await uploadRelease(server, t.alice, 'payments-api', a.commit, a.tar);
     expect(up.status, up.text).toBe(201);
-    const dep = await api(server, t.alice, 'POST', '/api/deployments', { service: 'payments-api', env, version: up.json.version });
+    const dep = await api(server, t.alice, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: up.json.version,
+    });
     expect(dep.status, dep.text).toBe(202);
     id = dep.json.id;
   }, 120_000);
@@ -48,7 +62,7 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 
-  it('dave (identity) can neither get nor list alice\'s deployment', async () => {
+  it("dave (identity) can neither get nor list alice's deployment", async () => {
     const one = await api(server, t.dave, 'GET', `/api/deployments/${id}`);
     expect([one.status, one.json?.error?.code], one.text).toEqual([403, 'POLICY_DENIED']);
     expect(one.json.error.details).toMatchObject({ action: 'deploy:read', resource: `environment:${env}` });
@@ -58,12 +72,13 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
       expect(list.status).toBe(200);
       expect(list.json.items.map((d: any) => d.id)).not.toContain(id);
     }
-    const audit = (await api(server, server.adminToken, 'GET', '/api/audit?action=deploy:read&decision=deny')).json.items;
+    const audit = (await api(server, server.adminToken, 'GET', '/api/audit?action=deploy:read&decision=deny')).json
+      .items;
     expect(audit.some((r: any) => r.actor.includes('dave') && r.target === `environment:${env}`)).toBe(true);
     expect(await server.alive()).toBe(true);
   });
 
-  it('the admin, the environment owner and the service\'s team read it', async () => {
+  it("the admin, the environment owner and the service's team read it", async () => {
     for (const token of [server.adminToken, t.alice, t.bob]) {
       const one = await api(server, token, 'GET', `/api/deployments/${id}`);
       expect(one.status, one.text).toBe(200);

@@ -25,22 +25,39 @@ export type ChainHash = (prev: string, body: Record<string, unknown>) => string;
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value as object).filter((k) => (value as any)[k] !== undefined).sort();
+    const keys = Object.keys(value as object)
+      .filter((k) => (value as any)[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }
 
-export const plainSha256: ChainHash = (prev, body) => createHash('sha256').update(prev).update('\n').update(canonical(body)).digest('hex');
+export const plainSha256: ChainHash = (prev, body) =>
+  createHash('sha256').update(prev).update('\n').update(canonical(body)).digest('hex');
 
 /** The server's own keyed construction, with a key the attacker made up. */
-export const hmacWith = (key: Buffer): ChainHash => (prev, body) =>
-  createHmac('sha256', key).update('idp/audit/record/v1\n').update(prev).update('\n').update(canonical(body)).digest('hex');
+export const hmacWith =
+  (key: Buffer): ChainHash =>
+  (prev, body) =>
+    createHmac('sha256', key)
+      .update('idp/audit/record/v1\n')
+      .update(prev)
+      .update('\n')
+      .update(canonical(body))
+      .digest('hex');
 
 function bodyOf(row: AuditRow): Record<string, unknown> {
   return {
-    seq: Number(row.seq), time: row.time, actor: row.actor, action: row.action, target: row.target, decision: row.decision,
-    policyIds: JSON.parse(row.policy_ids), requestId: row.request_id, details: JSON.parse(row.details),
+    seq: Number(row.seq),
+    time: row.time,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    decision: row.decision,
+    policyIds: JSON.parse(row.policy_ids),
+    requestId: row.request_id,
+    details: JSON.parse(row.details),
   };
 }
 
@@ -48,7 +65,12 @@ function bodyOf(row: AuditRow): Record<string, unknown> {
  * New prev_hash/hash for every row from `fromSeq` to `toSeq` (rows sorted by seq, all of the
  * log), the next row relinked, and the head that goes with them: a consistent chain under `hash`.
  */
-export function forgeChain(rows: AuditRow[], hash: ChainHash, fromSeq = 1, toSeq = Infinity): { updates: { seq: number; prev_hash: string; hash: string }[]; head: { seq: number; hash: string } } {
+export function forgeChain(
+  rows: AuditRow[],
+  hash: ChainHash,
+  fromSeq = 1,
+  toSeq = Infinity,
+): { updates: { seq: number; prev_hash: string; hash: string }[]; head: { seq: number; hash: string } } {
   const updates: { seq: number; prev_hash: string; hash: string }[] = [];
   let prev = '0'.repeat(64);
   for (const row of rows) {

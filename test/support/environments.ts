@@ -12,14 +12,20 @@ export const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:63
 
 /** Like postgresAvailable: false locally when Redis is down, an error in CI (CI=true). */
 export async function redisAvailable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  const r = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
   r.on('error', () => {});
   try {
     await r.connect();
     await r.ping();
     return true;
   } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
+    if (process.env.CI === 'true')
+      throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
     return false;
   } finally {
     r.disconnect();
@@ -60,9 +66,11 @@ export function envFixture(extra = ''): EnvFixture {
   const cache = { redisPrefix: `t${id}-cache:` };
   const production = { database: `idp_t_${id}_prod`, redisPrefix: `t${id}-prod:` };
   const cachePath = join(dir, 'cache-seed.json');
-  writeFileSync(cachePath, JSON.stringify({ 'flag:a': 'on', 'counter': '7', 'temp': { value: 'x', ttl: 3600 } }));
+  writeFileSync(cachePath, JSON.stringify({ 'flag:a': 'on', counter: '7', temp: { value: 'x', ttl: 3600 } }));
   const configPath = join(dir, 'idp.config.yaml');
-  writeFileSync(configPath, `organization:
+  writeFileSync(
+    configPath,
+    `organization:
   name: acme
 auth:
   adminGroup: platform
@@ -96,7 +104,8 @@ environments:
       tier: production
       database: ${production.database}
       redisPrefix: "${production.redisPrefix}"
-${extra}`);
+${extra}`,
+  );
   const names = new Set<string>();
   return {
     id,
@@ -116,11 +125,21 @@ ${extra}`);
       const r = new Redis(REDIS_URL);
       try {
         const list = [...names];
-        const dbs = (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [list.map((n) => `pg-${n}`)])).rows.map((x) => x.datname);
-        const roles = (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [list.map((n) => `pg-${n}`)])).rows.map((x) => x.rolname);
+        const dbs = (
+          await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1)', [
+            list.map((n) => `pg-${n}`),
+          ])
+        ).rows.map((x) => x.datname);
+        const roles = (
+          await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [
+            list.map((n) => `pg-${n}`),
+          ])
+        ).rows.map((x) => x.rolname);
         const keys: string[] = [];
         for (const n of list) keys.push(...(await r.keys(`redis-${n}:*`)));
-        const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) => list.some((n) => isEnvUser(u, `redis-${n}`)));
+        const users = ((await r.call('ACL', 'USERS')) as string[]).filter((u) =>
+          list.some((n) => isEnvUser(u, `redis-${n}`)),
+        );
         return { databases: dbs, roles, keys, users };
       } finally {
         await c.end();
@@ -132,20 +151,26 @@ ${extra}`);
       await c.connect();
       const r = new Redis(REDIS_URL);
       try {
-        const dbs = (await c.query<{ datname: string }>(
-          `SELECT datname FROM pg_database WHERE datname = ANY($1) OR starts_with(datname, $2) OR starts_with(datname, $3) OR starts_with(datname, $4)`,
-          [[...names].map((n) => `pg-${n}`), `idp_t_${id}_`, `idp_snap_idp_t_${id}_`, 'idp_snap_idp_t_' + id],
-        )).rows.map((x) => x.datname);
+        const dbs = (
+          await c.query<{ datname: string }>(
+            `SELECT datname FROM pg_database WHERE datname = ANY($1) OR starts_with(datname, $2) OR starts_with(datname, $3) OR starts_with(datname, $4)`,
+            [[...names].map((n) => `pg-${n}`), `idp_t_${id}_`, `idp_snap_idp_t_${id}_`, 'idp_snap_idp_t_' + id],
+          )
+        ).rows.map((x) => x.datname);
         for (const d of dbs) {
           await c.query(`ALTER DATABASE ${pg.escapeIdentifier(d)} IS_TEMPLATE false`).catch(() => {});
           await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(d)} WITH (FORCE)`);
         }
         for (const n of names) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`pg-${n}`)}`).catch(() => {});
         // The base environments' workload roles (<database>_app) and ACL users (idp-<instance>-<prefix>).
-        for (const db of [staging.database, production.database]) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`${db}_app`)}`).catch(() => {});
+        for (const db of [staging.database, production.database])
+          await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`${db}_app`)}`).catch(() => {});
         const aclUsers = (await r.call('ACL', 'USERS')) as string[];
-        const ours = [staging.redisPrefix, cache.redisPrefix, production.redisPrefix].map((p) => p.replace(/:$/, '')).concat([...names].map((n) => `redis-${n}`));
-        for (const u of aclUsers.filter((x) => ours.some((name) => isEnvUser(x, name)))) await r.call('ACL', 'DELUSER', u);
+        const ours = [staging.redisPrefix, cache.redisPrefix, production.redisPrefix]
+          .map((p) => p.replace(/:$/, ''))
+          .concat([...names].map((n) => `redis-${n}`));
+        for (const u of aclUsers.filter((x) => ours.some((name) => isEnvUser(x, name))))
+          await r.call('ACL', 'DELUSER', u);
         for (const pattern of [`t${id}-*`, ...[...names].map((n) => `redis-${n}:*`)]) {
           const keys = await r.keys(pattern);
           if (keys.length) await r.del(...keys);

@@ -24,7 +24,9 @@ export async function postgresAvailable(): Promise<boolean> {
 }
 
 /** A fresh, uniquely named database; drop() removes it and every connection to it. */
-export async function createTempDatabase(prefix = 'idp_test'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTempDatabase(
+  prefix = 'idp_test',
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();

@@ -23,14 +23,25 @@ export interface HostileServer {
   stop(): Promise<void>;
 }
 
-export async function startHostileServer(opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<HostileServer> {
+export async function startHostileServer(
+  opts: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {},
+): Promise<HostileServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-sec-'));
-  const { child, url, output } = await startServerProcess(['--data-dir', dataDir, ...(opts.args ?? [])], opts.env ?? {});
+  const { child, url, output } = await startServerProcess(
+    ['--data-dir', dataDir, ...(opts.args ?? [])],
+    opts.env ?? {},
+  );
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
-    url, dataDir, adminToken, child, output,
+    url,
+    dataDir,
+    adminToken,
+    child,
+    output,
     async tokenFor(name) {
-      const res = await api({ url }, adminToken, 'POST', '/api/tokens', { user: name.includes('@') ? name : `${name}@company.com` });
+      const res = await api({ url }, adminToken, 'POST', '/api/tokens', {
+        user: name.includes('@') ? name : `${name}@company.com`,
+      });
       if (res.status !== 201) throw new Error(`token for ${name}: ${res.status} ${res.text}`);
       return res.json.token as string;
     },
@@ -59,7 +70,11 @@ export async function startHostileServer(opts: { args?: string[]; env?: Record<s
  * value of `{ symlink: target }` makes a symbolic link), committed; returns the tar that
  * `git archive` makes of it and the commit id — what `idp deploy` uploads.
  */
-export function serviceArchive(files: Record<string, string | { symlink: string }>): { repo: string; commit: string; tar: Buffer } {
+export function serviceArchive(files: Record<string, string | { symlink: string }>): {
+  repo: string;
+  commit: string;
+  tar: Buffer;
+} {
   const repo = mkdtempSync(join(tmpdir(), 'idp-sec-repo-'));
   execFileSync('git', ['init', '-q'], { cwd: repo });
   for (const [path, content] of Object.entries(files)) {
@@ -76,9 +91,18 @@ export function serviceArchive(files: Record<string, string | { symlink: string 
 }
 
 /** POST /api/releases as `token`; the body is sent as given (a tar, or anything an attacker sends). */
-export async function uploadRelease(server: { url: string }, token: string, service: string, commit: string, body: Buffer, contentType = 'application/x-tar') {
+export async function uploadRelease(
+  server: { url: string },
+  token: string,
+  service: string,
+  commit: string,
+  body: Buffer,
+  contentType = 'application/x-tar',
+) {
   const res = await fetch(`${server.url}/api/releases?service=${encodeURIComponent(service)}&commit=${commit}`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+    body,
   });
   const text = await res.text();
   let json: any;
@@ -91,7 +115,8 @@ export async function uploadRelease(server: { url: string }, token: string, serv
 }
 
 /** A tiny real service: answers every request with its release version. */
-export const TINY_SERVER_JS = "require('http').createServer((q, s) => s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION }))).listen(process.env.PORT);\n";
+export const TINY_SERVER_JS =
+  "require('http').createServer((q, s) => s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION }))).listen(process.env.PORT);\n";
 
 /** A one-step canary deploy.yaml (what production accepts: rollback.auto), with an optional build command. */
 export function deployYaml(service = 'payments-api', team = 'payments', build?: string): string {

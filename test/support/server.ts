@@ -36,7 +36,15 @@ export interface TestServer extends RunningServer {
 /** A real control plane on a free port with a throw-away data dir. */
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'idp-e2e-'));
-  const server = await startServer({ port: 0, proxyPort: 0, configPath: ACME_CONFIG, logLevel: 'warn', log: () => {}, ...opts, dataDir });
+  const server = await startServer({
+    port: 0,
+    proxyPort: 0,
+    configPath: ACME_CONFIG,
+    logLevel: 'warn',
+    log: () => {},
+    ...opts,
+    dataDir,
+  });
   const adminToken = opts.adminToken ?? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return Object.assign(server, {
     adminToken,
@@ -54,11 +62,20 @@ export interface CliResult {
 }
 
 /** Runs the real `idp` bin as a user would, with no terminal on stdin. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, stdin?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  stdin?: string,
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, IDP_PROXY_PORT: '0', IDP_CONFIG_DIR: env.IDP_CONFIG_DIR ?? join(tmpdir(), 'idp-cli-none'), ...env },
+      env: {
+        ...process.env,
+        IDP_PROXY_PORT: '0',
+        IDP_CONFIG_DIR: env.IDP_CONFIG_DIR ?? join(tmpdir(), 'idp-cli-none'),
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -133,5 +150,9 @@ export async function startServerProcess(args: string[], env: Record<string, str
 
 export function exited(child: ChildProcess): Promise<number | null> {
   // A child killed by a signal has exitCode null and signalCode set; either means it is gone.
-  return new Promise((resolveExit) => (child.exitCode !== null || child.signalCode !== null ? resolveExit(child.exitCode) : child.once('exit', (code) => resolveExit(code))));
+  return new Promise((resolveExit) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolveExit(child.exitCode)
+      : child.once('exit', (code) => resolveExit(code)),
+  );
 }

@@ -4,7 +4,9 @@ import { readCredentials, resolveConnection } from './credentials.ts';
 import { outputFormatFromArgv, reportError } from './errors.ts';
 import { OUTPUT_FORMATS, renderData, type OutputFormat, type TableSpec } from './output.ts';
 
-export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>;
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 /**

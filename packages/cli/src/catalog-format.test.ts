@@ -1,10 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntity, DependencyNode, ImpactReport, OnCallContact, Team } from '@idp/contracts';
-import { displayOwner, displayRef, formatDependencyTree, formatEntity, formatImpact, formatOnCall, formatTeam } from './catalog-format.ts';
+import {
+  displayOwner,
+  displayRef,
+  formatDependencyTree,
+  formatEntity,
+  formatImpact,
+  formatOnCall,
+  formatTeam,
+} from './catalog-format.ts';
 import { absoluteTarget } from './commands/catalog/register.ts';
 
-function node(ref: string, owner: string | null, children: DependencyNode[] = [], extra: Partial<DependencyNode> = {}): DependencyNode {
-  return { ref, kind: ref.split(':')[0]!, owner, relation: 'dependsOn', missing: false, cycle: false, children, ...extra };
+function node(
+  ref: string,
+  owner: string | null,
+  children: DependencyNode[] = [],
+  extra: Partial<DependencyNode> = {},
+): DependencyNode {
+  return {
+    ref,
+    kind: ref.split(':')[0]!,
+    owner,
+    relation: 'dependsOn',
+    missing: false,
+    cycle: false,
+    children,
+    ...extra,
+  };
 }
 
 function contact(value: string | null, team = 'group:default/payments'): OnCallContact {
@@ -53,7 +75,9 @@ describe('formatDependencyTree', () => {
   });
 
   it('prints a lone root on one line', () => {
-    expect(formatDependencyTree({ depth: 3, truncated: false, root: node('component:default/leaf', 'group:default/x') })).toBe('component:leaf (x)\n');
+    expect(
+      formatDependencyTree({ depth: 3, truncated: false, root: node('component:default/leaf', 'group:default/x') }),
+    ).toBe('component:leaf (x)\n');
   });
 });
 
@@ -61,9 +85,30 @@ describe('formatImpact', () => {
   const report: ImpactReport = {
     target: 'component:default/users-api',
     dependents: [
-      { ref: 'component:default/payments-api', kind: 'component', depth: 1, via: 'component:default/users-api', owner: 'group:default/payments', oncall: contact('payments@company.com') },
-      { ref: 'component:default/checkout-web', kind: 'component', depth: 2, via: 'component:default/payments-api', owner: 'group:default/storefront', oncall: contact(null, 'group:default/storefront') },
-      { ref: 'component:default/orphan', kind: 'component', depth: 2, via: 'component:default/payments-api', owner: null, oncall: contact(null, '') },
+      {
+        ref: 'component:default/payments-api',
+        kind: 'component',
+        depth: 1,
+        via: 'component:default/users-api',
+        owner: 'group:default/payments',
+        oncall: contact('payments@company.com'),
+      },
+      {
+        ref: 'component:default/checkout-web',
+        kind: 'component',
+        depth: 2,
+        via: 'component:default/payments-api',
+        owner: 'group:default/storefront',
+        oncall: contact(null, 'group:default/storefront'),
+      },
+      {
+        ref: 'component:default/orphan',
+        kind: 'component',
+        depth: 2,
+        via: 'component:default/payments-api',
+        owner: null,
+        oncall: contact(null, ''),
+      },
     ],
     teams: [
       { team: 'group:default/payments', contact: 'payments@company.com', refs: ['component:default/payments-api'] },
@@ -100,7 +145,9 @@ describe('formatImpact', () => {
   });
 
   it('says so when nothing depends on the target', () => {
-    expect(formatImpact({ target: 'component:default/leaf', dependents: [], teams: [], cycles: [] })).toBe('Nothing in the catalog depends on component:leaf.\n');
+    expect(formatImpact({ target: 'component:default/leaf', dependents: [], teams: [], cycles: [] })).toBe(
+      'Nothing in the catalog depends on component:leaf.\n',
+    );
   });
 });
 
@@ -159,7 +206,10 @@ describe('formatOnCall and formatTeam', () => {
       team: 'group:default/payments',
       contact: 'payments@company.com',
       source: 'group-email',
-      route: ['component:default/payments-api is owned by group:default/payments', 'group:default/payments has the email payments@company.com'],
+      route: [
+        'component:default/payments-api is owned by group:default/payments',
+        'group:default/payments has the email payments@company.com',
+      ],
     });
     expect(text).toBe(
       [

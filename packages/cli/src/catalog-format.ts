@@ -43,7 +43,9 @@ export function specString(entity: CatalogEntity, field: string): string | null 
 
 /** `idp catalog:get`: the summary, then annotations and relations one per line. */
 export function formatEntity(entity: CatalogEntity): string {
-  const system = entity.relations?.find((r) => r.type === 'partOf' && r.targetRef.startsWith('system:'))?.targetRef ?? specString(entity, 'system');
+  const system =
+    entity.relations?.find((r) => r.type === 'partOf' && r.targetRef.startsWith('system:'))?.targetRef ??
+    specString(entity, 'system');
   let text = formatRecord([
     ['Ref', displayRef(entityRef(entity))],
     ['Kind', entity.kind],
@@ -57,7 +59,10 @@ export function formatEntity(entity: CatalogEntity): string {
   ]);
 
   const annotations = Object.entries(entity.metadata.annotations ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  text += section('Annotations', annotations.map(([key, value]) => [key, value]));
+  text += section(
+    'Annotations',
+    annotations.map(([key, value]) => [key, value]),
+  );
 
   const byType = new Map<string, string[]>();
   for (const r of entity.relations ?? []) {
@@ -135,10 +140,14 @@ export function formatImpact(report: ImpactReport): string {
   out.push('', 'Who must know:');
   if (report.teams.length === 0) out.push('  no dependent has an owner');
   else {
-    out.push(indent(formatColumns(
-      ['TEAM', 'CONTACT', 'AFFECTED'],
-      report.teams.map((t) => [displayOwner(t.team), t.contact ?? 'none found', t.refs.map(displayRef)]),
-    )));
+    out.push(
+      indent(
+        formatColumns(
+          ['TEAM', 'CONTACT', 'AFFECTED'],
+          report.teams.map((t) => [displayOwner(t.team), t.contact ?? 'none found', t.refs.map(displayRef)]),
+        ),
+      ),
+    );
   }
   const unowned = report.dependents.filter((d) => !d.owner);
   if (unowned.length) out.push(`  no owner, nobody to tell: ${unowned.map((d) => displayRef(d.ref)).join(', ')}`);
@@ -173,11 +182,21 @@ export function formatTeam(team: Team): string {
   ]);
   text += `\nMembers (${team.members.length}):\n`;
   text += team.members.length
-    ? indent(formatColumns(['USER', 'EMAIL', 'MEMBERSHIP'], team.members.map((m) => [displayRef(m.ref), m.email, m.direct ? 'direct' : 'inherited']))) + '\n'
+    ? indent(
+        formatColumns(
+          ['USER', 'EMAIL', 'MEMBERSHIP'],
+          team.members.map((m) => [displayRef(m.ref), m.email, m.direct ? 'direct' : 'inherited']),
+        ),
+      ) + '\n'
     : '  none\n';
   text += `\nOwns (${team.owns.length}):\n`;
   text += team.owns.length
-    ? indent(formatColumns(['REF', 'KIND', 'TYPE'], team.owns.map((o) => [displayRef(o.ref), o.kind, o.type]))) + '\n'
+    ? indent(
+        formatColumns(
+          ['REF', 'KIND', 'TYPE'],
+          team.owns.map((o) => [displayRef(o.ref), o.kind, o.type]),
+        ),
+      ) + '\n'
     : '  nothing\n';
   return text;
 }

@@ -88,7 +88,15 @@ function entityPage(url: URL) {
 }
 
 const location = {
-  id: 'loc_1', type: 'file', target: '/x', origin: 'api', entities: 2, errors: 1, refreshedAt: null, status: 'ok', lastError: null,
+  id: 'loc_1',
+  type: 'file',
+  target: '/x',
+  origin: 'api',
+  entities: 2,
+  errors: 1,
+  refreshedAt: null,
+  status: 'ok',
+  lastError: null,
 };
 
 function route(method: string, path: string, body: string, authorized: boolean, res: ServerResponse, url: URL): void {
@@ -96,10 +104,24 @@ function route(method: string, path: string, body: string, authorized: boolean, 
   if (method === 'GET' && path === '/api/catalog/idp/entities') return send(res, 200, entityPage(url));
   if (method === 'POST' && path === '/api/catalog/idp/locations') {
     const { target } = JSON.parse(body);
-    return send(res, 201, { location: { ...location, target }, added: 2, updated: 0, removed: 0, unchanged: 0, errors: 1, durationMs: 3 });
+    return send(res, 201, {
+      location: { ...location, target },
+      added: 2,
+      updated: 0,
+      removed: 0,
+      unchanged: 0,
+      errors: 1,
+      durationMs: 3,
+    });
   }
   if (method === 'POST' && path === '/api/tokens' && JSON.parse(body).user === 'carol@acme.test') {
-    return send(res, 201, { ...token, id: 'tok_2', user: 'user:default/carol', description: 'ci', token: 'idp_secret_once' });
+    return send(res, 201, {
+      ...token,
+      id: 'tok_2',
+      user: 'user:default/carol',
+      description: 'ci',
+      token: 'idp_secret_once',
+    });
   }
   switch (`${method} ${path}`) {
     case 'GET /api/whoami':
@@ -184,8 +206,10 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^TOPICS$/m);
-    for (const topic of ['token', 'audit', 'policy', 'catalog', 'team']) expect(result.stdout).toMatch(new RegExp(`^  ${topic}\\s+\\S`, 'm'));
-    for (const command of ['server', 'login', 'logout', 'whoami', 'oncall']) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'));
+    for (const topic of ['token', 'audit', 'policy', 'catalog', 'team'])
+      expect(result.stdout).toMatch(new RegExp(`^  ${topic}\\s+\\S`, 'm'));
+    for (const command of ['server', 'login', 'logout', 'whoami', 'oncall'])
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'));
   });
 
   it('an unknown flag is a usage error, exit 2', async (ctx) => {
@@ -196,7 +220,9 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
 
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('Error [USAGE]: Nonexistent flag: --bogus\nTry this: Run `idp token:list --help` to see its flags and examples.\n');
+    expect(result.stderr).toBe(
+      'Error [USAGE]: Nonexistent flag: --bogus\nTry this: Run `idp token:list --help` to see its flags and examples.\n',
+    );
   });
 
   it('a missing required flag, a bad flag value and an unknown command are usage errors too', async (ctx) => {
@@ -224,7 +250,9 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const result = await idp(['login', '--url', stubUrl, '--token', GOOD_TOKEN]);
 
     expect(result.code).toBe(0);
-    expect(requests.map((r) => [r.method, r.url, r.authorization])).toEqual([['GET', '/api/whoami', `Bearer ${GOOD_TOKEN}`]]);
+    expect(requests.map((r) => [r.method, r.url, r.authorization])).toEqual([
+      ['GET', '/api/whoami', `Bearer ${GOOD_TOKEN}`],
+    ]);
     expect(result.stdout).toMatch(/^User:\s+user:default\/alice$/m);
     expect(result.stderr).toContain(`Logged in to ${stubUrl} as user:default/alice`);
 
@@ -269,7 +297,9 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
 
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('Error [POLICY_DENIED]: token:create on platform:idp denied\nTry this: Ask a platform admin.\n');
+    expect(result.stderr).toBe(
+      'Error [POLICY_DENIED]: token:create on platform:idp denied\nTry this: Ask a platform admin.\n',
+    );
     expect(JSON.parse(requests[0]!.body)).toEqual({ user: 'bob@acme.test' });
     expectNoStackTrace(expect, result);
   });
@@ -278,7 +308,10 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const { expect } = ctx;
     const { idp, asStub } = await harness(ctx);
 
-    const result = await idp(['token:create', '--user', 'carol@acme.test', '--ttl', '7d', '--description', 'ci'], asStub);
+    const result = await idp(
+      ['token:create', '--user', 'carol@acme.test', '--ttl', '7d', '--description', 'ci'],
+      asStub,
+    );
 
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('idp_secret_once');
@@ -294,7 +327,9 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const result = await idp(['token:revoke', 'tok_missing'], asStub);
 
     expect(result.code).toBe(4);
-    expect(result.stderr).toBe('Error [TOKEN_NOT_FOUND]: no API token with id tok_missing\nTry this: Run `idp token:list` to see token ids.\n');
+    expect(result.stderr).toBe(
+      'Error [TOKEN_NOT_FOUND]: no API token with id tok_missing\nTry this: Run `idp token:list` to see token ids.\n',
+    );
   });
 
   it('an unreachable control plane is SERVER_UNREACHABLE, exit 1', async (ctx) => {
@@ -304,7 +339,9 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const result = await idp(['whoami'], { IDP_URL: unreachableUrl });
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^Error \\[SERVER_UNREACHABLE\\]: cannot reach the control plane at ${unreachableUrl}`, 'm'));
+    expect(result.stderr).toMatch(
+      new RegExp(`^Error \\[SERVER_UNREACHABLE\\]: cannot reach the control plane at ${unreachableUrl}`, 'm'),
+    );
     expect(result.stderr).toMatch(/^Try this: /m);
     expectNoStackTrace(expect, result);
   });
@@ -391,7 +428,17 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const { idp, asStub, requests } = await harness(ctx);
 
     const result = await idp(
-      ['policy:check', '--principal', 'alice@acme.test', '--action', 'env:create', '--resource', 'environment:production', '--context', '{"ttl":"2h"}'],
+      [
+        'policy:check',
+        '--principal',
+        'alice@acme.test',
+        '--action',
+        'env:create',
+        '--resource',
+        'environment:production',
+        '--context',
+        '{"ttl":"2h"}',
+      ],
       asStub,
     );
 
@@ -410,7 +457,10 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const { expect } = ctx;
     const { idp, asStub, requests } = await harness(ctx);
 
-    const result = await idp(['policy:check', '--principal', 'a', '--action', 'b', '--resource', 'c:d', '--context', 'ttl=2h'], asStub);
+    const result = await idp(
+      ['policy:check', '--principal', 'a', '--action', 'b', '--resource', 'c:d', '--context', 'ttl=2h'],
+      asStub,
+    );
 
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^Error \[USAGE\]: --context is not valid JSON/m);
@@ -421,13 +471,21 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     const { expect } = ctx;
     const { idp, asStub, requests } = await harness(ctx);
 
-    const result = await idp(['audit', '--actor', 'alice@acme.test', '--decision', 'deny', '--since', '1h', '--limit', '5'], asStub);
+    const result = await idp(
+      ['audit', '--actor', 'alice@acme.test', '--decision', 'deny', '--since', '1h', '--limit', '5'],
+      asStub,
+    );
 
     // The stub has no audit list route, so this is also a NOT_FOUND rendering check.
     expect(result.code).toBe(4);
     const url = new URL(requests[0]!.url, 'http://stub');
     expect(url.pathname).toBe('/api/audit');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ actor: 'alice@acme.test', decision: 'deny', since: '1h', limit: '5' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      actor: 'alice@acme.test',
+      decision: 'deny',
+      since: '1h',
+      limit: '5',
+    });
   });
 
   it('catalog:list shows one page and how to get the next; --all follows the cursors into one page object', async (ctx) => {
@@ -447,9 +505,15 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
       '',
     ]);
     expect(first.stderr).toBe('Showing 2 of 3. Next page: --cursor 2 (or --all for every page).\n');
-    expect(JSON.parse(all.stdout)).toEqual({ items: ['a-api', 'b-api', 'c-api'].map(component), totalItems: 3, nextCursor: null });
+    expect(JSON.parse(all.stdout)).toEqual({
+      items: ['a-api', 'b-api', 'c-api'].map(component),
+      totalItems: 3,
+      nextCursor: null,
+    });
     expect(all.stderr).toBe('');
-    const queries = requests.map((r) => Object.fromEntries(new URL(r.url, 'http://stub').searchParams)).sort((a, b) => Object.keys(a).length - Object.keys(b).length);
+    const queries = requests
+      .map((r) => Object.fromEntries(new URL(r.url, 'http://stub').searchParams))
+      .sort((a, b) => Object.keys(a).length - Object.keys(b).length);
     expect(queries).toEqual([{}, { cursor: '2' }, { kind: 'component', owner: 'payments' }]);
   });
 

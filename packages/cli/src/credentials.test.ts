@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
-import { configDir, credentialsPath, readCredentials, removeCredentials, resolveConnection, writeCredentials } from './credentials.ts';
+import {
+  configDir,
+  credentialsPath,
+  readCredentials,
+  removeCredentials,
+  resolveConnection,
+  writeCredentials,
+} from './credentials.ts';
 
 describe('configDir', () => {
   it('prefers IDP_CONFIG_DIR, then XDG_CONFIG_HOME, then ~/.config', () => {
@@ -70,7 +77,10 @@ describe('resolveConnection', () => {
 
   it('lets IDP_URL and IDP_TOKEN override field by field', () => {
     expect(resolveConnection({ IDP_TOKEN: 'idp_env' }, stored)).toEqual({ url: stored.url, token: 'idp_env' });
-    expect(resolveConnection({ IDP_URL: 'https://idp.acme.test/' }, stored)).toEqual({ url: 'https://idp.acme.test/', token: 'idp_saved' });
+    expect(resolveConnection({ IDP_URL: 'https://idp.acme.test/' }, stored)).toEqual({
+      url: 'https://idp.acme.test/',
+      token: 'idp_saved',
+    });
   });
 
   it('never sends the saved token to a different control plane', () => {

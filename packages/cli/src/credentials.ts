@@ -28,7 +28,10 @@ export function credentialsPath(env: Env = process.env): string {
   return join(configDir(env), 'config.json');
 }
 
-export function readCredentials(env: Env = process.env, warn: (line: string) => void = () => {}): StoredCredentials | undefined {
+export function readCredentials(
+  env: Env = process.env,
+  warn: (line: string) => void = () => {},
+): StoredCredentials | undefined {
   const path = credentialsPath(env);
   let text: string;
   try {

@@ -34,7 +34,11 @@ export function stepErrorRate(step: DeploymentStep): number | null {
 /** `90s`, `5m`, `2h`, `7d`: the largest unit that divides it, as deploy.yaml writes durations. */
 export function formatPause(seconds: number | null): string {
   if (seconds === null) return '-';
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;
@@ -80,17 +84,25 @@ function currentStep(deployment: Deployment): DeploymentStep | undefined {
  * `step 1/3  weight 10% for 5m  health ok  canary: 37 requests, 0 errors (0.00%)`.
  */
 export function formatProgress(deployment: Deployment): string {
-  if (deployment.status === 'pending') return `pending: the ${deployment.strategy} rollout of ${deployment.version} is about to start`;
+  if (deployment.status === 'pending')
+    return `pending: the ${deployment.strategy} rollout of ${deployment.version} is about to start`;
   const step = currentStep(deployment);
   const parts: string[] = [];
   if (step && deployment.step !== null) parts.push(stepLabel(deployment, deployment.step));
   parts.push(`weight ${deployment.weight}%${step?.pauseSeconds ? ` for ${formatPause(step.pauseSeconds)}` : ''}`);
   if (step) parts.push(`health ${formatHealth(step)}`, `canary: ${formatTraffic(step)}`);
-  if (deployment.status === 'paused') parts.push(`paused: run \`idp deploy:promote ${deployment.id}\` to go on (or deploy:abort)`);
+  if (deployment.status === 'paused')
+    parts.push(`paused: run \`idp deploy:promote ${deployment.id}\` to go on (or deploy:abort)`);
   return parts.join('  ');
 }
 
-const OUTCOME_MARKS: Record<string, string> = { passed: '✓', promoted: '✓', inconclusive: '·', failed: '✗', aborted: '✗' };
+const OUTCOME_MARKS: Record<string, string> = {
+  passed: '✓',
+  promoted: '✓',
+  inconclusive: '·',
+  failed: '✗',
+  aborted: '✗',
+};
 
 /** A finished step: `✓ step 1/3 passed  weight 10%  health ok  120 requests, 1 error (0.83%)`. */
 export function formatStepEnd(deployment: Deployment, step: DeploymentStep): string {
@@ -101,7 +113,9 @@ export function formatStepEnd(deployment: Deployment, step: DeploymentStep): str
 /** `canary 10% for 5m → 50% → 100%` from the rollout's own steps; the strategy alone without steps. */
 export function formatPlan(deployment: Deployment): string {
   if (deployment.steps.length === 0) return deployment.strategy;
-  const steps = deployment.steps.map((step) => `${step.weight}%${step.pauseSeconds ? ` for ${formatPause(step.pauseSeconds)}` : ''}`);
+  const steps = deployment.steps.map(
+    (step) => `${step.weight}%${step.pauseSeconds ? ` for ${formatPause(step.pauseSeconds)}` : ''}`,
+  );
   return `${deployment.strategy} ${steps.join(' → ')}`;
 }
 
@@ -196,7 +210,8 @@ export function formatDeployment(deployment: Deployment): string {
     ['created', `${formatTime(deployment.createdAt)} by ${deployment.createdBy}`],
     ['finished', formatTime(deployment.finishedAt)],
   ];
-  if (deployment.figures && Object.keys(deployment.figures).length > 0) fields.push(['figures', formatFigures(deployment.figures)]);
+  if (deployment.figures && Object.keys(deployment.figures).length > 0)
+    fields.push(['figures', formatFigures(deployment.figures)]);
   let text = formatRecord(fields);
   if (deployment.steps.length > 0) {
     text += `\n${formatColumns(
@@ -290,18 +305,24 @@ export function catalogProblems(
 ): DeployProblem[] {
   const { name, team } = spec.service;
   if (!facts.found) {
-    return [{
-      file, ...at.name, field: 'service.name',
-      message: `"${name}" is not a Component in the catalog`,
-      expected: 'the name of a catalog Component',
-      hint: 'Register the service\'s catalog-info.yaml (`idp catalog:register PATH`), or fix the name (`idp catalog:list --kind component`).',
-    }];
+    return [
+      {
+        file,
+        ...at.name,
+        field: 'service.name',
+        message: `"${name}" is not a Component in the catalog`,
+        expected: 'the name of a catalog Component',
+        hint: "Register the service's catalog-info.yaml (`idp catalog:register PATH`), or fix the name (`idp catalog:list --kind component`).",
+      },
+    ];
   }
   const owner = facts.owner ?? '';
   const ownerName = ownerTeam(owner);
   if (ownerName === team.toLowerCase()) return [];
   const problem: DeployProblem = {
-    file, ...at.team, field: 'service.team',
+    file,
+    ...at.team,
+    field: 'service.team',
     message: `"${team}" does not own ${name} in the catalog (its owner is ${owner === '' ? 'not set' : owner})`,
     expected: ownerName ? `${ownerName}, the owner in the catalog` : 'the Group that owns the service in the catalog',
     hint: `Set service.team to the owner shown by \`idp catalog:get ${name}\`, or change the owner in its catalog-info.yaml.`,
@@ -329,8 +350,14 @@ export function problemsOf(details: Record<string, unknown>): DeployProblem[] | 
   const valid = problems.every((p: unknown) => {
     if (typeof p !== 'object' || p === null) return false;
     const r = p as Record<string, unknown>;
-    return typeof r.file === 'string' && typeof r.line === 'number' && typeof r.column === 'number'
-      && typeof r.field === 'string' && typeof r.message === 'string' && typeof r.expected === 'string';
+    return (
+      typeof r.file === 'string' &&
+      typeof r.line === 'number' &&
+      typeof r.column === 'number' &&
+      typeof r.field === 'string' &&
+      typeof r.message === 'string' &&
+      typeof r.expected === 'string'
+    );
   });
   return valid ? (problems as DeployProblem[]) : undefined;
 }
@@ -339,7 +366,11 @@ export function problemsOf(details: Record<string, unknown>): DeployProblem[] | 
 export function buildOutputOf(details: Record<string, unknown>): string | undefined {
   const output = details.output;
   if (typeof output !== 'string' || output.trim() === '') return undefined;
-  return `Build output (tail):\n${output.replace(/\s+$/, '').split('\n').map((line) => `  ${line}`).join('\n')}`;
+  return `Build output (tail):\n${output
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n')}`;
 }
 
 /** The one client call following needs; a fake in tests. */

@@ -5,9 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
-import { archiveDeploySource, displayPath, findDeployFile, hasUncommittedChanges, resolveDeploySource, setTarMtime } from './deploy-source.ts';
+import {
+  archiveDeploySource,
+  displayPath,
+  findDeployFile,
+  hasUncommittedChanges,
+  resolveDeploySource,
+  setTarMtime,
+} from './deploy-source.ts';
 
-const SPEC = 'service: {name: demo-api, team: payments}\nrun: {command: node server.js}\ndeploy: {strategy: rolling, healthcheck: {path: /health}}\n';
+const SPEC =
+  'service: {name: demo-api, team: payments}\nrun: {command: node server.js}\ndeploy: {strategy: rolling, healthcheck: {path: /health}}\n';
 
 let root: string;
 let repo: string;
@@ -16,7 +24,15 @@ function git(...args: string[]): string {
   return execFileSync('git', args, {
     cwd: repo,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', GIT_COMMITTER_DATE: '2025-03-01T12:00:00Z', GIT_AUTHOR_DATE: '2025-03-01T12:00:00Z' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+      GIT_COMMITTER_DATE: '2025-03-01T12:00:00Z',
+      GIT_AUTHOR_DATE: '2025-03-01T12:00:00Z',
+    },
   }).trim();
 }
 
@@ -26,7 +42,12 @@ function entries(tar: Buffer): Array<{ name: string; mtime: number }> {
   for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
-    const field = (start: number, length: number) => header.subarray(start, start + length).toString('latin1').replace(/\0.*$/s, '').trim();
+    const field = (start: number, length: number) =>
+      header
+        .subarray(start, start + length)
+        .toString('latin1')
+        .replace(/\0.*$/s, '')
+        .trim();
     const size = parseInt(field(124, 12) || '0', 8);
     out.push({ name: field(0, 100), mtime: parseInt(field(136, 12), 8) });
     offset += 512 + Math.ceil(size / 512) * 512;
@@ -51,7 +72,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('resolveDeploySource', () => {
   it('finds the repository, the service directory in it, the commit and the committed deploy.yaml', async () => {
     const source = await resolveDeploySource(join(repo, 'services/demo-api'), 'HEAD');
-    expect(source).toMatchObject({ dir: 'services/demo-api', commit: git('rev-parse', 'HEAD'), specPath: 'services/demo-api/.idp/deploy.yaml', specText: SPEC });
+    expect(source).toMatchObject({
+      dir: 'services/demo-api',
+      commit: git('rev-parse', 'HEAD'),
+      specPath: 'services/demo-api/.idp/deploy.yaml',
+      specText: SPEC,
+    });
     expect(source.commitTime).toBe(Date.parse('2025-03-01T12:00:00Z') / 1000);
   });
 
@@ -70,19 +96,31 @@ describe('resolveDeploySource', () => {
   it('refuses, as usage errors, a directory outside git, a ref that is not a commit, and a ref that looks like an option', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'idp-not-git-'));
     try {
-      await expect(resolveDeploySource(outside, 'HEAD')).rejects.toMatchObject({ code: 'USAGE', message: `${outside} is not inside a git repository` });
+      await expect(resolveDeploySource(outside, 'HEAD')).rejects.toMatchObject({
+        code: 'USAGE',
+        message: `${outside} is not inside a git repository`,
+      });
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
-    await expect(resolveDeploySource(repo, 'no-such-branch')).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('--ref no-such-branch is not a commit') });
+    await expect(resolveDeploySource(repo, 'no-such-branch')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('--ref no-such-branch is not a commit'),
+    });
     await expect(resolveDeploySource(repo, '--output=/tmp/x')).rejects.toMatchObject({ code: 'USAGE' });
-    await expect(resolveDeploySource(join(repo, 'nope'), 'HEAD')).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('does not exist') });
+    await expect(resolveDeploySource(join(repo, 'nope'), 'HEAD')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('does not exist'),
+    });
   });
 
   it('says when there is no deploy.yaml at the ref', async () => {
     const err = await resolveDeploySource(repo, 'HEAD').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpError);
-    expect(err).toMatchObject({ code: 'DEPLOY_SPEC_INVALID', message: expect.stringContaining('there is no .idp/deploy.yaml at') });
+    expect(err).toMatchObject({
+      code: 'DEPLOY_SPEC_INVALID',
+      message: expect.stringContaining('there is no .idp/deploy.yaml at'),
+    });
   });
 });
 
@@ -108,7 +146,9 @@ describe('archiveDeploySource', () => {
     expect(stamped.length).toBe(tar.length);
     expect(entries(stamped).map((e) => e.mtime)).toEqual(entries(tar).map(() => 1_700_000_000));
     expect(setTarMtime(stamped, 1_700_000_000).equals(stamped)).toBe(true);
-    expect(() => setTarMtime(Buffer.concat([Buffer.from('not a tar'), Buffer.alloc(1024 - 9, 1)]), 0)).toThrow(IdpError);
+    expect(() => setTarMtime(Buffer.concat([Buffer.from('not a tar'), Buffer.alloc(1024 - 9, 1)]), 0)).toThrow(
+      IdpError,
+    );
   });
 });
 

@@ -36,26 +36,42 @@ export async function resolveDeploySource(path: string, ref: string): Promise<De
   try {
     real = realpathSync(path);
   } catch {
-    throw usage(`--path ${path} does not exist`, 'Point --path at the service directory (the one holding .idp/deploy.yaml).');
+    throw usage(
+      `--path ${path} does not exist`,
+      'Point --path at the service directory (the one holding .idp/deploy.yaml).',
+    );
   }
   if (!statSync(real).isDirectory()) {
-    throw usage(`--path ${path} is not a directory`, 'Point --path at the service directory (the one holding .idp/deploy.yaml), not at a file.');
+    throw usage(
+      `--path ${path} is not a directory`,
+      'Point --path at the service directory (the one holding .idp/deploy.yaml), not at a file.',
+    );
   }
   const top = await git(real, ['rev-parse', '--show-toplevel']).catch((err: unknown) => {
     if (err instanceof IdpError) throw err;
-    throw usage(`${path} is not inside a git repository`, 'idp deploys what is committed: run it inside a git work tree (`git init`, commit the service), or pass --path.');
+    throw usage(
+      `${path} is not inside a git repository`,
+      'idp deploys what is committed: run it inside a git work tree (`git init`, commit the service), or pass --path.',
+    );
   });
   const repo = realpathSync(top.toString('utf8').trim());
   const dir = relative(repo, real).split(sep).join('/');
-  if (dir.startsWith('..')) throw usage(`${path} is outside the repository ${repo}`, 'Pass --path inside the repository.');
+  if (dir.startsWith('..'))
+    throw usage(`${path} is outside the repository ${repo}`, 'Pass --path inside the repository.');
 
-  if (ref === '' || ref.startsWith('-')) throw usage(`--ref "${ref}" is not a git ref`, 'Use a branch, tag or commit, e.g. --ref HEAD or --ref v1.2.0.');
+  if (ref === '' || ref.startsWith('-'))
+    throw usage(`--ref "${ref}" is not a git ref`, 'Use a branch, tag or commit, e.g. --ref HEAD or --ref v1.2.0.');
   const commit = (
     await git(repo, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch((err: unknown) => {
       if (err instanceof IdpError) throw err;
-      throw usage(`--ref ${ref} is not a commit in ${repo}`, 'Use a branch, tag or commit that exists here (`git log --oneline` lists them); a new repository needs a first commit.');
+      throw usage(
+        `--ref ${ref} is not a commit in ${repo}`,
+        'Use a branch, tag or commit that exists here (`git log --oneline` lists them); a new repository needs a first commit.',
+      );
     })
-  ).toString('utf8').trim();
+  )
+    .toString('utf8')
+    .trim();
   const commitTime = Number((await git(repo, ['show', '-s', '--format=%ct', commit])).toString('utf8').trim());
 
   const specPath = dir === '' ? '.idp/deploy.yaml' : `${dir}/.idp/deploy.yaml`;
@@ -86,7 +102,9 @@ export async function resolveDeploySource(path: string, ref: string): Promise<De
  * instead, so the same commit always gives the same bytes and the server's content address
  * (the release version) does not change between two deploys of one commit.
  */
-export async function archiveDeploySource(source: Pick<DeploySource, 'repo' | 'dir' | 'commit' | 'commitTime'>): Promise<Buffer> {
+export async function archiveDeploySource(
+  source: Pick<DeploySource, 'repo' | 'dir' | 'commit' | 'commitTime'>,
+): Promise<Buffer> {
   const treeish = source.dir === '' ? `${source.commit}^{tree}` : `${source.commit}:${source.dir}`;
   const tar = await git(source.repo, ['archive', '--format=tar', treeish], MAX_ARCHIVE_BYTES);
   return setTarMtime(tar, source.commitTime);
@@ -121,7 +139,9 @@ const CHECKSUM = { offset: 148, length: 8 };
  */
 export function setTarMtime(tar: Buffer, mtimeSeconds: number): Buffer {
   const out = Buffer.from(tar);
-  const mtime = `${Math.max(0, Math.floor(mtimeSeconds)).toString(8).padStart(MTIME.length - 1, '0')}\0`;
+  const mtime = `${Math.max(0, Math.floor(mtimeSeconds))
+    .toString(8)
+    .padStart(MTIME.length - 1, '0')}\0`;
   let offset = 0;
   while (offset + BLOCK <= out.length) {
     const header = out.subarray(offset, offset + BLOCK);
@@ -140,7 +160,10 @@ export function setTarMtime(tar: Buffer, mtimeSeconds: number): Buffer {
 }
 
 function parseOctal(field: Buffer): number | undefined {
-  const text = field.toString('latin1').replace(/[\0 ]+$/, '').trim();
+  const text = field
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .trim();
   if (!/^[0-7]*$/.test(text)) return undefined;
   return text === '' ? 0 : parseInt(text, 8);
 }
@@ -169,17 +192,32 @@ function writeChecksum(header: Buffer): void {
  */
 function git(cwd: string, args: string[], maxBuffer = 16 * 1024 * 1024): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
-    execFile('git', args, { cwd, encoding: 'buffer', maxBuffer, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) => {
-      if (!err) return resolvePromise(stdout);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        return reject(usage('git is not installed (or not on PATH)', 'Install git: idp packages the service from its repository with `git archive`.'));
-      }
-      if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-        return reject(usage(`the service directory is larger than ${maxBuffer / 1024 / 1024} MB in git`, 'Keep build outputs and dependencies out of git (.gitignore); the release is built on the server.'));
-      }
-      reject(new Error(`git ${args[0]} failed: ${stderr.toString('utf8').trim()}`));
-    });
+    execFile(
+      'git',
+      args,
+      { cwd, encoding: 'buffer', maxBuffer, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      (err, stdout, stderr) => {
+        if (!err) return resolvePromise(stdout);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          return reject(
+            usage(
+              'git is not installed (or not on PATH)',
+              'Install git: idp packages the service from its repository with `git archive`.',
+            ),
+          );
+        }
+        if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+          return reject(
+            usage(
+              `the service directory is larger than ${maxBuffer / 1024 / 1024} MB in git`,
+              'Keep build outputs and dependencies out of git (.gitignore); the release is built on the server.',
+            ),
+          );
+        }
+        reject(new Error(`git ${args[0]} failed: ${stderr.toString('utf8').trim()}`));
+      },
+    );
   });
 }
 
@@ -196,10 +234,15 @@ export function findDeployFile(path: string): string {
   try {
     stats = statSync(path);
   } catch {
-    throw new IdpError('USAGE', `${path} does not exist`, { hint: 'Pass the service directory or its .idp/deploy.yaml file.' });
+    throw new IdpError('USAGE', `${path} does not exist`, {
+      hint: 'Pass the service directory or its .idp/deploy.yaml file.',
+    });
   }
   if (stats.isFile()) return path;
-  const candidates = [join(path, '.idp', 'deploy.yaml'), ...(basename(resolve(path)) === '.idp' ? [join(path, 'deploy.yaml')] : [])];
+  const candidates = [
+    join(path, '.idp', 'deploy.yaml'),
+    ...(basename(resolve(path)) === '.idp' ? [join(path, 'deploy.yaml')] : []),
+  ];
   const found = candidates.find((candidate) => existsSync(candidate));
   if (found) return found;
   throw new IdpError('DEPLOY_SPEC_INVALID', `there is no .idp/deploy.yaml in ${path}`, {

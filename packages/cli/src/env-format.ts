@@ -49,8 +49,23 @@ export interface EnvironmentView {
 }
 
 export const ENVIRONMENT_VIEW_FIELDS = [
-  'name', 'source_env', 'owner', 'ttl', 'resources', 'status', 'created_at', 'expires_at', 'provisioning_time',
-  'kind', 'tier', 'team', 'ready_at', 'deleted_at', 'endpoints', 'error', 'steps',
+  'name',
+  'source_env',
+  'owner',
+  'ttl',
+  'resources',
+  'status',
+  'created_at',
+  'expires_at',
+  'provisioning_time',
+  'kind',
+  'tier',
+  'team',
+  'ready_at',
+  'deleted_at',
+  'endpoints',
+  'error',
+  'steps',
 ] as const satisfies ReadonlyArray<keyof EnvironmentView>;
 
 export function environmentView(env: Environment): EnvironmentView {
@@ -106,7 +121,11 @@ export function formatElapsed(ms: number): string {
 /** `45s`, `12m`, `5h`, `3d`: the largest whole unit, as people say an age. */
 export function formatAge(ms: number): string {
   const seconds = Math.max(0, Math.floor(ms / 1000));
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size) return `${Math.floor(seconds / size)}${unit}`;
   }
   return `${seconds}s`;
@@ -148,7 +167,8 @@ export function formatStepLine(step: EnvironmentStep, nameWidth: number): string
   const mark = STEP_MARKS[step.status];
   const time = step.durationMs === null ? '' : formatElapsed(step.durationMs);
   const retried = step.attempts > 1 ? ` (attempt ${step.attempts})` : '';
-  const what = step.status === 'failed' ? (step.error ?? 'failed') : (step.detail ?? (step.status === 'done' ? '' : step.status));
+  const what =
+    step.status === 'failed' ? (step.error ?? 'failed') : (step.detail ?? (step.status === 'done' ? '' : step.status));
   return `${mark} ${step.name.padEnd(nameWidth)}  ${time.padStart(6)}  ${oneLine(what)}${retried}`.trimEnd();
 }
 
@@ -206,7 +226,11 @@ export function formatEnvironment(env: Environment, opts: { detailed?: boolean; 
   if (view.error) lines.push(`error: ${oneLine(`${view.error.step}: ${view.error.message}`)}`);
   if (opts.detailed) {
     lines.push(`age: ${ageOf(env, opts.now ?? Date.now())}`);
-    lines.push('endpoints:', `  database: ${text(databaseEndpoint(env.endpoints))}`, `  redis: ${text(redisEndpoint(env.endpoints))}`);
+    lines.push(
+      'endpoints:',
+      `  database: ${text(databaseEndpoint(env.endpoints))}`,
+      `  redis: ${text(redisEndpoint(env.endpoints))}`,
+    );
     if (env.steps.length > 0) {
       const width = Math.max(...env.steps.map((s) => s.name.length));
       lines.push('steps:', ...env.steps.map((s) => `  ${formatStepLine(s, width)}`));
@@ -222,9 +246,10 @@ export function environmentFailed(env: Environment, doing: 'provisioning' | 'del
     env: env.name,
     status: env.status,
     ...(env.error ? { step: env.error.step } : {}),
-    hint: doing === 'provisioning'
-      ? `See every step with \`idp env:get ${env.name}\`; \`idp env:delete ${env.name}\` removes whatever was made.`
-      : `See every step with \`idp env:get ${env.name}\`; run \`idp env:delete ${env.name}\` again once the cause is fixed.`,
+    hint:
+      doing === 'provisioning'
+        ? `See every step with \`idp env:get ${env.name}\`; \`idp env:delete ${env.name}\` removes whatever was made.`
+        : `See every step with \`idp env:get ${env.name}\`; run \`idp env:delete ${env.name}\` again once the cause is fixed.`,
   });
 }
 
@@ -233,7 +258,10 @@ export function exportLines(variables: Record<string, string>): string {
   return Object.entries(variables)
     .map(([name, value]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw new IdpError('INTERNAL', `the server sent a variable name that is not a shell name: "${name.slice(0, 80)}"`);
+        throw new IdpError(
+          'INTERNAL',
+          `the server sent a variable name that is not a shell name: "${name.slice(0, 80)}"`,
+        );
       }
       return `export ${name}=${shellQuote(value)}\n`;
     })

@@ -12,7 +12,10 @@ function capture(err: unknown, format?: 'json' | 'table', env: NodeJS.ProcessEnv
 describe('reportError', () => {
   it('prints the code, message and hint, and returns the catalogue exit code', () => {
     const err = new IdpError('TOKEN_NOT_FOUND', 'no token tok_1', { requestId: 'req_1' });
-    expect(capture(err)).toEqual({ code: 4, text: 'Error [TOKEN_NOT_FOUND]: no token tok_1\nTry this: Run `idp token:list` to see token ids.\n' });
+    expect(capture(err)).toEqual({
+      code: 4,
+      text: 'Error [TOKEN_NOT_FOUND]: no token tok_1\nTry this: Run `idp token:list` to see token ids.\n',
+    });
   });
 
   it('adds the request id for server-side failures', () => {
@@ -21,7 +24,9 @@ describe('reportError', () => {
 
   it('prints the API envelope in json mode', () => {
     const { text } = capture(new IdpError('POLICY_DENIED', 'no', { requestId: 'req_1', hint: 'ask' }), 'json');
-    expect(JSON.parse(text)).toEqual({ error: { code: 'POLICY_DENIED', message: 'no', details: { hint: 'ask' }, requestId: 'req_1' } });
+    expect(JSON.parse(text)).toEqual({
+      error: { code: 'POLICY_DENIED', message: 'no', details: { hint: 'ask' }, requestId: 'req_1' },
+    });
   });
 
   it('prints a stack trace only with IDP_DEBUG=1', () => {

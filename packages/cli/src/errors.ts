@@ -22,7 +22,9 @@ export function reportError(err: unknown, ctx: ErrorContext = {}): number {
   const idpError = toIdpError(err, ctx.commandId);
   const { requestId, ...details } = idpError.details;
   if (ctx.format === 'json') {
-    const body = new IdpError(idpError.code, idpError.message, details).toBody(typeof requestId === 'string' ? requestId : undefined);
+    const body = new IdpError(idpError.code, idpError.message, details).toBody(
+      typeof requestId === 'string' ? requestId : undefined,
+    );
     write(`${JSON.stringify(body, null, 2)}\n`);
   } else {
     write(`Error [${idpError.code}]: ${idpError.message}\nTry this: ${idpError.hint}\n`);
@@ -36,14 +38,18 @@ export function reportError(err: unknown, ctx: ErrorContext = {}): number {
 /** Everything becomes an IdpError so it renders with a stable code and a hint. */
 export function toIdpError(err: unknown, commandId?: string): IdpError {
   if (err instanceof IdpError) return err;
-  const help = commandId ? `Run \`idp ${commandId} --help\` to see its flags and examples.` : 'Run `idp --help` to see the commands.';
+  const help = commandId
+    ? `Run \`idp ${commandId} --help\` to see its flags and examples.`
+    : 'Run `idp --help` to see the commands.';
   if (isParseError(err)) {
     return new IdpError('USAGE', parseErrorMessage(err.message), { hint: help, ...flagOf(err) });
   }
   if (err instanceof Errors.CLIError) {
     const unknownCommand = /^command (\S+) not found$/.exec(err.message);
     if (unknownCommand) {
-      return new IdpError('USAGE', `"${unknownCommand[1]}" is not an idp command`, { hint: 'Run `idp --help` to see the commands.' });
+      return new IdpError('USAGE', `"${unknownCommand[1]}" is not an idp command`, {
+        hint: 'Run `idp --help` to see the commands.',
+      });
     }
     if (err.oclif?.exit === 2) {
       // A flag's own parser failed: oclif says "Parsing --limit" and puts the reason on the next line.

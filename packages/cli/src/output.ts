@@ -60,7 +60,12 @@ function renderTable<D>(data: D, spec: TableSpec<D>): Rendered {
       const rows = spec.rows(data);
       if (rows.length === 0) return { stdout: '', ...(spec.empty ? { note: spec.empty } : {}) };
       const columns = spec.columns as Column<unknown>[];
-      return { stdout: formatColumns(columns.map((c) => c.header), rows.map((r) => columns.map((c) => c.value(r)))) };
+      return {
+        stdout: formatColumns(
+          columns.map((c) => c.header),
+          rows.map((r) => columns.map((c) => c.value(r))),
+        ),
+      };
     }
   }
 }

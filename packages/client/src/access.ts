@@ -16,7 +16,14 @@ export class AccessApi extends ApiModule {
 
   listAccessRequests(filter: AccessFilter = {}): Promise<AccessRequestList> {
     const flag = (v: boolean | undefined) => (v ? 'true' : undefined);
-    return this.http.request('GET', '/api/access/requests', { query: { pending: flag(filter.pending), mine: flag(filter.mine), toReview: flag(filter.toReview), limit: filter.limit } });
+    return this.http.request('GET', '/api/access/requests', {
+      query: {
+        pending: flag(filter.pending),
+        mine: flag(filter.mine),
+        toReview: flag(filter.toReview),
+        limit: filter.limit,
+      },
+    });
   }
 
   getAccessRequest(id: string): Promise<AccessRequest> {

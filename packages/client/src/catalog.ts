@@ -40,7 +40,9 @@ export class CatalogApi extends ApiModule {
 
   /** Marks or unmarks a location as an identity source (platform admins) and reads it again. */
   setIdentitySource(id: string, identitySource: boolean): Promise<RefreshResult> {
-    return this.http.request('PUT', `${LOCATIONS}/${encodeURIComponent(id)}/identity-source`, { body: { identitySource } });
+    return this.http.request('PUT', `${LOCATIONS}/${encodeURIComponent(id)}/identity-source`, {
+      body: { identitySource },
+    });
   }
 
   refreshLocation(id: string): Promise<RefreshResult> {

@@ -94,7 +94,8 @@ describe('IdpClient', () => {
   });
 
   it('unwraps list responses and encodes path parameters', async () => {
-    handler = (req, res) => (req.method === 'GET' ? json(res, 200, { items: [{ id: 'a' }] }) : json(res, 200, { id: 'a/b' }));
+    handler = (req, res) =>
+      req.method === 'GET' ? json(res, 200, { items: [{ id: 'a' }] }) : json(res, 200, { id: 'a/b' });
     const client = new IdpClient({ url: baseUrl, token: 't' });
 
     await expect(client.listTokens()).resolves.toEqual({ items: [{ id: 'a' }] });
@@ -110,7 +111,12 @@ describe('IdpClient', () => {
 
     const url = new URL(seen[0]!.url, baseUrl);
     expect(url.pathname).toBe('/api/audit');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ actor: 'user:default/alice', decision: 'deny', since: '1h', limit: '5' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      actor: 'user:default/alice',
+      decision: 'deny',
+      since: '1h',
+      limit: '5',
+    });
   });
 
   it('keeps a path prefix of the base URL', async () => {
@@ -146,7 +152,8 @@ describe('IdpClient', () => {
   });
 
   it('falls back to the x-request-id header and the catalogue hint', async () => {
-    handler = (_req, res) => json(res, 404, { error: { code: 'TOKEN_NOT_FOUND', message: 'no token tok_9', details: {} } }, 'hdr-7');
+    handler = (_req, res) =>
+      json(res, 404, { error: { code: 'TOKEN_NOT_FOUND', message: 'no token tok_9', details: {} } }, 'hdr-7');
 
     const err = await caught(new IdpClient({ url: baseUrl, token: 't' }).revokeToken('tok_9'));
 
@@ -171,7 +178,8 @@ describe('IdpClient', () => {
 
   it('keeps an error code it does not know visible', async () => {
     // A newer server may answer with a code this client's catalogue does not have yet.
-    handler = (_req, res) => json(res, 409, { error: { code: 'FUTURE_THING_EXISTS', message: 'thing exists', details: {} } });
+    handler = (_req, res) =>
+      json(res, 409, { error: { code: 'FUTURE_THING_EXISTS', message: 'thing exists', details: {} } });
 
     const err = await caught(new IdpClient({ url: baseUrl }).request('POST', '/api/things', { body: {} }));
 
@@ -298,10 +306,25 @@ describe('IdpClient catalog and teams', () => {
     const page = { items: [], totalItems: 0, nextCursor: null };
     handler = (_req, res) => json(res, 200, page);
 
-    await expect(client().listEntities({ kind: 'component', owner: 'payments', q: 'pay', limit: 2, cursor: 'abc=', type: undefined })).resolves.toEqual(page);
+    await expect(
+      client().listEntities({
+        kind: 'component',
+        owner: 'payments',
+        q: 'pay',
+        limit: 2,
+        cursor: 'abc=',
+        type: undefined,
+      }),
+    ).resolves.toEqual(page);
 
     const url = new URL(seen[0]!.url, baseUrl);
     expect(url.pathname).toBe('/api/catalog/idp/entities');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ kind: 'component', owner: 'payments', q: 'pay', limit: '2', cursor: 'abc=' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      kind: 'component',
+      owner: 'payments',
+      q: 'pay',
+      limit: '2',
+      cursor: 'abc=',
+    });
   });
 });

@@ -12,15 +12,26 @@ import { TokensApi } from './tokens.ts';
 import { Transport, type HttpMethod, type IdpClientOptions, type RequestOptions } from './transport.ts';
 
 // Declaration merging gives IdpClient the types of the methods `mixIn` copies onto it below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the mixin pattern
 export interface IdpClient
-  extends SystemApi, IdentityApi, TokensApi, AuditApi, PolicyApi, CatalogApi,
-    SecretsApi, AccessApi, EnvironmentsApi, DeploymentsApi {}
+  extends
+    SystemApi,
+    IdentityApi,
+    TokensApi,
+    AuditApi,
+    PolicyApi,
+    CatalogApi,
+    SecretsApi,
+    AccessApi,
+    EnvironmentsApi,
+    DeploymentsApi {}
 
 /**
  * Typed access to the idp HTTP API, one flat client over the capability modules (one file
  * each) and the transport. Every failure surfaces as an IdpError, the server's own errors
  * included (see Transport).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the mixin pattern
 export class IdpClient extends ApiModule {
   readonly url: string;
 
@@ -41,6 +52,14 @@ export class IdpClient extends ApiModule {
 }
 
 mixIn(IdpClient, [
-  SystemApi, IdentityApi, TokensApi, AuditApi, PolicyApi, CatalogApi,
-  SecretsApi, AccessApi, EnvironmentsApi, DeploymentsApi,
+  SystemApi,
+  IdentityApi,
+  TokensApi,
+  AuditApi,
+  PolicyApi,
+  CatalogApi,
+  SecretsApi,
+  AccessApi,
+  EnvironmentsApi,
+  DeploymentsApi,
 ]);

@@ -41,7 +41,9 @@ export class DeploymentsApi extends ApiModule {
 
   /** Newest first. */
   listDeployments(filter: DeploymentFilter = {}): Promise<DeploymentListResult> {
-    return this.http.request('GET', '/api/deployments', { query: { service: filter.service, env: filter.env, limit: filter.limit } });
+    return this.http.request('GET', '/api/deployments', {
+      query: { service: filter.service, env: filter.env, limit: filter.limit },
+    });
   }
 
   getDeployment(id: string): Promise<Deployment> {
@@ -71,6 +73,13 @@ export class DeploymentsApi extends ApiModule {
 
 /** Ids are checked by the server; encoding keeps any id inside its own route. */
 function deploymentUrl(id: string): string {
-  return idUrl('/api/deployments', id, () =>
-    new IdpError('USAGE', `"${id}" is not a deployment id`, { field: 'id', hint: 'Run `idp deploy:history --service S --env E` to see deployment ids.' }));
+  return idUrl(
+    '/api/deployments',
+    id,
+    () =>
+      new IdpError('USAGE', `"${id}" is not a deployment id`, {
+        field: 'id',
+        hint: 'Run `idp deploy:history --service S --env E` to see deployment ids.',
+      }),
+  );
 }

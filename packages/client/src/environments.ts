@@ -53,6 +53,13 @@ export class EnvironmentsApi extends ApiModule {
 
 /** Names are checked by the server; encoding keeps any name inside its own route. */
 function environmentUrl(name: string): string {
-  return idUrl('/api/environments', name, () =>
-    new IdpError('INVALID_NAME', `"${name}" is not an environment name`, { field: 'name', hint: ERROR_CODES.INVALID_NAME.hint }));
+  return idUrl(
+    '/api/environments',
+    name,
+    () =>
+      new IdpError('INVALID_NAME', `"${name}" is not an environment name`, {
+        field: 'name',
+        hint: ERROR_CODES.INVALID_NAME.hint,
+      }),
+  );
 }

@@ -41,7 +41,11 @@ describe('watch', () => {
     const source = reads<string>(['provisioning', unreachable(), unreachable(), 'ready']);
     const seen: string[] = [];
 
-    const result = await watch(source.read, { until: (s) => s === 'ready', onUpdate: (s) => seen.push(s), unreachableGraceMs: 10_000 }, 1);
+    const result = await watch(
+      source.read,
+      { until: (s) => s === 'ready', onUpdate: (s) => seen.push(s), unreachableGraceMs: 10_000 },
+      1,
+    );
 
     expect(result).toBe('ready');
     expect(seen).toEqual(['provisioning', 'ready']);
@@ -50,7 +54,9 @@ describe('watch', () => {
   it('gives up with SERVER_UNREACHABLE once the grace period is over', async () => {
     const source = reads<string>([unreachable()]);
 
-    await expect(watch(source.read, { until: () => true, unreachableGraceMs: 20 }, 5)).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
+    await expect(watch(source.read, { until: () => true, unreachableGraceMs: 20 }, 5)).rejects.toMatchObject({
+      code: 'SERVER_UNREACHABLE',
+    });
     expect(source.count()).toBeGreaterThan(1);
   });
 
@@ -59,7 +65,11 @@ describe('watch', () => {
     const controller = new AbortController();
     const stopped = new Error('stopped');
 
-    const watching = watch(source.read, { until: () => false, onUpdate: () => controller.abort(stopped), signal: controller.signal }, 60_000);
+    const watching = watch(
+      source.read,
+      { until: () => false, onUpdate: () => controller.abort(stopped), signal: controller.signal },
+      60_000,
+    );
 
     await expect(watching).rejects.toBe(stopped);
     expect(source.count()).toBe(1);

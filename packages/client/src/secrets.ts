@@ -1,5 +1,13 @@
 import { ERROR_CODES, IdpError } from '@idp/contracts';
-import type { SecretList, SecretMeta, SecretValue, SecretVersionList, WorkloadToken, WorkloadTokenInfo, WorkloadTokenList } from '@idp/contracts';
+import type {
+  SecretList,
+  SecretMeta,
+  SecretValue,
+  SecretVersionList,
+  WorkloadToken,
+  WorkloadTokenInfo,
+  WorkloadTokenList,
+} from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
 
 export interface SecretFilter {
@@ -55,10 +63,14 @@ export class SecretsApi extends ApiModule {
 function secretUrl(path: string): string {
   const parts = path.split('/');
   if (parts.length !== 3 || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new IdpError('SECRET_PATH_INVALID', `"${path.slice(0, 200)}" is not a secret path: it must be three non-empty parts separated by "/"`, {
-      field: 'path',
-      hint: ERROR_CODES.SECRET_PATH_INVALID.hint,
-    });
+    throw new IdpError(
+      'SECRET_PATH_INVALID',
+      `"${path.slice(0, 200)}" is not a secret path: it must be three non-empty parts separated by "/"`,
+      {
+        field: 'path',
+        hint: ERROR_CODES.SECRET_PATH_INVALID.hint,
+      },
+    );
   }
   return `/api/secrets/${parts.map(encodeURIComponent).join('/')}`;
 }

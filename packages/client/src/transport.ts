@@ -179,7 +179,10 @@ function errorFromResponse(method: HttpMethod, path: string, res: RawResponse): 
       status: res.status,
       serverCode: envelope.code,
       ...idDetail,
-      hint: typeof envelope.details.hint === 'string' ? envelope.details.hint : 'Upgrade the idp CLI to match the control plane.',
+      hint:
+        typeof envelope.details.hint === 'string'
+          ? envelope.details.hint
+          : 'Upgrade the idp CLI to match the control plane.',
     });
   }
   return new IdpError(envelope.code, envelope.message, { ...envelope.details, ...idDetail });
@@ -221,10 +224,14 @@ function describeNetworkError(err: unknown): string {
 // a network failure, and the user would chase a server that is fine.
 function checkedToken(token: string): string {
   if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw new IdpError('TOKEN_INVALID', 'the API token contains spaces or characters that cannot be sent in an HTTP header', {
-      field: 'token',
-      hint: 'Copy the token again exactly as `idp token:create` printed it.',
-    });
+    throw new IdpError(
+      'TOKEN_INVALID',
+      'the API token contains spaces or characters that cannot be sent in an HTTP header',
+      {
+        field: 'token',
+        hint: 'Copy the token again exactly as `idp token:create` printed it.',
+      },
+    );
   }
   return token;
 }

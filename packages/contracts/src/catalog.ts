@@ -25,9 +25,7 @@ export const CatalogEntity = z
       })
       .passthrough(),
     spec: z.record(z.string(), z.unknown()).optional(),
-    relations: z
-      .array(z.object({ type: z.string(), targetRef: z.string() }).passthrough())
-      .optional(),
+    relations: z.array(z.object({ type: z.string(), targetRef: z.string() }).passthrough()).optional(),
   })
   .passthrough()
   .meta({ id: 'CatalogEntity' });
@@ -39,8 +37,12 @@ export const CatalogLocation = z
     type: z.string().describe('file | url | git'),
     target: z.string(),
     origin: z.enum(['config', 'api']).describe('config: from idp.config.yaml; api: registered by a user'),
-    createdBy: z.string().describe('Who registered it (`config` for the config\'s locations)'),
-    identitySource: z.boolean().describe('Whether its User and Group entities make the directory (config locations, or marked by a platform admin); elsewhere they are refused'),
+    createdBy: z.string().describe("Who registered it (`config` for the config's locations)"),
+    identitySource: z
+      .boolean()
+      .describe(
+        'Whether its User and Group entities make the directory (config locations, or marked by a platform admin); elsewhere they are refused',
+      ),
     entities: z.number().int().describe('Entities this location currently provides'),
     errors: z.number().int(),
     refreshedAt: z.string().nullable(),
@@ -52,10 +54,18 @@ export type CatalogLocation = z.infer<typeof CatalogLocation>;
 
 export const RegisterLocationRequest = z
   .object({
-    target: z.string().min(1).describe('A path on the server, an http(s) URL, or a git repository URL (git+https://…, …/repo.git)'),
+    target: z
+      .string()
+      .min(1)
+      .describe('A path on the server, an http(s) URL, or a git repository URL (git+https://…, …/repo.git)'),
     type: z.enum(['file', 'url', 'git']).optional().describe('Guessed from the target when absent'),
     dryRun: z.boolean().default(false),
-    identitySource: z.boolean().optional().describe('Whether its Users and Groups make the directory: only platform admins may say true; absent: true for an admin, false for anyone else'),
+    identitySource: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether its Users and Groups make the directory: only platform admins may say true; absent: true for an admin, false for anyone else',
+      ),
   })
   .strict();
 export type RegisterLocationRequest = z.infer<typeof RegisterLocationRequest>;
@@ -107,7 +117,9 @@ export const DependencyNode: z.ZodType<DependencyNode> = z.lazy(() =>
   }),
 );
 
-export const DependencyTree = z.object({ root: DependencyNode, depth: z.number().int(), truncated: z.boolean() }).meta({ id: 'DependencyTree' });
+export const DependencyTree = z
+  .object({ root: DependencyNode, depth: z.number().int(), truncated: z.boolean() })
+  .meta({ id: 'DependencyTree' });
 export type DependencyTree = z.infer<typeof DependencyTree>;
 
 export const OnCallContact = z
@@ -204,7 +216,9 @@ export const CatalogEntityPage = z
   .meta({ id: 'CatalogEntityPage' });
 export type CatalogEntityPage = z.infer<typeof CatalogEntityPage>;
 
-export const EntityRefQuery = z.object({ ref: z.string().min(1).describe('payments-api, group:payments, component:default/payments-api') }).strict();
+export const EntityRefQuery = z
+  .object({ ref: z.string().min(1).describe('payments-api, group:payments, component:default/payments-api') })
+  .strict();
 export type EntityRefQuery = z.infer<typeof EntityRefQuery>;
 
 export const DependencyQuery = EntityRefQuery.extend({ depth: z.coerce.number().int().min(1).max(10).default(3) });

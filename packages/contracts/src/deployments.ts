@@ -10,7 +10,9 @@ export const ReleaseStatus = z.enum(['built', 'failed']);
 
 export const Release = z
   .object({
-    version: z.string().describe('<commit12>-<digest12>: the same bytes at the same commit always give the same version'),
+    version: z
+      .string()
+      .describe('<commit12>-<digest12>: the same bytes at the same commit always give the same version'),
     service: z.string(),
     commit: z.string(),
     digest: z.string().describe('sha256 of the uploaded archive'),
@@ -19,13 +21,21 @@ export const Release = z
     createdAt: z.string(),
     createdBy: z.string(),
     buildMs: z.number().int().nullable(),
-    buildOutput: z.string().nullable().describe('The tail of the build command\'s output'),
-    spec: z.record(z.string(), z.unknown()).describe('The release\'s .idp/deploy.yaml, normalised'),
+    buildOutput: z.string().nullable().describe("The tail of the build command's output"),
+    spec: z.record(z.string(), z.unknown()).describe("The release's .idp/deploy.yaml, normalised"),
   })
   .meta({ id: 'Release' });
 export type Release = z.infer<typeof Release>;
 
-export const DeploymentStatus = z.enum(['pending', 'progressing', 'paused', 'healthy', 'rolled_back', 'aborted', 'failed']);
+export const DeploymentStatus = z.enum([
+  'pending',
+  'progressing',
+  'paused',
+  'healthy',
+  'rolled_back',
+  'aborted',
+  'failed',
+]);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
 
 export const DeploymentStep = z
@@ -33,7 +43,12 @@ export const DeploymentStep = z
     index: z.number().int(),
     weight: z.number().int(),
     pauseSeconds: z.number().int().nullable(),
-    outcome: z.string().nullable().describe('passed | inconclusive | promoted | failed | aborted | skipped (first deploy, rollback); null while running'),
+    outcome: z
+      .string()
+      .nullable()
+      .describe(
+        'passed | inconclusive | promoted | failed | aborted | skipped (first deploy, rollback); null while running',
+      ),
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),
     requests: z.number().int(),
@@ -62,7 +77,10 @@ export const Deployment = z
     finishedAt: z.string().nullable(),
     url: z.string().describe('Where the service answers through the edge proxy'),
     steps: z.array(DeploymentStep),
-    figures: z.record(z.string(), z.unknown()).nullable().describe('What was measured when it failed or was rolled back'),
+    figures: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('What was measured when it failed or was rolled back'),
   })
   .meta({ id: 'Deployment' });
 export type Deployment = z.infer<typeof Deployment>;
@@ -83,11 +101,18 @@ export const RollbackRequest = z
   .object({
     service: z.string(),
     env: z.string(),
-    to: z.string().optional().describe('A version that was healthy here before; default the last one before the current'),
+    to: z
+      .string()
+      .optional()
+      .describe('A version that was healthy here before; default the last one before the current'),
   })
   .strict();
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 
 export const DeploymentListQuery = z
-  .object({ service: z.string().optional(), env: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(20) })
+  .object({
+    service: z.string().optional(),
+    env: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(20),
+  })
   .strict();

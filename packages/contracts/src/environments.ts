@@ -15,7 +15,9 @@ export type StepStatus = z.infer<typeof StepStatus>;
 
 export const EnvironmentStep = z
   .object({
-    name: z.string().describe('namespace | database | redis | secrets (create); the same with a `delete:` prefix when deleting'),
+    name: z
+      .string()
+      .describe('namespace | database | redis | secrets (create); the same with a `delete:` prefix when deleting'),
     status: StepStatus,
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -29,9 +31,14 @@ export type EnvironmentStep = z.infer<typeof EnvironmentStep>;
 
 export const EnvironmentResources = z
   .object({
-    namespace: z.string().describe('The runtime namespace where the environment\'s services run'),
+    namespace: z.string().describe("The runtime namespace where the environment's services run"),
     database: z.string().nullable().describe('The PostgreSQL database (and its role of the same name)'),
-    redis: z.string().nullable().describe('The Redis keyspace: keys are prefixed with `<redis>:`, an ACL user of the same name is limited to them'),
+    redis: z
+      .string()
+      .nullable()
+      .describe(
+        'The Redis keyspace: keys are prefixed with `<redis>:`, an ACL user of the same name is limited to them',
+      ),
     secrets: z.string().describe('Where the secrets came from'),
   })
   .meta({ id: 'EnvironmentResources' });
@@ -41,7 +48,15 @@ export type EnvironmentResources = z.infer<typeof EnvironmentResources>;
 export const EnvironmentEndpoints = z
   .object({
     database: z.object({ host: z.string(), port: z.number().int(), database: z.string(), user: z.string() }).nullable(),
-    redis: z.object({ host: z.string(), port: z.number().int(), db: z.number().int(), user: z.string().nullable(), keyPrefix: z.string() }).nullable(),
+    redis: z
+      .object({
+        host: z.string(),
+        port: z.number().int(),
+        db: z.number().int(),
+        user: z.string().nullable(),
+        keyPrefix: z.string(),
+      })
+      .nullable(),
   })
   .meta({ id: 'EnvironmentEndpoints' });
 export type EnvironmentEndpoints = z.infer<typeof EnvironmentEndpoints>;
@@ -49,12 +64,14 @@ export type EnvironmentEndpoints = z.infer<typeof EnvironmentEndpoints>;
 export const Environment = z
   .object({
     name: z.string(),
-    kind: z.enum(['base', 'ephemeral']).describe('base: declared in the config, never reaped or deleted through env:delete'),
+    kind: z
+      .enum(['base', 'ephemeral'])
+      .describe('base: declared in the config, never reaped or deleted through env:delete'),
     sourceEnv: z.string().nullable(),
-    owner: z.string().nullable().describe('The owner\'s e-mail (or entity ref when the user has none)'),
+    owner: z.string().nullable().describe("The owner's e-mail (or entity ref when the user has none)"),
     ownerRef: z.string().nullable(),
-    team: z.string().nullable().describe('The owner\'s team when the environment was made'),
-    tier: z.string().describe('production | staging | development; a clone has its source\'s tier'),
+    team: z.string().nullable().describe("The owner's team when the environment was made"),
+    tier: z.string().describe("production | staging | development; a clone has its source's tier"),
     status: EnvironmentStatus,
     ttl: z.string().nullable().describe('The lifetime asked for (7d); null for base environments'),
     createdAt: z.string(),

@@ -104,7 +104,11 @@ export const AuditVerification = z
     firstBadSeq: z.number().int().nullable(),
     problem: z.string().nullable(),
     keyed: z.boolean().describe('true when records are HMAC-SHA256 under the audit key (from keyedFromSeq on)'),
-    keyedFromSeq: z.number().int().nullable().describe('The first keyed record; earlier ones are plain SHA-256 from before the upgrade'),
+    keyedFromSeq: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The first keyed record; earlier ones are plain SHA-256 from before the upgrade'),
     keyId: z.string().nullable().describe("The audit key's fingerprint (not the key)"),
   })
   .meta({ id: 'AuditVerification' });

@@ -26,7 +26,11 @@ export type SecretList = z.infer<typeof SecretList>;
 
 export const SetSecretRequest = z
   .object({
-    value: z.string().min(1, 'the value is empty').max(65_536, 'the value is larger than 64 KiB').describe('The secret value (UTF-8 text)'),
+    value: z
+      .string()
+      .min(1, 'the value is empty')
+      .max(65_536, 'the value is larger than 64 KiB')
+      .describe('The secret value (UTF-8 text)'),
   })
   .strict();
 export type SetSecretRequest = z.infer<typeof SetSecretRequest>;
@@ -105,7 +109,10 @@ export const WorkloadTokenInfo = z
     createdBy: z.string(),
     expiresAt: z.string(),
     revokedAt: z.string().nullable(),
-    revokedBy: z.string().nullable().describe('Who revoked it; system:access-lost when its creator lost access to the secrets'),
+    revokedBy: z
+      .string()
+      .nullable()
+      .describe('Who revoked it; system:access-lost when its creator lost access to the secrets'),
     lastUsedAt: z.string().nullable().describe('The last Vault read that it served'),
     grant: z.string().nullable().describe('The access grant the token is bound to (production); it ends with it'),
   })
@@ -128,9 +135,15 @@ export type AccessStatus = z.infer<typeof AccessStatus>;
 
 export const CreateAccessRequest = z
   .object({
-    secret: z.string().min(1).describe('A secret path or pattern: production/payments-api/STRIPE_KEY, production/payments-api/*'),
+    secret: z
+      .string()
+      .min(1)
+      .describe('A secret path or pattern: production/payments-api/STRIPE_KEY, production/payments-api/*'),
     reason: z.string().trim().min(1, 'a reason is required').max(500),
-    duration: z.string().optional().describe('How long the grant lasts, e.g. 2h (default 1h); the policies set the maximum'),
+    duration: z
+      .string()
+      .optional()
+      .describe('How long the grant lasts, e.g. 2h (default 1h); the policies set the maximum'),
   })
   .strict();
 export type CreateAccessRequest = z.infer<typeof CreateAccessRequest>;
@@ -151,7 +164,9 @@ export const AccessRequest = z
     pendingUntil: z.string().nullable().describe('A pending request expires if nobody decides by then'),
     decidedAt: z.string().nullable(),
     decidedBy: z.string().nullable().describe('A user, or policy:<id> when a rule approved it'),
-    rule: z.array(z.string()).describe('The policies that approved it (auto-approval), or that let the approver decide'),
+    rule: z
+      .array(z.string())
+      .describe('The policies that approved it (auto-approval), or that let the approver decide'),
     decisionReason: z.string().nullable(),
     expiresAt: z.string().nullable().describe('When the grant ends'),
     revokedAt: z.string().nullable(),
@@ -187,9 +202,7 @@ export const DenyAccessRequest = z
   .strict();
 export type DenyAccessRequest = z.infer<typeof DenyAccessRequest>;
 
-export const RevokeAccessRequest = z
-  .object({ reason: z.string().max(500).optional() })
-  .strict();
+export const RevokeAccessRequest = z.object({ reason: z.string().max(500).optional() }).strict();
 export type RevokeAccessRequest = z.infer<typeof RevokeAccessRequest>;
 
 const Percentiles = z.object({

@@ -17,7 +17,11 @@ export function parseDuration(text: string, field = 'duration'): number {
 
 /** The shortest exact rendering: 7200 → "2h", 90 → "90s". */
 export function formatDuration(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

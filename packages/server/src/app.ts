@@ -23,11 +23,21 @@ import { identityRoutes } from './capabilities/identity/index.ts';
 import { tokenRoutes, type TokenService } from './capabilities/tokens/index.ts';
 import { auditRoutes } from './capabilities/audit/index.ts';
 import { policyRoutes } from './capabilities/policy/index.ts';
-import { backstageCatalogRoutes, catalogRoutes, teamRoutes, type CatalogService } from './capabilities/catalog/index.ts';
+import {
+  backstageCatalogRoutes,
+  catalogRoutes,
+  teamRoutes,
+  type CatalogService,
+} from './capabilities/catalog/index.ts';
 import { secretRoutes, vaultRoutes, type SecretsService } from './capabilities/secrets/index.ts';
 import { accessRoutes, type AccessService } from './capabilities/access/index.ts';
 import { environmentRoutes, type EnvironmentService, type Reaper } from './capabilities/environments/index.ts';
-import { deploymentRoutes, releaseRoutes, type DeploymentService, type Releases } from './capabilities/deployments/index.ts';
+import {
+  deploymentRoutes,
+  releaseRoutes,
+  type DeploymentService,
+  type Releases,
+} from './capabilities/deployments/index.ts';
 
 export interface Services {
   store: Store;
@@ -55,7 +65,10 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   const app = Fastify({
     logger: { level: opts.logLevel ?? process.env.IDP_LOG_LEVEL ?? 'warn', stream: process.stderr },
     genReqId: requestIdFor,
-    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: process.env.IDP_LOG_REQUESTS !== '1' }),
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: process.env.IDP_LOG_REQUESTS !== '1',
+    }),
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -81,14 +94,18 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   app.addHook('preHandler', async (req, reply) => {
     if (req.routeOptions.config.public) return;
     const header = req.headers.authorization;
-    const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
+    const token =
+      typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : undefined;
     let principal: Principal;
     try {
       principal = await services.tokens.authenticate(token);
     } catch (err) {
       if (err instanceof IdpError) {
         // Rate limited per client and collapsed in the audit log (auth/unauthenticated.ts).
-        const denied = await guard.deny({ ip: req.ip, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0]!, requestId: req.id }, err);
+        const denied = await guard.deny(
+          { ip: req.ip, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0]!, requestId: req.id },
+          err,
+        );
         if (denied.retryAfterSeconds !== undefined) reply.header('retry-after', String(denied.retryAfterSeconds));
         throw denied.error;
       }
@@ -99,7 +116,13 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new IdpError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { hint: 'See /openapi.json for the routes.' })),
+    sendError(
+      req,
+      reply,
+      new IdpError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {
+        hint: 'See /openapi.json for the routes.',
+      }),
+    ),
   );
 
   await app.register(fastifySwagger, {
@@ -108,7 +131,8 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
       info: {
         title: 'idp control plane API',
         version: services.version,
-        description: 'The HTTP API behind the idp CLI and portal. Errors: {"error":{"code","message","details"}}; codes in docs/errors.md.',
+        description:
+          'The HTTP API behind the idp CLI and portal. Errors: {"error":{"code","message","details"}}; codes in docs/errors.md.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An idp API token' } },

@@ -32,9 +32,13 @@ function parseKey(text: string, source: string, spec: KeyFileSpec): Buffer {
     if (decoded.length === KEY_BYTES) key = decoded;
   }
   if (!key) {
-    throw new IdpError(spec.invalidCode, `the ${spec.label} from ${source} is not 32 bytes in hex (64 characters) or base64 (${t.length} characters given)`, {
-      field: source === spec.envName ? spec.envName : spec.fileName,
-    });
+    throw new IdpError(
+      spec.invalidCode,
+      `the ${spec.label} from ${source} is not 32 bytes in hex (64 characters) or base64 (${t.length} characters given)`,
+      {
+        field: source === spec.envName ? spec.envName : spec.fileName,
+      },
+    );
   }
   return key;
 }
@@ -44,14 +48,19 @@ function parseKey(text: string, source: string, spec: KeyFileSpec): Buffer {
  * random key held in memory (nothing is written here).
  */
 export function resolveKeyMaterial(dataDir: string, fromEnv: string | undefined, spec: KeyFileSpec): KeyMaterial {
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return { key: parseKey(fromEnv, spec.envName, spec), source: spec.envName, created: false };
+  if (fromEnv !== undefined && fromEnv.trim() !== '')
+    return { key: parseKey(fromEnv, spec.envName, spec), source: spec.envName, created: false };
   const file = join(dataDir, spec.fileName);
   let text: string | undefined;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new IdpError(spec.invalidCode, `cannot read the ${spec.label} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: spec.fileName });
+      throw new IdpError(
+        spec.invalidCode,
+        `cannot read the ${spec.label} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { field: spec.fileName },
+      );
     }
   }
   if (text !== undefined) return { key: parseKey(text, file, spec), source: file, created: false };

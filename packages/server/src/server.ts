@@ -14,9 +14,21 @@ import { openStore } from './store/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
 import { FetchRules } from './capabilities/catalog/fetch-rules.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
-import { SecretCipher, SecretResources, SecretsService, catalogOwnership, tierLookup, unlockMasterKey } from './capabilities/secrets/index.ts';
+import {
+  SecretCipher,
+  SecretResources,
+  SecretsService,
+  catalogOwnership,
+  tierLookup,
+  unlockMasterKey,
+} from './capabilities/secrets/index.ts';
 import { AccessService, WebhookNotifier } from './capabilities/access/index.ts';
-import { EnvironmentService, Reaper, syncBaseEnvironments, type EnvironmentInfra } from './capabilities/environments/index.ts';
+import {
+  EnvironmentService,
+  Reaper,
+  syncBaseEnvironments,
+  type EnvironmentInfra,
+} from './capabilities/environments/index.ts';
 import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
@@ -81,14 +93,23 @@ export function policySourcesFor(loaded: LoadedConfig): { schema: PolicySource; 
     let files: string[];
     try {
       files = statSync(abs).isDirectory()
-        ? readdirSync(abs).filter((f) => extname(f) === '.cedar').sort().map((f) => join(abs, f))
+        ? readdirSync(abs)
+            .filter((f) => extname(f) === '.cedar')
+            .sort()
+            .map((f) => join(abs, f))
         : [abs];
     } catch {
-      throw new IdpError('CONFIG_INVALID', `${loaded.path}: field policies.paths: ${abs} does not exist`, { field: 'policies.paths', file: loaded.path });
+      throw new IdpError('CONFIG_INVALID', `${loaded.path}: field policies.paths: ${abs} does not exist`, {
+        field: 'policies.paths',
+        file: loaded.path,
+      });
     }
     for (const f of files) extra.push({ path: relative(process.cwd(), f) || f, text: readFileSync(f, 'utf8') });
   }
-  return { schema: defaults.schema, policies: loaded.config.policies.replaceDefaults ? extra : [...defaults.policies, ...extra] };
+  return {
+    schema: defaults.schema,
+    policies: loaded.config.policies.replaceDefaults ? extra : [...defaults.policies, ...extra],
+  };
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
@@ -96,7 +117,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const env = process.env;
   const port = opts.port ?? (env.IDP_PORT ? Number(env.IDP_PORT) : 7070);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new IdpError('CONFIG_INVALID', `port must be a whole number from 0 to 65535 (got ${opts.port ?? env.IDP_PORT})`, { field: 'port' });
+    throw new IdpError(
+      'CONFIG_INVALID',
+      `port must be a whole number from 0 to 65535 (got ${opts.port ?? env.IDP_PORT})`,
+      { field: 'port' },
+    );
   }
   const host = opts.host ?? env.IDP_HOST ?? '127.0.0.1';
   const dataDir = resolve(opts.dataDir ?? env.IDP_DATA_DIR ?? '.idp');
@@ -121,9 +146,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const auditKey = await unlockAuditKey(store.db, dataDir, opts.auditKey ?? env.IDP_AUDIT_KEY, log);
     const audit = new AuditLog(store.db, clock, store.dialect, auditKey);
     const gate = new PolicyGate(engine, directory, audit);
-    const tokens = new TokenService(store.db, directory, gate, audit, clock, ids, admin.token, loaded.config.auth.tokenTtl);
+    const tokens = new TokenService(
+      store.db,
+      directory,
+      gate,
+      audit,
+      clock,
+      ids,
+      admin.token,
+      loaded.config.auth.tokenTtl,
+    );
     const catalog = new CatalogService({
-      store, audit, gate, directory, clock, log,
+      store,
+      audit,
+      gate,
+      directory,
+      clock,
+      log,
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
       readOptions: { fetchRules: new FetchRules(loaded.config.catalog.fetch.allowHosts), log },
     });
@@ -132,37 +171,104 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // inherit their source's; secrets.productionEnvironments still names extra ones.
     const listedTier = tierLookup(loaded.config.secrets.productionEnvironments);
     let envTier: (env: string) => string | undefined = () => undefined;
-    const secretResources = new SecretResources(catalogOwnership(catalog), (env) => (envTier(env) === 'production' ? 'production' : listedTier(env)));
+    const secretResources = new SecretResources(catalogOwnership(catalog), (env) =>
+      envTier(env) === 'production' ? 'production' : listedTier(env),
+    );
     const notifier = new WebhookNotifier(loaded.config.access.webhookUrl, log);
-    const access = new AccessService({ db: store.db, audit, gate, directory, clock, ids, resources: secretResources, notifier, settings: loaded.config.access, log });
+    const access = new AccessService({
+      db: store.db,
+      audit,
+      gate,
+      directory,
+      clock,
+      ids,
+      resources: secretResources,
+      notifier,
+      settings: loaded.config.access,
+      log,
+    });
     const secrets = new SecretsService({
-      db: store.db, dialect: store.dialect, audit, gate, clock, ids, cipher: new SecretCipher(masterKey), resources: secretResources, grants: access,
+      db: store.db,
+      dialect: store.dialect,
+      audit,
+      gate,
+      clock,
+      ids,
+      cipher: new SecretCipher(masterKey),
+      resources: secretResources,
+      grants: access,
     });
     const infra = environmentInfra(loaded, opts, env);
     const envSettings = { ...loaded.config.environments, baseDir: loaded.baseDir, dataDir };
-    const envNotifier = new WebhookNotifier(loaded.config.environments.webhookUrl ?? loaded.config.access.webhookUrl, log);
+    const envNotifier = new WebhookNotifier(
+      loaded.config.environments.webhookUrl ?? loaded.config.access.webhookUrl,
+      log,
+    );
     const environments = new EnvironmentService({
-      db: store.db, audit, gate, directory, clock, ids, cipher: new SecretCipher(masterKey), secrets, access, notifier: envNotifier, infra, settings: envSettings, log,
+      db: store.db,
+      audit,
+      gate,
+      directory,
+      clock,
+      ids,
+      cipher: new SecretCipher(masterKey),
+      secrets,
+      access,
+      notifier: envNotifier,
+      infra,
+      settings: envSettings,
+      log,
     });
     envTier = (name) => environments.tierOf(name);
     const baseSync = await syncBaseEnvironments({ db: store.db, settings: envSettings, infra, secrets, clock, ids });
     await environments.loadTiers();
-    await environments.ensureBaseAccess().catch((err: Error) => log(`  environments: base workload credentials not ready: ${err.message}`));
-    const reaper = new Reaper({ db: store.db, audit, clock, notifier: envNotifier, environments, log, reapInterval: envSettings.reapInterval, notifyBefore: envSettings.notifyBefore });
+    await environments
+      .ensureBaseAccess()
+      .catch((err: Error) => log(`  environments: base workload credentials not ready: ${err.message}`));
+    const reaper = new Reaper({
+      db: store.db,
+      audit,
+      clock,
+      notifier: envNotifier,
+      environments,
+      log,
+      reapInterval: envSettings.reapInterval,
+      notifyBefore: envSettings.notifyBefore,
+    });
     const owners = catalogOwnership(catalog);
     const isolation = await RuntimeIsolation.start({
-      mode: loaded.config.runtime.isolation, dataDir, db: store.db, clock, namespaceDir: (ns) => environments.namespaceDir(ns),
-      bwrapPath: opts.bwrapPath ?? env.IDP_BWRAP_PATH, buildCacheSeed: loaded.config.runtime.buildCacheSeed && resolve(loaded.baseDir, loaded.config.runtime.buildCacheSeed),
+      mode: loaded.config.runtime.isolation,
+      dataDir,
+      db: store.db,
+      clock,
+      namespaceDir: (ns) => environments.namespaceDir(ns),
+      bwrapPath: opts.bwrapPath ?? env.IDP_BWRAP_PATH,
+      buildCacheSeed:
+        loaded.config.runtime.buildCacheSeed && resolve(loaded.baseDir, loaded.config.runtime.buildCacheSeed),
     });
     const authz = new DeployAuthorizer({
-      db: store.db, gate, clock, owners, grants: access,
-      liveEnvironment: (name) => environments.live(name), environmentEntity: (row) => environments.entityOf(row),
+      db: store.db,
+      gate,
+      clock,
+      owners,
+      grants: access,
+      liveEnvironment: (name) => environments.live(name),
+      environmentEntity: (row) => environments.entityOf(row),
       productionSecrets: (name) => secretResources.tierOf(name) === 'production',
     });
     const limits = loaded.config.deployments.releases;
     const releases = new Releases({
-      db: store.db, audit, clock, authz, dataDir, isolation,
-      limits: { maxUploadBytes: limits.maxUploadMiB * MIB, maxUnpackedBytes: limits.maxUnpackedMiB * MIB, maxFiles: limits.maxFiles },
+      db: store.db,
+      audit,
+      clock,
+      authz,
+      dataDir,
+      isolation,
+      limits: {
+        maxUploadBytes: limits.maxUploadMiB * MIB,
+        maxUnpackedBytes: limits.maxUnpackedMiB * MIB,
+        maxFiles: limits.maxFiles,
+      },
     });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
     const proxy = new EdgeProxy({ port: proxyPort, host: host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1' });
@@ -174,19 +280,56 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       },
     });
     const deployments = new DeploymentService({
-      db: store.db, audit, gate, clock, ids, releases, environments, secrets, owners, authz, proxy, supervisor, freezes: loaded.config.deployments.freezes, dataDir, isolation, log,
+      db: store.db,
+      audit,
+      gate,
+      clock,
+      ids,
+      releases,
+      environments,
+      secrets,
+      owners,
+      authz,
+      proxy,
+      supervisor,
+      freezes: loaded.config.deployments.freezes,
+      dataDir,
+      isolation,
+      log,
     });
     // After the deployments' hook: a namespace's replicas stop before its user is removed.
-    environments.addNamespaceHook({ onCreate: (ns) => isolation.onNamespaceCreate(ns), onDelete: (ns) => isolation.onNamespaceDelete(ns) });
-    onReplicaStarted = (release) => void deployments.recordProcesses(release).catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
+    environments.addNamespaceHook({
+      onCreate: (ns) => isolation.onNamespaceCreate(ns),
+      onDelete: (ns) => isolation.onNamespaceDelete(ns),
+    });
+    onReplicaStarted = (release) =>
+      void deployments
+        .recordProcesses(release)
+        .catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
     // Stable releases get their processes and routes back before the proxy takes a request, so
     // it never answers "no route" for a service that is deployed.
     await deployments.restore();
     await proxy.listen().catch(async (err: Error) => {
       await supervisor.stopAll();
-      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, { field: 'IDP_PROXY_PORT', hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).' });
+      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, {
+        field: 'IDP_PROXY_PORT',
+        hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).',
+      });
     });
-    const services: Services = { store, audit, directory, gate, tokens, catalog, secrets, access, environments, reaper, deployments: { service: deployments, releases }, version: readVersion() };
+    const services: Services = {
+      store,
+      audit,
+      directory,
+      gate,
+      tokens,
+      catalog,
+      secrets,
+      access,
+      environments,
+      reaper,
+      deployments: { service: deployments, releases },
+      version: readVersion(),
+    };
     let app;
     try {
       app = await buildApp(services, { logLevel: opts.logLevel, unauthenticated: loaded.config.auth.rateLimit, log });
@@ -200,14 +343,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const actualPort = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${actualPort}`;
     log(`idp control plane listening on ${url}`);
-    log(`  organization ${loaded.config.organization.name}: ${directory.users.size} users, ${directory.groups.size} teams (config ${loaded.path})`);
+    log(
+      `  organization ${loaded.config.organization.name}: ${directory.users.size} users, ${directory.groups.size} teams (config ${loaded.path})`,
+    );
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
-    log(`  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`);
-    log(`  audit: chain keyed (HMAC-SHA256) with key ${auditKey.keyId} ${auditKey.source === 'IDP_AUDIT_KEY' ? 'from IDP_AUDIT_KEY' : `${auditKey.created ? 'created in' : 'in'} ${auditKey.source} (mode 0600; back it up: without it the log cannot be verified)`}${auditKey.keyedFrom > 1 ? ` from record ${auditKey.keyedFrom} (earlier ones: plain SHA-256)` : ''}; unauthenticated requests: ${loaded.config.auth.rateLimit.unauthenticatedPerMinute}/min per client, burst ${loaded.config.auth.rateLimit.burst}`);
-    log(`  environments: PostgreSQL ${infra.postgres ? `${infra.postgres.endpoint.host}:${infra.postgres.endpoint.port} (${infra.postgresSource})` : 'not configured (postgres.adminUrl / IDP_POSTGRES_ADMIN_URL)'}; Redis ${infra.redis ? `${infra.redis.endpoint.host}:${infra.redis.endpoint.port} (${infra.redisSource})` : 'not configured (redis.url / IDP_REDIS_URL)'}`);
+    log(
+      `  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`,
+    );
+    log(
+      `  audit: chain keyed (HMAC-SHA256) with key ${auditKey.keyId} ${auditKey.source === 'IDP_AUDIT_KEY' ? 'from IDP_AUDIT_KEY' : `${auditKey.created ? 'created in' : 'in'} ${auditKey.source} (mode 0600; back it up: without it the log cannot be verified)`}${auditKey.keyedFrom > 1 ? ` from record ${auditKey.keyedFrom} (earlier ones: plain SHA-256)` : ''}; unauthenticated requests: ${loaded.config.auth.rateLimit.unauthenticatedPerMinute}/min per client, burst ${loaded.config.auth.rateLimit.burst}`,
+    );
+    log(
+      `  environments: PostgreSQL ${infra.postgres ? `${infra.postgres.endpoint.host}:${infra.postgres.endpoint.port} (${infra.postgresSource})` : 'not configured (postgres.adminUrl / IDP_POSTGRES_ADMIN_URL)'}; Redis ${infra.redis ? `${infra.redis.endpoint.host}:${infra.redis.endpoint.port} (${infra.redisSource})` : 'not configured (redis.url / IDP_REDIS_URL)'}`,
+    );
     for (const line of baseSync.lines) log(`    base ${line}`);
-    if (!infra.postgres || !infra.redis) log('    env:create says per resource what is missing until both are configured and reachable');
+    if (!infra.postgres || !infra.redis)
+      log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
     log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
     for (const line of isolation.describe().lines) log(line);
@@ -218,12 +370,17 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       reaper.start();
       // Not at start-up: the first env:create takes the first snapshot, so a start costs no pg_dump.
       const refresh = () => void refreshSnapshots(environments, log);
-      snapshotTimer = setInterval(refresh, parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000);
+      snapshotTimer = setInterval(
+        refresh,
+        parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000,
+      );
       snapshotTimer.unref();
     }
-    log(admin.source === 'IDP_ADMIN_TOKEN'
-      ? '  admin token: from IDP_ADMIN_TOKEN'
-      : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`);
+    log(
+      admin.source === 'IDP_ADMIN_TOKEN'
+        ? '  admin token: from IDP_ADMIN_TOKEN'
+        : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`,
+    );
     let closed = false;
     return {
       url,
@@ -252,12 +409,30 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 }
 
 function environmentInfra(loaded: LoadedConfig, opts: StartOptions, env: NodeJS.ProcessEnv): EnvironmentInfra {
-  const pick = (option: string | undefined, envVar: string, fromConfig: string | undefined, configKey: string): [string | undefined, string] =>
+  const pick = (
+    option: string | undefined,
+    envVar: string,
+    fromConfig: string | undefined,
+    configKey: string,
+  ): [string | undefined, string] =>
     option ? [option, 'option'] : env[envVar] ? [env[envVar], envVar] : [fromConfig, configKey];
-  const [pgUrl, postgresSource] = pick(opts.postgresAdminUrl, 'IDP_POSTGRES_ADMIN_URL', loaded.config.postgres.adminUrl, 'postgres.adminUrl');
+  const [pgUrl, postgresSource] = pick(
+    opts.postgresAdminUrl,
+    'IDP_POSTGRES_ADMIN_URL',
+    loaded.config.postgres.adminUrl,
+    'postgres.adminUrl',
+  );
   const [redisUrl, redisSource] = pick(opts.redisUrl, 'IDP_REDIS_URL', loaded.config.redis.url, 'redis.url');
-  for (const [url, field, scheme] of [[pgUrl, postgresSource, /^postgres(ql)?:\/\//], [redisUrl, redisSource, /^rediss?:\/\//]] as const) {
-    if (url && !scheme.test(url)) throw new IdpError('CONFIG_INVALID', `${field}: not a ${String(scheme).includes('redis') ? 'redis://' : 'postgres://'} URL`, { field });
+  for (const [url, field, scheme] of [
+    [pgUrl, postgresSource, /^postgres(ql)?:\/\//],
+    [redisUrl, redisSource, /^rediss?:\/\//],
+  ] as const) {
+    if (url && !scheme.test(url))
+      throw new IdpError(
+        'CONFIG_INVALID',
+        `${field}: not a ${String(scheme).includes('redis') ? 'redis://' : 'postgres://'} URL`,
+        { field },
+      );
   }
   return {
     postgres: pgUrl ? new PostgresProvider(pgUrl) : null,
@@ -273,6 +448,8 @@ async function refreshSnapshots(environments: EnvironmentService, log: (line: st
   if (!snaps || (await environments.infra.postgres!.check())) return;
   for (const [name, base] of Object.entries(environments.settings.base)) {
     if (!base.database || base.tier === 'production') continue;
-    await snaps.withBase(name, () => snaps.current(name, base.database!)).catch((err: Error) => log(`environments: snapshot of ${name} failed: ${err.message}`));
+    await snaps
+      .withBase(name, () => snaps.current(name, base.database!))
+      .catch((err: Error) => log(`environments: snapshot of ${name} failed: ${err.message}`));
   }
 }

@@ -16,7 +16,8 @@ const IDENT = /^[a-z_][a-z0-9_-]{0,62}$/;
 export function assertPgName(name: string, what: string): string {
   if (!IDENT.test(name)) {
     throw new IdpError('INVALID_NAME', `${what} "${name.slice(0, 80)}" is not a safe PostgreSQL name`, {
-      field: what, hint: 'Use lower-case letters, digits, _ and -, starting with a letter or _, at most 63 characters.',
+      field: what,
+      hint: 'Use lower-case letters, digits, _ and -, starting with a letter or _, at most 63 characters.',
     });
   }
   return name;
@@ -90,15 +91,22 @@ export class PostgresProvider {
   async databaseInfo(name: string): Promise<{ exists: boolean; marker: string | null; isTemplate: boolean }> {
     return this.withClient(async (c) => {
       const r = await c.query<{ marker: string | null; datistemplate: boolean }>(
-        `SELECT shobj_description(oid, 'pg_database') AS marker, datistemplate FROM pg_database WHERE datname = $1`, [name]);
+        `SELECT shobj_description(oid, 'pg_database') AS marker, datistemplate FROM pg_database WHERE datname = $1`,
+        [name],
+      );
       const row = r.rows[0];
-      return row ? { exists: true, marker: row.marker, isTemplate: row.datistemplate } : { exists: false, marker: null, isTemplate: false };
+      return row
+        ? { exists: true, marker: row.marker, isTemplate: row.datistemplate }
+        : { exists: false, marker: null, isTemplate: false };
     });
   }
 
   async listDatabases(prefix: string): Promise<string[]> {
     return this.withClient(async (c) => {
-      const r = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, [prefix]);
+      const r = await c.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`,
+        [prefix],
+      );
       return r.rows.map((x) => x.datname);
     });
   }
@@ -108,17 +116,25 @@ export class PostgresProvider {
     assertPgName(name, 'role');
     await this.withClient(async (c) => {
       const exists = await c.query<{ marker: string | null }>(
-        `SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`, [name]);
+        `SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`,
+        [name],
+      );
       const row = exists.rows[0];
       if (row && row.marker !== marker) {
-        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL role ${name} already exists and was not made by idp for this environment`, { resource: 'database', role: name });
+        throw new IdpError(
+          'ENV_RESOURCE_CONFLICT',
+          `PostgreSQL role ${name} already exists and was not made by idp for this environment`,
+          { resource: 'database', role: name },
+        );
       }
       // Utility statements take no parameters; the password is generated from [A-Za-z0-9] and
       // quoted as a literal all the same.
       if (!row) {
         // One transaction: a role without our marker is never one we made.
         await c.query('BEGIN');
-        await c.query(`CREATE ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+        await c.query(
+          `CREATE ROLE ${escapeIdentifier(name)} LOGIN PASSWORD ${escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE`,
+        );
         await c.query(`COMMENT ON ROLE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
         await c.query('COMMIT');
       } else {
@@ -134,7 +150,11 @@ export class PostgresProvider {
    * CREATE DATABASE and COMMENT in an earlier attempt of the same step).
    */
   async cloneDatabase(opts: {
-    template: string; name: string; owner: string; marker: string; adoptUnmarked: boolean;
+    template: string;
+    name: string;
+    owner: string;
+    marker: string;
+    adoptUnmarked: boolean;
     /** Called (and awaited) just before CREATE DATABASE: the caller records that it may now own an unmarked database of this name. */
     beforeCreate?: () => Promise<void>;
     afterCreate?: () => void;
@@ -147,12 +167,18 @@ export class PostgresProvider {
     let created = false;
     if (info.exists) {
       if (info.marker !== marker && !(info.marker === null && opts.adoptUnmarked)) {
-        throw new IdpError('ENV_RESOURCE_CONFLICT', `PostgreSQL database ${name} already exists and was not made by idp for this environment`, { resource: 'database', database: name });
+        throw new IdpError(
+          'ENV_RESOURCE_CONFLICT',
+          `PostgreSQL database ${name} already exists and was not made by idp for this environment`,
+          { resource: 'database', database: name },
+        );
       }
     } else {
       await opts.beforeCreate?.();
       await this.withClient(async (c) => {
-        await c.query(`CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(template)} STRATEGY FILE_COPY`);
+        await c.query(
+          `CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(template)} STRATEGY FILE_COPY`,
+        );
         opts.afterCreate?.();
         await c.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(marker)}`);
       });
@@ -167,7 +193,8 @@ export class PostgresProvider {
     // snapshot owner; one REASSIGN (inside this database only) gives them all to the new role.
     await this.withClient(async (c) => {
       const hasOwner = await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [SNAPSHOT_OWNER]);
-      if (hasOwner.rowCount) await c.query(`REASSIGN OWNED BY ${escapeIdentifier(SNAPSHOT_OWNER)} TO ${escapeIdentifier(owner)}`);
+      if (hasOwner.rowCount)
+        await c.query(`REASSIGN OWNED BY ${escapeIdentifier(SNAPSHOT_OWNER)} TO ${escapeIdentifier(owner)}`);
     }, name);
     return { created };
   }
@@ -193,7 +220,10 @@ export class PostgresProvider {
   async dropRole(name: string, marker?: string): Promise<'dropped' | 'absent' | 'foreign'> {
     assertPgName(name, 'role');
     return this.withClient(async (c) => {
-      const r = await c.query<{ marker: string | null }>(`SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`, [name]);
+      const r = await c.query<{ marker: string | null }>(
+        `SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`,
+        [name],
+      );
       const row = r.rows[0];
       if (!row) return 'absent';
       if (marker !== undefined && row.marker !== marker) return 'foreign';
@@ -251,7 +281,8 @@ export class PostgresProvider {
   async changeCounter(database: string): Promise<string> {
     return this.withClient(async (c) => {
       const r = await c.query<{ v: string }>(
-        `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text || '/' || count(*)::text AS v FROM pg_stat_user_tables`);
+        `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text || '/' || count(*)::text AS v FROM pg_stat_user_tables`,
+      );
       return r.rows[0]?.v ?? '0/0';
     }, database);
   }
@@ -290,8 +321,15 @@ export class PostgresProvider {
  * the client programs get them through their environment, never their command line.
  */
 const PG_QUERY_ENV: Record<string, string> = {
-  sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY', sslcrl: 'PGSSLCRL',
-  connect_timeout: 'PGCONNECT_TIMEOUT', application_name: 'PGAPPNAME', options: 'PGOPTIONS', target_session_attrs: 'PGTARGETSESSIONATTRS',
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  sslcrl: 'PGSSLCRL',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
 };
 
 /** A .pgpass field: `\` and `:` are escaped with a backslash. */
@@ -305,7 +343,9 @@ function pgpassField(text: string): string {
  * (0600, in a 0700 directory, removed afterwards), so the admin password is never on a command
  * line (`ps` shows every uid's) nor in the child's environment. The caller removes `dir`.
  */
-async function pgClientArgs(adminUrl: string): Promise<{ flags: (database: string) => string[]; env: NodeJS.ProcessEnv; dir: string }> {
+async function pgClientArgs(
+  adminUrl: string,
+): Promise<{ flags: (database: string) => string[]; env: NodeJS.ProcessEnv; dir: string }> {
   const u = new URL(adminUrl);
   const dir = await mkdtemp(join(tmpdir(), 'idp-pgpass-'));
   const passfile = join(dir, 'pgpass');
@@ -322,7 +362,14 @@ async function pgClientArgs(adminUrl: string): Promise<{ flags: (database: strin
   const user = decodeURIComponent(u.username);
   const host = decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, '$1') || u.searchParams.get('host') || '127.0.0.1';
   const flags = (database: string) => [
-    '--host', host, '--port', u.port || '5432', ...(user ? ['--username', user] : []), '--no-password', '--dbname', database,
+    '--host',
+    host,
+    '--port',
+    u.port || '5432',
+    ...(user ? ['--username', user] : []),
+    '--no-password',
+    '--dbname',
+    database,
   ];
   return { flags, env, dir };
 }
@@ -337,29 +384,58 @@ async function pipeDumpRestore(adminUrl: string, source: string, target: string)
   }
 }
 
-function runDumpRestore(conn: { flags: (database: string) => string[]; env: NodeJS.ProcessEnv }, source: string, target: string): Promise<void> {
+function runDumpRestore(
+  conn: { flags: (database: string) => string[]; env: NodeJS.ProcessEnv },
+  source: string,
+  target: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const dump = spawn('pg_dump', ['--format=custom', '--no-owner', '--no-acl', ...conn.flags(source)], { stdio: ['ignore', 'pipe', 'pipe'], env: conn.env });
-    const restore = spawn('pg_restore', ['--no-owner', '--no-acl', '--role', SNAPSHOT_OWNER, '--exit-on-error', ...conn.flags(target)], { stdio: ['pipe', 'ignore', 'pipe'], env: conn.env });
+    const dump = spawn('pg_dump', ['--format=custom', '--no-owner', '--no-acl', ...conn.flags(source)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: conn.env,
+    });
+    const restore = spawn(
+      'pg_restore',
+      ['--no-owner', '--no-acl', '--role', SNAPSHOT_OWNER, '--exit-on-error', ...conn.flags(target)],
+      { stdio: ['pipe', 'ignore', 'pipe'], env: conn.env },
+    );
     let dumpErr = '';
     let restoreErr = '';
-    dump.stderr.on('data', (d: Buffer) => { dumpErr += d.toString(); });
-    restore.stderr.on('data', (d: Buffer) => { restoreErr += d.toString(); });
+    dump.stderr.on('data', (d: Buffer) => {
+      dumpErr += d.toString();
+    });
+    restore.stderr.on('data', (d: Buffer) => {
+      restoreErr += d.toString();
+    });
     dump.stdout.pipe(restore.stdin);
     restore.stdin.on('error', () => {});
     let pending = 2;
     let failed: Error | null = null;
     const done = (err: Error | null) => {
       if (err && !failed) failed = err;
-      if (--pending === 0) (failed ? reject(failed) : resolve());
+      if (--pending > 0) return;
+      if (failed) reject(failed);
+      else resolve();
     };
     const missing = (prog: string) => (err: NodeJS.ErrnoException) =>
-      done(new IdpError('ENV_PROVIDER_UNAVAILABLE', `${prog} is not installed: snapshots of base databases need the PostgreSQL client programs`, {
-        resource: 'database', hint: 'Install the PostgreSQL client (Debian: apt install postgresql-client) on the control plane\'s machine.', cause: err.code,
-      }));
+      done(
+        new IdpError(
+          'ENV_PROVIDER_UNAVAILABLE',
+          `${prog} is not installed: snapshots of base databases need the PostgreSQL client programs`,
+          {
+            resource: 'database',
+            hint: "Install the PostgreSQL client (Debian: apt install postgresql-client) on the control plane's machine.",
+            cause: err.code,
+          },
+        ),
+      );
     dump.on('error', missing('pg_dump'));
     restore.on('error', missing('pg_restore'));
-    dump.on('close', (code) => done(code === 0 ? null : new Error(`pg_dump exited with ${code}: ${dumpErr.trim().slice(-500)}`)));
-    restore.on('close', (code) => done(code === 0 ? null : new Error(`pg_restore exited with ${code}: ${restoreErr.trim().slice(-500)}`)));
+    dump.on('close', (code) =>
+      done(code === 0 ? null : new Error(`pg_dump exited with ${code}: ${dumpErr.trim().slice(-500)}`)),
+    );
+    restore.on('close', (code) =>
+      done(code === 0 ? null : new Error(`pg_restore exited with ${code}: ${restoreErr.trim().slice(-500)}`)),
+    );
   });
 }

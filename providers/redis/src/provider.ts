@@ -8,14 +8,16 @@ const USER = /^[a-z0-9][a-z0-9_.-]{0,127}$/;
 export function assertRedisPrefix(prefix: string): string {
   if (!PREFIX.test(prefix)) {
     throw new IdpError('INVALID_NAME', `Redis key prefix "${prefix.slice(0, 80)}" is not safe`, {
-      field: 'redisPrefix', hint: 'Use lower-case letters, digits, _ . and -, ending with ":" (e.g. "staging:").',
+      field: 'redisPrefix',
+      hint: 'Use lower-case letters, digits, _ . and -, ending with ":" (e.g. "staging:").',
     });
   }
   return prefix;
 }
 
 function assertUser(user: string): string {
-  if (!USER.test(user)) throw new IdpError('INVALID_NAME', `Redis user "${user.slice(0, 80)}" is not safe`, { field: 'redisUser' });
+  if (!USER.test(user))
+    throw new IdpError('INVALID_NAME', `Redis user "${user.slice(0, 80)}" is not safe`, { field: 'redisUser' });
   return user;
 }
 
@@ -57,41 +59,211 @@ return {r[1], n}
  */
 export const REDIS_ENV_COMMANDS: readonly string[] = [
   // connection
-  'ping', 'echo', 'auth', 'hello', 'quit', 'reset', 'info', 'time',
-  'client|setname', 'client|getname', 'client|id', 'client|info', 'client|setinfo',
+  'ping',
+  'echo',
+  'auth',
+  'hello',
+  'quit',
+  'reset',
+  'info',
+  'time',
+  'client|setname',
+  'client|getname',
+  'client|id',
+  'client|info',
+  'client|setinfo',
   // keys
-  'del', 'unlink', 'exists', 'type', 'touch', 'rename', 'renamenx',
-  'expire', 'pexpire', 'expireat', 'pexpireat', 'expiretime', 'pexpiretime', 'ttl', 'pttl', 'persist',
-  'object|encoding', 'object|idletime', 'object|refcount', 'object|freq',
+  'del',
+  'unlink',
+  'exists',
+  'type',
+  'touch',
+  'rename',
+  'renamenx',
+  'expire',
+  'pexpire',
+  'expireat',
+  'pexpireat',
+  'expiretime',
+  'pexpiretime',
+  'ttl',
+  'pttl',
+  'persist',
+  'object|encoding',
+  'object|idletime',
+  'object|refcount',
+  'object|freq',
   // strings and bits
-  'get', 'set', 'setnx', 'setex', 'psetex', 'getset', 'getdel', 'getex', 'mget', 'mset', 'msetnx', 'append', 'strlen',
-  'incr', 'incrby', 'incrbyfloat', 'decr', 'decrby', 'getrange', 'setrange', 'substr', 'lcs',
-  'setbit', 'getbit', 'bitcount', 'bitpos', 'bitop', 'bitfield', 'bitfield_ro',
+  'get',
+  'set',
+  'setnx',
+  'setex',
+  'psetex',
+  'getset',
+  'getdel',
+  'getex',
+  'mget',
+  'mset',
+  'msetnx',
+  'append',
+  'strlen',
+  'incr',
+  'incrby',
+  'incrbyfloat',
+  'decr',
+  'decrby',
+  'getrange',
+  'setrange',
+  'substr',
+  'lcs',
+  'setbit',
+  'getbit',
+  'bitcount',
+  'bitpos',
+  'bitop',
+  'bitfield',
+  'bitfield_ro',
   // hashes
-  'hget', 'hset', 'hsetnx', 'hmset', 'hmget', 'hgetall', 'hdel', 'hexists', 'hincrby', 'hincrbyfloat',
-  'hkeys', 'hvals', 'hlen', 'hstrlen', 'hrandfield', 'hscan',
+  'hget',
+  'hset',
+  'hsetnx',
+  'hmset',
+  'hmget',
+  'hgetall',
+  'hdel',
+  'hexists',
+  'hincrby',
+  'hincrbyfloat',
+  'hkeys',
+  'hvals',
+  'hlen',
+  'hstrlen',
+  'hrandfield',
+  'hscan',
   // lists
-  'lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset', 'linsert', 'lrem', 'ltrim', 'lpos',
-  'lmove', 'blmove', 'rpoplpush', 'brpoplpush', 'blpop', 'brpop', 'lmpop', 'blmpop',
+  'lpush',
+  'rpush',
+  'lpushx',
+  'rpushx',
+  'lpop',
+  'rpop',
+  'llen',
+  'lrange',
+  'lindex',
+  'lset',
+  'linsert',
+  'lrem',
+  'ltrim',
+  'lpos',
+  'lmove',
+  'blmove',
+  'rpoplpush',
+  'brpoplpush',
+  'blpop',
+  'brpop',
+  'lmpop',
+  'blmpop',
   // sets
-  'sadd', 'srem', 'smembers', 'sismember', 'smismember', 'scard', 'spop', 'srandmember', 'smove',
-  'sinter', 'sintercard', 'sinterstore', 'sunion', 'sunionstore', 'sdiff', 'sdiffstore', 'sscan',
+  'sadd',
+  'srem',
+  'smembers',
+  'sismember',
+  'smismember',
+  'scard',
+  'spop',
+  'srandmember',
+  'smove',
+  'sinter',
+  'sintercard',
+  'sinterstore',
+  'sunion',
+  'sunionstore',
+  'sdiff',
+  'sdiffstore',
+  'sscan',
   // sorted sets
-  'zadd', 'zrem', 'zscore', 'zmscore', 'zincrby', 'zcard', 'zcount', 'zlexcount', 'zrange', 'zrangestore',
-  'zrangebyscore', 'zrangebylex', 'zrevrange', 'zrevrangebyscore', 'zrevrangebylex', 'zrank', 'zrevrank',
-  'zremrangebyrank', 'zremrangebyscore', 'zremrangebylex', 'zpopmin', 'zpopmax', 'bzpopmin', 'bzpopmax', 'zmpop', 'bzmpop',
-  'zrandmember', 'zunion', 'zunionstore', 'zinter', 'zinterstore', 'zintercard', 'zdiff', 'zdiffstore', 'zscan',
+  'zadd',
+  'zrem',
+  'zscore',
+  'zmscore',
+  'zincrby',
+  'zcard',
+  'zcount',
+  'zlexcount',
+  'zrange',
+  'zrangestore',
+  'zrangebyscore',
+  'zrangebylex',
+  'zrevrange',
+  'zrevrangebyscore',
+  'zrevrangebylex',
+  'zrank',
+  'zrevrank',
+  'zremrangebyrank',
+  'zremrangebyscore',
+  'zremrangebylex',
+  'zpopmin',
+  'zpopmax',
+  'bzpopmin',
+  'bzpopmax',
+  'zmpop',
+  'bzmpop',
+  'zrandmember',
+  'zunion',
+  'zunionstore',
+  'zinter',
+  'zinterstore',
+  'zintercard',
+  'zdiff',
+  'zdiffstore',
+  'zscan',
   // streams
-  'xadd', 'xrange', 'xrevrange', 'xlen', 'xread', 'xreadgroup', 'xack', 'xclaim', 'xautoclaim', 'xpending', 'xdel', 'xtrim', 'xsetid',
-  'xgroup|create', 'xgroup|createconsumer', 'xgroup|delconsumer', 'xgroup|destroy', 'xgroup|setid',
-  'xinfo|stream', 'xinfo|groups', 'xinfo|consumers',
+  'xadd',
+  'xrange',
+  'xrevrange',
+  'xlen',
+  'xread',
+  'xreadgroup',
+  'xack',
+  'xclaim',
+  'xautoclaim',
+  'xpending',
+  'xdel',
+  'xtrim',
+  'xsetid',
+  'xgroup|create',
+  'xgroup|createconsumer',
+  'xgroup|delconsumer',
+  'xgroup|destroy',
+  'xgroup|setid',
+  'xinfo|stream',
+  'xinfo|groups',
+  'xinfo|consumers',
   // hyperloglog and geo
-  'pfadd', 'pfcount', 'pfmerge',
-  'geoadd', 'geodist', 'geohash', 'geopos', 'geosearch', 'geosearchstore',
+  'pfadd',
+  'pfcount',
+  'pfmerge',
+  'geoadd',
+  'geodist',
+  'geohash',
+  'geopos',
+  'geosearch',
+  'geosearchstore',
   // pub/sub (channels confined to the prefix)
-  'publish', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'spublish', 'ssubscribe', 'sunsubscribe',
+  'publish',
+  'subscribe',
+  'unsubscribe',
+  'psubscribe',
+  'punsubscribe',
+  'spublish',
+  'ssubscribe',
+  'sunsubscribe',
   // transactions
-  'multi', 'exec', 'discard', 'watch', 'unwatch',
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
 ];
 
 export interface RedisEndpoint {
@@ -114,12 +286,22 @@ export class RedisProvider {
 
   constructor(readonly url: string) {
     const u = new URL(url);
-    this.endpoint = { host: u.hostname || '127.0.0.1', port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0) };
+    this.endpoint = {
+      host: u.hostname || '127.0.0.1',
+      port: Number(u.port || 6379),
+      db: Number(u.pathname.slice(1) || 0),
+    };
   }
 
   private redis(): Redis {
     if (!this.client) {
-      this.client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, enableOfflineQueue: true, retryStrategy: () => null });
+      this.client = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 3000,
+        enableOfflineQueue: true,
+        retryStrategy: () => null,
+      });
       this.client.on('error', () => {});
     }
     return this.client;
@@ -218,8 +400,19 @@ export class RedisProvider {
     assertRedisPrefix(prefix);
     const r = await this.ready();
     const commands = await this.allowedCommands();
-    await r.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `~${prefix}*`, `&${prefix}*`, '-@all',
-      ...commands.map((c) => `+${c}`), ...(this.endpoint.db !== 0 ? ['+select'] : []));
+    await r.call(
+      'ACL',
+      'SETUSER',
+      user,
+      'reset',
+      'on',
+      `>${password}`,
+      `~${prefix}*`,
+      `&${prefix}*`,
+      '-@all',
+      ...commands.map((c) => `+${c}`),
+      ...(this.endpoint.db !== 0 ? ['+select'] : []),
+    );
   }
 
   /** REDIS_ENV_COMMANDS less what this server does not know (ACL SETUSER refuses unknown names). */
@@ -240,7 +433,9 @@ export class RedisProvider {
           for (const sub of subs) if (Array.isArray(sub)) known.add(String(sub[0]).toLowerCase());
         }
       }
-      return REDIS_ENV_COMMANDS.filter((c) => known.has(c.split('|')[0]!) && (!c.includes('|') || !subcommandInfo || known.has(c)));
+      return REDIS_ENV_COMMANDS.filter(
+        (c) => known.has(c.split('|')[0]!) && (!c.includes('|') || !subcommandInfo || known.has(c)),
+      );
     })().catch((err: unknown) => {
       this.commandRules = null;
       throw err;

@@ -24,11 +24,19 @@ export interface BuildResult {
 export function runBuild(run: BuildRun): Promise<BuildResult> {
   const started = performance.now();
   const target = run.sandbox
-    ? { ...run.sandbox.sandbox.command(run.sandbox.spec, run.command, { dieWithParent: true }), env: { ...run.sandbox.sandbox.baseEnv(run.sandbox.spec), ...run.env } }
+    ? {
+        ...run.sandbox.sandbox.command(run.sandbox.spec, run.command, { dieWithParent: true }),
+        env: { ...run.sandbox.sandbox.baseEnv(run.sandbox.spec), ...run.env },
+      }
     : { file: '/bin/sh', args: ['-c', run.command], env: run.env };
   return new Promise((resolve) => {
     // Its own process group, so a timeout kills everything the build started.
-    const child = spawn(target.file, target.args, { cwd: run.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: target.env, detached: true });
+    const child = spawn(target.file, target.args, {
+      cwd: run.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: target.env,
+      detached: true,
+    });
     let output = '';
     const keep = (d: Buffer) => {
       output = (output + d.toString()).slice(-run.outputTail);
@@ -48,7 +56,11 @@ export function runBuild(run: BuildRun): Promise<BuildResult> {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ ok: code === 0, ms: Math.round(performance.now() - started), output: output.slice(-run.outputTail) || null });
+      resolve({
+        ok: code === 0,
+        ms: Math.round(performance.now() - started),
+        output: output.slice(-run.outputTail) || null,
+      });
     });
   });
 }

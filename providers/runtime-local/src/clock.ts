@@ -65,5 +65,6 @@ export class ManualTimers implements Timers {
 
 /** Let a housekeeping timer not keep the process alive (real timers only). */
 export function unrefTimer(handle: TimerHandle): void {
-  if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function') handle.unref();
+  if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function')
+    handle.unref();
 }

@@ -75,7 +75,8 @@ export function forwardRequestHead(raw: string[], clientAddress: string, proxyPo
         }
         break;
       case 16:
-        if (named(name, 'proxy-connection') || named(name, 'x-forwarded-host') || named(name, 'x-forwarded-port')) continue;
+        if (named(name, 'proxy-connection') || named(name, 'x-forwarded-host') || named(name, 'x-forwarded-port'))
+          continue;
         break;
       case 17:
         // Transfer-Encoding stays: Node's client chunks the piped body because it sees it.
@@ -85,7 +86,14 @@ export function forwardRequestHead(raw: string[], clientAddress: string, proxyPo
     }
     headers.push(name, value);
   }
-  headers.push('x-forwarded-for', priorFor === undefined ? clientAddress : `${priorFor}, ${clientAddress}`, 'x-forwarded-proto', 'http', 'x-forwarded-port', proxyPort);
+  headers.push(
+    'x-forwarded-for',
+    priorFor === undefined ? clientAddress : `${priorFor}, ${clientAddress}`,
+    'x-forwarded-proto',
+    'http',
+    'x-forwarded-port',
+    proxyPort,
+  );
   if (host !== undefined) headers.push('x-forwarded-host', host);
   return { headers: listed === undefined ? headers : dropNamed(headers, listed), host, hasBody };
 }

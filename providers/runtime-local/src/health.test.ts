@@ -16,7 +16,13 @@ describe('HealthChecker', () => {
     const good = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
     const dead = { host: '127.0.0.1', port: await findFreePort() };
     const rounds: HealthCheckResult[][] = [];
-    const checker = new HealthChecker({ targets: [good, dead], path: '/health', intervalMs: 40, immediate: true, onResults: (results) => rounds.push(results) });
+    const checker = new HealthChecker({
+      targets: [good, dead],
+      path: '/health',
+      intervalMs: 40,
+      immediate: true,
+      onResults: (results) => rounds.push(results),
+    });
     try {
       checker.start();
       await waitFor('three rounds', () => rounds.length >= 3);
@@ -53,7 +59,13 @@ describe('HealthChecker', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const slow = { host: '127.0.0.1', port: (server.address() as { port: number }).port };
-    const checker = new HealthChecker({ targets: [slow], path: '/health', intervalMs: 1000, timeoutMs: 50, onResults: () => {} });
+    const checker = new HealthChecker({
+      targets: [slow],
+      path: '/health',
+      intervalMs: 1000,
+      timeoutMs: 50,
+      onResults: () => {},
+    });
     const [result] = await checker.checkNow();
     expect(result).toMatchObject({ ok: false, error: 'timeout', consecutiveFailures: 1 });
     server.closeAllConnections();

@@ -93,7 +93,15 @@ export class HealthChecker {
   async checkNow(): Promise<HealthCheckResult[]> {
     const { path } = this.options;
     const targets = this.targets;
-    const outcomes = await Promise.all(targets.map((target) => this.probe(target, path, this.timeoutMs).catch((err: unknown): ProbeResult => ({ ok: false, error: String(err), latencyMs: 0 }))));
+    const outcomes = await Promise.all(
+      targets.map((target) =>
+        this.probe(target, path, this.timeoutMs).catch((err: unknown): ProbeResult => ({
+          ok: false,
+          error: String(err),
+          latencyMs: 0,
+        })),
+      ),
+    );
     const at = this.timers.now();
     return targets.map((target, i) => {
       const outcome = outcomes[i]!;
@@ -101,7 +109,13 @@ export class HealthChecker {
       const consecutiveFailures = outcome.ok ? 0 : (this.failures.get(key) ?? 0) + 1;
       // A target removed while the round ran is not counted again.
       if (this.targets.some((t) => keyOf(t) === key)) this.failures.set(key, consecutiveFailures);
-      const result: HealthCheckResult = { target, ok: outcome.ok, latencyMs: outcome.latencyMs, consecutiveFailures, at };
+      const result: HealthCheckResult = {
+        target,
+        ok: outcome.ok,
+        latencyMs: outcome.latencyMs,
+        consecutiveFailures,
+        at,
+      };
       if (outcome.status !== undefined) result.status = outcome.status;
       if (outcome.error !== undefined) result.error = outcome.error;
       return result;

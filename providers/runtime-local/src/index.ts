@@ -19,7 +19,13 @@ export type { BuildResult, BuildRun } from './build.ts';
 export { findBwrap, Sandbox, SANDBOX_APP, SANDBOX_SCRATCH } from './sandbox.ts';
 export type { SandboxOptions, SandboxProbe, SandboxSpec } from './sandbox.ts';
 export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy.ts';
-export { backoffDelay, CrashLoopDetector, DEFAULT_BACKOFF, DEFAULT_CRASH_LOOP, DEFAULT_READINESS } from './restart-policy.ts';
+export {
+  backoffDelay,
+  CrashLoopDetector,
+  DEFAULT_BACKOFF,
+  DEFAULT_CRASH_LOOP,
+  DEFAULT_READINESS,
+} from './restart-policy.ts';
 export type { BackoffOptions, CrashLoopOptions, ReadinessOptions } from './restart-policy.ts';
 export { ProcessSupervisor, ReleaseProcesses } from './supervisor.ts';
 export type {

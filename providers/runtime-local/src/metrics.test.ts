@@ -24,7 +24,14 @@ describe('latency histogram and release metrics', () => {
     stats.record(500, 1, false);
     stats.record(502, 1, true);
     const window = diffSnapshots(before, stats.snapshot(6000));
-    expect(window).toMatchObject({ release: 'svc@v2', requests: 100, errors: 2, proxyErrors: 1, errorRate: 0.02, windowMs: 5000 });
+    expect(window).toMatchObject({
+      release: 'svc@v2',
+      requests: 100,
+      errors: 2,
+      proxyErrors: 1,
+      errorRate: 0.02,
+      windowMs: 5000,
+    });
     expect(window.p99Ms).toBeLessThan(1.1);
     expect(window.meanMs).toBeCloseTo(1, 5);
     expect(stats.metrics()).toMatchObject({ requests: 200, errors: 2, windowMs: 0 });

@@ -130,7 +130,15 @@ export class ReleaseStats {
 
 /** An empty snapshot, for diffing against when a release had no traffic yet. */
 export function emptySnapshot(release: string, at = 0): MetricsSnapshot {
-  return { release, at, requests: 0, errors: 0, proxyErrors: 0, latencySumMs: 0, latency: new Float64Array(HISTOGRAM_BUCKETS) };
+  return {
+    release,
+    at,
+    requests: 0,
+    errors: 0,
+    proxyErrors: 0,
+    latencySumMs: 0,
+    latency: new Float64Array(HISTOGRAM_BUCKETS),
+  };
 }
 
 /** The metrics of the window between two snapshots of the same release (after − before). */

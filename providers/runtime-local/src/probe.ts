@@ -22,7 +22,11 @@ export function probeTcp(host: string, port: number, timeoutMs: number): Promise
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(error === undefined ? { ok, latencyMs: performance.now() - started } : { ok, error, latencyMs: performance.now() - started });
+      resolve(
+        error === undefined
+          ? { ok, latencyMs: performance.now() - started }
+          : { ok, error, latencyMs: performance.now() - started },
+      );
     };
     const timer = setTimeout(() => done(false, 'timeout'), timeoutMs);
     socket.once('connect', () => done(true));
@@ -45,12 +49,15 @@ export function probeHttp(host: string, port: number, path: string, timeoutMs: n
       req.destroy();
       resolve({ ...result, latencyMs: performance.now() - started });
     };
-    const req = request({ host, port, path, method: 'GET', agent: false, headers: { 'user-agent': 'idp-health', connection: 'close' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      const ok = status >= 200 && status < 300;
-      done(ok ? { ok, status } : { ok, status, error: `status ${status}` });
-    });
+    const req = request(
+      { host, port, path, method: 'GET', agent: false, headers: { 'user-agent': 'idp-health', connection: 'close' } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        const ok = status >= 200 && status < 300;
+        done(ok ? { ok, status } : { ok, status, error: `status ${status}` });
+      },
+    );
     const timer = setTimeout(() => done({ ok: false, error: 'timeout' }), timeoutMs);
     req.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
     req.end();

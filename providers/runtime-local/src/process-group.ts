@@ -123,7 +123,10 @@ export interface KillRecordedResult {
  * Kill process groups recorded by an earlier control plane (or by this one). A plain number is
  * taken as a pid that leads its own group. Each group gets SIGTERM, then SIGKILL after graceMs.
  */
-export async function killRecorded(records: ReadonlyArray<RecordedProcess | number>, options: { graceMs?: number } = {}): Promise<KillRecordedResult> {
+export async function killRecorded(
+  records: ReadonlyArray<RecordedProcess | number>,
+  options: { graceMs?: number } = {},
+): Promise<KillRecordedResult> {
   const graceMs = options.graceMs ?? 5000;
   const result: KillRecordedResult = { killed: [], gone: [], skipped: [] };
   await Promise.all(
@@ -136,7 +139,12 @@ export async function killRecorded(records: ReadonlyArray<RecordedProcess | numb
         result.skipped.push(record.pgid);
         return;
       }
-      if (leader !== undefined && record.startTime !== undefined && record.pid === record.pgid && leader.startTime !== record.startTime) {
+      if (
+        leader !== undefined &&
+        record.startTime !== undefined &&
+        record.pid === record.pgid &&
+        leader.startTime !== record.startTime
+      ) {
         result.skipped.push(record.pgid);
         return;
       }

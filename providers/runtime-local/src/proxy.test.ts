@@ -67,20 +67,37 @@ describe('EdgeProxy', () => {
     const answer = await get('/hello?x=1');
     expect(answer).toMatchObject({ status: 200, body: 'v1a' });
     expect(answer.headers['x-idp-release']).toBe('pay@v1');
-    expect(v1a.lastHeaders).toMatchObject({ host: `${host}:${port}`, 'x-forwarded-host': `${host}:${port}`, 'x-forwarded-proto': 'http', 'x-forwarded-for': '127.0.0.1', 'x-forwarded-port': String(port) });
+    expect(v1a.lastHeaders).toMatchObject({
+      host: `${host}:${port}`,
+      'x-forwarded-host': `${host}:${port}`,
+      'x-forwarded-proto': 'http',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-port': String(port),
+    });
     expect((await get('/', 'Payments-API.Feature-Payments.LOCALHOST')).body).toBe('v1a');
 
-    for (const unknown of ['users-api.feature-payments.localhost', 'payments-api.staging.localhost', 'localhost', 'example.com']) {
+    for (const unknown of [
+      'users-api.feature-payments.localhost',
+      'payments-api.staging.localhost',
+      'localhost',
+      'example.com',
+    ]) {
       const missing = await get('/', unknown);
       expect(missing.status).toBe(404);
-      expect(JSON.parse(missing.body)).toEqual({ error: { code: 'PROXY_NO_ROUTE', message: expect.stringContaining(unknown) } });
+      expect(JSON.parse(missing.body)).toEqual({
+        error: { code: 'PROXY_NO_ROUTE', message: expect.stringContaining(unknown) },
+      });
     }
   });
 
   it('streams request and response bodies', async () => {
     proxy.setRoute('payments-api', 'feature-payments', { stable: { release: 'pay@v1', targets: [target(v1a)] } });
     const big = 'y'.repeat(1024 * 1024);
-    const echoed = await httpRequest(port, host, '/echo', { method: 'POST', body: big, headers: { 'content-type': 'text/plain' } });
+    const echoed = await httpRequest(port, host, '/echo', {
+      method: 'POST',
+      body: big,
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(echoed.status).toBe(200);
     expect(echoed.body.length).toBe(big.length);
 
@@ -94,7 +111,9 @@ describe('EdgeProxy', () => {
     });
     await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
     const streamingPort = (streaming.address() as { port: number }).port;
-    proxy.setRoute('stream', 'ns', { stable: { release: 'stream@v1', targets: [{ host: '127.0.0.1', port: streamingPort }] } });
+    proxy.setRoute('stream', 'ns', {
+      stable: { release: 'stream@v1', targets: [{ host: '127.0.0.1', port: streamingPort }] },
+    });
     const body = await new Promise<string>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: 'stream.ns.localhost' } }, (res) => {
         let text = '';
@@ -118,7 +137,8 @@ describe('EdgeProxy', () => {
     });
     const counts: Record<string, number> = {};
     const answers = [];
-    for (let batch = 0; batch < 20; batch++) answers.push(...(await Promise.all(Array.from({ length: 50 }, () => get()))));
+    for (let batch = 0; batch < 20; batch++)
+      answers.push(...(await Promise.all(Array.from({ length: 50 }, () => get()))));
     for (const answer of answers) counts[answer.body] = (counts[answer.body] ?? 0) + 1;
     expect(answers).toHaveLength(1000);
     expect(counts.v2).toBeGreaterThanOrEqual(90);
@@ -129,7 +149,10 @@ describe('EdgeProxy', () => {
 
   it('applies a weight change to the very next request (rollback moves all traffic at once)', async () => {
     const route = (weight: number) =>
-      proxy.setRoute('payments-api', 'feature-payments', { stable: { release: 'pay@v1', targets: [target(v1a)] }, canary: { release: 'pay@v2', targets: [target(v2)], weight } });
+      proxy.setRoute('payments-api', 'feature-payments', {
+        stable: { release: 'pay@v1', targets: [target(v1a)] },
+        canary: { release: 'pay@v2', targets: [target(v2)], weight },
+      });
     route(100);
     expect((await Promise.all(Array.from({ length: 20 }, () => get()))).every((a) => a.body === 'v2')).toBe(true);
     route(0);
@@ -139,14 +162,21 @@ describe('EdgeProxy', () => {
     expect(half.filter((a) => a.body === 'v2')).toHaveLength(10);
     proxy.setRoute('payments-api', 'feature-payments', { stable: { release: 'pay@v1', targets: [target(v1a)] } });
     expect((await Promise.all(Array.from({ length: 20 }, () => get()))).every((a) => a.body === 'v1a')).toBe(true);
-    expect(proxy.getRoute('payments-api', 'feature-payments')).toEqual({ stable: { release: 'pay@v1', targets: [target(v1a)] } });
+    expect(proxy.getRoute('payments-api', 'feature-payments')).toEqual({
+      stable: { release: 'pay@v1', targets: [target(v1a)] },
+    });
   });
 
   it('counts requests, 5xx and 502s per release, with latency, as windows between snapshots', async () => {
     const deadPort = await findFreePort();
-    proxy.setRoute('errors', 'ns', { stable: { release: 'err@v1', targets: [target(v1a)] }, canary: { release: 'err@v2', targets: [{ host: '127.0.0.1', port: deadPort }], weight: 50 } });
+    proxy.setRoute('errors', 'ns', {
+      stable: { release: 'err@v1', targets: [target(v1a)] },
+      canary: { release: 'err@v2', targets: [{ host: '127.0.0.1', port: deadPort }], weight: 50 },
+    });
     const before = proxy.snapshot('err@v2');
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => httpRequest(port, 'errors.ns.localhost', i % 4 === 0 ? '/status/500' : '/')));
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => httpRequest(port, 'errors.ns.localhost', i % 4 === 0 ? '/status/500' : '/')),
+    );
     const bad = answers.filter((a) => a.status === 502);
     expect(bad).toHaveLength(20);
     expect(JSON.parse(bad[0]!.body).error.code).toBe('PROXY_BAD_GATEWAY');
@@ -165,7 +195,10 @@ describe('EdgeProxy', () => {
   });
 
   it('falls back to the other release when one has no healthy replica, and answers 503 when none has', async () => {
-    proxy.setRoute('health', 'ns', { stable: { release: 'h@v1', targets: [target(v1a)] }, canary: { release: 'h@v2', targets: [target(v2)], weight: 100 } });
+    proxy.setRoute('health', 'ns', {
+      stable: { release: 'h@v1', targets: [target(v1a)] },
+      canary: { release: 'h@v2', targets: [target(v2)], weight: 100 },
+    });
     expect((await httpRequest(port, 'health.ns.localhost')).body).toBe('v2');
     proxy.setTargetHealth('h@v2', target(v2), false);
     expect((await httpRequest(port, 'health.ns.localhost')).body).toBe('v1a');
@@ -182,13 +215,25 @@ describe('EdgeProxy', () => {
   it('tunnels protocol upgrades (WebSocket-style) to the chosen release', async () => {
     const upgradable = createServer((_req, res) => res.end('plain'));
     upgradable.on('upgrade', (req, socket) => {
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Seen-Forwarded-For: ${req.headers['x-forwarded-for']}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Seen-Forwarded-For: ${req.headers['x-forwarded-for']}\r\n\r\n`,
+      );
       socket.pipe(socket);
     });
     await new Promise<void>((resolve) => upgradable.listen(0, '127.0.0.1', resolve));
-    proxy.setRoute('ws', 'ns', { stable: { release: 'ws@v1', targets: [{ host: '127.0.0.1', port: (upgradable.address() as { port: number }).port }] } });
+    proxy.setRoute('ws', 'ns', {
+      stable: {
+        release: 'ws@v1',
+        targets: [{ host: '127.0.0.1', port: (upgradable.address() as { port: number }).port }],
+      },
+    });
     const echoed = await new Promise<{ headers: Record<string, unknown>; data: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/socket', headers: { host: 'ws.ns.localhost', connection: 'Upgrade', upgrade: 'echo' } });
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        path: '/socket',
+        headers: { host: 'ws.ns.localhost', connection: 'Upgrade', upgrade: 'echo' },
+      });
       req.on('upgrade', (res, socket) => {
         socket.once('data', (data: Buffer) => {
           socket.destroy();
@@ -213,7 +258,12 @@ describe('EdgeProxy', () => {
     const impatient = new EdgeProxy({ port: 0, upstreamTimeoutMs: 100 });
     const impatientPort = await impatient.listen();
     try {
-      impatient.setRoute('slow', 'ns', { stable: { release: 'slow@v1', targets: [{ host: '127.0.0.1', port: (silent.address() as { port: number }).port }] } });
+      impatient.setRoute('slow', 'ns', {
+        stable: {
+          release: 'slow@v1',
+          targets: [{ host: '127.0.0.1', port: (silent.address() as { port: number }).port }],
+        },
+      });
       const answer = await httpRequest(impatientPort, 'slow.ns.localhost');
       expect(answer.status).toBe(504);
       expect(JSON.parse(answer.body).error.code).toBe('PROXY_UPSTREAM_TIMEOUT');
@@ -230,17 +280,38 @@ describe('EdgeProxy', () => {
     tmp.write('server.cjs', SERVICE_SOURCE);
     const supervisor = new ProcessSupervisor({ stopGraceMs: 2000 });
     try {
-      const spec = (version: string, replicas: number) => ({ release: `users@${version}`, command: 'node server.cjs', cwd: tmp.dir, env: { VERSION: version }, replicas, logDir: join(tmp.dir, version), healthPath: '/health' });
+      const spec = (version: string, replicas: number) => ({
+        release: `users@${version}`,
+        command: 'node server.cjs',
+        cwd: tmp.dir,
+        env: { VERSION: version },
+        replicas,
+        logDir: join(tmp.dir, version),
+        healthPath: '/health',
+      });
       const [stable, canary] = await Promise.all([supervisor.start(spec('v1', 2)), supervisor.start(spec('v2', 1))]);
       await Promise.all([stable.waitReady(10_000), canary.waitReady(10_000)]);
-      proxy.setRoute('users-api', 'staging', { stable: { release: 'users@v1', targets: stable.targets() }, canary: { release: 'users@v2', targets: canary.targets(), weight: 25 } });
-      const answers = await Promise.all(Array.from({ length: 40 }, () => httpRequest(port, 'users-api.staging.localhost')));
+      proxy.setRoute('users-api', 'staging', {
+        stable: { release: 'users@v1', targets: stable.targets() },
+        canary: { release: 'users@v2', targets: canary.targets(), weight: 25 },
+      });
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () => httpRequest(port, 'users-api.staging.localhost')),
+      );
       const versions = answers.map((a) => JSON.parse(a.body).version as string);
       expect(versions.filter((v) => v === 'v2')).toHaveLength(10);
-      expect(new Set(answers.filter((a) => a.headers['x-idp-release'] === 'users@v1').map((a) => JSON.parse(a.body).port)).size).toBe(2);
+      expect(
+        new Set(answers.filter((a) => a.headers['x-idp-release'] === 'users@v1').map((a) => JSON.parse(a.body).port))
+          .size,
+      ).toBe(2);
       await supervisor.stop('users@v2');
       // The canary is gone: its requests now fail with 502 until the control plane moves the weight.
-      const failed = await waitFor('a 502', async () => (await httpRequest(port, 'users-api.staging.localhost')).status === 502 || undefined, 5000, 0);
+      const failed = await waitFor(
+        'a 502',
+        async () => (await httpRequest(port, 'users-api.staging.localhost')).status === 502 || undefined,
+        5000,
+        0,
+      );
       expect(failed).toBe(true);
     } finally {
       await supervisor.stopAll();

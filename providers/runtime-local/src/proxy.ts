@@ -7,7 +7,16 @@
 // (`snapshot` + `diffSnapshots`). It sits on every request's path, so the request path avoids
 // work it does not need: no logging, no per-request parsing beyond the Host header (cached), no
 // buffering.
-import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request,
+  type ClientRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import { forwardRequestHead, forwardResponseHeaders, type ForwardedRequestHead } from './headers.ts';
 import { diffSnapshots, emptySnapshot, ReleaseStats, type MetricsSnapshot, type ReleaseMetrics } from './metrics.ts';
@@ -73,9 +82,18 @@ function errorBody(code: string, message: string): string {
 }
 
 /** An answer the proxy makes itself, in the API's error envelope. */
-function replyError(res: ServerResponse, release: string | undefined, status: number, code: string, message: string): void {
+function replyError(
+  res: ServerResponse,
+  release: string | undefined,
+  status: number,
+  code: string,
+  message: string,
+): void {
   const body = errorBody(code, message);
-  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const headers: OutgoingHttpHeaders = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
   if (release !== undefined) headers['x-idp-release'] = release;
   res.writeHead(status, headers);
   res.end(body);
@@ -83,7 +101,13 @@ function replyError(res: ServerResponse, release: string | undefined, status: nu
 
 function makeBackend(spec: BackendSpec, stats: ReleaseStats): Backend {
   const targets = spec.targets.map((target) => ({ ...target }));
-  return { release: spec.release, targets, healthy: targets.filter((target) => target.healthy !== false), next: 0, stats };
+  return {
+    release: spec.release,
+    targets,
+    healthy: targets.filter((target) => target.healthy !== false),
+    next: 0,
+    stats,
+  };
 }
 
 export class EdgeProxy {
@@ -107,7 +131,9 @@ export class EdgeProxy {
     this.server = createServer((req, res) => this.handle(req, res));
     // Longer than Node's 5 s default, so clients that pool connections rarely race the close.
     this.server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
     // A client that sends garbage gets a 400 and is dropped, without an 'error' on the server.
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -126,7 +152,10 @@ export class EdgeProxy {
         if (this.upstreamTimeoutMs > 0) {
           // One coarse sweep instead of a timer per request: the deadline is for the backend to
           // start answering; a long streaming answer is not cut.
-          this.sweeper = setInterval(() => this.sweepWaiting(), Math.min(1000, Math.max(10, this.upstreamTimeoutMs / 4)));
+          this.sweeper = setInterval(
+            () => this.sweepWaiting(),
+            Math.min(1000, Math.max(10, this.upstreamTimeoutMs / 4)),
+          );
           this.sweeper.unref();
         }
         resolve(port);
@@ -194,7 +223,10 @@ export class EdgeProxy {
   getRoute(service: string, namespace: string): RouteSpec | undefined {
     const route = this.routes.get(`${service.toLowerCase()}.${namespace.toLowerCase()}`);
     if (route === undefined) return undefined;
-    const copy = (backend: Backend): BackendSpec => ({ release: backend.release, targets: backend.targets.map((target) => ({ ...target })) });
+    const copy = (backend: Backend): BackendSpec => ({
+      release: backend.release,
+      targets: backend.targets.map((target) => ({ ...target })),
+    });
     const spec: RouteSpec = { stable: copy(route.stable) };
     if (route.canary !== undefined) spec.canary = { ...copy(route.canary), weight: route.weight };
     return spec;
@@ -284,14 +316,26 @@ export class EdgeProxy {
     const route = this.lookup(head.host);
     if (route === undefined) {
       this.noRoute++;
-      replyError(res, undefined, 404, 'PROXY_NO_ROUTE', head.host === undefined ? 'the request has no Host header' : `no service is routed for host ${head.host}`);
+      replyError(
+        res,
+        undefined,
+        404,
+        'PROXY_NO_ROUTE',
+        head.host === undefined ? 'the request has no Host header' : `no service is routed for host ${head.host}`,
+      );
       req.resume();
       return;
     }
     const backend = this.choose(route);
     const target = this.pick(backend);
     if (target === undefined) {
-      replyError(res, backend.release, 503, 'PROXY_NO_HEALTHY_TARGET', `no healthy replica of ${route.service} in ${route.namespace}`);
+      replyError(
+        res,
+        backend.release,
+        503,
+        'PROXY_NO_HEALTHY_TARGET',
+        `no healthy replica of ${route.service} in ${route.namespace}`,
+      );
       backend.stats.record(503, performance.now() - started, true);
       req.resume();
       return;
@@ -306,7 +350,9 @@ export class EdgeProxy {
     const route = this.lookup(host);
     const refuse = (status: string, code: string, message: string) => {
       const body = errorBody(code, message);
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     };
     if (route === undefined) {
       this.noRoute++;
@@ -317,7 +363,11 @@ export class EdgeProxy {
     const target = this.pick(backend);
     if (target === undefined) {
       backend.stats.record(503, performance.now() - started, true);
-      refuse('503 Service Unavailable', 'PROXY_NO_HEALTHY_TARGET', `no healthy replica of ${route.service} in ${route.namespace}`);
+      refuse(
+        '503 Service Unavailable',
+        'PROXY_NO_HEALTHY_TARGET',
+        `no healthy replica of ${route.service} in ${route.namespace}`,
+      );
       return;
     }
     const headers = req.headers;
@@ -328,10 +378,18 @@ export class EdgeProxy {
     headers['x-forwarded-proto'] = 'http';
     headers['x-forwarded-port'] = this.forwardedPort;
     // Connection and Upgrade stay: they are the point of the request. No pooling for upgraded sockets.
-    const upstream = request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: false });
+    const upstream = request({
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: false,
+    });
     const rawHead = (message: IncomingMessage) => {
       let text = `HTTP/1.1 ${message.statusCode} ${message.statusMessage}\r\n`;
-      for (let i = 0; i < message.rawHeaders.length; i += 2) text += `${message.rawHeaders[i]}: ${message.rawHeaders[i + 1]}\r\n`;
+      for (let i = 0; i < message.rawHeaders.length; i += 2)
+        text += `${message.rawHeaders[i]}: ${message.rawHeaders[i + 1]}\r\n`;
       return `${text}x-idp-release: ${backend.release}\r\n\r\n`;
     };
     upstream.on('upgrade', (response, upSocket, upHead) => {
@@ -353,7 +411,11 @@ export class EdgeProxy {
     });
     upstream.on('error', () => {
       backend.stats.record(502, performance.now() - started, true);
-      refuse('502 Bad Gateway', 'PROXY_BAD_GATEWAY', `replica ${target.host}:${target.port} of ${backend.release} failed`);
+      refuse(
+        '502 Bad Gateway',
+        'PROXY_BAD_GATEWAY',
+        `replica ${target.host}:${target.port} of ${backend.release} failed`,
+      );
     });
     upstream.end();
   }
@@ -387,7 +449,14 @@ class Exchange {
 
   send(): void {
     const { req, target, config } = this;
-    const upstream = request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: this.head.headers, agent: config.agent });
+    const upstream = request({
+      host: target.host,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: this.head.headers,
+      agent: config.agent,
+    });
     this.upstreamRequest = upstream;
     config.waiting.add(this);
     upstream.once('response', (response) => this.onResponse(response));
@@ -398,7 +467,8 @@ class Exchange {
 
   /** Called by the proxy's sweep: give up on a backend that has not answered since `deadline`. */
   expireIfStartedBefore(deadline: number): void {
-    if (this.started < deadline) this.upstreamRequest?.destroy(Object.assign(new Error('upstream timeout'), { code: 'IDP_UPSTREAM_TIMEOUT' }));
+    if (this.started < deadline)
+      this.upstreamRequest?.destroy(Object.assign(new Error('upstream timeout'), { code: 'IDP_UPSTREAM_TIMEOUT' }));
   }
 
   private onResponse(response: IncomingMessage): void {
@@ -440,7 +510,13 @@ class Exchange {
       this.status === 504
         ? `replica ${this.target.host}:${this.target.port} of ${this.backend.release} did not answer in time`
         : `replica ${this.target.host}:${this.target.port} of ${this.backend.release} failed: ${err.code ?? err.message}`;
-    replyError(res, this.backend.release, this.status, this.status === 504 ? 'PROXY_UPSTREAM_TIMEOUT' : 'PROXY_BAD_GATEWAY', message);
+    replyError(
+      res,
+      this.backend.release,
+      this.status,
+      this.status === 504 ? 'PROXY_UPSTREAM_TIMEOUT' : 'PROXY_BAD_GATEWAY',
+      message,
+    );
   }
 
   private onClientClose(): void {

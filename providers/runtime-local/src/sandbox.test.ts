@@ -56,14 +56,35 @@ describe.runIf(isRoot && existsSync('/usr/bin/bwrap'))('Sandbox (bubblewrap as r
 
   it('runs a replica as its uid in its own PID namespace, seeing its release read-only and its scratch space', async () => {
     const group = await ReleaseProcesses.start(
-      { release: 'svc@v1', command: 'node server.cjs', cwd: app, env: { SECRET: 's3cret' }, replicas: 1, logDir: join(tmp.dir, 'logs'), sandbox: { sandbox, spec } },
+      {
+        release: 'svc@v1',
+        command: 'node server.cjs',
+        cwd: app,
+        env: { SECRET: 's3cret' },
+        replicas: 1,
+        logDir: join(tmp.dir, 'logs'),
+        sandbox: { sandbox, spec },
+      },
       { stopGraceMs: 2000 },
     );
     try {
       const [replica] = await group.waitReady(10_000);
       const seen = JSON.parse((await httpRequest(replica!.port, 'x')).body);
-      expect(seen).toMatchObject({ uid: 200_123, gid: 200_123, groups: [200_123], cwd: '/app', home: '/scratch', secret: 's3cret' });
-      expect(seen).toMatchObject({ writeApp: false, writeScratch: true, writeTmp: true, seesOutside: false, initEnviron: false });
+      expect(seen).toMatchObject({
+        uid: 200_123,
+        gid: 200_123,
+        groups: [200_123],
+        cwd: '/app',
+        home: '/scratch',
+        secret: 's3cret',
+      });
+      expect(seen).toMatchObject({
+        writeApp: false,
+        writeScratch: true,
+        writeTmp: true,
+        seesOutside: false,
+        initEnviron: false,
+      });
       expect(seen.root).toEqual(expect.arrayContaining(['app', 'dev', 'etc', 'proc', 'scratch', 'tmp', 'usr']));
       expect(seen.root).not.toContain('root');
       expect(seen.root).not.toContain('home');
@@ -82,7 +103,14 @@ describe.runIf(isRoot && existsSync('/usr/bin/bwrap'))('Sandbox (bubblewrap as r
 
   it('leaves a detached replica running for killRecorded, which stops the whole sandbox', async () => {
     const group = await ReleaseProcesses.start(
-      { release: 'svc@v2', command: 'node server.cjs', cwd: app, replicas: 1, logDir: join(tmp.dir, 'logs2'), sandbox: { sandbox, spec } },
+      {
+        release: 'svc@v2',
+        command: 'node server.cjs',
+        cwd: app,
+        replicas: 1,
+        logDir: join(tmp.dir, 'logs2'),
+        sandbox: { sandbox, spec },
+      },
       { stopGraceMs: 2000 },
     );
     const [replica] = await group.waitReady(10_000);
@@ -102,8 +130,14 @@ describe.runIf(isRoot && existsSync('/usr/bin/bwrap'))('Sandbox (bubblewrap as r
     for (const dir of [release, home, join(home, 'tmp')]) chownSync(dir, 200_124, 200_124);
     const result = await runBuild({
       command: `id -u; echo built > out.txt; cat ${join(tmp.dir, 'control-plane-secret')} || echo cannot-read; echo "token=$IDP_ADMIN_TOKEN"`,
-      cwd: release, env: { npm_config_cache: '/scratch/.npm' }, timeoutMs: 10_000, outputTail: 4000,
-      sandbox: { sandbox, spec: { uid: 200_124, gid: 200_124, user: 'build', appDir: release, appWritable: true, scratchDir: home } },
+      cwd: release,
+      env: { npm_config_cache: '/scratch/.npm' },
+      timeoutMs: 10_000,
+      outputTail: 4000,
+      sandbox: {
+        sandbox,
+        spec: { uid: 200_124, gid: 200_124, user: 'build', appDir: release, appWritable: true, scratchDir: home },
+      },
     });
     expect(result.ok).toBe(true);
     expect(result.output).toContain('200124');

@@ -27,8 +27,19 @@ const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx
  * and /etc/group are written per uid (they list root, nobody and the sandbox's own user).
  */
 const ETC_FILES = [
-  '/etc/resolv.conf', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf', '/etc/services', '/etc/protocols',
-  '/etc/localtime', '/etc/ssl/openssl.cnf', '/etc/ssl/certs', '/etc/ca-certificates', '/etc/ca-certificates.conf', '/etc/pki',
+  '/etc/resolv.conf',
+  '/etc/hosts',
+  '/etc/host.conf',
+  '/etc/nsswitch.conf',
+  '/etc/gai.conf',
+  '/etc/services',
+  '/etc/protocols',
+  '/etc/localtime',
+  '/etc/ssl/openssl.cnf',
+  '/etc/ssl/certs',
+  '/etc/ca-certificates',
+  '/etc/ca-certificates.conf',
+  '/etc/pki',
 ];
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -95,47 +106,98 @@ export class Sandbox {
    * The argv that runs `/bin/sh -c command` in the sandbox (bwrap first). Pass `env` to the
    * spawn: it reaches the command through execve, never through argv.
    */
-  command(spec: SandboxSpec, command: string, options: { dieWithParent?: boolean } = {}): { file: string; args: string[] } {
+  command(
+    spec: SandboxSpec,
+    command: string,
+    options: { dieWithParent?: boolean } = {},
+  ): { file: string; args: string[] } {
     assertId(spec.uid, 'uid');
     assertId(spec.gid, 'gid');
     const etc = this.identityFiles(spec);
     const args = [
       ...this.systemArgs,
-      '--ro-bind', join(etc, 'passwd'), '/etc/passwd',
-      '--ro-bind', join(etc, 'group'), '/etc/group',
-      '--proc', '/proc',
-      '--dev', '/dev',
-      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-      '--hostname', 'sandbox',
+      '--ro-bind',
+      join(etc, 'passwd'),
+      '/etc/passwd',
+      '--ro-bind',
+      join(etc, 'group'),
+      '/etc/group',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--unshare-cgroup-try',
+      '--hostname',
+      'sandbox',
       // Builds end with the control plane; replicas must outlive its restarts (never for them).
       ...(options.dieWithParent ? ['--die-with-parent'] : []),
-      spec.appWritable ? '--bind' : '--ro-bind', spec.appDir, SANDBOX_APP,
-      '--bind', spec.scratchDir, SANDBOX_SCRATCH,
-      '--bind', join(spec.scratchDir, 'tmp'), '/tmp',
-      '--chdir', SANDBOX_APP,
+      spec.appWritable ? '--bind' : '--ro-bind',
+      spec.appDir,
+      SANDBOX_APP,
+      '--bind',
+      spec.scratchDir,
+      SANDBOX_SCRATCH,
+      '--bind',
+      join(spec.scratchDir, 'tmp'),
+      '/tmp',
+      '--chdir',
+      SANDBOX_APP,
       '--',
-      this.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs',
-      '--', '/bin/sh', '-c', command,
+      this.setpriv,
+      `--reuid=${spec.uid}`,
+      `--regid=${spec.gid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+      '/bin/sh',
+      '-c',
+      command,
     ];
     return { file: this.bwrap, args };
   }
 
   /** The variables a sandboxed command gets besides its own: where it lives, with a PATH of mounted dirs. */
   baseEnv(spec: SandboxSpec): Record<string, string> {
-    return { PATH: this.path, HOME: SANDBOX_SCRATCH, TMPDIR: '/tmp', USER: spec.user, LOGNAME: spec.user, LANG: process.env.LANG ?? 'C.UTF-8' };
+    return {
+      PATH: this.path,
+      HOME: SANDBOX_SCRATCH,
+      TMPDIR: '/tmp',
+      USER: spec.user,
+      LOGNAME: spec.user,
+      LANG: process.env.LANG ?? 'C.UTF-8',
+    };
   }
 
   /** Can this process start a sandbox and switch to another uid? Runs a real one (nobody, /bin/true). */
   async probe(): Promise<SandboxProbe> {
     if (!existsSync(this.bwrap)) return { ok: false, problem: `bubblewrap is not installed (${this.bwrap} not found)` };
-    if (!existsSync(this.setpriv)) return { ok: false, problem: `setpriv (util-linux) is not installed (${this.setpriv} not found)` };
+    if (!existsSync(this.setpriv))
+      return { ok: false, problem: `setpriv (util-linux) is not installed (${this.setpriv} not found)` };
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-      return { ok: false, problem: `the control plane runs as uid ${process.getuid()}, not root: it cannot switch workloads to their own users` };
+      return {
+        ok: false,
+        problem: `the control plane runs as uid ${process.getuid()}, not root: it cannot switch workloads to their own users`,
+      };
     }
     const scratch = join(this.stateDir, 'probe');
     mkdirSync(join(scratch, 'tmp'), { recursive: true, mode: 0o700 });
-    const spec: SandboxSpec = { uid: 65534, gid: 65534, user: 'nobody', appDir: scratch, appWritable: false, scratchDir: scratch };
-    const { file, args } = this.command(spec, 'test "$(id -u)" = 65534 && test ! -e /proc/1/environ -o ! -r /proc/1/environ');
+    const spec: SandboxSpec = {
+      uid: 65534,
+      gid: 65534,
+      user: 'nobody',
+      appDir: scratch,
+      appWritable: false,
+      scratchDir: scratch,
+    };
+    const { file, args } = this.command(
+      spec,
+      'test "$(id -u)" = 65534 && test ! -e /proc/1/environ -o ! -r /proc/1/environ',
+    );
     return new Promise((resolve) => {
       execFile(file, args, { env: this.baseEnv(spec), timeout: 10_000 }, (err, _stdout, stderr) => {
         if (!err) return resolve({ ok: true });
@@ -147,11 +209,16 @@ export class Sandbox {
 
   /** /etc/passwd and /etc/group for one uid, written once into the state dir (root-owned, world-readable). */
   private identityFiles(spec: SandboxSpec): string {
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(spec.user)) throw new RangeError(`sandbox user name "${spec.user}" is not a valid login name`);
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(spec.user))
+      throw new RangeError(`sandbox user name "${spec.user}" is not a valid login name`);
     const dir = join(this.stateDir, 'etc', `${spec.uid}-${spec.gid}-${spec.user}`);
     if (!existsSync(join(dir, 'group'))) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
-      writeFileSync(join(dir, 'passwd'), `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${spec.user}:x:${spec.uid}:${spec.gid}:${spec.user}:${SANDBOX_SCRATCH}:/bin/sh\n`, { mode: 0o644 });
+      writeFileSync(
+        join(dir, 'passwd'),
+        `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${spec.user}:x:${spec.uid}:${spec.gid}:${spec.user}:${SANDBOX_SCRATCH}:/bin/sh\n`,
+        { mode: 0o644 },
+      );
       writeFileSync(join(dir, 'group'), `root:x:0:\nnogroup:x:65534:\n${spec.user}:x:${spec.gid}:\n`, { mode: 0o644 });
     }
     return dir;
@@ -159,7 +226,8 @@ export class Sandbox {
 }
 
 function assertId(id: number, what: string): void {
-  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 31) throw new RangeError(`sandbox ${what} must be a positive integer, not ${id}`);
+  if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 31)
+    throw new RangeError(`sandbox ${what} must be a positive integer, not ${id}`);
 }
 
 /** Read-only system dirs as they exist here (merged-/usr symlinks re-created), then the /etc subset. */

@@ -11,7 +11,9 @@ import { httpRequest, SERVICE_SOURCE, STUBBORN_SOURCE, tempDir, waitFor, type Te
 
 describe('backoff and crash-loop rules', () => {
   it('doubles the restart delay from 100 ms up to 10 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => backoffDelay(n))).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => backoffDelay(n))).toEqual([
+      100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000,
+    ]);
     expect(backoffDelay(1000, DEFAULT_BACKOFF)).toBe(10_000);
   });
 
@@ -42,7 +44,12 @@ describe('ProcessSupervisor with real processes', () => {
   });
   afterAll(() => tmp.remove());
 
-  async function start(release: string, command: string, options: Partial<Parameters<typeof ReleaseProcesses.start>[0]> = {}, events?: SupervisorEvent[]) {
+  async function start(
+    release: string,
+    command: string,
+    options: Partial<Parameters<typeof ReleaseProcesses.start>[0]> = {},
+    events?: SupervisorEvent[],
+  ) {
     const group = await ReleaseProcesses.start(
       { release, command, cwd: tmp.dir, replicas: 1, logDir: join(tmp.dir, 'logs', release), ...options },
       { onEvent: (event) => events?.push(event), stopGraceMs: 2000 },
@@ -52,7 +59,11 @@ describe('ProcessSupervisor with real processes', () => {
   }
 
   it('runs N replicas on their own ports with the given env, captures each replica log, leaks no control-plane env', async () => {
-    const group = await start('svc@v1', 'node server.cjs', { replicas: 2, env: { VERSION: 'v1' }, healthPath: '/health' });
+    const group = await start('svc@v1', 'node server.cjs', {
+      replicas: 2,
+      env: { VERSION: 'v1' },
+      healthPath: '/health',
+    });
     const ready = await group.waitReady(10_000);
     expect(ready.map((r) => r.status)).toEqual(['ready', 'ready']);
     const [a, b] = ready;
@@ -60,7 +71,12 @@ describe('ProcessSupervisor with real processes', () => {
     expect(a!.pid).toBe(a!.pgid);
     for (const replica of ready) {
       const answer = JSON.parse((await httpRequest(replica.port, 'x')).body);
-      expect(answer).toMatchObject({ version: 'v1', port: String(replica.port), pid: expect.any(Number), inheritedVitest: false });
+      expect(answer).toMatchObject({
+        version: 'v1',
+        port: String(replica.port),
+        pid: expect.any(Number),
+        inheritedVitest: false,
+      });
     }
     await waitFor('log lines', () => group.logTail(1).includes('stderr of v1'));
     const log = group.logTail(1);
@@ -79,7 +95,11 @@ describe('ProcessSupervisor with real processes', () => {
     const group = await start('svc@restart', 'node server.cjs', {}, events);
     const [before] = await group.waitReady(10_000);
     process.kill(before!.pid!, 'SIGKILL');
-    await waitFor('restart', () => group.replicas()[0]!.restarts === 1 && group.replicas()[0]!.status === 'ready', 10_000);
+    await waitFor(
+      'restart',
+      () => group.replicas()[0]!.restarts === 1 && group.replicas()[0]!.status === 'ready',
+      10_000,
+    );
     const after = group.replicas()[0]!;
     expect(after.pid).not.toBe(before!.pid);
     expect(after.port).toBe(before!.port);
@@ -138,7 +158,12 @@ describe('ProcessSupervisor with real processes', () => {
     const group = await start('svc@orphan', 'node server.cjs');
     await group.waitReady(10_000);
     const [record] = group.recorded();
-    expect(record).toMatchObject({ release: 'svc@orphan', index: 0, pid: expect.any(Number), startTime: expect.any(Number) });
+    expect(record).toMatchObject({
+      release: 'svc@orphan',
+      index: 0,
+      pid: expect.any(Number),
+      startTime: expect.any(Number),
+    });
     expect(record!.pgid).toBe(record!.pid);
     // A record whose start time does not match belongs to a recycled pid: left alone.
     const skipped = await killRecorded([{ ...record!, startTime: record!.startTime! + 1 }]);
@@ -152,7 +177,13 @@ describe('ProcessSupervisor with real processes', () => {
 
   it('caps a replica log by rotating it to .1', async () => {
     const group = await ReleaseProcesses.start(
-      { release: 'svc@chatty', command: `node -e "process.stdout.write('x'.repeat(64 * 1024) + '\\n'); setInterval(() => {}, 1000)"`, cwd: tmp.dir, replicas: 1, logDir: join(tmp.dir, 'logs', 'chatty') },
+      {
+        release: 'svc@chatty',
+        command: `node -e "process.stdout.write('x'.repeat(64 * 1024) + '\\n'); setInterval(() => {}, 1000)"`,
+        cwd: tmp.dir,
+        replicas: 1,
+        logDir: join(tmp.dir, 'logs', 'chatty'),
+      },
       { logMaxBytes: 16 * 1024, logCheckIntervalMs: 50 },
     );
     running.push(group);
@@ -163,7 +194,13 @@ describe('ProcessSupervisor with real processes', () => {
 
   it('ProcessSupervisor keeps one group per release and stops them all', async () => {
     const supervisor = new ProcessSupervisor({ stopGraceMs: 2000 });
-    const spec = { release: 'svc@one', command: 'node server.cjs', cwd: tmp.dir, replicas: 1, logDir: join(tmp.dir, 'logs', 'one') };
+    const spec = {
+      release: 'svc@one',
+      command: 'node server.cjs',
+      cwd: tmp.dir,
+      replicas: 1,
+      logDir: join(tmp.dir, 'logs', 'one'),
+    };
     const group = await supervisor.start(spec);
     await expect(supervisor.start(spec)).rejects.toMatchObject({ code: 'RELEASE_RUNNING' });
     const [replica] = await group.waitReady(10_000);

@@ -15,8 +15,24 @@ import { RuntimeError } from './errors.ts';
 import { appendLogLine, capLogFile, readLogTail } from './logs.ts';
 import { findFreePort, isPortFree, probeHttp, probeTcp } from './probe.ts';
 import { isGroupAlive, processStartTime, signalGroup, terminateGroup } from './process-group.ts';
-import { CrashLoopDetector, DEFAULT_BACKOFF, DEFAULT_CRASH_LOOP, DEFAULT_READINESS, backoffDelay, type BackoffOptions, type CrashLoopOptions, type ReadinessOptions } from './restart-policy.ts';
-import type { RecordedReplica, ReleaseSpec, ReplicaInfo, ReplicaStatus, SupervisorEvent, SupervisorOptions } from './supervisor-types.ts';
+import {
+  CrashLoopDetector,
+  DEFAULT_BACKOFF,
+  DEFAULT_CRASH_LOOP,
+  DEFAULT_READINESS,
+  backoffDelay,
+  type BackoffOptions,
+  type CrashLoopOptions,
+  type ReadinessOptions,
+} from './restart-policy.ts';
+import type {
+  RecordedReplica,
+  ReleaseSpec,
+  ReplicaInfo,
+  ReplicaStatus,
+  SupervisorEvent,
+  SupervisorOptions,
+} from './supervisor-types.ts';
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -106,7 +122,12 @@ class Replica {
 
   private emit(event: Omit<SupervisorEvent, 'release' | 'replica' | 'at'>): void {
     try {
-      this.settings.onEvent({ release: this.spec.release, replica: this.index, at: this.settings.timers.now(), ...event });
+      this.settings.onEvent({
+        release: this.spec.release,
+        replica: this.index,
+        at: this.settings.timers.now(),
+        ...event,
+      });
     } catch {
       /* a listener's bug must not break supervision */
     }
@@ -132,9 +153,17 @@ class Replica {
     try {
       const port = String(this.port);
       const target = spec.sandbox
-        ? { ...spec.sandbox.sandbox.command(spec.sandbox.spec, spec.command), env: { ...spec.sandbox.sandbox.baseEnv(spec.sandbox.spec), ...spec.env, PORT: port } }
+        ? {
+            ...spec.sandbox.sandbox.command(spec.sandbox.spec, spec.command),
+            env: { ...spec.sandbox.sandbox.baseEnv(spec.sandbox.spec), ...spec.env, PORT: port },
+          }
         : { file: settings.shell, args: ['-c', spec.command], env: { ...settings.baseEnv, ...spec.env, PORT: port } };
-      child = spawn(target.file, target.args, { cwd: spec.cwd, env: target.env, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(target.file, target.args, {
+        cwd: spec.cwd,
+        env: target.env,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
     } finally {
       closeSync(fd); // the child has its own copy
     }
@@ -206,8 +235,14 @@ class Replica {
     this.lastExitCode = code;
     this.lastExitSignal = signal;
     const uptimeMs = this.startedAt === null ? 0 : settings.timers.now() - this.startedAt;
-    const reason = error === undefined ? `code ${code}${signal ? `, signal ${signal}` : ''}` : `spawn failed: ${error instanceof Error ? error.message : String(error)}`;
-    appendLogLine(this.logFile, `--- idp: replica ${this.index} (pid ${pid ?? '-'}) exited (${reason}) after ${Math.round(uptimeMs)} ms ---`);
+    const reason =
+      error === undefined
+        ? `code ${code}${signal ? `, signal ${signal}` : ''}`
+        : `spawn failed: ${error instanceof Error ? error.message : String(error)}`;
+    appendLogLine(
+      this.logFile,
+      `--- idp: replica ${this.index} (pid ${pid ?? '-'}) exited (${reason}) after ${Math.round(uptimeMs)} ms ---`,
+    );
     for (const resolve of this.exitWaiters.splice(0)) resolve();
     if (this.stopping) return;
 
@@ -251,7 +286,13 @@ class Replica {
 
   recorded(): RecordedReplica | undefined {
     if (this.child === undefined || this.pid === null || this.pgid === null) return undefined;
-    const record: RecordedReplica = { release: this.spec.release, index: this.index, port: this.port, pid: this.pid, pgid: this.pgid };
+    const record: RecordedReplica = {
+      release: this.spec.release,
+      index: this.index,
+      port: this.port,
+      pid: this.pid,
+      pgid: this.pgid,
+    };
     if (this.startTime !== undefined) record.startTime = this.startTime;
     return record;
   }
@@ -275,7 +316,8 @@ export class ReleaseProcesses {
 
   static async start(spec: ReleaseSpec, options: SupervisorOptions = {}): Promise<ReleaseProcesses> {
     const settings = settingsFrom(options);
-    if (!Number.isInteger(spec.replicas) || spec.replicas < 1) throw new RangeError(`replicas must be a positive integer, got ${spec.replicas}`);
+    if (!Number.isInteger(spec.replicas) || spec.replicas < 1)
+      throw new RangeError(`replicas must be a positive integer, got ${spec.replicas}`);
     mkdirSync(spec.logDir, { recursive: true });
     const members: Replica[] = [];
     const group = new ReleaseProcesses(spec, settings, members);
@@ -284,7 +326,9 @@ export class ReleaseProcesses {
       let port = await findFreePort();
       while (ports.has(port)) port = await findFreePort();
       ports.add(port);
-      members.push(new Replica(spec, settings, index, port, join(spec.logDir, `replica-${index}.log`), () => group.notify()));
+      members.push(
+        new Replica(spec, settings, index, port, join(spec.logDir, `replica-${index}.log`), () => group.notify()),
+      );
     }
     for (const member of members) member.launch();
     group.scheduleLogCheck();
@@ -317,7 +361,9 @@ export class ReleaseProcesses {
 
   /** Addresses of the ready replicas, for the proxy and the health checker. */
   targets(): Array<{ host: string; port: number }> {
-    return this.members.filter((member) => member.status === 'ready').map((member) => ({ host: '127.0.0.1', port: member.port }));
+    return this.members
+      .filter((member) => member.status === 'ready')
+      .map((member) => ({ host: '127.0.0.1', port: member.port }));
   }
 
   /**
@@ -333,24 +379,41 @@ export class ReleaseProcesses {
         fn();
       };
       const check = () => {
-        if (this.stopped) return finish(() => reject(new RuntimeError('RELEASE_STOPPED', `release ${this.release} was stopped`, { release: this.release })));
+        if (this.stopped)
+          return finish(() =>
+            reject(
+              new RuntimeError('RELEASE_STOPPED', `release ${this.release} was stopped`, { release: this.release }),
+            ),
+          );
         const infos = this.replicas();
         const looping = infos.find((info) => info.status === 'crash-loop');
         if (looping !== undefined) {
           return finish(() =>
             reject(
-              new RuntimeError('CRASH_LOOP', `replica ${looping.index} of ${this.release} keeps exiting (last exit code ${looping.lastExitCode}, signal ${looping.lastExitSignal})`, {
-                release: this.release,
-                replica: looping,
-                logTail: this.logTail(looping.index, 4096),
-              }),
+              new RuntimeError(
+                'CRASH_LOOP',
+                `replica ${looping.index} of ${this.release} keeps exiting (last exit code ${looping.lastExitCode}, signal ${looping.lastExitSignal})`,
+                {
+                  release: this.release,
+                  replica: looping,
+                  logTail: this.logTail(looping.index, 4096),
+                },
+              ),
             ),
           );
         }
         if (infos.every((info) => info.status === 'ready')) return finish(() => resolve(infos));
       };
       const timer = timers.setTimeout(
-        () => finish(() => reject(new RuntimeError('READY_TIMEOUT', `${this.release} not ready after ${timeoutMs} ms`, { release: this.release, replicas: this.replicas() }))),
+        () =>
+          finish(() =>
+            reject(
+              new RuntimeError('READY_TIMEOUT', `${this.release} not ready after ${timeoutMs} ms`, {
+                release: this.release,
+                replicas: this.replicas(),
+              }),
+            ),
+          ),
         timeoutMs,
       );
       this.waiters.add(check);
@@ -388,7 +451,9 @@ export class ProcessSupervisor {
 
   async start(spec: ReleaseSpec): Promise<ReleaseProcesses> {
     if (this.releases.has(spec.release) || this.starting.has(spec.release)) {
-      throw new RuntimeError('RELEASE_RUNNING', `release ${spec.release} is already running`, { release: spec.release });
+      throw new RuntimeError('RELEASE_RUNNING', `release ${spec.release} is already running`, {
+        release: spec.release,
+      });
     }
     this.starting.add(spec.release);
     try {

@@ -13,12 +13,22 @@ export default class Login extends BaseCommand<typeof Login> {
     'only by you (mode 0600). IDP_URL and IDP_TOKEN, when set, override the saved values.',
   ].join(' ');
   static override examples = [
-    { description: 'Log in with the bootstrap admin token of a local server.', command: '<%= config.bin %> <%= command.id %> --url http://localhost:7070 --token "$(cat .idp/admin-token)"' },
-    { description: 'Keep the token out of your shell history.', command: 'IDP_TOKEN=... <%= config.bin %> <%= command.id %> --url https://idp.example.com' },
+    {
+      description: 'Log in with the bootstrap admin token of a local server.',
+      command: '<%= config.bin %> <%= command.id %> --url http://localhost:7070 --token "$(cat .idp/admin-token)"',
+    },
+    {
+      description: 'Keep the token out of your shell history.',
+      command: 'IDP_TOKEN=... <%= config.bin %> <%= command.id %> --url https://idp.example.com',
+    },
   ];
   static override flags = {
     url: Flags.string({ summary: 'Base URL of the control plane.', env: 'IDP_URL', default: DEFAULT_URL }),
-    token: Flags.string({ summary: 'Your API token (from `idp token:create` or the admin token file).', env: 'IDP_TOKEN', required: true }),
+    token: Flags.string({
+      summary: 'Your API token (from `idp token:create` or the admin token file).',
+      env: 'IDP_TOKEN',
+      required: true,
+    }),
   };
 
   async run(): Promise<void> {

@@ -10,13 +10,28 @@ export default class Server extends BaseCommand<typeof Server> {
     'IDP_ADMIN_TOKEN sets the bootstrap admin token (otherwise one is generated into <data-dir>/admin-token).',
   ].join(' ');
   static override examples = [
-    { description: 'Start with the defaults (port 7070, ./.idp, the acme example organisation).', command: '<%= config.bin %> <%= command.id %>' },
-    { description: 'Another port and data directory.', command: '<%= config.bin %> <%= command.id %> --port 8080 --data-dir /var/lib/idp' },
-    { description: 'Your own organisation.', command: '<%= config.bin %> <%= command.id %> --config ./idp.config.yaml' },
+    {
+      description: 'Start with the defaults (port 7070, ./.idp, the acme example organisation).',
+      command: '<%= config.bin %> <%= command.id %>',
+    },
+    {
+      description: 'Another port and data directory.',
+      command: '<%= config.bin %> <%= command.id %> --port 8080 --data-dir /var/lib/idp',
+    },
+    {
+      description: 'Your own organisation.',
+      command: '<%= config.bin %> <%= command.id %> --config ./idp.config.yaml',
+    },
   ];
   static override flags = {
-    port: Flags.integer({ min: 0, max: 65535, summary: 'Port to listen on; 0 picks a free one. Default: IDP_PORT or 7070.' }),
-    'data-dir': Flags.string({ summary: 'Directory for the SQLite state store and the admin token. Default: IDP_DATA_DIR or ./.idp.' }),
+    port: Flags.integer({
+      min: 0,
+      max: 65535,
+      summary: 'Port to listen on; 0 picks a free one. Default: IDP_PORT or 7070.',
+    }),
+    'data-dir': Flags.string({
+      summary: 'Directory for the SQLite state store and the admin token. Default: IDP_DATA_DIR or ./.idp.',
+    }),
     config: Flags.string({ summary: 'Path of idp.config.yaml. Default: IDP_CONFIG or examples/acme/idp.config.yaml.' }),
     host: Flags.string({ summary: 'Interface to bind. Default: IDP_HOST or 127.0.0.1.' }),
   };

@@ -13,8 +13,12 @@ export const principalSpec = recordSpec<Principal>([
 
 export default class Whoami extends BaseCommand<typeof Whoami> {
   static override summary = 'Show who the control plane thinks you are.';
-  static override description = 'Prints the user your API token acts as, with the teams (groups) and roles that policies see.';
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --output json'];
+  static override description =
+    'Prints the user your API token acts as, with the teams (groups) and roles that policies see.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --output json',
+  ];
 
   async run(): Promise<void> {
     await this.render(await this.api.whoami(), principalSpec);

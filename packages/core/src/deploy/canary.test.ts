@@ -33,7 +33,8 @@ function canaryPlan(overrides: Partial<RolloutPlan> = {}): RolloutPlan {
 }
 
 const ok = (n: number): ReplicaHealth[] => Array.from({ length: n }, () => ({ healthy: true, consecutiveFailures: 0 }));
-const starting = (n: number): ReplicaHealth[] => Array.from({ length: n }, () => ({ healthy: false, consecutiveFailures: 0 }));
+const starting = (n: number): ReplicaHealth[] =>
+  Array.from({ length: n }, () => ({ healthy: false, consecutiveFailures: 0 }));
 
 /**
  * Drives one rollout with a fake clock, as the runner would: each `tick` reconciles with what the
@@ -46,7 +47,11 @@ class Rollout {
   last!: RolloutDecision;
 
   constructor(plan: RolloutPlan, options: { firstDeploy?: boolean; skipSteps?: boolean } = {}) {
-    this.state = startRollout(plan, { now: this.now, firstDeploy: options.firstDeploy ?? false, skipSteps: options.skipSteps ?? false });
+    this.state = startRollout(plan, {
+      now: this.now,
+      firstDeploy: options.firstDeploy ?? false,
+      skipSteps: options.skipSteps ?? false,
+    });
   }
 
   advance(ms: number): this {
@@ -77,13 +82,24 @@ describe('first deploy', () => {
     expect(r.tick().actions).toEqual([{ type: 'scaleCanary', replicas: 2 }]);
     expect(r.state.phase).toBe('progressing');
 
-    const waiting = r.advance(5 * SECOND).tick({ health: [{ healthy: true, consecutiveFailures: 0 }, { healthy: false, consecutiveFailures: 1 }] });
+    const waiting = r.advance(5 * SECOND).tick({
+      health: [
+        { healthy: true, consecutiveFailures: 0 },
+        { healthy: false, consecutiveFailures: 1 },
+      ],
+    });
     expect(waiting.actions).toEqual([]);
     expect(waiting.reason).toBe('waiting for health checks: 1 of 2 new replicas healthy');
 
     const done = r.advance(10 * SECOND).tick({ health: ok(2) });
     expect(done.actions).toEqual([{ type: 'setWeight', weight: 100 }, { type: 'promote' }]);
-    expect(done.state).toMatchObject({ phase: 'healthy', weight: 100, steps: [], endedAt: T0 + 15 * SECOND, failure: null });
+    expect(done.state).toMatchObject({
+      phase: 'healthy',
+      weight: 100,
+      steps: [],
+      endedAt: T0 + 15 * SECOND,
+      failure: null,
+    });
     expect(isTerminalPhase(done.state.phase)).toBe(true);
 
     // Reconciling a finished rollout changes nothing.
@@ -95,7 +111,12 @@ describe('first deploy', () => {
   it('ends as failed (nothing to roll back to) when the first release never gets healthy', () => {
     const r = new Rollout(canaryPlan(), { firstDeploy: true });
     r.tick();
-    const failed = r.advance(30 * SECOND).tick({ health: [{ healthy: false, consecutiveFailures: 3 }, { healthy: true, consecutiveFailures: 0 }] });
+    const failed = r.advance(30 * SECOND).tick({
+      health: [
+        { healthy: false, consecutiveFailures: 3 },
+        { healthy: true, consecutiveFailures: 0 },
+      ],
+    });
     expect(failed.state.phase).toBe('failed');
     expect(failed.actions.map((a) => a.type)).toEqual(['stopCanary', 'fail']);
     expect(failed.reason).toBe('failed: health check failed 3 times in a row on new replica 1 (threshold 3)');
@@ -112,8 +133,15 @@ describe('canary steps', () => {
     expect(r.advance(2 * SECOND).tick({ health: starting(2) }).actions).toEqual([]);
     const step1 = r.advance(8 * SECOND).tick();
     expect(step1.actions).toEqual([{ type: 'setWeight', weight: 10 }]);
-    expect(step1.state).toMatchObject({ phase: 'progressing', stepIndex: 0, weight: 10, stepStartedAt: T0 + 10 * SECOND });
-    expect(step1.reason).toBe('every new replica is healthy; step 1 of 3: 10% of traffic on the new release, pausing 5m');
+    expect(step1.state).toMatchObject({
+      phase: 'progressing',
+      stepIndex: 0,
+      weight: 10,
+      stepStartedAt: T0 + 10 * SECOND,
+    });
+    expect(step1.reason).toBe(
+      'every new replica is healthy; step 1 of 3: 10% of traffic on the new release, pausing 5m',
+    );
 
     const midway = r.advance(5 * MINUTE - SECOND).tick({ requests: 120, errors: 1 });
     expect(midway.actions).toEqual([]);
@@ -128,15 +156,37 @@ describe('canary steps', () => {
     expect(done.state.phase).toBe('healthy');
     expect(done.state.steps).toEqual([
       {
-        index: 0, weight: 10, startedAt: T0 + 10 * SECOND, endedAt: T0 + 10 * SECOND + 5 * MINUTE,
-        requests: 121, errors: 1, errorRate: 1 / 121, healthFailures: 0, outcome: 'passed',
+        index: 0,
+        weight: 10,
+        startedAt: T0 + 10 * SECOND,
+        endedAt: T0 + 10 * SECOND + 5 * MINUTE,
+        requests: 121,
+        errors: 1,
+        errorRate: 1 / 121,
+        healthFailures: 0,
+        outcome: 'passed',
       },
       {
-        index: 1, weight: 50, startedAt: T0 + 10 * SECOND + 5 * MINUTE, endedAt: T0 + 10 * SECOND + 15 * MINUTE,
-        requests: 600, errors: 3, errorRate: 0.005, healthFailures: 0, outcome: 'passed',
+        index: 1,
+        weight: 50,
+        startedAt: T0 + 10 * SECOND + 5 * MINUTE,
+        endedAt: T0 + 10 * SECOND + 15 * MINUTE,
+        requests: 600,
+        errors: 3,
+        errorRate: 0.005,
+        healthFailures: 0,
+        outcome: 'passed',
       },
       {
-        index: 2, weight: 100, startedAt: r.now, endedAt: r.now, requests: 0, errors: 0, errorRate: null, healthFailures: 0, outcome: 'promoted',
+        index: 2,
+        weight: 100,
+        startedAt: r.now,
+        endedAt: r.now,
+        requests: 0,
+        errors: 0,
+        errorRate: null,
+        healthFailures: 0,
+        outcome: 'promoted',
       },
     ]);
   });
@@ -152,7 +202,13 @@ describe('canary steps', () => {
   });
 
   it('waits at a step without a pause until a promote, and a promote counts once', () => {
-    const plan = canaryPlan({ steps: [{ weight: 20, pauseSeconds: null }, { weight: 60, pauseSeconds: null }, { weight: 100, pauseSeconds: null }] });
+    const plan = canaryPlan({
+      steps: [
+        { weight: 20, pauseSeconds: null },
+        { weight: 60, pauseSeconds: null },
+        { weight: 100, pauseSeconds: null },
+      ],
+    });
     const r = new Rollout(plan);
     r.tick();
     const paused = r.tick();
@@ -198,14 +254,24 @@ describe('canary steps', () => {
   });
 
   it('holds a final weight-100 step with a pause before promoting (a bake at full traffic)', () => {
-    const r = new Rollout(canaryPlan({ steps: [{ weight: 50, pauseSeconds: 60 }, { weight: 100, pauseSeconds: 120 }] }));
+    const r = new Rollout(
+      canaryPlan({
+        steps: [
+          { weight: 50, pauseSeconds: 60 },
+          { weight: 100, pauseSeconds: 120 },
+        ],
+      }),
+    );
     r.tick();
     r.tick();
     expect(r.advance(MINUTE).tick({ requests: 40 }).actions).toEqual([{ type: 'setWeight', weight: 100 }]);
     expect(r.state.phase).toBe('progressing');
     expect(r.advance(MINUTE).tick({ requests: 80 }).actions).toEqual([]);
     expect(r.advance(MINUTE).tick({ requests: 160 }).actions).toEqual([{ type: 'promote' }]);
-    expect(r.state.steps.map((s) => [s.weight, s.outcome])).toEqual([[50, 'passed'], [100, 'passed']]);
+    expect(r.state.steps.map((s) => [s.weight, s.outcome])).toEqual([
+      [50, 'passed'],
+      [100, 'passed'],
+    ]);
   });
 });
 
@@ -214,20 +280,48 @@ describe('automatic rollback', () => {
     const r = new Rollout(canaryPlan());
     r.tick();
     r.tick();
-    const below = r.advance(20 * SECOND).tick({ health: [{ healthy: true, consecutiveFailures: 0 }, { healthy: false, consecutiveFailures: 2 }] });
+    const below = r.advance(20 * SECOND).tick({
+      health: [
+        { healthy: true, consecutiveFailures: 0 },
+        { healthy: false, consecutiveFailures: 2 },
+      ],
+    });
     expect(below.actions).toEqual([]);
 
     const failed = r.advance(10 * SECOND).tick({
-      health: [{ healthy: true, consecutiveFailures: 0 }, { healthy: false, consecutiveFailures: 3 }],
+      health: [
+        { healthy: true, consecutiveFailures: 0 },
+        { healthy: false, consecutiveFailures: 3 },
+      ],
       requests: 12,
       errors: 0,
     });
     const reason = 'health check failed 3 times in a row on new replica 2 (threshold 3)';
     const figures = {
-      check: 'health', step: 0, weight: 10, requests: 12, errors: 0, errorRate: 0, limit: 3, minRequests: 20, replica: 1, consecutiveFailures: 3,
+      check: 'health',
+      step: 0,
+      weight: 10,
+      requests: 12,
+      errors: 0,
+      errorRate: 0,
+      limit: 3,
+      minRequests: 20,
+      replica: 1,
+      consecutiveFailures: 3,
     } as const;
-    expect(failed.actions).toEqual([{ type: 'setWeight', weight: 0 }, { type: 'stopCanary' }, { type: 'fail', reason, figures }]);
-    expect(failed.state).toMatchObject({ phase: 'rolled_back', reason, failure: figures, weight: 0, canaryReplicas: 0, stableReplicas: 2 });
+    expect(failed.actions).toEqual([
+      { type: 'setWeight', weight: 0 },
+      { type: 'stopCanary' },
+      { type: 'fail', reason, figures },
+    ]);
+    expect(failed.state).toMatchObject({
+      phase: 'rolled_back',
+      reason,
+      failure: figures,
+      weight: 0,
+      canaryReplicas: 0,
+      stableReplicas: 2,
+    });
     expect(failed.state.steps).toEqual([expect.objectContaining({ index: 0, outcome: 'failed', healthFailures: 3 })]);
     expect(failed.reason).toBe(`rolled back: ${reason}`);
   });
@@ -242,7 +336,14 @@ describe('automatic rollback', () => {
     expect(failed.state.phase).toBe('rolled_back');
     expect(failed.state.reason).toBe('error rate 15% (3 of 20 requests) is above 1% at step 1 (weight 10%)');
     expect(failed.state.failure).toEqual({
-      check: 'error_rate', step: 0, weight: 10, requests: 20, errors: 3, errorRate: 0.15, limit: 0.01, minRequests: 20,
+      check: 'error_rate',
+      step: 0,
+      weight: 10,
+      requests: 20,
+      errors: 3,
+      errorRate: 0.15,
+      limit: 0.01,
+      minRequests: 20,
     });
     expect(failed.actions.map((a) => a.type)).toEqual(['setWeight', 'stopCanary', 'fail']);
   });
@@ -256,7 +357,9 @@ describe('automatic rollback', () => {
     const manual = new Rollout(canaryPlan({ rollback: { auto: false, maxErrorRate: 0.01, minRequests: 20 } }));
     manual.tick();
     manual.tick();
-    expect(manual.advance(5 * MINUTE).tick({ requests: 100, errors: 50 }).actions).toEqual([{ type: 'setWeight', weight: 50 }]);
+    expect(manual.advance(5 * MINUTE).tick({ requests: 100, errors: 50 }).actions).toEqual([
+      { type: 'setWeight', weight: 50 },
+    ]);
   });
 
   it('fails fast on a crash loop, before health failures reach the threshold', () => {
@@ -305,7 +408,9 @@ describe('rolling and recreate', () => {
   it('rolling replaces replicas one by one, each behind its health check, shifting traffic as it goes', () => {
     const r = new Rollout(canaryPlan({ strategy: 'rolling', steps: [], replicas: 3 }));
     expect(r.tick().actions).toEqual([{ type: 'scaleCanary', replicas: 1 }]);
-    expect(r.tick({ health: starting(1) }).reason).toBe('replacing replica 1 of 3: waiting for health checks: 0 of 1 new replica healthy');
+    expect(r.tick({ health: starting(1) }).reason).toBe(
+      'replacing replica 1 of 3: waiting for health checks: 0 of 1 new replica healthy',
+    );
 
     expect(r.tick().actions).toEqual([
       { type: 'setWeight', weight: 33 },
@@ -321,14 +426,23 @@ describe('rolling and recreate', () => {
     ]);
     expect(r.tick().actions).toEqual([{ type: 'setWeight', weight: 100 }, { type: 'promote' }]);
     expect(r.state.phase).toBe('healthy');
-    expect(r.state.steps.map((s) => [s.index, s.weight, s.outcome])).toEqual([[0, 33, 'passed'], [1, 67, 'passed'], [2, 100, 'passed']]);
+    expect(r.state.steps.map((s) => [s.index, s.weight, s.outcome])).toEqual([
+      [0, 33, 'passed'],
+      [1, 67, 'passed'],
+      [2, 100, 'passed'],
+    ]);
   });
 
   it('rolling restores every stable replica before moving traffic back when a new one fails', () => {
     const r = new Rollout(canaryPlan({ strategy: 'rolling', steps: [], replicas: 3 }));
     r.tick();
     r.tick();
-    const failed = r.tick({ health: [{ healthy: true, consecutiveFailures: 0 }, { healthy: false, consecutiveFailures: 3 }] });
+    const failed = r.tick({
+      health: [
+        { healthy: true, consecutiveFailures: 0 },
+        { healthy: false, consecutiveFailures: 3 },
+      ],
+    });
     expect(failed.state.phase).toBe('rolled_back');
     expect(failed.actions.map((a) => a)).toEqual([
       { type: 'scaleStable', replicas: 3 },
@@ -341,7 +455,10 @@ describe('rolling and recreate', () => {
 
   it('recreate stops the old release, starts the new one, promotes when healthy; a failure restarts the old', () => {
     const r = new Rollout(canaryPlan({ strategy: 'recreate', steps: [], replicas: 2 }));
-    expect(r.tick().actions).toEqual([{ type: 'scaleStable', replicas: 0 }, { type: 'scaleCanary', replicas: 2 }]);
+    expect(r.tick().actions).toEqual([
+      { type: 'scaleStable', replicas: 0 },
+      { type: 'scaleCanary', replicas: 2 },
+    ]);
     expect(r.tick({ health: starting(2) }).actions).toEqual([]);
     expect(r.tick().actions).toEqual([{ type: 'setWeight', weight: 100 }, { type: 'promote' }]);
 
@@ -372,7 +489,10 @@ describe('plans, restarts and purity', () => {
     if (!parsed.ok) throw new Error('expected a valid file');
     expect(rolloutPlanFromSpec(parsed.spec)).toEqual({
       strategy: 'canary',
-      steps: [{ weight: 5, pauseSeconds: 30 }, { weight: 100, pauseSeconds: null }],
+      steps: [
+        { weight: 5, pauseSeconds: 30 },
+        { weight: 100, pauseSeconds: null },
+      ],
       replicas: 4,
       healthcheck: { intervalSeconds: 5, threshold: 2 },
       rollback: { auto: true, maxErrorRate: 0.02, minRequests: 50 },
@@ -380,7 +500,9 @@ describe('plans, restarts and purity', () => {
   });
 
   it('refuses a canary plan that could never promote', () => {
-    expect(() => startRollout(canaryPlan({ steps: [{ weight: 50, pauseSeconds: null }] }), { now: T0, firstDeploy: false })).toThrow(/ending at weight 100/);
+    expect(() =>
+      startRollout(canaryPlan({ steps: [{ weight: 50, pauseSeconds: null }] }), { now: T0, firstDeploy: false }),
+    ).toThrow(/ending at weight 100/);
   });
 
   it('tells a restarted runner how to restore processes and the traffic split', () => {
@@ -403,7 +525,12 @@ describe('plans, restarts and purity', () => {
     r.tick();
     const state = structuredClone(r.state);
     const frozen = deepFreeze(structuredClone(r.state));
-    const observation: RolloutObservation = { now: T0 + 5 * MINUTE + 10 * SECOND, health: ok(2), requests: 100, errors: 0 };
+    const observation: RolloutObservation = {
+      now: T0 + 5 * MINUTE + 10 * SECOND,
+      health: ok(2),
+      requests: 100,
+      errors: 0,
+    };
     const first = reconcileRollout(frozen, observation);
     const second = reconcileRollout(frozen, observation);
     expect(second).toEqual(first);

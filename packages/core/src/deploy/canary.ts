@@ -156,7 +156,10 @@ export function rolloutPlanFromSpec(spec: DeploySpec): RolloutPlan {
     strategy: spec.deploy.strategy,
     steps: spec.deploy.strategy === 'canary' ? spec.deploy.canary.map((step) => ({ ...step })) : [],
     replicas: spec.run.replicas,
-    healthcheck: { intervalSeconds: spec.deploy.healthcheck.intervalSeconds, threshold: spec.deploy.healthcheck.threshold },
+    healthcheck: {
+      intervalSeconds: spec.deploy.healthcheck.intervalSeconds,
+      threshold: spec.deploy.healthcheck.threshold,
+    },
     rollback: { ...spec.deploy.rollback },
   };
 }
@@ -230,7 +233,10 @@ function begin(state: RolloutState, now: number): RolloutDecision {
   if (!direct(state) && state.plan.strategy === 'recreate') {
     return decide(
       { ...base, stableReplicas: 0, canaryReplicas: n },
-      [{ type: 'scaleStable', replicas: 0 }, { type: 'scaleCanary', replicas: n }],
+      [
+        { type: 'scaleStable', replicas: 0 },
+        { type: 'scaleCanary', replicas: n },
+      ],
       `stopped the running release; starting ${plural(n, 'replica')} of the new one`,
     );
   }
@@ -248,7 +254,10 @@ function begin(state: RolloutState, now: number): RolloutDecision {
   );
 }
 
-function findFailure(state: RolloutState, observation: RolloutObservation): { reason: string; figures: FailureFigures } | undefined {
+function findFailure(
+  state: RolloutState,
+  observation: RolloutObservation,
+): { reason: string; figures: FailureFigures } | undefined {
   const { plan } = state;
   const base = {
     step: state.stepIndex >= 0 ? state.stepIndex : null,
@@ -271,7 +280,12 @@ function findFailure(state: RolloutState, observation: RolloutObservation): { re
     };
   }
   const errorRate = base.errorRate;
-  if (plan.rollback.auto && observation.requests >= plan.rollback.minRequests && errorRate !== null && errorRate > plan.rollback.maxErrorRate) {
+  if (
+    plan.rollback.auto &&
+    observation.requests >= plan.rollback.minRequests &&
+    errorRate !== null &&
+    errorRate > plan.rollback.maxErrorRate
+  ) {
     return {
       reason:
         `error rate ${percent(errorRate)} (${observation.errors} of ${observation.requests} requests) is above ` +
@@ -318,9 +332,10 @@ function restoreStable(
   }
   if (state.weight > 0) actions.push({ type: 'setWeight', weight: 0 });
   if (state.canaryReplicas > 0) actions.push({ type: 'stopCanary' });
-  const steps = state.phase !== 'pending' && state.stepIndex >= 0
-    ? [...state.steps, record(state, observation, outcome)]
-    : state.steps;
+  const steps =
+    state.phase !== 'pending' && state.stepIndex >= 0
+      ? [...state.steps, record(state, observation, outcome)]
+      : state.steps;
   return {
     state: { ...state, stableReplicas, weight: 0, canaryReplicas: 0, steps, endedAt: observation.now },
     actions,
@@ -334,7 +349,13 @@ function allReady(health: readonly ReplicaHealth[], count: number): boolean {
 function awaitReadyThenPromote(state: RolloutState, observation: RolloutObservation): RolloutDecision {
   const n = state.plan.replicas;
   if (!allReady(observation.health, n)) return wait(state, readiness(observation.health, n));
-  return promote(state, observation.now, [{ type: 'setWeight', weight: 100 }], state.steps, 'every new replica is healthy');
+  return promote(
+    state,
+    observation.now,
+    [{ type: 'setWeight', weight: 100 }],
+    state.steps,
+    'every new replica is healthy',
+  );
 }
 
 function awaitReadyThenEnterSteps(state: RolloutState, observation: RolloutObservation): RolloutDecision {
@@ -349,7 +370,13 @@ function canaryStep(state: RolloutState, observation: RolloutObservation): Rollo
   const label = `step ${state.stepIndex + 1} (${step.weight}%)`;
   if (promotes > state.promotesSeen) {
     const steps = [...state.steps, record(state, observation, 'promoted')];
-    return enterStep({ ...state, promotesSeen: promotes }, state.stepIndex + 1, observation.now, steps, `${label} promoted on request`);
+    return enterStep(
+      { ...state, promotesSeen: promotes },
+      state.stepIndex + 1,
+      observation.now,
+      steps,
+      `${label} promoted on request`,
+    );
   }
   if (step.pauseSeconds === null) {
     return wait(state, `${label}: waiting for \`idp deploy:promote\`; ${figures(observation)}`);
@@ -358,7 +385,10 @@ function canaryStep(state: RolloutState, observation: RolloutObservation): Rollo
   const pauseMs = step.pauseSeconds * 1000;
   if (elapsedMs < pauseMs) {
     const left = Math.ceil((pauseMs - elapsedMs) / 1000);
-    return wait(state, `${label}: ${formatDuration(left)} of ${formatDuration(step.pauseSeconds)} left; ${figures(observation)}`);
+    return wait(
+      state,
+      `${label}: ${formatDuration(left)} of ${formatDuration(step.pauseSeconds)} left; ${figures(observation)}`,
+    );
   }
   const judged = observation.requests >= state.plan.rollback.minRequests;
   const outcome: StepOutcome = judged ? 'passed' : 'inconclusive';
@@ -378,12 +408,21 @@ function enterStep(state: RolloutState, index: number, now: number, steps: StepR
   const actions: RolloutAction[] = [{ type: 'setWeight', weight: step.weight }];
   if (step.weight === 100 && step.pauseSeconds === null) {
     const instant: StepRecord = {
-      index, weight: 100, startedAt: now, endedAt: now, requests: 0, errors: 0, errorRate: null, healthFailures: 0, outcome: 'promoted',
+      index,
+      weight: 100,
+      startedAt: now,
+      endedAt: now,
+      requests: 0,
+      errors: 0,
+      errorRate: null,
+      healthFailures: 0,
+      outcome: 'promoted',
     };
     return promote({ ...state, stepIndex: index, weight: 100 }, now, actions, [...steps, instant], why);
   }
   const phase: RolloutPhase = step.pauseSeconds === null ? 'paused' : 'progressing';
-  const next = phase === 'paused' ? 'waiting for `idp deploy:promote`' : `pausing ${formatDuration(step.pauseSeconds!)}`;
+  const next =
+    phase === 'paused' ? 'waiting for `idp deploy:promote`' : `pausing ${formatDuration(step.pauseSeconds!)}`;
   return decide(
     { ...state, phase, stepIndex: index, stepStartedAt: now, weight: step.weight, steps },
     actions,
@@ -403,7 +442,14 @@ function rollingStep(state: RolloutState, observation: RolloutObservation): Roll
   const why = `replica ${k + 1} of ${n} replaced`;
   if (k + 1 >= n) return promote(replaced, observation.now, [{ type: 'setWeight', weight: 100 }], steps, why);
   return decide(
-    { ...replaced, stepIndex: k + 1, stepStartedAt: observation.now, canaryReplicas: k + 2, stableReplicas: n - k - 1, steps },
+    {
+      ...replaced,
+      stepIndex: k + 1,
+      stepStartedAt: observation.now,
+      canaryReplicas: k + 2,
+      stableReplicas: n - k - 1,
+      steps,
+    },
     [
       { type: 'setWeight', weight },
       { type: 'scaleStable', replicas: n - k - 1 },
@@ -413,7 +459,13 @@ function rollingStep(state: RolloutState, observation: RolloutObservation): Roll
   );
 }
 
-function promote(state: RolloutState, now: number, before: RolloutAction[], steps: StepRecord[], why: string): RolloutDecision {
+function promote(
+  state: RolloutState,
+  now: number,
+  before: RolloutAction[],
+  steps: StepRecord[],
+  why: string,
+): RolloutDecision {
   return decide(
     {
       ...state,
@@ -458,8 +510,10 @@ function readiness(health: readonly ReplicaHealth[], count: number): string {
 }
 
 function where(state: RolloutState): string {
-  if (state.plan.strategy === 'canary' && state.stepIndex >= 0) return ` at step ${state.stepIndex + 1} (weight ${state.weight}%)`;
-  if (state.plan.strategy === 'rolling' && state.stepIndex >= 0) return ` while replacing replica ${state.stepIndex + 1}`;
+  if (state.plan.strategy === 'canary' && state.stepIndex >= 0)
+    return ` at step ${state.stepIndex + 1} (weight ${state.weight}%)`;
+  if (state.plan.strategy === 'rolling' && state.stepIndex >= 0)
+    return ` while replacing replica ${state.stepIndex + 1}`;
   return '';
 }
 

@@ -1,10 +1,4 @@
-export {
-  DEPLOY_STRATEGIES,
-  DeployFileSchema,
-  DeploySpecSchema,
-  deploySpecJsonSchema,
-  parseErrorRate,
-} from './spec.ts';
+export { DEPLOY_STRATEGIES, DeployFileSchema, DeploySpecSchema, deploySpecJsonSchema, parseErrorRate } from './spec.ts';
 export type { CanaryStep, DeployFile, DeploySpec, DeployStrategy } from './spec.ts';
 export { formatProblems, parseDeploySpec } from './parse.ts';
 export type { DeployProblem, ParseDeploySpecResult } from './parse.ts';

@@ -86,7 +86,11 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
 
 function limitProblem(file: string, err: YamlError): DeployProblem {
   return {
-    file, line: err.line ?? 1, column: err.column ?? 1, field: '', message: err.reason,
+    file,
+    line: err.line ?? 1,
+    column: err.column ?? 1,
+    field: '',
+    message: err.reason,
     expected: 'a deploy.yaml within the YAML parsing limits',
     hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
   };
@@ -177,11 +181,16 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
 
   switch (issue.code) {
     case 'invalid_type': {
-      const message = raw === undefined
-        ? 'is required'
-        : raw === null
-          ? isRoot ? 'the file is empty' : 'is empty'
-          : isRoot ? `the file holds ${describe(raw)}` : `got ${describe(raw)}`;
+      const message =
+        raw === undefined
+          ? 'is required'
+          : raw === null
+            ? isRoot
+              ? 'the file is empty'
+              : 'is empty'
+            : isRoot
+              ? `the file holds ${describe(raw)}`
+              : `got ${describe(raw)}`;
       return [make(path, message, position, { hint: typeHint(issue.expected, raw, pattern) })];
     }
     case 'invalid_value': {
@@ -192,13 +201,17 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
     case 'too_small':
     case 'too_big':
     case 'invalid_format':
-      return [make(path, isPrimitive(raw) ? `${show(raw)} ${issue.message}` : issue.message, position, {
-        hint: formatHint(pattern, raw),
-      })];
+      return [
+        make(path, isPrimitive(raw) ? `${show(raw)} ${issue.message}` : issue.message, position, {
+          hint: formatHint(pattern, raw),
+        }),
+      ];
     case 'custom':
-      return [make(path, params.withValue ? `${show(raw)} ${issue.message}` : issue.message, position, {
-        hint: params.hint,
-      })];
+      return [
+        make(path, params.withValue ? `${show(raw)} ${issue.message}` : issue.message, position, {
+          hint: params.hint,
+        }),
+      ];
     default:
       return [make(path, issue.message, position)];
   }
@@ -372,7 +385,8 @@ function typeHint(expected: string, raw: unknown, pattern: string): string | und
   }
   if (expected === 'string' && typeof raw === 'number') {
     if (/\.(pause|interval)$/.test(pattern)) return `Add a unit, e.g. ${raw}s.`;
-    if (pattern.endsWith('.on_error_rate')) return `Write a quoted percentage, e.g. on_error_rate: ">${raw < 1 ? raw * 100 : raw}%".`;
+    if (pattern.endsWith('.on_error_rate'))
+      return `Write a quoted percentage, e.g. on_error_rate: ">${raw < 1 ? raw * 100 : raw}%".`;
   }
   return undefined;
 }
@@ -395,7 +409,8 @@ function yamlHint(code: string, message: string): string | undefined {
   if (/block scalar/i.test(message)) return 'Quote values that start with > or |, e.g. on_error_rate: ">1%".';
   if (/tab/i.test(message)) return 'Indent with spaces, not tabs.';
   if (code === 'DUPLICATE_KEY') return 'Keep one of them.';
-  if (code === 'BAD_INDENT' || /indent/i.test(message)) return 'Line up keys of the same mapping in the same column, using spaces.';
+  if (code === 'BAD_INDENT' || /indent/i.test(message))
+    return 'Line up keys of the same mapping in the same column, using spaces.';
   return undefined;
 }
 

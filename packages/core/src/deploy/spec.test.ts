@@ -47,7 +47,13 @@ function problemAt(text: string, field: string) {
   const matching = problemsOf(text).filter((p) => p.field === field);
   expect(matching, `problems on ${field}`).toHaveLength(1);
   const p = matching[0]!;
-  return { at: `${p.line}:${p.column}`, message: p.message, expected: p.expected, hint: p.hint, didYouMean: p.didYouMean };
+  return {
+    at: `${p.line}:${p.column}`,
+    message: p.message,
+    expected: p.expected,
+    hint: p.hint,
+    didYouMean: p.didYouMean,
+  };
 }
 
 describe('parseDeploySpec: valid files', () => {
@@ -84,9 +90,14 @@ describe('parseDeploySpec: valid files', () => {
   });
 
   it('picks canary when steps are given without a strategy', () => {
-    const spec = specOf(`${MINIMAL_HEAD}deploy:\n  canary: [{weight: 25}, {weight: 100, pause: 2h}]\n  healthcheck: {path: /health, interval: 1m}\n`);
+    const spec = specOf(
+      `${MINIMAL_HEAD}deploy:\n  canary: [{weight: 25}, {weight: 100, pause: 2h}]\n  healthcheck: {path: /health, interval: 1m}\n`,
+    );
     expect(spec.deploy.strategy).toBe('canary');
-    expect(spec.deploy.canary).toEqual([{ weight: 25, pauseSeconds: null }, { weight: 100, pauseSeconds: 7200 }]);
+    expect(spec.deploy.canary).toEqual([
+      { weight: 25, pauseSeconds: null },
+      { weight: 100, pauseSeconds: 7200 },
+    ]);
     expect(spec.deploy.healthcheck.intervalSeconds).toBe(60);
   });
 
@@ -138,7 +149,10 @@ describe('parseDeploySpec: unknown keys', () => {
       didYouMean: undefined,
       hint: '"healthcheck" belongs under deploy; move it there.',
     });
-    expect(problemAt(text, 'deploy.replicas')).toMatchObject({ at: '6:3', hint: '"replicas" belongs under run; move it there.' });
+    expect(problemAt(text, 'deploy.replicas')).toMatchObject({
+      at: '6:3',
+      hint: '"replicas" belongs under run; move it there.',
+    });
   });
 
   it('lists the known keys when nothing is close', () => {
@@ -159,13 +173,20 @@ describe('parseDeploySpec: bad values', () => {
       message: '"Payments" is not a DNS-1123 label',
       expected: 'a DNS-1123 label such as payments-api',
     });
-    expect(problemAt(text, 'run.replicas')).toMatchObject({ at: '2:37', message: '25 is above 20', expected: 'an integer from 1 to 20' });
+    expect(problemAt(text, 'run.replicas')).toMatchObject({
+      at: '2:37',
+      message: '25 is above 20',
+      expected: 'an integer from 1 to 20',
+    });
     expect(problemAt(text, 'deploy.strategy')).toMatchObject({
       at: '4:13',
       message: '"canery" is not one of canary, rolling, recreate',
       didYouMean: 'canary',
     });
-    expect(problemAt(text, 'deploy.healthcheck.path')).toMatchObject({ at: '6:23', message: '"health" does not start with /' });
+    expect(problemAt(text, 'deploy.healthcheck.path')).toMatchObject({
+      at: '6:23',
+      message: '"health" does not start with /',
+    });
     expect(problemAt(text, 'deploy.healthcheck.interval')).toMatchObject({
       at: '6:41',
       message: 'got the number 10',
@@ -207,7 +228,11 @@ describe('parseDeploySpec: bad values', () => {
       at: '7:15',
       message: "20 is not greater than the previous step's 50",
     });
-    expect(problemAt(text, 'deploy.canary[2].weight')).toMatchObject({ at: '8:16', message: 'got the text "60"', hint: 'Remove the quotes: 60.' });
+    expect(problemAt(text, 'deploy.canary[2].weight')).toMatchObject({
+      at: '8:16',
+      message: 'got the text "60"',
+      hint: 'Remove the quotes: 60.',
+    });
     expect(problemAt(text, 'deploy.canary[3].weight')).toMatchObject({ at: '9:15', message: '101 is above 100' });
     expect(problemAt(text, 'deploy.canary[4].weight')).toMatchObject({
       at: '10:15',
@@ -217,14 +242,21 @@ describe('parseDeploySpec: bad values', () => {
   });
 
   it('requires steps for canary (pointing at the strategy) and refuses them otherwise (pointing at the key)', () => {
-    expect(problemAt(`${MINIMAL_HEAD}deploy:\n  strategy: canary\n  healthcheck: {path: /h}\n`, 'deploy.canary')).toMatchObject({
+    expect(
+      problemAt(`${MINIMAL_HEAD}deploy:\n  strategy: canary\n  healthcheck: {path: /h}\n`, 'deploy.canary'),
+    ).toMatchObject({
       at: '4:13',
       message: 'is required when strategy is canary',
     });
     expect(
-      problemAt(`${MINIMAL_HEAD}deploy:\n  strategy: recreate\n  canary: [{weight: 100}]\n  healthcheck: {path: /h}\n`, 'deploy.canary'),
+      problemAt(
+        `${MINIMAL_HEAD}deploy:\n  strategy: recreate\n  canary: [{weight: 100}]\n  healthcheck: {path: /h}\n`,
+        'deploy.canary',
+      ),
     ).toMatchObject({ at: '5:3', message: 'is not allowed with strategy recreate' });
-    expect(problemAt(`${MINIMAL_HEAD}deploy:\n  canary: []\n  healthcheck: {path: /h}\n`, 'deploy.canary')).toMatchObject({
+    expect(
+      problemAt(`${MINIMAL_HEAD}deploy:\n  canary: []\n  healthcheck: {path: /h}\n`, 'deploy.canary'),
+    ).toMatchObject({
       at: '4:11',
       message: 'has no steps',
     });
@@ -232,14 +264,25 @@ describe('parseDeploySpec: bad values', () => {
 
   it('reports missing keys at their parent key, and empty values at the key', () => {
     const text = `service: {name: a}\nrun:\n  replicas: 2\nbuild:\ndeploy:\n  canary:\n    - pause: 1m\n  healthcheck: {path: /h}\n`;
-    expect(problemAt(text, 'service.team')).toMatchObject({ at: '1:1', message: 'is required', expected: 'a DNS-1123 label such as payments' });
+    expect(problemAt(text, 'service.team')).toMatchObject({
+      at: '1:1',
+      message: 'is required',
+      expected: 'a DNS-1123 label such as payments',
+    });
     expect(problemAt(text, 'run.command')).toMatchObject({ at: '2:1', message: 'is required' });
-    expect(problemAt(text, 'build')).toMatchObject({ at: '4:1', message: 'is empty', hint: 'Give it a value, or remove the key.' });
+    expect(problemAt(text, 'build')).toMatchObject({
+      at: '4:1',
+      message: 'is empty',
+      hint: 'Give it a value, or remove the key.',
+    });
     expect(problemAt(text, 'deploy.canary[0].weight')).toMatchObject({ at: '7:7', message: 'is required' });
   });
 
   it('reports a missing top-level section, an empty file and a file that is not a mapping', () => {
-    expect(problemAt('service: {name: a, team: b}\nrun: {command: x}\n', 'deploy')).toMatchObject({ at: '1:1', message: 'is required' });
+    expect(problemAt('service: {name: a, team: b}\nrun: {command: x}\n', 'deploy')).toMatchObject({
+      at: '1:1',
+      message: 'is required',
+    });
     expect(problemsOf('')).toEqual([
       {
         file: '.idp/deploy.yaml',
@@ -264,7 +307,9 @@ describe('parseDeploySpec: bad values', () => {
 
 describe('parseDeploySpec: YAML syntax', () => {
   it('reports an unquoted ">1%" with its position, field and a hint', () => {
-    const problems = problemsOf(`${MINIMAL_HEAD}deploy:\n  healthcheck: {path: /h}\n  rollback:\n    on_error_rate: >1%\n`);
+    const problems = problemsOf(
+      `${MINIMAL_HEAD}deploy:\n  healthcheck: {path: /h}\n  rollback:\n    on_error_rate: >1%\n`,
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({
       line: 6,
@@ -344,9 +389,11 @@ describe('parseDeploySpec: several problems at once', () => {
     expect(lines).toContain(
       'services/payments-api/.idp/deploy.yaml:9:3  deploy.helthcheck: unknown key "helthcheck" (expected one of strategy, canary, healthcheck, rollback) did you mean "healthcheck"?',
     );
-    expect(formatProblems([{ file: 'f', line: 1, column: 1, field: '', message: 'the file is empty', expected: 'a mapping' }])).toBe(
-      'f:1:1  the file is empty (expected a mapping)',
-    );
+    expect(
+      formatProblems([
+        { file: 'f', line: 1, column: 1, field: '', message: 'the file is empty', expected: 'a mapping' },
+      ]),
+    ).toBe('f:1:1  the file is empty (expected a mapping)');
   });
 });
 
@@ -358,10 +405,18 @@ describe('deploySpecJsonSchema', () => {
     description: string;
     additionalProperties: boolean;
     required: string[];
-    properties: Record<string, { additionalProperties?: boolean; description?: string; properties?: Record<string, Record<string, unknown>>; allOf?: unknown[] }>;
+    properties: Record<
+      string,
+      {
+        additionalProperties?: boolean;
+        description?: string;
+        properties?: Record<string, Record<string, unknown>>;
+        allOf?: unknown[];
+      }
+    >;
   };
 
-  it('is a draft 2020-12 object schema with the file\'s sections, closed to unknown keys', () => {
+  it("is a draft 2020-12 object schema with the file's sections, closed to unknown keys", () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.title).toMatch(/deploy\.yaml/);
     expect(schema.type).toBe('object');
@@ -377,13 +432,27 @@ describe('deploySpecJsonSchema', () => {
   it('describes every field and carries patterns, bounds, defaults and the canary rule', () => {
     const deploy = schema.properties.deploy!;
     expect(Object.keys(deploy.properties!)).toEqual(['strategy', 'canary', 'healthcheck', 'rollback']);
-    const healthcheck = deploy.properties!.healthcheck as { properties: Record<string, Record<string, unknown>>; additionalProperties: boolean };
+    const healthcheck = deploy.properties!.healthcheck as {
+      properties: Record<string, Record<string, unknown>>;
+      additionalProperties: boolean;
+    };
     expect(healthcheck.additionalProperties).toBe(false);
-    expect(healthcheck.properties.interval).toMatchObject({ type: 'string', default: '10s', pattern: '^[1-9][0-9]{0,8}[smhd]$' });
-    expect(healthcheck.properties.threshold).toEqual({ default: 3, description: expect.any(String), type: 'integer', minimum: 1 });
+    expect(healthcheck.properties.interval).toMatchObject({
+      type: 'string',
+      default: '10s',
+      pattern: '^[1-9][0-9]{0,8}[smhd]$',
+    });
+    expect(healthcheck.properties.threshold).toEqual({
+      default: 3,
+      description: expect.any(String),
+      type: 'integer',
+      minimum: 1,
+    });
     const run = schema.properties.run!;
     expect(run.properties!.replicas).toMatchObject({ type: 'integer', minimum: 1, maximum: 20, default: 1 });
-    const canary = deploy.properties!.canary as { items: { properties: Record<string, Record<string, unknown>>; additionalProperties: boolean } };
+    const canary = deploy.properties!.canary as {
+      items: { properties: Record<string, Record<string, unknown>>; additionalProperties: boolean };
+    };
     expect(canary.items.additionalProperties).toBe(false);
     expect(canary.items.properties.weight).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
     expect(deploy.allOf).toHaveLength(2);

@@ -208,10 +208,7 @@ const deploySection = z
     healthcheck: documented(
       'deploy.healthcheck',
       z.strictObject({
-        path: documented(
-          'deploy.healthcheck.path',
-          z.string().regex(/^\/\S*$/, { error: 'does not start with /' }),
-        ),
+        path: documented('deploy.healthcheck.path', z.string().regex(/^\/\S*$/, { error: 'does not start with /' })),
         interval: documented('deploy.healthcheck.interval', duration.default('10s')),
         threshold: documented('deploy.healthcheck.threshold', z.int().min(1, { error: 'is below 1' }).default(3)),
       }),
@@ -222,10 +219,7 @@ const deploySection = z
         .strictObject({
           auto: documented('deploy.rollback.auto', z.boolean().default(true)),
           on_error_rate: documented('deploy.rollback.on_error_rate', errorRate.default('>1%')),
-          min_requests: documented(
-            'deploy.rollback.min_requests',
-            z.int().min(1, { error: 'is below 1' }).default(20),
-          ),
+          min_requests: documented('deploy.rollback.min_requests', z.int().min(1, { error: 'is below 1' }).default(20)),
         })
         .optional(),
     ),
@@ -241,7 +235,10 @@ const deploySection = z
             code: 'custom',
             path: ['canary'],
             message: 'is required when strategy is canary',
-            params: { at: ['deploy', 'strategy'], hint: 'Add steps, e.g. canary: [{weight: 10, pause: 5m}, {weight: 100}]' },
+            params: {
+              at: ['deploy', 'strategy'],
+              hint: 'Add steps, e.g. canary: [{weight: 10, pause: 5m}, {weight: 100}]',
+            },
           });
         }
         if ((strategy === 'rolling' || strategy === 'recreate') && hasSteps) {
@@ -261,18 +258,24 @@ const deploySection = z
 export const DeployFileSchema = documented(
   '',
   z.strictObject({
-    service: documented('service', z.strictObject({
-      name: documented('service.name', dnsLabel),
-      team: documented('service.team', dnsLabel),
-    })),
+    service: documented(
+      'service',
+      z.strictObject({
+        name: documented('service.name', dnsLabel),
+        team: documented('service.team', dnsLabel),
+      }),
+    ),
     build: documented('build', z.strictObject({ command: documented('build.command', commandLine) }).optional()),
-    run: documented('run', z.strictObject({
-      command: documented('run.command', commandLine),
-      replicas: documented(
-        'run.replicas',
-        z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(1),
-      ),
-    })),
+    run: documented(
+      'run',
+      z.strictObject({
+        command: documented('run.command', commandLine),
+        replicas: documented(
+          'run.replicas',
+          z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(1),
+        ),
+      }),
+    ),
     deploy: documented('deploy', deploySection),
   }),
 );
@@ -349,7 +352,10 @@ export const DeploySpecSchema = DeployFileSchema.transform(normalise);
 
 /** JSON Schema (draft 2020-12) of the file as written, for editors (yaml-language-server, VS Code). */
 export function deploySpecJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(DeployFileSchema, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(DeployFileSchema, { target: 'draft-2020-12', io: 'input' }) as Record<
+    string,
+    unknown
+  >;
   const properties = generated.properties as Record<string, Record<string, unknown>>;
   const deploy = properties.deploy as Record<string, unknown>;
   // zod refinements do not reach JSON Schema; restate the canary/strategy rule so editors flag it too.

@@ -21,7 +21,11 @@ const admin: CedarEntity = {
   attrs: { name: 'Root', email: 'root@acme.com' },
   parents: [platformTeam.uid, ADMIN_ROLE.uid],
 };
-const alice: CedarEntity = { uid: { type: 'User', id: 'alice@acme.com' }, attrs: { name: 'Alice' }, parents: [payments.uid] };
+const alice: CedarEntity = {
+  uid: { type: 'User', id: 'alice@acme.com' },
+  attrs: { name: 'Alice' },
+  parents: [payments.uid],
+};
 const bob: CedarEntity = { uid: { type: 'User', id: 'bob@acme.com' }, attrs: { name: 'Bob' }, parents: [payments.uid] };
 const directory = [platformTeam, payments, ADMIN_ROLE, admin, alice, bob];
 
@@ -101,7 +105,14 @@ describe('PolicyEngine with the default policies', () => {
       ['token:create', PLATFORM],
       ['token:revoke', tokenOf(alice, 'tok-1')],
       ['audit:verify', PLATFORM],
-      ['env:delete', { uid: { type: 'Environment', id: 'feature-x' }, attrs: { base: false, tier: 'staging', owner: alice.uid }, parents: [] }],
+      [
+        'env:delete',
+        {
+          uid: { type: 'Environment', id: 'feature-x' },
+          attrs: { base: false, tier: 'staging', owner: alice.uid },
+          parents: [],
+        },
+      ],
       ['env:read', staging],
       ['deploy:rollback', checkout],
       ['secret:read', checkout],
@@ -121,24 +132,39 @@ describe('PolicyEngine with the default policies', () => {
     }
   });
 
-  it('decides deploys on the target environment: owner and team, base to the service\'s team, production behind a grant', () => {
+  it("decides deploys on the target environment: owner and team, base to the service's team, production behind a grant", () => {
     const identity: CedarEntity = { uid: { type: 'Group', id: 'identity' }, attrs: { name: 'identity' }, parents: [] };
-    const dave: CedarEntity = { uid: { type: 'User', id: 'dave@acme.com' }, attrs: { name: 'Dave' }, parents: [identity.uid] };
-    const env = (id: string, attrs: Record<string, unknown>): CedarEntity => ({ uid: { type: 'Environment', id }, attrs, parents: [] });
+    const dave: CedarEntity = {
+      uid: { type: 'User', id: 'dave@acme.com' },
+      attrs: { name: 'Dave' },
+      parents: [identity.uid],
+    };
+    const env = (id: string, attrs: Record<string, unknown>): CedarEntity => ({
+      uid: { type: 'Environment', id },
+      attrs,
+      parents: [],
+    });
     const daveEnv = env('feature-dave', { base: false, tier: 'staging', owner: dave.uid, team: identity.uid });
     const aliceEnv = env('feature-alice', { base: false, tier: 'staging', owner: alice.uid, team: payments.uid });
     const production = env('production', { base: true, tier: 'production' });
-    const decide = (who: CedarEntity, action: string, resource: CedarEntity, context: Record<string, unknown> = {}) => engine.authorize({
-      principal: who.uid, action, resource: resource.uid, context: { now: 1_700_000_000, service: 'checkout', serviceOwner: payments.uid, ...context },
-      entities: [...directory, identity, dave, resource],
-    });
+    const decide = (who: CedarEntity, action: string, resource: CedarEntity, context: Record<string, unknown> = {}) =>
+      engine.authorize({
+        principal: who.uid,
+        action,
+        resource: resource.uid,
+        context: { now: 1_700_000_000, service: 'checkout', serviceOwner: payments.uid, ...context },
+        entities: [...directory, identity, dave, resource],
+      });
     expect(decide(alice, 'deploy:create', aliceEnv).permittedBy).toContain('deployments/env-owner-deploys');
     expect(decide(bob, 'deploy:promote', aliceEnv).permittedBy).toEqual(['deployments/env-team-deploys']);
     expect(decide(alice, 'deploy:create', daveEnv).decision).toBe('deny');
     expect(decide(alice, 'deploy:create', staging).permittedBy).toEqual(['deployments/base-service-owners-deploy']);
     expect(decide(dave, 'deploy:create', staging).decision).toBe('deny');
     for (const who of [alice, admin]) {
-      expect(decide(who, 'deploy:create', production)).toMatchObject({ decision: 'deny', forbiddenBy: ['deployments/production-needs-grant'] });
+      expect(decide(who, 'deploy:create', production)).toMatchObject({
+        decision: 'deny',
+        forbiddenBy: ['deployments/production-needs-grant'],
+      });
       expect(decide(who, 'deploy:create', production, { hasGrant: true }).decision).toBe('allow');
     }
     expect(decide(alice, 'deploy:abort', production).decision).toBe('allow');
@@ -167,7 +193,12 @@ describe('PolicyEngine with the default policies', () => {
     const own = tokenOf(alice, 'tok-alice');
     const others = tokenOf(bob, 'tok-bob');
     const revoke = (token: CedarEntity) =>
-      engine.authorize({ principal: alice.uid, action: 'token:revoke', resource: token.uid, entities: [...directory, token] });
+      engine.authorize({
+        principal: alice.uid,
+        action: 'token:revoke',
+        resource: token.uid,
+        entities: [...directory, token],
+      });
 
     expect(revoke(own)).toMatchObject({ decision: 'allow', permittedBy: ['tokens/tokens-own-revoke'] });
     expect(revoke(others)).toMatchObject({ decision: 'deny', permittedBy: [] });
@@ -175,12 +206,22 @@ describe('PolicyEngine with the default policies', () => {
   });
 
   it('lets anyone run policy:check', () => {
-    const decision = engine.authorize({ principal: bob.uid, action: 'policy:check', resource: PLATFORM.uid, entities: [bob] });
+    const decision = engine.authorize({
+      principal: bob.uid,
+      action: 'policy:check',
+      resource: PLATFORM.uid,
+      entities: [bob],
+    });
     expect(decision).toMatchObject({ decision: 'allow', permittedBy: ['policy/policy-check-anyone'] });
   });
 
   it('denies, with the reason, a request that does not fit the schema', () => {
-    const wrongResource = engine.authorize({ principal: admin.uid, action: 'env:create', resource: PLATFORM.uid, entities: directory });
+    const wrongResource = engine.authorize({
+      principal: admin.uid,
+      action: 'env:create',
+      resource: PLATFORM.uid,
+      entities: directory,
+    });
     expect(wrongResource.decision).toBe('deny');
     expect(wrongResource.errors.join()).toContain('resource type `Platform` is not valid');
 
@@ -215,9 +256,10 @@ describe('PolicyEngine with the default policies', () => {
     });
     expect(broken.decision).toBe('deny');
     expect(broken.errors).toHaveLength(1);
-    expect(engine.authorize({ principal: admin.uid, action: 'token:create', resource: PLATFORM.uid, entities: directory }).decision).toBe(
-      'allow',
-    );
+    expect(
+      engine.authorize({ principal: admin.uid, action: 'token:create', resource: PLATFORM.uid, entities: directory })
+        .decision,
+    ).toBe('allow');
   });
 });
 
@@ -265,11 +307,23 @@ when { context has now && context.now >= 1700179200 };`,
       schema: defaults.schema,
       policies: [
         ...defaults.policies,
-        source('prod.cedar', '@id("no-prod-deletes") forbid (principal, action == Action::"env:delete", resource) when { resource.tier == "production" };'),
+        source(
+          'prod.cedar',
+          '@id("no-prod-deletes") forbid (principal, action == Action::"env:delete", resource) when { resource.tier == "production" };',
+        ),
       ],
     });
-    const production: CedarEntity = { uid: { type: 'Environment', id: 'production' }, attrs: { base: true }, parents: [] };
-    const decision = withProdGuard.authorize({ principal: admin.uid, action: 'env:delete', resource: production.uid, entities: [...directory, production] });
+    const production: CedarEntity = {
+      uid: { type: 'Environment', id: 'production' },
+      attrs: { base: true },
+      parents: [],
+    };
+    const decision = withProdGuard.authorize({
+      principal: admin.uid,
+      action: 'env:delete',
+      resource: production.uid,
+      entities: [...directory, production],
+    });
     expect(decision.decision).toBe('deny');
     expect(decision.errors.join()).toContain('tier');
   });
@@ -277,7 +331,11 @@ when { context has now && context.now >= 1700179200 };`,
   it('decides the same when handed a whole directory, and still sees groups and entities the policies name', () => {
     const backend: CedarEntity = { uid: { type: 'Group', id: 'backend' }, attrs: { name: 'backend' }, parents: [] };
     const team: CedarEntity = { ...payments, parents: [backend.uid] };
-    const carol: CedarEntity = { uid: { type: 'User', id: 'carol@acme.com' }, attrs: { name: 'Carol' }, parents: [team.uid] };
+    const carol: CedarEntity = {
+      uid: { type: 'User', id: 'carol@acme.com' },
+      attrs: { name: 'Carol' },
+      parents: [team.uid],
+    };
     const unrelated = Array.from({ length: 30 }, (_, i): CedarEntity => ({
       uid: { type: 'Group', id: `team-${i}` },
       attrs: {},
@@ -295,11 +353,15 @@ when { context has now && context.now >= 1700179200 };`,
     });
     // The unrelated groups lack the required `name`: were they evaluated, Cedar would reject the request.
     const entities = [...unrelated, carol, team, backend, platformTeam];
-    expect(nested.authorize({ principal: carol.uid, action: 'audit:read', resource: PLATFORM.uid, entities })).toMatchObject({
+    expect(
+      nested.authorize({ principal: carol.uid, action: 'audit:read', resource: PLATFORM.uid, entities }),
+    ).toMatchObject({
       decision: 'allow',
       permittedBy: ['audit/backend-reads-audit'],
     });
-    expect(nested.authorize({ principal: carol.uid, action: 'audit:verify', resource: PLATFORM.uid, entities })).toMatchObject({
+    expect(
+      nested.authorize({ principal: carol.uid, action: 'audit:verify', resource: PLATFORM.uid, entities }),
+    ).toMatchObject({
       decision: 'allow',
       permittedBy: ['audit/platform-named'],
     });
@@ -316,7 +378,9 @@ when { context has now && context.now >= 1700179200 };`,
 
   it('ids policies without @id as <file>/policy<N>, counting from 0 in file order', () => {
     const text = Array.from({ length: 12 }, (_, n) =>
-      n === 3 ? '@id("named")\npermit (principal, action == Action::"audit:read", resource);' : `permit (principal, action == Action::"audit:read", resource) when { ${n} == ${n} };`,
+      n === 3
+        ? '@id("named")\npermit (principal, action == Action::"audit:read", resource);'
+        : `permit (principal, action == Action::"audit:read", resource) when { ${n} == ${n} };`,
     ).join('\n');
     const many = PolicyEngine.load({ schema: defaults.schema, policies: [source('/etc/idp/audit.cedar', text)] });
     expect(many.policyIds).toEqual([
@@ -375,7 +439,10 @@ when { context has now && context.now >= 1700179200 };`,
 
   it('rejects a policy that reads an attribute the schema does not declare', () => {
     const err = loadError([
-      source('policies/attr.cedar', 'permit (principal, action == Action::"env:read", resource) when { resource.colour == "red" };'),
+      source(
+        'policies/attr.cedar',
+        'permit (principal, action == Action::"env:read", resource) when { resource.colour == "red" };',
+      ),
     ]);
     expect(err.message).toContain('policies/attr.cedar:1:');
     expect(err.message).toContain('colour');
@@ -392,7 +459,10 @@ when { context has now && context.now >= 1700179200 };`,
     expect(across.details.file).toBe('b/tokens.cedar');
 
     const within = loadError([
-      source('x.cedar', '@id("twice") permit (principal, action == Action::"token:list", resource);\n@id("twice") forbid (principal, action, resource);'),
+      source(
+        'x.cedar',
+        '@id("twice") permit (principal, action == Action::"token:list", resource);\n@id("twice") forbid (principal, action, resource);',
+      ),
     ]);
     expect(within.message).toContain('x/twice');
   });
@@ -412,7 +482,10 @@ when { context has now && context.now >= 1700179200 };`,
   it('rejects a schema that does not parse, naming the schema file', () => {
     let caught: unknown;
     try {
-      PolicyEngine.load({ schema: source('policies/schema.cedarschema', 'entity User { name: Strin };'), policies: defaults.policies });
+      PolicyEngine.load({
+        schema: source('policies/schema.cedarschema', 'entity User { name: Strin };'),
+        policies: defaults.policies,
+      });
     } catch (err) {
       caught = err;
     }
@@ -427,7 +500,10 @@ describe('parseResourceRef and formatUid', () => {
     expect(parseResourceRef('environment:staging')).toEqual({ type: 'Environment', id: 'staging' });
     expect(parseResourceRef('platform:idp')).toEqual({ type: 'Platform', id: 'idp' });
     expect(parseResourceRef('User:alice@company.com')).toEqual({ type: 'User', id: 'alice@company.com' });
-    expect(parseResourceRef('SECRET:staging/checkout/DB_URL')).toEqual({ type: 'Secret', id: 'staging/checkout/DB_URL' });
+    expect(parseResourceRef('SECRET:staging/checkout/DB_URL')).toEqual({
+      type: 'Secret',
+      id: 'staging/checkout/DB_URL',
+    });
     expect(parseResourceRef('token:tok:with:colons')).toEqual({ type: 'Token', id: 'tok:with:colons' });
     for (const kind of ['group', 'role', 'service', 'namespace']) {
       expect(parseResourceRef(`${kind}:x`).type.toLowerCase()).toBe(kind);

@@ -269,7 +269,8 @@ function parseFile(source: PolicySource, problems: Problem[]): LoadedPolicy[] {
   if (parts.policy_templates.length > 0) {
     problems.push({
       file: source.path,
-      message: 'policy templates (policies with ?principal or ?resource slots) are not supported; write a static policy',
+      message:
+        'policy templates (policies with ?principal or ?resource slots) are not supported; write a static policy',
     });
     return [];
   }
@@ -326,7 +327,12 @@ function validate(
   for (const policy of policies) staticPolicies[policy.id] = policy.text;
   const combined = cedar.validate({ schema, policies: { staticPolicies } });
   if (combined.type === 'failure') {
-    problems.push(...combined.errors.map((error) => ({ file: sourceOfId.get(policies[0]!.id)!.path, message: describeError(error) })));
+    problems.push(
+      ...combined.errors.map((error) => ({
+        file: sourceOfId.get(policies[0]!.id)!.path,
+        message: describeError(error),
+      })),
+    );
     return [];
   }
   const filesWithFindings = new Set<PolicySource>();
@@ -363,7 +369,10 @@ function preparse(prefix: string, policies: LoadedPolicy[]): string {
   if (preparsed.has(id)) return id;
   const answer = cedar.preparsePolicySet(id, { staticPolicies });
   if (answer.type === 'failure') {
-    throw new IdpError('POLICY_INVALID', `Cedar could not load the policy set: ${answer.errors.map(describeError).join('; ')}`);
+    throw new IdpError(
+      'POLICY_INVALID',
+      `Cedar could not load the policy set: ${answer.errors.map(describeError).join('; ')}`,
+    );
   }
   preparsed.add(id);
   return id;
@@ -395,7 +404,10 @@ function actionSchemas(fullSchemaName: string, schema: cedar.SchemaJson<string>)
     // Unknown actions get the full schema, whose validator rejects them by name.
     if (!Object.hasOwn(root.actions, action)) return fullSchemaName;
     const name = `${fullSchemaName}-action-${action}`;
-    const answer = preparseSchemaOnce(name, { ...schema, '': { ...root, actions: { [action]: root.actions[action]! } } });
+    const answer = preparseSchemaOnce(name, {
+      ...schema,
+      '': { ...root, actions: { [action]: root.actions[action]! } },
+    });
     const chosen = answer.type === 'success' ? name : fullSchemaName;
     nameByAction.set(action, chosen);
     return chosen;

@@ -17,7 +17,9 @@ export function loadDefaultPolicySources(dir: string = DEFAULT_POLICY_DIR): {
   const schemaPath = join(dir, SCHEMA_FILE);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.cedar')).sort();
+    names = readdirSync(dir)
+      .filter((name) => name.endsWith('.cedar'))
+      .sort();
   } catch (err) {
     throw unreadable(dir, err);
   }

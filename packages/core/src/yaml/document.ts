@@ -17,10 +17,10 @@ export function documentValue(doc: Document, limits: YamlLimits, lineCounter?: L
       return visit.BREAK;
     },
   });
-  if (over) throw limitError('maxAliases', limits.maxAliases, 'the document uses too many aliases', over.line, over.column);
+  if (over)
+    throw limitError('maxAliases', limits.maxAliases, 'the document uses too many aliases', over.line, over.column);
   // Aliases resolve to shared objects here, so toJS itself stays small; the walk bounds the rest.
   const value: unknown = doc.toJS({ maxAliasCount: -1 });
   checkExpandedSize([value], limits);
   return value;
 }
-

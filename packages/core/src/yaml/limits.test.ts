@@ -6,7 +6,12 @@ import { CATALOG_YAML_LIMITS, SMALL_YAML_LIMITS, YamlError, loadYamlDocuments } 
 function aliasBomb(levels = 9): string {
   const names = 'abcdefghijklmnop';
   const lines = [`${names[0]}: &${names[0]} [${Array(9).fill('"lol"').join(',')}]`];
-  for (let i = 1; i < levels; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(',')}]`);
+  for (let i = 1; i < levels; i++)
+    lines.push(
+      `${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(',')}]`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -41,11 +46,13 @@ describe('YAML parsing limits', () => {
     expect(fails('a: 1\n'.repeat(20), { ...SMALL_YAML_LIMITS, maxBytes: 50 }).limit).toBe('maxBytes');
     expect(fails('---\na: 1\n'.repeat(5), { ...CATALOG_YAML_LIMITS, maxDocuments: 3 }).limit).toBe('maxDocuments');
     // Depth through aliases: each level nests the previous one.
-    const chain = Array.from({ length: 70 }, (_, i) => (i === 0 ? 'l0: &l0 [1]' : `l${i}: &l${i} [*l${i - 1}]`)).join('\n');
+    const chain = Array.from({ length: 70 }, (_, i) => (i === 0 ? 'l0: &l0 [1]' : `l${i}: &l${i} [*l${i - 1}]`)).join(
+      '\n',
+    );
     expect(fails(chain).limit).toBe('maxDepth');
   });
 
-  it('gives syntax errors a line, without the parser\'s snippet of the file', () => {
+  it("gives syntax errors a line, without the parser's snippet of the file", () => {
     const err = fails('a: [secret-value, 2\nb: 3\n');
     expect(err.line).toBe(2);
     expect(err.message).not.toContain('secret-value');

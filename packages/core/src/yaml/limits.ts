@@ -60,12 +60,20 @@ export class YamlError extends Error {
     readonly column: number | null = null,
     readonly limit?: keyof YamlLimits,
   ) {
-    super(`${limit ? '' : 'YAML syntax error: '}${reason}${line ? ` (line ${line}${column ? `, column ${column}` : ''})` : ''}`);
+    super(
+      `${limit ? '' : 'YAML syntax error: '}${reason}${line ? ` (line ${line}${column ? `, column ${column}` : ''})` : ''}`,
+    );
     this.name = 'YamlError';
   }
 }
 
-export function limitError(limit: keyof YamlLimits, max: number, what: string, line: number | null = null, column: number | null = null): YamlError {
+export function limitError(
+  limit: keyof YamlLimits,
+  max: number,
+  what: string,
+  line: number | null = null,
+  column: number | null = null,
+): YamlError {
   return new YamlError(`${what}: over the YAML ${LIMIT_NAMES[limit]} (${limit} ${max})`, line, column, limit);
 }
 
@@ -92,10 +100,12 @@ export function checkExpandedSize(values: readonly unknown[], limits: YamlLimits
   const stack: [unknown, number][] = values.map((v) => [v, 0]);
   while (stack.length) {
     const [value, depth] = stack.pop()!;
-    if (++nodes > limits.maxNodes) throw limitError('maxNodes', limits.maxNodes, 'aliases expand the file to too many values');
+    if (++nodes > limits.maxNodes)
+      throw limitError('maxNodes', limits.maxNodes, 'aliases expand the file to too many values');
     if (typeof value === 'string') {
       chars += value.length;
-      if (chars > limits.maxChars) throw limitError('maxChars', limits.maxChars, 'aliases expand the file to too much text');
+      if (chars > limits.maxChars)
+        throw limitError('maxChars', limits.maxChars, 'aliases expand the file to too much text');
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;

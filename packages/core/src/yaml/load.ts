@@ -22,14 +22,17 @@ export function loadYamlDocuments(text: string, limits: YamlLimits): YamlValue[]
     if (err instanceof YAMLException) {
       const line = err.mark ? err.mark.line + 1 : null;
       const column = err.mark ? err.mark.column + 1 : null;
-      if (/maxDepth/.test(err.reason)) throw limitError('maxDepth', limits.maxDepth, 'mappings and lists nest too deeply', line, column);
-      if (/maxAliases/.test(err.reason)) throw limitError('maxAliases', limits.maxAliases, 'a document uses too many aliases', line, column);
+      if (/maxDepth/.test(err.reason))
+        throw limitError('maxDepth', limits.maxDepth, 'mappings and lists nest too deeply', line, column);
+      if (/maxAliases/.test(err.reason))
+        throw limitError('maxAliases', limits.maxAliases, 'a document uses too many aliases', line, column);
       throw new YamlError(err.reason, line, column);
     }
     // js-yaml documents that anything may be thrown; none of it may take the caller down.
     throw new YamlError(err instanceof RangeError ? 'too large or too deeply nested to parse' : 'unexpected input');
   }
-  if (values.length > limits.maxDocuments) throw limitError('maxDocuments', limits.maxDocuments, `the file has ${values.length} YAML documents`);
+  if (values.length > limits.maxDocuments)
+    throw limitError('maxDocuments', limits.maxDocuments, `the file has ${values.length} YAML documents`);
   checkExpandedSize(values, limits);
   const starts = documentStartLines(text, values.length);
   return values.map((value, i) => ({ value, line: starts[i] ?? null }));

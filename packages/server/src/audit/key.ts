@@ -5,7 +5,6 @@ import { IdpError } from '@idp/contracts';
 import type { Database } from '../store/index.ts';
 import { resolveKeyMaterial } from '../key-file.ts';
 
-
 /**
  * The key of the audit chain's HMAC. It lives beside master.key (IDP_AUDIT_KEY, else
  * <data-dir>/audit.key, 0600) and never in the state store, so whoever can write the store but
@@ -32,14 +31,20 @@ export function auditMac(key: Buffer, label: string, ...parts: string[]): string
 export const keyCheckOf = (key: Buffer) => auditMac(key, 'idp/audit/key-check/v1');
 export const keyIdOf = (key: Buffer) => `ak_${auditMac(key, 'idp/audit/key-id/v1').slice(0, 16)}`;
 /** Authenticates the head row: the seq the chain is keyed from, and the last record. */
-export const headMacOf = (key: Buffer, keyedFrom: number, seq: number, hash: string) => auditMac(key, 'idp/audit/head/v1', String(keyedFrom), String(seq), hash);
+export const headMacOf = (key: Buffer, keyedFrom: number, seq: number, hash: string) =>
+  auditMac(key, 'idp/audit/head/v1', String(keyedFrom), String(seq), hash);
 
 export function sameHex(a: string | null | undefined, b: string): boolean {
   return typeof a === 'string' && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 function resolveAuditKey(dataDir: string, fromEnv: string | undefined): Omit<AuditKey, 'keyedFrom'> {
-  const m = resolveKeyMaterial(dataDir, fromEnv, { envName: 'IDP_AUDIT_KEY', fileName: 'audit.key', label: 'audit key', invalidCode: 'AUDIT_KEY_INVALID' });
+  const m = resolveKeyMaterial(dataDir, fromEnv, {
+    envName: 'IDP_AUDIT_KEY',
+    fileName: 'audit.key',
+    label: 'audit key',
+    invalidCode: 'AUDIT_KEY_INVALID',
+  });
   return { ...m, keyId: keyIdOf(m.key) };
 }
 
@@ -59,7 +64,12 @@ export interface UnlockedAuditKey extends AuditKey {
  *   marker was deleted (to pass a plain re-hash off as a pre-upgrade chain) looks exactly so.
  * A generated key file is written only after the store accepted the key, with O_EXCL.
  */
-export async function unlockAuditKey(db: Kysely<Database>, dataDir: string, fromEnv: string | undefined, log: (line: string) => void): Promise<UnlockedAuditKey> {
+export async function unlockAuditKey(
+  db: Kysely<Database>,
+  dataDir: string,
+  fromEnv: string | undefined,
+  log: (line: string) => void,
+): Promise<UnlockedAuditKey> {
   const k = resolveAuditKey(dataDir, fromEnv);
   const check = keyCheckOf(k.key);
   const field = k.source === 'IDP_AUDIT_KEY' ? 'IDP_AUDIT_KEY' : 'audit.key';
@@ -69,42 +79,67 @@ export async function unlockAuditKey(db: Kysely<Database>, dataDir: string, from
   let upgradedRecords = 0;
   if (head.key_check !== null) {
     if (!sameHex(head.key_check, check)) {
-      const missing = k.created ? ` ${k.source} does not exist; a new key would make every keyed record unverifiable.` : '';
-      throw new IdpError('AUDIT_KEY_MISMATCH',
+      const missing = k.created
+        ? ` ${k.source} does not exist; a new key would make every keyed record unverifiable.`
+        : '';
+      throw new IdpError(
+        'AUDIT_KEY_MISMATCH',
         `the audit key from ${k.source} (key ${k.keyId}) is not the key this state store's audit chain is keyed with.${missing} The control plane did not start and changed nothing.`,
-        { field });
+        { field },
+      );
     }
     if (head.keyed_from === null) {
-      throw new IdpError('AUDIT_KEY_MISMATCH',
-        'the state store\'s keyed-chain marker was damaged (audit_head.keyed_from is empty while the key check is set): someone edited the store. The control plane did not start and changed nothing.',
-        { field, hint: 'Restore the audit_head row from a backup and run `idp audit:verify`.' });
+      throw new IdpError(
+        'AUDIT_KEY_MISMATCH',
+        "the state store's keyed-chain marker was damaged (audit_head.keyed_from is empty while the key check is set): someone edited the store. The control plane did not start and changed nothing.",
+        { field, hint: 'Restore the audit_head row from a backup and run `idp audit:verify`.' },
+      );
     }
     keyedFrom = Number(head.keyed_from);
   } else {
     // The larger of the head and the log: a head reset to 0 must not hide the records.
-    const last = await db.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst();
+    const last = await db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.max('seq').as('max'))
+      .executeTakeFirst();
     const seq = Math.max(Number(head.seq), Number(last?.max ?? 0));
     if (seq > 0 && !k.created && k.source !== 'IDP_AUDIT_KEY') {
-      throw new IdpError('AUDIT_KEY_MISMATCH',
+      throw new IdpError(
+        'AUDIT_KEY_MISMATCH',
         `the state store holds ${seq} audit records but no keyed-chain marker, while ${k.source} already exists: the marker was removed from the store (a keyed chain re-hashed as plain SHA-256 looks like this). The control plane did not start and changed nothing.`,
-        { field, hint: `Restore the audit_head row from a backup and run \`idp audit:verify\`. Only if this store was never opened by a keyed control plane, move ${k.source} away to key the chain from the next record.` });
+        {
+          field,
+          hint: `Restore the audit_head row from a backup and run \`idp audit:verify\`. Only if this store was never opened by a keyed control plane, move ${k.source} away to key the chain from the next record.`,
+        },
+      );
     }
     keyedFrom = seq + 1;
     upgradedRecords = seq;
     // Conditional: of two control planes starting on one PostgreSQL store, one writes the marker.
-    await db.updateTable('audit_head')
+    await db
+      .updateTable('audit_head')
       .set({ keyed_from: keyedFrom, key_check: check, mac: headMacOf(k.key, keyedFrom, seq, head.hash) })
-      .where('id', '=', 1).where('key_check', 'is', null).where('seq', '=', head.seq)
+      .where('id', '=', 1)
+      .where('key_check', 'is', null)
+      .where('seq', '=', head.seq)
       .execute();
     const now = await db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
     if (!sameHex(now.key_check, check)) {
-      throw new IdpError('AUDIT_KEY_MISMATCH', `another control plane keyed this state store's audit chain with a different key; start with that key (${k.source} differs). Nothing was changed.`, { field });
+      throw new IdpError(
+        'AUDIT_KEY_MISMATCH',
+        `another control plane keyed this state store's audit chain with a different key; start with that key (${k.source} differs). Nothing was changed.`,
+        { field },
+      );
     }
     keyedFrom = Number(now.keyed_from);
     if (upgradedRecords > 0) {
-      log(`  audit: the chain is keyed from record ${keyedFrom} on; records 1-${keyedFrom - 1} stay plain SHA-256 (written before the upgrade)`);
+      log(
+        `  audit: the chain is keyed from record ${keyedFrom} on; records 1-${keyedFrom - 1} stay plain SHA-256 (written before the upgrade)`,
+      );
       if (k.source === 'IDP_AUDIT_KEY') {
-        log('  warning: audit: this store held records but no keyed-chain marker. If a keyed control plane ever ran on it, the marker was removed: restore audit_head from a backup and investigate.');
+        log(
+          '  warning: audit: this store held records but no keyed-chain marker. If a keyed control plane ever ran on it, the marker was removed: restore audit_head from a backup and investigate.',
+        );
       }
     }
   }

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
 import { createTempDatabase, postgresAvailable } from '../../../../test/support/postgres.ts';
-import { forgeChain, hmacWith, plainSha256, type AuditRow, type ChainHash } from '../../../../test/support/audit-forgery.ts';
+import {
+  forgeChain,
+  hmacWith,
+  plainSha256,
+  type AuditRow,
+  type ChainHash,
+} from '../../../../test/support/audit-forgery.ts';
 import type { Clock } from '../clock.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AuditLog } from './log.ts';
@@ -32,14 +38,41 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
     }
     const append = (audit: AuditLog, n: number, from = 0) =>
       (async () => {
-        for (let i = 0; i < n; i++) await audit.append({ actor: 'user:default/alice', action: 'token:create', target: `token:t${from + i}`, decision: 'allow', details: { n: from + i } });
+        for (let i = 0; i < n; i++)
+          await audit.append({
+            actor: 'user:default/alice',
+            action: 'token:create',
+            target: `token:t${from + i}`,
+            decision: 'allow',
+            details: { n: from + i },
+          });
       })();
 
-    async function rehash(store: Store, hash: ChainHash, edit?: { seq: number; details: Record<string, unknown> }, fromSeq = 1, toSeq = Infinity) {
-      if (edit) await store.db.updateTable('audit_log').set({ details: JSON.stringify(edit.details) }).where('seq', '=', edit.seq).execute();
-      const rows = (await store.db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').execute()) as unknown as AuditRow[];
+    async function rehash(
+      store: Store,
+      hash: ChainHash,
+      edit?: { seq: number; details: Record<string, unknown> },
+      fromSeq = 1,
+      toSeq = Infinity,
+    ) {
+      if (edit)
+        await store.db
+          .updateTable('audit_log')
+          .set({ details: JSON.stringify(edit.details) })
+          .where('seq', '=', edit.seq)
+          .execute();
+      const rows = (await store.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .orderBy('seq', 'asc')
+        .execute()) as unknown as AuditRow[];
       const forged = forgeChain(rows, hash, fromSeq, toSeq);
-      for (const u of forged.updates) await store.db.updateTable('audit_log').set({ prev_hash: u.prev_hash, hash: u.hash }).where('seq', '=', u.seq).execute();
+      for (const u of forged.updates)
+        await store.db
+          .updateTable('audit_log')
+          .set({ prev_hash: u.prev_hash, hash: u.hash })
+          .where('seq', '=', u.seq)
+          .execute();
       await store.db.updateTable('audit_head').set(forged.head).where('id', '=', 1).execute();
     }
 
@@ -50,9 +83,19 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
       expect(statSync(join(dataDir, 'audit.key')).mode & 0o777).toBe(0o600);
       const audit = new AuditLog(store.db, clock, store.dialect, key);
       await append(audit, 6);
-      expect(await audit.verify()).toMatchObject({ ok: true, records: 6, keyed: true, keyedFromSeq: 1, keyId: key.keyId });
+      expect(await audit.verify()).toMatchObject({
+        ok: true,
+        records: 6,
+        keyed: true,
+        keyedFromSeq: 1,
+        keyId: key.keyId,
+      });
 
-      const original = await store.db.selectFrom('audit_log').select('details').where('seq', '=', 4).executeTakeFirstOrThrow();
+      const original = await store.db
+        .selectFrom('audit_log')
+        .select('details')
+        .where('seq', '=', 4)
+        .executeTakeFirstOrThrow();
       // The least an attacker must recompute: from the edited record on.
       await rehash(store, plainSha256, { seq: 4, details: { n: 'forged' } }, 4);
       const plain = await audit.verify();
@@ -79,7 +122,14 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
       await append(audit, 3, 5);
       expect(await audit.verify()).toMatchObject({ ok: true, records: 8, keyed: true, keyedFromSeq: 6 });
       // An unkeyed writer cannot append to a keyed chain.
-      await expect(new AuditLog(store.db, clock, store.dialect).append({ actor: 'a', action: 'x:y', target: 't', decision: 'allow' })).rejects.toThrow(/keyed/);
+      await expect(
+        new AuditLog(store.db, clock, store.dialect).append({
+          actor: 'a',
+          action: 'x:y',
+          target: 't',
+          decision: 'allow',
+        }),
+      ).rejects.toThrow(/keyed/);
 
       await rehash(store, plainSha256, { seq: 2, details: { n: 'forged' } }, 2, 5);
       const v = await audit.verify();
@@ -100,8 +150,14 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
 
       await store.db.updateTable('audit_head').set({ keyed_from: null }).where('id', '=', 1).execute();
       expect(await audit.verify()).toMatchObject({ ok: false, firstBadSeq: 1 });
-      expect((await unlockAuditKey(store.db, dataDir, undefined, () => {}).catch((e) => e)).code).toBe('AUDIT_KEY_MISMATCH');
-      await store.db.updateTable('audit_head').set({ keyed_from: null, key_check: null, mac: null }).where('id', '=', 1).execute();
+      expect((await unlockAuditKey(store.db, dataDir, undefined, () => {}).catch((e) => e)).code).toBe(
+        'AUDIT_KEY_MISMATCH',
+      );
+      await store.db
+        .updateTable('audit_head')
+        .set({ keyed_from: null, key_check: null, mac: null })
+        .where('id', '=', 1)
+        .execute();
       const removed = await audit.verify();
       expect(removed).toMatchObject({ ok: false, firstBadSeq: 1 });
       expect(removed.problem).toMatch(/marker/);
@@ -130,7 +186,9 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
       const key = await unlockAuditKey(store.db, dataDir, randomBytes(32).toString('hex'), () => {});
       expect(key).toMatchObject({ source: 'IDP_AUDIT_KEY', created: false });
       await append(new AuditLog(store.db, clock, store.dialect, key), 2);
-      const other = await unlockAuditKey(store.db, dataDir, randomBytes(32).toString('base64'), () => {}).catch((e) => e);
+      const other = await unlockAuditKey(store.db, dataDir, randomBytes(32).toString('base64'), () => {}).catch(
+        (e) => e,
+      );
       expect(other.code).toBe('AUDIT_KEY_MISMATCH');
       const lost = await unlockAuditKey(store.db, dataDir, undefined, () => {}).catch((e) => e);
       expect(lost.code).toBe('AUDIT_KEY_MISMATCH');
@@ -143,8 +201,17 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
 
     it('keeps the keyed chain intact under concurrent appends', async () => {
       const { store, dataDir } = await setup();
-      const audit = new AuditLog(store.db, clock, store.dialect, await unlockAuditKey(store.db, dataDir, undefined, () => {}));
-      await Promise.all(Array.from({ length: 30 }, (_, i) => audit.append({ actor: 'a', action: 'x:y', target: `t:${i}`, decision: 'allow' })));
+      const audit = new AuditLog(
+        store.db,
+        clock,
+        store.dialect,
+        await unlockAuditKey(store.db, dataDir, undefined, () => {}),
+      );
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          audit.append({ actor: 'a', action: 'x:y', target: `t:${i}`, decision: 'allow' }),
+        ),
+      );
       expect(await audit.verify()).toMatchObject({ ok: true, records: 30, keyed: true });
     });
   });
@@ -152,7 +219,10 @@ function runKeyedSuite(dialect: string, open: () => Promise<{ store: Store; clea
 
 runKeyedSuite('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'idp-audit-store-'));
-  return { store: await openStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: await openStore({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 const pgUp = await postgresAvailable();

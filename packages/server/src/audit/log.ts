@@ -26,7 +26,12 @@ function recordHash(prevHash: string, r: Omit<AuditRecord, 'hash'>): string {
 
 /** The keyed chain: HMAC-SHA256 under the audit key over the same input, domain-separated. */
 function recordMac(key: Buffer, prevHash: string, r: Omit<AuditRecord, 'hash'>): string {
-  return createHmac('sha256', key).update('idp/audit/record/v1\n').update(prevHash).update('\n').update(canonicalJson(r)).digest('hex');
+  return createHmac('sha256', key)
+    .update('idp/audit/record/v1\n')
+    .update(prevHash)
+    .update('\n')
+    .update(canonicalJson(r))
+    .digest('hex');
 }
 
 /** The audit key as AuditLog needs it (see key.ts for where it comes from). */
@@ -68,8 +73,10 @@ export class AuditLog {
     // SQLite has no FOR UPDATE; its single writer gives the same guarantee.
     const head = await (this.dialect === 'postgres' ? headQuery.forUpdate() : headQuery).executeTakeFirst();
     if (!head) throw new Error('audit_head row is missing: the store was not migrated');
-    if (head.key_check !== null && !this.chainKey) throw new Error('the audit chain is keyed: appending needs the audit key');
-    if (this.chainKey && head.keyed_from === null) throw new Error('the audit chain is not keyed yet: unlockAuditKey runs first');
+    if (head.key_check !== null && !this.chainKey)
+      throw new Error('the audit chain is keyed: appending needs the audit key');
+    if (this.chainKey && head.keyed_from === null)
+      throw new Error('the audit chain is not keyed yet: unlockAuditKey runs first');
     const body: Omit<AuditRecord, 'hash'> = {
       seq: Number(head.seq) + 1,
       time: this.clock.now().toISOString(),
@@ -106,7 +113,11 @@ export class AuditLog {
   }
 
   async list(q: AuditQuery & { actors?: string[] }): Promise<AuditRecord[]> {
-    let query = this.db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(q.limit ?? 100);
+    let query = this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(q.limit ?? 100);
     if (q.actors && q.actors.length > 0) query = query.where('actor', 'in', q.actors);
     if (q.action) {
       query = q.action.endsWith('*')
@@ -139,35 +150,61 @@ export class AuditLog {
     let expectedSeq = 1;
     let count = 0;
     const bad = (seq: number | null, problem: string): AuditVerification => ({
-      ok: false, records: count, headSeq: head ? Number(head.seq) : null, firstBadSeq: seq, problem, ...keying,
+      ok: false,
+      records: count,
+      headSeq: head ? Number(head.seq) : null,
+      firstBadSeq: seq,
+      problem,
+      ...keying,
     });
     if (key && head) {
       // The control plane writes the marker before its first append, so a keyed log without one
       // had it removed: passing a re-hashed chain off as one from before the upgrade.
-      if (head.key_check === null || keyedFrom === null) return bad(1, 'the chain head has no keyed-chain marker (audit_head.keyed_from / key_check were removed): every record would read as unkeyed');
-      if (!sameHex(head.key_check, keyCheckOf(key.key))) return bad(null, `the chain is keyed with another audit key than this control plane's (${key.keyId})`);
+      if (head.key_check === null || keyedFrom === null)
+        return bad(
+          1,
+          'the chain head has no keyed-chain marker (audit_head.keyed_from / key_check were removed): every record would read as unkeyed',
+        );
+      if (!sameHex(head.key_check, keyCheckOf(key.key)))
+        return bad(null, `the chain is keyed with another audit key than this control plane's (${key.keyId})`);
     }
     for (;;) {
-      const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq', 'asc').limit(1000).execute();
+      const rows = await this.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>=', expectedSeq)
+        .orderBy('seq', 'asc')
+        .limit(1000)
+        .execute();
       if (rows.length === 0) break;
       for (const row of rows) {
         const rec = toRecord(row);
-        if (rec.seq !== expectedSeq) return bad(expectedSeq, `record ${expectedSeq} is missing (next present is ${rec.seq})`);
+        if (rec.seq !== expectedSeq)
+          return bad(expectedSeq, `record ${expectedSeq} is missing (next present is ${rec.seq})`);
         const firstKeyed = key !== null && rec.seq === keyedFrom && rec.seq > 1;
         if (row.prev_hash !== prev) {
-          return bad(rec.seq, firstKeyed
-            ? `record ${rec.seq}, the first keyed record, does not follow record ${rec.seq - 1}: the unkeyed records before it were changed or re-hashed`
-            : `record ${rec.seq} does not follow record ${rec.seq - 1} (its prev_hash differs)`);
+          return bad(
+            rec.seq,
+            firstKeyed
+              ? `record ${rec.seq}, the first keyed record, does not follow record ${rec.seq - 1}: the unkeyed records before it were changed or re-hashed`
+              : `record ${rec.seq} does not follow record ${rec.seq - 1} (its prev_hash differs)`,
+          );
         }
         const { hash, ...body } = rec;
         if (key !== null && keyedFrom !== null && rec.seq >= keyedFrom) {
           if (recordMac(key.key, prev, body) !== hash) {
             if (recordHash(prev, body) === hash) {
-              return bad(rec.seq, `record ${rec.seq} was re-hashed without the audit key (plain SHA-256 where the chain is keyed from record ${keyedFrom}): it or a later record was changed and the chain recomputed from here`);
+              return bad(
+                rec.seq,
+                `record ${rec.seq} was re-hashed without the audit key (plain SHA-256 where the chain is keyed from record ${keyedFrom}): it or a later record was changed and the chain recomputed from here`,
+              );
             }
-            return bad(rec.seq, firstKeyed
-              ? `record ${rec.seq}, the first keyed record, does not verify (MAC mismatch): it was changed, or the unkeyed records before it were changed and re-hashed`
-              : `record ${rec.seq} was changed after it was written (MAC mismatch: not written with this control plane's audit key)`);
+            return bad(
+              rec.seq,
+              firstKeyed
+                ? `record ${rec.seq}, the first keyed record, does not verify (MAC mismatch): it was changed, or the unkeyed records before it were changed and re-hashed`
+                : `record ${rec.seq} was changed after it was written (MAC mismatch: not written with this control plane's audit key)`,
+            );
           }
         } else if (recordHash(prev, body) !== hash) {
           return bad(rec.seq, `record ${rec.seq} was changed after it was written (hash mismatch)`);
@@ -179,12 +216,18 @@ export class AuditLog {
     }
     const headSeq = head ? Number(head.seq) : 0;
     if (headSeq !== count || (head && head.hash !== prev)) {
-      return bad(count + 1, `the log ends at record ${count} but the chain head says ${headSeq}: records were removed from the end`);
+      return bad(
+        count + 1,
+        `the log ends at record ${count} but the chain head says ${headSeq}: records were removed from the end`,
+      );
     }
     if (key && head && keyedFrom !== null && !sameHex(head.mac, headMacOf(key.key, keyedFrom, headSeq, head.hash))) {
       // Every record verified against the keyed_from the head claims, so that claim is what was
       // edited (to pass re-hashed records off as unkeyed), or the tail was cut and the head reset.
-      return bad(Math.min(keyedFrom, headSeq + 1), `the chain head does not verify (MAC mismatch): its keyed-from marker (record ${keyedFrom}) or its last record was rewritten, e.g. to pass re-hashed records off as unkeyed or to cut records from the end`);
+      return bad(
+        Math.min(keyedFrom, headSeq + 1),
+        `the chain head does not verify (MAC mismatch): its keyed-from marker (record ${keyedFrom}) or its last record was rewritten, e.g. to pass re-hashed records off as unkeyed or to cut records from the end`,
+      );
     }
     return { ok: true, records: count, headSeq: head ? headSeq : null, firstBadSeq: null, problem: null, ...keying };
   }
@@ -204,5 +247,3 @@ function toRecord(row: Database['audit_log']): AuditRecord {
     hash: row.hash,
   };
 }
-
-

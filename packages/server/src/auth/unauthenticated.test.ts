@@ -54,13 +54,26 @@ describe('unauthenticated guard: collapsed audit rows', () => {
   it('writes the first denial per code, one row when the limit trips, and a summary when the window ends', async () => {
     let t = 0;
     const audit = new AuditLog(store.db, { now: () => new Date() }, store.dialect);
-    const guard = new UnauthenticatedGuard(audit, { unauthenticatedPerMinute: 60, burst: 10 }, () => {}, 60_000, () => t);
+    const guard = new UnauthenticatedGuard(
+      audit,
+      { unauthenticatedPerMinute: 60, burst: 10 },
+      () => {},
+      60_000,
+      () => t,
+    );
     const req = (n: number) => ({ ip: '192.0.2.7', method: 'GET', route: '/api/whoami', requestId: `r${n}` });
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, n) =>
-      guard.deny(req(n), new IdpError(n % 5 ? 'UNAUTHENTICATED' : 'TOKEN_INVALID', 'x'))));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, n) =>
+        guard.deny(req(n), new IdpError(n % 5 ? 'UNAUTHENTICATED' : 'TOKEN_INVALID', 'x')),
+      ),
+    );
     expect(answers.filter((a) => a.error.code === 'RATE_LIMITED')).toHaveLength(40);
     const rows = async () => (await audit.list({ limit: 100 })).reverse();
-    expect((await rows()).map((r) => `${r.action} ${r.details.code ?? ''}`)).toEqual(['auth:authenticate TOKEN_INVALID', 'auth:authenticate UNAUTHENTICATED', 'auth:rate-limit ']);
+    expect((await rows()).map((r) => `${r.action} ${r.details.code ?? ''}`)).toEqual([
+      'auth:authenticate TOKEN_INVALID',
+      'auth:authenticate UNAUTHENTICATED',
+      'auth:rate-limit ',
+    ]);
 
     t += 30_000;
     await guard.flush(false);
@@ -68,7 +81,11 @@ describe('unauthenticated guard: collapsed audit rows', () => {
     t += 31_000;
     await guard.flush(false);
     const summary = (await rows())[3]!;
-    expect(summary).toMatchObject({ action: 'auth:authenticate', target: 'client:192.0.2.7', details: { summary: true, denied: 50, rateLimited: 40, codes: { UNAUTHENTICATED: 40, TOKEN_INVALID: 10 } } });
+    expect(summary).toMatchObject({
+      action: 'auth:authenticate',
+      target: 'client:192.0.2.7',
+      details: { summary: true, denied: 50, rateLimited: 40, codes: { UNAUTHENTICATED: 40, TOKEN_INVALID: 10 } },
+    });
 
     // A new window starts over; close() writes what is pending.
     await guard.deny(req(99), new IdpError('UNAUTHENTICATED', 'x'));

@@ -84,21 +84,37 @@ export class UnauthenticatedGuard {
     }
     const base = { actor: 'anonymous', decision: 'deny' as const, requestId: req.requestId };
     if (first) {
-      await this.audit.append({ ...base, action: 'auth:authenticate', target: `route:${req.method} ${req.route}`, details: { code: err.code, client } });
+      await this.audit.append({
+        ...base,
+        action: 'auth:authenticate',
+        target: `route:${req.method} ${req.route}`,
+        details: { code: err.code, client },
+      });
     }
     if (taken.ok) return { error: err };
     if (trips) {
       await this.audit.append({
-        ...base, action: 'auth:rate-limit', target: `client:${client}`,
-        details: { client, deniedInWindow: w.denied, retryAfterSeconds: taken.retryAfterSeconds, note: 'further denials from this client are counted in one summary row when the window ends' },
+        ...base,
+        action: 'auth:rate-limit',
+        target: `client:${client}`,
+        details: {
+          client,
+          deniedInWindow: w.denied,
+          retryAfterSeconds: taken.retryAfterSeconds,
+          note: 'further denials from this client are counted in one summary row when the window ends',
+        },
       });
     }
     return {
       retryAfterSeconds: taken.retryAfterSeconds,
-      error: new IdpError('RATE_LIMITED', `too many requests without a valid API token from ${client}; retry in ${taken.retryAfterSeconds}s`, {
-        retryAfterSeconds: taken.retryAfterSeconds,
-        hint: 'Send a valid API token (idp login, IDP_TOKEN): requests with one are never limited here. Otherwise wait Retry-After seconds.',
-      }),
+      error: new IdpError(
+        'RATE_LIMITED',
+        `too many requests without a valid API token from ${client}; retry in ${taken.retryAfterSeconds}s`,
+        {
+          retryAfterSeconds: taken.retryAfterSeconds,
+          hint: 'Send a valid API token (idp login, IDP_TOKEN): requests with one are never limited here. Otherwise wait Retry-After seconds.',
+        },
+      ),
     };
   }
 
@@ -124,11 +140,27 @@ export class UnauthenticatedGuard {
     // Each code's first denial has its own row; a window with nothing more needs no summary.
     if (w.denied <= Object.keys(w.codes).length) return;
     const entry = {
-      actor: 'anonymous', action: 'auth:authenticate', target: `client:${client}`, decision: 'deny' as const, requestId: null,
-      details: { summary: true, client, from: w.from, to: new Date().toISOString(), denied: w.denied, rateLimited: w.rateLimited, codes: w.codes },
+      actor: 'anonymous',
+      action: 'auth:authenticate',
+      target: `client:${client}`,
+      decision: 'deny' as const,
+      requestId: null,
+      details: {
+        summary: true,
+        client,
+        from: w.from,
+        to: new Date().toISOString(),
+        denied: w.denied,
+        rateLimited: w.rateLimited,
+        codes: w.codes,
+      },
     };
     this.flushing = this.flushing
       .then(() => this.audit.append(entry))
-      .then(() => undefined, (err: Error) => this.log(`audit: could not write the summary of ${w.denied} denied requests from ${client}: ${err.message}`));
+      .then(
+        () => undefined,
+        (err: Error) =>
+          this.log(`audit: could not write the summary of ${w.denied} denied requests from ${client}: ${err.message}`),
+      );
   }
 }

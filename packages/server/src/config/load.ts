@@ -17,10 +17,14 @@ export function loadConfig(path: string): LoadedConfig {
   try {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
-    throw new IdpError('CONFIG_INVALID', `cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      file: abs,
-      hint: 'Pass an existing file with --config or IDP_CONFIG (the demo: examples/acme/idp.config.yaml).',
-    });
+    throw new IdpError(
+      'CONFIG_INVALID',
+      `cannot read config file ${abs}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      {
+        file: abs,
+        hint: 'Pass an existing file with --config or IDP_CONFIG (the demo: examples/acme/idp.config.yaml).',
+      },
+    );
   }
   return parseConfig(text, abs);
 }
@@ -30,10 +34,14 @@ export function parseConfig(text: string, abs: string): LoadedConfig {
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0];
-    throw new IdpError('CONFIG_INVALID', `${abs}${line ? `:${line.line}:${line.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`, {
-      file: abs,
-      line: line?.line,
-    });
+    throw new IdpError(
+      'CONFIG_INVALID',
+      `${abs}${line ? `:${line.line}:${line.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
+      {
+        file: abs,
+        line: line?.line,
+      },
+    );
   }
   const raw = doc.toJS() ?? {};
   const parsed = ConfigSchema.safeParse(raw);

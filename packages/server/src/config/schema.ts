@@ -6,7 +6,10 @@ import { FetchRules } from '../capabilities/catalog/fetch-rules.ts';
  * setting that silently does nothing. Relative paths resolve against the config file's folder.
  */
 function duration(fallback: string) {
-  return z.string().regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30s, 5m, 2h or 7d').default(fallback);
+  return z
+    .string()
+    .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 30s, 5m, 2h or 7d')
+    .default(fallback);
 }
 
 export const ConfigSchema = z
@@ -29,12 +32,26 @@ export const ConfigSchema = z
           .describe('Default lifetime of API tokens made by `idp token:create`'),
         rateLimit: z
           .object({
-            unauthenticatedPerMinute: z.number().int().min(1).default(60).describe('Requests with no or an invalid token one client address may make per minute; more get 429 RATE_LIMITED with Retry-After. Requests with a valid token are never limited by this'),
-            burst: z.number().int().min(1).default(20).describe('How many such requests a client may make at once before the per-minute rate applies'),
+            unauthenticatedPerMinute: z
+              .number()
+              .int()
+              .min(1)
+              .default(60)
+              .describe(
+                'Requests with no or an invalid token one client address may make per minute; more get 429 RATE_LIMITED with Retry-After. Requests with a valid token are never limited by this',
+              ),
+            burst: z
+              .number()
+              .int()
+              .min(1)
+              .default(20)
+              .describe('How many such requests a client may make at once before the per-minute rate applies'),
           })
           .strict()
           .default({ unauthenticatedPerMinute: 60, burst: 20 })
-          .describe('Per-client limit on unauthenticated requests (token bucket); their denials are collapsed in the audit log'),
+          .describe(
+            'Per-client limit on unauthenticated requests (token bucket); their denials are collapsed in the audit log',
+          ),
       })
       .strict()
       .default({ adminGroup: 'platform', tokenTtl: '30d', rateLimit: { unauthenticatedPerMinute: 60, burst: 20 } }),
@@ -43,7 +60,9 @@ export const ConfigSchema = z
         locations: z
           .array(z.string().min(1))
           .default([])
-          .describe('Catalog locations read at start-up: catalog-info files, folders (every catalog-info.yaml below), http(s) URLs or git repositories'),
+          .describe(
+            'Catalog locations read at start-up: catalog-info files, folders (every catalog-info.yaml below), http(s) URLs or git repositories',
+          ),
         refreshInterval: z
           .string()
           .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 5m')
@@ -52,17 +71,30 @@ export const ConfigSchema = z
         oncall: z
           .record(z.string(), z.string().min(1))
           .default({})
-          .describe('On-call rota: Group name (or ref) → where to page (email, pager service, …); wins over group annotations'),
+          .describe(
+            'On-call rota: Group name (or ref) → where to page (email, pager service, …); wins over group annotations',
+          ),
         identitySources: z
           .array(z.string().min(1))
           .optional()
-          .describe('Which of `locations` are identity sources (their User and Group entities make the directory); absent: all of them. Users and Groups from other locations are refused'),
+          .describe(
+            'Which of `locations` are identity sources (their User and Group entities make the directory); absent: all of them. Users and Groups from other locations are refused',
+          ),
         fetch: z
           .object({
             allowHosts: z
-              .array(z.string().refine(FetchRules.isValidEntry, 'a host name (or *.domain), an IP address or a CIDR range such as 10.0.0.0/8'))
+              .array(
+                z
+                  .string()
+                  .refine(
+                    FetchRules.isValidEntry,
+                    'a host name (or *.domain), an IP address or a CIDR range such as 10.0.0.0/8',
+                  ),
+              )
               .default([])
-              .describe('Non-public addresses (loopback, private, link-local, …) that URL and git locations registered by non-admins may fetch from: host names, IP addresses or CIDR ranges. Public addresses need no entry; config and admins\' locations are not checked'),
+              .describe(
+                "Non-public addresses (loopback, private, link-local, …) that URL and git locations registered by non-admins may fetch from: host names, IP addresses or CIDR ranges. Public addresses need no entry; config and admins' locations are not checked",
+              ),
           })
           .strict()
           .default({ allowHosts: [] })
@@ -84,7 +116,9 @@ export const ConfigSchema = z
         webhookUrl: z
           .url({ protocol: /^https?$/, error: 'an http(s) URL' })
           .optional()
-          .describe('Slack-compatible incoming webhook: POSTed {text, blocks} when a request needs a decision and when one is made'),
+          .describe(
+            'Slack-compatible incoming webhook: POSTed {text, blocks} when a request needs a decision and when one is made',
+          ),
         pendingTtl: z
           .string()
           .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration such as 24h')
@@ -109,7 +143,9 @@ export const ConfigSchema = z
           .string()
           .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
           .optional()
-          .describe('A PostgreSQL superuser (or CREATEDB + CREATEROLE) URL: base databases live here and environments\' databases are made here. IDP_POSTGRES_ADMIN_URL overrides it'),
+          .describe(
+            "A PostgreSQL superuser (or CREATEDB + CREATEROLE) URL: base databases live here and environments' databases are made here. IDP_POSTGRES_ADMIN_URL overrides it",
+          ),
       })
       .strict()
       .default({}),
@@ -119,26 +155,42 @@ export const ConfigSchema = z
           .string()
           .regex(/^rediss?:\/\//, 'a redis:// URL')
           .optional()
-          .describe('A Redis 6+ server with ACLs (an admin connection): base keyspaces live here and environments\' keyspaces are made here. IDP_REDIS_URL overrides it'),
+          .describe(
+            "A Redis 6+ server with ACLs (an admin connection): base keyspaces live here and environments' keyspaces are made here. IDP_REDIS_URL overrides it",
+          ),
       })
       .strict()
       .default({}),
     environments: z
       .object({
-        defaultTtl: duration('7d').describe('Lifetime of an environment made without --ttl (the policies set the maximum)'),
+        defaultTtl: duration('7d').describe(
+          'Lifetime of an environment made without --ttl (the policies set the maximum)',
+        ),
         reapInterval: duration('1m').describe('How often expired environments are looked for and deleted'),
-        notifyBefore: duration('24h').describe('The owner is notified (webhook) this long before the environment expires'),
-        snapshotRefresh: duration('10m').describe('How often base databases are checked for changes; a changed one gets a new snapshot for later clones'),
+        notifyBefore: duration('24h').describe(
+          'The owner is notified (webhook) this long before the environment expires',
+        ),
+        snapshotRefresh: duration('10m').describe(
+          'How often base databases are checked for changes; a changed one gets a new snapshot for later clones',
+        ),
         webhookUrl: z
           .url({ protocol: /^https?$/, error: 'an http(s) URL' })
           .optional()
           .describe('Slack-compatible incoming webhook for expiry warnings and reaper deletions'),
         base: z
           .record(
-            z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, 'an environment name (DNS-1123 label, at most 40 characters)'),
+            z
+              .string()
+              .regex(
+                /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/,
+                'an environment name (DNS-1123 label, at most 40 characters)',
+              ),
             z
               .object({
-                tier: z.enum(['production', 'staging', 'development']).default('staging').describe('production: its secrets need an access grant and it cannot be cloned by default'),
+                tier: z
+                  .enum(['production', 'staging', 'development'])
+                  .default('staging')
+                  .describe('production: its secrets need an access grant and it cannot be cloned by default'),
                 owner: z.string().optional().describe('The Group that owns it (platform admins when unset)'),
                 database: z
                   .string()
@@ -153,8 +205,14 @@ export const ConfigSchema = z
                 seed: z
                   .object({
                     sql: z.string().optional().describe('SQL file run on the database when idp first creates it'),
-                    redis: z.string().optional().describe('JSON file {key: value | {value, ttl}} written when the keyspace is empty'),
-                    secrets: z.string().optional().describe('YAML file {"<service>/<KEY>": value} set when the environment has no secrets'),
+                    redis: z
+                      .string()
+                      .optional()
+                      .describe('JSON file {key: value | {value, ttl}} written when the keyspace is empty'),
+                    secrets: z
+                      .string()
+                      .optional()
+                      .describe('YAML file {"<service>/<KEY>": value} set when the environment has no secrets'),
                   })
                   .strict()
                   .optional()
@@ -171,20 +229,40 @@ export const ConfigSchema = z
       .object({
         freezes: z
           .array(
-            z.object({
-              from: z.iso.datetime({ offset: true }).describe('Start (ISO 8601)'),
-              to: z.iso.datetime({ offset: true }).describe('End (ISO 8601)'),
-              environments: z.array(z.string()).optional().describe('Only these environments (all when unset)'),
-              reason: z.string().optional(),
-            }).strict(),
+            z
+              .object({
+                from: z.iso.datetime({ offset: true }).describe('Start (ISO 8601)'),
+                to: z.iso.datetime({ offset: true }).describe('End (ISO 8601)'),
+                environments: z.array(z.string()).optional().describe('Only these environments (all when unset)'),
+                reason: z.string().optional(),
+              })
+              .strict(),
           )
           .default([])
           .describe('Deploy freeze windows: no deploy:create while one covers now (rollbacks and aborts still work)'),
         releases: z
           .object({
-            maxUploadMiB: z.number().int().min(1).max(10_240).default(100).describe('Largest release archive accepted, as uploaded (MiB)'),
-            maxUnpackedMiB: z.number().int().min(1).max(102_400).default(256).describe('Largest sum of file sizes a release unpacks to (MiB)'),
-            maxFiles: z.number().int().min(1).max(1_000_000).default(20_000).describe('Most files and directories in a release'),
+            maxUploadMiB: z
+              .number()
+              .int()
+              .min(1)
+              .max(10_240)
+              .default(100)
+              .describe('Largest release archive accepted, as uploaded (MiB)'),
+            maxUnpackedMiB: z
+              .number()
+              .int()
+              .min(1)
+              .max(102_400)
+              .default(256)
+              .describe('Largest sum of file sizes a release unpacks to (MiB)'),
+            maxFiles: z
+              .number()
+              .int()
+              .min(1)
+              .max(1_000_000)
+              .default(20_000)
+              .describe('Most files and directories in a release'),
           })
           .strict()
           .default({ maxUploadMiB: 100, maxUnpackedMiB: 256, maxFiles: 20_000 })
@@ -197,12 +275,16 @@ export const ConfigSchema = z
         isolation: z
           .enum(['sandbox', 'none'])
           .default('sandbox')
-          .describe('sandbox: every build and replica runs as its own unprivileged user in a bubblewrap sandbox (apt-get install -y bubblewrap; the control plane runs as root). none: they run as the control plane\'s user and can read its data dir, keys and other workloads'),
+          .describe(
+            "sandbox: every build and replica runs as its own unprivileged user in a bubblewrap sandbox (apt-get install -y bubblewrap; the control plane runs as root). none: they run as the control plane's user and can read its data dir, keys and other workloads",
+          ),
         buildCacheSeed: z
           .string()
           .min(1)
           .optional()
-          .describe('An npm cache (e.g. /root/.npm) whose packages each team\'s build cache starts from (linked, not shared for writing); default: the control plane\'s own npm cache'),
+          .describe(
+            "An npm cache (e.g. /root/.npm) whose packages each team's build cache starts from (linked, not shared for writing); default: the control plane's own npm cache",
+          ),
       })
       .strict()
       .default({ isolation: 'sandbox' }),

@@ -24,7 +24,9 @@ export function toIdpError(err: unknown): IdpError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new IdpError('PAYLOAD_TOO_LARGE', 'the request body is too large', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new IdpError('UNSUPPORTED_MEDIA_TYPE', `content type ${e.message.split(': ').pop()} is not accepted`, { field: 'content-type' });
+      return new IdpError('UNSUPPORTED_MEDIA_TYPE', `content type ${e.message.split(': ').pop()} is not accepted`, {
+        field: 'content-type',
+      });
   }
   if (err instanceof SyntaxError && (e.statusCode === 400 || /JSON/.test(e.message))) {
     return new IdpError('INVALID_JSON', 'the request body is not valid JSON', { field: 'body' });
@@ -37,8 +39,11 @@ export function toIdpError(err: unknown): IdpError {
 }
 
 function fieldOf(context: string | undefined, instancePath: string, issue?: { path?: PropertyKey[] }): string {
-  const path = issue?.path?.length ? issue.path.map(String).join('.') : instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const where = context === 'querystring' ? 'query' : context === 'params' ? 'params' : context === 'headers' ? 'header' : 'body';
+  const path = issue?.path?.length
+    ? issue.path.map(String).join('.')
+    : instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const where =
+    context === 'querystring' ? 'query' : context === 'params' ? 'params' : context === 'headers' ? 'header' : 'body';
   return path ? (where === 'body' ? path : `${where}.${path}`) : where;
 }
 

@@ -21,7 +21,13 @@ declare module 'fastify' {
   }
 }
 
-export type TypedApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+export type TypedApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /**
  * A capability's routes: a Fastify plugin, registered in app.ts under its prefix, given only the

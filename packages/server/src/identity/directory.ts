@@ -24,7 +24,6 @@ export interface DirectoryGroup {
 /** The bootstrap admin that IDP_ADMIN_TOKEN / <data-dir>/admin-token acts as. */
 export const BOOTSTRAP_ADMIN_REF = 'user:default/idp-admin';
 
-
 function relationTargets(entity: Entity, type: string): string[] {
   return [...new Set((entity.relations ?? []).filter((r) => r.type === type).map((r) => r.targetRef))].sort();
 }
@@ -62,7 +61,13 @@ export class Directory {
       const { email, displayName } = profile(entity);
       if (entity.kind === 'User') {
         const lower = email?.toLowerCase() ?? null;
-        dir.users.set(ref, { ref, name: entity.metadata.name, email: lower, displayName, memberOf: relationTargets(entity, 'memberOf') });
+        dir.users.set(ref, {
+          ref,
+          name: entity.metadata.name,
+          email: lower,
+          displayName,
+          memberOf: relationTargets(entity, 'memberOf'),
+        });
         if (lower) dir.byEmail.set(lower, ref);
       } else if (entity.kind === 'Group') {
         dir.groups.set(ref, {
@@ -99,7 +104,9 @@ export class Directory {
       return ref ? this.users.get(ref) : undefined;
     }
     try {
-      const ref = stringifyEntityRef(parseEntityRef(text, { defaultKind: 'user', defaultNamespace: DEFAULT_NAMESPACE }));
+      const ref = stringifyEntityRef(
+        parseEntityRef(text, { defaultKind: 'user', defaultNamespace: DEFAULT_NAMESPACE }),
+      );
       return ref.startsWith('user:') ? this.users.get(ref) : undefined;
     } catch {
       return undefined;
@@ -159,7 +166,9 @@ export class Directory {
   /** The Cedar entity of a user: direct groups as parents, plus Role::"admin" for admins. */
   userEntity(userRef: string): CedarEntity {
     const u = this.users.get(userRef);
-    const parents: CedarUid[] = (u?.memberOf ?? []).filter((g) => this.groups.has(g)).map((g) => ({ type: 'Group', id: shortRef(g) }));
+    const parents: CedarUid[] = (u?.memberOf ?? [])
+      .filter((g) => this.groups.has(g))
+      .map((g) => ({ type: 'Group', id: shortRef(g) }));
     if (userRef === BOOTSTRAP_ADMIN_REF) parents.push({ type: 'Group', id: this.adminGroup });
     if (this.isAdmin(userRef)) parents.push({ type: 'Role', id: 'admin' });
     const attrs: Record<string, unknown> = { name: u?.name ?? shortRef(userRef) };

@@ -14,11 +14,31 @@ const ROOT = 'user:default/root';
 function directory(): Directory {
   const dir = new Directory('platform-admins');
   const group = (name: string, members: string[]) =>
-    dir.groups.set(`group:default/${name}`, { ref: `group:default/${name}`, name, displayName: null, email: null, parent: null, children: [], members });
+    dir.groups.set(`group:default/${name}`, {
+      ref: `group:default/${name}`,
+      name,
+      displayName: null,
+      email: null,
+      parent: null,
+      children: [],
+      members,
+    });
   group('payments', [ALICE]);
   group('platform-admins', [ROOT]);
-  dir.users.set(ALICE, { ref: ALICE, name: 'alice', email: 'alice@company.com', displayName: null, memberOf: ['group:default/payments'] });
-  dir.users.set(ROOT, { ref: ROOT, name: 'root', email: 'root@company.com', displayName: null, memberOf: ['group:default/platform-admins'] });
+  dir.users.set(ALICE, {
+    ref: ALICE,
+    name: 'alice',
+    email: 'alice@company.com',
+    displayName: null,
+    memberOf: ['group:default/payments'],
+  });
+  dir.users.set(ROOT, {
+    ref: ROOT,
+    name: 'root',
+    email: 'root@company.com',
+    displayName: null,
+    memberOf: ['group:default/platform-admins'],
+  });
   return dir;
 }
 
@@ -34,7 +54,10 @@ describe('PolicyGate with the shipped policies on the real SQLite store', () => 
   const records = async () => audit.list({ limit: 100 });
 
   it('decide has no side effects: admins may list every token, a member may not', async () => {
-    expect(gate.decide(ROOT, { action: 'token:list', resource: PLATFORM })).toMatchObject({ decision: 'allow', permittedBy: ['admins/platform-admins-all'] });
+    expect(gate.decide(ROOT, { action: 'token:list', resource: PLATFORM })).toMatchObject({
+      decision: 'allow',
+      permittedBy: ['admins/platform-admins-all'],
+    });
     expect(gate.decide(ALICE, { action: 'token:list', resource: PLATFORM }).decision).toBe('deny');
     expect(await records()).toEqual([]);
   });
@@ -50,11 +73,23 @@ describe('PolicyGate with the shipped policies on the real SQLite store', () => 
     expect(err).toBeInstanceOf(IdpError);
     expect(err).toMatchObject({
       code: 'POLICY_DENIED',
-      details: { action: 'token:list', resource: 'platform:idp', hint: expect.stringContaining(`idp policy:check --principal ${ALICE} --action token:list --resource platform:idp`) },
+      details: {
+        action: 'token:list',
+        resource: 'platform:idp',
+        hint: expect.stringContaining(
+          `idp policy:check --principal ${ALICE} --action token:list --resource platform:idp`,
+        ),
+      },
     });
     const rows = await records();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ actor: ALICE, action: 'token:list', target: 'platform:idp', decision: 'deny', requestId: 'req-gate' });
+    expect(rows[0]).toMatchObject({
+      actor: ALICE,
+      action: 'token:list',
+      target: 'platform:idp',
+      decision: 'deny',
+      requestId: 'req-gate',
+    });
     expect((await audit.verify()).ok).toBe(true);
   });
 
@@ -68,8 +103,14 @@ describe('PolicyGate with the shipped policies on the real SQLite store', () => 
   });
 
   it('resolve uses the resolver a capability registered, and a bare entity otherwise', async () => {
-    gate.registerResolver('Widget', async (id) => (id === 'w1' ? { resource: { uid: { type: 'Widget', id }, attrs: { size: 3 }, parents: [] } } : undefined));
-    expect(await gate.resolve({ type: 'Widget', id: 'w1' })).toEqual({ resource: { uid: { type: 'Widget', id: 'w1' }, attrs: { size: 3 }, parents: [] }, related: [], found: true });
+    gate.registerResolver('Widget', async (id) =>
+      id === 'w1' ? { resource: { uid: { type: 'Widget', id }, attrs: { size: 3 }, parents: [] } } : undefined,
+    );
+    expect(await gate.resolve({ type: 'Widget', id: 'w1' })).toEqual({
+      resource: { uid: { type: 'Widget', id: 'w1' }, attrs: { size: 3 }, parents: [] },
+      related: [],
+      found: true,
+    });
     expect(await gate.resolve({ type: 'Widget', id: 'w2' })).toMatchObject({ resource: { attrs: {} }, found: false });
     expect(await gate.resolve({ type: 'Nothing', id: 'x' })).toMatchObject({ found: false });
     expect(targetOf({ type: 'Environment', id: 'staging' })).toBe('environment:staging');

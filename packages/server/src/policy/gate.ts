@@ -51,7 +51,12 @@ export class PolicyGate {
       resource: req.resource.uid,
       context: req.context ?? {},
       // The principal's entity comes from the directory; a copy among the extras would clash.
-      entities: [principal, ...this.directory.groupEntities(), req.resource, ...(req.entities ?? []).filter((e) => e.uid.type !== 'User' || e.uid.id !== principal.uid.id)],
+      entities: [
+        principal,
+        ...this.directory.groupEntities(),
+        req.resource,
+        ...(req.entities ?? []).filter((e) => e.uid.type !== 'User' || e.uid.id !== principal.uid.id),
+      ],
     });
   }
 
@@ -60,20 +65,32 @@ export class PolicyGate {
     const decision = this.decide(ctx.principal.ref, req);
     if (decision.decision === 'allow') return decision;
     const target = targetOf(req.resource.uid);
-    return this.refuse(ctx, req, decision, new IdpError('POLICY_DENIED', `${req.action} on ${target} denied: ${decision.reason}`, {
-      action: req.action,
-      resource: target,
-      reason: decision.reason,
-      forbiddenBy: decision.forbiddenBy,
-      hint: `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${req.action} --resource ${target}\` to see the decision, or ask your platform team.`,
-    }), decision.errors.length ? { errors: decision.errors } : {});
+    return this.refuse(
+      ctx,
+      req,
+      decision,
+      new IdpError('POLICY_DENIED', `${req.action} on ${target} denied: ${decision.reason}`, {
+        action: req.action,
+        resource: target,
+        reason: decision.reason,
+        forbiddenBy: decision.forbiddenBy,
+        hint: `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${req.action} --resource ${target}\` to see the decision, or ask your platform team.`,
+      }),
+      decision.errors.length ? { errors: decision.errors } : {},
+    );
   }
 
   /**
    * Audits a denial and throws `error`: POLICY_DENIED from enforce, or a capability's more
    * specific error when it found which limit the policies set (a TTL, a duration, a quota).
    */
-  async refuse(ctx: RequestContext, req: GateRequest, decision: Decision, error: IdpError, details: Record<string, unknown> = {}): Promise<never> {
+  async refuse(
+    ctx: RequestContext,
+    req: GateRequest,
+    decision: Decision,
+    error: IdpError,
+    details: Record<string, unknown> = {},
+  ): Promise<never> {
     await this.audit.append({
       actor: ctx.principal.ref,
       action: req.action,

@@ -47,10 +47,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     store = { db, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => db.destroy() };
   } else if (opts.databaseUrl) {
-    throw new IdpError('STORE_UNAVAILABLE', `IDP_DATABASE_URL must start with postgres:// (got ${redactUrl(opts.databaseUrl)})`, {
-      field: 'IDP_DATABASE_URL',
-      hint: 'Unset IDP_DATABASE_URL to use SQLite in the data dir, or give a postgres:// URL.',
-    });
+    throw new IdpError(
+      'STORE_UNAVAILABLE',
+      `IDP_DATABASE_URL must start with postgres:// (got ${redactUrl(opts.databaseUrl)})`,
+      {
+        field: 'IDP_DATABASE_URL',
+        hint: 'Unset IDP_DATABASE_URL to use SQLite in the data dir, or give a postgres:// URL.',
+      },
+    );
   } else {
     const file = join(opts.dataDir, 'idp.sqlite');
     let sqlite: SqliteDatabase.Database;
@@ -61,10 +65,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       sqlite.pragma('busy_timeout = 5000');
       sqlite.pragma('foreign_keys = ON');
     } catch (err) {
-      throw new IdpError('STORE_UNAVAILABLE', `cannot open the SQLite state store at ${file}: ${(err as Error).message}`, {
-        field: 'data-dir',
-        hint: 'Point --data-dir (or IDP_DATA_DIR) at a writable folder.',
-      });
+      throw new IdpError(
+        'STORE_UNAVAILABLE',
+        `cannot open the SQLite state store at ${file}: ${(err as Error).message}`,
+        {
+          field: 'data-dir',
+          hint: 'Point --data-dir (or IDP_DATA_DIR) at a writable folder.',
+        },
+      );
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     store = { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
@@ -74,9 +82,16 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   } catch (err) {
     await store.close().catch(() => {});
     if (err instanceof IdpError) throw err;
-    throw new IdpError('STORE_UNAVAILABLE', `cannot open the ${store.dialect} state store at ${store.location}: ${(err as Error).message}`, {
-      hint: store.dialect === 'postgres' ? 'Check that PostgreSQL is running and IDP_DATABASE_URL is right.' : 'Check that the data dir is writable.',
-    });
+    throw new IdpError(
+      'STORE_UNAVAILABLE',
+      `cannot open the ${store.dialect} state store at ${store.location}: ${(err as Error).message}`,
+      {
+        hint:
+          store.dialect === 'postgres'
+            ? 'Check that PostgreSQL is running and IDP_DATABASE_URL is right.'
+            : 'Check that the data dir is writable.',
+      },
+    );
   }
   return store;
 }

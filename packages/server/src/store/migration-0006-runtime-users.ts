@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Migration } from 'kysely';
 
 /**
  * The OS users workloads run as (issue 10, isolation): one uid per namespace (its replicas) and
@@ -7,7 +7,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
  * removed_at set; at most one live row per (kind, name).
  */
 export const migration0006RuntimeUsers: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db) {
     await db.schema
       .createTable('runtime_users')
       .addColumn('uid', 'integer', (c) => c.primaryKey())
@@ -16,6 +16,12 @@ export const migration0006RuntimeUsers: Migration = {
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('removed_at', 'text')
       .execute();
-    await db.schema.createIndex('runtime_users_live').on('runtime_users').columns(['kind', 'name']).unique().where(sql.ref('removed_at'), 'is', null).execute();
+    await db.schema
+      .createIndex('runtime_users_live')
+      .on('runtime_users')
+      .columns(['kind', 'name'])
+      .unique()
+      .where(sql.ref('removed_at'), 'is', null)
+      .execute();
   },
 };

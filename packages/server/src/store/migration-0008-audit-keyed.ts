@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * The keyed audit chain (docs/adr/0006-audit-chain-keyed.md). The head row learns the seq from
@@ -7,7 +7,7 @@ import type { Kysely, Migration } from 'kysely';
  * Null on a store that no keyed control plane has opened yet.
  */
 export const migration0008AuditKeyed: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db) {
     // One column per statement: SQLite's ALTER TABLE adds one at a time.
     await db.schema.alterTable('audit_head').addColumn('keyed_from', 'bigint').execute();
     await db.schema.alterTable('audit_head').addColumn('key_check', 'text').execute();

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * Workload tokens can be listed and revoked (`idp secret:token:list` / `secret:token:revoke`):
@@ -6,7 +6,7 @@ import type { Kysely, Migration } from 'kysely';
  * last served a Vault read.
  */
 export const migration0009WorkloadTokenUse: Migration = {
-  async up(db: Kysely<any>) {
+  async up(db) {
     await db.schema.alterTable('workload_tokens').addColumn('revoked_by', 'text').execute();
     await db.schema.alterTable('workload_tokens').addColumn('last_used_at', 'text').execute();
     await db.schema.createIndex('workload_tokens_created_by').on('workload_tokens').column('created_by').execute();

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
 
 /**
  * Identity has a trust root: a catalog location is an identity source (its User and Group
@@ -8,8 +8,11 @@ import type { Kysely, Migration } from 'kysely';
  * admin marks the others again with `idp catalog:identity-source <id>`.
  */
 export const migration0010IdentitySources: Migration = {
-  async up(db: Kysely<any>) {
-    await db.schema.alterTable('catalog_locations').addColumn('identity_source', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  async up(db) {
+    await db.schema
+      .alterTable('catalog_locations')
+      .addColumn('identity_source', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
     await db
       .updateTable('catalog_locations')
       .set({ identity_source: 1 })

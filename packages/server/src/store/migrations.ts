@@ -1,5 +1,4 @@
-
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Migration, type MigrationProvider } from 'kysely';
 import { migration0006RuntimeUsers } from './migration-0006-runtime-users.ts';
 import { migration0008AuditKeyed } from './migration-0008-audit-keyed.ts';
 import { migration0009WorkloadTokenUse } from './migration-0009-workload-token-use.ts';
@@ -11,7 +10,7 @@ import { migration0010IdentitySources } from './migration-0010-identity-sources.
  */
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('api_tokens')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -52,7 +51,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('hash', 'text', (c) => c.notNull())
         .execute();
       // The head row exists from the start, so the first appends also serialize on its row lock.
-      await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute();
+      await db
+        .insertInto('audit_head')
+        .values({ id: 1, seq: 0, hash: '0'.repeat(64) })
+        .execute();
 
       await db.schema
         .createTable('idp_meta')
@@ -63,7 +65,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0002_catalog': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('catalog_locations')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -106,8 +108,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('value', 'text')
         .addColumn('original_value', 'text')
         .execute();
-      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key', 'value', 'entity_uid']).execute();
-      await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_uid', 'key']).execute();
+      await db.schema
+        .createIndex('catalog_search_key_value')
+        .on('catalog_search')
+        .columns(['key', 'value', 'entity_uid'])
+        .execute();
+      await db.schema
+        .createIndex('catalog_search_entity')
+        .on('catalog_search')
+        .columns(['entity_uid', 'key'])
+        .execute();
 
       // Each row is kept by the entity whose spec produced it (originating_uid), in both
       // directions, so removing that entity removes exactly the relations it caused.
@@ -118,8 +128,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('target_ref', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type']).execute();
-      await db.schema.createIndex('catalog_relations_origin').on('catalog_relations').column('originating_uid').execute();
+      await db.schema
+        .createIndex('catalog_relations_source')
+        .on('catalog_relations')
+        .columns(['source_ref', 'type'])
+        .execute();
+      await db.schema
+        .createIndex('catalog_relations_origin')
+        .on('catalog_relations')
+        .column('originating_uid')
+        .execute();
 
       await db.schema
         .createTable('catalog_errors')
@@ -132,11 +150,15 @@ const migrations: Record<string, Migration> = {
         .addColumn('message', 'text', (c) => c.notNull())
         .addColumn('at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('catalog_errors_location').on('catalog_errors').columns(['location_id', 'seq']).execute();
+      await db.schema
+        .createIndex('catalog_errors_location')
+        .on('catalog_errors')
+        .columns(['location_id', 'seq'])
+        .execute();
     },
   },
   '0003_secrets': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // One row per path; values live only in secret_versions, encrypted (see secrets/crypto.ts).
       await db.schema
         .createTable('secrets')
@@ -212,13 +234,25 @@ const migrations: Record<string, Migration> = {
         .addColumn('revoked_at', 'text')
         .addColumn('revoked_by', 'text')
         .execute();
-      await db.schema.createIndex('access_requests_requester').on('access_requests').columns(['requester', 'status']).execute();
-      await db.schema.createIndex('access_requests_scope').on('access_requests').columns(['env', 'service', 'status']).execute();
-      await db.schema.createIndex('access_requests_status').on('access_requests').columns(['status', 'expires_at']).execute();
+      await db.schema
+        .createIndex('access_requests_requester')
+        .on('access_requests')
+        .columns(['requester', 'status'])
+        .execute();
+      await db.schema
+        .createIndex('access_requests_scope')
+        .on('access_requests')
+        .columns(['env', 'service', 'status'])
+        .execute();
+      await db.schema
+        .createIndex('access_requests_status')
+        .on('access_requests')
+        .columns(['status', 'expires_at'])
+        .execute();
     },
   },
   '0004_environments': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('environments')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -247,7 +281,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('error_message', 'text')
         .execute();
       // One live environment per name; deleted ones are kept for history and metrics.
-      await db.schema.createIndex('environments_live_name').on('environments').column('name').unique().where(sql.ref('status'), '<>', 'deleted').execute();
+      await db.schema
+        .createIndex('environments_live_name')
+        .on('environments')
+        .column('name')
+        .unique()
+        .where(sql.ref('status'), '<>', 'deleted')
+        .execute();
       await db.schema.createIndex('environments_owner').on('environments').columns(['owner_ref', 'status']).execute();
       await db.schema.createIndex('environments_expiry').on('environments').columns(['status', 'expires_at']).execute();
 
@@ -278,7 +318,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0005_deployments': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('releases')
         .addColumn('service', 'text', (c) => c.notNull())
@@ -314,7 +354,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addColumn('finished_at', 'text')
         .execute();
-      await db.schema.createIndex('deployments_service_env').on('deployments').columns(['service', 'env', 'created_at']).execute();
+      await db.schema
+        .createIndex('deployments_service_env')
+        .on('deployments')
+        .columns(['service', 'env', 'created_at'])
+        .execute();
       // What serves each service in each environment now: one stable release, never two.
       await db.schema
         .createTable('service_runtime')

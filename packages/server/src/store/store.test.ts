@@ -30,14 +30,26 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
       expect(tables.map((x) => x.name)).toEqual(expect.arrayContaining(['api_tokens', 'audit_log', 'audit_head']));
     });
 
-    it('tells unique and primary-key violations from other errors by the driver\'s code', async () => {
-      await sql`create table unique_probe (id varchar(20) primary key, name varchar(20) unique, v varchar(20) not null)`.execute(store.db);
+    it("tells unique and primary-key violations from other errors by the driver's code", async () => {
+      await sql`create table unique_probe (id varchar(20) primary key, name varchar(20) unique, v varchar(20) not null)`.execute(
+        store.db,
+      );
       try {
         await sql`insert into unique_probe (id, name, v) values ('a', 'x', '1')`.execute(store.db);
-        const failure = async (q: ReturnType<typeof sql>) => q.execute(store.db).then(() => expect.fail('the insert succeeded'), (err: unknown) => err);
-        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('a', 'y', '1')`))).toBe(true);
-        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('b', 'x', '1')`))).toBe(true);
-        expect(isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('c', 'z', null)`))).toBe(false);
+        const failure = async (q: ReturnType<typeof sql>) =>
+          q.execute(store.db).then(
+            () => expect.fail('the insert succeeded'),
+            (err: unknown) => err,
+          );
+        expect(
+          isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('a', 'y', '1')`)),
+        ).toBe(true);
+        expect(
+          isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('b', 'x', '1')`)),
+        ).toBe(true);
+        expect(
+          isUniqueViolation(await failure(sql`insert into unique_probe (id, name, v) values ('c', 'z', null)`)),
+        ).toBe(false);
         expect(isUniqueViolation(new Error('UNIQUE constraint failed: nowhere'))).toBe(false);
       } finally {
         await sql`drop table unique_probe`.execute(store.db);
@@ -48,7 +60,14 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
       const audit = new AuditLog(store.db, clock, store.dialect);
       for (let i = 0; i < 5; i++) {
         t += 1000;
-        await audit.append({ actor: 'user:default/alice', action: 'token:create', target: `token:t${i}`, decision: 'allow', policyIds: ['admins/x'], details: { n: i } });
+        await audit.append({
+          actor: 'user:default/alice',
+          action: 'token:create',
+          target: `token:t${i}`,
+          decision: 'allow',
+          policyIds: ['admins/x'],
+          details: { n: i },
+        });
       }
       const v = await audit.verify();
       expect(v).toMatchObject({ ok: true, records: 5, headSeq: 5 });
@@ -60,8 +79,15 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
     it('filters by actor, action prefix, decision and time', async () => {
       const audit = new AuditLog(store.db, clock, store.dialect);
       t += 3_600_000 * 2;
-      await audit.append({ actor: 'user:default/bob', action: 'env:create', target: 'environment:x', decision: 'deny' });
-      expect((await audit.list({ limit: 100, actors: ['user:default/bob'] })).map((r) => r.action)).toEqual(['env:create']);
+      await audit.append({
+        actor: 'user:default/bob',
+        action: 'env:create',
+        target: 'environment:x',
+        decision: 'deny',
+      });
+      expect((await audit.list({ limit: 100, actors: ['user:default/bob'] })).map((r) => r.action)).toEqual([
+        'env:create',
+      ]);
       expect((await audit.list({ limit: 100, action: 'token:*' })).length).toBe(5);
       expect((await audit.list({ limit: 100, decision: 'deny' })).length).toBe(1);
       expect((await audit.list({ limit: 100, since: '1h' })).length).toBe(1);
@@ -93,7 +119,11 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
       const fresh = await open();
       try {
         const audit = new AuditLog(fresh.store.db, clock, fresh.store.dialect);
-        await Promise.all(Array.from({ length: 40 }, (_, i) => audit.append({ actor: 'a', action: 'x:y', target: `t:${i}`, decision: 'allow' })));
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            audit.append({ actor: 'a', action: 'x:y', target: `t:${i}`, decision: 'allow' }),
+          ),
+        );
         expect(await audit.verify()).toMatchObject({ ok: true, records: 40 });
       } finally {
         await fresh.store.close();
@@ -105,7 +135,10 @@ function runStoreSuite(dialect: string, open: () => Promise<{ store: Store; clea
 
 runStoreSuite('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'idp-store-'));
-  return { store: await openStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: await openStore({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 const pgUp = await postgresAvailable();

@@ -6,7 +6,9 @@ import { REQUEST_FIELDS } from './format.ts';
 
 export default class AccessDeny extends BaseCommand<typeof AccessDeny> {
   static override summary = 'Deny a pending access request, saying why.';
-  static override examples = ['<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1 --reason "use the staging key for this"'];
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1 --reason "use the staging key for this"',
+  ];
   static override args = {
     id: Args.string({ description: 'Request id.', required: true }),
   };

@@ -11,7 +11,11 @@ export function short(ref: string | null | undefined): string {
 }
 
 export function formatSeconds(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;
@@ -44,6 +48,10 @@ export const REQUEST_FIELDS: Field<AccessRequest>[] = [
   { label: 'Duration', value: (r) => formatSeconds(r.durationSeconds) },
   { label: 'Decided by', value: (r) => (r.autoApproved ? `rule ${r.rule.join(', ')}` : short(r.decidedBy)) },
   { label: 'Expires', value: (r) => formatTime(r.expiresAt) },
-  { label: 'Approvers', value: (r) => (r.approvers.length ? `${r.approvers.map(short).join(', ')} (or a platform admin)` : 'a platform admin') },
+  {
+    label: 'Approvers',
+    value: (r) =>
+      r.approvers.length ? `${r.approvers.map(short).join(', ')} (or a platform admin)` : 'a platform admin',
+  },
   { label: 'Outcome', value: outcome },
 ];

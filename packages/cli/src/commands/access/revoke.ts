@@ -6,8 +6,12 @@ import { REQUEST_FIELDS } from './format.ts';
 
 export default class AccessRevoke extends BaseCommand<typeof AccessRevoke> {
   static override summary = 'End an access grant now, or withdraw a pending request.';
-  static override description = 'The requester may revoke their own; the owning team and platform admins any on their secrets. Workload tokens bound to the grant stop working too.';
-  static override examples = ['<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1', '<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1 --reason "incident closed"'];
+  static override description =
+    'The requester may revoke their own; the owning team and platform admins any on their secrets. Workload tokens bound to the grant stop working too.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1',
+    '<%= config.bin %> <%= command.id %> acc_3fK9x2mQa1 --reason "incident closed"',
+  ];
   static override args = {
     id: Args.string({ description: 'Request id.', required: true }),
   };

@@ -12,8 +12,14 @@ export default class Audit extends BaseCommand<typeof Audit> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    { description: 'What was denied in the last hour.', command: '<%= config.bin %> <%= command.id %> --decision deny --since 1h' },
-    { description: "Alice's token actions, as JSON.", command: '<%= config.bin %> <%= command.id %> --actor alice@company.com --action "token:*" -o json' },
+    {
+      description: 'What was denied in the last hour.',
+      command: '<%= config.bin %> <%= command.id %> --decision deny --since 1h',
+    },
+    {
+      description: "Alice's token actions, as JSON.",
+      command: '<%= config.bin %> <%= command.id %> --actor alice@company.com --action "token:*" -o json',
+    },
   ];
   static override flags = {
     actor: Flags.string({ summary: 'Only this actor (entity ref or email).' }),
@@ -27,15 +33,19 @@ export default class Audit extends BaseCommand<typeof Audit> {
     const { actor, action, decision, since, limit } = this.flags;
     await this.render(
       await this.api.listAudit({ actor, action, decision, since, limit }),
-      listSpec<AuditList, AuditRecord>((list) => list.items, [
-        { header: 'SEQ', value: (r) => r.seq },
-        { header: 'TIME', value: (r) => formatTime(r.time) },
-        { header: 'ACTOR', value: (r) => r.actor },
-        { header: 'ACTION', value: (r) => r.action },
-        { header: 'TARGET', value: (r) => r.target },
-        { header: 'DECISION', value: (r) => r.decision },
-        { header: 'POLICIES', value: (r) => r.policyIds },
-      ], 'No audit records match.'),
+      listSpec<AuditList, AuditRecord>(
+        (list) => list.items,
+        [
+          { header: 'SEQ', value: (r) => r.seq },
+          { header: 'TIME', value: (r) => formatTime(r.time) },
+          { header: 'ACTOR', value: (r) => r.actor },
+          { header: 'ACTION', value: (r) => r.action },
+          { header: 'TARGET', value: (r) => r.target },
+          { header: 'DECISION', value: (r) => r.decision },
+          { header: 'POLICIES', value: (r) => r.policyIds },
+        ],
+        'No audit records match.',
+      ),
     );
   }
 }

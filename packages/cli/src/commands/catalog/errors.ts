@@ -13,7 +13,10 @@ export default class CatalogErrors extends BaseCommand<typeof CatalogErrors> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    { description: 'One location only.', command: '<%= config.bin %> <%= command.id %> --location 3f2a9c1e-0b7d-4c55-9a1e-2d6f8b0c4e71' },
+    {
+      description: 'One location only.',
+      command: '<%= config.bin %> <%= command.id %> --location 3f2a9c1e-0b7d-4c55-9a1e-2d6f8b0c4e71',
+    },
   ];
   static override flags = {
     location: Flags.string({ summary: 'Only this location id (see `idp catalog:locations`).' }),
@@ -22,12 +25,16 @@ export default class CatalogErrors extends BaseCommand<typeof CatalogErrors> {
   async run(): Promise<void> {
     await this.render(
       await this.api.catalogErrors(this.flags.location),
-      listSpec<CatalogErrorList, CatalogError>((list) => list.items, [
-        { header: 'LOCATION', value: (e) => e.location },
-        { header: 'FILE:LINE', value: (e) => fileLine(e) },
-        { header: 'ENTITY', value: (e) => (e.entityRef ? displayRef(e.entityRef) : null) },
-        { header: 'MESSAGE', value: (e) => e.message },
-      ], 'No catalog errors.'),
+      listSpec<CatalogErrorList, CatalogError>(
+        (list) => list.items,
+        [
+          { header: 'LOCATION', value: (e) => e.location },
+          { header: 'FILE:LINE', value: (e) => fileLine(e) },
+          { header: 'ENTITY', value: (e) => (e.entityRef ? displayRef(e.entityRef) : null) },
+          { header: 'MESSAGE', value: (e) => e.message },
+        ],
+        'No catalog errors.',
+      ),
     );
   }
 }

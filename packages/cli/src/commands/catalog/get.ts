@@ -14,7 +14,10 @@ export default class CatalogGet extends BaseCommand<typeof CatalogGet> {
     { description: 'A group, as YAML.', command: '<%= config.bin %> <%= command.id %> group:payments -o yaml' },
   ];
   static override args = {
-    ref: Args.string({ description: 'Entity reference: [kind:][namespace/]name, e.g. payments-api or api:default/payments.', required: true }),
+    ref: Args.string({
+      description: 'Entity reference: [kind:][namespace/]name, e.g. payments-api or api:default/payments.',
+      required: true,
+    }),
   };
 
   async run(): Promise<void> {

@@ -12,7 +12,10 @@ export default class CatalogImpact extends BaseCommand<typeof CatalogImpact> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> users-api',
-    { description: 'As JSON, for a change-management bot.', command: '<%= config.bin %> <%= command.id %> resource:users-db -o json' },
+    {
+      description: 'As JSON, for a change-management bot.',
+      command: '<%= config.bin %> <%= command.id %> resource:users-db -o json',
+    },
   ];
   static override args = {
     ref: Args.string({ description: 'Entity reference, e.g. users-api or resource:default/users-db.', required: true }),

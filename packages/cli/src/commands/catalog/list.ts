@@ -14,8 +14,14 @@ export default class CatalogList extends BaseCommand<typeof CatalogList> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> --kind component',
-    { description: "The payments team's services.", command: '<%= config.bin %> <%= command.id %> --kind component --type service --owner payments' },
-    { description: 'Everything whose name or description mentions "billing", all pages, as JSON.', command: '<%= config.bin %> <%= command.id %> --search billing --all -o json' },
+    {
+      description: "The payments team's services.",
+      command: '<%= config.bin %> <%= command.id %> --kind component --type service --owner payments',
+    },
+    {
+      description: 'Everything whose name or description mentions "billing", all pages, as JSON.',
+      command: '<%= config.bin %> <%= command.id %> --search billing --all -o json',
+    },
   ];
   static override flags = {
     kind: Flags.string({ summary: 'Only this kind: component, api, resource, system, group, user, …' }),
@@ -34,16 +40,22 @@ export default class CatalogList extends BaseCommand<typeof CatalogList> {
 
     await this.render(
       page,
-      listSpec<CatalogEntityPage, CatalogEntity>((p) => p.items, [
-        { header: 'REF', value: (e) => displayRef(entityRef(e)) },
-        { header: 'KIND', value: (e) => e.kind },
-        { header: 'TYPE', value: (e) => specString(e, 'type') },
-        { header: 'OWNER', value: (e) => displayOwner(entityOwner(e)) },
-        { header: 'LIFECYCLE', value: (e) => specString(e, 'lifecycle') },
-      ], 'No entities match.'),
+      listSpec<CatalogEntityPage, CatalogEntity>(
+        (p) => p.items,
+        [
+          { header: 'REF', value: (e) => displayRef(entityRef(e)) },
+          { header: 'KIND', value: (e) => e.kind },
+          { header: 'TYPE', value: (e) => specString(e, 'type') },
+          { header: 'OWNER', value: (e) => displayOwner(entityOwner(e)) },
+          { header: 'LIFECYCLE', value: (e) => specString(e, 'lifecycle') },
+        ],
+        'No entities match.',
+      ),
     );
     if (page.nextCursor) {
-      this.info(`Showing ${page.items.length} of ${page.totalItems}. Next page: --cursor ${page.nextCursor} (or --all for every page).`);
+      this.info(
+        `Showing ${page.items.length} of ${page.totalItems}. Next page: --cursor ${page.nextCursor} (or --all for every page).`,
+      );
     }
   }
 

@@ -13,10 +13,15 @@ export default class CatalogRefresh extends BaseCommand<typeof CatalogRefresh> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    { description: 'One location, by the id `idp catalog:locations` shows.', command: '<%= config.bin %> <%= command.id %> 3f2a9c1e-0b7d-4c55-9a1e-2d6f8b0c4e71' },
+    {
+      description: 'One location, by the id `idp catalog:locations` shows.',
+      command: '<%= config.bin %> <%= command.id %> 3f2a9c1e-0b7d-4c55-9a1e-2d6f8b0c4e71',
+    },
   ];
   static override args = {
-    'location-id': Args.string({ description: 'Location id, as shown by `idp catalog:locations`. Default: every location.' }),
+    'location-id': Args.string({
+      description: 'Location id, as shown by `idp catalog:locations`. Default: every location.',
+    }),
   };
 
   async run(): Promise<void> {
@@ -25,18 +30,21 @@ export default class CatalogRefresh extends BaseCommand<typeof CatalogRefresh> {
       this.info(`Refreshing location ${id}…`);
       const result = await this.api.refreshLocation(id);
       this.info(`Done in ${result.durationMs} ms: ${refreshCounts(result)}.`);
-      await this.render<RefreshResult>(result, recordSpec([
-        { label: 'Location', value: (r) => r.location.id },
-        { label: 'Target', value: (r) => `${r.location.type}:${r.location.target}` },
-        { label: 'Status', value: (r) => r.location.status },
-        { label: 'Entities', value: (r) => r.location.entities },
-        { label: 'Added', value: (r) => r.added },
-        { label: 'Updated', value: (r) => r.updated },
-        { label: 'Removed', value: (r) => r.removed },
-        { label: 'Unchanged', value: (r) => r.unchanged },
-        { label: 'Errors', value: (r) => r.errors },
-        { label: 'Last error', value: (r) => r.location.lastError },
-      ]));
+      await this.render<RefreshResult>(
+        result,
+        recordSpec([
+          { label: 'Location', value: (r) => r.location.id },
+          { label: 'Target', value: (r) => `${r.location.type}:${r.location.target}` },
+          { label: 'Status', value: (r) => r.location.status },
+          { label: 'Entities', value: (r) => r.location.entities },
+          { label: 'Added', value: (r) => r.added },
+          { label: 'Updated', value: (r) => r.updated },
+          { label: 'Removed', value: (r) => r.removed },
+          { label: 'Unchanged', value: (r) => r.unchanged },
+          { label: 'Errors', value: (r) => r.errors },
+          { label: 'Last error', value: (r) => r.location.lastError },
+        ]),
+      );
       this.hintErrors(result.errors, id);
       return;
     }
@@ -45,16 +53,23 @@ export default class CatalogRefresh extends BaseCommand<typeof CatalogRefresh> {
     const all = await this.api.refreshAll();
     const ms = all.items.reduce((sum, r) => sum + r.durationMs, 0);
     this.info(`Refreshed ${all.items.length} location${all.items.length === 1 ? '' : 's'} in ${ms} ms.`);
-    await this.render(all, listSpec<RefreshResultList, RefreshResult>((list) => list.items, [
-      { header: 'ID', value: (r) => r.location.id },
-      { header: 'TARGET', value: (r) => `${r.location.type}:${r.location.target}` },
-      { header: 'STATUS', value: (r) => r.location.status },
-      { header: 'ADDED', value: (r) => r.added },
-      { header: 'UPDATED', value: (r) => r.updated },
-      { header: 'REMOVED', value: (r) => r.removed },
-      { header: 'ERRORS', value: (r) => r.errors },
-      { header: 'MS', value: (r) => r.durationMs },
-    ], 'No catalog locations to refresh.'));
+    await this.render(
+      all,
+      listSpec<RefreshResultList, RefreshResult>(
+        (list) => list.items,
+        [
+          { header: 'ID', value: (r) => r.location.id },
+          { header: 'TARGET', value: (r) => `${r.location.type}:${r.location.target}` },
+          { header: 'STATUS', value: (r) => r.location.status },
+          { header: 'ADDED', value: (r) => r.added },
+          { header: 'UPDATED', value: (r) => r.updated },
+          { header: 'REMOVED', value: (r) => r.removed },
+          { header: 'ERRORS', value: (r) => r.errors },
+          { header: 'MS', value: (r) => r.durationMs },
+        ],
+        'No catalog locations to refresh.',
+      ),
+    );
     this.hintErrors(all.items.reduce((sum, r) => sum + r.errors, 0));
   }
 

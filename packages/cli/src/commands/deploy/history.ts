@@ -5,7 +5,8 @@ import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec, type Column } from '../../output.ts';
 
 export default class DeployHistory extends BaseCommand<typeof DeployHistory> {
-  static override summary = 'List the deployments of a service, newest first: version, strategy, status, reason, when and by whom.';
+  static override summary =
+    'List the deployments of a service, newest first: version, strategy, status, reason, when and by whom.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --service=payments-api --env=staging',
     { description: 'In every environment.', command: '<%= config.bin %> <%= command.id %> --service=payments-api' },
@@ -30,7 +31,13 @@ export default class DeployHistory extends BaseCommand<typeof DeployHistory> {
       { header: 'CREATED', value: (d) => formatTime(d.createdAt) },
       { header: 'BY', value: (d) => d.createdBy },
     ];
-    await this.render(list, listSpec<DeploymentListResult, Deployment>((l) => l.items, columns,
-      `${service} has no deployments${env ? ` in ${env}` : ''}; deploy it with \`idp deploy --env=ENV\` in its repository.`));
+    await this.render(
+      list,
+      listSpec<DeploymentListResult, Deployment>(
+        (l) => l.items,
+        columns,
+        `${service} has no deployments${env ? ` in ${env}` : ''}; deploy it with \`idp deploy --env=ENV\` in its repository.`,
+      ),
+    );
   }
 }

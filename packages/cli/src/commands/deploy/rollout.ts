@@ -20,7 +20,9 @@ export abstract class RolloutCommand<T extends typeof Command> extends BaseComma
     try {
       const final = await followRollout(this.api, deployment, (line) => this.info(line), { signal: controller.signal });
       if (!final) {
-        this.info(`Stopped following; the rollout goes on. Follow it again with \`idp deploy:status ${deployment.id} --watch\`, or stop it with \`idp deploy:abort ${deployment.id}\`.`);
+        this.info(
+          `Stopped following; the rollout goes on. Follow it again with \`idp deploy:status ${deployment.id} --watch\`, or stop it with \`idp deploy:abort ${deployment.id}\`.`,
+        );
         process.exitCode = 130;
       }
       return final;
@@ -34,7 +36,11 @@ export abstract class RolloutCommand<T extends typeof Command> extends BaseComma
    * Re-reads (bounded: a few seconds) until `applied` holds, so the command shows the state after
    * the action; if the runner is slower, the latest state read is shown.
    */
-  protected async afterApplied(deployment: Deployment, applied: (d: Deployment) => boolean, timeoutMs = 5000): Promise<Deployment> {
+  protected async afterApplied(
+    deployment: Deployment,
+    applied: (d: Deployment) => boolean,
+    timeoutMs = 5000,
+  ): Promise<Deployment> {
     const until = Date.now() + timeoutMs;
     let latest = deployment;
     while (!applied(latest) && Date.now() < until) {

@@ -8,9 +8,7 @@ export default class DeploySchema extends BaseCommand<typeof DeploySchema> {
     'The schema of the file as written (draft 2020-12), with a description of every field. Save it and point',
     'your editor at it, e.g. a first line `# yaml-language-server: $schema=./deploy.schema.json` in the file.',
   ].join(' ');
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> > deploy.schema.json',
-  ];
+  static override examples = ['<%= config.bin %> <%= command.id %> > deploy.schema.json'];
 
   async run(): Promise<void> {
     const schema = (await loadDeployCore()).deploySpecJsonSchema();

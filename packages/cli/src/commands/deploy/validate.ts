@@ -3,11 +3,19 @@ import { Args } from '@oclif/core';
 import { IdpError, type ErrorCode } from '@idp/contracts';
 import type { DeployProblem, DeploySpec } from '@idp/core';
 import { BaseCommand } from '../../base-command.ts';
-import { catalogProblems, formatValid, loadDeployCore, yamlPosition, type CatalogFacts, type ValidationResult } from '../../deploy-format.ts';
+import {
+  catalogProblems,
+  formatValid,
+  loadDeployCore,
+  yamlPosition,
+  type CatalogFacts,
+  type ValidationResult,
+} from '../../deploy-format.ts';
 import { displayPath, findDeployFile } from '../../deploy-source.ts';
 
 export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
-  static override summary = 'Check a .idp/deploy.yaml: every problem with file:line:column, the field, what was expected and "did you mean".';
+  static override summary =
+    'Check a .idp/deploy.yaml: every problem with file:line:column, the field, what was expected and "did you mean".';
   static override description = [
     'Reads the file from disk (PATH is the service directory or the file itself) and reports every problem at once,',
     'in the file:line:column form editors and CI annotate; exit 2 when there is any. When you are logged in and the',
@@ -17,7 +25,10 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> services/payments-api',
-    { description: 'The result as JSON: {valid, file, problems, spec, catalogChecked}.', command: '<%= config.bin %> <%= command.id %> .idp/deploy.yaml -o json' },
+    {
+      description: 'The result as JSON: {valid, file, problems, spec, catalogChecked}.',
+      command: '<%= config.bin %> <%= command.id %> .idp/deploy.yaml -o json',
+    },
   ];
   static override args = {
     path: Args.string({ description: 'The service directory or its deploy.yaml.', default: '.' }),
@@ -30,7 +41,9 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new IdpError('USAGE', `cannot read ${label}: ${(err as Error).message}`, { hint: 'Check the path and its permissions.' });
+      throw new IdpError('USAGE', `cannot read ${label}: ${(err as Error).message}`, {
+        hint: 'Check the path and its permissions.',
+      });
     }
 
     const core = await loadDeployCore();
@@ -41,13 +54,23 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
       const facts = await this.catalogFacts(parsed.spec);
       if (facts) {
         catalogChecked = true;
-        const at = { name: await yamlPosition(text, ['service', 'name']), team: await yamlPosition(text, ['service', 'team']) };
+        const at = {
+          name: await yamlPosition(text, ['service', 'name']),
+          team: await yamlPosition(text, ['service', 'team']),
+        };
         problems.push(...catalogProblems(label, parsed.spec, facts, at));
-        if (problems.length === 0) this.info(`✓ ${parsed.spec.service.name} is in the catalog, owned by ${parsed.spec.service.team}.`);
+        if (problems.length === 0)
+          this.info(`✓ ${parsed.spec.service.name} is in the catalog, owned by ${parsed.spec.service.team}.`);
       }
     }
 
-    const result: ValidationResult = { valid: problems.length === 0, file: label, problems, spec: parsed.ok ? parsed.spec : null, catalogChecked };
+    const result: ValidationResult = {
+      valid: problems.length === 0,
+      file: label,
+      problems,
+      spec: parsed.ok ? parsed.spec : null,
+      catalogChecked,
+    };
     if (this.outputFormat !== 'table') {
       await this.render(result, { kind: 'text', text: () => '' });
       if (!result.valid) process.exitCode = 2;
@@ -61,7 +84,11 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
     const code = errorCodeFor(problems, parsed.ok);
     throw new IdpError(code, `${label} has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}`, {
       file: label,
-      ...(code === 'DEPLOY_SPEC_INVALID' ? { hint: 'Fix each problem at its file:line:column and run this again; `idp deploy:schema` gives the JSON Schema for your editor.' } : {}),
+      ...(code === 'DEPLOY_SPEC_INVALID'
+        ? {
+            hint: 'Fix each problem at its file:line:column and run this again; `idp deploy:schema` gives the JSON Schema for your editor.',
+          }
+        : {}),
     });
   }
 
@@ -76,7 +103,10 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
     };
     try {
       if (!this.api.hasToken) return skip('not logged in (`idp login`, or set IDP_TOKEN)');
-      const entity = await this.api.request<CatalogEntityLike>('GET', `/api/catalog/entities/by-name/component/default/${encodeURIComponent(spec.service.name)}`);
+      const entity = await this.api.request<CatalogEntityLike>(
+        'GET',
+        `/api/catalog/entities/by-name/component/default/${encodeURIComponent(spec.service.name)}`,
+      );
       return { found: true, owner: ownerOf(entity) };
     } catch (err) {
       if (err instanceof IdpError && err.code === 'NOT_FOUND') return { found: false };

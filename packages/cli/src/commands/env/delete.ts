@@ -4,7 +4,8 @@ import { BaseCommand } from '../../base-command.ts';
 import { environmentFailed, environmentView, formatEnvironment, isDeleteStep, StepReporter } from '../../env-format.ts';
 
 export default class EnvDelete extends BaseCommand<typeof EnvDelete> {
-  static override summary = 'Delete an environment and everything it made: database and role, Redis keys and user, secrets, namespace and what runs in it.';
+  static override summary =
+    'Delete an environment and everything it made: database and role, Redis keys and user, secrets, namespace and what runs in it.';
   static override description = [
     'Waits until everything is gone, printing each step on stderr as it finishes; --no-wait returns once the',
     'delete is recorded. A failed environment can be deleted too: whatever it had made is removed.',
@@ -18,7 +19,11 @@ export default class EnvDelete extends BaseCommand<typeof EnvDelete> {
     name: Args.string({ description: 'The environment, e.g. feature-payments.', required: true }),
   };
   static override flags = {
-    wait: Flags.boolean({ default: true, allowNo: true, summary: 'Wait until it is deleted, printing each step (--no-wait returns at once).' }),
+    wait: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary: 'Wait until it is deleted, printing each step (--no-wait returns at once).',
+    }),
   };
 
   async run(): Promise<void> {

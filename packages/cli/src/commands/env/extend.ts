@@ -5,7 +5,8 @@ import { formatTime } from '../../output.ts';
 
 export default class EnvExtend extends BaseCommand<typeof EnvExtend> {
   static override summary = 'Give an environment more time: the new --ttl counts from now.';
-  static override description = 'The policies set the maximum lifetime (by default 14d). Base environments never expire.';
+  static override description =
+    'The policies set the maximum lifetime (by default 14d). Base environments never expire.';
   static override examples = ['<%= config.bin %> <%= command.id %> feature-payments --ttl=3d'];
   static override args = {
     name: Args.string({ description: 'The environment, e.g. feature-payments.', required: true }),

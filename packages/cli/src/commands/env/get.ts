@@ -6,7 +6,8 @@ import { environmentView, formatEnvironment, StepReporter } from '../../env-form
 const SETTLED: ReadonlySet<Environment['status']> = new Set(['ready', 'failed', 'deleted']);
 
 export default class EnvGet extends BaseCommand<typeof EnvGet> {
-  static override summary = 'Show an environment: resources, endpoints (never passwords), age, expiry and its steps with their times.';
+  static override summary =
+    'Show an environment: resources, endpoints (never passwords), age, expiry and its steps with their times.';
   static override description = [
     'With --watch it follows an environment that is being created or deleted, printing each step on stderr as',
     'it finishes, until it is ready, failed or deleted. After a delete has finished it shows the last record,',
@@ -14,14 +15,19 @@ export default class EnvGet extends BaseCommand<typeof EnvGet> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> feature-payments',
-    { description: 'Follow it until it is ready.', command: '<%= config.bin %> <%= command.id %> feature-payments --watch' },
+    {
+      description: 'Follow it until it is ready.',
+      command: '<%= config.bin %> <%= command.id %> feature-payments --watch',
+    },
     '<%= config.bin %> <%= command.id %> staging -o yaml',
   ];
   static override args = {
     name: Args.string({ description: 'The environment, e.g. feature-payments.', required: true }),
   };
   static override flags = {
-    watch: Flags.boolean({ summary: 'Follow it until it is ready, failed or deleted, printing each step as it finishes.' }),
+    watch: Flags.boolean({
+      summary: 'Follow it until it is ready, failed or deleted, printing each step as it finishes.',
+    }),
   };
 
   async run(): Promise<void> {

@@ -11,12 +11,21 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> --principal alice@company.com --action env:create --resource environment:staging',
-    { description: 'With request context, as JSON.', command: `<%= config.bin %> <%= command.id %> --principal user:default/bob --action secret:read --resource secret:staging/payments-api/DB_URL --context '{"ttl":"2h"}' -o json` },
+    {
+      description: 'With request context, as JSON.',
+      command: `<%= config.bin %> <%= command.id %> --principal user:default/bob --action secret:read --resource secret:staging/payments-api/DB_URL --context '{"ttl":"2h"}' -o json`,
+    },
   ];
   static override flags = {
-    principal: Flags.string({ summary: 'Who: user:alice@company.com, user:default/alice or alice@company.com.', required: true }),
+    principal: Flags.string({
+      summary: 'Who: user:alice@company.com, user:default/alice or alice@company.com.',
+      required: true,
+    }),
     action: Flags.string({ summary: 'The action, e.g. env:create, deploy:create, secret:read.', required: true }),
-    resource: Flags.string({ summary: 'On what: <type>:<id>, e.g. environment:staging, service:payments-api.', required: true }),
+    resource: Flags.string({
+      summary: 'On what: <type>:<id>, e.g. environment:staging, service:payments-api.',
+      required: true,
+    }),
     context: Flags.string({ summary: 'Extra request context as a JSON object, e.g. \'{"ttl":"2h"}\'.' }),
   };
 
@@ -24,16 +33,19 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
     const { principal, action, resource } = this.flags;
     const context = this.flags.context === undefined ? undefined : parseContext(this.flags.context);
     const decision = await this.api.checkPolicy({ principal, action, resource, ...(context ? { context } : {}) });
-    await this.render<PolicyDecision>(decision, recordSpec([
-      { label: 'Decision', value: (d) => d.decision.toUpperCase() },
-      { label: 'Reason', value: (d) => d.reason },
-      { label: 'Principal', value: (d) => d.principal },
-      { label: 'Action', value: (d) => d.action },
-      { label: 'Resource', value: (d) => d.resource },
-      { label: 'Permitted by', value: (d) => d.permittedBy },
-      { label: 'Forbidden by', value: (d) => d.forbiddenBy },
-      { label: 'Errors', value: (d) => d.errors },
-    ]));
+    await this.render<PolicyDecision>(
+      decision,
+      recordSpec([
+        { label: 'Decision', value: (d) => d.decision.toUpperCase() },
+        { label: 'Reason', value: (d) => d.reason },
+        { label: 'Principal', value: (d) => d.principal },
+        { label: 'Action', value: (d) => d.action },
+        { label: 'Resource', value: (d) => d.resource },
+        { label: 'Permitted by', value: (d) => d.permittedBy },
+        { label: 'Forbidden by', value: (d) => d.forbiddenBy },
+        { label: 'Errors', value: (d) => d.errors },
+      ]),
+    );
   }
 }
 
@@ -44,10 +56,14 @@ function parseContext(text: string): Record<string, unknown> {
   } catch (err) {
     throw contextError(`--context is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw contextError('--context must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw contextError('--context must be a JSON object');
   return value as Record<string, unknown>;
 }
 
 function contextError(message: string): IdpError {
-  return new IdpError('USAGE', message, { field: 'context', hint: `Quote a JSON object, e.g. --context '{"ttl":"2h"}'.` });
+  return new IdpError('USAGE', message, {
+    field: 'context',
+    hint: `Quote a JSON object, e.g. --context '{"ttl":"2h"}'.`,
+  });
 }

@@ -11,7 +11,10 @@ export default class SecretGet extends BaseCommand<typeof SecretGet> {
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> staging/payments-api/STRIPE_KEY',
-    { description: 'An older version.', command: '<%= config.bin %> <%= command.id %> staging/payments-api/STRIPE_KEY --version 2' },
+    {
+      description: 'An older version.',
+      command: '<%= config.bin %> <%= command.id %> staging/payments-api/STRIPE_KEY --version 2',
+    },
   ];
   static override args = {
     path: Args.string({ description: '<env>/<service>/<KEY>.', required: true }),

@@ -13,11 +13,18 @@ export default class SecretVersions extends BaseCommand<typeof SecretVersions> {
   async run(): Promise<void> {
     const list = await this.api.secretVersions(this.args.path);
     if (list.deletedAt) this.info(`${list.path} was deleted at ${formatTime(list.deletedAt)}; its versions are kept.`);
-    await this.render(list, listSpec<SecretVersionList, SecretVersion>((l) => l.items, [
-      { header: 'VERSION', value: (v) => v.version },
-      { header: 'CREATED', value: (v) => formatTime(v.createdAt) },
-      { header: 'CREATED BY', value: (v) => v.createdBy },
-      { header: 'CURRENT', value: (v) => v.current },
-    ], 'No versions.'));
+    await this.render(
+      list,
+      listSpec<SecretVersionList, SecretVersion>(
+        (l) => l.items,
+        [
+          { header: 'VERSION', value: (v) => v.version },
+          { header: 'CREATED', value: (v) => formatTime(v.createdAt) },
+          { header: 'CREATED BY', value: (v) => v.createdBy },
+          { header: 'CURRENT', value: (v) => v.current },
+        ],
+        'No versions.',
+      ),
+    );
   }
 }

@@ -11,15 +11,19 @@ export default class TokenList_ extends BaseCommand<typeof TokenList_> {
   async run(): Promise<void> {
     await this.render(
       await this.api.listTokens(),
-      listSpec<TokenList, Token>((list) => list.items, [
-        { header: 'ID', value: (t) => t.id },
-        { header: 'USER', value: (t) => t.user },
-        { header: 'STATUS', value: (t) => t.status },
-        { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
-        { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
-        { header: 'LAST USED', value: (t) => formatTime(t.lastUsedAt) },
-        { header: 'DESCRIPTION', value: (t) => t.description },
-      ], 'No tokens.'),
+      listSpec<TokenList, Token>(
+        (list) => list.items,
+        [
+          { header: 'ID', value: (t) => t.id },
+          { header: 'USER', value: (t) => t.user },
+          { header: 'STATUS', value: (t) => t.status },
+          { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
+          { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },
+          { header: 'LAST USED', value: (t) => formatTime(t.lastUsedAt) },
+          { header: 'DESCRIPTION', value: (t) => t.description },
+        ],
+        'No tokens.',
+      ),
     );
   }
 }

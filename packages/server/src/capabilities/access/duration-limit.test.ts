@@ -15,7 +15,9 @@ describe('access durations against the shipped policies', () => {
   const tmp = tempSqliteStore('access-duration');
   let gate: PolicyGate;
   let audit: AuditLog;
-  const resources = new SecretResources({ ownerOf: async () => 'group:default/payments' }, (env) => (env === 'production' ? 'production' : 'non-production'));
+  const resources = new SecretResources({ ownerOf: async () => 'group:default/payments' }, (env) =>
+    env === 'production' ? 'production' : 'non-production',
+  );
   const ctx = { principal: { ref: ALICE, roles: [] }, requestId: 'req-1' } as unknown as RequestContext;
   beforeAll(async () => {
     audit = new AuditLog(tmp.store.db, { now: () => new Date('2030-01-01T00:00:00Z') }, tmp.store.dialect);
@@ -24,7 +26,10 @@ describe('access durations against the shipped policies', () => {
   const request = async (path: string, durationSeconds: number) => {
     const scope = { env: path.split('/')[0]!, service: 'payments-api', key: '*', path };
     const resolved = await resources.resolve(scope);
-    return { scope, req: { action: 'access:request', resource: resolved.entity, context: { durationSeconds, reason: 'x' } } };
+    return {
+      scope,
+      req: { action: 'access:request', resource: resolved.entity, context: { durationSeconds, reason: 'x' } },
+    };
   };
 
   it('finds the longest duration the policies allow: 8h, 4h in production', async () => {
@@ -41,8 +46,17 @@ describe('access durations against the shipped policies', () => {
     const long = await request('production/payments-api/*', 5 * 3600);
     const err = await enforceWithDuration(gate, ctx, long.req, long.scope, 5 * 3600).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpError);
-    expect(err).toMatchObject({ code: 'ACCESS_DURATION_TOO_LONG', details: { field: 'duration', maxSeconds: 14_400, forbiddenBy: ['access/max-duration-production'] } });
+    expect(err).toMatchObject({
+      code: 'ACCESS_DURATION_TOO_LONG',
+      details: { field: 'duration', maxSeconds: 14_400, forbiddenBy: ['access/max-duration-production'] },
+    });
     const [record] = await audit.list({ limit: 1 });
-    expect(record).toMatchObject({ actor: ALICE, action: 'access:request', target: 'secret:production/payments-api/*', decision: 'deny', details: { durationSeconds: 18_000, maxSeconds: 14_400 } });
+    expect(record).toMatchObject({
+      actor: ALICE,
+      action: 'access:request',
+      target: 'secret:production/payments-api/*',
+      decision: 'deny',
+      details: { durationSeconds: 18_000, maxSeconds: 14_400 },
+    });
   });
 });

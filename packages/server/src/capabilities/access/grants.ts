@@ -12,10 +12,17 @@ export class AccessGrants implements GrantLookup {
   constructor(private readonly deps: { db: Kysely<Database>; clock: Clock }) {}
 
   async grantFor(principalRef: string, env: string, service: string, key: string): Promise<GrantMatch> {
-    const rows = await this.deps.db.selectFrom('access_requests').selectAll()
-      .where('requester', '=', principalRef).where('env', '=', env).where('service', '=', service)
-      .where('status', 'in', ['approved', 'expired']).where('expires_at', 'is not', null)
-      .orderBy('expires_at', 'desc').limit(200).execute();
+    const rows = await this.deps.db
+      .selectFrom('access_requests')
+      .selectAll()
+      .where('requester', '=', principalRef)
+      .where('env', '=', env)
+      .where('service', '=', service)
+      .where('status', 'in', ['approved', 'expired'])
+      .where('expires_at', 'is not', null)
+      .orderBy('expires_at', 'desc')
+      .limit(200)
+      .execute();
     const now = this.now();
     let active: GrantInfo | null = null;
     let ended: GrantInfo | null = null;
@@ -31,7 +38,11 @@ export class AccessGrants implements GrantLookup {
   }
 
   async isActive(grantId: string): Promise<boolean> {
-    const r = await this.deps.db.selectFrom('access_requests').select(['status', 'expires_at']).where('id', '=', grantId).executeTakeFirst();
+    const r = await this.deps.db
+      .selectFrom('access_requests')
+      .select(['status', 'expires_at'])
+      .where('id', '=', grantId)
+      .executeTakeFirst();
     return !!r && r.status === 'approved' && !!r.expires_at && r.expires_at > this.now();
   }
 

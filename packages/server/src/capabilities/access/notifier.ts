@@ -89,7 +89,9 @@ export class WebhookNotifier {
       }
       if (attempt < this.attempts) await this.sleep(this.baseDelayMs * 2 ** (attempt - 1));
     }
-    this.log(`warning: access webhook ${this.target}: notification not delivered (${last}); the request itself is unaffected`);
+    this.log(
+      `warning: access webhook ${this.target}: notification not delivered (${last}); the request itself is unaffected`,
+    );
   }
 
   private sleep(ms: number): Promise<void> {

@@ -36,7 +36,12 @@ export function requestView(row: RequestRow, now: string, directory: Directory):
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     revokedBy: row.revoked_by,
-    approvers: row.owner ? directory.membersOf(row.owner).map((m) => m.ref).filter((r) => r !== row.requester) : [],
+    approvers: row.owner
+      ? directory
+          .membersOf(row.owner)
+          .map((m) => m.ref)
+          .filter((r) => r !== row.requester)
+      : [],
   };
 }
 

@@ -63,7 +63,13 @@ export class AccessService implements GrantLookup {
 
   constructor(private readonly deps: AccessDeps) {
     this.grants = new AccessGrants(deps);
-    this.sweeper = new AccessSweeper({ db: deps.db, audit: deps.audit, clock: deps.clock, interval: deps.settings.sweepInterval, log: deps.log ?? (() => {}) });
+    this.sweeper = new AccessSweeper({
+      db: deps.db,
+      audit: deps.audit,
+      clock: deps.clock,
+      interval: deps.settings.sweepInterval,
+      log: deps.log ?? (() => {}),
+    });
   }
 
   // --- lifecycle -------------------------------------------------------------------------
@@ -80,13 +86,25 @@ export class AccessService implements GrantLookup {
   async revokeEnvironment(env: string, actor: string, requestId: string): Promise<number> {
     const now = this.deps.clock.now().toISOString();
     return this.deps.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('access_requests')
+      const r = await trx
+        .updateTable('access_requests')
         .set({ status: 'revoked', revoked_at: now, revoked_by: actor, decision_reason: 'environment deleted' })
-        .where('env', '=', env).where('status', 'in', ['pending', 'approved'])
+        .where('env', '=', env)
+        .where('status', 'in', ['pending', 'approved'])
         .executeTakeFirst();
       const n = Number(r.numUpdatedRows ?? 0);
       if (n > 0) {
-        await this.deps.audit.append({ actor, action: 'access:revoke', target: `secret:${env}/*/*`, decision: 'allow', requestId, details: { env, revoked: n, reason: 'environment deleted' } }, trx);
+        await this.deps.audit.append(
+          {
+            actor,
+            action: 'access:revoke',
+            target: `secret:${env}/*/*`,
+            decision: 'allow',
+            requestId,
+            details: { env, revoked: n, reason: 'environment deleted' },
+          },
+          trx,
+        );
       }
       return n;
     });
@@ -112,12 +130,25 @@ export class AccessService implements GrantLookup {
   async request(ctx: RequestContext, input: CreateAccessRequest): Promise<AccessRequest> {
     const scope = parseSecretPattern(input.secret, 'secret');
     const reason = input.reason.trim();
-    if (!reason) throw new IdpError('VALIDATION_FAILED', 'reason: a reason is required', { field: 'reason', hint: 'Say why, e.g. --reason "INC-123: refund failures".' });
+    if (!reason)
+      throw new IdpError('VALIDATION_FAILED', 'reason: a reason is required', {
+        field: 'reason',
+        hint: 'Say why, e.g. --reason "INC-123: refund failures".',
+      });
     const durationSeconds = parseDuration(input.duration ?? this.deps.settings.defaultDuration, 'duration');
     const resolved = await this.deps.resources.resolve(scope);
     const context = { durationSeconds, reason };
-    const decision = await this.enforce(ctx, { action: 'access:request', resource: resolved.entity, context }, scope, durationSeconds);
-    const auto = this.deps.gate.decide(ctx.principal.ref, { action: 'access:auto-approve', resource: resolved.entity, context });
+    const decision = await this.enforce(
+      ctx,
+      { action: 'access:request', resource: resolved.entity, context },
+      scope,
+      durationSeconds,
+    );
+    const auto = this.deps.gate.decide(ctx.principal.ref, {
+      action: 'access:auto-approve',
+      resource: resolved.entity,
+      context,
+    });
     const approved = auto.decision === 'allow';
     const now = this.deps.clock.now();
     const iso = now.toISOString();
@@ -134,7 +165,11 @@ export class AccessService implements GrantLookup {
       status: approved ? 'approved' : 'pending',
       auto_approved: approved ? 1 : 0,
       created_at: iso,
-      pending_until: approved ? null : new Date(now.getTime() + parseDuration(this.deps.settings.pendingTtl, 'access.pendingTtl') * 1000).toISOString(),
+      pending_until: approved
+        ? null
+        : new Date(
+            now.getTime() + parseDuration(this.deps.settings.pendingTtl, 'access.pendingTtl') * 1000,
+          ).toISOString(),
       decided_at: approved ? iso : null,
       decided_by: approved ? `policy:${ruleOf(auto)[0]}` : null,
       rule: JSON.stringify(approved ? ruleOf(auto) : []),
@@ -145,15 +180,31 @@ export class AccessService implements GrantLookup {
     };
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.insertInto('access_requests').values(row).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'access:request', target: `secret:${scope.path}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-        details: { id: row.id, reason, durationSeconds, outcome: row.status },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'access:request',
+          target: `secret:${scope.path}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { id: row.id, reason, durationSeconds, outcome: row.status },
+        },
+        trx,
+      );
       if (approved) {
-        await this.deps.audit.append({
-          actor: ctx.principal.ref, action: 'access:approve', target: `secret:${scope.path}`, decision: 'allow', policyIds: ruleOf(auto), requestId: ctx.requestId,
-          details: { id: row.id, by: 'policy', rule: ruleOf(auto), reason, expiresAt: row.expires_at },
-        }, trx);
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'access:approve',
+            target: `secret:${scope.path}`,
+            decision: 'allow',
+            policyIds: ruleOf(auto),
+            requestId: ctx.requestId,
+            details: { id: row.id, by: 'policy', rule: ruleOf(auto), reason, expiresAt: row.expires_at },
+          },
+          trx,
+        );
       }
     });
     const view = this.view(row);
@@ -163,7 +214,11 @@ export class AccessService implements GrantLookup {
 
   async list(ctx: RequestContext, q: AccessListQuery): Promise<AccessRequest[]> {
     const me = ctx.principal.ref;
-    let query = this.deps.db.selectFrom('access_requests').selectAll().orderBy('created_at', 'desc').limit(LIST_SCAN_LIMIT);
+    let query = this.deps.db
+      .selectFrom('access_requests')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .limit(LIST_SCAN_LIMIT);
     if (q.pending === 'true' || q.toReview === 'true') query = query.where('status', '=', 'pending');
     if (q.mine === 'true') query = query.where('requester', '=', me);
     const rows = await query.execute();
@@ -188,22 +243,51 @@ export class AccessService implements GrantLookup {
   async approve(ctx: RequestContext, id: string, input: ApproveAccessRequest): Promise<AccessRequest> {
     const row = await this.visibleRow(ctx, id);
     await this.refuseSelf(ctx, row, 'approve');
-    const durationSeconds = input.duration !== undefined ? parseDuration(input.duration, 'duration') : Number(row.duration_seconds);
+    const durationSeconds =
+      input.duration !== undefined ? parseDuration(input.duration, 'duration') : Number(row.duration_seconds);
     const resolved = await this.resolveRow(row);
-    const decision = await this.enforce(ctx, {
-      action: 'access:approve', resource: resolved.entity, context: { durationSeconds, requester: userUid(row.requester), reason: row.reason },
-    }, scopeOfRow(row), durationSeconds);
+    const decision = await this.enforce(
+      ctx,
+      {
+        action: 'access:approve',
+        resource: resolved.entity,
+        context: { durationSeconds, requester: userUid(row.requester), reason: row.reason },
+      },
+      scopeOfRow(row),
+      durationSeconds,
+    );
     this.assertPending(row, 'approve');
     const now = this.deps.clock.now();
     const changes = {
-      status: 'approved', decided_at: now.toISOString(), decided_by: ctx.principal.ref, rule: JSON.stringify(decision.permittedBy),
-      decision_reason: input.reason?.trim() || null, duration_seconds: durationSeconds,
+      status: 'approved',
+      decided_at: now.toISOString(),
+      decided_by: ctx.principal.ref,
+      rule: JSON.stringify(decision.permittedBy),
+      decision_reason: input.reason?.trim() || null,
+      duration_seconds: durationSeconds,
       expires_at: new Date(now.getTime() + durationSeconds * 1000).toISOString(),
     };
-    const updated = await this.transition(row, 'pending', changes, (trx, next) => this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'access:approve', target: `secret:${row.pattern}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-      details: { id: row.id, requester: row.requester, by: 'person', durationSeconds, expiresAt: next.expires_at, ...(changes.decision_reason ? { reason: changes.decision_reason } : {}) },
-    }, trx));
+    const updated = await this.transition(row, 'pending', changes, (trx, next) =>
+      this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'access:approve',
+          target: `secret:${row.pattern}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: {
+            id: row.id,
+            requester: row.requester,
+            by: 'person',
+            durationSeconds,
+            expiresAt: next.expires_at,
+            ...(changes.decision_reason ? { reason: changes.decision_reason } : {}),
+          },
+        },
+        trx,
+      ),
+    );
     const view = this.view(updated);
     this.deps.notifier.notify(decisionMessage(view, 'approved'));
     return view;
@@ -215,15 +299,38 @@ export class AccessService implements GrantLookup {
     const row = await this.visibleRow(ctx, id);
     await this.refuseSelf(ctx, row, 'deny');
     const resolved = await this.resolveRow(row);
-    const decision = await this.enforce(ctx, {
-      action: 'access:approve', resource: resolved.entity, context: { requester: userUid(row.requester), reason: row.reason },
-    }, scopeOfRow(row), null);
+    const decision = await this.enforce(
+      ctx,
+      {
+        action: 'access:approve',
+        resource: resolved.entity,
+        context: { requester: userUid(row.requester), reason: row.reason },
+      },
+      scopeOfRow(row),
+      null,
+    );
     this.assertPending(row, 'deny');
-    const changes = { status: 'denied', decided_at: this.now(), decided_by: ctx.principal.ref, rule: JSON.stringify(decision.permittedBy), decision_reason: reason };
-    const updated = await this.transition(row, 'pending', changes, (trx) => this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'access:deny', target: `secret:${row.pattern}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-      details: { id: row.id, requester: row.requester, reason },
-    }, trx));
+    const changes = {
+      status: 'denied',
+      decided_at: this.now(),
+      decided_by: ctx.principal.ref,
+      rule: JSON.stringify(decision.permittedBy),
+      decision_reason: reason,
+    };
+    const updated = await this.transition(row, 'pending', changes, (trx) =>
+      this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'access:deny',
+          target: `secret:${row.pattern}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { id: row.id, requester: row.requester, reason },
+        },
+        trx,
+      ),
+    );
     const view = this.view(updated);
     this.deps.notifier.notify(decisionMessage(view, 'denied'));
     return view;
@@ -233,27 +340,63 @@ export class AccessService implements GrantLookup {
   async revoke(ctx: RequestContext, id: string, input: RevokeAccessRequest): Promise<AccessRequest> {
     const row = await this.visibleRow(ctx, id);
     const resolved = await this.resolveRow(row);
-    const decision = await this.enforce(ctx, {
-      action: 'access:revoke', resource: resolved.entity, context: { requester: userUid(row.requester), reason: row.reason },
-    }, scopeOfRow(row), null);
+    const decision = await this.enforce(
+      ctx,
+      {
+        action: 'access:revoke',
+        resource: resolved.entity,
+        context: { requester: userUid(row.requester), reason: row.reason },
+      },
+      scopeOfRow(row),
+      null,
+    );
     const status = this.statusOf(row);
     if (status === 'expired') {
-      throw new IdpError('ACCESS_REQUEST_EXPIRED', `access request ${id} already ended at ${row.expires_at ?? row.pending_until}; there is nothing to revoke`, { id });
+      throw new IdpError(
+        'ACCESS_REQUEST_EXPIRED',
+        `access request ${id} already ended at ${row.expires_at ?? row.pending_until}; there is nothing to revoke`,
+        { id },
+      );
     }
     if (status !== 'approved' && status !== 'pending') {
-      throw new IdpError('ACCESS_ALREADY_DECIDED', `access request ${id} was already ${status}${row.decided_by && status === 'denied' ? ` by ${row.decided_by}` : ''}${row.revoked_by ? ` by ${row.revoked_by}` : ''}; there is nothing to revoke`, { id, status });
+      throw new IdpError(
+        'ACCESS_ALREADY_DECIDED',
+        `access request ${id} was already ${status}${row.decided_by && status === 'denied' ? ` by ${row.decided_by}` : ''}${row.revoked_by ? ` by ${row.revoked_by}` : ''}; there is nothing to revoke`,
+        { id, status },
+      );
     }
     const now = this.now();
     const reason = input.reason?.trim() || null;
-    const updated = await this.transition(row, row.status, { status: 'revoked', revoked_at: now, revoked_by: ctx.principal.ref, ...(reason && status === 'pending' ? { decision_reason: reason } : {}) }, (trx) => this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'access:revoke', target: `secret:${row.pattern}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-      details: { id: row.id, requester: row.requester, was: status, ...(reason ? { reason } : {}) },
-    }, trx));
+    const updated = await this.transition(
+      row,
+      row.status,
+      {
+        status: 'revoked',
+        revoked_at: now,
+        revoked_by: ctx.principal.ref,
+        ...(reason && status === 'pending' ? { decision_reason: reason } : {}),
+      },
+      (trx) =>
+        this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'access:revoke',
+            target: `secret:${row.pattern}`,
+            decision: 'allow',
+            policyIds: decision.permittedBy,
+            requestId: ctx.requestId,
+            details: { id: row.id, requester: row.requester, was: status, ...(reason ? { reason } : {}) },
+          },
+          trx,
+        ),
+    );
     return this.view(updated);
   }
 
   async stats(ctx: RequestContext, since?: string): Promise<AccessStats> {
-    const sinceIso = since ? new Date(this.deps.clock.now().getTime() - parseDuration(since, 'since') * 1000).toISOString() : null;
+    const sinceIso = since
+      ? new Date(this.deps.clock.now().getTime() - parseDuration(since, 'since') * 1000).toISOString()
+      : null;
     let query = this.deps.db.selectFrom('access_requests').selectAll().orderBy('created_at', 'desc').limit(100_000);
     if (sinceIso) query = query.where('created_at', '>=', sinceIso);
     const rows = await query.execute();
@@ -261,9 +404,18 @@ export class AccessService implements GrantLookup {
     const visible: Row[] = [];
     const all = ctx.principal.roles.includes('admin');
     for (const row of rows) {
-      if (all || row.requester === ctx.principal.ref || (await this.mayDecide(ctx.principal.ref, row, resolve))) visible.push(row);
+      if (all || row.requester === ctx.principal.ref || (await this.mayDecide(ctx.principal.ref, row, resolve)))
+        visible.push(row);
     }
-    return accessStats(visible.map((r) => ({ status: this.statusOf(r), autoApproved: r.auto_approved === 1 || Number(r.auto_approved) === 1, createdAt: r.created_at, decidedAt: r.decided_at })), sinceIso);
+    return accessStats(
+      visible.map((r) => ({
+        status: this.statusOf(r),
+        autoApproved: r.auto_approved === 1 || Number(r.auto_approved) === 1,
+        createdAt: r.created_at,
+        decidedAt: r.decided_at,
+      })),
+      sinceIso,
+    );
   }
 
   /** One expiry pass (see AccessSweeper). */
@@ -286,7 +438,12 @@ export class AccessService implements GrantLookup {
     return requestView(row, this.now(), this.deps.directory);
   }
 
-  private enforce(ctx: RequestContext, req: GateRequest, scope: SecretScope, durationSeconds: number | null): Promise<Decision> {
+  private enforce(
+    ctx: RequestContext,
+    req: GateRequest,
+    scope: SecretScope,
+    durationSeconds: number | null,
+  ): Promise<Decision> {
     return enforceWithDuration(this.deps.gate, ctx, req, scope, durationSeconds);
   }
 
@@ -294,27 +451,47 @@ export class AccessService implements GrantLookup {
     return this.deps.resources.resolve(scopeOfRow(row));
   }
 
-  private async mayDecide(me: string, row: Row, resolve: (s: SecretScope) => Promise<ResolvedSecret | null>): Promise<boolean> {
+  private async mayDecide(
+    me: string,
+    row: Row,
+    resolve: (s: SecretScope) => Promise<ResolvedSecret | null>,
+  ): Promise<boolean> {
     const resolved = await resolve(scopeOfRow(row));
     if (!resolved) return false;
-    return this.deps.gate.decide(me, { action: 'access:approve', resource: resolved.entity, context: { requester: userUid(row.requester) } }).decision === 'allow';
+    return (
+      this.deps.gate.decide(me, {
+        action: 'access:approve',
+        resource: resolved.entity,
+        context: { requester: userUid(row.requester) },
+      }).decision === 'allow'
+    );
   }
 
   /** Requests are visible to their requester and to those who may decide them; others get "not found". */
   private async visibleRow(ctx: RequestContext, id: string): Promise<Row> {
     const row = await this.deps.db.selectFrom('access_requests').selectAll().where('id', '=', id).executeTakeFirst();
-    if (row && (row.requester === ctx.principal.ref || (await this.mayDecide(ctx.principal.ref, row, this.deps.resources.cached())))) return row;
+    if (
+      row &&
+      (row.requester === ctx.principal.ref ||
+        (await this.mayDecide(ctx.principal.ref, row, this.deps.resources.cached())))
+    )
+      return row;
     throw new IdpError('ACCESS_REQUEST_NOT_FOUND', `no access request ${id}`, { field: 'id', id });
   }
 
   private async refuseSelf(ctx: RequestContext, row: Row, verb: 'approve' | 'deny'): Promise<void> {
     if (row.requester !== ctx.principal.ref) return;
     await this.deps.audit.append({
-      actor: ctx.principal.ref, action: verb === 'approve' ? 'access:approve' : 'access:deny', target: `secret:${row.pattern}`, decision: 'deny',
-      requestId: ctx.requestId, details: { id: row.id, reason: 'self-approval' },
+      actor: ctx.principal.ref,
+      action: verb === 'approve' ? 'access:approve' : 'access:deny',
+      target: `secret:${row.pattern}`,
+      decision: 'deny',
+      requestId: ctx.requestId,
+      details: { id: row.id, reason: 'self-approval' },
     });
     throw new IdpError('ACCESS_SELF_APPROVAL', `you cannot ${verb} your own access request ${row.id}`, {
-      id: row.id, hint: `Ask ${row.owner ? `a member of ${row.owner}` : 'a platform admin'} (\`idp access:list\` shows the approvers).`,
+      id: row.id,
+      hint: `Ask ${row.owner ? `a member of ${row.owner}` : 'a platform admin'} (\`idp access:list\` shows the approvers).`,
     });
   }
 
@@ -322,28 +499,60 @@ export class AccessService implements GrantLookup {
     const status = this.statusOf(row);
     if (status === 'pending') return;
     if (status === 'expired') {
-      const when = row.status === 'pending' || !row.expires_at ? `the request expired at ${row.pending_until} before anyone decided` : `its grant already ended at ${row.expires_at}`;
-      throw new IdpError('ACCESS_REQUEST_EXPIRED', `cannot ${verb} access request ${row.id}: ${when}`, { id: row.id, status });
+      const when =
+        row.status === 'pending' || !row.expires_at
+          ? `the request expired at ${row.pending_until} before anyone decided`
+          : `its grant already ended at ${row.expires_at}`;
+      throw new IdpError('ACCESS_REQUEST_EXPIRED', `cannot ${verb} access request ${row.id}: ${when}`, {
+        id: row.id,
+        status,
+      });
     }
     const by = status === 'revoked' ? row.revoked_by : row.decided_by;
-    throw new IdpError('ACCESS_ALREADY_DECIDED', `cannot ${verb} access request ${row.id}: it was already ${status}${by ? ` by ${by}` : ''}${row.decided_at && status !== 'revoked' ? ` at ${row.decided_at}` : ''}`, {
-      id: row.id, status,
-      hint: status === 'approved' ? `To end the grant early: idp access:revoke ${row.id}` : 'Run `idp access:list` to see its state.',
-    });
+    throw new IdpError(
+      'ACCESS_ALREADY_DECIDED',
+      `cannot ${verb} access request ${row.id}: it was already ${status}${by ? ` by ${by}` : ''}${row.decided_at && status !== 'revoked' ? ` at ${row.decided_at}` : ''}`,
+      {
+        id: row.id,
+        status,
+        hint:
+          status === 'approved'
+            ? `To end the grant early: idp access:revoke ${row.id}`
+            : 'Run `idp access:list` to see its state.',
+      },
+    );
   }
 
   /** Applies a state change only if nobody changed the row meanwhile, with its audit record in the same transaction. */
-  private async transition(row: Row, from: string, changes: Partial<Row>, audit: (trx: Transaction<Database>, next: Row) => Promise<unknown>): Promise<Row> {
+  private async transition(
+    row: Row,
+    from: string,
+    changes: Partial<Row>,
+    audit: (trx: Transaction<Database>, next: Row) => Promise<unknown>,
+  ): Promise<Row> {
     const next = { ...row, ...changes } as Row;
     const ok = await this.deps.db.transaction().execute(async (trx) => {
-      const res = await trx.updateTable('access_requests').set(changes).where('id', '=', row.id).where('status', '=', from).executeTakeFirst();
+      const res = await trx
+        .updateTable('access_requests')
+        .set(changes)
+        .where('id', '=', row.id)
+        .where('status', '=', from)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return false;
       await audit(trx, next);
       return true;
     });
     if (!ok) {
-      const fresh = await this.deps.db.selectFrom('access_requests').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-      throw new IdpError('ACCESS_ALREADY_DECIDED', `access request ${row.id} was ${this.statusOf(fresh)} by ${fresh.revoked_by ?? fresh.decided_by ?? 'the control plane'} at the same moment`, { id: row.id, status: this.statusOf(fresh) });
+      const fresh = await this.deps.db
+        .selectFrom('access_requests')
+        .selectAll()
+        .where('id', '=', row.id)
+        .executeTakeFirstOrThrow();
+      throw new IdpError(
+        'ACCESS_ALREADY_DECIDED',
+        `access request ${row.id} was ${this.statusOf(fresh)} by ${fresh.revoked_by ?? fresh.decided_by ?? 'the control plane'} at the same moment`,
+        { id: row.id, status: this.statusOf(fresh) },
+      );
     }
     return next;
   }

@@ -51,23 +51,46 @@ export class AccessSweeper {
   /** One pass; returns how many requests it marked expired. */
   async sweep(): Promise<number> {
     const now = this.deps.clock.now().toISOString();
-    const ended = await this.deps.db.selectFrom('access_requests').selectAll()
-      .where((eb) => eb.or([
-        eb.and([eb('status', '=', 'approved'), eb('expires_at', '<=', now)]),
-        eb.and([eb('status', '=', 'pending'), eb('pending_until', '<=', now)]),
-      ]))
-      .orderBy('created_at').limit(1000).execute();
+    const ended = await this.deps.db
+      .selectFrom('access_requests')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'approved'), eb('expires_at', '<=', now)]),
+          eb.and([eb('status', '=', 'pending'), eb('pending_until', '<=', now)]),
+        ]),
+      )
+      .orderBy('created_at')
+      .limit(1000)
+      .execute();
     let count = 0;
     for (const row of ended) {
       const wasPending = row.status === 'pending';
       const changed = await this.deps.db.transaction().execute(async (trx) => {
         // Only if nobody decided or revoked it meanwhile.
-        const res = await trx.updateTable('access_requests').set({ status: 'expired' }).where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
+        const res = await trx
+          .updateTable('access_requests')
+          .set({ status: 'expired' })
+          .where('id', '=', row.id)
+          .where('status', '=', row.status)
+          .executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) return false;
-        await this.deps.audit.append({
-          actor: SYSTEM_ACTOR, action: 'access:expire', target: `secret:${row.pattern}`, decision: 'allow',
-          details: { id: row.id, requester: row.requester, was: row.status, endedAt: wasPending ? row.pending_until : row.expires_at, reason: row.reason },
-        }, trx);
+        await this.deps.audit.append(
+          {
+            actor: SYSTEM_ACTOR,
+            action: 'access:expire',
+            target: `secret:${row.pattern}`,
+            decision: 'allow',
+            details: {
+              id: row.id,
+              requester: row.requester,
+              was: row.status,
+              endedAt: wasPending ? row.pending_until : row.expires_at,
+              reason: row.reason,
+            },
+          },
+          trx,
+        );
         return true;
       });
       if (changed) count += 1;

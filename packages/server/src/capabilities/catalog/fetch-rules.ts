@@ -14,7 +14,10 @@ export class FetchRules {
 
   constructor(allowHosts: readonly string[] = []) {
     for (const raw of allowHosts) {
-      const entry = raw.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      const entry = raw
+        .trim()
+        .toLowerCase()
+        .replace(/^\[(.*)\]$/, '$1');
       if (entry.includes('/')) this.ranges.push(normalizeRange(ipaddr.parseCIDR(entry)));
       else if (ipaddr.isValid(entry)) {
         const addr = ipaddr.process(entry);
@@ -28,7 +31,9 @@ export class FetchRules {
   static isValidEntry(raw: string): boolean {
     const entry = raw.trim().replace(/^\[(.*)\]$/, '$1');
     if (entry.includes('/')) return ipaddr.isValidCIDR(entry);
-    return ipaddr.isValid(entry) || /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(entry);
+    return (
+      ipaddr.isValid(entry) || /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(entry)
+    );
   }
 
   /** Whether the admin named this host: then any address it resolves to is allowed. */
@@ -55,6 +60,7 @@ export function bareHost(host: string): string {
 
 /** An IPv4-mapped range (`::ffff:10.0.0.0/104`) compares as the IPv4 range it stands for. */
 function normalizeRange([net, bits]: [ipaddr.IPv4 | ipaddr.IPv6, number]): [ipaddr.IPv4 | ipaddr.IPv6, number] {
-  if (net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  if (net.kind() === 'ipv6' && (net as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96)
+    return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96];
   return [net, bits];
 }

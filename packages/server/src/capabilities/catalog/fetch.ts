@@ -12,7 +12,11 @@ export interface FetchLimits {
   maxRedirects: number;
 }
 
-export const FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({ timeoutMs: 10_000, maxBytes: 10 * 1024 * 1024, maxRedirects: 5 });
+export const FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({
+  timeoutMs: 10_000,
+  maxBytes: 10 * 1024 * 1024,
+  maxRedirects: 5,
+});
 
 /** Why a fetch failed, in detail: for the server log and for admins' own locations, never for others. */
 export class FetchFailed extends Error {
@@ -27,11 +31,16 @@ export class FetchFailed extends Error {
  * the socket's own DNS lookup, so a second answer cannot slip in between); redirects are followed
  * here, each hop checked again. The body is read up to maxBytes while it streams.
  */
-export async function fetchDocument(url: string, rules: FetchRules | null, limits: FetchLimits = FETCH_LIMITS): Promise<{ text: string; url: string }> {
+export async function fetchDocument(
+  url: string,
+  rules: FetchRules | null,
+  limits: FetchLimits = FETCH_LIMITS,
+): Promise<{ text: string; url: string }> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
   let current = new URL(url);
   for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new FetchFailed(`${current.protocol} is not http(s)`);
+    if (current.protocol !== 'http:' && current.protocol !== 'https:')
+      throw new FetchFailed(`${current.protocol} is not http(s)`);
     const host = bareHost(current.hostname);
     if (rules && ipaddr.isValid(host)) {
       // An IP literal is never looked up, so the socket's lookup would not see it: check it here.
@@ -58,11 +67,17 @@ export async function fetchDocument(url: string, rules: FetchRules | null, limit
 function get(url: URL, rules: FetchRules | null, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, {
-      method: 'GET', agent: false, signal,
-      headers: { accept: 'application/yaml, text/yaml, text/plain;q=0.9, */*;q=0.5', 'user-agent': 'idp-catalog' },
-      ...(rules ? { lookup: checkedLookup(rules, bareHost(url.hostname)) } : {}),
-    }, resolvePromise);
+    const req = request(
+      url,
+      {
+        method: 'GET',
+        agent: false,
+        signal,
+        headers: { accept: 'application/yaml, text/yaml, text/plain;q=0.9, */*;q=0.5', 'user-agent': 'idp-catalog' },
+        ...(rules ? { lookup: checkedLookup(rules, bareHost(url.hostname)) } : {}),
+      },
+      resolvePromise,
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof FetchFailed) reject(err);
       else if (err.name === 'AbortError' || signal.aborted) reject(new FetchFailed('no answer in time'));
@@ -74,11 +89,16 @@ function get(url: URL, rules: FetchRules | null, signal: AbortSignal): Promise<I
 
 /** dns.lookup, refusing the connection when any address the name resolves to is not allowed. */
 function checkedLookup(rules: FetchRules, host: string): LookupFunction {
-  return ((hostname: string, options: LookupOptions, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  return ((
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       const refused = addresses.map((a) => rules.refusal(host, a.address)).find(Boolean);
-      if (refused || addresses.length === 0) return callback(new FetchFailed(`refused: ${refused ?? `${host} has no address`}`), '');
+      if (refused || addresses.length === 0)
+        return callback(new FetchFailed(`refused: ${refused ?? `${host} has no address`}`), '');
       if (options.all) callback(null, addresses);
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     });
@@ -118,14 +138,21 @@ export async function pinnedGitOptions(repo: string, rules: FetchRules): Promise
   } catch {
     throw new FetchFailed('not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchFailed(`${url.protocol} remotes are for admins' locations; others must be http(s)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new FetchFailed(`${url.protocol} remotes are for admins' locations; others must be http(s)`);
   const host = bareHost(url.hostname);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const addresses = ipaddr.isValid(host)
     ? [host]
-    : await new Promise<string[]>((resolvePromise, reject) => dnsLookup(host, { all: true }, (err, found) => (err ? reject(new FetchFailed(err.code ?? err.message)) : resolvePromise(found.map((a) => a.address)))));
+    : await new Promise<string[]>((resolvePromise, reject) =>
+        dnsLookup(host, { all: true }, (err, found) =>
+          err ? reject(new FetchFailed(err.code ?? err.message)) : resolvePromise(found.map((a) => a.address)),
+        ),
+      );
   const refused = addresses.map((a) => rules.refusal(host, a)).find(Boolean);
   if (refused || addresses.length === 0) throw new FetchFailed(`refused: ${refused ?? `${host} has no address`}`);
-  const pinned = ipaddr.isValid(host) ? [] : ['-c', `http.curloptResolve=${host}:${port}:${addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',')}`];
+  const pinned = ipaddr.isValid(host)
+    ? []
+    : ['-c', `http.curloptResolve=${host}:${port}:${addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(',')}`];
   return [...pinned, '-c', 'http.followRedirects=false'];
 }

@@ -31,13 +31,25 @@ export function parseFilterParams(param: unknown): EntityFilter | undefined {
   const sets: EntityFilter[] = [];
   for (const text of strings as string[]) {
     const byKey = new Map<string, { key: string; values?: string[] }>();
-    for (const statement of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const statement of text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const eq = statement.indexOf('=');
       const key = (eq === -1 ? statement : statement.slice(0, eq)).trim().toLowerCase();
-      if (!key) throw new FilterInputError(`Invalid filter, '${statement}' is not a valid statement (expected a string on the form a=b or a= or a)`);
+      if (!key)
+        throw new FilterInputError(
+          `Invalid filter, '${statement}' is not a valid statement (expected a string on the form a=b or a= or a)`,
+        );
       const cond = byKey.get(key) ?? { key };
       byKey.set(key, cond);
-      if (eq !== -1) (cond.values ??= []).push(statement.slice(eq + 1).trim().toLowerCase());
+      if (eq !== -1)
+        (cond.values ??= []).push(
+          statement
+            .slice(eq + 1)
+            .trim()
+            .toLowerCase(),
+        );
     }
     if (byKey.size) sets.push({ allOf: [...byKey.values()] });
   }
@@ -50,7 +62,9 @@ export function parseFilterParams(param: unknown): EntityFilter | undefined {
  */
 export function parsePredicate(predicate: unknown): EntityFilter {
   if (!isRecord(predicate)) {
-    throw new FilterInputError(`Invalid filter predicate: top-level primitive values are not supported. Wrap the value in a field expression, e.g. { "kind": ${JSON.stringify(predicate)} }`);
+    throw new FilterInputError(
+      `Invalid filter predicate: top-level primitive values are not supported. Wrap the value in a field expression, e.g. { "kind": ${JSON.stringify(predicate)} }`,
+    );
   }
   if ('$not' in predicate) return { not: parsePredicate(predicate.$not) };
   if ('$all' in predicate) return { allOf: asArray(predicate.$all, '$all').map(parsePredicate) };
@@ -73,11 +87,13 @@ function fieldPredicate(key: string, value: unknown): EntityFilter {
     if ('$exists' in value) return value.$exists ? { key } : { not: { key } };
     if ('$in' in value) {
       const list = asArray(value.$in, '$in');
-      if (!list.every(isPrimitive)) throw new FilterInputError(`Invalid filter predicate: $in for "${key}" must list primitive values`);
+      if (!list.every(isPrimitive))
+        throw new FilterInputError(`Invalid filter predicate: $in for "${key}" must list primitive values`);
       return { key, values: list.map((v) => String(v).toLowerCase()) };
     }
     if ('$hasPrefix' in value) {
-      if (typeof value.$hasPrefix !== 'string') throw new FilterInputError(`Invalid filter predicate: $hasPrefix for "${key}" must be a string`);
+      if (typeof value.$hasPrefix !== 'string')
+        throw new FilterInputError(`Invalid filter predicate: $hasPrefix for "${key}" must be a string`);
       return { key, prefix: value.$hasPrefix.toLowerCase() };
     }
     if ('$contains' in value) {
@@ -87,16 +103,21 @@ function fieldPredicate(key: string, value: unknown): EntityFilter {
         const lowered = Object.fromEntries(Object.entries(target).map(([k, v]) => [k.toLowerCase(), v]));
         const { type, targetref, ...rest } = lowered;
         if (typeof type !== 'string' || Object.keys(rest).length) {
-          throw new FilterInputError(`The $contains operator for "relations" requires a "type" and optionally a "targetRef" property, but got ${JSON.stringify(target)}`);
+          throw new FilterInputError(
+            `The $contains operator for "relations" requires a "type" and optionally a "targetRef" property, but got ${JSON.stringify(target)}`,
+          );
         }
         const relKey = `relations.${type.toLowerCase()}`;
         if (targetref === undefined) return { key: relKey };
         if (typeof targetref === 'string') return { key: relKey, values: [targetref.toLowerCase()] };
-        if (isRecord(targetref) && Array.isArray(targetref.$in)) return { key: relKey, values: targetref.$in.map((v) => String(v).toLowerCase()) };
+        if (isRecord(targetref) && Array.isArray(targetref.$in))
+          return { key: relKey, values: targetref.$in.map((v) => String(v).toLowerCase()) };
       }
     }
   }
-  throw new FilterInputError(`Invalid filter predicate value for field "${key}": expected a primitive value, $exists, $in, $hasPrefix or $contains, but got ${JSON.stringify(value)}`);
+  throw new FilterInputError(
+    `Invalid filter predicate value for field "${key}": expected a primitive value, $exists, $in, $hasPrefix or $contains, but got ${JSON.stringify(value)}`,
+  );
 }
 
 export function andFilters(...filters: (EntityFilter | undefined)[]): EntityFilter | undefined {
@@ -114,11 +135,17 @@ export function filterSql(filter: EntityFilter, uidColumn: string): RawBuilder<b
   if ('not' in filter) return sql<boolean>`not (${filterSql(filter.not, uidColumn)})`;
   if ('anyOf' in filter) {
     if (filter.anyOf.length === 0) return sql<boolean>`1 = 0`;
-    return sql<boolean>`(${sql.join(filter.anyOf.map((f) => filterSql(f, uidColumn)), sql` or `)})`;
+    return sql<boolean>`(${sql.join(
+      filter.anyOf.map((f) => filterSql(f, uidColumn)),
+      sql` or `,
+    )})`;
   }
   if ('allOf' in filter) {
     if (filter.allOf.length === 0) return sql<boolean>`1 = 1`;
-    return sql<boolean>`(${sql.join(filter.allOf.map((f) => filterSql(f, uidColumn)), sql` and `)})`;
+    return sql<boolean>`(${sql.join(
+      filter.allOf.map((f) => filterSql(f, uidColumn)),
+      sql` and `,
+    )})`;
   }
   const { key, values, prefix } = filter;
   if (prefix !== undefined) {
@@ -158,8 +185,10 @@ export function filterSetSql(filter: EntityFilter): RawBuilder<unknown> {
       const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       return sql`select entity_uid from catalog_search where key = ${key} and value like ${pattern} escape ${'\\'}`;
     }
-    if (values && values.length === 1) return sql`select entity_uid from catalog_search where key = ${key} and value = ${values[0]}`;
-    if (values && values.length > 1) return sql`select entity_uid from catalog_search where key = ${key} and value in (${sql.join(values)})`;
+    if (values && values.length === 1)
+      return sql`select entity_uid from catalog_search where key = ${key} and value = ${values[0]}`;
+    if (values && values.length > 1)
+      return sql`select entity_uid from catalog_search where key = ${key} and value in (${sql.join(values)})`;
     return sql`select entity_uid from catalog_search where key = ${key}`;
   };
   return build(filter);

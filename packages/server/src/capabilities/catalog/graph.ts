@@ -5,7 +5,16 @@ import type { Directory } from '../../identity/index.ts';
 import { splitRef } from './util.ts';
 
 /** Relation types the graph views read; both directions are stored, so each is a plain lookup. */
-const GRAPH_RELATIONS = ['dependsOn', 'dependencyOf', 'consumesApi', 'apiConsumedBy', 'providesApi', 'apiProvidedBy', 'ownedBy', 'ownerOf'];
+const GRAPH_RELATIONS = [
+  'dependsOn',
+  'dependencyOf',
+  'consumesApi',
+  'apiConsumedBy',
+  'providesApi',
+  'apiProvidedBy',
+  'ownedBy',
+  'ownerOf',
+];
 
 /** Annotations that name where a team is paged, in the order they are tried. */
 export const ONCALL_ANNOTATIONS: readonly { key: string; prefix: string }[] = [
@@ -36,8 +45,17 @@ export class CatalogGraph {
     const g = new CatalogGraph();
     const [entities, relations, types, groups] = await Promise.all([
       db.selectFrom('catalog_entities').select(['ref', 'kind']).execute(),
-      db.selectFrom('catalog_relations').select(['source_ref', 'type', 'target_ref']).where('type', 'in', GRAPH_RELATIONS).execute(),
-      db.selectFrom('catalog_search as s').innerJoin('catalog_entities as e', 'e.uid', 's.entity_uid').select(['e.ref', 's.original_value']).where('s.key', '=', 'spec.type').execute(),
+      db
+        .selectFrom('catalog_relations')
+        .select(['source_ref', 'type', 'target_ref'])
+        .where('type', 'in', GRAPH_RELATIONS)
+        .execute(),
+      db
+        .selectFrom('catalog_search as s')
+        .innerJoin('catalog_entities as e', 'e.uid', 's.entity_uid')
+        .select(['e.ref', 's.original_value'])
+        .where('s.key', '=', 'spec.type')
+        .execute(),
       db.selectFrom('catalog_entities').select(['ref', 'entity']).where('kind', '=', 'group').execute(),
     ]);
     for (const e of entities) g.kinds.set(e.ref, e.kind);
@@ -55,7 +73,11 @@ export class CatalogGraph {
     }
     for (const byType of g.edges.values()) for (const list of byType.values()) list.sort();
     for (const row of groups) {
-      const entity = JSON.parse(row.entity) as { metadata: { annotations?: Record<string, string> }; spec?: { profile?: { email?: unknown } }; relations?: { type: string; targetRef: string }[] };
+      const entity = JSON.parse(row.entity) as {
+        metadata: { annotations?: Record<string, string> };
+        spec?: { profile?: { email?: unknown } };
+        relations?: { type: string; targetRef: string }[];
+      };
       const email = entity.spec?.profile?.email;
       g.groups.set(row.ref, {
         annotations: isRecord(entity.metadata.annotations) ? entity.metadata.annotations : {},
@@ -94,14 +116,23 @@ export class CatalogGraph {
   dependents(ref: string): string[] {
     const out = new Set<string>(this.out(ref, 'dependencyOf'));
     for (const c of this.out(ref, 'apiConsumedBy')) out.add(c);
-    for (const api of this.out(ref, 'providesApi')) for (const c of this.out(api, 'apiConsumedBy')) if (c !== ref) out.add(c);
+    for (const api of this.out(ref, 'providesApi'))
+      for (const c of this.out(api, 'apiConsumedBy')) if (c !== ref) out.add(c);
     return [...out].sort();
   }
 
   depsTree(root: string, maxDepth: number): { root: DependencyNode; depth: number; truncated: boolean } {
     let truncated = false;
     const build = (ref: string, relation: string | null, depth: number, path: Set<string>): DependencyNode => {
-      const node: DependencyNode = { ref, kind: this.kindOf(ref), owner: this.ownerOf(ref), relation, missing: !this.has(ref), cycle: false, children: [] };
+      const node: DependencyNode = {
+        ref,
+        kind: this.kindOf(ref),
+        owner: this.ownerOf(ref),
+        relation,
+        missing: !this.has(ref),
+        cycle: false,
+        children: [],
+      };
       if (path.has(ref)) {
         node.cycle = true;
         return node;
@@ -178,7 +209,14 @@ export class CatalogGraph {
           next.push(v);
           const ref = this.refsById[v]!;
           const owner = this.ownerOf(ref);
-          dependents.push({ ref, kind: this.kindOf(ref), depth: d, via: this.refsById[u]!, owner, oncall: owner ? oncall(owner) : noOwner(ref) });
+          dependents.push({
+            ref,
+            kind: this.kindOf(ref),
+            depth: d,
+            via: this.refsById[u]!,
+            owner,
+            oncall: owner ? oncall(owner) : noOwner(ref),
+          });
         }
       }
       frontier = next;
@@ -195,7 +233,12 @@ export class CatalogGraph {
   }
 
   /** When v (already reached) is an ancestor of u in the BFS tree, the edge u → v closes a cycle. */
-  private cycleThrough(parent: Map<number, number>, depth: Map<number, number>, u: number, v: number): string[] | undefined {
+  private cycleThrough(
+    parent: Map<number, number>,
+    depth: Map<number, number>,
+    u: number,
+    v: number,
+  ): string[] | undefined {
     // Only a node nearer the root can be an ancestor; climb exactly to its depth before comparing,
     // so the many edges into already-reached siblings cost one lookup each.
     const dv = depth.get(v)!;
@@ -235,7 +278,9 @@ export class CatalogGraph {
     }
     if (team.startsWith('user:')) {
       const email = directory.users.get(team)?.email ?? null;
-      route.push(email ? `the owner is a user; page them at ${email}` : 'the owner is a user with no email (spec.profile.email)');
+      route.push(
+        email ? `the owner is a user; page them at ${email}` : 'the owner is a user with no email (spec.profile.email)',
+      );
       return { team, contact: email, source: email ? 'group-email' : 'none', route };
     }
     const seen = new Set<string>();
@@ -245,7 +290,9 @@ export class CatalogGraph {
       const name = splitRef(g).name;
       const fromRota = rota[g] ?? rota[name] ?? rota[`group:${name}`];
       if (fromRota) {
-        route.push(`the on-call rota in the config (catalog.oncall.${rota[g] ? g : rota[name] ? name : `group:${name}`}) says ${fromRota}`);
+        route.push(
+          `the on-call rota in the config (catalog.oncall.${rota[g] ? g : rota[name] ? name : `group:${name}`}) says ${fromRota}`,
+        );
         return { team, contact: fromRota, source: hop ? 'parent-group' : 'rota', route };
       }
       route.push(`no entry for ${name} in the config's on-call rota (catalog.oncall)`);
@@ -275,7 +322,11 @@ export class CatalogGraph {
 
   /** What a group owns directly: entities with an ownedBy relation to it. */
   ownedBy(groupRef: string): Team['owns'] {
-    return this.out(groupRef, 'ownerOf').map((ref) => ({ ref, kind: this.kindOf(ref), type: this.types.get(ref) ?? null }));
+    return this.out(groupRef, 'ownerOf').map((ref) => ({
+      ref,
+      kind: this.kindOf(ref),
+      type: this.types.get(ref) ?? null,
+    }));
   }
 }
 

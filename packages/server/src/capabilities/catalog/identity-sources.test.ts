@@ -13,18 +13,41 @@ import { CatalogStore, type LocationRow } from './store.ts';
 import { canonicalJson } from '@idp/core';
 import { sha1 } from './util.ts';
 
-const entity = (kind: string, name: string, spec: Record<string, unknown>): Entity => ({ apiVersion: 'backstage.io/v1alpha1', kind, metadata: { name }, spec: spec as Entity['spec'] });
+const entity = (kind: string, name: string, spec: Record<string, unknown>): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind,
+  metadata: { name },
+  spec: spec as Entity['spec'],
+});
 
 function readOf(source: string, entities: Entity[]): ReadResult {
   return {
-    entities: entities.map((e) => ({ ref: stringifyEntityRef(e), kind: e.kind.toLowerCase(), entity: e, source, parentRef: null, contentHash: sha1(canonicalJson(e)), relations: relationsOf(e) })),
-    issues: [], failedSources: [], failedRefs: new Set(),
+    entities: entities.map((e) => ({
+      ref: stringifyEntityRef(e),
+      kind: e.kind.toLowerCase(),
+      entity: e,
+      source,
+      parentRef: null,
+      contentHash: sha1(canonicalJson(e)),
+      relations: relationsOf(e),
+    })),
+    issues: [],
+    failedSources: [],
+    failedRefs: new Set(),
   };
 }
 
 const location = (id: string, identity: number): LocationRow => ({
-  id, type: 'url', target: `https://example.com/${id}.yaml`, origin: 'api', created_at: `2026-01-01T00:00:0${id.length}Z`, created_by: 'user:default/alice',
-  refreshed_at: null, status: 'pending', last_error: null, identity_source: identity,
+  id,
+  type: 'url',
+  target: `https://example.com/${id}.yaml`,
+  origin: 'api',
+  created_at: `2026-01-01T00:00:0${id.length}Z`,
+  created_by: 'user:default/alice',
+  refreshed_at: null,
+  status: 'pending',
+  last_error: null,
+  identity_source: identity,
 });
 
 const ORG = [
@@ -50,7 +73,12 @@ describe('identity sources', () => {
     store = await openStore({ dataDir: dir });
     const catalog = new CatalogStore(store.db, store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
     await catalog.applyRefresh(location('org', 1), readOf('url:https://example.com/org.yaml', ORG), undefined, true);
-    await catalog.applyRefresh(location('dev', 0), readOf('url:https://example.com/dev.yaml', INJECTED), undefined, true);
+    await catalog.applyRefresh(
+      location('dev', 0),
+      readOf('url:https://example.com/dev.yaml', INJECTED),
+      undefined,
+      true,
+    );
   });
   afterAll(async () => {
     await store?.close();
@@ -58,11 +86,15 @@ describe('identity sources', () => {
   });
 
   it("refuses a non-identity location's Users and Groups, naming the rule, and keeps its other entities", () => {
-    const read = readOf('url:https://example.com/dev.yaml', [...INJECTED, entity('Component', 'widget', { type: 'service', lifecycle: 'x', owner: 'payments' })]);
+    const read = readOf('url:https://example.com/dev.yaml', [
+      ...INJECTED,
+      entity('Component', 'widget', { type: 'service', lifecycle: 'x', owner: 'payments' }),
+    ]);
     const out = refuseUntrustedIdentity(read, location('dev', 0));
     expect(out.entities.map((e) => e.ref)).toEqual(['component:default/widget']);
     expect(out.issues.map((i) => i.entityRef)).toEqual(['group:default/shadow', 'user:default/mallory']);
-    for (const i of out.issues) expect(i.message).toMatch(/^CATALOG_IDENTITY_UNTRUSTED: .*url:https:\/\/example.com\/dev.yaml is not one$/);
+    for (const i of out.issues)
+      expect(i.message).toMatch(/^CATALOG_IDENTITY_UNTRUSTED: .*url:https:\/\/example.com\/dev.yaml is not one$/);
     expect(refuseUntrustedIdentity(read, location('org', 1))).toBe(read);
   });
 
@@ -81,16 +113,52 @@ describe('identity sources', () => {
   it('audits admin changes and revokes, for good, the API and workload tokens of users who left', async () => {
     const clock = { now: () => new Date('2026-01-02T00:00:00Z') };
     const audit = new AuditLog(store.db, clock, store.dialect);
-    const token = (id: string, user: string) => ({ id, user_ref: user, token_hash: id, description: null, created_at: 'x', created_by: 'x', expires_at: null, revoked_at: null, revoked_by: null, last_used_at: null });
-    await store.db.insertInto('api_tokens').values([token('t-alice', 'user:default/alice'), token('t-frank', 'user:default/frank')]).execute();
-    await store.db.insertInto('workload_tokens').values({ id: 'w-alice', token_hash: 'w', env: 'staging', service: 's', grant_id: null, created_at: 'x', created_by: 'user:default/alice', expires_at: '2099-01-01T00:00:00Z', revoked_at: null } as never).execute();
+    const token = (id: string, user: string) => ({
+      id,
+      user_ref: user,
+      token_hash: id,
+      description: null,
+      created_at: 'x',
+      created_by: 'x',
+      expires_at: null,
+      revoked_at: null,
+      revoked_by: null,
+      last_used_at: null,
+    });
+    await store.db
+      .insertInto('api_tokens')
+      .values([token('t-alice', 'user:default/alice'), token('t-frank', 'user:default/frank')])
+      .execute();
+    await store.db
+      .insertInto('workload_tokens')
+      .values({
+        id: 'w-alice',
+        token_hash: 'w',
+        env: 'staging',
+        service: 's',
+        grant_id: null,
+        created_at: 'x',
+        created_by: 'user:default/alice',
+        expires_at: '2099-01-01T00:00:00Z',
+        revoked_at: null,
+      } as never)
+      .execute();
     const full = await loadTrustedDirectory(store.db, 'platform');
     const first = await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
     expect(first).toMatchObject({ initial: true, admins: { added: ['user:default/frank'], removed: [] }, revoked: [] });
-    expect((await reconcileIdentity(store.db, audit, clock, full, 'system:catalog')).admins).toEqual({ added: [], removed: [] });
+    expect((await reconcileIdentity(store.db, audit, clock, full, 'system:catalog')).admins).toEqual({
+      added: [],
+      removed: [],
+    });
 
     // An empty directory is an accident: tokens are not revoked for it.
-    const empty = await reconcileIdentity(store.db, audit, clock, Directory.fromEntities([], 'platform'), 'system:catalog');
+    const empty = await reconcileIdentity(
+      store.db,
+      audit,
+      clock,
+      Directory.fromEntities([], 'platform'),
+      'system:catalog',
+    );
     expect(empty.revoked).toEqual([]);
     await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
 
@@ -102,10 +170,20 @@ describe('identity sources', () => {
       { user: 'user:default/alice', apiTokens: ['t-alice'], workloadTokens: ['w-alice'] },
       { user: 'user:default/frank', apiTokens: ['t-frank'], workloadTokens: [] },
     ]);
-    const rows = await store.db.selectFrom('api_tokens').select(['id', 'revoked_at', 'revoked_by']).orderBy('id').execute();
+    const rows = await store.db
+      .selectFrom('api_tokens')
+      .select(['id', 'revoked_at', 'revoked_by'])
+      .orderBy('id')
+      .execute();
     expect(rows.every((r) => r.revoked_at && r.revoked_by === 'system:identity')).toBe(true);
-    expect((await store.db.selectFrom('workload_tokens').select('revoked_at').executeTakeFirstOrThrow()).revoked_at).not.toBeNull();
-    const records = await store.db.selectFrom('audit_log').select(['action', 'target', 'actor']).orderBy('seq').execute();
+    expect(
+      (await store.db.selectFrom('workload_tokens').select('revoked_at').executeTakeFirstOrThrow()).revoked_at,
+    ).not.toBeNull();
+    const records = await store.db
+      .selectFrom('audit_log')
+      .select(['action', 'target', 'actor'])
+      .orderBy('seq')
+      .execute();
     expect(records).toEqual([
       { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
       { action: 'identity:admins-changed', target: 'group:platform', actor: 'system:catalog' },
@@ -118,6 +196,8 @@ describe('identity sources', () => {
     // Back in the directory (re-registered): the revoked tokens stay revoked; they need new ones.
     const back = await reconcileIdentity(store.db, audit, clock, full, 'system:catalog');
     expect(back.revoked).toEqual([]);
-    expect((await store.db.selectFrom('api_tokens').select('revoked_at').where('revoked_at', 'is', null).execute())).toEqual([]);
+    expect(
+      await store.db.selectFrom('api_tokens').select('revoked_at').where('revoked_at', 'is', null).execute(),
+    ).toEqual([]);
   });
 });

@@ -42,8 +42,9 @@ export function refuseUntrustedIdentity(read: ReadResult, location: LocationTrus
       file: e.source.replace(/^(file|url):/, ''),
       line: null,
       entityRef: e.ref,
-      message: `${IDENTITY_UNTRUSTED}: ${e.entity.kind} ${e.ref} refused: Users, Groups and memberships come only from identity sources `
-        + `(catalog.locations in the config, or a location a platform admin registered with --identity-source); ${location.type}:${location.target} is not one`,
+      message:
+        `${IDENTITY_UNTRUSTED}: ${e.entity.kind} ${e.ref} refused: Users, Groups and memberships come only from identity sources ` +
+        `(catalog.locations in the config, or a location a platform admin registered with --identity-source); ${location.type}:${location.target} is not one`,
     });
   }
   return { ...read, entities, issues };
@@ -66,7 +67,9 @@ export async function loadTrustedDirectory(db: Kysely<Database>, adminGroup: str
   const trusted = new Set(entities.map((e) => stringifyEntityRef(e).toLowerCase()));
   const filtered = entities.map((e) => ({
     ...e,
-    relations: (e.relations ?? []).filter((r) => !MEMBERSHIP_RELATIONS.has(r.type) || trusted.has(r.targetRef.toLowerCase())),
+    relations: (e.relations ?? []).filter(
+      (r) => !MEMBERSHIP_RELATIONS.has(r.type) || trusted.has(r.targetRef.toLowerCase()),
+    ),
   }));
   return Directory.fromEntities(filtered, adminGroup);
 }
@@ -90,20 +93,40 @@ export interface IdentityChanges {
  * and workload tokens of every user no longer in the directory. A user registered again later
  * starts with no tokens: revoked rows are never revived.
  */
-export async function reconcileIdentity(db: Kysely<Database>, audit: AuditLog, clock: Clock, dir: Directory, actor: string): Promise<IdentityChanges> {
+export async function reconcileIdentity(
+  db: Kysely<Database>,
+  audit: AuditLog,
+  clock: Clock,
+  dir: Directory,
+  actor: string,
+): Promise<IdentityChanges> {
   const admins = adminsOf(dir);
   const prevRow = await db.selectFrom('idp_meta').select('value').where('key', '=', ADMINS_KEY).executeTakeFirst();
   const prev = prevRow ? (JSON.parse(prevRow.value) as string[]) : [];
-  const changes: IdentityChanges = { initial: !prevRow, admins: { added: admins.filter((a) => !prev.includes(a)), removed: prev.filter((a) => !admins.includes(a)) }, revoked: [] };
+  const changes: IdentityChanges = {
+    initial: !prevRow,
+    admins: { added: admins.filter((a) => !prev.includes(a)), removed: prev.filter((a) => !admins.includes(a)) },
+    revoked: [],
+  };
 
   // A directory with no users at all is an accident (an emptied org file, an identity source
   // unregistered by mistake), not everyone leaving: their tokens are refused meanwhile
   // (TOKEN_INVALID, the user is not in the catalog) but not revoked for good.
-  const gone = (ref: string) => dir.users.size > 0 && ref !== BOOTSTRAP_ADMIN_REF && ref.startsWith('user:') && !dir.users.has(ref);
-  const apiHolders = await db.selectFrom('api_tokens').select(['id', 'user_ref']).where('revoked_at', 'is', null).execute();
-  const workloadHolders = await db.selectFrom('workload_tokens').select(['id', 'created_by']).where('revoked_at', 'is', null).execute();
+  const gone = (ref: string) =>
+    dir.users.size > 0 && ref !== BOOTSTRAP_ADMIN_REF && ref.startsWith('user:') && !dir.users.has(ref);
+  const apiHolders = await db
+    .selectFrom('api_tokens')
+    .select(['id', 'user_ref'])
+    .where('revoked_at', 'is', null)
+    .execute();
+  const workloadHolders = await db
+    .selectFrom('workload_tokens')
+    .select(['id', 'created_by'])
+    .where('revoked_at', 'is', null)
+    .execute();
   const byUser = new Map<string, { user: string; apiTokens: string[]; workloadTokens: string[] }>();
-  const entry = (user: string) => byUser.get(user) ?? byUser.set(user, { user, apiTokens: [], workloadTokens: [] }).get(user)!;
+  const entry = (user: string) =>
+    byUser.get(user) ?? byUser.set(user, { user, apiTokens: [], workloadTokens: [] }).get(user)!;
   for (const t of apiHolders) if (gone(t.user_ref)) entry(t.user_ref).apiTokens.push(t.id);
   for (const t of workloadHolders) if (gone(t.created_by)) entry(t.created_by).workloadTokens.push(t.id);
   changes.revoked = [...byUser.values()].sort((a, b) => (a.user < b.user ? -1 : 1));
@@ -119,23 +142,49 @@ export async function reconcileIdentity(db: Kysely<Database>, audit: AuditLog, c
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(admins), updated_at: now }))
         .execute();
       if (changes.admins.added.length || changes.admins.removed.length) {
-        await audit.append({
-          actor, action: 'identity:admins-changed', target: `group:${dir.adminGroup}`, decision: 'allow',
-          details: { added: changes.admins.added, removed: changes.admins.removed, admins },
-        }, trx);
+        await audit.append(
+          {
+            actor,
+            action: 'identity:admins-changed',
+            target: `group:${dir.adminGroup}`,
+            decision: 'allow',
+            details: { added: changes.admins.added, removed: changes.admins.removed, admins },
+          },
+          trx,
+        );
       }
     }
     for (const r of changes.revoked) {
       for (const ids of chunk(r.apiTokens, 500)) {
-        await trx.updateTable('api_tokens').set({ revoked_at: now, revoked_by: IDENTITY_ACTOR }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+        await trx
+          .updateTable('api_tokens')
+          .set({ revoked_at: now, revoked_by: IDENTITY_ACTOR })
+          .where('id', 'in', ids)
+          .where('revoked_at', 'is', null)
+          .execute();
       }
       for (const ids of chunk(r.workloadTokens, 500)) {
-        await trx.updateTable('workload_tokens').set({ revoked_at: now, revoked_by: IDENTITY_ACTOR }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+        await trx
+          .updateTable('workload_tokens')
+          .set({ revoked_at: now, revoked_by: IDENTITY_ACTOR })
+          .where('id', 'in', ids)
+          .where('revoked_at', 'is', null)
+          .execute();
       }
-      await audit.append({
-        actor: IDENTITY_ACTOR, action: 'identity:user-removed', target: r.user, decision: 'allow',
-        details: { reason: 'the user is no longer in any identity source', revokedTokens: r.apiTokens, revokedWorkloadTokens: r.workloadTokens },
-      }, trx);
+      await audit.append(
+        {
+          actor: IDENTITY_ACTOR,
+          action: 'identity:user-removed',
+          target: r.user,
+          decision: 'allow',
+          details: {
+            reason: 'the user is no longer in any identity source',
+            revokedTokens: r.apiTokens,
+            revokedWorkloadTokens: r.workloadTokens,
+          },
+        },
+        trx,
+      );
     }
   });
   return changes;

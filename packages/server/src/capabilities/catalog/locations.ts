@@ -5,7 +5,12 @@ import { IdpError, type CatalogError, type CatalogLocation, type RefreshResult }
 import type { RequestContext } from '../../auth/context.ts';
 import { PLATFORM } from '../../policy/gate.ts';
 import type { CatalogDeps } from './deps.ts';
-import { IDENTITY_UNTRUSTED, loadTrustedDirectory, reconcileIdentity, refuseUntrustedIdentity } from './identity-sources.ts';
+import {
+  IDENTITY_UNTRUSTED,
+  loadTrustedDirectory,
+  reconcileIdentity,
+  refuseUntrustedIdentity,
+} from './identity-sources.ts';
 import type { CatalogQueries } from './query.ts';
 import { readLocation, type ReadResult } from './read.ts';
 import { guessLocationType, LOCATION_TYPES, readsServerFiles, type LocationType } from './sources.ts';
@@ -57,14 +62,24 @@ export class CatalogLocations {
 
   /** Reconciles the config's locations with the stored ones, reads them all, and builds the directory. */
   async syncConfig(): Promise<void> {
-    const wanted = this.deps.settings.locations.map((t) => this.normalizeTarget(t, undefined, this.deps.settings.baseDir));
-    const sources = this.deps.settings.identitySources?.map((t) => this.normalizeTarget(t, undefined, this.deps.settings.baseDir));
-    const isSource = (w: { type: string; target: string }) => (sources ? sources.some((s) => s.type === w.type && s.target === w.target) : true);
+    const wanted = this.deps.settings.locations.map((t) =>
+      this.normalizeTarget(t, undefined, this.deps.settings.baseDir),
+    );
+    const sources = this.deps.settings.identitySources?.map((t) =>
+      this.normalizeTarget(t, undefined, this.deps.settings.baseDir),
+    );
+    const isSource = (w: { type: string; target: string }) =>
+      sources ? sources.some((s) => s.type === w.type && s.target === w.target) : true;
     const stray = sources?.find((s) => !wanted.some((w) => w.type === s.type && w.target === s.target));
     if (stray) {
-      throw new IdpError('CONFIG_INVALID', `catalog.identitySources lists ${stray.type}:${stray.target}, which is not in catalog.locations`, {
-        field: 'catalog.identitySources', hint: 'List only entries of catalog.locations; register other identity sources with `idp catalog:register --identity-source`.',
-      });
+      throw new IdpError(
+        'CONFIG_INVALID',
+        `catalog.identitySources lists ${stray.type}:${stray.target}, which is not in catalog.locations`,
+        {
+          field: 'catalog.identitySources',
+          hint: 'List only entries of catalog.locations; register other identity sources with `idp catalog:register --identity-source`.',
+        },
+      );
     }
     const rows = await this.deps.tables.listLocations();
     for (const row of rows.filter((r) => r.origin === 'config')) {
@@ -77,31 +92,65 @@ export class CatalogLocations {
       const found = await this.deps.tables.findLocation(w.type, w.target);
       const identity = isSource(w) ? 1 : 0;
       if (found && found.identity_source !== identity) await this.deps.tables.setIdentitySource(found.id, identity);
-      const row = found ? { ...found, identity_source: identity } : this.newLocationRow(w.type, w.target, 'config', 'config', identity);
+      const row = found
+        ? { ...found, identity_source: identity }
+        : this.newLocationRow(w.type, w.target, 'config', 'config', identity);
       const created = !rows.some((r) => r.id === row.id);
       const { result } = await this.refreshRow(row, null, created);
-      if (result.location.status === 'error') this.deps.log(`warning: catalog location ${w.type}:${w.target}: ${result.location.lastError}`);
-      else if (result.errors) this.deps.log(`warning: catalog location ${w.type}:${w.target}: ${result.errors} problem(s); see \`idp catalog:errors\``);
+      if (result.location.status === 'error')
+        this.deps.log(`warning: catalog location ${w.type}:${w.target}: ${result.location.lastError}`);
+      else if (result.errors)
+        this.deps.log(
+          `warning: catalog location ${w.type}:${w.target}: ${result.errors} problem(s); see \`idp catalog:errors\``,
+        );
     }
     await this.rebuildDirectory();
   }
 
-  private newLocationRow(type: LocationType, target: string, origin: 'config' | 'api', createdBy: string, identity: number): LocationRow {
-    return { id: this.deps.uuid(), type, target, origin, created_at: this.deps.clock.now().toISOString(), created_by: createdBy, refreshed_at: null, status: 'pending', last_error: null, identity_source: identity };
+  private newLocationRow(
+    type: LocationType,
+    target: string,
+    origin: 'config' | 'api',
+    createdBy: string,
+    identity: number,
+  ): LocationRow {
+    return {
+      id: this.deps.uuid(),
+      type,
+      target,
+      origin,
+      created_at: this.deps.clock.now().toISOString(),
+      created_by: createdBy,
+      refreshed_at: null,
+      status: 'pending',
+      last_error: null,
+      identity_source: identity,
+    };
   }
 
   /** Reads a location; Users and Groups of a location that is not an identity source become errors. */
-  private async read(row: Pick<LocationRow, 'type' | 'target' | 'identity_source' | 'origin' | 'created_by'>): Promise<ReadResult> {
+  private async read(
+    row: Pick<LocationRow, 'type' | 'target' | 'identity_source' | 'origin' | 'created_by'>,
+  ): Promise<ReadResult> {
     // Config locations and a platform admin's may read server files and fetch any address;
     // the rest obey catalog.fetch.allowHosts and never touch the server's disk (sources.ts).
     const trusted = row.origin === 'config' || this.deps.directory.isAdmin(row.created_by);
-    return refuseUntrustedIdentity(await readLocation(row.type as LocationType, row.target, { ...this.deps.readOptions, trusted }), row);
+    return refuseUntrustedIdentity(
+      await readLocation(row.type as LocationType, row.target, { ...this.deps.readOptions, trusted }),
+      row,
+    );
   }
 
-  normalizeTarget(target: string, type: string | undefined, baseDir = process.cwd()): { type: LocationType; target: string } {
+  normalizeTarget(
+    target: string,
+    type: string | undefined,
+    baseDir = process.cwd(),
+  ): { type: LocationType; target: string } {
     const t = (type ?? guessLocationType(target)) as LocationType;
     if (!LOCATION_TYPES.includes(t)) {
-      throw new IdpError('VALIDATION_FAILED', `location type "${type}" is not supported; use file, url or git`, { field: 'type' });
+      throw new IdpError('VALIDATION_FAILED', `location type "${type}" is not supported; use file, url or git`, {
+        field: 'type',
+      });
     }
     const trimmed = target.trim();
     if (t === 'file') return { type: t, target: resolve(baseDir, trimmed.replace(/^file:(\/\/)?/, '')) };
@@ -133,17 +182,28 @@ export class CatalogLocations {
     const identity = await this.identityDecision(ctx, input.identitySource);
     const existing = await this.deps.tables.findLocation(type, target);
     if (existing && !input.refreshIfExists) {
-      throw new IdpError('CATALOG_LOCATION_EXISTS', `the location ${type}:${target} is already registered (id ${existing.id})`, {
-        field: 'target', id: existing.id,
-        hint: `Run \`idp catalog:refresh ${existing.id}\` to read it again.`,
-      });
+      throw new IdpError(
+        'CATALOG_LOCATION_EXISTS',
+        `the location ${type}:${target} is already registered (id ${existing.id})`,
+        {
+          field: 'target',
+          id: existing.id,
+          hint: `Run \`idp catalog:refresh ${existing.id}\` to read it again.`,
+        },
+      );
     }
     if (existing) {
       const { result, row } = await this.refreshRow(existing, ctx, false);
       return { result, row, entities: await this.entitiesOf(row.id), existed: true };
     }
     const started = performance.now();
-    const read = await this.read({ type, target, identity_source: identity, origin: 'api', created_by: ctx.principal.ref });
+    const read = await this.read({
+      type,
+      target,
+      identity_source: identity,
+      origin: 'api',
+      created_by: ctx.principal.ref,
+    });
     if (read.unreachable) {
       throw new IdpError('CATALOG_LOCATION_UNREACHABLE', read.unreachable, { field: 'target', type, target });
     }
@@ -152,16 +212,29 @@ export class CatalogLocations {
       const conflicts = await this.conflicts(read);
       return {
         result: {
-          location: toCatalogLocation({ ...row, id: 'dry-run', status: 'pending', last_error: firstIssue(read, conflicts) }, { entities: 0, errors: 0 }),
-          added: read.entities.length - conflicts.length, updated: 0, removed: 0, unchanged: 0,
-          errors: read.issues.length + conflicts.length, durationMs: Math.round(performance.now() - started),
+          location: toCatalogLocation(
+            { ...row, id: 'dry-run', status: 'pending', last_error: firstIssue(read, conflicts) },
+            { entities: 0, errors: 0 },
+          ),
+          added: read.entities.length - conflicts.length,
+          updated: 0,
+          removed: 0,
+          unchanged: 0,
+          errors: read.issues.length + conflicts.length,
+          durationMs: Math.round(performance.now() - started),
         },
         row,
         entities: read.entities.map((e) => e.entity),
         existed: false,
       };
     }
-    const counts = await this.apply(row, read, this.auditHook(ctx, 'catalog:register', row, decision.permittedBy), true, ctx.principal.ref);
+    const counts = await this.apply(
+      row,
+      read,
+      this.auditHook(ctx, 'catalog:register', row, decision.permittedBy),
+      true,
+      ctx.principal.ref,
+    );
     const result = await this.resultOf(row.id, counts, started);
     return { result, row, entities: await this.entitiesOf(row.id), existed: false };
   }
@@ -169,7 +242,11 @@ export class CatalogLocations {
   async refreshLocation(ctx: RequestContext, id: string): Promise<RefreshResult> {
     const row = await this.deps.tables.getLocation(id);
     if (!row) throw locationNotFound(id);
-    await this.deps.gate.enforce(ctx, { action: 'catalog:refresh', resource: PLATFORM, context: { locationType: row.type } });
+    await this.deps.gate.enforce(ctx, {
+      action: 'catalog:refresh',
+      resource: PLATFORM,
+      context: { locationType: row.type },
+    });
     return (await this.refreshRow(row, ctx, false)).result;
   }
 
@@ -184,7 +261,11 @@ export class CatalogLocations {
     return out;
   }
 
-  private async refreshRow(row: LocationRow, ctx: RequestContext | null, create: boolean): Promise<{ result: RefreshResult; row: LocationRow }> {
+  private async refreshRow(
+    row: LocationRow,
+    ctx: RequestContext | null,
+    create: boolean,
+  ): Promise<{ result: RefreshResult; row: LocationRow }> {
     const started = performance.now();
     const read = await this.read(row);
     const hook = ctx ? this.auditHook(ctx, 'catalog:refresh', row, []) : undefined;
@@ -196,9 +277,18 @@ export class CatalogLocations {
     const row = await this.deps.tables.getLocation(id);
     if (!row) throw locationNotFound(id);
     const next = this.normalizeTarget(target, type);
-    await this.deps.gate.enforce(ctx, { action: 'catalog:register', resource: PLATFORM, context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type } });
+    await this.deps.gate.enforce(ctx, {
+      action: 'catalog:register',
+      resource: PLATFORM,
+      context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type },
+    });
     // Pointing an identity source somewhere else decides who the users are: admins only.
-    if (row.identity_source) await this.deps.gate.enforce(ctx, { action: 'catalog:identity-source', resource: PLATFORM, context: { locationType: next.type } });
+    if (row.identity_source)
+      await this.deps.gate.enforce(ctx, {
+        action: 'catalog:identity-source',
+        resource: PLATFORM,
+        context: { locationType: next.type },
+      });
     // Reads run with the trust of whoever chose the target (sources.ts), so that is now the updater.
     await this.deps.tables.updateLocationTarget(id, next.type, next.target, ctx.principal.ref);
     const updated = { ...row, ...next, created_by: ctx.principal.ref };
@@ -209,18 +299,37 @@ export class CatalogLocations {
   async deleteLocation(ctx: RequestContext, id: string): Promise<void> {
     const row = await this.deps.tables.getLocation(id);
     if (!row) throw locationNotFound(id);
-    const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:delete', resource: PLATFORM, context: { locationType: row.type } });
+    const decision = await this.deps.gate.enforce(ctx, {
+      action: 'catalog:delete',
+      resource: PLATFORM,
+      context: { locationType: row.type },
+    });
     if (row.origin === 'config') {
-      throw new IdpError('CONFLICT', `the location ${row.type}:${row.target} comes from idp.config.yaml and would come back at the next start`, {
-        id, hint: 'Remove it from catalog.locations in idp.config.yaml and restart the server.',
-      });
+      throw new IdpError(
+        'CONFLICT',
+        `the location ${row.type}:${row.target} comes from idp.config.yaml and would come back at the next start`,
+        {
+          id,
+          hint: 'Remove it from catalog.locations in idp.config.yaml and restart the server.',
+        },
+      );
     }
-    const counts = await this.writes.run(() => this.deps.tables.deleteLocation(id, async (trx, c) => {
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'catalog:delete', target: `location:${id}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { type: row.type, target: row.target, removed: c.removed },
-      }, trx);
-    }));
+    const counts = await this.writes.run(() =>
+      this.deps.tables.deleteLocation(id, async (trx, c) => {
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'catalog:delete',
+            target: `location:${id}`,
+            decision: 'allow',
+            policyIds: decision.permittedBy,
+            requestId: ctx.requestId,
+            details: { type: row.type, target: row.target, removed: c.removed },
+          },
+          trx,
+        );
+      }),
+    );
     await this.afterWrite(counts, ctx.principal.ref);
   }
 
@@ -228,12 +337,22 @@ export class CatalogLocations {
     const found = await this.deps.queries.byUid(uid);
     const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:delete', resource: PLATFORM });
     if (!found) return;
-    const counts = await this.writes.run(() => this.deps.tables.deleteEntity(uid, async (trx) => {
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'catalog:delete', target: `entity:${found.ref}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { uid },
-      }, trx);
-    }));
+    const counts = await this.writes.run(() =>
+      this.deps.tables.deleteEntity(uid, async (trx) => {
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'catalog:delete',
+            target: `entity:${found.ref}`,
+            decision: 'allow',
+            policyIds: decision.permittedBy,
+            requestId: ctx.requestId,
+            details: { uid },
+          },
+          trx,
+        );
+      }),
+    );
     await this.afterWrite(counts, ctx.principal.ref);
   }
 
@@ -245,12 +364,21 @@ export class CatalogLocations {
     await this.refreshLocation(ctx, row.location_id);
   }
 
-  private async apply(row: LocationRow, read: ReadResult, hook: InTransaction | undefined, create: boolean, actor?: string): Promise<RefreshCounts> {
+  private async apply(
+    row: LocationRow,
+    read: ReadResult,
+    hook: InTransaction | undefined,
+    create: boolean,
+    actor?: string,
+  ): Promise<RefreshCounts> {
     const counts = await this.writes.run(() => this.deps.tables.applyRefresh(row, read, hook, create));
     // PostgreSQL plans the search-table subqueries from its statistics, and answers them from the
     // index alone only for pages the visibility map marks all-visible. After a bulk load neither is
     // true until autovacuum comes round, and by-query is several times slower until then.
-    if (this.deps.store.dialect === 'postgres' && counts.added + counts.updated + counts.removed >= ANALYZE_AFTER_CHANGES) {
+    if (
+      this.deps.store.dialect === 'postgres' &&
+      counts.added + counts.updated + counts.removed >= ANALYZE_AFTER_CHANGES
+    ) {
       await sql`vacuum (analyze) catalog_entities, catalog_search, catalog_relations`.execute(this.deps.store.db);
     }
     await this.afterWrite(counts, actor);
@@ -270,11 +398,22 @@ export class CatalogLocations {
     await this.identity.run(async () => {
       const next = await loadTrustedDirectory(this.deps.store.db, this.deps.directory.adminGroup);
       this.deps.directory.replaceWith(next);
-      const changes = await reconcileIdentity(this.deps.store.db, this.deps.audit, this.deps.clock, this.deps.directory, actor);
+      const changes = await reconcileIdentity(
+        this.deps.store.db,
+        this.deps.audit,
+        this.deps.clock,
+        this.deps.directory,
+        actor,
+      );
       if (!changes.initial && (changes.admins.added.length || changes.admins.removed.length)) {
-        this.deps.log(`identity: platform admins changed (added: ${changes.admins.added.join(', ') || 'none'}; removed: ${changes.admins.removed.join(', ') || 'none'})`);
+        this.deps.log(
+          `identity: platform admins changed (added: ${changes.admins.added.join(', ') || 'none'}; removed: ${changes.admins.removed.join(', ') || 'none'})`,
+        );
       }
-      for (const r of changes.revoked) this.deps.log(`identity: ${r.user} left the directory; revoked ${r.apiTokens.length} API and ${r.workloadTokens.length} workload token(s)`);
+      for (const r of changes.revoked)
+        this.deps.log(
+          `identity: ${r.user} left the directory; revoked ${r.apiTokens.length} API and ${r.workloadTokens.length} workload token(s)`,
+        );
     });
   }
 
@@ -288,9 +427,19 @@ export class CatalogLocations {
     const decision = this.deps.gate.decide(ctx.principal.ref, req);
     if (decision.decision === 'allow') return asked === false ? 0 : 1;
     if (asked) {
-      await this.deps.gate.refuse(ctx, req, decision, new IdpError(IDENTITY_UNTRUSTED, 'only platform admins may register an identity source (a location whose Users and Groups make the directory)', {
-        field: 'identitySource', hint: 'Register the location without --identity-source (its other entities load), or ask your platform team to register it.',
-      }));
+      await this.deps.gate.refuse(
+        ctx,
+        req,
+        decision,
+        new IdpError(
+          IDENTITY_UNTRUSTED,
+          'only platform admins may register an identity source (a location whose Users and Groups make the directory)',
+          {
+            field: 'identitySource',
+            hint: 'Register the location without --identity-source (its other entities load), or ask your platform team to register it.',
+          },
+        ),
+      );
     }
     return 0;
   }
@@ -299,31 +448,80 @@ export class CatalogLocations {
   async setIdentitySource(ctx: RequestContext, id: string, on: boolean): Promise<RefreshResult> {
     const row = await this.deps.tables.getLocation(id);
     if (!row) throw locationNotFound(id);
-    const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:identity-source', resource: PLATFORM, context: { locationType: row.type } });
+    const decision = await this.deps.gate.enforce(ctx, {
+      action: 'catalog:identity-source',
+      resource: PLATFORM,
+      context: { locationType: row.type },
+    });
     if (row.origin === 'config') {
-      throw new IdpError('CONFLICT', `the location ${row.type}:${row.target} comes from idp.config.yaml; the config decides whether it is an identity source`, {
-        id, hint: 'Use catalog.identitySources in idp.config.yaml and restart the server.',
-      });
+      throw new IdpError(
+        'CONFLICT',
+        `the location ${row.type}:${row.target} comes from idp.config.yaml; the config decides whether it is an identity source`,
+        {
+          id,
+          hint: 'Use catalog.identitySources in idp.config.yaml and restart the server.',
+        },
+      );
     }
     const next = { ...row, identity_source: on ? 1 : 0 };
     const started = performance.now();
     const read = await this.read(next);
-    const counts = await this.apply(next, read, async (trx, c) => {
-      await trx.updateTable('catalog_locations').set({ identity_source: next.identity_source }).where('id', '=', id).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'catalog:identity-source', target: `location:${id}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-        details: { type: row.type, target: row.target, identitySource: on, added: c.added, removed: c.removed, errors: c.errors },
-      }, trx);
-    }, false, ctx.principal.ref);
+    const counts = await this.apply(
+      next,
+      read,
+      async (trx, c) => {
+        await trx
+          .updateTable('catalog_locations')
+          .set({ identity_source: next.identity_source })
+          .where('id', '=', id)
+          .execute();
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'catalog:identity-source',
+            target: `location:${id}`,
+            decision: 'allow',
+            policyIds: decision.permittedBy,
+            requestId: ctx.requestId,
+            details: {
+              type: row.type,
+              target: row.target,
+              identitySource: on,
+              added: c.added,
+              removed: c.removed,
+              errors: c.errors,
+            },
+          },
+          trx,
+        );
+      },
+      false,
+      ctx.principal.ref,
+    );
     return this.resultOf(id, counts, started);
   }
 
   private auditHook(ctx: RequestContext, action: string, row: LocationRow, policyIds: string[]): InTransaction {
     return async (trx, c) => {
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action, target: `location:${row.id}`, decision: 'allow', policyIds, requestId: ctx.requestId,
-        details: { type: row.type, target: row.target, added: c.added, updated: c.updated, removed: c.removed, errors: c.errors },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action,
+          target: `location:${row.id}`,
+          decision: 'allow',
+          policyIds,
+          requestId: ctx.requestId,
+          details: {
+            type: row.type,
+            target: row.target,
+            added: c.added,
+            updated: c.updated,
+            removed: c.removed,
+            errors: c.errors,
+          },
+        },
+        trx,
+      );
     };
   }
 
@@ -334,7 +532,13 @@ export class CatalogLocations {
   }
 
   private async entitiesOf(locationId: string): Promise<Entity[]> {
-    const rows = await this.deps.store.db.selectFrom('catalog_entities').select('entity').where('location_id', '=', locationId).orderBy('ref').limit(10_000).execute();
+    const rows = await this.deps.store.db
+      .selectFrom('catalog_entities')
+      .select('entity')
+      .where('location_id', '=', locationId)
+      .orderBy('ref')
+      .limit(10_000)
+      .execute();
     return rows.map((r) => JSON.parse(r.entity) as Entity);
   }
 
@@ -358,17 +562,29 @@ export class CatalogLocations {
       q = q.where('e.location_id', '=', locationId);
     }
     return (await q.execute()).map((r) => ({
-      location: `${r.type}:${r.target}`, file: r.file, line: r.line === null ? null : Number(r.line), entityRef: r.entity_ref, message: r.message, at: r.at,
+      location: `${r.type}:${r.target}`,
+      file: r.file,
+      line: r.line === null ? null : Number(r.line),
+      entityRef: r.entity_ref,
+      message: r.message,
+      at: r.at,
     }));
   }
 }
 
 function toCatalogLocation(r: LocationRow, stats: { entities: number; errors: number } | undefined): CatalogLocation {
   return {
-    id: r.id, type: r.type, target: r.target, origin: r.origin === 'config' ? 'config' : 'api',
-    createdBy: r.created_by, identitySource: Boolean(r.identity_source),
-    entities: stats?.entities ?? 0, errors: stats?.errors ?? 0, refreshedAt: r.refreshed_at,
-    status: r.status === 'ok' || r.status === 'error' ? r.status : 'pending', lastError: r.last_error,
+    id: r.id,
+    type: r.type,
+    target: r.target,
+    origin: r.origin === 'config' ? 'config' : 'api',
+    createdBy: r.created_by,
+    identitySource: Boolean(r.identity_source),
+    entities: stats?.entities ?? 0,
+    errors: stats?.errors ?? 0,
+    refreshedAt: r.refreshed_at,
+    status: r.status === 'ok' || r.status === 'error' ? r.status : 'pending',
+    lastError: r.last_error,
   };
 }
 
@@ -380,5 +596,8 @@ function firstIssue(read: ReadResult, conflicts: string[]): string | null {
 }
 
 export function locationNotFound(id: string): IdpError {
-  return new IdpError('NOT_FOUND', `no catalog location with id ${id}`, { field: 'id', hint: 'Run `idp catalog:locations` to see location ids.' });
+  return new IdpError('NOT_FOUND', `no catalog location with id ${id}`, {
+    field: 'id',
+    hint: 'Run `idp catalog:locations` to see location ids.',
+  });
 }

@@ -74,9 +74,13 @@ export class CatalogQueries {
     if (state.filter) conds.push(sql<boolean>`e.uid in (${filterSetSql(state.filter)})`);
     const term = state.fullText?.term?.trim().toLowerCase();
     if (term) {
-      const fields = (state.fullText?.fields?.length ? state.fullText.fields : [state.orderField?.field ?? 'metadata.uid']).map((f) => f.toLowerCase());
+      const fields = (
+        state.fullText?.fields?.length ? state.fullText.fields : [state.orderField?.field ?? 'metadata.uid']
+      ).map((f) => f.toLowerCase());
       const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      conds.push(sql<boolean>`e.uid in (select entity_uid from catalog_search where key in (${sql.join(fields)}) and value like ${pattern} escape ${'\\'})`);
+      conds.push(
+        sql<boolean>`e.uid in (select entity_uid from catalog_search where key in (${sql.join(fields)}) and value like ${pattern} escape ${'\\'})`,
+      );
     }
     return conds;
   }
@@ -84,14 +88,22 @@ export class CatalogQueries {
   private sortValue(state: QueryState): RawBuilder<string | null> {
     if (state.byRef) return sql<string>`e.ref`;
     if (!state.orderField) return sql<string | null>`null`;
-    return sql<string | null>`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${state.orderField.field.toLowerCase()})`;
+    return sql<
+      string | null
+    >`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${state.orderField.field.toLowerCase()})`;
   }
 
   /**
    * Keyset paging over (sort value, uid) with nulls last, forwards or backwards. totalItems is
    * counted on the first page only and then carried in the cursor.
    */
-  async query(initial: QueryState | undefined, cursorText: string | undefined, limit: number, offset = 0, fields?: string[]): Promise<QueryPage> {
+  async query(
+    initial: QueryState | undefined,
+    cursorText: string | undefined,
+    limit: number,
+    offset = 0,
+    fields?: string[],
+  ): Promise<QueryPage> {
     const cursor: Cursor = cursorText ? decodeCursor(cursorText) : { ...initial };
     const conds = this.where(cursor);
     const whereSql = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``;
@@ -99,9 +111,14 @@ export class CatalogQueries {
     if (totalItems === undefined) {
       if (cursor.skipTotal) totalItems = 0;
       else {
-        const row = cursor.filter && !cursor.fullText?.term?.trim()
-          ? await sql<{ n: number | string }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
-          : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
+        const row =
+          cursor.filter && !cursor.fullText?.term?.trim()
+            ? await sql<{
+                n: number | string;
+              }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
+            : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(
+                this.db,
+              );
         totalItems = Number(row.rows[0]?.n ?? 0);
       }
     }
@@ -116,7 +133,11 @@ export class CatalogQueries {
     if (ks) {
       const after = desc !== backwards ? sql`<` : sql`>`;
       if (ks.value === null) {
-        keysetConds.push(backwards ? sql<boolean>`(t.sv is not null or t.id ${after} ${ks.id})` : sql<boolean>`(t.sv is null and t.id ${after} ${ks.id})`);
+        keysetConds.push(
+          backwards
+            ? sql<boolean>`(t.sv is not null or t.id ${after} ${ks.id})`
+            : sql<boolean>`(t.sv is null and t.id ${after} ${ks.id})`,
+        );
       } else {
         keysetConds.push(
           backwards
@@ -131,20 +152,24 @@ export class CatalogQueries {
     // Without a sort field the order is the uid (or ref) itself, which an index already holds, so
     // the database walks it and stops after one page instead of sorting every match.
     const rows = cursor.orderField
-      ? (await sql<{ id: string; sv: string | null }>`
+      ? (
+          await sql<{ id: string; sv: string | null }>`
       select t.id, t.sv from (
         select ${idColumn} as id, ${this.sortValue(cursor)} as sv from catalog_entities e ${whereSql}
       ) t
       ${keysetConds.length ? sql`where ${keysetConds[0]!}` : sql``}
       order by ${nullsOrder}, t.sv ${dir}, t.id ${dir}
       limit ${limit + 1} offset ${ks ? 0 : offset}
-    `.execute(this.db)).rows
-      : (await sql<{ id: string; sv: string | null }>`
+    `.execute(this.db)
+        ).rows
+      : (
+          await sql<{ id: string; sv: string | null }>`
       select ${idColumn} as id, ${cursor.byRef ? sql`e.ref` : sql`null`} as sv from catalog_entities e
       where ${sql.join([...conds, ...(ks ? [sql<boolean>`${idColumn} ${backwards ? sql`<` : sql`>`} ${ks.id}`] : [])].concat(conds.length || ks ? [] : [sql<boolean>`1 = 1`]), sql` and `)}
       order by ${idColumn} ${backwards ? sql`desc` : sql`asc`}
       limit ${limit + 1} offset ${ks ? 0 : offset}
-    `.execute(this.db)).rows;
+    `.execute(this.db)
+        ).rows;
 
     const hasMore = rows.length > limit;
     if (hasMore) rows.length = limit;
@@ -154,41 +179,64 @@ export class CatalogQueries {
     const firstId = ks?.firstId ?? (offset === 0 ? first?.id : undefined);
     const { keyset: _k, ...state } = cursor;
     const base: Cursor = { ...state, totalItems };
-    const json = await this.entitiesById(rows.map((r) => r.id), cursor.byRef ? 'ref' : 'uid');
-    const page: QueryPage = { items: rows.map((r) => json.get(r.id)!).filter(Boolean).map((e) => (fields ? projectFields(JSON.parse(e), fields) : e)), totalItems };
-    if (last && (backwards || hasMore)) page.nextCursor = encodeCursor({ ...base, keyset: { value: last.sv, id: last.id, before: false, firstId } });
+    const json = await this.entitiesById(
+      rows.map((r) => r.id),
+      cursor.byRef ? 'ref' : 'uid',
+    );
+    const page: QueryPage = {
+      items: rows
+        .map((r) => json.get(r.id)!)
+        .filter(Boolean)
+        .map((e) => (fields ? projectFields(JSON.parse(e), fields) : e)),
+      totalItems,
+    };
+    if (last && (backwards || hasMore))
+      page.nextCursor = encodeCursor({ ...base, keyset: { value: last.sv, id: last.id, before: false, firstId } });
     const atStart = first ? first.id === firstId || (backwards && !hasMore) : true;
-    if (first && (ks || offset > 0) && !atStart) page.prevCursor = encodeCursor({ ...base, keyset: { value: first.sv, id: first.id, before: true, firstId } });
+    if (first && (ks || offset > 0) && !atStart)
+      page.prevCursor = encodeCursor({ ...base, keyset: { value: first.sv, id: first.id, before: true, firstId } });
     return page;
   }
 
   private async entitiesById(ids: string[], column: 'uid' | 'ref'): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const part of chunk(ids, 500)) {
-      const rows = await this.db.selectFrom('catalog_entities').select([column, 'entity']).where(column, 'in', part).execute();
+      const rows = await this.db
+        .selectFrom('catalog_entities')
+        .select([column, 'entity'])
+        .where(column, 'in', part)
+        .execute();
       for (const r of rows) out.set((r as Record<string, string>)[column]!, r.entity);
     }
     return out;
   }
 
   /** GET /entities: ordered by entity ref unless `order` is given; plain offset and limit. */
-  async list(filter: EntityFilter | undefined, order: OrderField[] | undefined, limit: number | undefined, offset: number, fields?: string[]): Promise<{ items: (string | Record<string, unknown>)[]; hasMore: boolean }> {
+  async list(
+    filter: EntityFilter | undefined,
+    order: OrderField[] | undefined,
+    limit: number | undefined,
+    offset: number,
+    fields?: string[],
+  ): Promise<{ items: (string | Record<string, unknown>)[]; hasMore: boolean }> {
     const conds = filter ? [filterSql(filter, 'e.uid')] : [];
     const orderSql = order?.length
       ? sql.join([
-        ...order.flatMap((o) => {
-          const v = sql`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${o.field.toLowerCase()})`;
-          return [sql`(${v}) is null asc`, sql`${v} ${o.order === 'desc' ? sql`desc` : sql`asc`}`];
-        }),
-        sql`e.uid asc`,
-      ])
+          ...order.flatMap((o) => {
+            const v = sql`(select min(s.value) from catalog_search s where s.entity_uid = e.uid and s.key = ${o.field.toLowerCase()})`;
+            return [sql`(${v}) is null asc`, sql`${v} ${o.order === 'desc' ? sql`desc` : sql`asc`}`];
+          }),
+          sql`e.uid asc`,
+        ])
       : sql`e.ref asc`;
-    const rows = (await sql<{ entity: string }>`
+    const rows = (
+      await sql<{ entity: string }>`
       select e.entity from catalog_entities e
       ${conds.length ? sql`where ${conds[0]!}` : sql``}
       order by ${orderSql}
       ${limit !== undefined ? sql`limit ${limit + 1}` : offset ? sql`limit ${2 ** 31 - 1}` : sql``} ${offset ? sql`offset ${offset}` : sql``}
-    `.execute(this.db)).rows;
+    `.execute(this.db)
+    ).rows;
     const hasMore = limit !== undefined && rows.length > limit;
     if (hasMore) rows.length = limit!;
     return { items: rows.map((r) => (fields ? projectFields(JSON.parse(r.entity), fields) : r.entity)), hasMore };
@@ -201,10 +249,15 @@ export class CatalogQueries {
     for (const part of chunk(wanted, 500)) {
       const conds = [sql<boolean>`e.ref in (${sql.join(part)})`];
       if (filter) conds.push(filterSql(filter, 'e.uid'));
-      const rows = (await sql<{ ref: string; entity: string }>`select e.ref, e.entity from catalog_entities e where ${sql.join(conds, sql` and `)}`.execute(this.db)).rows;
+      const rows = (
+        await sql<{
+          ref: string;
+          entity: string;
+        }>`select e.ref, e.entity from catalog_entities e where ${sql.join(conds, sql` and `)}`.execute(this.db)
+      ).rows;
       for (const r of rows) found.set(r.ref, r.entity);
     }
-    return refs.map((r) => (r ? found.get(r) ?? null : null));
+    return refs.map((r) => (r ? (found.get(r) ?? null) : null));
   }
 
   async byRef(ref: string): Promise<string | undefined> {
@@ -213,26 +266,39 @@ export class CatalogQueries {
   }
 
   async byUid(uid: string): Promise<{ entity: string; ref: string; location_id: string } | undefined> {
-    return this.db.selectFrom('catalog_entities').select(['entity', 'ref', 'location_id']).where('uid', '=', uid).executeTakeFirst();
+    return this.db
+      .selectFrom('catalog_entities')
+      .select(['entity', 'ref', 'location_id'])
+      .where('uid', '=', uid)
+      .executeTakeFirst();
   }
 
   async rowByRef(ref: string) {
-    return this.db.selectFrom('catalog_entities').select(['uid', 'ref', 'kind', 'entity', 'location_id', 'parent_ref']).where('ref', '=', ref).executeTakeFirst();
+    return this.db
+      .selectFrom('catalog_entities')
+      .select(['uid', 'ref', 'kind', 'entity', 'location_id', 'parent_ref'])
+      .where('ref', '=', ref)
+      .executeTakeFirst();
   }
 
   /** Facet counts: entities per original value of each key, among those the filter keeps. */
-  async facets(facets: string[], filter: EntityFilter | undefined): Promise<Record<string, { value: string; count: number }[]>> {
+  async facets(
+    facets: string[],
+    filter: EntityFilter | undefined,
+  ): Promise<Record<string, { value: string; count: number }[]>> {
     const keys = [...new Set(facets.map((f) => f.toLowerCase()))];
     const out: Record<string, { value: string; count: number }[]> = {};
     if (keys.length === 0) return out;
     const conds = [sql<boolean>`s.key in (${sql.join(keys)})`, sql<boolean>`s.original_value is not null`];
     if (filter) conds.push(filterSql(filter, 's.entity_uid'));
-    const rows = (await sql<{ key: string; value: string; n: number | string }>`
+    const rows = (
+      await sql<{ key: string; value: string; n: number | string }>`
       select s.key as key, s.original_value as value, count(*) as n from catalog_search s
       where ${sql.join(conds, sql` and `)}
       group by s.key, s.original_value
       order by s.key, s.original_value
-    `.execute(this.db)).rows;
+    `.execute(this.db)
+    ).rows;
     for (const facet of facets) {
       const key = facet.toLowerCase();
       out[facet] = rows.filter((r) => r.key === key).map((r) => ({ value: String(r.value), count: Number(r.n) }));
@@ -242,7 +308,14 @@ export class CatalogQueries {
 
   /** Kinds and names of entities named `name` in a namespace, for "did you mean" hints. */
   async refsNamed(name: string, namespace = 'default'): Promise<string[]> {
-    const rows = await this.db.selectFrom('catalog_entities').select('ref').where('name', '=', name.toLowerCase()).where('namespace', '=', namespace.toLowerCase()).orderBy('ref').limit(20).execute();
+    const rows = await this.db
+      .selectFrom('catalog_entities')
+      .select('ref')
+      .where('name', '=', name.toLowerCase())
+      .where('namespace', '=', namespace.toLowerCase())
+      .orderBy('ref')
+      .limit(20)
+      .execute();
     return rows.map((r) => r.ref);
   }
 }

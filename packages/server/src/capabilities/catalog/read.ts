@@ -2,7 +2,13 @@ import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import { canonicalJson, CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from '@idp/core';
 import { relationsOf, type RelationRow } from './relations.ts';
 import { buildSearchRows } from './search.ts';
-import { ReadSession, SourceUnreachableError, type LocationType, type ReadOptions, type SourceFile } from './sources.ts';
+import {
+  ReadSession,
+  SourceUnreachableError,
+  type LocationType,
+  type ReadOptions,
+  type SourceFile,
+} from './sources.ts';
 import { isRecord } from '@idp/contracts';
 import { sha1 } from './util.ts';
 import { validateEntity } from './validate.ts';
@@ -61,12 +67,27 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
       result.issues.push({ file: target, line: null, entityRef: null, message: err.message });
       return result;
     }
-    const queue: { file: SourceFile; parentRef: string | null; depth: number }[] = roots.map((file) => ({ file, parentRef: null, depth: 0 }));
-    if (roots.length === 0) result.issues.push({ file: target, line: null, entityRef: null, message: `no catalog-info.yaml file below ${target}` });
+    const queue: { file: SourceFile; parentRef: string | null; depth: number }[] = roots.map((file) => ({
+      file,
+      parentRef: null,
+      depth: 0,
+    }));
+    if (roots.length === 0)
+      result.issues.push({
+        file: target,
+        line: null,
+        entityRef: null,
+        message: `no catalog-info.yaml file below ${target}`,
+      });
     while (queue.length) {
       const { file, parentRef, depth } = queue.shift()!;
       if (visited.has(file.ref)) {
-        result.issues.push({ file: file.display, line: null, entityRef: parentRef, message: `location loop: ${file.ref} was already read from this location; not following it again` });
+        result.issues.push({
+          file: file.display,
+          line: null,
+          entityRef: parentRef,
+          message: `location loop: ${file.ref} was already read from this location; not following it again`,
+        });
         continue;
       }
       visited.add(file.ref);
@@ -76,15 +97,27 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
         const { ref } = entity;
         const first = byRef.get(ref);
         if (first) {
-          result.issues.push({ file: file.display, line: doc.line, entityRef: ref, message: `${ref} is defined twice in this location; the first (from ${first.source}) is kept` });
+          result.issues.push({
+            file: file.display,
+            line: doc.line,
+            entityRef: ref,
+            message: `${ref} is defined twice in this location; the first (from ${first.source}) is kept`,
+          });
           continue;
         }
         byRef.set(ref, { ...entity, parentRef });
         if (entity.entity.kind !== 'Location') continue;
         const spec = entity.entity.spec as { type?: string; target?: string; targets?: string[] };
-        const targets = [spec.target, ...(spec.targets ?? [])].filter((t): t is string => typeof t === 'string' && t.length > 0);
+        const targets = [spec.target, ...(spec.targets ?? [])].filter(
+          (t): t is string => typeof t === 'string' && t.length > 0,
+        );
         if (depth + 1 > MAX_NESTING) {
-          result.issues.push({ file: file.display, line: doc.line, entityRef: ref, message: `Location entities nest deeper than ${MAX_NESTING} levels; not following ${ref}` });
+          result.issues.push({
+            file: file.display,
+            line: doc.line,
+            entityRef: ref,
+            message: `Location entities nest deeper than ${MAX_NESTING} levels; not following ${ref}`,
+          });
           continue;
         }
         for (const t of targets) {
@@ -102,7 +135,8 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
   } finally {
     await session.cleanup();
   }
-  for (const skipped of session.skipped) result.issues.push({ file: skipped.file, line: null, entityRef: null, message: skipped.message });
+  for (const skipped of session.skipped)
+    result.issues.push({ file: skipped.file, line: null, entityRef: null, message: skipped.message });
   result.entities = [...byRef.values()];
   return result;
 }
@@ -125,20 +159,37 @@ function parseDocuments(file: SourceFile, result: ReadResult): ParsedDoc[] {
     result.failedSources.push(file.ref);
     const where = err.line ? ` at line ${err.line}${err.column ? `, column ${err.column}` : ''}` : '';
     const message = err.limit ? `${err.reason}${where}` : `YAML syntax error${where}: ${err.reason}`;
-    result.issues.push({ file: file.display, line: err.line, entityRef: null, message: `${message}; nothing from this file was changed` });
+    result.issues.push({
+      file: file.display,
+      line: err.line,
+      entityRef: null,
+      message: `${message}; nothing from this file was changed`,
+    });
     return [];
   }
   return docs.map((d) => ({ raw: d.value, line: d.line })).filter((d) => d.raw !== null && d.raw !== undefined);
 }
 
-async function checkEntity(raw: unknown, file: SourceFile, line: number | null, origin: string, result: ReadResult): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
+async function checkEntity(
+  raw: unknown,
+  file: SourceFile,
+  line: number | null,
+  origin: string,
+  result: ReadResult,
+): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
   const guessedRef = refOf(raw);
   let entity: Entity;
   let relations: RelationRow[];
   try {
     if (isRecord(raw) && isRecord(raw.metadata)) {
       const annotations = isRecord(raw.metadata.annotations) ? raw.metadata.annotations : {};
-      raw = { ...raw, metadata: { ...raw.metadata, annotations: { ...annotations, [ANNOTATION_LOCATION]: file.ref, [ANNOTATION_ORIGIN_LOCATION]: origin } } };
+      raw = {
+        ...raw,
+        metadata: {
+          ...raw.metadata,
+          annotations: { ...annotations, [ANNOTATION_LOCATION]: file.ref, [ANNOTATION_ORIGIN_LOCATION]: origin },
+        },
+      };
     }
     entity = await validateEntity(raw);
     relations = relationsOf(entity);
@@ -149,11 +200,24 @@ async function checkEntity(raw: unknown, file: SourceFile, line: number | null, 
     return undefined;
   }
   const ref = stringifyEntityRef(entity);
-  return { ref, kind: entity.kind.toLowerCase(), entity, source: file.ref, contentHash: sha1(canonicalJson(entity)), relations };
+  return {
+    ref,
+    kind: entity.kind.toLowerCase(),
+    entity,
+    source: file.ref,
+    contentHash: sha1(canonicalJson(entity)),
+    relations,
+  };
 }
 
 function refOf(raw: unknown): string | undefined {
-  if (!isRecord(raw) || typeof raw.kind !== 'string' || !isRecord(raw.metadata) || typeof raw.metadata.name !== 'string') return undefined;
+  if (
+    !isRecord(raw) ||
+    typeof raw.kind !== 'string' ||
+    !isRecord(raw.metadata) ||
+    typeof raw.metadata.name !== 'string'
+  )
+    return undefined;
   const ns = typeof raw.metadata.namespace === 'string' && raw.metadata.namespace ? raw.metadata.namespace : 'default';
   try {
     return stringifyEntityRef({ kind: raw.kind, namespace: ns, name: raw.metadata.name });
@@ -163,9 +227,14 @@ function refOf(raw: unknown): string | undefined {
 }
 
 /** Validation for POST /validate-entity: the same checks as ingestion, without reading anything. */
-export async function checkSingleEntity(raw: unknown, locationRef: string): Promise<{ ok: true; entity: Entity } | { ok: false; message: string }> {
+export async function checkSingleEntity(
+  raw: unknown,
+  locationRef: string,
+): Promise<{ ok: true; entity: Entity } | { ok: false; message: string }> {
   const result: ReadResult = { entities: [], issues: [], failedSources: [], failedRefs: new Set() };
   const file: SourceFile = { ref: locationRef, display: locationRef, text: '', base: { kind: 'file', dir: '/' } };
   const checked = await checkEntity(raw, file, null, locationRef, result);
-  return checked ? { ok: true, entity: checked.entity } : { ok: false, message: result.issues[0]?.message ?? 'invalid entity' };
+  return checked
+    ? { ok: true, entity: checked.entity }
+    : { ok: false, message: result.issues[0]?.message ?? 'invalid entity' };
 }

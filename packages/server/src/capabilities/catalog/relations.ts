@@ -62,7 +62,10 @@ export function relationsOf(entity: Entity): RelationRow[] {
     const value = entity.spec[f.field];
     if (value === undefined || value === null || value === '') continue;
     for (const item of [value].flat()) {
-      if (typeof item !== 'string') throw new EntityValidationError(`spec.${f.field} must hold entity references (strings), got ${JSON.stringify(item)}`);
+      if (typeof item !== 'string')
+        throw new EntityValidationError(
+          `spec.${f.field} must hold entity references (strings), got ${JSON.stringify(item)}`,
+        );
       let target: string;
       try {
         target = stringifyEntityRef(parseEntityRef(item, { defaultKind: f.defaultKind, defaultNamespace: namespace }));
@@ -94,6 +97,8 @@ export function toEntityRelations(rows: Iterable<{ type: string; target: string 
     // its relations compatibility mode, and it costs little.
     out.push({ type: r.type, targetRef: r.target, target: splitRef(r.target) });
   }
-  out.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.targetRef < b.targetRef ? -1 : a.targetRef > b.targetRef ? 1 : 0));
+  out.sort((a, b) =>
+    a.type < b.type ? -1 : a.type > b.type ? 1 : a.targetRef < b.targetRef ? -1 : a.targetRef > b.targetRef ? 1 : 0,
+  );
   return out;
 }

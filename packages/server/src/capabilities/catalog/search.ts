@@ -9,7 +9,15 @@ export interface SearchRow {
 }
 
 /** Indexed separately (name, namespace, uid) or not at all (the rest), as in Backstage. */
-const NOT_TRAVERSED = new Set(['attachments', 'relations', 'status', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'metadata.etag']);
+const NOT_TRAVERSED = new Set([
+  'attachments',
+  'relations',
+  'status',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'metadata.etag',
+]);
 const MAX_KEY_LENGTH = 200;
 const MAX_VALUE_LENGTH = 200;
 
@@ -20,7 +28,13 @@ function traverse(root: unknown): Leaf[] {
   const arrayItemKeys = new Set<string>();
   const visit = (path: string, current: unknown): void => {
     if (NOT_TRAVERSED.has(path)) return;
-    if (current === undefined || current === null || typeof current === 'string' || typeof current === 'number' || typeof current === 'boolean') {
+    if (
+      current === undefined ||
+      current === null ||
+      typeof current === 'string' ||
+      typeof current === 'number' ||
+      typeof current === 'boolean'
+    ) {
       out.push({ key: path, value: current });
       return;
     }
@@ -63,7 +77,8 @@ export function buildSearchRows(entity: Entity): SearchRow[] {
     const lower = key.toLowerCase();
     const seen = caseOf.get(lower);
     if (seen === undefined) caseOf.set(lower, key);
-    else if (seen !== key) throw new EntityValidationError(`entity has keys that differ only in case: '${seen}' and '${key}'`);
+    else if (seen !== key)
+      throw new EntityValidationError(`entity has keys that differ only in case: '${seen}' and '${key}'`);
   }
 
   const rows: SearchRow[] = [];

@@ -1,4 +1,13 @@
-import type { CatalogError, CatalogLocation, DependencyNode, ImpactReport, OnCallContact, RefreshResult, Team, TeamSummary } from '@idp/contracts';
+import type {
+  CatalogError,
+  CatalogLocation,
+  DependencyNode,
+  ImpactReport,
+  OnCallContact,
+  RefreshResult,
+  Team,
+  TeamSummary,
+} from '@idp/contracts';
 import { parseDuration } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import type { CatalogDeps, CatalogSettings } from './deps.ts';
@@ -34,8 +43,21 @@ export class CatalogService {
     this.log = deps.log ?? (() => {});
     this.store = new CatalogStore(deps.store.db, deps.store.dialect, deps.clock, uuid);
     this.queries = new CatalogQueries(deps.store.db);
-    this.locations = new CatalogLocations({ ...deps, tables: this.store, queries: this.queries, log: this.log, uuid, stopped: () => this.stopped });
-    this.views = new CatalogViews({ db: deps.store.db, store: this.store, queries: this.queries, directory: deps.directory, settings: deps.settings });
+    this.locations = new CatalogLocations({
+      ...deps,
+      tables: this.store,
+      queries: this.queries,
+      log: this.log,
+      uuid,
+      stopped: () => this.stopped,
+    });
+    this.views = new CatalogViews({
+      db: deps.store.db,
+      store: this.store,
+      queries: this.queries,
+      directory: deps.directory,
+      settings: deps.settings,
+    });
   }
 
   get settings(): CatalogSettings {

@@ -25,7 +25,10 @@ export interface SourceFile {
 }
 
 export class SourceUnreachableError extends Error {
-  constructor(message: string, readonly ref: string) {
+  constructor(
+    message: string,
+    readonly ref: string,
+  ) {
     super(message);
   }
 }
@@ -110,26 +113,38 @@ export class ReadSession {
   async readNested(from: SourceBase, type: string | undefined, target: string): Promise<SourceFile[]> {
     const effective = type ?? (from.kind === 'url' ? 'url' : 'file');
     // The same rule as catalog:register: the server's disk is for the admins' locations only.
-    if (!this.opts.trusted && (effective === 'file' || effective === 'git') && from.kind === 'file') throw serverFilesRefused(effective, target);
-    if (!this.opts.trusted && effective === 'git' && readsServerFiles('git', target)) throw serverFilesRefused(effective, target);
+    if (!this.opts.trusted && (effective === 'file' || effective === 'git') && from.kind === 'file')
+      throw serverFilesRefused(effective, target);
+    if (!this.opts.trusted && effective === 'git' && readsServerFiles('git', target))
+      throw serverFilesRefused(effective, target);
     if (effective === 'url') {
       const url = from.kind === 'url' ? new URL(target, from.url).toString() : target;
-      if (!/^https?:\/\//i.test(url)) throw new SourceUnreachableError(`url target ${target} is not an absolute http(s) URL`, `url:${target}`);
+      if (!/^https?:\/\//i.test(url))
+        throw new SourceUnreachableError(`url target ${target} is not an absolute http(s) URL`, `url:${target}`);
       return [await this.fetchUrl(url)];
     }
     if (effective === 'git') return this.cloneGit(target);
-    if (effective !== 'file') throw new SourceUnreachableError(`unsupported location type "${effective}" (use file, url or git)`, `${effective}:${target}`);
+    if (effective !== 'file')
+      throw new SourceUnreachableError(
+        `unsupported location type "${effective}" (use file, url or git)`,
+        `${effective}:${target}`,
+      );
     if (from.kind === 'url') {
       const url = new URL(target, from.url).toString();
       return [await this.fetchUrl(url)];
     }
     if (from.kind === 'git') {
       const abs = resolve(from.dir, target);
-      if (!isInside(abs, from.cloneDir)) throw new SourceUnreachableError(`file target ${target} points outside the repository ${from.repo}`, `file:${target}`);
+      if (!isInside(abs, from.cloneDir))
+        throw new SourceUnreachableError(
+          `file target ${target} points outside the repository ${from.repo}`,
+          `file:${target}`,
+        );
       return this.readGitPath(from, abs);
     }
     const abs = isAbsolute(target) ? target : resolve(from.dir, target.replace(/^file:/, ''));
-    if (from.root && !isInside(abs, from.root)) throw new SourceUnreachableError(`file target ${target} points outside ${from.root}`, `file:${abs}`);
+    if (from.root && !isInside(abs, from.root))
+      throw new SourceUnreachableError(`file target ${target} points outside ${from.root}`, `file:${abs}`);
     return this.readPath(abs, from.root);
   }
 
@@ -143,7 +158,10 @@ export class ReadSession {
       try {
         st = await stat(p);
       } catch (err) {
-        throw new SourceUnreachableError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, `file:${p}`);
+        throw new SourceUnreachableError(
+          `cannot read ${p}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+          `file:${p}`,
+        );
       }
       const files = st.isDirectory() ? await findCatalogFiles(p, Boolean(root)) : [p];
       for (const f of files) {
@@ -160,7 +178,10 @@ export class ReadSession {
   private async fetchUrl(url: string): Promise<SourceFile> {
     const ref = `url:${url}`;
     try {
-      const got = await fetchDocument(url, this.rules, { ...FETCH_LIMITS, timeoutMs: this.opts.urlTimeoutMs ?? FETCH_LIMITS.timeoutMs });
+      const got = await fetchDocument(url, this.rules, {
+        ...FETCH_LIMITS,
+        timeoutMs: this.opts.urlTimeoutMs ?? FETCH_LIMITS.timeoutMs,
+      });
       return { ref, display: url, text: got.text, base: { kind: 'url', url: got.url } };
     } catch (err) {
       throw this.fetchError(url, ref, err);
@@ -176,7 +197,10 @@ export class ReadSession {
     const reason = err instanceof FetchFailed ? err.reason : (err as Error).message;
     if (this.opts.trusted) return new SourceUnreachableError(`could not fetch ${what}: ${reason}`, ref);
     this.opts.log?.(`catalog: could not fetch ${what}: ${reason}`);
-    return new SourceUnreachableError(`could not fetch ${what}: refused or unreachable (public http(s) addresses only unless catalog.fetch.allowHosts names them; ${FETCH_LIMITS.maxRedirects} redirects, ${FETCH_LIMITS.maxBytes / 1024 / 1024} MiB and ${FETCH_LIMITS.timeoutMs / 1000}s at most)`, ref);
+    return new SourceUnreachableError(
+      `could not fetch ${what}: refused or unreachable (public http(s) addresses only unless catalog.fetch.allowHosts names them; ${FETCH_LIMITS.maxRedirects} redirects, ${FETCH_LIMITS.maxBytes / 1024 / 1024} MiB and ${FETCH_LIMITS.timeoutMs / 1000}s at most)`,
+      ref,
+    );
   }
 
   /** Whether `file` (inside a clone) really is inside it; a symlink leading out is skipped and reported. */
@@ -207,24 +231,63 @@ export class ReadSession {
     const dir = await mkdtemp(join(tmpdir(), 'idp-git-'));
     this.cleanups.push(dir);
     const repoArg = /^file:\/\//i.test(repo) ? fileURLToPath(repo) : repo;
-    const args = [...pinned, 'clone', '--depth', '1', '--quiet', ...(branch ? ['--branch', branch] : []), '--', repoArg, dir];
+    const args = [
+      ...pinned,
+      'clone',
+      '--depth',
+      '1',
+      '--quiet',
+      ...(branch ? ['--branch', branch] : []),
+      '--',
+      repoArg,
+      dir,
+    ];
     await new Promise<void>((resolvePromise, reject) => {
       // execFile, never a shell: the target is user input.
-      execFile('git', args, {
-        timeout: this.opts.gitTimeoutMs ?? 60_000,
-        // Non-admin locations: http(s) only, and no system or user git config (insteadOf rewrites,
-        // credential helpers) applies to a remote someone else chose.
-        env: this.rules
-          ? { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'http:https', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }
-          : { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git' },
-        maxBuffer: 1024 * 1024,
-      }, (err, _stdout, stderr) => {
-        if (err) {
-          const reason = String(stderr || err.message).trim().split('\n').filter(Boolean).pop() ?? err.message;
-          if (this.rules) reject(this.fetchError(repo, ref, new FetchFailed(`git clone${branch ? ` (branch ${branch})` : ''}: ${reason}`)));
-          else reject(new SourceUnreachableError(`git clone ${repo}${branch ? ` (branch ${branch})` : ''} failed: ${reason}`, ref));
-        } else resolvePromise();
-      });
+      execFile(
+        'git',
+        args,
+        {
+          timeout: this.opts.gitTimeoutMs ?? 60_000,
+          // Non-admin locations: http(s) only, and no system or user git config (insteadOf rewrites,
+          // credential helpers) applies to a remote someone else chose.
+          env: this.rules
+            ? {
+                ...process.env,
+                GIT_TERMINAL_PROMPT: '0',
+                GIT_ALLOW_PROTOCOL: 'http:https',
+                GIT_CONFIG_NOSYSTEM: '1',
+                GIT_CONFIG_GLOBAL: '/dev/null',
+              }
+            : { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git' },
+          maxBuffer: 1024 * 1024,
+        },
+        (err, _stdout, stderr) => {
+          if (err) {
+            const reason =
+              String(stderr || err.message)
+                .trim()
+                .split('\n')
+                .filter(Boolean)
+                .pop() ?? err.message;
+            if (this.rules)
+              reject(
+                this.fetchError(
+                  repo,
+                  ref,
+                  new FetchFailed(`git clone${branch ? ` (branch ${branch})` : ''}: ${reason}`),
+                ),
+              );
+            else
+              reject(
+                new SourceUnreachableError(
+                  `git clone ${repo}${branch ? ` (branch ${branch})` : ''} failed: ${reason}`,
+                  ref,
+                ),
+              );
+          } else resolvePromise();
+        },
+      );
     });
     const base = { kind: 'git' as const, repo: target, cloneDir: dir, dir };
     return this.readGitPath(base, dir);
@@ -234,7 +297,12 @@ export class ReadSession {
     const files = await this.readPath(abs, from.cloneDir);
     return files.map((f) => {
       const path = relative(from.cloneDir, f.display).split(sep).join('/');
-      return { ...f, ref: `git:${from.repo}?path=${path}`, display: `${from.repo} ${path}`, base: { ...from, dir: dirname(f.display) } };
+      return {
+        ...f,
+        ref: `git:${from.repo}?path=${path}`,
+        display: `${from.repo} ${path}`,
+        base: { ...from, dir: dirname(f.display) },
+      };
     });
   }
 }
@@ -276,7 +344,13 @@ async function expandGlob(pattern: string): Promise<string[]> {
   const firstGlob = segments.findIndex((s) => /[*?]/.test(s));
   const start = segments.slice(0, firstGlob).join(sep) || sep;
   const rest = segments.slice(firstGlob);
-  const toRegex = (seg: string) => new RegExp(`^${seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const toRegex = (seg: string) =>
+    new RegExp(
+      `^${seg
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
   const out = new Set<string>();
   const walk = async (dir: string, i: number): Promise<void> => {
     if (i === rest.length) {
@@ -292,7 +366,8 @@ async function expandGlob(pattern: string): Promise<string[]> {
     }
     if (seg === '**') {
       await walk(dir, i + 1);
-      for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') await walk(join(dir, e.name), i);
+      for (const e of entries)
+        if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') await walk(join(dir, e.name), i);
       return;
     }
     const re = toRegex(seg);

@@ -18,11 +18,17 @@ const ORG = [
   doc('User', 'alice', { memberOf: ['payments'] }),
 ].join('---\n');
 
-const SERVICES = (usersLifecycle: string) => [
-  doc('Component', 'payments-api', { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:users-api'] }, '  tags: [java]\n'),
-  doc('Component', 'users-api', { type: 'service', lifecycle: usersLifecycle, owner: 'payments' }),
-  doc('Component', 'web', { type: 'website', lifecycle: 'production', owner: 'payments' }),
-].join('---\n');
+const SERVICES = (usersLifecycle: string) =>
+  [
+    doc(
+      'Component',
+      'payments-api',
+      { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:users-api'] },
+      '  tags: [java]\n',
+    ),
+    doc('Component', 'users-api', { type: 'service', lifecycle: usersLifecycle, owner: 'payments' }),
+    doc('Component', 'web', { type: 'website', lifecycle: 'production', owner: 'payments' }),
+  ].join('---\n');
 
 /** The catalog's tables and their queries, run against every dialect the store supports. */
 function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
@@ -35,7 +41,16 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
     let n = 0;
     const clock: Clock = { now: () => new Date(Date.parse('2026-01-01T00:00:00Z') + n * 1000) };
     const loc = (id: string, file: string): LocationRow => ({
-      id, type: 'file', target: join(dir, file), origin: 'api', created_at: `2026-01-01T00:00:0${id.length}Z`, created_by: 'test', refreshed_at: null, status: 'pending', last_error: null, identity_source: 1,
+      id,
+      type: 'file',
+      target: join(dir, file),
+      origin: 'api',
+      created_at: `2026-01-01T00:00:0${id.length}Z`,
+      created_by: 'test',
+      refreshed_at: null,
+      status: 'pending',
+      last_error: null,
+      identity_source: 1,
     });
     const refresh = async (row: LocationRow, create = false) => {
       n++;
@@ -68,7 +83,9 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       const payments = await entity('component:default/payments-api');
       expect(payments.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
       expect(payments.metadata.etag).toMatch(/^[0-9a-f]{40}$/);
-      expect(payments.metadata.annotations['backstage.io/managed-by-location']).toBe(`file:${join(dir, 'services.yaml')}`);
+      expect(payments.metadata.annotations['backstage.io/managed-by-location']).toBe(
+        `file:${join(dir, 'services.yaml')}`,
+      );
       expect(payments.relations.map((r: { type: string; targetRef: string }) => `${r.type} ${r.targetRef}`)).toEqual([
         'dependsOn component:default/users-api',
         'ownedBy group:default/payments',
@@ -87,7 +104,10 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       const before = await entity('component:default/users-api');
       const unchanged = await entity('component:default/web');
       expect(await refresh(services())).toMatchObject({ added: 0, updated: 0, unchanged: 3, removed: 0 });
-      expect((await entity('component:default/users-api')).metadata).toMatchObject({ uid: before.metadata.uid, etag: before.metadata.etag });
+      expect((await entity('component:default/users-api')).metadata).toMatchObject({
+        uid: before.metadata.uid,
+        etag: before.metadata.etag,
+      });
       writeFileSync(join(dir, 'services.yaml'), SERVICES('experimental'));
       expect(await refresh(services())).toMatchObject({ updated: 1, unchanged: 2 });
       const after = await entity('component:default/users-api');
@@ -98,7 +118,11 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
 
     it('filters, orders, pages with a cursor, and counts facets in SQL', async () => {
       const filter = parseFilterParams(['kind=component,spec.type=service', 'metadata.tags.java']);
-      const first = await queries.query({ filter, orderField: { field: 'metadata.name', order: 'desc' } }, undefined, 1);
+      const first = await queries.query(
+        { filter, orderField: { field: 'metadata.name', order: 'desc' } },
+        undefined,
+        1,
+      );
       expect(first.totalItems).toBe(2);
       expect(JSON.parse(first.items[0] as string).metadata.name).toBe('users-api');
       const second = await queries.query(undefined, first.nextCursor, 1);
@@ -106,21 +130,37 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       expect(second.nextCursor).toBeUndefined();
       const back = await queries.query(undefined, second.prevCursor, 1);
       expect(JSON.parse(back.items[0] as string).metadata.name).toBe('users-api');
-      const owned = await queries.query({ filter: parseFilterParams('relations.ownedby=group:default/payments'), byRef: true }, undefined, 10);
-      expect(owned.items.map((e) => JSON.parse(e as string).metadata.name)).toEqual(['payments-api', 'users-api', 'web']);
+      const owned = await queries.query(
+        { filter: parseFilterParams('relations.ownedby=group:default/payments'), byRef: true },
+        undefined,
+        10,
+      );
+      expect(owned.items.map((e) => JSON.parse(e as string).metadata.name)).toEqual([
+        'payments-api',
+        'users-api',
+        'web',
+      ]);
       const text = await queries.query({ fullText: { term: 'USERS', fields: ['metadata.name'] } }, undefined, 10);
       expect(text.totalItems).toBe(1);
       expect(await queries.facets(['spec.type'], parseFilterParams('kind=component'))).toEqual({
-        'spec.type': [{ value: 'service', count: 2 }, { value: 'website', count: 1 }],
+        'spec.type': [
+          { value: 'service', count: 2 },
+          { value: 'website', count: 1 },
+        ],
       });
     });
 
     it('keeps the first location for a ref claimed twice and reports the conflict', async () => {
-      writeFileSync(join(dir, 'dup.yaml'), doc('Component', 'web', { type: 'website', lifecycle: 'production', owner: 'someone-else' }));
+      writeFileSync(
+        join(dir, 'dup.yaml'),
+        doc('Component', 'web', { type: 'website', lifecycle: 'production', owner: 'someone-else' }),
+      );
       const counts = await refresh(loc('dup', 'dup.yaml'), true);
       expect(counts).toMatchObject({ added: 0, errors: 1 });
       const errs = await store.db.selectFrom('catalog_errors').selectAll().where('location_id', '=', 'dup').execute();
-      expect(errs[0]!.message).toMatch(/conflict: component:default\/web is already provided by location file:.*services\.yaml/);
+      expect(errs[0]!.message).toMatch(
+        /conflict: component:default\/web is already provided by location file:.*services\.yaml/,
+      );
       expect((await entity('component:default/web')).spec.owner).toBe('payments');
     });
 
@@ -132,7 +172,10 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       expect(errs[0]).toMatchObject({ line: expect.any(Number) });
       expect(errs[0]!.message).toMatch(/YAML syntax error at line \d+/);
 
-      writeFileSync(join(dir, 'services.yaml'), SERVICES('production').replace('lifecycle":"production","owner":"payments"}', 'owner":"payments"}'));
+      writeFileSync(
+        join(dir, 'services.yaml'),
+        SERVICES('production').replace('lifecycle":"production","owner":"payments"}', 'owner":"payments"}'),
+      );
       const invalid = await refresh(services());
       expect(invalid).toMatchObject({ removed: 0, errors: 1 });
       expect(await entity('component:default/web')).toBeTruthy();
@@ -144,16 +187,25 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       expect(await entity('component:default/web')).toBeUndefined();
       const group = await entity('group:default/payments');
       expect(group.relations.map((r: { targetRef: string }) => r.targetRef)).not.toContain('component:default/web');
-      const orphanRows = await store.db.selectFrom('catalog_relations').selectAll().where('target_ref', '=', 'component:default/web').execute();
+      const orphanRows = await store.db
+        .selectFrom('catalog_relations')
+        .selectAll()
+        .where('target_ref', '=', 'component:default/web')
+        .execute();
       expect(orphanRows).toEqual([]);
-      expect((await queries.query({ filter: parseFilterParams('metadata.name=web') }, undefined, 10)).totalItems).toBe(0);
+      expect((await queries.query({ filter: parseFilterParams('metadata.name=web') }, undefined, 10)).totalItems).toBe(
+        0,
+      );
     });
 
     it('records an unreachable location without touching its entities', async () => {
       const gone = { ...services(), target: join(dir, 'missing.yaml') };
       const counts = await catalog.applyRefresh(gone, await readLocation('file', gone.target, { trusted: true }));
       expect(counts).toMatchObject({ removed: 0, errors: 1 });
-      expect((await store.db.selectFrom('catalog_locations').selectAll().where('id', '=', 'svc').executeTakeFirstOrThrow()).status).toBe('error');
+      expect(
+        (await store.db.selectFrom('catalog_locations').selectAll().where('id', '=', 'svc').executeTakeFirstOrThrow())
+          .status,
+      ).toBe('error');
       expect(await entity('component:default/users-api')).toBeTruthy();
     });
 
@@ -162,7 +214,9 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
       expect(await catalog.deleteLocation('org')).toMatchObject({ removed: 2, identityChanged: true });
       expect(await entity('group:default/payments')).toBeUndefined();
       // The component keeps its relation to the missing owner, as in Backstage.
-      expect((await entity('component:default/users-api')).relations.map((r: { targetRef: string }) => r.targetRef)).toContain('group:default/payments');
+      expect(
+        (await entity('component:default/users-api')).relations.map((r: { targetRef: string }) => r.targetRef),
+      ).toContain('group:default/payments');
       expect(await catalog.generation()).toBeGreaterThan(genBefore);
     });
   });
@@ -170,7 +224,10 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
 
 runCatalogStoreSuite('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'idp-store-'));
-  return { store: await openStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: await openStore({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 const pgUp = await postgresAvailable();

@@ -44,7 +44,11 @@ export class CatalogStore {
   ) {}
 
   async generation(): Promise<number> {
-    const row = await this.db.selectFrom('idp_meta').select('value').where('key', '=', GENERATION_KEY).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('idp_meta')
+      .select('value')
+      .where('key', '=', GENERATION_KEY)
+      .executeTakeFirst();
     return row ? Number(row.value) : 0;
   }
 
@@ -57,17 +61,31 @@ export class CatalogStore {
   }
 
   async findLocation(type: string, target: string): Promise<LocationRow | undefined> {
-    return this.db.selectFrom('catalog_locations').selectAll().where('type', '=', type).where('target', '=', target).executeTakeFirst();
+    return this.db
+      .selectFrom('catalog_locations')
+      .selectAll()
+      .where('type', '=', type)
+      .where('target', '=', target)
+      .executeTakeFirst();
   }
 
   async locationStats(): Promise<Map<string, { entities: number; errors: number }>> {
     const [ents, errs] = await Promise.all([
-      this.db.selectFrom('catalog_entities').select(['location_id', sql<number>`count(*)`.as('n')]).groupBy('location_id').execute(),
-      this.db.selectFrom('catalog_errors').select(['location_id', sql<number>`count(*)`.as('n')]).groupBy('location_id').execute(),
+      this.db
+        .selectFrom('catalog_entities')
+        .select(['location_id', sql<number>`count(*)`.as('n')])
+        .groupBy('location_id')
+        .execute(),
+      this.db
+        .selectFrom('catalog_errors')
+        .select(['location_id', sql<number>`count(*)`.as('n')])
+        .groupBy('location_id')
+        .execute(),
     ]);
     const out = new Map<string, { entities: number; errors: number }>();
     for (const r of ents) out.set(r.location_id, { entities: Number(r.n), errors: 0 });
-    for (const r of errs) out.set(r.location_id, { entities: out.get(r.location_id)?.entities ?? 0, errors: Number(r.n) });
+    for (const r of errs)
+      out.set(r.location_id, { entities: out.get(r.location_id)?.entities ?? 0, errors: Number(r.n) });
     return out;
   }
 
@@ -81,20 +99,32 @@ export class CatalogStore {
 
   /** A new target is the updater's choice: they become its creator, whose trust its reads get. */
   async updateLocationTarget(id: string, type: string, target: string, by: string): Promise<void> {
-    await this.db.updateTable('catalog_locations').set({ type, target, status: 'pending', created_by: by }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('catalog_locations')
+      .set({ type, target, status: 'pending', created_by: by })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Locks the catalog for writing: a row lock on PostgreSQL; SQLite has a single writer anyway. */
   private async lock(trx: Transaction<Database>): Promise<void> {
     const now = this.clock.now().toISOString();
-    await trx.insertInto('idp_meta').values({ key: GENERATION_KEY, value: '0', updated_at: now }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await trx
+      .insertInto('idp_meta')
+      .values({ key: GENERATION_KEY, value: '0', updated_at: now })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const q = trx.selectFrom('idp_meta').select('value').where('key', '=', GENERATION_KEY);
     await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
   }
 
   private async bumpGeneration(trx: Transaction<Database>): Promise<void> {
     const row = await trx.selectFrom('idp_meta').select('value').where('key', '=', GENERATION_KEY).executeTakeFirst();
-    await trx.updateTable('idp_meta').set({ value: String(Number(row?.value ?? 0) + 1), updated_at: this.clock.now().toISOString() }).where('key', '=', GENERATION_KEY).execute();
+    await trx
+      .updateTable('idp_meta')
+      .set({ value: String(Number(row?.value ?? 0) + 1), updated_at: this.clock.now().toISOString() })
+      .where('key', '=', GENERATION_KEY)
+      .execute();
   }
 
   /**
@@ -102,25 +132,45 @@ export class CatalogStore {
    * entities of sources that failed to read and of entities that failed validation, reports
    * refs another location already provides, and replaces the location's error list.
    */
-  async applyRefresh(location: LocationRow, read: ReadResult, hook?: InTransaction, create = false): Promise<RefreshCounts> {
+  async applyRefresh(
+    location: LocationRow,
+    read: ReadResult,
+    hook?: InTransaction,
+    create = false,
+  ): Promise<RefreshCounts> {
     return this.db.transaction().execute(async (trx) => {
       await this.lock(trx);
       // A new location and its first read commit together: a failed read leaves no location behind.
       if (create) await trx.insertInto('catalog_locations').values(location).execute();
       const now = this.clock.now().toISOString();
       const issues: ReadIssue[] = [...read.issues];
-      const counts: RefreshCounts = { added: 0, updated: 0, removed: 0, unchanged: 0, errors: 0, identityChanged: false };
+      const counts: RefreshCounts = {
+        added: 0,
+        updated: 0,
+        removed: 0,
+        unchanged: 0,
+        errors: 0,
+        identityChanged: false,
+      };
 
       if (read.unreachable) {
         await this.replaceErrors(trx, location.id, issues, now);
-        await trx.updateTable('catalog_locations').set({ status: 'error', last_error: read.unreachable, refreshed_at: now }).where('id', '=', location.id).execute();
+        await trx
+          .updateTable('catalog_locations')
+          .set({ status: 'error', last_error: read.unreachable, refreshed_at: now })
+          .where('id', '=', location.id)
+          .execute();
         counts.errors = issues.length;
         await hook?.(trx, counts);
         return counts;
       }
 
       const existing = new Map<string, Pick<EntityRow, 'uid' | 'ref' | 'kind' | 'content_hash' | 'source'>>();
-      for (const row of await trx.selectFrom('catalog_entities').select(['uid', 'ref', 'kind', 'content_hash', 'source']).where('location_id', '=', location.id).execute()) {
+      for (const row of await trx
+        .selectFrom('catalog_entities')
+        .select(['uid', 'ref', 'kind', 'content_hash', 'source'])
+        .where('location_id', '=', location.id)
+        .execute()) {
         existing.set(row.ref, row);
       }
       const foreign = new Map<string, string>();
@@ -140,7 +190,12 @@ export class CatalogStore {
       for (const e of read.entities) {
         const owner = foreign.get(e.ref);
         if (owner) {
-          issues.push({ file: sourceDisplay(e.source), line: null, entityRef: e.ref, message: `conflict: ${e.ref} is already provided by location ${owner}; the first location keeps it` });
+          issues.push({
+            file: sourceDisplay(e.source),
+            line: null,
+            entityRef: e.ref,
+            message: `conflict: ${e.ref} is already provided by location ${owner}; the first location keeps it`,
+          });
           continue;
         }
         seen.add(e.ref);
@@ -155,13 +210,19 @@ export class CatalogStore {
       }
       const removed = [...existing.values()].filter((row) => {
         if (seen.has(row.ref) || read.failedRefs.has(row.ref)) return false;
-        return !read.failedSources.some((failed) => row.source === failed || row.source.startsWith(`${failed}/`) || row.source.startsWith(`${failed}?`));
+        return !read.failedSources.some(
+          (failed) =>
+            row.source === failed || row.source.startsWith(`${failed}/`) || row.source.startsWith(`${failed}?`),
+        );
       });
       counts.removed = removed.length;
 
       const rewritten = [...changed.values()].filter((c) => !c.isNew).map((c) => c.uid);
       const affected = await this.dropRelationsOf(trx, [...rewritten, ...removed.map((r) => r.uid)]);
-      await this.deleteEntities(trx, removed.map((r) => r.uid));
+      await this.deleteEntities(
+        trx,
+        removed.map((r) => r.uid),
+      );
 
       const relationRows: Database['catalog_relations'][] = [];
       for (const { uid, read: e } of changed.values()) {
@@ -175,13 +236,20 @@ export class CatalogStore {
       for (const r of removed) affected.delete(r.ref);
 
       const written = await this.stitch(trx, affected, changed, location.id, now);
-      counts.identityChanged = written.some((k) => IDENTITY_KINDS.has(k)) || removed.some((r) => IDENTITY_KINDS.has(r.kind));
+      counts.identityChanged =
+        written.some((k) => IDENTITY_KINDS.has(k)) || removed.some((r) => IDENTITY_KINDS.has(r.kind));
 
       await this.replaceErrors(trx, location.id, issues, now);
       counts.errors = issues.length;
       await trx
         .updateTable('catalog_locations')
-        .set({ status: 'ok', last_error: issues.length ? `${issues.length} problem${issues.length === 1 ? '' : 's'}; first: ${issues[0]!.message}` : null, refreshed_at: now })
+        .set({
+          status: 'ok',
+          last_error: issues.length
+            ? `${issues.length} problem${issues.length === 1 ? '' : 's'}; first: ${issues[0]!.message}`
+            : null,
+          refreshed_at: now,
+        })
         .where('id', '=', location.id)
         .execute();
       await this.bumpGeneration(trx);
@@ -194,7 +262,11 @@ export class CatalogStore {
   async deleteLocation(id: string, hook?: InTransaction): Promise<RefreshCounts> {
     return this.db.transaction().execute(async (trx) => {
       await this.lock(trx);
-      const rows = await trx.selectFrom('catalog_entities').select(['uid', 'ref', 'kind']).where('location_id', '=', id).execute();
+      const rows = await trx
+        .selectFrom('catalog_entities')
+        .select(['uid', 'ref', 'kind'])
+        .where('location_id', '=', id)
+        .execute();
       const counts = await this.removeEntityRows(trx, rows);
       await trx.deleteFrom('catalog_errors').where('location_id', '=', id).execute();
       await trx.deleteFrom('catalog_locations').where('id', '=', id).execute();
@@ -208,7 +280,11 @@ export class CatalogStore {
   async deleteEntity(uid: string, hook?: InTransaction): Promise<RefreshCounts> {
     return this.db.transaction().execute(async (trx) => {
       await this.lock(trx);
-      const rows = await trx.selectFrom('catalog_entities').select(['uid', 'ref', 'kind']).where('uid', '=', uid).execute();
+      const rows = await trx
+        .selectFrom('catalog_entities')
+        .select(['uid', 'ref', 'kind'])
+        .where('uid', '=', uid)
+        .execute();
       const counts = await this.removeEntityRows(trx, rows);
       await this.bumpGeneration(trx);
       await hook?.(trx, counts);
@@ -216,13 +292,26 @@ export class CatalogStore {
     });
   }
 
-  private async removeEntityRows(trx: Transaction<Database>, rows: { uid: string; ref: string; kind: string }[]): Promise<RefreshCounts> {
-    const affected = await this.dropRelationsOf(trx, rows.map((r) => r.uid));
-    await this.deleteEntities(trx, rows.map((r) => r.uid));
+  private async removeEntityRows(
+    trx: Transaction<Database>,
+    rows: { uid: string; ref: string; kind: string }[],
+  ): Promise<RefreshCounts> {
+    const affected = await this.dropRelationsOf(
+      trx,
+      rows.map((r) => r.uid),
+    );
+    await this.deleteEntities(
+      trx,
+      rows.map((r) => r.uid),
+    );
     for (const r of rows) affected.delete(r.ref);
     const written = await this.stitch(trx, affected, new Map(), '', this.clock.now().toISOString());
     return {
-      added: 0, updated: 0, removed: rows.length, unchanged: 0, errors: 0,
+      added: 0,
+      updated: 0,
+      removed: rows.length,
+      unchanged: 0,
+      errors: 0,
       identityChanged: rows.some((r) => IDENTITY_KINDS.has(r.kind)) || written.some((k) => IDENTITY_KINDS.has(k)),
     };
   }
@@ -231,7 +320,12 @@ export class CatalogStore {
   private async dropRelationsOf(trx: Transaction<Database>, uids: string[]): Promise<Set<string>> {
     const affected = new Set<string>();
     for (const part of chunk(uids, IN_CHUNK)) {
-      const rows = await trx.selectFrom('catalog_relations').select('source_ref').distinct().where('originating_uid', 'in', part).execute();
+      const rows = await trx
+        .selectFrom('catalog_relations')
+        .select('source_ref')
+        .distinct()
+        .where('originating_uid', 'in', part)
+        .execute();
       for (const r of rows) affected.add(r.source_ref);
       await trx.deleteFrom('catalog_relations').where('originating_uid', 'in', part).execute();
     }
@@ -260,7 +354,11 @@ export class CatalogStore {
     const relationsBySource = new Map<string, { type: string; target: string }[]>();
     const peers = new Map<string, EntityRow>();
     for (const part of chunk(refs, IN_CHUNK)) {
-      const rels = await trx.selectFrom('catalog_relations').select(['source_ref', 'type', 'target_ref']).where('source_ref', 'in', part).execute();
+      const rels = await trx
+        .selectFrom('catalog_relations')
+        .select(['source_ref', 'type', 'target_ref'])
+        .where('source_ref', 'in', part)
+        .execute();
       for (const r of rels) {
         let list = relationsBySource.get(r.source_ref);
         if (!list) relationsBySource.set(r.source_ref, (list = []));
@@ -268,7 +366,8 @@ export class CatalogStore {
       }
       const missing = part.filter((ref) => !changed.get(ref)?.isNew);
       if (missing.length) {
-        for (const row of await trx.selectFrom('catalog_entities').selectAll().where('ref', 'in', missing).execute()) peers.set(row.ref, row);
+        for (const row of await trx.selectFrom('catalog_entities').selectAll().where('ref', 'in', missing).execute())
+          peers.set(row.ref, row);
       }
     }
 
@@ -284,8 +383,15 @@ export class CatalogStore {
       if (change) {
         processed = change.read.entity;
         base = {
-          uid: change.uid, ref, kind: change.read.kind, namespace: (processed.metadata.namespace ?? 'default').toLowerCase(), name: processed.metadata.name.toLowerCase(),
-          location_id: locationId, source: change.read.source, parent_ref: change.read.parentRef, content_hash: change.read.contentHash,
+          uid: change.uid,
+          ref,
+          kind: change.read.kind,
+          namespace: (processed.metadata.namespace ?? 'default').toLowerCase(),
+          name: processed.metadata.name.toLowerCase(),
+          location_id: locationId,
+          source: change.read.source,
+          parent_ref: change.read.parentRef,
+          content_hash: change.read.contentHash,
         };
       } else if (peer) {
         processed = unstitch(JSON.parse(peer.entity) as Entity);
@@ -302,7 +408,8 @@ export class CatalogStore {
       rows.push({ ...base, etag, entity: JSON.stringify(final), updated_at: now });
       if (peer) replaced.push(base.uid);
       kinds.push(base.kind);
-      for (const s of buildSearchRows(final)) search.push({ entity_uid: base.uid, key: s.key, value: s.value, original_value: s.original });
+      for (const s of buildSearchRows(final))
+        search.push({ entity_uid: base.uid, key: s.key, value: s.value, original_value: s.original });
     }
     // Delete-and-insert in batches beats one UPDATE per row when thousands change at once.
     for (const part of chunk(replaced, IN_CHUNK)) {
@@ -314,11 +421,28 @@ export class CatalogStore {
     return kinds;
   }
 
-  private async replaceErrors(trx: Transaction<Database>, locationId: string, issues: ReadIssue[], now: string): Promise<void> {
+  private async replaceErrors(
+    trx: Transaction<Database>,
+    locationId: string,
+    issues: ReadIssue[],
+    now: string,
+  ): Promise<void> {
     await trx.deleteFrom('catalog_errors').where('location_id', '=', locationId).execute();
-    await insertBatches(trx, this.dialect, 'catalog_errors', issues.map((i, seq) => ({
-      id: this.newUid(), location_id: locationId, seq, file: i.file, line: i.line, entity_ref: i.entityRef, message: i.message, at: now,
-    })));
+    await insertBatches(
+      trx,
+      this.dialect,
+      'catalog_errors',
+      issues.map((i, seq) => ({
+        id: this.newUid(),
+        location_id: locationId,
+        seq,
+        file: i.file,
+        line: i.line,
+        entity_ref: i.entityRef,
+        message: i.message,
+        at: now,
+      })),
+    );
   }
 }
 
@@ -338,7 +462,12 @@ function sourceDisplay(source: string): string {
  * statement through the query builder costs more than SQLite takes to run it. Table and column
  * names are our own constants; every value is a bound parameter.
  */
-async function insertBatches<T extends keyof Database>(trx: Transaction<Database>, dialect: Dialect, table: T, rows: Database[T][]): Promise<void> {
+async function insertBatches<T extends keyof Database>(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  table: T,
+  rows: Database[T][],
+): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0] as object);
   const per = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
@@ -353,6 +482,8 @@ async function insertBatches<T extends keyof Database>(trx: Transaction<Database
       }
       tuples.push(`(${marks.join(',')})`);
     }
-    await trx.executeQuery(CompiledQuery.raw(`insert into ${table} (${columns.join(', ')}) values ${tuples.join(',')}`, params));
+    await trx.executeQuery(
+      CompiledQuery.raw(`insert into ${table} (${columns.join(', ')}) values ${tuples.join(',')}`, params),
+    );
   }
 }

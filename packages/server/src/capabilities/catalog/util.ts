@@ -12,7 +12,11 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** `[kind:][namespace/]name` → lower-case full ref, or undefined when it cannot be parsed. */
-export function normalizeRef(ref: string, defaultKind?: string, defaultNamespace = DEFAULT_NAMESPACE): string | undefined {
+export function normalizeRef(
+  ref: string,
+  defaultKind?: string,
+  defaultNamespace = DEFAULT_NAMESPACE,
+): string | undefined {
   try {
     return stringifyEntityRef(parseEntityRef(ref.trim(), { defaultKind, defaultNamespace }));
   } catch {

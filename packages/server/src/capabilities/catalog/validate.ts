@@ -18,7 +18,17 @@ import {
 import { isRecord } from '@idp/contracts';
 
 /** The kinds idp stores; everything else is reported as unsupported, as Backstage does. */
-export const SUPPORTED_KINDS = ['Component', 'API', 'Resource', 'System', 'Domain', 'Group', 'User', 'Location', 'Template'] as const;
+export const SUPPORTED_KINDS = [
+  'Component',
+  'API',
+  'Resource',
+  'System',
+  'Domain',
+  'Group',
+  'User',
+  'Location',
+  'Template',
+] as const;
 
 const policy = EntityPolicies.allOf([
   new DefaultNamespaceEntityPolicy(),
@@ -37,10 +47,12 @@ const templateV1beta3Validator: KindValidator = {
     const spec = entity.spec;
     if (!isRecord(spec)) throw new TypeError('spec must be an object');
     if (typeof spec.type !== 'string' || !spec.type) throw new TypeError('spec.type must be a non-empty string');
-    if (spec.owner !== undefined && (typeof spec.owner !== 'string' || !spec.owner)) throw new TypeError('spec.owner must be a non-empty string');
+    if (spec.owner !== undefined && (typeof spec.owner !== 'string' || !spec.owner))
+      throw new TypeError('spec.owner must be a non-empty string');
     if (!Array.isArray(spec.steps)) throw new TypeError('spec.steps must be an array');
     for (const [i, step] of spec.steps.entries()) {
-      if (!isRecord(step) || typeof step.action !== 'string') throw new TypeError(`spec.steps[${i}].action must be a string`);
+      if (!isRecord(step) || typeof step.action !== 'string')
+        throw new TypeError(`spec.steps[${i}].action must be a string`);
     }
     if (spec.parameters !== undefined && !isRecord(spec.parameters) && !Array.isArray(spec.parameters)) {
       throw new TypeError('spec.parameters must be an object or an array');
@@ -74,7 +86,8 @@ export class EntityValidationError extends Error {
  * the policies leave it (namespace defaulted); throws EntityValidationError with the reason.
  */
 export async function validateEntity(raw: unknown): Promise<Entity> {
-  if (!isRecord(raw)) throw new EntityValidationError('the document is not an object (expected apiVersion, kind, metadata, spec)');
+  if (!isRecord(raw))
+    throw new EntityValidationError('the document is not an object (expected apiVersion, kind, metadata, spec)');
   let entity: Entity;
   try {
     entity = ((await policy.enforce(raw as unknown as Entity)) ?? raw) as Entity;

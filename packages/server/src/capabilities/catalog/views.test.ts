@@ -21,15 +21,40 @@ const CATALOG = [
   doc('Group', 'platform', { type: 'team', children: [] }, '  annotations:\n    idp.dev/oncall: pagerduty:PLAT\n'),
   doc('User', 'alice', { memberOf: ['payments'], profile: { email: 'alice@acme.test' } }),
   doc('User', 'frank', { memberOf: ['platform'] }),
-  doc('Component', 'payments-api', { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:users-api'] }),
-  doc('Component', 'users-api', { type: 'service', lifecycle: 'production', owner: 'platform', dependsOn: ['resource:users-db'], providesApis: ['users'] }),
+  doc('Component', 'payments-api', {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'payments',
+    dependsOn: ['component:users-api'],
+  }),
+  doc('Component', 'users-api', {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'platform',
+    dependsOn: ['resource:users-db'],
+    providesApis: ['users'],
+  }),
   doc('API', 'users', { type: 'openapi', lifecycle: 'production', owner: 'platform', definition: 'openapi: 3.0.0' }),
   doc('Component', 'web', { type: 'website', lifecycle: 'production', owner: 'payments', consumesApis: ['users'] }),
-  doc('Component', 'cyc-a', { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:cyc-b'] }),
-  doc('Component', 'cyc-b', { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:cyc-a'] }),
+  doc('Component', 'cyc-a', {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'payments',
+    dependsOn: ['component:cyc-b'],
+  }),
+  doc('Component', 'cyc-b', {
+    type: 'service',
+    lifecycle: 'production',
+    owner: 'payments',
+    dependsOn: ['component:cyc-a'],
+  }),
 ].join('---\n');
 
-const code = (fn: () => Promise<unknown>) => fn().then(() => 'no error', (err: IdpError) => ({ code: err.code, hint: err.details?.['hint'] }));
+const code = (fn: () => Promise<unknown>) =>
+  fn().then(
+    () => 'no error',
+    (err: IdpError) => ({ code: err.code, hint: err.details?.['hint'] }),
+  );
 
 /** The graph views over a real SQLite store filled by a real read of a catalog file. */
 describe('catalog graph views', () => {
@@ -40,7 +65,16 @@ describe('catalog graph views', () => {
   const directory = new Directory('platform');
   const rota: Record<string, string> = {};
   const location = (file: string): LocationRow => ({
-    id: file, type: 'file', target: join(dir, file), origin: 'config', created_at: '2026-01-01T00:00:00Z', created_by: 'config', refreshed_at: null, status: 'pending', last_error: null, identity_source: 1,
+    id: file,
+    type: 'file',
+    target: join(dir, file),
+    origin: 'config',
+    created_at: '2026-01-01T00:00:00Z',
+    created_by: 'config',
+    refreshed_at: null,
+    status: 'pending',
+    last_error: null,
+    identity_source: 1,
   });
   const load = async (file: string, create: boolean) => {
     const row = location(file);
@@ -52,7 +86,13 @@ describe('catalog graph views', () => {
     dir = mkdtempSync(join(tmpdir(), 'idp-catalog-views-'));
     store = await openStore({ dataDir: dir });
     tables = new CatalogStore(store.db, store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
-    views = new CatalogViews({ db: store.db, store: tables, queries: new CatalogQueries(store.db), directory, settings: { oncall: rota } });
+    views = new CatalogViews({
+      db: store.db,
+      store: tables,
+      queries: new CatalogQueries(store.db),
+      directory,
+      settings: { oncall: rota },
+    });
     writeFileSync(join(dir, 'catalog.yaml'), CATALOG);
     await load('catalog.yaml', true);
   });
@@ -66,25 +106,59 @@ describe('catalog graph views', () => {
     expect(await views.resolveRef(' group:payments ')).toBe('group:default/payments');
     expect(await views.resolveRef('alice')).toBe('user:default/alice');
     // With a kind given, a name of another kind is a suggestion, not an answer.
-    expect(await code(() => views.resolveRef('group:alice'))).toEqual({ code: 'NOT_FOUND', hint: 'Did you mean user:default/alice?' });
-    expect(await code(() => views.resolveRef('nothing-here'))).toMatchObject({ code: 'NOT_FOUND', hint: expect.stringContaining('idp catalog:list') });
-    expect(await code(() => views.resolveRef('kind:/name'))).toMatchObject({ code: 'INVALID_REF', hint: expect.stringContaining('[kind:][namespace/]name') });
+    expect(await code(() => views.resolveRef('group:alice'))).toEqual({
+      code: 'NOT_FOUND',
+      hint: 'Did you mean user:default/alice?',
+    });
+    expect(await code(() => views.resolveRef('nothing-here'))).toMatchObject({
+      code: 'NOT_FOUND',
+      hint: expect.stringContaining('idp catalog:list'),
+    });
+    expect(await code(() => views.resolveRef('kind:/name'))).toMatchObject({
+      code: 'INVALID_REF',
+      hint: expect.stringContaining('[kind:][namespace/]name'),
+    });
   });
 
   it('builds the dependency tree to the depth asked, marking missing entities and cycles', async () => {
     const shallow = await views.dependencies('payments-api', 1);
     expect(shallow.truncated).toBe(true);
-    expect(shallow.root).toMatchObject({ ref: 'component:default/payments-api', owner: 'group:default/payments', relation: null, missing: false });
+    expect(shallow.root).toMatchObject({
+      ref: 'component:default/payments-api',
+      owner: 'group:default/payments',
+      relation: null,
+      missing: false,
+    });
     expect(shallow.root.children).toEqual([
-      { ref: 'component:default/users-api', kind: 'component', owner: 'group:default/platform', relation: 'dependsOn', missing: false, cycle: false, children: [] },
+      {
+        ref: 'component:default/users-api',
+        kind: 'component',
+        owner: 'group:default/platform',
+        relation: 'dependsOn',
+        missing: false,
+        cycle: false,
+        children: [],
+      },
     ]);
     const deep = await views.dependencies('payments-api', 10);
     expect(deep.truncated).toBe(false);
     expect(deep.root.children[0]!.children).toEqual([
-      { ref: 'resource:default/users-db', kind: 'resource', owner: null, relation: 'dependsOn', missing: true, cycle: false, children: [] },
+      {
+        ref: 'resource:default/users-db',
+        kind: 'resource',
+        owner: null,
+        relation: 'dependsOn',
+        missing: true,
+        cycle: false,
+        children: [],
+      },
     ]);
     const cycle = await views.dependencies('cyc-a', 10);
-    expect(cycle.root.children[0]!.children[0]).toMatchObject({ ref: 'component:default/cyc-a', cycle: true, children: [] });
+    expect(cycle.root.children[0]!.children[0]).toMatchObject({
+      ref: 'component:default/cyc-a',
+      cycle: true,
+      children: [],
+    });
   });
 
   it("reports who breaks, through APIs too, with each team's contact", async () => {
@@ -94,13 +168,30 @@ describe('catalog graph views', () => {
       ['component:default/web', 1, 'component:default/users-api'],
     ]);
     // payments has no contact of its own; its parent's email is the answer, and only that step is kept.
-    expect(report.dependents[0]!.oncall).toEqual({ team: 'group:default/payments', contact: 'eng@acme.test', source: 'parent-group', route: ['group:default/engineering has the email eng@acme.test (spec.profile.email)'] });
-    expect(report.teams).toEqual([{ team: 'group:default/payments', contact: 'eng@acme.test', refs: ['component:default/payments-api', 'component:default/web'] }]);
-    expect((await views.impact('cyc-a')).cycles).toEqual([['component:default/cyc-a', 'component:default/cyc-b', 'component:default/cyc-a']]);
+    expect(report.dependents[0]!.oncall).toEqual({
+      team: 'group:default/payments',
+      contact: 'eng@acme.test',
+      source: 'parent-group',
+      route: ['group:default/engineering has the email eng@acme.test (spec.profile.email)'],
+    });
+    expect(report.teams).toEqual([
+      {
+        team: 'group:default/payments',
+        contact: 'eng@acme.test',
+        refs: ['component:default/payments-api', 'component:default/web'],
+      },
+    ]);
+    expect((await views.impact('cyc-a')).cycles).toEqual([
+      ['component:default/cyc-a', 'component:default/cyc-b', 'component:default/cyc-a'],
+    ]);
   });
 
   it('finds the on-call contact: the rota first, then the annotation, then the email, up the parents', async () => {
-    expect(await views.oncall('users-api')).toMatchObject({ team: 'group:default/platform', contact: 'pagerduty:PLAT', source: 'annotation' });
+    expect(await views.oncall('users-api')).toMatchObject({
+      team: 'group:default/platform',
+      contact: 'pagerduty:PLAT',
+      source: 'annotation',
+    });
     rota['platform'] = 'ops@acme.test';
     try {
       expect(await views.oncall('users-api')).toMatchObject({ contact: 'ops@acme.test', source: 'rota' });
@@ -115,20 +206,45 @@ describe('catalog graph views', () => {
   it('lists the teams with their members and what they own, and shows one', async () => {
     expect(await views.teams()).toEqual([
       { ref: 'group:default/engineering', name: 'engineering', displayName: null, parent: null, members: 2, owns: 0 },
-      { ref: 'group:default/payments', name: 'payments', displayName: null, parent: 'group:default/engineering', members: 1, owns: 4 },
-      { ref: 'group:default/platform', name: 'platform', displayName: null, parent: 'group:default/engineering', members: 1, owns: 2 },
+      {
+        ref: 'group:default/payments',
+        name: 'payments',
+        displayName: null,
+        parent: 'group:default/engineering',
+        members: 1,
+        owns: 4,
+      },
+      {
+        ref: 'group:default/platform',
+        name: 'platform',
+        displayName: null,
+        parent: 'group:default/engineering',
+        members: 1,
+        owns: 2,
+      },
     ]);
     const team = await views.team('payments');
     expect(team.members).toEqual([{ ref: 'user:default/alice', email: 'alice@acme.test', direct: true }]);
     expect(team.owns).toContainEqual({ ref: 'component:default/web', kind: 'component', type: 'website' });
     expect(team.oncall.contact).toBe('eng@acme.test');
-    expect(await code(() => views.team('nobody'))).toEqual({ code: 'NOT_FOUND', hint: 'List teams with `idp team:list`.' });
+    expect(await code(() => views.team('nobody'))).toEqual({
+      code: 'NOT_FOUND',
+      hint: 'List teams with `idp team:list`.',
+    });
   });
 
   it('keeps one graph while the catalog is unchanged, and loads it again when the generation moves', async () => {
     const first = await views.graph();
     expect(await views.graph()).toBe(first);
-    writeFileSync(join(dir, 'more.yaml'), doc('Component', 'billing', { type: 'service', lifecycle: 'production', owner: 'payments', dependsOn: ['component:payments-api'] }));
+    writeFileSync(
+      join(dir, 'more.yaml'),
+      doc('Component', 'billing', {
+        type: 'service',
+        lifecycle: 'production',
+        owner: 'payments',
+        dependsOn: ['component:payments-api'],
+      }),
+    );
     await load('more.yaml', true);
     const second = await views.graph();
     expect(second).not.toBe(first);

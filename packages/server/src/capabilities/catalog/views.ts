@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { IdpError, type DependencyNode, type ImpactReport, type OnCallContact, type Team, type TeamSummary } from '@idp/contracts';
+import {
+  IdpError,
+  type DependencyNode,
+  type ImpactReport,
+  type OnCallContact,
+  type Team,
+  type TeamSummary,
+} from '@idp/contracts';
 import type { Directory } from '../../identity/index.ts';
 import type { Database } from '../../store/index.ts';
 import { CatalogGraph } from './graph.ts';
@@ -48,18 +55,28 @@ export class CatalogViews {
     const text = input.trim();
     const hasKind = /^[^/]*:/.test(text);
     const ref = normalizeRef(text, 'component');
-    if (!ref) throw new IdpError('INVALID_REF', `"${input}" is not an entity reference`, { field, hint: 'Use [kind:][namespace/]name, e.g. payments-api, group:payments or component:default/payments-api.' });
+    if (!ref)
+      throw new IdpError('INVALID_REF', `"${input}" is not an entity reference`, {
+        field,
+        hint: 'Use [kind:][namespace/]name, e.g. payments-api, group:payments or component:default/payments-api.',
+      });
     if (await this.deps.queries.byRef(ref)) return ref;
     const { namespace, name } = splitRef(ref);
     const named = await this.deps.queries.refsNamed(name, namespace);
     if (!hasKind && named.length === 1) return named[0]!;
     throw new IdpError('NOT_FOUND', `no entity ${ref} in the catalog`, {
-      field, ref,
-      hint: named.length ? `Did you mean ${named.join(' or ')}?` : 'List entities with `idp catalog:list`, or check `idp catalog:errors` for entities that failed to load.',
+      field,
+      ref,
+      hint: named.length
+        ? `Did you mean ${named.join(' or ')}?`
+        : 'List entities with `idp catalog:list`, or check `idp catalog:errors` for entities that failed to load.',
     });
   }
 
-  async dependencies(input: string, depth: number): Promise<{ root: DependencyNode; depth: number; truncated: boolean }> {
+  async dependencies(
+    input: string,
+    depth: number,
+  ): Promise<{ root: DependencyNode; depth: number; truncated: boolean }> {
     const ref = await this.resolveRef(input);
     return (await this.graph()).depsTree(ref, depth);
   }
@@ -89,7 +106,14 @@ export class CatalogViews {
     const graph = await this.graph();
     const dir = this.deps.directory;
     return [...dir.groups.values()]
-      .map((g) => ({ ref: g.ref, name: g.name, displayName: g.displayName, parent: g.parent, members: dir.membersOf(g.ref).length, owns: graph.ownedBy(g.ref).length }))
+      .map((g) => ({
+        ref: g.ref,
+        name: g.name,
+        displayName: g.displayName,
+        parent: g.parent,
+        members: dir.membersOf(g.ref).length,
+        owns: graph.ownedBy(g.ref).length,
+      }))
       .sort((a, b) => (a.ref < b.ref ? -1 : 1));
   }
 
@@ -98,12 +122,22 @@ export class CatalogViews {
     const dir = this.deps.directory;
     const g = ref ? dir.groups.get(ref) : undefined;
     if (!ref || !g) {
-      throw new IdpError('NOT_FOUND', `no team ${name} in the catalog`, { field: 'name', hint: 'List teams with `idp team:list`.' });
+      throw new IdpError('NOT_FOUND', `no team ${name} in the catalog`, {
+        field: 'name',
+        hint: 'List teams with `idp team:list`.',
+      });
     }
     const graph = await this.graph();
     return {
-      ref: g.ref, name: g.name, displayName: g.displayName, email: g.email, parent: g.parent, children: g.children,
-      members: dir.membersOf(g.ref).map((m) => ({ ref: m.ref, email: dir.users.get(m.ref)?.email ?? null, direct: m.direct })),
+      ref: g.ref,
+      name: g.name,
+      displayName: g.displayName,
+      email: g.email,
+      parent: g.parent,
+      children: g.children,
+      members: dir
+        .membersOf(g.ref)
+        .map((m) => ({ ref: m.ref, email: dir.users.get(m.ref)?.email ?? null, direct: m.direct })),
       owns: graph.ownedBy(g.ref),
       oncall: graph.oncall(g.ref, this.deps.settings.oncall, dir),
     };

@@ -26,22 +26,43 @@ export interface ReleaseLimits {
 }
 
 export const MIB = 1024 * 1024;
-export const DEFAULT_RELEASE_LIMITS: ReleaseLimits = { maxUploadBytes: 100 * MIB, maxUnpackedBytes: 256 * MIB, maxFiles: 20_000 };
+export const DEFAULT_RELEASE_LIMITS: ReleaseLimits = {
+  maxUploadBytes: 100 * MIB,
+  maxUnpackedBytes: 256 * MIB,
+  maxFiles: 20_000,
+};
 /** .idp/deploy.yaml is a page of YAML; anything bigger is not one. */
 export const MAX_SPEC_BYTES = 64 * 1024;
 const MAX_PATH_LENGTH = 1024;
 const MAX_DEPTH = 64;
 
-const LIMIT_HINT = 'Release archives hold the service\'s source: keep dependencies and build output out of the repository (the build runs on the platform), or ask the platform team to raise deployments.releases in the config.';
-const UNSAFE_HINT = 'A release holds regular files and directories only, all inside the service directory: replace links by the files they point to and remove devices, fifos and absolute or `..` paths, then run `git archive` again.';
+const LIMIT_HINT =
+  "Release archives hold the service's source: keep dependencies and build output out of the repository (the build runs on the platform), or ask the platform team to raise deployments.releases in the config.";
+const UNSAFE_HINT =
+  'A release holds regular files and directories only, all inside the service directory: replace links by the files they point to and remove devices, fifos and absolute or `..` paths, then run `git archive` again.';
 
-export function tooLarge(what: string, limit: number, unit: 'bytes' | 'entries', extra: Record<string, unknown> = {}): IdpError {
+export function tooLarge(
+  what: string,
+  limit: number,
+  unit: 'bytes' | 'entries',
+  extra: Record<string, unknown> = {},
+): IdpError {
   const shown = unit === 'bytes' ? `${formatSize(limit)}` : `${limit} entries`;
-  return new IdpError('RELEASE_TOO_LARGE', `the release ${what} is over the limit of ${shown}`, { field: 'body', limit, unit, ...extra, hint: LIMIT_HINT });
+  return new IdpError('RELEASE_TOO_LARGE', `the release ${what} is over the limit of ${shown}`, {
+    field: 'body',
+    limit,
+    unit,
+    ...extra,
+    hint: LIMIT_HINT,
+  });
 }
 
 function unsafe(entry: string, why: string): IdpError {
-  return new IdpError('RELEASE_ARCHIVE_UNSAFE', `the release archive's entry "${printable(entry)}" ${why}; nothing was unpacked`, { field: 'body', entry: printable(entry), reason: why, hint: UNSAFE_HINT });
+  return new IdpError(
+    'RELEASE_ARCHIVE_UNSAFE',
+    `the release archive's entry "${printable(entry)}" ${why}; nothing was unpacked`,
+    { field: 'body', entry: printable(entry), reason: why, hint: UNSAFE_HINT },
+  );
 }
 
 /**
@@ -49,7 +70,11 @@ function unsafe(entry: string, why: string): IdpError {
  * it passes the limit. On any failure — too large, the client gone, a disk error — the file is
  * removed before the error is thrown.
  */
-export async function receiveArchive(body: Readable, file: string, limits: ReleaseLimits): Promise<{ digest: string; size: number }> {
+export async function receiveArchive(
+  body: Readable,
+  file: string,
+  limits: ReleaseLimits,
+): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({
@@ -74,7 +99,10 @@ export async function receiveArchive(body: Readable, file: string, limits: Relea
     discard(body, limits.maxUploadBytes);
     await rm(file, { force: true });
     if (err instanceof IdpError) throw err;
-    throw new IdpError('VALIDATION_FAILED', `the release upload did not complete: ${(err as Error).message}`, { field: 'body', hint: 'Upload the archive again.' });
+    throw new IdpError('VALIDATION_FAILED', `the release upload did not complete: ${(err as Error).message}`, {
+      field: 'body',
+      hint: 'Upload the archive again.',
+    });
   }
   return { digest: hash.digest('hex'), size };
 }
@@ -97,11 +125,21 @@ function discard(body: Readable, max: number): void {
  * before a single file exists; the second writes. Throws RELEASE_ARCHIVE_UNSAFE or
  * RELEASE_TOO_LARGE naming the entry; the caller removes `dir`.
  */
-export async function unpackArchive(file: string, dir: string, limits: ReleaseLimits): Promise<{ entries: number; bytes: number }> {
+export async function unpackArchive(
+  file: string,
+  dir: string,
+  limits: ReleaseLimits,
+): Promise<{ entries: number; bytes: number }> {
   const seen = new Map<string, 'file' | 'dir'>();
   const checked = await walkArchive(file, limits, async (entry, rel, header) => {
-    const parents = rel.split('/').slice(0, -1).map((_, i, all) => all.slice(0, i + 1).join('/'));
-    if (parents.some((p) => seen.get(p) === 'file') || (header.type === 'file' ? seen.has(rel) : seen.get(rel) === 'file')) {
+    const parents = rel
+      .split('/')
+      .slice(0, -1)
+      .map((_, i, all) => all.slice(0, i + 1).join('/'));
+    if (
+      parents.some((p) => seen.get(p) === 'file') ||
+      (header.type === 'file' ? seen.has(rel) : seen.get(rel) === 'file')
+    ) {
       throw unsafe(header.name, 'appears twice (or names a directory)');
     }
     for (const p of parents) seen.set(p, 'dir');
@@ -118,8 +156,13 @@ export async function unpackArchive(file: string, dir: string, limits: ReleaseLi
     await mkdir(dirname(target), { recursive: true, mode: 0o755 });
     // A new file, never an existing one and never through a link.
     const mode = (header.mode ?? 0o644) & 0o100 ? 0o755 : 0o644;
-    const out = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EEXIST' || err.code === 'EISDIR') throw unsafe(header.name, 'appears twice (or names a directory)');
+    const out = await open(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    ).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST' || err.code === 'EISDIR')
+        throw unsafe(header.name, 'appears twice (or names a directory)');
       throw err;
     });
     await pipeline(entry, out.createWriteStream());
@@ -132,7 +175,11 @@ type TarEntry = ReturnType<typeof tarExtract> extends AsyncIterable<infer E> ? E
 type EntryHandler = (entry: TarEntry, rel: string, header: Header) => Promise<void>;
 
 /** Streams the archive's entries through the rules (kind, path, size, count) to `handle`, which must consume each entry. */
-async function walkArchive(file: string, limits: ReleaseLimits, handle: EntryHandler): Promise<{ entries: number; bytes: number }> {
+async function walkArchive(
+  file: string,
+  limits: ReleaseLimits,
+  handle: EntryHandler,
+): Promise<{ entries: number; bytes: number }> {
   const gzipped = await isGzip(file);
   const source = createReadStream(file);
   const extract = tarExtract();
@@ -146,7 +193,10 @@ async function walkArchive(file: string, limits: ReleaseLimits, handle: EntryHan
       done(null, chunk);
     },
   });
-  const feeding = (gzipped ? pipeline(source, createGunzip(), cap, extract) : pipeline(source, cap, extract)).then(() => null, (err: Error) => err);
+  const feeding = (gzipped ? pipeline(source, createGunzip(), cap, extract) : pipeline(source, cap, extract)).then(
+    () => null,
+    (err: Error) => err,
+  );
 
   let entries = 0;
   let bytes = 0;
@@ -155,15 +205,19 @@ async function walkArchive(file: string, limits: ReleaseLimits, handle: EntryHan
       const header: Header = entry.header;
       const rel = checkedPath(header.name);
       entries++;
-      if (entries > limits.maxFiles) throw tooLarge('archive', limits.maxFiles, 'entries', { entry: printable(header.name) });
+      if (entries > limits.maxFiles)
+        throw tooLarge('archive', limits.maxFiles, 'entries', { entry: printable(header.name) });
       if (rel === null) {
         entry.resume();
         continue;
       }
       if (header.type !== 'file' && header.type !== 'directory') throw unsafe(header.name, describeType(header));
-      const size = header.type === 'file' ? header.size ?? 0 : 0;
+      const size = header.type === 'file' ? (header.size ?? 0) : 0;
       if (bytes + size > limits.maxUnpackedBytes) {
-        throw tooLarge('archive, unpacked,', limits.maxUnpackedBytes, 'bytes', { entry: printable(header.name), entrySize: size });
+        throw tooLarge('archive, unpacked,', limits.maxUnpackedBytes, 'bytes', {
+          entry: printable(header.name),
+          entrySize: size,
+        });
       }
       bytes += size;
       await handle(entry, rel, header);
@@ -211,7 +265,8 @@ export async function readReleaseFile(dir: string, rel: string, maxBytes: number
 /** The entry's path relative to the release, or null for the archive's root itself; unsafe paths throw. */
 function checkedPath(name: string): string | null {
   if (name.includes('\0')) throw unsafe(name, 'has a NUL byte in its name');
-  if (name.length > MAX_PATH_LENGTH) throw unsafe(name.slice(0, 80), `has a name longer than ${MAX_PATH_LENGTH} characters`);
+  if (name.length > MAX_PATH_LENGTH)
+    throw unsafe(name.slice(0, 80), `has a name longer than ${MAX_PATH_LENGTH} characters`);
   if (name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name)) throw unsafe(name, 'has an absolute path');
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw unsafe(name, 'leaves the release directory (`..`)');
@@ -222,20 +277,31 @@ function checkedPath(name: string): string | null {
 
 function describeType(header: Header): string {
   switch (header.type) {
-    case 'symlink': return 'is a symbolic link';
-    case 'link': return 'is a hard link';
-    case 'character-device': case 'block-device': return 'is a device';
-    case 'fifo': return 'is a fifo';
-    default: return `is of type ${header.type ?? 'unknown'}, not a regular file or directory`;
+    case 'symlink':
+      return 'is a symbolic link';
+    case 'link':
+      return 'is a hard link';
+    case 'character-device':
+    case 'block-device':
+      return 'is a device';
+    case 'fifo':
+      return 'is a fifo';
+    default:
+      return `is of type ${header.type ?? 'unknown'}, not a regular file or directory`;
   }
 }
 
 function asArchiveError(err: unknown): IdpError {
   if (err instanceof IdpError) return err;
   const message = (err as Error).message ?? String(err);
-  return new IdpError('VALIDATION_FAILED', `the release archive is not a tar file (or a gzip'd one): ${message.split('\n')[0]!.slice(0, 200)}`, {
-    field: 'body', hint: 'Send `git archive --format=tar <ref>` of the service directory.',
-  });
+  return new IdpError(
+    'VALIDATION_FAILED',
+    `the release archive is not a tar file (or a gzip'd one): ${message.split('\n')[0]!.slice(0, 200)}`,
+    {
+      field: 'body',
+      hint: 'Send `git archive --format=tar <ref>` of the service directory.',
+    },
+  );
 }
 
 async function isGzip(file: string): Promise<boolean> {

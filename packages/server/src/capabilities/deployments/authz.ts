@@ -41,14 +41,19 @@ export class DeployAuthorizer {
   /** The owning team of a catalog Component, or DEPLOY_SERVICE_UNKNOWN. */
   async teamOf(service: string): Promise<string> {
     const team = await teamOf(this.deps.owners, service);
-    if (!team) throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, { field: 'service', service });
+    if (!team)
+      throw new IdpError('DEPLOY_SERVICE_UNKNOWN', `service ${service} is not a Component in the catalog`, {
+        field: 'service',
+        service,
+      });
     return team;
   }
 
   /** The live environment deployed to, or ENV_NOT_FOUND. */
   async environment(env: string): Promise<EnvRow> {
     const row = await this.deps.liveEnvironment(env);
-    if (!row) throw new IdpError('ENV_NOT_FOUND', `no environment named ${env.slice(0, 80)}`, { field: 'env', name: env });
+    if (!row)
+      throw new IdpError('ENV_NOT_FOUND', `no environment named ${env.slice(0, 80)}`, { field: 'env', name: env });
     return row;
   }
 
@@ -56,10 +61,23 @@ export class DeployAuthorizer {
    * Enforces `action` on the service (with `serviceContext`) and, when `env` is given, on the
    * environment. Returns the decisions; throws POLICY_DENIED (audited) otherwise.
    */
-  async authorize(ctx: RequestContext, req: { action: string; service: string; team: string | null; env?: EnvRow; serviceContext?: Record<string, unknown> }): Promise<{ service: Decision; environment: Decision | null }> {
+  async authorize(
+    ctx: RequestContext,
+    req: {
+      action: string;
+      service: string;
+      team: string | null;
+      env?: EnvRow;
+      serviceContext?: Record<string, unknown>;
+    },
+  ): Promise<{ service: Decision; environment: Decision | null }> {
     const team = req.team ?? NO_TEAM;
     const now = this.nowSeconds();
-    const service = await this.deps.gate.enforce(ctx, { action: req.action, resource: serviceEntity(req.service, team), context: { now, ...req.serviceContext } });
+    const service = await this.deps.gate.enforce(ctx, {
+      action: req.action,
+      resource: serviceEntity(req.service, team),
+      context: { now, ...req.serviceContext },
+    });
     if (!req.env) return { service, environment: null };
     const environment = await this.enforceEnvironment(ctx, req.action, req.service, team, req.env);
     return { service, environment };
@@ -68,7 +86,11 @@ export class DeployAuthorizer {
   /** deploy:read of one deployment; POLICY_DENIED (audited) when the caller may not see it. */
   async enforceRead(ctx: RequestContext, row: { service: string; env: string }): Promise<void> {
     const [team, env] = await Promise.all([this.teamOrNone(row.service), this.environmentForRead(row.env)]);
-    await this.deps.gate.enforce(ctx, { action: 'deploy:read', resource: env, context: this.envContext(row.service, team, false) });
+    await this.deps.gate.enforce(ctx, {
+      action: 'deploy:read',
+      resource: env,
+      context: this.envContext(row.service, team, false),
+    });
   }
 
   /** A filter for lists: which of these deployments the caller may see (deploy:read), decided once per env/service. */
@@ -80,7 +102,13 @@ export class DeployAuthorizer {
       if (!answer) {
         answer = (async () => {
           const [team, env] = await Promise.all([this.teamOrNone(row.service), this.environmentForRead(row.env)]);
-          return this.deps.gate.decide(principalRef, { action: 'deploy:read', resource: env, context: this.envContext(row.service, team, false) }).decision === 'allow';
+          return (
+            this.deps.gate.decide(principalRef, {
+              action: 'deploy:read',
+              resource: env,
+              context: this.envContext(row.service, team, false),
+            }).decision === 'allow'
+          );
         })();
         cache.set(key, answer);
       }
@@ -88,13 +116,22 @@ export class DeployAuthorizer {
     };
   }
 
-  private async enforceEnvironment(ctx: RequestContext, action: string, service: string, team: string, row: EnvRow): Promise<Decision> {
+  private async enforceEnvironment(
+    ctx: RequestContext,
+    action: string,
+    service: string,
+    team: string,
+    row: EnvRow,
+  ): Promise<Decision> {
     const resource = this.entityOf(row);
     const grant = await this.deps.grants.grantFor(ctx.principal.ref, row.name, service, '*');
     const req = { action, resource, context: this.envContext(service, team, grant.active !== null) };
     const decision = this.deps.gate.decide(ctx.principal.ref, req);
     if (decision.decision === 'allow') return decision;
-    const grantWouldAllow = !grant.active && this.deps.gate.decide(ctx.principal.ref, { ...req, context: this.envContext(service, team, true) }).decision === 'allow';
+    const grantWouldAllow =
+      !grant.active &&
+      this.deps.gate.decide(ctx.principal.ref, { ...req, context: this.envContext(service, team, true) }).decision ===
+        'allow';
     const pattern = `${row.name}/${service}/*`;
     let hint: string;
     if (grantWouldAllow) {
@@ -105,9 +142,21 @@ export class DeployAuthorizer {
       hint = `${row.name} belongs to ${row.owner_email ?? 'someone else'}${row.team ? ` (team ${row.team})` : ''}: deploy into an environment of your own (idp env:create --name N --from ${row.source_env ?? 'staging'}) or ask its owner.`;
     }
     const target = `environment:${row.name}`;
-    return this.deps.gate.refuse(ctx, req, decision, new IdpError('POLICY_DENIED', `${action} of ${service} to ${target} denied: ${decision.reason}`, {
-      action, resource: target, service, reason: decision.reason, forbiddenBy: decision.forbiddenBy, ...(grantWouldAllow ? { needsGrant: pattern } : {}), hint,
-    }), { service, ...(grantWouldAllow ? { needsGrant: pattern } : {}) });
+    return this.deps.gate.refuse(
+      ctx,
+      req,
+      decision,
+      new IdpError('POLICY_DENIED', `${action} of ${service} to ${target} denied: ${decision.reason}`, {
+        action,
+        resource: target,
+        service,
+        reason: decision.reason,
+        forbiddenBy: decision.forbiddenBy,
+        ...(grantWouldAllow ? { needsGrant: pattern } : {}),
+        hint,
+      }),
+      { service, ...(grantWouldAllow ? { needsGrant: pattern } : {}) },
+    );
   }
 
   /** The environment as the deploy policies see it: a production tier also when the secrets call it production. */
@@ -127,8 +176,15 @@ export class DeployAuthorizer {
 
   /** The live environment, else the latest deleted one of the name (old deployments stay readable to their owners). */
   private async environmentForRead(name: string): Promise<CedarEntity> {
-    const row = (await this.deps.liveEnvironment(name))
-      ?? (await this.deps.db.selectFrom('environments').selectAll().where('name', '=', name).orderBy('created_at', 'desc').limit(1).executeTakeFirst());
+    const row =
+      (await this.deps.liveEnvironment(name)) ??
+      (await this.deps.db
+        .selectFrom('environments')
+        .selectAll()
+        .where('name', '=', name)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst());
     if (row) return this.entityOf(row);
     return { uid: { type: 'Environment', id: name }, attrs: { base: false, tier: 'development' }, parents: [] };
   }

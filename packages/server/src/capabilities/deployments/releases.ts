@@ -9,7 +9,15 @@ import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
-import { DEFAULT_RELEASE_LIMITS, MAX_SPEC_BYTES, readReleaseFile, receiveArchive, tooLarge, unpackArchive, type ReleaseLimits } from './archive.ts';
+import {
+  DEFAULT_RELEASE_LIMITS,
+  MAX_SPEC_BYTES,
+  readReleaseFile,
+  receiveArchive,
+  tooLarge,
+  unpackArchive,
+  type ReleaseLimits,
+} from './archive.ts';
 import type { DeployAuthorizer } from './authz.ts';
 import type { RuntimeIsolation } from '../runtime/index.ts';
 
@@ -28,7 +36,15 @@ export class Releases {
   private readonly limits: ReleaseLimits;
 
   constructor(
-    private readonly deps: { db: Kysely<Database>; audit: AuditLog; clock: Clock; authz: DeployAuthorizer; dataDir: string; limits?: ReleaseLimits; isolation: RuntimeIsolation },
+    private readonly deps: {
+      db: Kysely<Database>;
+      audit: AuditLog;
+      clock: Clock;
+      authz: DeployAuthorizer;
+      dataDir: string;
+      limits?: ReleaseLimits;
+      isolation: RuntimeIsolation;
+    },
   ) {
     this.limits = deps.limits ?? DEFAULT_RELEASE_LIMITS;
   }
@@ -40,18 +56,30 @@ export class Releases {
    * entry by entry under the unpacked-size and entry-count limits, and its deploy.yaml read from
    * a regular file inside the release. Every error path removes what was written.
    */
-  async upload(ctx: RequestContext, req: { service: string; commit: string; env?: string; contentLength?: number }, body: Readable): Promise<{ release: Release; created: boolean }> {
+  async upload(
+    ctx: RequestContext,
+    req: { service: string; commit: string; env?: string; contentLength?: number },
+    body: Readable,
+  ): Promise<{ release: Release; created: boolean }> {
     const { service, commit, env } = req;
-    if (!isDnsLabel(service)) throw new IdpError('INVALID_NAME', `service: "${service.slice(0, 80)}" is not a DNS-1123 label`, { field: 'service' });
+    if (!isDnsLabel(service))
+      throw new IdpError('INVALID_NAME', `service: "${service.slice(0, 80)}" is not a DNS-1123 label`, {
+        field: 'service',
+      });
     if (!/^[0-9a-f]{7,40}$/.test(commit)) {
-      throw new IdpError('VALIDATION_FAILED', `commit: "${commit.slice(0, 80)}" is not a git commit id`, { field: 'commit', hint: 'Pass the full commit id (git rev-parse HEAD).' });
+      throw new IdpError('VALIDATION_FAILED', `commit: "${commit.slice(0, 80)}" is not a git commit id`, {
+        field: 'commit',
+        hint: 'Pass the full commit id (git rev-parse HEAD).',
+      });
     }
-    if (env !== undefined && !isDnsLabel(env)) throw new IdpError('INVALID_NAME', `env: "${env.slice(0, 80)}" is not a DNS-1123 label`, { field: 'env' });
+    if (env !== undefined && !isDnsLabel(env))
+      throw new IdpError('INVALID_NAME', `env: "${env.slice(0, 80)}" is not a DNS-1123 label`, { field: 'env' });
     const team = await this.deps.authz.teamOf(service);
     const envRow = env === undefined ? undefined : await this.deps.authz.environment(env);
     // Uploading a release is the first half of a deploy: only those who may deploy the service (there).
     await this.deps.authz.authorize(ctx, { action: 'deploy:create', service, team, env: envRow });
-    if (req.contentLength !== undefined && req.contentLength > this.limits.maxUploadBytes) throw tooLarge('upload', this.limits.maxUploadBytes, 'bytes', { contentLength: req.contentLength });
+    if (req.contentLength !== undefined && req.contentLength > this.limits.maxUploadBytes)
+      throw tooLarge('upload', this.limits.maxUploadBytes, 'bytes', { contentLength: req.contentLength });
 
     const releases = join(this.deps.dataDir, 'releases');
     const incoming = join(releases, '.incoming');
@@ -62,7 +90,11 @@ export class Releases {
     let dir: string | null = null;
     try {
       const { digest, size } = await receiveArchive(body, tarFile, this.limits);
-      if (size === 0) throw new IdpError('VALIDATION_FAILED', 'the release archive is empty', { field: 'body', hint: 'Send `git archive --format=tar <ref>` of the service directory.' });
+      if (size === 0)
+        throw new IdpError('VALIDATION_FAILED', 'the release archive is empty', {
+          field: 'body',
+          hint: 'Send `git archive --format=tar <ref>` of the service directory.',
+        });
       const version = `${commit.slice(0, 12)}-${digest.slice(0, 12)}`;
       const existing = await this.row(service, version);
       if (existing) {
@@ -80,22 +112,51 @@ export class Releases {
       await rename(staging, dir);
       const built = await this.build(dir, spec);
       const row: ReleaseRow = {
-        service, version, commit_sha: commit, digest, size_bytes: size, status: built.ok ? 'built' : 'failed',
-        created_at: this.deps.clock.now().toISOString(), created_by: ctx.principal.ref, build_ms: built.ms, build_output: built.output,
-        spec: JSON.stringify(spec), dir,
+        service,
+        version,
+        commit_sha: commit,
+        digest,
+        size_bytes: size,
+        status: built.ok ? 'built' : 'failed',
+        created_at: this.deps.clock.now().toISOString(),
+        created_by: ctx.principal.ref,
+        build_ms: built.ms,
+        build_output: built.output,
+        spec: JSON.stringify(spec),
+        dir,
       };
       await this.deps.db.transaction().execute(async (trx) => {
-        await trx.insertInto('releases').values(row).onConflict((oc) => oc.columns(['service', 'version']).doNothing()).execute();
-        await this.deps.audit.append({
-          actor: ctx.principal.ref, action: 'release:create', target: `service:${service}`, decision: built.ok ? 'allow' : 'error', requestId: ctx.requestId,
-          details: { version, commit, digest, sizeBytes: size, build: built.ok ? 'ok' : 'failed', buildMs: built.ms, ...(env ? { env } : {}) },
-        }, trx);
+        await trx
+          .insertInto('releases')
+          .values(row)
+          .onConflict((oc) => oc.columns(['service', 'version']).doNothing())
+          .execute();
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'release:create',
+            target: `service:${service}`,
+            decision: built.ok ? 'allow' : 'error',
+            requestId: ctx.requestId,
+            details: {
+              version,
+              commit,
+              digest,
+              sizeBytes: size,
+              build: built.ok ? 'ok' : 'failed',
+              buildMs: built.ms,
+              ...(env ? { env } : {}),
+            },
+          },
+          trx,
+        );
       });
       if (!built.ok) throw buildFailed(row);
       return { release: toRelease(row), created: true };
     } catch (err) {
       // A failed build is recorded (with its output) and keeps its directory; nothing else stays.
-      if (dir && !(err instanceof IdpError && err.code === 'DEPLOY_BUILD_FAILED')) await rm(dir, { recursive: true, force: true });
+      if (dir && !(err instanceof IdpError && err.code === 'DEPLOY_BUILD_FAILED'))
+        await rm(dir, { recursive: true, force: true });
       throw err;
     } finally {
       await rm(tarFile, { force: true });
@@ -111,7 +172,12 @@ export class Releases {
   }
 
   private row(service: string, version: string): Promise<ReleaseRow | undefined> {
-    return this.deps.db.selectFrom('releases').selectAll().where('service', '=', service).where('version', '=', version).executeTakeFirst();
+    return this.deps.db
+      .selectFrom('releases')
+      .selectAll()
+      .where('service', '=', service)
+      .where('version', '=', version)
+      .executeTakeFirst();
   }
 
   /** deploy.yaml from a regular file inside the release only (never through a link), at most MAX_SPEC_BYTES. */
@@ -119,46 +185,88 @@ export class Releases {
     const text = await readReleaseFile(dir, '.idp/deploy.yaml', MAX_SPEC_BYTES);
     if (text === null) {
       throw new IdpError('DEPLOY_SPEC_INVALID', 'the release has no .idp/deploy.yaml', {
-        problems: [{ file: '.idp/deploy.yaml', line: 1, column: 1, field: '', message: 'the file is missing', expected: 'a deploy.yaml at .idp/deploy.yaml in the service directory' }],
+        problems: [
+          {
+            file: '.idp/deploy.yaml',
+            line: 1,
+            column: 1,
+            field: '',
+            message: 'the file is missing',
+            expected: 'a deploy.yaml at .idp/deploy.yaml in the service directory',
+          },
+        ],
       });
     }
     const parsed = parseDeploySpec(text, '.idp/deploy.yaml');
     if (!parsed.ok) {
       const first = parsed.problems[0]!;
-      throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml has ${parsed.problems.length} problem${parsed.problems.length === 1 ? '' : 's'}; first: ${first.line}:${first.column} ${first.field}: ${first.message}`, {
-        problems: parsed.problems, field: first.field,
-      });
+      throw new IdpError(
+        'DEPLOY_SPEC_INVALID',
+        `.idp/deploy.yaml has ${parsed.problems.length} problem${parsed.problems.length === 1 ? '' : 's'}; first: ${first.line}:${first.column} ${first.field}: ${first.message}`,
+        {
+          problems: parsed.problems,
+          field: first.field,
+        },
+      );
     }
     return parsed.spec;
   }
 
   private checkCatalog(service: string, team: string, spec: DeploySpec): void {
     if (spec.service.name !== service) {
-      throw new IdpError('DEPLOY_SPEC_INVALID', `.idp/deploy.yaml names service ${spec.service.name}, but the release is for ${service}`, { field: 'service.name' });
+      throw new IdpError(
+        'DEPLOY_SPEC_INVALID',
+        `.idp/deploy.yaml names service ${spec.service.name}, but the release is for ${service}`,
+        { field: 'service.name' },
+      );
     }
     if (team !== spec.service.team) {
-      throw new IdpError('DEPLOY_TEAM_MISMATCH', `deploy.yaml says team ${spec.service.team}, but the catalog says ${service} is owned by ${team}`, { field: 'service.team', expected: team });
+      throw new IdpError(
+        'DEPLOY_TEAM_MISMATCH',
+        `deploy.yaml says team ${spec.service.team}, but the catalog says ${service} is owned by ${team}`,
+        { field: 'service.team', expected: team },
+      );
     }
   }
 
-  private async build(dir: string, spec: DeploySpec): Promise<{ ok: boolean; ms: number | null; output: string | null }> {
+  private async build(
+    dir: string,
+    spec: DeploySpec,
+  ): Promise<{ ok: boolean; ms: number | null; output: string | null }> {
     // As the team's build user in its sandbox (capabilities/runtime): the release writable, a
     // per-team HOME and npm cache, no secrets, no data dir. Afterwards the release is sealed
     // (root's, read-only to its replicas), also when there is nothing to build.
-    const built = await this.deps.isolation.build({ team: spec.service.team, dir, command: spec.build?.command, timeoutMs: BUILD_TIMEOUT_MS, outputTail: OUTPUT_TAIL });
+    const built = await this.deps.isolation.build({
+      team: spec.service.team,
+      dir,
+      command: spec.build?.command,
+      timeoutMs: BUILD_TIMEOUT_MS,
+      outputTail: OUTPUT_TAIL,
+    });
     return built ?? { ok: true, ms: null, output: null };
   }
-
 }
 
 function buildFailed(row: ReleaseRow): IdpError {
-  return new IdpError('DEPLOY_BUILD_FAILED', `the build of ${row.service} ${row.version} failed`, { service: row.service, version: row.version, output: row.build_output ?? '' });
+  return new IdpError('DEPLOY_BUILD_FAILED', `the build of ${row.service} ${row.version} failed`, {
+    service: row.service,
+    version: row.version,
+    output: row.build_output ?? '',
+  });
 }
 
 export function toRelease(row: ReleaseRow): Release {
   return {
-    version: row.version, service: row.service, commit: row.commit_sha, digest: row.digest, sizeBytes: Number(row.size_bytes),
-    status: row.status as Release['status'], createdAt: row.created_at, createdBy: row.created_by,
-    buildMs: row.build_ms === null ? null : Number(row.build_ms), buildOutput: row.build_output, spec: JSON.parse(row.spec) as Record<string, unknown>,
+    version: row.version,
+    service: row.service,
+    commit: row.commit_sha,
+    digest: row.digest,
+    sizeBytes: Number(row.size_bytes),
+    status: row.status as Release['status'],
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    buildMs: row.build_ms === null ? null : Number(row.build_ms),
+    buildOutput: row.build_output,
+    spec: JSON.parse(row.spec) as Record<string, unknown>,
   };
 }

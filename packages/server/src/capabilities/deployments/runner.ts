@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { IdpError } from '@idp/contracts';
-import { isTerminalPhase, reconcileRollout, type DeploySpec, type ReplicaHealth, type RolloutAction, type RolloutState } from '@idp/core';
+import {
+  isTerminalPhase,
+  reconcileRollout,
+  type DeploySpec,
+  type ReplicaHealth,
+  type RolloutAction,
+  type RolloutState,
+} from '@idp/core';
 import {
   diffSnapshots,
   HealthChecker,
@@ -74,7 +81,14 @@ export class RolloutRunner {
       .catch(async (err: Error) => {
         this.deps.log(`deployments: rollout ${id} stopped: ${err.message}`);
         const row = await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
-        if (row && ACTIVE.includes(row.status)) await this.finish(row, 'failed', err instanceof IdpError ? `${err.code}: ${err.message}` : err.message, null, JSON.parse(row.state) as RolloutState);
+        if (row && ACTIVE.includes(row.status))
+          await this.finish(
+            row,
+            'failed',
+            err instanceof IdpError ? `${err.code}: ${err.message}` : err.message,
+            null,
+            JSON.parse(row.state) as RolloutState,
+          );
       })
       .finally(() => this.runners.delete(id));
     this.runners.set(id, runner);
@@ -91,12 +105,23 @@ export class RolloutRunner {
     for (const [slot, st] of this.stables) {
       if (st.procs !== procs) continue;
       const [env, service] = slot.split('/') as [string, string];
-      await this.deps.db.updateTable('service_runtime').set({ processes: recorded }).where('env', '=', env).where('service', '=', service).execute();
+      await this.deps.db
+        .updateTable('service_runtime')
+        .set({ processes: recorded })
+        .where('env', '=', env)
+        .where('service', '=', service)
+        .execute();
     }
     const [namespace, rest] = [release.slice(0, release.indexOf('/')), release.slice(release.indexOf('/') + 1)];
     const [service, version] = rest.split('@') as [string, string];
-    await this.deps.db.updateTable('deployments').set({ processes: recorded })
-      .where('namespace', '=', namespace).where('service', '=', service).where('version', '=', version).where('status', 'in', ACTIVE).execute();
+    await this.deps.db
+      .updateTable('deployments')
+      .set({ processes: recorded })
+      .where('namespace', '=', namespace)
+      .where('service', '=', service)
+      .where('version', '=', version)
+      .where('status', 'in', ACTIVE)
+      .execute();
   }
 
   /**
@@ -108,7 +133,13 @@ export class RolloutRunner {
     const active = await this.deps.db.selectFrom('deployments').selectAll().where('status', 'in', ACTIVE).execute();
     for (const row of active) {
       await killRecorded(JSON.parse(row.processes ?? '[]') as RecordedReplica[]).catch(() => {});
-      await this.finish(row, 'aborted', 'the control plane restarted during the rollout: the canary was stopped and the stable release kept', null, JSON.parse(row.state) as RolloutState);
+      await this.finish(
+        row,
+        'aborted',
+        'the control plane restarted during the rollout: the canary was stopped and the stable release kept',
+        null,
+        JSON.parse(row.state) as RolloutState,
+      );
     }
     for (const rt of await this.deps.db.selectFrom('service_runtime').selectAll().execute()) {
       await killRecorded(JSON.parse(rt.processes ?? '[]') as RecordedReplica[]).catch(() => {});
@@ -118,10 +149,17 @@ export class RolloutRunner {
         const key = releaseKey(rt.namespace, rt.service, rt.version);
         this.stables.set(`${rt.env}/${rt.service}`, { version: rt.version, key, procs });
         this.deps.proxy.setRoute(rt.service, rt.namespace, { stable: { release: key, targets: procs.targets() } });
-        await this.deps.db.updateTable('service_runtime').set({ processes: JSON.stringify(procs.recorded()) }).where('env', '=', rt.env).where('service', '=', rt.service).execute();
+        await this.deps.db
+          .updateTable('service_runtime')
+          .set({ processes: JSON.stringify(procs.recorded()) })
+          .where('env', '=', rt.env)
+          .where('service', '=', rt.service)
+          .execute();
         this.deps.log(`deployments: ${rt.service} ${rt.version} serving again in ${rt.env}`);
       } catch (err) {
-        this.deps.log(`deployments: could not restart ${rt.service} ${rt.version} in ${rt.env}: ${(err as Error).message}`);
+        this.deps.log(
+          `deployments: could not restart ${rt.service} ${rt.version} in ${rt.env}: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -141,7 +179,11 @@ export class RolloutRunner {
         const [env, service] = k.split('/') as [string, string];
         this.deps.proxy.removeRoute(service, namespace);
         await this.deps.supervisor.stop(st.procs.release);
-        await this.deps.db.deleteFrom('service_runtime').where('env', '=', env).where('service', '=', service).execute();
+        await this.deps.db
+          .deleteFrom('service_runtime')
+          .where('env', '=', env)
+          .where('service', '=', service)
+          .execute();
       }
     }
     for (const procs of this.deps.supervisor.list()) {
@@ -149,7 +191,12 @@ export class RolloutRunner {
     }
   }
 
-  private async startRelease(service: string, env: string, namespace: string, version: string): Promise<ReleaseProcesses> {
+  private async startRelease(
+    service: string,
+    env: string,
+    namespace: string,
+    version: string,
+  ): Promise<ReleaseProcesses> {
     const { spec, dir } = await this.deps.releases.get(service, version);
     const { variables } = await this.deps.environments.runtimeVariables(env);
     const secrets = await this.deps.secrets.valuesFor(env, service);
@@ -182,19 +229,34 @@ export class RolloutRunner {
     const watch = setInterval(() => {
       if (canary?.replicas().some((r) => r.status === 'crash-loop')) crashLoop = true;
     }, 100);
-    await this.deps.db.updateTable('deployments').set({ processes: JSON.stringify(canary.recorded()) }).where('id', '=', id).execute();
+    await this.deps.db
+      .updateTable('deployments')
+      .set({ processes: JSON.stringify(canary.recorded()) })
+      .where('id', '=', id)
+      .execute();
     // Health checks start once the replicas listen; a process that keeps exiting is a crash
     // loop, which fails the rollout at once instead of waiting for health-check thresholds.
     await canary.waitReady(60_000).catch((err: Error & { code?: string }) => {
       if (err.code === 'CRASH_LOOP') crashLoop = true;
     });
-    await this.deps.db.updateTable('deployments').set({ processes: JSON.stringify(canary.recorded()) }).where('id', '=', id).execute();
+    await this.deps.db
+      .updateTable('deployments')
+      .set({ processes: JSON.stringify(canary.recorded()) })
+      .where('id', '=', id)
+      .execute();
 
     const health = new Map<string, ReplicaHealth>();
     const checker = new HealthChecker({
-      targets: canary.targets(), path: spec.deploy.healthcheck.path, intervalMs: spec.deploy.healthcheck.intervalSeconds * 1000, immediate: true,
+      targets: canary.targets(),
+      path: spec.deploy.healthcheck.path,
+      intervalMs: spec.deploy.healthcheck.intervalSeconds * 1000,
+      immediate: true,
       onResults: (results) => {
-        for (const r of results) health.set(`${r.target.host}:${r.target.port}`, { healthy: r.ok, consecutiveFailures: r.consecutiveFailures });
+        for (const r of results)
+          health.set(`${r.target.host}:${r.target.port}`, {
+            healthy: r.ok,
+            consecutiveFailures: r.consecutiveFailures,
+          });
       },
     });
     checker.start();
@@ -233,15 +295,24 @@ export class RolloutRunner {
           await this.finish(row, state.phase, state.reason ?? decision.reason, state.failure, state);
           return;
         }
-        const live: LiveFigures = { requests: window.requests, errors: window.errors, healthFailures: Math.max(0, ...replicaHealth.map((h) => h.consecutiveFailures)) };
-        await this.deps.db.updateTable('deployments').set({ state: JSON.stringify({ ...state, live }), status: state.phase, reason: decision.reason }).where('id', '=', id).execute();
+        const live: LiveFigures = {
+          requests: window.requests,
+          errors: window.errors,
+          healthFailures: Math.max(0, ...replicaHealth.map((h) => h.consecutiveFailures)),
+        };
+        await this.deps.db
+          .updateTable('deployments')
+          .set({ state: JSON.stringify({ ...state, live }), status: state.phase, reason: decision.reason })
+          .where('id', '=', id)
+          .execute();
         await new Promise((r) => setTimeout(r, TICK_MS));
       }
     } finally {
       clearInterval(watch);
       checker.stop();
       // Whatever did not become stable does not keep running.
-      if (canary && this.stables.get(slot)?.procs !== canary) await this.deps.supervisor.stop(canary.release).catch(() => {});
+      if (canary && this.stables.get(slot)?.procs !== canary)
+        await this.deps.supervisor.stop(canary.release).catch(() => {});
     }
   }
 
@@ -268,19 +339,43 @@ export class RolloutRunner {
       }
       case 'promote': {
         if (!canary) return canary;
-        this.deps.proxy.setRoute(row.service, row.namespace, { stable: { release: canaryKey, targets: canary.targets() } });
+        this.deps.proxy.setRoute(row.service, row.namespace, {
+          stable: { release: canaryKey, targets: canary.targets() },
+        });
         this.stables.set(slot, { version: row.version, key: canaryKey, procs: canary });
         const now = this.deps.clock.now().toISOString();
-        await this.deps.db.insertInto('service_runtime')
-          .values({ env: row.env, service: row.service, namespace: row.namespace, version: row.version, deployment_id: row.id, processes: JSON.stringify(canary.recorded()), updated_at: now })
-          .onConflict((oc) => oc.columns(['env', 'service']).doUpdateSet({ namespace: row.namespace, version: row.version, deployment_id: row.id, processes: JSON.stringify(canary.recorded()), updated_at: now }))
+        await this.deps.db
+          .insertInto('service_runtime')
+          .values({
+            env: row.env,
+            service: row.service,
+            namespace: row.namespace,
+            version: row.version,
+            deployment_id: row.id,
+            processes: JSON.stringify(canary.recorded()),
+            updated_at: now,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['env', 'service'])
+              .doUpdateSet({
+                namespace: row.namespace,
+                version: row.version,
+                deployment_id: row.id,
+                processes: JSON.stringify(canary.recorded()),
+                updated_at: now,
+              }),
+          )
           .execute();
         if (stable && stable.procs !== canary) await this.deps.supervisor.stop(stable.procs.release);
         return canary;
       }
       case 'stopCanary': {
         if (!canary || this.stables.get(slot)?.procs === canary) return canary;
-        if (stable) this.deps.proxy.setRoute(row.service, row.namespace, { stable: { release: stable.key, targets: stable.procs.targets() } });
+        if (stable)
+          this.deps.proxy.setRoute(row.service, row.namespace, {
+            stable: { release: stable.key, targets: stable.procs.targets() },
+          });
         else this.deps.proxy.removeRoute(row.service, row.namespace);
         await this.deps.supervisor.stop(canary.release);
         return null;
@@ -292,13 +387,20 @@ export class RolloutRunner {
           this.stables.delete(slot);
         } else if (action.replicas > 0 && !stable) {
           // A failed recreate: the release that served before starts again and takes the traffic back.
-          const rt = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', row.env).where('service', '=', row.service).executeTakeFirst();
+          const rt = await this.deps.db
+            .selectFrom('service_runtime')
+            .selectAll()
+            .where('env', '=', row.env)
+            .where('service', '=', row.service)
+            .executeTakeFirst();
           if (rt && rt.version !== row.version) {
             const procs = await this.startRelease(rt.service, rt.env, rt.namespace, rt.version);
             await procs.waitReady(60_000).catch(() => {});
             const key = releaseKey(rt.namespace, rt.service, rt.version);
             this.stables.set(slot, { version: rt.version, key, procs });
-            this.deps.proxy.setRoute(row.service, row.namespace, { stable: { release: key, targets: procs.targets() } });
+            this.deps.proxy.setRoute(row.service, row.namespace, {
+              stable: { release: key, targets: procs.targets() },
+            });
           }
         }
         // Rolling on the local runtime: the new replicas all start first and traffic moves one
@@ -318,14 +420,36 @@ export class RolloutRunner {
     }
   }
 
-  private async finish(row: DeployRow, status: string, reason: string, figures: unknown, state: RolloutState): Promise<void> {
+  private async finish(
+    row: DeployRow,
+    status: string,
+    reason: string,
+    figures: unknown,
+    state: RolloutState,
+  ): Promise<void> {
     const now = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('deployments').set({ status, reason, state: JSON.stringify({ ...state, failure: figures ?? state.failure }), finished_at: now }).where('id', '=', row.id).execute();
-      await this.deps.audit.append({
-        actor: 'system:deployer', action: `deploy:${status}`, target: `service:${row.service}`, decision: status === 'healthy' ? 'allow' : 'error', requestId: row.id,
-        details: { id: row.id, env: row.env, version: row.version, reason, ...(figures ? { figures } : {}) },
-      }, trx);
+      await trx
+        .updateTable('deployments')
+        .set({
+          status,
+          reason,
+          state: JSON.stringify({ ...state, failure: figures ?? state.failure }),
+          finished_at: now,
+        })
+        .where('id', '=', row.id)
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: 'system:deployer',
+          action: `deploy:${status}`,
+          target: `service:${row.service}`,
+          decision: status === 'healthy' ? 'allow' : 'error',
+          requestId: row.id,
+          details: { id: row.id, env: row.env, version: row.version, reason, ...(figures ? { figures } : {}) },
+        },
+        trx,
+      );
     });
   }
 }

@@ -70,7 +70,11 @@ export class DeploymentService {
     return `http://${service}.${namespace}.localhost:${this.proxyPort}`;
   }
 
-  async create(ctx: RequestContext, req: CreateDeploymentRequest, opts: { skipSteps?: boolean; action?: string } = {}): Promise<Deployment> {
+  async create(
+    ctx: RequestContext,
+    req: CreateDeploymentRequest,
+    opts: { skipSteps?: boolean; action?: string } = {},
+  ): Promise<Deployment> {
     const { service, env, version } = req;
     this.deps.isolation.assertUsable(`deploy ${service}`);
     const envRow = await this.deps.authz.environment(env);
@@ -79,52 +83,146 @@ export class DeploymentService {
     const team = await teamOf(this.deps.owners, service);
     const action = opts.action ?? 'deploy:create';
     const now = this.deps.clock.now();
-    const frozen = this.deps.freezes.some((f) => (!f.environments || f.environments.includes(env)) && Date.parse(f.from) <= now.getTime() && now.getTime() < Date.parse(f.to));
+    const frozen = this.deps.freezes.some(
+      (f) =>
+        (!f.environments || f.environments.includes(env)) &&
+        Date.parse(f.from) <= now.getTime() &&
+        now.getTime() < Date.parse(f.to),
+    );
     // The service (its team, freezes, production's canary rule) and the environment (its owner,
     // its team, base environments the service's team, production behind a grant) must both allow.
     const decisions = await this.deps.authz.authorize(ctx, {
-      action, service, team, env: envRow,
-      serviceContext: { envTier: runtime.tier, strategy: spec.deploy.strategy, rollbackAuto: spec.deploy.rollback.auto, frozen },
+      action,
+      service,
+      team,
+      env: envRow,
+      serviceContext: {
+        envTier: runtime.tier,
+        strategy: spec.deploy.strategy,
+        rollbackAuto: spec.deploy.rollback.auto,
+        frozen,
+      },
     });
-    const policyIds = [...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])])].sort();
+    const policyIds = [
+      ...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])]),
+    ].sort();
     // The replicas get the service's secrets in this environment: a secret read by the deployer.
-    const secretKeys = (await this.deps.db.selectFrom('secrets').select('key').where('env', '=', env).where('service', '=', service).where('deleted_at', 'is', null).orderBy('key').execute()).map((r) => r.key);
-    const current = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', env).where('service', '=', service).executeTakeFirst();
+    const secretKeys = (
+      await this.deps.db
+        .selectFrom('secrets')
+        .select('key')
+        .where('env', '=', env)
+        .where('service', '=', service)
+        .where('deleted_at', 'is', null)
+        .orderBy('key')
+        .execute()
+    ).map((r) => r.key);
+    const current = await this.deps.db
+      .selectFrom('service_runtime')
+      .selectAll()
+      .where('env', '=', env)
+      .where('service', '=', service)
+      .executeTakeFirst();
     const id = this.deps.ids.next('dep');
-    const state = startRollout(rolloutPlanFromSpec(spec), { now: now.getTime(), firstDeploy: !current, skipSteps: opts.skipSteps });
+    const state = startRollout(rolloutPlanFromSpec(spec), {
+      now: now.getTime(),
+      firstDeploy: !current,
+      skipSteps: opts.skipSteps,
+    });
     const row: DeployRow = {
-      id, service, env, namespace: runtime.namespace, version, previous_version: current?.version ?? null, strategy: spec.deploy.strategy,
-      status: 'pending', reason: null, state: JSON.stringify(state), promotes: 0, abort_requested: 0, processes: null,
-      created_at: now.toISOString(), created_by: ctx.principal.ref, finished_at: null,
+      id,
+      service,
+      env,
+      namespace: runtime.namespace,
+      version,
+      previous_version: current?.version ?? null,
+      strategy: spec.deploy.strategy,
+      status: 'pending',
+      reason: null,
+      state: JSON.stringify(state),
+      promotes: 0,
+      abort_requested: 0,
+      processes: null,
+      created_at: now.toISOString(),
+      created_by: ctx.principal.ref,
+      finished_at: null,
     };
     let noop: DeployRow | undefined;
     await this.deps.db.transaction().execute(async (trx) => {
-      const active = await trx.selectFrom('deployments').select('id').where('env', '=', env).where('service', '=', service).where('status', 'in', ACTIVE).executeTakeFirst();
-      if (active) throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, { id: active.id });
+      const active = await trx
+        .selectFrom('deployments')
+        .select('id')
+        .where('env', '=', env)
+        .where('service', '=', service)
+        .where('status', 'in', ACTIVE)
+        .executeTakeFirst();
+      if (active)
+        throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, {
+          id: active.id,
+        });
       // The version already serving (a re-run CI job): authorized and audited like a deploy, but a
       // no-op answering the deployment that made it current, so the job stays green.
       if (action === 'deploy:create' && current?.version === version) {
-        const serving = await trx.selectFrom('deployments').selectAll().where('env', '=', env).where('service', '=', service).where('version', '=', version)
-          .where('status', '=', 'healthy').orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+        const serving = await trx
+          .selectFrom('deployments')
+          .selectAll()
+          .where('env', '=', env)
+          .where('service', '=', service)
+          .where('version', '=', version)
+          .where('status', '=', 'healthy')
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .executeTakeFirst();
         if (serving) {
-          await this.deps.audit.append({
-            actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds, requestId: ctx.requestId,
-            details: { id: serving.id, env, version, unchanged: true },
-          }, trx);
+          await this.deps.audit.append(
+            {
+              actor: ctx.principal.ref,
+              action,
+              target: `service:${service}`,
+              decision: 'allow',
+              policyIds,
+              requestId: ctx.requestId,
+              details: { id: serving.id, env, version, unchanged: true },
+            },
+            trx,
+          );
           noop = serving;
           return;
         }
       }
       await trx.insertInto('deployments').values(row).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action, target: `service:${service}`, decision: 'allow', policyIds, requestId: ctx.requestId,
-        details: { id, env, version, previousVersion: current?.version ?? null, strategy: spec.deploy.strategy, variables: Object.keys(runtime.variables).sort() },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action,
+          target: `service:${service}`,
+          decision: 'allow',
+          policyIds,
+          requestId: ctx.requestId,
+          details: {
+            id,
+            env,
+            version,
+            previousVersion: current?.version ?? null,
+            strategy: spec.deploy.strategy,
+            variables: Object.keys(runtime.variables).sort(),
+          },
+        },
+        trx,
+      );
       if (secretKeys.length) {
-        await this.deps.audit.append({
-          actor: ctx.principal.ref, action: 'secret:read', target: `secret:${env}/${service}/*`, decision: 'allow', policyIds: decisions.environment?.permittedBy ?? [], requestId: ctx.requestId,
-          details: { via: 'deploy', deployment: id, version, keys: secretKeys },
-        }, trx);
+        await this.deps.audit.append(
+          {
+            actor: ctx.principal.ref,
+            action: 'secret:read',
+            target: `secret:${env}/${service}/*`,
+            decision: 'allow',
+            policyIds: decisions.environment?.permittedBy ?? [],
+            requestId: ctx.requestId,
+            details: { via: 'deploy', deployment: id, version, keys: secretKeys },
+          },
+          trx,
+        );
       }
     });
     if (noop) return this.view(noop);
@@ -134,16 +232,42 @@ export class DeploymentService {
 
   async rollback(ctx: RequestContext, req: RollbackRequest): Promise<Deployment> {
     // Authorized before the history is read (create decides again, with the release's figures).
-    await this.deps.authz.authorize(ctx, { action: 'deploy:rollback', service: req.service, team: await teamOf(this.deps.owners, req.service), env: await this.deps.authz.environment(req.env) });
-    const current = await this.deps.db.selectFrom('service_runtime').selectAll().where('env', '=', req.env).where('service', '=', req.service).executeTakeFirst();
-    const healthy = await this.deps.db.selectFrom('deployments').select(['version']).where('env', '=', req.env).where('service', '=', req.service)
-      .where('status', '=', 'healthy').orderBy('created_at', 'desc').execute();
+    await this.deps.authz.authorize(ctx, {
+      action: 'deploy:rollback',
+      service: req.service,
+      team: await teamOf(this.deps.owners, req.service),
+      env: await this.deps.authz.environment(req.env),
+    });
+    const current = await this.deps.db
+      .selectFrom('service_runtime')
+      .selectAll()
+      .where('env', '=', req.env)
+      .where('service', '=', req.service)
+      .executeTakeFirst();
+    const healthy = await this.deps.db
+      .selectFrom('deployments')
+      .select(['version'])
+      .where('env', '=', req.env)
+      .where('service', '=', req.service)
+      .where('status', '=', 'healthy')
+      .orderBy('created_at', 'desc')
+      .execute();
     const target = req.to ?? healthy.map((h) => h.version).find((v) => v !== current?.version);
     if (!target || !healthy.some((h) => h.version === target)) {
-      throw new IdpError('ROLLBACK_TARGET_INVALID', req.to ? `${req.to} never ran healthy as ${req.service} in ${req.env}` : `${req.service} has no earlier healthy version in ${req.env}`, { field: 'to' });
+      throw new IdpError(
+        'ROLLBACK_TARGET_INVALID',
+        req.to
+          ? `${req.to} never ran healthy as ${req.service} in ${req.env}`
+          : `${req.service} has no earlier healthy version in ${req.env}`,
+        { field: 'to' },
+      );
     }
     // A known-good version goes straight to 100% once healthy: no canary steps to walk again.
-    return this.create(ctx, { service: req.service, env: req.env, version: target }, { skipSteps: true, action: 'deploy:rollback' });
+    return this.create(
+      ctx,
+      { service: req.service, env: req.env, version: target },
+      { skipSteps: true, action: 'deploy:rollback' },
+    );
   }
 
   /** One deployment, for those who may read it (deploy:read: the service's team, the environment's owner, admins). */
@@ -160,7 +284,13 @@ export class DeploymentService {
     const readable = await this.deps.authz.readable(ctx.principal.ref);
     const out: Deployment[] = [];
     for (let offset = 0; out.length < limit && offset < LIST_SCAN_LIMIT; offset += LIST_PAGE) {
-      let query = this.deps.db.selectFrom('deployments').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIST_PAGE).offset(offset);
+      let query = this.deps.db
+        .selectFrom('deployments')
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(LIST_PAGE)
+        .offset(offset);
       if (q.service) query = query.where('service', '=', q.service);
       if (q.env) query = query.where('env', '=', q.env);
       const rows = await query.execute();
@@ -174,16 +304,43 @@ export class DeploymentService {
     const row = await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new IdpError('DEPLOYMENT_NOT_FOUND', `no deployment ${id}`, { id });
     const decisions = await this.deps.authz.authorize(ctx, {
-      action: `deploy:${what}`, service: row.service, team: await teamOf(this.deps.owners, row.service), env: await this.deps.authz.environment(row.env),
+      action: `deploy:${what}`,
+      service: row.service,
+      team: await teamOf(this.deps.owners, row.service),
+      env: await this.deps.authz.environment(row.env),
     });
-    const policyIds = [...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])])].sort();
-    if (!ACTIVE.includes(row.status)) throw new IdpError('DEPLOY_NOT_ACTIVE', `deployment ${id} already ended: ${row.status}`, { id, status: row.status });
+    const policyIds = [
+      ...new Set([...decisions.service.permittedBy, ...(decisions.environment?.permittedBy ?? [])]),
+    ].sort();
+    if (!ACTIVE.includes(row.status))
+      throw new IdpError('DEPLOY_NOT_ACTIVE', `deployment ${id} already ended: ${row.status}`, {
+        id,
+        status: row.status,
+      });
     await this.deps.db.transaction().execute(async (trx) => {
-      if (what === 'promote') await trx.updateTable('deployments').set({ promotes: Number(row.promotes) + 1 }).where('id', '=', id).execute();
+      if (what === 'promote')
+        await trx
+          .updateTable('deployments')
+          .set({ promotes: Number(row.promotes) + 1 })
+          .where('id', '=', id)
+          .execute();
       else await trx.updateTable('deployments').set({ abort_requested: 1 }).where('id', '=', id).execute();
-      await this.deps.audit.append({ actor: ctx.principal.ref, action: `deploy:${what}`, target: `service:${row.service}`, decision: 'allow', policyIds, requestId: ctx.requestId, details: { id, env: row.env, version: row.version } }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: `deploy:${what}`,
+          target: `service:${row.service}`,
+          decision: 'allow',
+          policyIds,
+          requestId: ctx.requestId,
+          details: { id, env: row.env, version: row.version },
+        },
+        trx,
+      );
     });
-    return this.view((await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst())!);
+    return this.view(
+      (await this.deps.db.selectFrom('deployments').selectAll().where('id', '=', id).executeTakeFirst())!,
+    );
   }
 
   /** A replica (re)started with a new pid: its processes are recorded again (runner.ts). */

@@ -24,10 +24,20 @@ export function toDeployment(row: DeployRow, url: string): Deployment {
   const state = JSON.parse(row.state) as RolloutState & { live?: LiveFigures };
   const steps = state.plan.steps.length ? state.plan.steps : [{ weight: 100, pauseSeconds: null }];
   return {
-    id: row.id, service: row.service, env: row.env, namespace: row.namespace, version: row.version, previousVersion: row.previous_version,
-    strategy: row.strategy, status: row.status as Deployment['status'], reason: row.reason,
-    step: state.stepIndex >= 0 ? state.stepIndex : null, weight: state.weight,
-    createdAt: row.created_at, createdBy: row.created_by, finishedAt: row.finished_at,
+    id: row.id,
+    service: row.service,
+    env: row.env,
+    namespace: row.namespace,
+    version: row.version,
+    previousVersion: row.previous_version,
+    strategy: row.strategy,
+    status: row.status as Deployment['status'],
+    reason: row.reason,
+    step: state.stepIndex >= 0 ? state.stepIndex : null,
+    weight: state.weight,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    finishedAt: row.finished_at,
     url,
     steps: steps.map((s, index) => {
       const rec = state.steps.find((r) => r.index === index);
@@ -35,10 +45,18 @@ export function toDeployment(row: DeployRow, url: string): Deployment {
       // A first deploy (or a rollback to a known-good version) does not walk the steps.
       const skipped = !rec && (state.firstDeploy || state.skipSteps) && row.status === 'healthy' ? 'skipped' : null;
       return {
-        index, weight: s.weight, pauseSeconds: s.pauseSeconds, outcome: rec?.outcome ?? skipped,
-        startedAt: rec ? new Date(rec.startedAt).toISOString() : index === state.stepIndex ? new Date(state.stepStartedAt).toISOString() : null,
+        index,
+        weight: s.weight,
+        pauseSeconds: s.pauseSeconds,
+        outcome: rec?.outcome ?? skipped,
+        startedAt: rec
+          ? new Date(rec.startedAt).toISOString()
+          : index === state.stepIndex
+            ? new Date(state.stepStartedAt).toISOString()
+            : null,
         endedAt: rec ? new Date(rec.endedAt).toISOString() : null,
-        requests: rec?.requests ?? live?.requests ?? 0, errors: rec?.errors ?? live?.errors ?? 0,
+        requests: rec?.requests ?? live?.requests ?? 0,
+        errors: rec?.errors ?? live?.errors ?? 0,
         errorRate: rec ? rec.errorRate : live && live.requests > 0 ? live.errors / live.requests : null,
         healthFailures: rec?.healthFailures ?? live?.healthFailures ?? 0,
       };

@@ -23,10 +23,17 @@ export const INSTANCE_META = 'instance_id';
 export async function instanceId(db: Kysely<Database>, clock: Clock): Promise<string> {
   const stored = await db.selectFrom('idp_meta').select('value').where('key', '=', INSTANCE_META).executeTakeFirst();
   if (stored) return stored.value;
-  await db.insertInto('idp_meta').values({ key: INSTANCE_META, value: randomBytes(4).toString('hex'), updated_at: clock.now().toISOString() })
-    .onConflict((oc) => oc.column('key').doNothing()).execute();
+  await db
+    .insertInto('idp_meta')
+    .values({ key: INSTANCE_META, value: randomBytes(4).toString('hex'), updated_at: clock.now().toISOString() })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   // Another process of the same control plane may have written it first: its value counts.
-  const row = await db.selectFrom('idp_meta').select('value').where('key', '=', INSTANCE_META).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('idp_meta')
+    .select('value')
+    .where('key', '=', INSTANCE_META)
+    .executeTakeFirstOrThrow();
   return row.value;
 }
 
@@ -51,7 +58,11 @@ export function newCredentials(): Credentials {
 
 function password(): string {
   // Letters and digits only: safe in URLs, SQL literals and Redis ACL rules without escaping.
-  return randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 28).padEnd(28, 'x');
+  return randomBytes(24)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 28)
+    .padEnd(28, 'x');
 }
 
 /**
@@ -62,7 +73,9 @@ function password(): string {
 export class EnvironmentCredentials {
   private instance: Promise<string> | null = null;
 
-  constructor(private readonly deps: { db: Kysely<Database>; clock: Clock; cipher: SecretCipher; infra: EnvironmentInfra }) {}
+  constructor(
+    private readonly deps: { db: Kysely<Database>; clock: Clock; cipher: SecretCipher; infra: EnvironmentInfra },
+  ) {}
 
   seal(id: string, creds: Credentials): string {
     const s = this.deps.cipher.encrypt(JSON.stringify(creds), `env:${id}/credentials`, 1);
@@ -71,7 +84,9 @@ export class EnvironmentCredentials {
 
   unseal(row: EnvRow): Credentials {
     if (!row.credentials) throw new Error(`environment ${row.name} has no credentials`);
-    return JSON.parse(this.deps.cipher.decrypt(JSON.parse(row.credentials), `env:${row.id}/credentials`, 1)) as Credentials;
+    return JSON.parse(
+      this.deps.cipher.decrypt(JSON.parse(row.credentials), `env:${row.id}/credentials`, 1),
+    ) as Credentials;
   }
 
   /** The ACL user name for `name` on this control plane (see redisUserName). */
@@ -86,16 +101,24 @@ export class EnvironmentCredentials {
     // Workloads never get the admin connection: clones have their own role and ACL user, base
     // environments the `<database>_app` role and `<prefix>` user made by ensureBaseAccess.
     if (!row.credentials) {
-      throw new IdpError('ENV_NOT_READY', `environment ${row.name} has no workload credentials yet (PostgreSQL or Redis was unreachable when the control plane started)`, {
-        name: row.name, hint: 'Start the control plane again once PostgreSQL and Redis are reachable.',
-      });
+      throw new IdpError(
+        'ENV_NOT_READY',
+        `environment ${row.name} has no workload credentials yet (PostgreSQL or Redis was unreachable when the control plane started)`,
+        {
+          name: row.name,
+          hint: 'Start the control plane again once PostgreSQL and Redis are reachable.',
+        },
+      );
     }
     const creds = this.unseal(row);
     if (row.database_name && postgres) {
       variables.DATABASE_URL = postgres.urlFor(row.database_name, dbRoleOf(row), creds.database);
     }
     if (row.redis_prefix && redis) {
-      variables.REDIS_URL = row.redis_user && (await redis.supportsAcl()) ? redis.urlFor(row.redis_user, creds.redis) : redis.urlFor(null, null);
+      variables.REDIS_URL =
+        row.redis_user && (await redis.supportsAcl())
+          ? redis.urlFor(row.redis_user, creds.redis)
+          : redis.urlFor(null, null);
       variables.REDIS_KEY_PREFIX = row.redis_prefix;
     }
     return variables;
@@ -134,7 +157,14 @@ export class EnvironmentCredentials {
         // The user an earlier version named after the prefix alone is this base's no more.
         if (row.redis_user && row.redis_user !== redisUser) await redis!.deleteUser(row.redis_user);
       }
-      await this.deps.db.updateTable('environments').set({ credentials: row.credentials ?? this.seal(row.id, creds), redis_user: redisAcl ? redisUser : row.redis_user ?? redisUser }).where('id', '=', row.id).execute();
+      await this.deps.db
+        .updateTable('environments')
+        .set({
+          credentials: row.credentials ?? this.seal(row.id, creds),
+          redis_user: redisAcl ? redisUser : (row.redis_user ?? redisUser),
+        })
+        .where('id', '=', row.id)
+        .execute();
       notes.push(row.name);
     }
     return notes;

@@ -1,4 +1,11 @@
-export { EnvironmentService, type EnvironmentDeps, type EnvironmentInfra, type EnvironmentSettings, type BaseEnvironmentConfig, type NamespaceHook } from './service.ts';
+export {
+  EnvironmentService,
+  type EnvironmentDeps,
+  type EnvironmentInfra,
+  type EnvironmentSettings,
+  type BaseEnvironmentConfig,
+  type NamespaceHook,
+} from './service.ts';
 export { syncBaseEnvironments } from './base.ts';
 export { Reaper } from './reaper.ts';
 export { Snapshots } from './snapshots.ts';

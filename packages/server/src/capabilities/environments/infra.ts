@@ -9,8 +9,14 @@ export function missing(kind: 'postgres' | 'redis'): string {
 }
 
 export function unavailable(problems: Record<string, string>, from?: string): IdpError {
-  const lines = Object.entries(problems).map(([k, v]) => `${k}: ${v}`).join('; ');
-  return new IdpError('ENV_PROVIDER_UNAVAILABLE', `cannot make ${from ? `a copy of ${from}` : 'this environment'}: ${lines}`, { resources: problems });
+  const lines = Object.entries(problems)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+  return new IdpError(
+    'ENV_PROVIDER_UNAVAILABLE',
+    `cannot make ${from ? `a copy of ${from}` : 'this environment'}: ${lines}`,
+    { resources: problems },
+  );
 }
 
 /** Fails fast, before anything is recorded, when a store the source needs is missing or down. */
@@ -20,13 +26,15 @@ export async function assertInfra(infra: EnvironmentInfra, from: string, source:
     const pg = infra.postgres;
     const why = pg ? await pg.check() : null;
     if (!pg) problems.database = missing('postgres');
-    else if (why) problems.database = `PostgreSQL at ${pg.endpoint.host}:${pg.endpoint.port} (${infra.postgresSource}) is unreachable: ${why}`;
+    else if (why)
+      problems.database = `PostgreSQL at ${pg.endpoint.host}:${pg.endpoint.port} (${infra.postgresSource}) is unreachable: ${why}`;
   }
   if (source.redisPrefix) {
     const r = infra.redis;
     const why = r ? await r.check() : null;
     if (!r) problems.redis = missing('redis');
-    else if (why) problems.redis = `Redis at ${r.endpoint.host}:${r.endpoint.port} (${infra.redisSource}) is unreachable: ${why}`;
+    else if (why)
+      problems.redis = `Redis at ${r.endpoint.host}:${r.endpoint.port} (${infra.redisSource}) is unreachable: ${why}`;
   }
   if (Object.keys(problems).length) throw unavailable(problems, from);
 }

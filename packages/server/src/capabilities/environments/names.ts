@@ -7,7 +7,10 @@ export const ENV_NAME_MAX = 40;
 export function assertEnvName(name: unknown, field = 'name'): string {
   const text = typeof name === 'string' ? name : '';
   if (!isDnsLabel(text) || text.length > ENV_NAME_MAX) {
-    const why = text.length > ENV_NAME_MAX ? `it is ${text.length} characters long (at most ${ENV_NAME_MAX})` : 'it is not a DNS-1123 label';
+    const why =
+      text.length > ENV_NAME_MAX
+        ? `it is ${text.length} characters long (at most ${ENV_NAME_MAX})`
+        : 'it is not a DNS-1123 label';
     throw new IdpError('INVALID_NAME', `${field}: "${text.slice(0, 80)}" is not a valid environment name: ${why}`, {
       field,
       hint: `Use lower-case letters, digits and "-", starting and ending with a letter or digit, at most ${ENV_NAME_MAX} characters (e.g. feature-payments).`,
@@ -19,7 +22,10 @@ export function assertEnvName(name: unknown, field = 'name'): string {
 /** `Alice.Smith@company.com` → `alice-smith`; the part of a namespace that says whose it is. */
 export function ownerLabel(emailOrRef: string): string {
   const local = emailOrRef.includes('@') ? emailOrRef.split('@')[0]! : emailOrRef.replace(/^.*[:/]/, '');
-  const label = local.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const label = local
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return label || 'user';
 }
 

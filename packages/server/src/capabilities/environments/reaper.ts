@@ -48,7 +48,9 @@ export class Reaper {
     if (!this.running) {
       this.running = this.pass()
         .catch((err: Error) => this.deps.log(`environments: reaper pass failed: ${err.message}`))
-        .finally(() => { this.running = null; });
+        .finally(() => {
+          this.running = null;
+        });
     }
     return this.running;
   }
@@ -56,32 +58,69 @@ export class Reaper {
   private async pass(): Promise<void> {
     const now = this.deps.clock.now();
     const nowIso = now.toISOString();
-    const warnBy = new Date(now.getTime() + parseDuration(this.deps.notifyBefore, 'environments.notifyBefore') * 1000).toISOString();
+    const warnBy = new Date(
+      now.getTime() + parseDuration(this.deps.notifyBefore, 'environments.notifyBefore') * 1000,
+    ).toISOString();
     const { db } = this.deps;
 
-    const expired = await db.selectFrom('environments').selectAll()
-      .where('kind', '=', 'ephemeral').where('status', 'in', ['ready', 'failed', 'provisioning'])
-      .where('expires_at', '<=', nowIso).execute();
+    const expired = await db
+      .selectFrom('environments')
+      .selectAll()
+      .where('kind', '=', 'ephemeral')
+      .where('status', 'in', ['ready', 'failed', 'provisioning'])
+      .where('expires_at', '<=', nowIso)
+      .execute();
     for (const row of expired) {
       this.deps.log(`environments: ${row.name} expired at ${row.expires_at}; deleting`);
-      await this.deps.environments.startDelete(row, REAPER, `reap:${row.id}`, { reason: `expired at ${row.expires_at}` });
+      await this.deps.environments.startDelete(row, REAPER, `reap:${row.id}`, {
+        reason: `expired at ${row.expires_at}`,
+      });
       this.deps.notifier.notify({
         text: `Environment ${row.name} (owner ${row.owner_email ?? row.owner_ref}) expired at ${row.expires_at} and is being deleted.`,
       });
     }
 
-    const soon = await db.selectFrom('environments').selectAll()
-      .where('kind', '=', 'ephemeral').where('status', '=', 'ready').where('notified_at', 'is', null)
-      .where('expires_at', '>', nowIso).where('expires_at', '<=', warnBy).execute();
+    const soon = await db
+      .selectFrom('environments')
+      .selectAll()
+      .where('kind', '=', 'ephemeral')
+      .where('status', '=', 'ready')
+      .where('notified_at', 'is', null)
+      .where('expires_at', '>', nowIso)
+      .where('expires_at', '<=', warnBy)
+      .execute();
     for (const row of soon) {
       await db.transaction().execute(async (trx) => {
-        const r = await trx.updateTable('environments').set({ notified_at: nowIso }).where('id', '=', row.id).where('notified_at', 'is', null).executeTakeFirst();
+        const r = await trx
+          .updateTable('environments')
+          .set({ notified_at: nowIso })
+          .where('id', '=', row.id)
+          .where('notified_at', 'is', null)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows ?? 0) === 0) return;
-        await this.deps.audit.append({ actor: REAPER, action: 'env:notify-expiry', target: `environment:${row.name}`, decision: 'allow', requestId: `notify:${row.id}`, details: { owner: row.owner_ref, expiresAt: row.expires_at } }, trx);
+        await this.deps.audit.append(
+          {
+            actor: REAPER,
+            action: 'env:notify-expiry',
+            target: `environment:${row.name}`,
+            decision: 'allow',
+            requestId: `notify:${row.id}`,
+            details: { owner: row.owner_ref, expiresAt: row.expires_at },
+          },
+          trx,
+        );
       });
       this.deps.notifier.notify({
         text: `Environment ${row.name} (owner ${row.owner_email ?? row.owner_ref}) expires at ${row.expires_at}. Keep it with: idp env:extend ${row.name} --ttl=3d`,
-        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${row.name}* expires at ${row.expires_at} (owner ${row.owner_email ?? row.owner_ref}).\nKeep it: \`idp env:extend ${row.name} --ttl=3d\`` } }],
+        blocks: [
+          {
+            type: 'section',
+            text: {
+              type: 'mrkdwn',
+              text: `*${row.name}* expires at ${row.expires_at} (owner ${row.owner_email ?? row.owner_ref}).\nKeep it: \`idp env:extend ${row.name} --ttl=3d\``,
+            },
+          },
+        ],
       });
     }
   }

@@ -64,12 +64,29 @@ export class EnvironmentService {
   constructor(private readonly deps: EnvironmentDeps) {
     this.snapshots = deps.infra.postgres ? new Snapshots(deps.db, deps.infra.postgres, deps.clock, deps.log) : null;
     this.store = new EnvironmentStore(deps.db);
-    this.credentials = new EnvironmentCredentials({ db: deps.db, clock: deps.clock, cipher: deps.cipher, infra: deps.infra });
+    this.credentials = new EnvironmentCredentials({
+      db: deps.db,
+      clock: deps.clock,
+      cipher: deps.cipher,
+      infra: deps.infra,
+    });
     this.workflow = new StepWorkflow({
-      db: deps.db, audit: deps.audit, clock: deps.clock, store: this.store, log: deps.log,
+      db: deps.db,
+      audit: deps.audit,
+      clock: deps.clock,
+      store: this.store,
+      log: deps.log,
       steps: workflowSteps({
-        db: deps.db, clock: deps.clock, infra: deps.infra, settings: deps.settings, hooks: this.hooks, snapshots: this.snapshots,
-        secrets: deps.secrets, access: deps.access, credentials: this.credentials, namespaceDir: (ns) => this.namespaceDir(ns),
+        db: deps.db,
+        clock: deps.clock,
+        infra: deps.infra,
+        settings: deps.settings,
+        hooks: this.hooks,
+        snapshots: this.snapshots,
+        secrets: deps.secrets,
+        access: deps.access,
+        credentials: this.credentials,
+        namespaceDir: (ns) => this.namespaceDir(ns),
       }),
       onDeleted: (row) => this.tiers.delete(row.name),
     });
@@ -97,7 +114,11 @@ export class EnvironmentService {
   }
 
   async loadTiers(): Promise<void> {
-    const rows = await this.deps.db.selectFrom('environments').select(['name', 'tier']).where('status', '<>', 'deleted').execute();
+    const rows = await this.deps.db
+      .selectFrom('environments')
+      .select(['name', 'tier'])
+      .where('status', '<>', 'deleted')
+      .execute();
     this.tiers.clear();
     for (const r of rows) this.tiers.set(r.name, r.tier);
   }
@@ -113,10 +134,20 @@ export class EnvironmentService {
     const from = typeof req.from === 'string' ? req.from : '';
     const source = Object.hasOwn(base, from) ? base[from]! : undefined;
     if (!source || (!source.database && !source.redisPrefix)) {
-      const known = Object.entries(base).filter(([, b]) => b.database || b.redisPrefix).map(([n]) => n);
-      throw new IdpError('ENV_SOURCE_INVALID', `--from: "${from.slice(0, 80)}" is not a base environment that can be cloned`, {
-        field: 'from', known, hint: known.length ? `Clone one of: ${known.join(', ')}.` : 'Declare base environments under environments.base in the config.',
-      });
+      const known = Object.entries(base)
+        .filter(([, b]) => b.database || b.redisPrefix)
+        .map(([n]) => n);
+      throw new IdpError(
+        'ENV_SOURCE_INVALID',
+        `--from: "${from.slice(0, 80)}" is not a base environment that can be cloned`,
+        {
+          field: 'from',
+          known,
+          hint: known.length
+            ? `Clone one of: ${known.join(', ')}.`
+            : 'Declare base environments under environments.base in the config.',
+        },
+      );
     }
     const ttlText = req.ttl ?? this.deps.settings.defaultTtl;
     const ttlSeconds = parseDuration(ttlText, 'ttl');
@@ -125,11 +156,22 @@ export class EnvironmentService {
     const principal = ctx.principal;
     const ownerEmail = principal.email ?? shortRef(principal.ref);
     const team = this.primaryTeam(principal.ref);
-    const owned = await this.deps.db.selectFrom('environments').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('owner_ref', '=', principal.ref).where('kind', '=', 'ephemeral').where('status', '<>', 'deleted').executeTakeFirst();
+    const owned = await this.deps.db
+      .selectFrom('environments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('owner_ref', '=', principal.ref)
+      .where('kind', '=', 'ephemeral')
+      .where('status', '<>', 'deleted')
+      .executeTakeFirst();
     const resource: CedarEntity = {
       uid: { type: 'Environment', id: name },
-      attrs: { owner: { type: 'User', id: shortRef(principal.ref) }, ...(team ? { team: { type: 'Group', id: team } } : {}), base: false, tier: source.tier, source: from },
+      attrs: {
+        owner: { type: 'User', id: shortRef(principal.ref) },
+        ...(team ? { team: { type: 'Group', id: team } } : {}),
+        base: false,
+        tier: source.tier,
+        source: from,
+      },
       parents: [],
     };
     const context = { now: this.nowSeconds(), ttlSeconds, ownedEnvironments: Number(owned?.n ?? 0) };
@@ -139,9 +181,21 @@ export class EnvironmentService {
     const id = this.deps.ids.next('env');
     const now = this.deps.clock.now();
     const row: EnvRow = {
-      id, name, kind: 'ephemeral', source_env: from, owner_ref: principal.ref, owner_email: ownerEmail, team, tier: source.tier,
-      status: 'provisioning', ttl_seconds: ttlSeconds, created_at: now.toISOString(), ready_at: null,
-      expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(), deleted_at: null, notified_at: null,
+      id,
+      name,
+      kind: 'ephemeral',
+      source_env: from,
+      owner_ref: principal.ref,
+      owner_email: ownerEmail,
+      team,
+      tier: source.tier,
+      status: 'provisioning',
+      ttl_seconds: ttlSeconds,
+      created_at: now.toISOString(),
+      ready_at: null,
+      expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+      deleted_at: null,
+      notified_at: null,
       namespace: names.namespace,
       database_name: source.database ? names.database : null,
       redis_prefix: source.redisPrefix ? names.redisPrefix : null,
@@ -149,16 +203,25 @@ export class EnvironmentService {
       snapshot: null,
       secrets_note: `copied from ${from} vault`,
       credentials: this.credentials.seal(id, newCredentials()),
-      error_step: null, error_message: null,
+      error_step: null,
+      error_message: null,
     };
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await trx.insertInto('environments').values(row).execute();
         await trx.insertInto('environment_steps').values(this.workflow.pendingCreateSteps(id)).execute();
-        await this.deps.audit.append({
-          actor: principal.ref, action: 'env:create', target: `environment:${name}`, decision: 'allow', policyIds: decision.permittedBy,
-          requestId: ctx.requestId, details: { from, ttl: formatDuration(ttlSeconds), namespace: names.namespace },
-        }, trx);
+        await this.deps.audit.append(
+          {
+            actor: principal.ref,
+            action: 'env:create',
+            target: `environment:${name}`,
+            decision: 'allow',
+            policyIds: decision.permittedBy,
+            requestId: ctx.requestId,
+            details: { from, ttl: formatDuration(ttlSeconds), namespace: names.namespace },
+          },
+          trx,
+        );
       });
     } catch (err) {
       if (!(err instanceof IdpError) && isUniqueViolation(err)) {
@@ -176,7 +239,14 @@ export class EnvironmentService {
     if (q.includeDeleted !== 'true') query = query.where('status', '<>', 'deleted');
     if ((q.scope ?? 'mine') === 'mine') query = query.where('owner_ref', '=', ctx.principal.ref);
     const rows = await query.execute();
-    const visible = rows.filter((r) => this.deps.gate.decide(ctx.principal.ref, { action: 'env:read', resource: this.entityOf(r), context: { now: this.nowSeconds() } }).decision === 'allow');
+    const visible = rows.filter(
+      (r) =>
+        this.deps.gate.decide(ctx.principal.ref, {
+          action: 'env:read',
+          resource: this.entityOf(r),
+          context: { now: this.nowSeconds() },
+        }).decision === 'allow',
+    );
     const steps = await this.store.stepsFor(visible.map((r) => r.id));
     return visible.map((r) => this.view(r, steps.get(r.id) ?? []));
   }
@@ -197,11 +267,23 @@ export class EnvironmentService {
     if (row.status === 'deleting') throw notReady(row, 'extended');
     const expiresAt = new Date(this.deps.clock.now().getTime() + ttlSeconds * 1000).toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('environments').set({ expires_at: expiresAt, ttl_seconds: ttlSeconds, notified_at: null }).where('id', '=', row.id).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'env:extend', target: `environment:${row.name}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { ttl: formatDuration(ttlSeconds), previousExpiresAt: row.expires_at, expiresAt },
-      }, trx);
+      await trx
+        .updateTable('environments')
+        .set({ expires_at: expiresAt, ttl_seconds: ttlSeconds, notified_at: null })
+        .where('id', '=', row.id)
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'env:extend',
+          target: `environment:${row.name}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { ttl: formatDuration(ttlSeconds), previousExpiresAt: row.expires_at, expiresAt },
+        },
+        trx,
+      );
     });
     return this.get(ctx, name);
   }
@@ -222,8 +304,13 @@ export class EnvironmentService {
     if (row.status !== 'ready') throw notReady(row, 'connected to');
     const variables = await this.credentials.variablesOf(row);
     await this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'env:connect', target: `environment:${row.name}`, decision: 'allow', policyIds: decision.permittedBy,
-      requestId: ctx.requestId, details: { variables: Object.keys(variables) },
+      actor: ctx.principal.ref,
+      action: 'env:connect',
+      target: `environment:${row.name}`,
+      decision: 'allow',
+      policyIds: decision.permittedBy,
+      requestId: ctx.requestId,
+      details: { variables: Object.keys(variables) },
     });
     return { env: row.name, variables };
   }
@@ -232,7 +319,9 @@ export class EnvironmentService {
    * The variables a workload in this environment gets (DATABASE_URL, REDIS_URL,
    * REDIS_KEY_PREFIX), for the deployments capability: no policy here, the deploy was decided.
    */
-  async runtimeVariables(name: string): Promise<{ namespace: string; tier: string; variables: Record<string, string> }> {
+  async runtimeVariables(
+    name: string,
+  ): Promise<{ namespace: string; tier: string; variables: Record<string, string> }> {
     const row = await this.live(assertEnvName(name, 'env'));
     if (!row) throw notFound(name);
     if (row.status !== 'ready') throw notReady(row, 'deployed to');
@@ -261,7 +350,12 @@ export class EnvironmentService {
   }
 
   /** Marks an environment for deletion and runs the delete steps (after any provisioning job stops). */
-  startDelete(row: EnvRow, actor: string, requestId: string, extra: { policyIds?: string[]; reason?: string } = {}): Promise<void> {
+  startDelete(
+    row: EnvRow,
+    actor: string,
+    requestId: string,
+    extra: { policyIds?: string[]; reason?: string } = {},
+  ): Promise<void> {
     return this.workflow.startDelete(row, actor, requestId, extra);
   }
 
@@ -271,7 +365,12 @@ export class EnvironmentService {
     return join(this.deps.settings.dataDir, 'namespaces', namespace);
   }
 
-  private async enforce(ctx: RequestContext, action: string, resource: CedarEntity, context: Record<string, unknown>): Promise<Decision> {
+  private async enforce(
+    ctx: RequestContext,
+    action: string,
+    resource: CedarEntity,
+    context: Record<string, unknown>,
+  ): Promise<Decision> {
     const decision = this.deps.gate.decide(ctx.principal.ref, { action, resource, context });
     if (decision.decision === 'allow') return decision;
     // Name the limit when it alone is the problem: the same request without it would pass.
@@ -282,21 +381,46 @@ export class EnvironmentService {
     };
     const req = { action, resource, context };
     if (context.ttlSeconds !== undefined && without('ttlSeconds')) {
-      return this.deps.gate.refuse(ctx, req, decision, new IdpError('ENV_TTL_TOO_LONG', `ttl ${formatDuration(context.ttlSeconds as number)} is longer than the policies allow (${decision.forbiddenBy.join(', ')})`, {
-        field: 'ttl', forbiddenBy: decision.forbiddenBy, hint: 'Ask for a shorter --ttl (the default policy allows 14d at most); extend it later with `idp env:extend`.',
-      }));
+      return this.deps.gate.refuse(
+        ctx,
+        req,
+        decision,
+        new IdpError(
+          'ENV_TTL_TOO_LONG',
+          `ttl ${formatDuration(context.ttlSeconds as number)} is longer than the policies allow (${decision.forbiddenBy.join(', ')})`,
+          {
+            field: 'ttl',
+            forbiddenBy: decision.forbiddenBy,
+            hint: 'Ask for a shorter --ttl (the default policy allows 14d at most); extend it later with `idp env:extend`.',
+          },
+        ),
+      );
     }
     if (context.ownedEnvironments !== undefined && without('ownedEnvironments')) {
-      return this.deps.gate.refuse(ctx, req, decision, new IdpError('ENV_QUOTA_EXCEEDED', `you already own ${context.ownedEnvironments} environments, the most the policies allow (${decision.forbiddenBy.join(', ')})`, {
-        owned: context.ownedEnvironments, forbiddenBy: decision.forbiddenBy,
-      }));
+      return this.deps.gate.refuse(
+        ctx,
+        req,
+        decision,
+        new IdpError(
+          'ENV_QUOTA_EXCEEDED',
+          `you already own ${context.ownedEnvironments} environments, the most the policies allow (${decision.forbiddenBy.join(', ')})`,
+          {
+            owned: context.ownedEnvironments,
+            forbiddenBy: decision.forbiddenBy,
+          },
+        ),
+      );
     }
     return this.deps.gate.enforce(ctx, req);
   }
 
   private assertNotBase(row: EnvRow, verb: string): void {
     if (row.kind === 'base') {
-      throw new IdpError('ENV_BASE_PROTECTED', `${row.name} is a base environment: it is not ${verb} through env commands`, { name: row.name });
+      throw new IdpError(
+        'ENV_BASE_PROTECTED',
+        `${row.name} is a base environment: it is not ${verb} through env commands`,
+        { name: row.name },
+      );
     }
   }
 
@@ -332,7 +456,12 @@ function notFound(name: string): IdpError {
 }
 
 function notReady(row: EnvRow, verb: string): IdpError {
-  return new IdpError('ENV_NOT_READY', `environment ${row.name} is ${row.status}${row.error_step ? ` (step ${row.error_step} failed: ${row.error_message})` : ''}, so it cannot be ${verb}`, {
-    name: row.name, status: row.status,
-  });
+  return new IdpError(
+    'ENV_NOT_READY',
+    `environment ${row.name} is ${row.status}${row.error_step ? ` (step ${row.error_step} failed: ${row.error_message})` : ''}, so it cannot be ${verb}`,
+    {
+      name: row.name,
+      status: row.status,
+    },
+  );
 }

@@ -54,9 +54,16 @@ export class Snapshots {
   async prefixFor(baseDatabase: string): Promise<string> {
     if (!this.installId) {
       const fresh = randomBytes(4).toString('hex');
-      await this.db.insertInto('idp_meta').values({ key: 'install_id', value: fresh, updated_at: this.clock.now().toISOString() })
-        .onConflict((oc) => oc.column('key').doNothing()).execute();
-      const row = await this.db.selectFrom('idp_meta').select('value').where('key', '=', 'install_id').executeTakeFirstOrThrow();
+      await this.db
+        .insertInto('idp_meta')
+        .values({ key: 'install_id', value: fresh, updated_at: this.clock.now().toISOString() })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      const row = await this.db
+        .selectFrom('idp_meta')
+        .select('value')
+        .where('key', '=', 'install_id')
+        .executeTakeFirstOrThrow();
       this.installId = row.value;
     }
     return `idp_snap_${baseDatabase.slice(0, 30)}_${this.installId}_`;
@@ -65,20 +72,35 @@ export class Snapshots {
   /** The current snapshot of `baseDatabase`, taking a new one first when the base changed. Call under withBase. */
   async current(base: string, baseDatabase: string): Promise<SnapshotInfo> {
     const counter = await this.pg.changeCounter(baseDatabase);
-    const row = await this.db.selectFrom('environment_snapshots').selectAll().where('base', '=', base).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('environment_snapshots')
+      .selectAll()
+      .where('base', '=', base)
+      .executeTakeFirst();
     const prefix = await this.prefixFor(baseDatabase);
     if (row && row.change_counter === counter && row.database_name.startsWith(prefix)) {
       const info = await this.pg.databaseInfo(row.database_name);
-      if (info.exists) return { database: row.database_name, takenAt: row.taken_at, fresh: false, durationMs: Number(row.duration_ms) };
+      if (info.exists)
+        return {
+          database: row.database_name,
+          takenAt: row.taken_at,
+          fresh: false,
+          durationMs: Number(row.duration_ms),
+        };
     }
     const started = performance.now();
     const target = `${prefix}${Date.now().toString(36)}`;
     await this.pg.snapshot(baseDatabase, target, `idp:snapshot:${base}`);
     const takenAt = this.clock.now().toISOString();
     const durationMs = Math.round(performance.now() - started);
-    await this.db.insertInto('environment_snapshots')
+    await this.db
+      .insertInto('environment_snapshots')
       .values({ base, database_name: target, taken_at: takenAt, change_counter: counter, duration_ms: durationMs })
-      .onConflict((oc) => oc.column('base').doUpdateSet({ database_name: target, taken_at: takenAt, change_counter: counter, duration_ms: durationMs }))
+      .onConflict((oc) =>
+        oc
+          .column('base')
+          .doUpdateSet({ database_name: target, taken_at: takenAt, change_counter: counter, duration_ms: durationMs }),
+      )
       .execute();
     await this.dropStale(baseDatabase, target);
     this.log(`environments: new snapshot of ${base} (${baseDatabase}) in ${durationMs} ms`);
@@ -88,7 +110,10 @@ export class Snapshots {
   /** Snapshots of this base other than the current one: replaced ones, and any a crash left half-written. */
   private async dropStale(baseDatabase: string, keep: string): Promise<void> {
     for (const name of await this.pg.listDatabases(await this.prefixFor(baseDatabase))) {
-      if (name !== keep) await this.pg.dropDatabase(name).catch((err: Error) => this.log(`environments: could not drop old snapshot ${name}: ${err.message}`));
+      if (name !== keep)
+        await this.pg
+          .dropDatabase(name)
+          .catch((err: Error) => this.log(`environments: could not drop old snapshot ${name}: ${err.message}`));
     }
   }
 }

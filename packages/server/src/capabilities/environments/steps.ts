@@ -8,7 +8,14 @@ import type { SecretsService } from '../secrets/service.ts';
 import type { EnvironmentCredentials } from './credentials.ts';
 import { missing, unavailable } from './infra.ts';
 import type { Snapshots } from './snapshots.ts';
-import { SYSTEM, type BaseEnvironmentConfig, type EnvironmentInfra, type EnvironmentSettings, type EnvRow, type NamespaceHook } from './types.ts';
+import {
+  SYSTEM,
+  type BaseEnvironmentConfig,
+  type EnvironmentInfra,
+  type EnvironmentSettings,
+  type EnvRow,
+  type NamespaceHook,
+} from './types.ts';
 import type { WorkflowSteps } from './workflow.ts';
 
 /** What the steps work with. */
@@ -60,7 +67,10 @@ export const ENVIRONMENT_STEPS = [
       await mkdir(dir, { recursive: true, mode: 0o700 });
       for (const hook of t.hooks) await hook.onCreate?.(row.namespace);
       crashPoint('namespace');
-      await writeFile(join(dir, 'namespace.json'), `${JSON.stringify({ namespace: row.namespace, env: row.name, owner: row.owner_ref }, null, 2)}\n`);
+      await writeFile(
+        join(dir, 'namespace.json'),
+        `${JSON.stringify({ namespace: row.namespace, env: row.name, owner: row.owner_ref }, null, 2)}\n`,
+      );
       return `namespace ${row.namespace} (${dir})`;
     },
     async undo(t, { row }) {
@@ -85,12 +95,21 @@ export const ENVIRONMENT_STEPS = [
         crashPoint('database');
         const intent = JSON.stringify({ database: snap.database, takenAt: snap.takenAt, creating: true });
         await postgres.cloneDatabase({
-          template: snap.database, name: row.database_name!, owner: row.database_name!, marker,
+          template: snap.database,
+          name: row.database_name!,
+          owner: row.database_name!,
+          marker,
           adoptUnmarked: attempt > 1 && row.snapshot !== null,
-          beforeCreate: async () => { await t.db.updateTable('environments').set({ snapshot: intent }).where('id', '=', row.id).execute(); },
+          beforeCreate: async () => {
+            await t.db.updateTable('environments').set({ snapshot: intent }).where('id', '=', row.id).execute();
+          },
           afterCreate: () => crashPoint('database:created'),
         });
-        await t.db.updateTable('environments').set({ snapshot: JSON.stringify({ database: snap.database, takenAt: snap.takenAt }) }).where('id', '=', row.id).execute();
+        await t.db
+          .updateTable('environments')
+          .set({ snapshot: JSON.stringify({ database: snap.database, takenAt: snap.takenAt }) })
+          .where('id', '=', row.id)
+          .execute();
         const age = formatAge(Date.parse(t.clock.now().toISOString()) - Date.parse(snap.takenAt));
         return snap.fresh
           ? `${row.database_name}: new snapshot of ${row.source_env} (${source.database}, ${snap.durationMs} ms), then cloned`
@@ -102,7 +121,11 @@ export const ENVIRONMENT_STEPS = [
       if (!row.database_name) return 'no database';
       if (!postgres) throw unavailable({ database: missing('postgres') });
       const marker = `idp:env:${row.id}`;
-      const said = { dropped: 'dropped', absent: 'already gone', foreign: 'not made by idp for this environment: left alone' };
+      const said = {
+        dropped: 'dropped',
+        absent: 'already gone',
+        foreign: 'not made by idp for this environment: left alone',
+      };
       // An unmarked database is ours only if our database step got as far as CREATE DATABASE.
       const dropped = await postgres.dropDatabase(row.database_name, marker, row.snapshot !== null);
       crashPoint('delete:database');
@@ -153,7 +176,11 @@ export type StepName = (typeof ENVIRONMENT_STEPS)[number]['name'];
 
 /** The table bound to its tools, as the workflow runs it: the create phase and the delete phase. */
 export function workflowSteps(t: StepTools, table: readonly StepDefinition[] = ENVIRONMENT_STEPS): WorkflowSteps {
-  const input = (row: EnvRow, attempt: number): StepInput => ({ row, attempt, source: row.source_env ? t.settings.base[row.source_env] : undefined });
+  const input = (row: EnvRow, attempt: number): StepInput => ({
+    row,
+    attempt,
+    source: row.source_env ? t.settings.base[row.source_env] : undefined,
+  });
   return {
     create: table.map((s) => ({ name: s.name, run: (row, attempt) => s.run(t, input(row, attempt)) })),
     delete: table.map((s) => ({ name: `delete:${s.name}`, run: (row, attempt) => s.undo(t, input(row, attempt)) })),

@@ -8,13 +8,26 @@ export class EnvironmentStore {
 
   /** The environment of this name that is not deleted, if any (at most one: names are unique among live ones). */
   async live(name: string): Promise<EnvRow | undefined> {
-    return this.db.selectFrom('environments').selectAll().where('name', '=', name).where('status', '<>', 'deleted').executeTakeFirst();
+    return this.db
+      .selectFrom('environments')
+      .selectAll()
+      .where('name', '=', name)
+      .where('status', '<>', 'deleted')
+      .executeTakeFirst();
   }
 
   /** The live environment of this name, else the most recently deleted one. */
   async latest(name: string): Promise<EnvRow | undefined> {
-    return (await this.live(name))
-      ?? this.db.selectFrom('environments').selectAll().where('name', '=', name).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    return (
+      (await this.live(name)) ??
+      this.db
+        .selectFrom('environments')
+        .selectAll()
+        .where('name', '=', name)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+    );
   }
 
   async byId(id: string): Promise<EnvRow | undefined> {
@@ -28,12 +41,28 @@ export class EnvironmentStore {
   async stepsFor(ids: string[]): Promise<Map<string, StepRow[]>> {
     const out = new Map<string, StepRow[]>();
     if (!ids.length) return out;
-    const rows = await this.db.selectFrom('environment_steps').selectAll().where('env_id', 'in', ids).orderBy('position').execute();
+    const rows = await this.db
+      .selectFrom('environment_steps')
+      .selectAll()
+      .where('env_id', 'in', ids)
+      .orderBy('position')
+      .execute();
     for (const r of rows) out.set(r.env_id, [...(out.get(r.env_id) ?? []), r]);
     return out;
   }
 }
 
 export function pendingStep(envId: string, position: number, name: string): StepRow {
-  return { env_id: envId, position, name, status: 'pending', started_at: null, finished_at: null, duration_ms: null, attempts: 0, detail: null, error: null };
+  return {
+    env_id: envId,
+    position,
+    name,
+    status: 'pending',
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    attempts: 0,
+    detail: null,
+    error: null,
+  };
 }

@@ -28,12 +28,25 @@ export function environmentView(row: EnvRow, steps: StepRow[], infra: Environmen
       secrets: row.secrets_note,
     },
     endpoints: {
-      database: row.database_name && postgres
-        ? { host: postgres.endpoint.host, port: postgres.endpoint.port, database: row.database_name, user: row.kind === 'base' ? 'admin' : row.database_name }
-        : null,
-      redis: row.redis_prefix && redis
-        ? { host: redis.endpoint.host, port: redis.endpoint.port, db: redis.endpoint.db, user: row.kind === 'base' ? null : row.redis_user, keyPrefix: row.redis_prefix }
-        : null,
+      database:
+        row.database_name && postgres
+          ? {
+              host: postgres.endpoint.host,
+              port: postgres.endpoint.port,
+              database: row.database_name,
+              user: row.kind === 'base' ? 'admin' : row.database_name,
+            }
+          : null,
+      redis:
+        row.redis_prefix && redis
+          ? {
+              host: redis.endpoint.host,
+              port: redis.endpoint.port,
+              db: redis.endpoint.db,
+              user: row.kind === 'base' ? null : row.redis_user,
+              keyPrefix: row.redis_prefix,
+            }
+          : null,
     },
     steps: steps.map(stepView),
     error: row.error_step ? { step: row.error_step, message: row.error_message ?? '' } : null,

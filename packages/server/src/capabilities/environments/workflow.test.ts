@@ -41,20 +41,44 @@ describe('environment step workflow', () => {
     },
   });
   /** A workflow as one control-plane process has it: a new one is what a restart makes. */
-  const workflow = () => new StepWorkflow({
-    db: store.db, audit, clock, store: new EnvironmentStore(store.db), log: () => {},
-    steps: { create: NAMES.map(step), delete: NAMES.map((s) => step(`delete:${s}`)) },
-    onDeleted: (row) => deleted.push(row.name),
-  });
+  const workflow = () =>
+    new StepWorkflow({
+      db: store.db,
+      audit,
+      clock,
+      store: new EnvironmentStore(store.db),
+      log: () => {},
+      steps: { create: NAMES.map(step), delete: NAMES.map((s) => step(`delete:${s}`)) },
+      onDeleted: (row) => deleted.push(row.name),
+    });
   /** An environment recorded as env:create records it (provisioning, its create steps pending). */
   const recordEnv = async (w: StepWorkflow): Promise<EnvRow> => {
     n += 1;
     const row: EnvRow = {
-      id: `env_${n}`, name: `feature-${n}`, kind: 'ephemeral', source_env: 'staging', owner_ref: 'user:default/alice', owner_email: 'alice@company.com',
-      team: 'payments', tier: 'staging', status: 'provisioning', ttl_seconds: 3600, created_at: clock.now().toISOString(), ready_at: null,
-      expires_at: null, deleted_at: null, notified_at: null, namespace: `feature-${n}-alice`, database_name: `pg-feature-${n}`,
-      redis_prefix: `redis-feature-${n}:`, redis_user: null, snapshot: null, secrets_note: 'copied from staging vault',
-      credentials: '{"sealed":true}', error_step: null, error_message: null,
+      id: `env_${n}`,
+      name: `feature-${n}`,
+      kind: 'ephemeral',
+      source_env: 'staging',
+      owner_ref: 'user:default/alice',
+      owner_email: 'alice@company.com',
+      team: 'payments',
+      tier: 'staging',
+      status: 'provisioning',
+      ttl_seconds: 3600,
+      created_at: clock.now().toISOString(),
+      ready_at: null,
+      expires_at: null,
+      deleted_at: null,
+      notified_at: null,
+      namespace: `feature-${n}-alice`,
+      database_name: `pg-feature-${n}`,
+      redis_prefix: `redis-feature-${n}:`,
+      redis_user: null,
+      snapshot: null,
+      secrets_note: 'copied from staging vault',
+      credentials: '{"sealed":true}',
+      error_step: null,
+      error_message: null,
     };
     await store.db.insertInto('environments').values(row).execute();
     await store.db.insertInto('environment_steps').values(w.pendingCreateSteps(row.id)).execute();
@@ -67,9 +91,17 @@ describe('environment step workflow', () => {
     await w.idle();
     return row;
   };
-  const envOf = (id: string) => store.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  const stepsOf = async (id: string) => Object.fromEntries((await new EnvironmentStore(store.db).stepsOf(id)).map((s) => [s.name, `${s.status}/${s.attempts}`]));
-  const auditOf = async (row: EnvRow) => (await audit.list({ limit: 100 })).filter((r) => r.target === `environment:${row.name}`).map((r) => `${r.action}:${r.decision}`).reverse();
+  const envOf = (id: string) =>
+    store.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const stepsOf = async (id: string) =>
+    Object.fromEntries(
+      (await new EnvironmentStore(store.db).stepsOf(id)).map((s) => [s.name, `${s.status}/${s.attempts}`]),
+    );
+  const auditOf = async (row: EnvRow) =>
+    (await audit.list({ limit: 100 }))
+      .filter((r) => r.target === `environment:${row.name}`)
+      .map((r) => `${r.action}:${r.decision}`)
+      .reverse();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'idp-env-workflow-'));
@@ -93,7 +125,12 @@ describe('environment step workflow', () => {
     w.schedule(row.id, 'create');
     await w.idle();
     expect(ran).toEqual(['namespace#1', 'database#1', 'redis#1', 'secrets#1']);
-    expect(await stepsOf(row.id)).toEqual({ namespace: 'done/1', database: 'done/1', redis: 'done/1', secrets: 'done/1' });
+    expect(await stepsOf(row.id)).toEqual({
+      namespace: 'done/1',
+      database: 'done/1',
+      redis: 'done/1',
+      secrets: 'done/1',
+    });
     const env = await envOf(row.id);
     expect(env).toMatchObject({ status: 'ready', ready_at: clock.now().toISOString(), error_step: null });
     const steps = await new EnvironmentStore(store.db).stepsOf(row.id);
@@ -105,14 +142,29 @@ describe('environment step workflow', () => {
     const before = workflow();
     const row = await recordEnv(before);
     // What a SIGKILL in the database step leaves: namespace done, database running.
-    await store.db.updateTable('environment_steps').set({ status: 'done', attempts: 1 }).where('env_id', '=', row.id).where('name', '=', 'namespace').execute();
-    await store.db.updateTable('environment_steps').set({ status: 'running', attempts: 1 }).where('env_id', '=', row.id).where('name', '=', 'database').execute();
+    await store.db
+      .updateTable('environment_steps')
+      .set({ status: 'done', attempts: 1 })
+      .where('env_id', '=', row.id)
+      .where('name', '=', 'namespace')
+      .execute();
+    await store.db
+      .updateTable('environment_steps')
+      .set({ status: 'running', attempts: 1 })
+      .where('env_id', '=', row.id)
+      .where('name', '=', 'database')
+      .execute();
 
     const after = workflow();
     expect(await after.resume()).toBe(1);
     await after.idle();
     expect(ran).toEqual(['database#2', 'redis#1', 'secrets#1']);
-    expect(await stepsOf(row.id)).toEqual({ namespace: 'done/1', database: 'done/2', redis: 'done/1', secrets: 'done/1' });
+    expect(await stepsOf(row.id)).toEqual({
+      namespace: 'done/1',
+      database: 'done/2',
+      redis: 'done/1',
+      secrets: 'done/1',
+    });
     expect((await envOf(row.id)).status).toBe('ready');
     // Resuming again finds nothing to do.
     expect(await workflow().resume()).toBe(0);
@@ -125,8 +177,17 @@ describe('environment step workflow', () => {
     await w.startDelete(await envOf(row.id), 'user:default/alice', 'req-1');
     await w.idle();
     // Make it look like the process died during delete:database rather than failing it.
-    await store.db.updateTable('environments').set({ status: 'deleting', error_step: null, error_message: null }).where('id', '=', row.id).execute();
-    await store.db.updateTable('environment_steps').set({ status: 'running', error: null }).where('env_id', '=', row.id).where('name', '=', 'delete:database').execute();
+    await store.db
+      .updateTable('environments')
+      .set({ status: 'deleting', error_step: null, error_message: null })
+      .where('id', '=', row.id)
+      .execute();
+    await store.db
+      .updateTable('environment_steps')
+      .set({ status: 'running', error: null })
+      .where('env_id', '=', row.id)
+      .where('name', '=', 'delete:database')
+      .execute();
     failing.clear();
     ran = [];
 
@@ -134,7 +195,11 @@ describe('environment step workflow', () => {
     expect(await after.resume()).toBe(1);
     await after.idle();
     expect(ran).toEqual(['delete:database#2', 'delete:redis#1', 'delete:secrets#1']);
-    expect(await envOf(row.id)).toMatchObject({ status: 'deleted', deleted_at: clock.now().toISOString(), credentials: null });
+    expect(await envOf(row.id)).toMatchObject({
+      status: 'deleted',
+      deleted_at: clock.now().toISOString(),
+      credentials: null,
+    });
     expect(deleted).toEqual([row.name]);
   });
 
@@ -145,8 +210,18 @@ describe('environment step workflow', () => {
     w.schedule(row.id, 'create');
     await w.idle();
     expect(ran).toEqual(['namespace#1', 'database#1', 'redis#1']);
-    expect(await envOf(row.id)).toMatchObject({ status: 'failed', error_step: 'redis', error_message: 'ENV_PROVIDER_UNAVAILABLE: redis is down', ready_at: null });
-    expect(await stepsOf(row.id)).toEqual({ namespace: 'done/1', database: 'done/1', redis: 'failed/1', secrets: 'pending/0' });
+    expect(await envOf(row.id)).toMatchObject({
+      status: 'failed',
+      error_step: 'redis',
+      error_message: 'ENV_PROVIDER_UNAVAILABLE: redis is down',
+      ready_at: null,
+    });
+    expect(await stepsOf(row.id)).toEqual({
+      namespace: 'done/1',
+      database: 'done/1',
+      redis: 'failed/1',
+      secrets: 'pending/0',
+    });
     const failed = await new EnvironmentStore(store.db).stepsOf(row.id);
     expect(failed.find((s) => s.name === 'redis')!.error).toBe('ENV_PROVIDER_UNAVAILABLE: redis is down');
     expect(await auditOf(row)).toEqual(['env:provision:error']);
@@ -157,7 +232,12 @@ describe('environment step workflow', () => {
     await w.startDelete(await envOf(row.id), 'user:default/alice', 'req-2', { policyIds: ['env-owner'] });
     await w.idle();
     expect(ran).toEqual(['delete:namespace#1', 'delete:database#1', 'delete:redis#1', 'delete:secrets#1']);
-    expect(await envOf(row.id)).toMatchObject({ status: 'deleted', error_step: null, error_message: null, credentials: null });
+    expect(await envOf(row.id)).toMatchObject({
+      status: 'deleted',
+      error_step: null,
+      error_message: null,
+      credentials: null,
+    });
     expect(await auditOf(row)).toEqual(['env:provision:error', 'env:delete:allow', 'env:deleted:allow']);
     expect(deleted).toEqual([row.name]);
   });
@@ -184,7 +264,12 @@ describe('environment step workflow', () => {
     const w = workflow();
     const row = await recordEnv(w);
     let release!: () => void;
-    blockers.set('database', new Promise((r) => { release = r; }));
+    blockers.set(
+      'database',
+      new Promise((r) => {
+        release = r;
+      }),
+    );
     w.schedule(row.id, 'create');
     await expect.poll(() => ran).toEqual(['namespace#1', 'database#1']);
     const deleting = w.startDelete(await envOf(row.id), 'user:default/alice', 'req-4');
@@ -193,7 +278,14 @@ describe('environment step workflow', () => {
     await deleting;
     await w.idle();
     // database finished (a step is never cut in half); redis and secrets never ran.
-    expect(ran).toEqual(['namespace#1', 'database#1', 'delete:namespace#1', 'delete:database#1', 'delete:redis#1', 'delete:secrets#1']);
+    expect(ran).toEqual([
+      'namespace#1',
+      'database#1',
+      'delete:namespace#1',
+      'delete:database#1',
+      'delete:redis#1',
+      'delete:secrets#1',
+    ]);
     expect(await stepsOf(row.id)).toMatchObject({ redis: 'pending/0', secrets: 'pending/0' });
     expect((await envOf(row.id)).status).toBe('deleted');
     expect(await auditOf(row)).toEqual(['env:delete:allow', 'env:deleted:allow']);
@@ -221,12 +313,22 @@ describe('environment step table', () => {
 
   it('binds each step to its tools and hands it the environment, the attempt and the base it clones', async () => {
     const seen: string[] = [];
-    const table: StepDefinition[] = [{
-      name: 'probe',
-      run: async (_t, x) => { seen.push(`run ${x.row.name} #${x.attempt} from ${x.source?.tier}`); return 'made'; },
-      undo: async (_t, x) => { seen.push(`undo ${x.row.name} #${x.attempt} from ${x.source?.tier ?? 'none'}`); return 'gone'; },
-    }];
-    const tools = { settings: { base: { staging: { tier: 'staging', database: 'payments' } } } } as unknown as StepTools;
+    const table: StepDefinition[] = [
+      {
+        name: 'probe',
+        run: async (_t, x) => {
+          seen.push(`run ${x.row.name} #${x.attempt} from ${x.source?.tier}`);
+          return 'made';
+        },
+        undo: async (_t, x) => {
+          seen.push(`undo ${x.row.name} #${x.attempt} from ${x.source?.tier ?? 'none'}`);
+          return 'gone';
+        },
+      },
+    ];
+    const tools = {
+      settings: { base: { staging: { tier: 'staging', database: 'payments' } } },
+    } as unknown as StepTools;
     const bound = workflowSteps(tools, table);
     const row = { name: 'feature-x', source_env: 'staging' } as EnvRow;
     expect(await bound.create[0]!.run(row, 2)).toBe('made');

@@ -53,7 +53,11 @@ export class StepWorkflow {
 
   /** Resumes what a previous process left provisioning or deleting. */
   async resume(): Promise<number> {
-    const rows = await this.deps.db.selectFrom('environments').select(['id', 'name', 'status']).where('status', 'in', ['provisioning', 'deleting']).execute();
+    const rows = await this.deps.db
+      .selectFrom('environments')
+      .select(['id', 'name', 'status'])
+      .where('status', 'in', ['provisioning', 'deleting'])
+      .execute();
     for (const r of rows) {
       this.deps.log(`environments: resuming ${r.status === 'deleting' ? 'deletion' : 'provisioning'} of ${r.name}`);
       this.schedule(r.id, r.status === 'deleting' ? 'delete' : 'create');
@@ -74,22 +78,52 @@ export class StepWorkflow {
   }
 
   /** Marks an environment for deletion and runs the delete steps (after any provisioning job stops). */
-  async startDelete(row: EnvRow, actor: string, requestId: string, extra: { policyIds?: string[]; reason?: string } = {}): Promise<void> {
+  async startDelete(
+    row: EnvRow,
+    actor: string,
+    requestId: string,
+    extra: { policyIds?: string[]; reason?: string } = {},
+  ): Promise<void> {
     if (row.status === 'deleting' && this.jobs.has(row.id)) return;
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('environments').set({ status: 'deleting', error_step: null, error_message: null }).where('id', '=', row.id).execute();
-      const existing = new Set((await trx.selectFrom('environment_steps').select('name').where('env_id', '=', row.id).execute()).map((s) => s.name));
+      await trx
+        .updateTable('environments')
+        .set({ status: 'deleting', error_step: null, error_message: null })
+        .where('id', '=', row.id)
+        .execute();
+      const existing = new Set(
+        (await trx.selectFrom('environment_steps').select('name').where('env_id', '=', row.id).execute()).map(
+          (s) => s.name,
+        ),
+      );
       for (const [i, { name }] of this.deps.steps.delete.entries()) {
         if (existing.has(name)) {
-          await trx.updateTable('environment_steps').set({ status: 'pending', error: null }).where('env_id', '=', row.id).where('name', '=', name).where('status', '<>', 'done').execute();
+          await trx
+            .updateTable('environment_steps')
+            .set({ status: 'pending', error: null })
+            .where('env_id', '=', row.id)
+            .where('name', '=', name)
+            .where('status', '<>', 'done')
+            .execute();
         } else {
-          await trx.insertInto('environment_steps').values(pendingStep(row.id, DELETE_POSITION + i, name)).execute();
+          await trx
+            .insertInto('environment_steps')
+            .values(pendingStep(row.id, DELETE_POSITION + i, name))
+            .execute();
         }
       }
-      await this.deps.audit.append({
-        actor, action: 'env:delete', target: `environment:${row.name}`, decision: 'allow', policyIds: extra.policyIds ?? [], requestId,
-        details: { previousStatus: row.status, ...(extra.reason ? { reason: extra.reason } : {}) },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'env:delete',
+          target: `environment:${row.name}`,
+          decision: 'allow',
+          policyIds: extra.policyIds ?? [],
+          requestId,
+          details: { previousStatus: row.status, ...(extra.reason ? { reason: extra.reason } : {}) },
+        },
+        trx,
+      );
     });
     const running = this.jobs.get(row.id);
     if (running) {
@@ -104,10 +138,13 @@ export class StepWorkflow {
   schedule(id: string, kind: 'create' | 'delete'): void {
     if (this.stopped) return;
     const prev = this.jobs.get(id) ?? Promise.resolve();
-    const job = prev.catch(() => {}).then(async () => {
-      this.cancelled.delete(id);
-      await (kind === 'create' ? this.provision(id) : this.teardown(id));
-    }).catch((err: Error) => this.deps.log(`environments: ${kind} job for ${id} stopped: ${err.message}`))
+    const job = prev
+      .catch(() => {})
+      .then(async () => {
+        this.cancelled.delete(id);
+        await (kind === 'create' ? this.provision(id) : this.teardown(id));
+      })
+      .catch((err: Error) => this.deps.log(`environments: ${kind} job for ${id} stopped: ${err.message}`))
       .finally(() => {
         if (this.jobs.get(id) === job) this.jobs.delete(id);
       });
@@ -123,11 +160,23 @@ export class StepWorkflow {
     if (fresh.status !== 'provisioning') return;
     const readyAt = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('environments').set({ status: 'ready', ready_at: readyAt }).where('id', '=', id).where('status', '=', 'provisioning').execute();
-      await this.deps.audit.append({
-        actor: SYSTEM, action: 'env:ready', target: `environment:${row.name}`, decision: 'allow', requestId: id,
-        details: { owner: row.owner_ref, provisioningMs: Date.parse(readyAt) - Date.parse(row.created_at) },
-      }, trx);
+      await trx
+        .updateTable('environments')
+        .set({ status: 'ready', ready_at: readyAt })
+        .where('id', '=', id)
+        .where('status', '=', 'provisioning')
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: SYSTEM,
+          action: 'env:ready',
+          target: `environment:${row.name}`,
+          decision: 'allow',
+          requestId: id,
+          details: { owner: row.owner_ref, provisioningMs: Date.parse(readyAt) - Date.parse(row.created_at) },
+        },
+        trx,
+      );
     });
   }
 
@@ -138,8 +187,22 @@ export class StepWorkflow {
     if (!ok) return;
     const deletedAt = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('environments').set({ status: 'deleted', deleted_at: deletedAt, credentials: null }).where('id', '=', id).execute();
-      await this.deps.audit.append({ actor: SYSTEM, action: 'env:deleted', target: `environment:${row.name}`, decision: 'allow', requestId: id, details: { owner: row.owner_ref } }, trx);
+      await trx
+        .updateTable('environments')
+        .set({ status: 'deleted', deleted_at: deletedAt, credentials: null })
+        .where('id', '=', id)
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: SYSTEM,
+          action: 'env:deleted',
+          target: `environment:${row.name}`,
+          decision: 'allow',
+          requestId: id,
+          details: { owner: row.owner_ref },
+        },
+        trx,
+      );
     });
     this.deps.onDeleted?.(row);
   }
@@ -155,22 +218,56 @@ export class StepWorkflow {
       const started = performance.now();
       const startedAt = this.deps.clock.now().toISOString();
       const attempts = Number(step.attempts) + 1;
-      await this.deps.db.updateTable('environment_steps').set({ status: 'running', started_at: startedAt, finished_at: null, duration_ms: null, attempts, error: null })
-        .where('env_id', '=', row.id).where('name', '=', name).execute();
+      await this.deps.db
+        .updateTable('environment_steps')
+        .set({ status: 'running', started_at: startedAt, finished_at: null, duration_ms: null, attempts, error: null })
+        .where('env_id', '=', row.id)
+        .where('name', '=', name)
+        .execute();
       try {
         const current = (await this.deps.store.byId(row.id))!;
         const detail = await def.run(current, attempts);
-        await this.deps.db.updateTable('environment_steps').set({
-          status: 'done', finished_at: this.deps.clock.now().toISOString(), duration_ms: Math.round(performance.now() - started), detail,
-        }).where('env_id', '=', row.id).where('name', '=', name).execute();
+        await this.deps.db
+          .updateTable('environment_steps')
+          .set({
+            status: 'done',
+            finished_at: this.deps.clock.now().toISOString(),
+            duration_ms: Math.round(performance.now() - started),
+            detail,
+          })
+          .where('env_id', '=', row.id)
+          .where('name', '=', name)
+          .execute();
       } catch (err) {
         const message = err instanceof IdpError ? `${err.code}: ${err.message}` : (err as Error).message || String(err);
         await this.deps.db.transaction().execute(async (trx) => {
-          await trx.updateTable('environment_steps').set({
-            status: 'failed', finished_at: this.deps.clock.now().toISOString(), duration_ms: Math.round(performance.now() - started), error: message,
-          }).where('env_id', '=', row.id).where('name', '=', name).execute();
-          await trx.updateTable('environments').set({ status: 'failed', error_step: name, error_message: message }).where('id', '=', row.id).execute();
-          await this.deps.audit.append({ actor: SYSTEM, action: name.startsWith('delete:') ? 'env:delete' : 'env:provision', target: `environment:${row.name}`, decision: 'error', requestId: row.id, details: { step: name, error: message } }, trx);
+          await trx
+            .updateTable('environment_steps')
+            .set({
+              status: 'failed',
+              finished_at: this.deps.clock.now().toISOString(),
+              duration_ms: Math.round(performance.now() - started),
+              error: message,
+            })
+            .where('env_id', '=', row.id)
+            .where('name', '=', name)
+            .execute();
+          await trx
+            .updateTable('environments')
+            .set({ status: 'failed', error_step: name, error_message: message })
+            .where('id', '=', row.id)
+            .execute();
+          await this.deps.audit.append(
+            {
+              actor: SYSTEM,
+              action: name.startsWith('delete:') ? 'env:delete' : 'env:provision',
+              target: `environment:${row.name}`,
+              decision: 'error',
+              requestId: row.id,
+              details: { step: name, error: message },
+            },
+            trx,
+          );
         });
         this.deps.log(`environments: ${row.name}: step ${name} failed: ${message}`);
         return false;

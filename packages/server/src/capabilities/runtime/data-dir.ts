@@ -16,7 +16,8 @@ const FOLDERS = new Set(['releases', 'namespaces', 'build', 'sandbox']);
 export async function secureDataDir(dataDir: string): Promise<string[]> {
   const warnings: string[] = [];
   const st = await lstat(dataDir);
-  if (st.mode & 0o1000) warnings.push(`the data dir ${dataDir} is a shared sticky folder: its mode is left alone; use a folder of its own`);
+  if (st.mode & 0o1000)
+    warnings.push(`the data dir ${dataDir} is a shared sticky folder: its mode is left alone; use a folder of its own`);
   else if ((st.mode & 0o777) !== 0o700) await chmod(dataDir, 0o700);
   for (const entry of await readdir(dataDir)) {
     const path = join(dataDir, entry);

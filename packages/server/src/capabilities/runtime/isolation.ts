@@ -59,7 +59,9 @@ export class RuntimeIsolation {
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     const sandbox = new Sandbox({ bwrap: options.bwrapPath || findBwrap(), stateDir });
     const probe = await sandbox.probe();
-    return probe.ok ? new RuntimeIsolation(options, sandbox, null) : new RuntimeIsolation(options, null, probe.problem ?? 'the sandbox does not start');
+    return probe.ok
+      ? new RuntimeIsolation(options, sandbox, null)
+      : new RuntimeIsolation(options, null, probe.problem ?? 'the sandbox does not start');
   }
 
   get mode(): IsolationMode {
@@ -69,33 +71,53 @@ export class RuntimeIsolation {
   /** Start-up lines: what isolates workloads, or a loud warning of what does not. */
   describe(): { ok: boolean; lines: string[] } {
     if (this.options.mode === 'none') {
-      return { ok: false, lines: [
-        'WARNING: runtime.isolation is none: builds and workloads run as the control plane\'s own user and can read its data dir',
-        '         (idp.sqlite, master.key, admin-token), its environment and every other workload\'s secrets. Use it only on a trusted single-user machine.',
-      ] };
+      return {
+        ok: false,
+        lines: [
+          "WARNING: runtime.isolation is none: builds and workloads run as the control plane's own user and can read its data dir",
+          "         (idp.sqlite, master.key, admin-token), its environment and every other workload's secrets. Use it only on a trusted single-user machine.",
+        ],
+      };
     }
     if (this.problem !== null) {
-      return { ok: false, lines: [
-        `WARNING: workload isolation is unavailable: ${this.problem}.`,
-        '         Builds and deployments are refused (RUNTIME_ISOLATION_UNAVAILABLE) until it works: apt-get install -y bubblewrap, run the',
-        '         control plane as root (or set IDP_BWRAP_PATH), and restart. runtime.isolation: none runs them unisolated (not recommended).',
-      ] };
+      return {
+        ok: false,
+        lines: [
+          `WARNING: workload isolation is unavailable: ${this.problem}.`,
+          '         Builds and deployments are refused (RUNTIME_ISOLATION_UNAVAILABLE) until it works: apt-get install -y bubblewrap, run the',
+          '         control plane as root (or set IDP_BWRAP_PATH), and restart. runtime.isolation: none runs them unisolated (not recommended).',
+        ],
+      };
     }
-    return { ok: true, lines: [`  isolation: builds and replicas run in bubblewrap sandboxes (${this.sandbox!.bwrap}) as per-team and per-namespace users from uid 200000`] };
+    return {
+      ok: true,
+      lines: [
+        `  isolation: builds and replicas run in bubblewrap sandboxes (${this.sandbox!.bwrap}) as per-team and per-namespace users from uid 200000`,
+      ],
+    };
   }
 
   /** Throws RUNTIME_ISOLATION_UNAVAILABLE when workloads must be sandboxed and cannot be. */
   assertUsable(what: string): void {
     if (this.options.mode === 'sandbox' && this.problem !== null) {
-      throw new IdpError('RUNTIME_ISOLATION_UNAVAILABLE', `cannot ${what}: builds and workloads run only in a sandbox, and ${this.problem}`, {
-        problem: this.problem, setting: 'runtime.isolation',
-        hint: 'Install bubblewrap (apt-get install -y bubblewrap), run the control plane as root or set IDP_BWRAP_PATH, and restart it.',
-      });
+      throw new IdpError(
+        'RUNTIME_ISOLATION_UNAVAILABLE',
+        `cannot ${what}: builds and workloads run only in a sandbox, and ${this.problem}`,
+        {
+          problem: this.problem,
+          setting: 'runtime.isolation',
+          hint: 'Install bubblewrap (apt-get install -y bubblewrap), run the control plane as root or set IDP_BWRAP_PATH, and restart it.',
+        },
+      );
     }
   }
 
   /** The sandbox a replica of `service` in `namespace` runs in; undefined with isolation none. */
-  async replica(namespace: string, service: string, releaseDir: string): Promise<{ sandbox: Sandbox; spec: SandboxSpec } | undefined> {
+  async replica(
+    namespace: string,
+    service: string,
+    releaseDir: string,
+  ): Promise<{ sandbox: Sandbox; spec: SandboxSpec } | undefined> {
     this.assertUsable(`run ${service} in ${namespace}`);
     if (!this.sandbox) return undefined;
     const uid = await this.users.uidOf('namespace', namespace);
@@ -103,7 +125,10 @@ export class RuntimeIsolation {
     await ownedDir(this.scratchRoot(namespace), uid);
     await ownedDir(scratch, uid);
     await ownedDir(join(scratch, 'tmp'), uid);
-    return { sandbox: this.sandbox, spec: { uid, gid: uid, user: 'app', appDir: releaseDir, appWritable: false, scratchDir: scratch } };
+    return {
+      sandbox: this.sandbox,
+      spec: { uid, gid: uid, user: 'app', appDir: releaseDir, appWritable: false, scratchDir: scratch },
+    };
   }
 
   /**
@@ -117,8 +142,15 @@ export class RuntimeIsolation {
       if (!req.command) return null;
       const home = process.env.HOME ?? req.dir;
       return runBuild({
-        command: req.command, cwd: req.dir, timeoutMs: req.timeoutMs, outputTail: req.outputTail,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, npm_config_cache: process.env.npm_config_cache ?? join(home, '.npm') },
+        command: req.command,
+        cwd: req.dir,
+        timeoutMs: req.timeoutMs,
+        outputTail: req.outputTail,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: home,
+          npm_config_cache: process.env.npm_config_cache ?? join(home, '.npm'),
+        },
       });
     }
     try {
@@ -127,9 +159,15 @@ export class RuntimeIsolation {
       const home = await this.buildHome(req.team, uid);
       await chownTree(req.dir, uid, uid);
       return await runBuild({
-        command: req.command, cwd: req.dir, timeoutMs: req.timeoutMs, outputTail: req.outputTail,
+        command: req.command,
+        cwd: req.dir,
+        timeoutMs: req.timeoutMs,
+        outputTail: req.outputTail,
         env: { npm_config_cache: `${SANDBOX_SCRATCH}/.npm` },
-        sandbox: { sandbox: this.sandbox, spec: { uid, gid: uid, user: 'build', appDir: req.dir, appWritable: true, scratchDir: home } },
+        sandbox: {
+          sandbox: this.sandbox,
+          spec: { uid, gid: uid, user: 'build', appDir: req.dir, appWritable: true, scratchDir: home },
+        },
       });
     } finally {
       await sealTree(req.dir);

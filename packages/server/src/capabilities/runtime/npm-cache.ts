@@ -45,7 +45,11 @@ export async function seedNpmCache(seed: string, dest: string, uid: number, gid:
   await chown(join(dest, '_cacache'), uid, gid);
   for (const entry of top) {
     if (!entry.isDirectory() || entry.name === 'tmp') continue;
-    await walk(join(seed, '_cacache', entry.name), join(dest, '_cacache', entry.name), entry.name.startsWith('content-'));
+    await walk(
+      join(seed, '_cacache', entry.name),
+      join(dest, '_cacache', entry.name),
+      entry.name.startsWith('content-'),
+    );
   }
   return files;
 }

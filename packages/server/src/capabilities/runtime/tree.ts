@@ -6,7 +6,10 @@ import { join } from 'node:path';
  * are changed themselves (lchown) and never followed, so a link planted by a build cannot turn
  * a walk by root onto files outside the release.
  */
-async function walk(dir: string, visit: (path: string, isDir: boolean, isLink: boolean, mode: number) => Promise<void>): Promise<void> {
+async function walk(
+  dir: string,
+  visit: (path: string, isDir: boolean, isLink: boolean, mode: number) => Promise<void>,
+): Promise<void> {
   const st = await lstat(dir);
   await visit(dir, st.isDirectory(), st.isSymbolicLink(), st.mode);
   if (!st.isDirectory()) return;

@@ -48,7 +48,10 @@ function runUsersSuite(dialect: string, open: () => Promise<{ store: Store; clea
 
 runUsersSuite('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'idp-users-'));
-  return { store: await openStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: await openStore({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 if (await postgresAvailable()) {

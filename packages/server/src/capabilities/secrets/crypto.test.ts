@@ -74,12 +74,18 @@ describe('SecretCipher', () => {
       raw[raw.length - 1] = raw[raw.length - 1]! ^ 1;
       return raw.toString('base64');
     };
-    expect(codeOf(() => cipher.decrypt({ ...sealed, ciphertext: flip(sealed.ciphertext) }, 'staging/payments-api/KEY', 2))).toBe('SECRET_INTEGRITY_FAILED');
-    expect(codeOf(() => cipher.decrypt({ ...sealed, wrappedKey: flip(sealed.wrappedKey) }, 'staging/payments-api/KEY', 2))).toBe('SECRET_INTEGRITY_FAILED');
+    expect(
+      codeOf(() => cipher.decrypt({ ...sealed, ciphertext: flip(sealed.ciphertext) }, 'staging/payments-api/KEY', 2)),
+    ).toBe('SECRET_INTEGRITY_FAILED');
+    expect(
+      codeOf(() => cipher.decrypt({ ...sealed, wrappedKey: flip(sealed.wrappedKey) }, 'staging/payments-api/KEY', 2)),
+    ).toBe('SECRET_INTEGRITY_FAILED');
     expect(codeOf(() => cipher.decrypt(sealed, 'staging/payments-api/OTHER', 2))).toBe('SECRET_INTEGRITY_FAILED');
     expect(codeOf(() => cipher.decrypt(sealed, 'staging/payments-api/KEY', 1))).toBe('SECRET_INTEGRITY_FAILED');
     const other = new SecretCipher(resolveMasterKey(tempDir(), 'ef'.repeat(32)));
     expect(codeOf(() => other.decrypt(sealed, 'staging/payments-api/KEY', 2))).toBe('SECRET_INTEGRITY_FAILED');
-    expect(codeOf(() => other.decrypt({ ...sealed, keyId: other.keyId }, 'staging/payments-api/KEY', 2))).toBe('SECRET_INTEGRITY_FAILED');
+    expect(codeOf(() => other.decrypt({ ...sealed, keyId: other.keyId }, 'staging/payments-api/KEY', 2))).toBe(
+      'SECRET_INTEGRITY_FAILED',
+    );
   });
 });

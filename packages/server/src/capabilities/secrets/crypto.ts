@@ -34,7 +34,12 @@ function keyIdOf(key: Buffer): string {
  * memory when neither exists. Nothing is written here: see unlockMasterKey.
  */
 export function resolveMasterKey(dataDir: string, fromEnv: string | undefined): MasterKey {
-  const m = resolveKeyMaterial(dataDir, fromEnv, { envName: 'IDP_MASTER_KEY', fileName: 'master.key', label: 'master key', invalidCode: 'MASTER_KEY_INVALID' });
+  const m = resolveKeyMaterial(dataDir, fromEnv, {
+    envName: 'IDP_MASTER_KEY',
+    fileName: 'master.key',
+    label: 'master key',
+    invalidCode: 'MASTER_KEY_INVALID',
+  });
   return { ...m, keyId: keyIdOf(m.key) };
 }
 
@@ -44,7 +49,12 @@ export function resolveMasterKey(dataDir: string, fromEnv: string | undefined): 
  * newly generated key to <data-dir>/master.key (mode 0600). A different key refuses to start
  * and changes nothing: no file is written and no row is touched.
  */
-export async function unlockMasterKey(db: Kysely<Database>, clock: Clock, dataDir: string, fromEnv: string | undefined): Promise<MasterKey> {
+export async function unlockMasterKey(
+  db: Kysely<Database>,
+  clock: Clock,
+  dataDir: string,
+  fromEnv: string | undefined,
+): Promise<MasterKey> {
   const master = resolveMasterKey(dataDir, fromEnv);
   const check = derive(master.key, 'idp/secrets/master-key-check/v1').toString('hex');
   const stored = await db.selectFrom('idp_meta').select('value').where('key', '=', KEY_CHECK_META).executeTakeFirst();
@@ -53,26 +63,43 @@ export async function unlockMasterKey(db: Kysely<Database>, clock: Clock, dataDi
       const missingFile = master.created
         ? ` ${master.source} does not exist, and a new key would not open the secrets already stored.`
         : '';
-      throw new IdpError('MASTER_KEY_MISMATCH',
+      throw new IdpError(
+        'MASTER_KEY_MISMATCH',
         `the master key from ${master.source} is not the key this state store's secrets were encrypted with (key ${master.keyId}).${missingFile} The control plane did not start and changed nothing.`,
-        { field: master.source === 'IDP_MASTER_KEY' ? 'IDP_MASTER_KEY' : 'master.key' });
+        { field: master.source === 'IDP_MASTER_KEY' ? 'IDP_MASTER_KEY' : 'master.key' },
+      );
     }
   } else {
     const existing = await db.selectFrom('secret_versions').select('key_id').limit(1).executeTakeFirst();
     if (existing) {
       // Secrets without a check value: someone removed it. Starting would risk encrypting new
       // versions under a key that cannot open the old ones.
-      throw new IdpError('MASTER_KEY_MISMATCH',
+      throw new IdpError(
+        'MASTER_KEY_MISMATCH',
         `the state store holds secrets but no master key check value (idp_meta ${KEY_CHECK_META}); refusing to start rather than guess the key. Nothing was changed.`,
-        { field: 'master.key', hint: 'Restore the idp_meta row from a backup, or start with the original key and re-create the row.' });
+        {
+          field: 'master.key',
+          hint: 'Restore the idp_meta row from a backup, or start with the original key and re-create the row.',
+        },
+      );
     }
-    await db.insertInto('idp_meta').values({ key: KEY_CHECK_META, value: check, updated_at: clock.now().toISOString() })
-      .onConflict((oc) => oc.column('key').doNothing()).execute();
+    await db
+      .insertInto('idp_meta')
+      .values({ key: KEY_CHECK_META, value: check, updated_at: clock.now().toISOString() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     // Another control plane on the same PostgreSQL may have won the race with another key.
-    const now = await db.selectFrom('idp_meta').select('value').where('key', '=', KEY_CHECK_META).executeTakeFirstOrThrow();
+    const now = await db
+      .selectFrom('idp_meta')
+      .select('value')
+      .where('key', '=', KEY_CHECK_META)
+      .executeTakeFirstOrThrow();
     if (now.value !== check) {
-      throw new IdpError('MASTER_KEY_MISMATCH', `another control plane initialised this state store with a different master key; start with that key (${master.source} differs). Nothing was changed.`,
-        { field: master.source === 'IDP_MASTER_KEY' ? 'IDP_MASTER_KEY' : 'master.key' });
+      throw new IdpError(
+        'MASTER_KEY_MISMATCH',
+        `another control plane initialised this state store with a different master key; start with that key (${master.source} differs). Nothing was changed.`,
+        { field: master.source === 'IDP_MASTER_KEY' ? 'IDP_MASTER_KEY' : 'master.key' },
+      );
     }
   }
   if (master.created) {
@@ -132,7 +159,11 @@ export class SecretCipher {
       const plaintext = Buffer.from(value, 'utf8');
       const ciphertext = seal(dataKey, plaintext, aad);
       plaintext.fill(0);
-      return { ciphertext, wrappedKey: seal(this.master.key, dataKey, Buffer.concat([Buffer.from('idp-data-key/v1\u0000'), aad])), keyId: this.master.keyId };
+      return {
+        ciphertext,
+        wrappedKey: seal(this.master.key, dataKey, Buffer.concat([Buffer.from('idp-data-key/v1\u0000'), aad])),
+        keyId: this.master.keyId,
+      };
     } finally {
       dataKey.fill(0);
     }
@@ -142,7 +173,11 @@ export class SecretCipher {
   decrypt(sealed: Sealed, path: string, version: number): string {
     const aad = Buffer.from(`idp-secret/v1\u0000${path}\u0000${version}`);
     if (sealed.keyId !== this.master.keyId) {
-      throw integrity(path, version, `it was encrypted under master key ${sealed.keyId}, not the current ${this.master.keyId}`);
+      throw integrity(
+        path,
+        version,
+        `it was encrypted under master key ${sealed.keyId}, not the current ${this.master.keyId}`,
+      );
     }
     let dataKey: Buffer;
     try {
@@ -161,7 +196,12 @@ export class SecretCipher {
 }
 
 function integrity(path: string, version: number, why: string): IdpError {
-  return new IdpError('SECRET_INTEGRITY_FAILED', `secret ${path} version ${version} failed its integrity check (${why}): it was changed in the store or written under another key; nothing was returned`, {
-    path, version,
-  });
+  return new IdpError(
+    'SECRET_INTEGRITY_FAILED',
+    `secret ${path} version ${version} failed its integrity check (${why}): it was changed in the store or written under another key; nothing was returned`,
+    {
+      path,
+      version,
+    },
+  );
 }

@@ -45,22 +45,42 @@ export async function authorizeWithGrant(
   const decision = deps.gate.decide(ctx.principal.ref, req);
   if (decision.decision === 'allow') return decision;
   const target = `secret:${scope.path}`;
-  const grantWouldAllow = deps.gate.decide(ctx.principal.ref, { ...req, context: { ...extra, hasGrant: true } }).decision === 'allow';
+  const grantWouldAllow =
+    deps.gate.decide(ctx.principal.ref, { ...req, context: { ...extra, hasGrant: true } }).decision === 'allow';
   const expired = !grant.active && grant.ended && grantWouldAllow ? grant.ended : null;
   await deps.audit.append({
-    actor: ctx.principal.ref, action, target, decision: 'deny', policyIds: decision.forbiddenBy, requestId: ctx.requestId,
-    details: { reason: decision.reason, ...(expired ? { expiredGrant: expired.id, expiredAt: expired.expiresAt } : {}), ...(decision.errors.length ? { errors: decision.errors } : {}) },
+    actor: ctx.principal.ref,
+    action,
+    target,
+    decision: 'deny',
+    policyIds: decision.forbiddenBy,
+    requestId: ctx.requestId,
+    details: {
+      reason: decision.reason,
+      ...(expired ? { expiredGrant: expired.id, expiredAt: expired.expiresAt } : {}),
+      ...(decision.errors.length ? { errors: decision.errors } : {}),
+    },
   });
   if (expired) {
-    throw new IdpError('ACCESS_EXPIRED', `your access grant ${expired.id} for ${scope.path} ended at ${expired.expiresAt}`, {
-      path: scope.path, grant: expired.id, expiredAt: expired.expiresAt,
-      hint: `Ask again: idp access:request --secret=${scope.path} --reason="…" --duration=1h`,
-    });
+    throw new IdpError(
+      'ACCESS_EXPIRED',
+      `your access grant ${expired.id} for ${scope.path} ended at ${expired.expiresAt}`,
+      {
+        path: scope.path,
+        grant: expired.id,
+        expiredAt: expired.expiresAt,
+        hint: `Ask again: idp access:request --secret=${scope.path} --reason="…" --duration=1h`,
+      },
+    );
   }
   const hint = grantWouldAllow
     ? `This needs an access grant: idp access:request --secret=${scope.path} --reason="…" --duration=1h (the owning team is approved at once).`
     : `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${action} --resource ${target}\` to see the decision, or ask the owning team.`;
   throw new IdpError('POLICY_DENIED', `${action} on ${target} denied: ${decision.reason}`, {
-    action, resource: target, reason: decision.reason, forbiddenBy: decision.forbiddenBy, hint,
+    action,
+    resource: target,
+    reason: decision.reason,
+    forbiddenBy: decision.forbiddenBy,
+    hint,
   });
 }

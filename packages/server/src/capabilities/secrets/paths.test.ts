@@ -13,13 +13,31 @@ function code(fn: () => unknown): string | undefined {
 
 describe('secret paths', () => {
   it('parses <env>/<service>/<KEY>', () => {
-    expect(parseSecretPath('staging/payments-api/STRIPE_KEY')).toEqual({ env: 'staging', service: 'payments-api', key: 'STRIPE_KEY', path: 'staging/payments-api/STRIPE_KEY' });
+    expect(parseSecretPath('staging/payments-api/STRIPE_KEY')).toEqual({
+      env: 'staging',
+      service: 'payments-api',
+      key: 'STRIPE_KEY',
+      path: 'staging/payments-api/STRIPE_KEY',
+    });
     expect(parseSecretPath('dev/users-api/db.password-2').key).toBe('db.password-2');
   });
 
   it('refuses anything else with SECRET_PATH_INVALID', () => {
-    for (const bad of ['staging/payments-api', 'staging/payments-api/KEY/x', 'Staging/payments-api/KEY', 'staging/payments_api/KEY', 'staging/payments-api/1KEY', 'staging/payments-api/KE Y', 'staging/payments-api/*', '', '../x/KEY']) {
-      expect(code(() => parseSecretPath(bad)), bad).toBe('SECRET_PATH_INVALID');
+    for (const bad of [
+      'staging/payments-api',
+      'staging/payments-api/KEY/x',
+      'Staging/payments-api/KEY',
+      'staging/payments_api/KEY',
+      'staging/payments-api/1KEY',
+      'staging/payments-api/KE Y',
+      'staging/payments-api/*',
+      '',
+      '../x/KEY',
+    ]) {
+      expect(
+        code(() => parseSecretPath(bad)),
+        bad,
+      ).toBe('SECRET_PATH_INVALID');
     }
   });
 

@@ -19,8 +19,12 @@ describe('what the platform does with secrets, on the real SQLite store', () => 
     store = tmp.store;
     audit = new AuditLog(store.db, { now: () => new Date('2030-01-01T00:00:00Z') }, store.dialect);
     const deps = {
-      db: store.db, dialect: store.dialect, audit, clock: { now: () => new Date('2030-01-01T00:00:00Z') },
-      ids: { next: (p: string) => `${p}_${++n}` }, cipher: new SecretCipher(resolveMasterKey(tmp.dataDir, undefined)),
+      db: store.db,
+      dialect: store.dialect,
+      audit,
+      clock: { now: () => new Date('2030-01-01T00:00:00Z') },
+      ids: { next: (p: string) => `${p}_${++n}` },
+      cipher: new SecretCipher(resolveMasterKey(tmp.dataDir, undefined)),
     };
     secrets = new SecretStore(deps);
     platform = new PlatformSecrets(deps, secrets);
@@ -44,8 +48,12 @@ describe('what the platform does with secrets, on the real SQLite store', () => 
     expect(await platform.valuesFor('pr-7', 'payments-api')).toEqual({ API_KEY: 'already-there', DB_PASSWORD: 'p4ss' });
     expect(await platform.valuesFor('pr-7', 'orders')).toEqual({ TOKEN: 't0k' });
     // Re-encrypted for the new path: the copy is not the source's ciphertext.
-    const ciphertexts = await store.db.selectFrom('secrets as s').innerJoin('secret_versions as v', 'v.secret_id', 's.id')
-      .select(['s.env', 'v.ciphertext']).where('s.service', '=', 'orders').execute();
+    const ciphertexts = await store.db
+      .selectFrom('secrets as s')
+      .innerJoin('secret_versions as v', 'v.secret_id', 's.id')
+      .select(['s.env', 'v.ciphertext'])
+      .where('s.service', '=', 'orders')
+      .execute();
     expect(new Set(ciphertexts.map((c) => c.ciphertext)).size).toBe(2);
 
     expect(await platform.purgeEnvironment('pr-7', ACTOR, 'req-purge')).toBe(3);
@@ -55,8 +63,13 @@ describe('what the platform does with secrets, on the real SQLite store', () => 
 
     const actions = (await audit.list({ limit: 100 })).reverse().map((r) => `${r.action} ${r.target}`);
     expect(actions).toEqual([
-      'secret:write secret:staging/payments-api/DB_PASSWORD', 'secret:write secret:staging/payments-api/API_KEY', 'secret:write secret:staging/orders/TOKEN',
-      'secret:write secret:pr-7/payments-api/API_KEY', 'secret:copy secret:pr-7/*/*', 'secret:copy secret:pr-7/*/*', 'secret:purge secret:pr-7/*/*',
+      'secret:write secret:staging/payments-api/DB_PASSWORD',
+      'secret:write secret:staging/payments-api/API_KEY',
+      'secret:write secret:staging/orders/TOKEN',
+      'secret:write secret:pr-7/payments-api/API_KEY',
+      'secret:copy secret:pr-7/*/*',
+      'secret:copy secret:pr-7/*/*',
+      'secret:purge secret:pr-7/*/*',
     ]);
     expect(JSON.stringify(await audit.list({ limit: 100 }))).not.toMatch(/p4ss|k3y|t0k|already-there/);
   });
@@ -64,13 +77,21 @@ describe('what the platform does with secrets, on the real SQLite store', () => 
   it('a deleted secret is set again as the next version; the scope revision counts every change', async () => {
     await platform.setAsSystem(ACTOR, 'dev/payments-api/KEY', 'one');
     const row = await store.db.selectFrom('secrets').selectAll().where('env', '=', 'dev').executeTakeFirstOrThrow();
-    await store.db.updateTable('secrets').set({ deleted_at: '2030-01-01T00:00:00Z', deleted_by: ACTOR }).where('id', '=', row.id).execute();
+    await store.db
+      .updateTable('secrets')
+      .set({ deleted_at: '2030-01-01T00:00:00Z', deleted_by: ACTOR })
+      .where('id', '=', row.id)
+      .execute();
     expect(await platform.valuesFor('dev', 'payments-api')).toEqual({});
     await platform.setAsSystem(ACTOR, 'dev/payments-api/KEY', 'two');
     expect(await platform.valuesFor('dev', 'payments-api')).toEqual({ KEY: 'two' });
     const after = await store.db.selectFrom('secrets').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
     expect(after).toMatchObject({ current_version: 2, deleted_at: null });
-    const scope = await store.db.selectFrom('secret_scopes').selectAll().where('env', '=', 'dev').executeTakeFirstOrThrow();
+    const scope = await store.db
+      .selectFrom('secret_scopes')
+      .selectAll()
+      .where('env', '=', 'dev')
+      .executeTakeFirstOrThrow();
     expect(Number(scope.revision)).toBe(2);
   });
 });

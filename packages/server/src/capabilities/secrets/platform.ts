@@ -17,11 +17,20 @@ export class PlatformSecrets {
   /** A service's secrets in an environment as KEY → value, for the processes the platform runs (never returned by the API). */
   async valuesFor(env: string, service: string): Promise<Record<string, string>> {
     checkScope(env, service);
-    const rows = await this.deps.db.selectFrom('secrets').selectAll().where('env', '=', env).where('service', '=', service).where('deleted_at', 'is', null).execute();
+    const rows = await this.deps.db
+      .selectFrom('secrets')
+      .selectAll()
+      .where('env', '=', env)
+      .where('service', '=', service)
+      .where('deleted_at', 'is', null)
+      .execute();
     const out: Record<string, string> = {};
     for (const row of rows) {
       const v = await this.store.version(this.deps.db, row.id, row.current_version);
-      if (v) out[row.key] = await this.store.open('system:runtime', 'runtime', `${env}/${service}/${row.key}`, v, { runtime: true });
+      if (v)
+        out[row.key] = await this.store.open('system:runtime', 'runtime', `${env}/${service}/${row.key}`, v, {
+          runtime: true,
+        });
     }
     return out;
   }
@@ -37,8 +46,19 @@ export class PlatformSecrets {
     checkScope(to, 'x');
     const now = this.store.now();
     return this.store.write(async (trx) => {
-      const rows = await trx.selectFrom('secrets').selectAll().where('env', '=', from).where('deleted_at', 'is', null).orderBy('service').orderBy('key').execute();
-      const existing = new Set((await trx.selectFrom('secrets').select(['service', 'key']).where('env', '=', to).execute()).map((r) => `${r.service}/${r.key}`));
+      const rows = await trx
+        .selectFrom('secrets')
+        .selectAll()
+        .where('env', '=', from)
+        .where('deleted_at', 'is', null)
+        .orderBy('service')
+        .orderBy('key')
+        .execute();
+      const existing = new Set(
+        (await trx.selectFrom('secrets').select(['service', 'key']).where('env', '=', to).execute()).map(
+          (r) => `${r.service}/${r.key}`,
+        ),
+      );
       let copied = 0;
       const services = new Set<string>();
       for (const row of rows) {
@@ -52,9 +72,17 @@ export class PlatformSecrets {
         copied++;
       }
       for (const service of services) await this.store.bumpScope(trx, to, service, now);
-      await this.deps.audit.append({
-        actor, action: 'secret:copy', target: `secret:${to}/*/*`, decision: 'allow', requestId, details: { from, to, copied },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'secret:copy',
+          target: `secret:${to}/*/*`,
+          decision: 'allow',
+          requestId,
+          details: { from, to, copied },
+        },
+        trx,
+      );
       return copied;
     });
   }
@@ -70,17 +98,35 @@ export class PlatformSecrets {
         await trx.deleteFrom('secrets').where('id', 'in', ids).execute();
       }
       await trx.deleteFrom('secret_scopes').where('env', '=', env).execute();
-      await trx.updateTable('workload_tokens').set({ revoked_at: now }).where('env', '=', env).where('revoked_at', 'is', null).execute();
-      await this.deps.audit.append({
-        actor, action: 'secret:purge', target: `secret:${env}/*/*`, decision: 'allow', requestId, details: { env, deleted: ids.length },
-      }, trx);
+      await trx
+        .updateTable('workload_tokens')
+        .set({ revoked_at: now })
+        .where('env', '=', env)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'secret:purge',
+          target: `secret:${env}/*/*`,
+          decision: 'allow',
+          requestId,
+          details: { env, deleted: ids.length },
+        },
+        trx,
+      );
       return ids.length;
     });
   }
 
   /** How many live secrets an environment has. */
   async countEnvironment(env: string): Promise<number> {
-    const r = await this.deps.db.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('env', '=', env).where('deleted_at', 'is', null).executeTakeFirst();
+    const r = await this.deps.db
+      .selectFrom('secrets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('env', '=', env)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
@@ -97,7 +143,17 @@ export class PlatformSecrets {
       if (existing) await this.store.setCurrent(trx, id, version, actor, now);
       await this.store.insertVersion(trx, id, p.path, version, value, actor, now);
       await this.store.bumpScope(trx, p.env, p.service, now);
-      await this.deps.audit.append({ actor, action: 'secret:write', target: `secret:${p.path}`, decision: 'allow', requestId: 'system', details: { version, seed: true } }, trx);
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'secret:write',
+          target: `secret:${p.path}`,
+          decision: 'allow',
+          requestId: 'system',
+          details: { version, seed: true },
+        },
+        trx,
+      );
     });
   }
 }

@@ -13,7 +13,9 @@ export interface ServiceOwnership {
 }
 
 /** The catalog as far as ownership needs it; an adapter so this capability never imports the catalog's internals. */
-export function catalogOwnership(catalog: { graph(): Promise<{ ownerOf(ref: string): string | null }> }): ServiceOwnership {
+export function catalogOwnership(catalog: {
+  graph(): Promise<{ ownerOf(ref: string): string | null }>;
+}): ServiceOwnership {
   return {
     async ownerOf(service) {
       return (await catalog.graph()).ownerOf(`component:default/${service}`);

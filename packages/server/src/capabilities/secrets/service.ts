@@ -63,17 +63,32 @@ export class SecretsService {
       const version = existing ? existing.current_version + 1 : 1;
       let next: SecretRow;
       if (existing) {
-        next = { ...existing, current_version: version, updated_at: now, updated_by: actor, deleted_at: null, deleted_by: null };
+        next = {
+          ...existing,
+          current_version: version,
+          updated_at: now,
+          updated_by: actor,
+          deleted_at: null,
+          deleted_by: null,
+        };
         await this.store.setCurrent(trx, existing.id, version, actor, now);
       } else {
         next = await this.store.insertSecret(trx, p.env, p.service, p.key, actor, now);
       }
       await this.store.insertVersion(trx, next.id, p.path, version, value, actor, now);
       await this.store.bumpScope(trx, p.env, p.service, now);
-      await this.deps.audit.append({
-        actor, action: 'secret:write', target: `secret:${p.path}`, decision: 'allow',
-        policyIds: decision.permittedBy, requestId: ctx.requestId, details: { version, created: !existing },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'secret:write',
+          target: `secret:${p.path}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { version, created: !existing },
+        },
+        trx,
+      );
       return next;
     });
     return toMeta(row);
@@ -87,22 +102,48 @@ export class SecretsService {
     const target = `secret:${p.path}`;
     const row = await this.store.find(this.deps.db, p);
     const wanted = version ?? row?.current_version;
-    const v = row && wanted !== undefined && (version !== undefined || !row.deleted_at)
-      ? await this.store.version(this.deps.db, row.id, wanted)
-      : undefined;
+    const v =
+      row && wanted !== undefined && (version !== undefined || !row.deleted_at)
+        ? await this.store.version(this.deps.db, row.id, wanted)
+        : undefined;
     if (!row || !v) {
       const err = notFound(p.path, row, version);
-      await this.deps.audit.append({ actor: ctx.principal.ref, action: 'secret:read', target, decision: 'error', policyIds: decision.permittedBy, requestId: ctx.requestId, details: { code: err.code, ...(version ? { version } : {}) } });
+      await this.deps.audit.append({
+        actor: ctx.principal.ref,
+        action: 'secret:read',
+        target,
+        decision: 'error',
+        policyIds: decision.permittedBy,
+        requestId: ctx.requestId,
+        details: { code: err.code, ...(version ? { version } : {}) },
+      });
       throw err;
     }
     const value = await this.store.open(ctx.principal.ref, ctx.requestId, p.path, v, { via: 'api' });
     await this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'secret:read', target, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId,
-      details: { version: v.version, via: 'api', ...(grant.active ? { grant: grant.active.id, grantReason: grant.active.reason } : {}) },
+      actor: ctx.principal.ref,
+      action: 'secret:read',
+      target,
+      decision: 'allow',
+      policyIds: decision.permittedBy,
+      requestId: ctx.requestId,
+      details: {
+        version: v.version,
+        via: 'api',
+        ...(grant.active ? { grant: grant.active.id, grantReason: grant.active.reason } : {}),
+      },
     });
     return {
-      path: p.path, env: p.env, service: p.service, key: p.key, version: v.version, value,
-      createdAt: row.created_at, createdBy: row.created_by, versionCreatedAt: v.created_at, versionCreatedBy: v.created_by,
+      path: p.path,
+      env: p.env,
+      service: p.service,
+      key: p.key,
+      version: v.version,
+      value,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      versionCreatedAt: v.created_at,
+      versionCreatedBy: v.created_by,
       grant: grant.active?.id ?? null,
     };
   }
@@ -119,7 +160,13 @@ export class SecretsService {
     } else if (q.service !== undefined) {
       await this.deps.resources.resolve(scopeOf('x', q.service));
     }
-    let query = this.deps.db.selectFrom('secrets').selectAll().where('deleted_at', 'is', null).orderBy('env').orderBy('service').orderBy('key');
+    let query = this.deps.db
+      .selectFrom('secrets')
+      .selectAll()
+      .where('deleted_at', 'is', null)
+      .orderBy('env')
+      .orderBy('service')
+      .orderBy('key');
     if (q.env !== undefined) query = query.where('env', '=', q.env);
     if (q.service !== undefined) query = query.where('service', '=', q.service);
     const rows = await query.execute();
@@ -130,14 +177,21 @@ export class SecretsService {
       const k = `${row.env}/${row.service}`;
       if (allowed.has(k)) continue;
       const resolved = await resolve(scopeOf(row.env, row.service));
-      const d = resolved ? this.deps.gate.decide(ctx.principal.ref, { action: 'secret:list', resource: resolved.entity }) : null;
+      const d = resolved
+        ? this.deps.gate.decide(ctx.principal.ref, { action: 'secret:list', resource: resolved.entity })
+        : null;
       allowed.set(k, d && d.decision === 'allow' ? d : null);
       for (const id of d?.decision === 'allow' ? d.permittedBy : []) policyIds.add(id);
     }
     const items = rows.filter((r) => allowed.get(`${r.env}/${r.service}`)).map(toMeta);
     await this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'secret:list', target: `secret:${q.env ?? '*'}/${q.service ?? '*'}/*`, decision: 'allow',
-      policyIds: [...policyIds].sort(), requestId: ctx.requestId, details: { count: items.length, ...(q.env ? { env: q.env } : {}), ...(q.service ? { service: q.service } : {}) },
+      actor: ctx.principal.ref,
+      action: 'secret:list',
+      target: `secret:${q.env ?? '*'}/${q.service ?? '*'}/*`,
+      decision: 'allow',
+      policyIds: [...policyIds].sort(),
+      requestId: ctx.requestId,
+      details: { count: items.length, ...(q.env ? { env: q.env } : {}), ...(q.service ? { service: q.service } : {}) },
     });
     return items;
   }
@@ -148,16 +202,30 @@ export class SecretsService {
     const decision = await this.deps.gate.enforce(ctx, { action: 'secret:list', resource: resolved.entity });
     const row = await this.store.find(this.deps.db, p);
     if (!row) throw notFound(p.path, undefined, undefined);
-    const versions = await this.deps.db.selectFrom('secret_versions').select(['version', 'created_at', 'created_by'])
-      .where('secret_id', '=', row.id).orderBy('version', 'desc').execute();
+    const versions = await this.deps.db
+      .selectFrom('secret_versions')
+      .select(['version', 'created_at', 'created_by'])
+      .where('secret_id', '=', row.id)
+      .orderBy('version', 'desc')
+      .execute();
     await this.deps.audit.append({
-      actor: ctx.principal.ref, action: 'secret:list', target: `secret:${p.path}`, decision: 'allow', policyIds: decision.permittedBy,
-      requestId: ctx.requestId, details: { versions: versions.length },
+      actor: ctx.principal.ref,
+      action: 'secret:list',
+      target: `secret:${p.path}`,
+      decision: 'allow',
+      policyIds: decision.permittedBy,
+      requestId: ctx.requestId,
+      details: { versions: versions.length },
     });
     return {
       path: p.path,
       deletedAt: row.deleted_at,
-      items: versions.map((v) => ({ version: Number(v.version), createdAt: v.created_at, createdBy: v.created_by, current: !row.deleted_at && Number(v.version) === row.current_version })),
+      items: versions.map((v) => ({
+        version: Number(v.version),
+        createdAt: v.created_at,
+        createdBy: v.created_by,
+        current: !row.deleted_at && Number(v.version) === row.current_version,
+      })),
     };
   }
 
@@ -170,12 +238,24 @@ export class SecretsService {
     const row = await this.store.write(async (trx) => {
       const existing = await this.store.lock(trx, p);
       if (!existing || existing.deleted_at) throw notFound(p.path, existing, undefined);
-      await trx.updateTable('secrets').set({ deleted_at: now, deleted_by: ctx.principal.ref }).where('id', '=', existing.id).execute();
+      await trx
+        .updateTable('secrets')
+        .set({ deleted_at: now, deleted_by: ctx.principal.ref })
+        .where('id', '=', existing.id)
+        .execute();
       await this.store.bumpScope(trx, p.env, p.service, now);
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'secret:delete', target: `secret:${p.path}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { version: existing.current_version },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'secret:delete',
+          target: `secret:${p.path}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { version: existing.current_version },
+        },
+        trx,
+      );
       return existing;
     });
     return toMeta(row);
@@ -193,7 +273,13 @@ export class SecretsService {
    * `anonymous`, when given, takes the requests with no token or one idp never issued (the
    * route's rate limit, which collapses their audit rows) instead of one audit row each.
    */
-  vaultRead(token: string | undefined, env: string, service: string, requestId: string, anonymous?: AnonymousVaultRead): Promise<VaultSecret> {
+  vaultRead(
+    token: string | undefined,
+    env: string,
+    service: string,
+    requestId: string,
+    anonymous?: AnonymousVaultRead,
+  ): Promise<VaultSecret> {
     return this.vault.read(token, env, service, requestId, anonymous);
   }
 

@@ -54,24 +54,50 @@ export class WorkloadTokens {
     const scope = scopeOf(req.env, req.service);
     const resolved = await this.deps.resources.resolve(scope);
     const grant = await this.deps.grants.grantFor(ctx.principal.ref, req.env, req.service, '*');
-    const decision = await authorizeWithGrant(this.deps, ctx, 'secret:token', resolved, scope, grant, { durationSeconds: ttlSeconds });
+    const decision = await authorizeWithGrant(this.deps, ctx, 'secret:token', resolved, scope, grant, {
+      durationSeconds: ttlSeconds,
+    });
     const now = this.deps.clock.now();
     const bound = resolved.tier === 'production' && grant.active ? grant.active : null;
     let expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
     if (bound && bound.expiresAt < expiresAt) expiresAt = bound.expiresAt;
     const token = `idpw_${randomBytes(32).toString('base64url')}`;
     const row = {
-      id: this.deps.ids.next('wtk'), token_hash: hashWorkloadToken(token), env: req.env, service: req.service, grant_id: bound?.id ?? null,
-      created_at: now.toISOString(), created_by: ctx.principal.ref, expires_at: expiresAt, revoked_at: null,
+      id: this.deps.ids.next('wtk'),
+      token_hash: hashWorkloadToken(token),
+      env: req.env,
+      service: req.service,
+      grant_id: bound?.id ?? null,
+      created_at: now.toISOString(),
+      created_by: ctx.principal.ref,
+      expires_at: expiresAt,
+      revoked_at: null,
     };
     await this.store.write(async (trx) => {
       await trx.insertInto('workload_tokens').values(row).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'secret:token', target: `secret:${scope.path}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { tokenId: row.id, expiresAt, ...(bound ? { grant: bound.id } : {}) },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'secret:token',
+          target: `secret:${scope.path}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { tokenId: row.id, expiresAt, ...(bound ? { grant: bound.id } : {}) },
+        },
+        trx,
+      );
     });
-    return { id: row.id, token, env: row.env, service: row.service, createdAt: row.created_at, createdBy: row.created_by, expiresAt, grant: row.grant_id };
+    return {
+      id: row.id,
+      token,
+      env: row.env,
+      service: row.service,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      expiresAt,
+      grant: row.grant_id,
+    };
   }
 
   async list(ctx: RequestContext, q: WorkloadTokenListQuery): Promise<WorkloadTokenInfo[]> {
@@ -92,15 +118,32 @@ export class WorkloadTokens {
     }
     const decision = await this.deps.gate.enforce(ctx, { action: 'token:revoke', resource: tokenEntity(row) });
     if (row.revoked_at) {
-      throw new IdpError('WORKLOAD_TOKEN_ALREADY_REVOKED', `the workload token ${id} was already revoked at ${row.revoked_at}${row.revoked_by ? ` by ${row.revoked_by}` : ''}`, { field: 'id' });
+      throw new IdpError(
+        'WORKLOAD_TOKEN_ALREADY_REVOKED',
+        `the workload token ${id} was already revoked at ${row.revoked_at}${row.revoked_by ? ` by ${row.revoked_by}` : ''}`,
+        { field: 'id' },
+      );
     }
     const now = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      await trx.updateTable('workload_tokens').set({ revoked_at: now, revoked_by: ctx.principal.ref }).where('id', '=', id).where('revoked_at', 'is', null).execute();
-      await this.deps.audit.append({
-        actor: ctx.principal.ref, action: 'secret:token:revoke', target: `workload-token:${id}`, decision: 'allow', policyIds: decision.permittedBy,
-        requestId: ctx.requestId, details: { env: row.env, service: row.service, createdBy: row.created_by },
-      }, trx);
+      await trx
+        .updateTable('workload_tokens')
+        .set({ revoked_at: now, revoked_by: ctx.principal.ref })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'secret:token:revoke',
+          target: `workload-token:${id}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { env: row.env, service: row.service, createdBy: row.created_by },
+        },
+        trx,
+      );
     });
     return this.view({ ...row, revoked_at: now, revoked_by: ctx.principal.ref });
   }
@@ -123,28 +166,49 @@ export class WorkloadTokens {
     const grant = await deps.grants.grantFor(row.created_by, row.env, row.service, '*');
     const durationSeconds = Math.max(0, Math.round((Date.parse(row.expires_at) - Date.parse(row.created_at)) / 1000));
     const decision = deps.gate.decide(row.created_by, {
-      action: 'secret:token', resource: resolved.entity, context: { durationSeconds, hasGrant: grant.active !== null },
+      action: 'secret:token',
+      resource: resolved.entity,
+      context: { durationSeconds, hasGrant: grant.active !== null },
     });
     if (decision.decision === 'allow') return null;
-    return { reason: `its creator ${row.created_by} may no longer issue workload tokens for ${row.env}/${row.service}: ${decision.reason}`, revoke: true };
+    return {
+      reason: `its creator ${row.created_by} may no longer issue workload tokens for ${row.env}/${row.service}: ${decision.reason}`,
+      revoke: true,
+    };
   }
 
   /** Ends a token whose creator lost access; audited as the platform's own revocation. */
   async revokeForLostAccess(row: TokenRow, reason: string, requestId: string): Promise<void> {
     const now = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('workload_tokens').set({ revoked_at: now, revoked_by: ACCESS_LOST }).where('id', '=', row.id).where('revoked_at', 'is', null).executeTakeFirst();
+      const r = await trx
+        .updateTable('workload_tokens')
+        .set({ revoked_at: now, revoked_by: ACCESS_LOST })
+        .where('id', '=', row.id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       if (!Number(r.numUpdatedRows)) return;
-      await this.deps.audit.append({
-        actor: ACCESS_LOST, action: 'secret:token:revoke', target: `workload-token:${row.id}`, decision: 'allow', requestId,
-        details: { env: row.env, service: row.service, createdBy: row.created_by, reason },
-      }, trx);
+      await this.deps.audit.append(
+        {
+          actor: ACCESS_LOST,
+          action: 'secret:token:revoke',
+          target: `workload-token:${row.id}`,
+          decision: 'allow',
+          requestId,
+          details: { env: row.env, service: row.service, createdBy: row.created_by, reason },
+        },
+        trx,
+      );
     });
   }
 
   /** Records a served read; one UPDATE, no audit (the read itself is audited). */
   async touch(id: string): Promise<void> {
-    await this.deps.db.updateTable('workload_tokens').set({ last_used_at: this.deps.clock.now().toISOString() }).where('id', '=', id).execute();
+    await this.deps.db
+      .updateTable('workload_tokens')
+      .set({ last_used_at: this.deps.clock.now().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   private isAdmin(ctx: RequestContext): boolean {
@@ -155,10 +219,17 @@ export class WorkloadTokens {
   private view(row: TokenRow): WorkloadTokenInfo {
     const now = this.deps.clock.now().toISOString();
     return {
-      id: row.id, env: row.env, service: row.service,
+      id: row.id,
+      env: row.env,
+      service: row.service,
       status: row.revoked_at ? 'revoked' : row.expires_at <= now ? 'expired' : 'active',
-      createdAt: row.created_at, createdBy: row.created_by, expiresAt: row.expires_at,
-      revokedAt: row.revoked_at, revokedBy: row.revoked_by ?? null, lastUsedAt: row.last_used_at ?? null, grant: row.grant_id,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+      revokedBy: row.revoked_by ?? null,
+      lastUsedAt: row.last_used_at ?? null,
+      grant: row.grant_id,
     };
   }
 }

@@ -33,14 +33,21 @@ export class TokenService {
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
     gate.registerResolver('Token', async (id) => {
-      const row = await this.db.selectFrom('api_tokens').select(['id', 'user_ref']).where('id', '=', id).executeTakeFirst();
+      const row = await this.db
+        .selectFrom('api_tokens')
+        .select(['id', 'user_ref'])
+        .where('id', '=', id)
+        .executeTakeFirst();
       return row ? this.tokenEntity(row) : undefined;
     });
   }
 
   private tokenEntity(row: Pick<TokenRow, 'id' | 'user_ref'>): { resource: CedarEntity; related: CedarEntity[] } {
     const owner = this.directory.userEntity(row.user_ref);
-    return { resource: { uid: { type: 'Token', id: row.id }, attrs: { owner: owner.uid }, parents: [] }, related: [owner] };
+    return {
+      resource: { uid: { type: 'Token', id: row.id }, attrs: { owner: owner.uid }, parents: [] },
+      related: [owner],
+    };
   }
 
   principalFor(userRef: string, tokenId: string | null): Principal {
@@ -63,7 +70,8 @@ export class TokenService {
       throw new IdpError('UNAUTHENTICATED', 'this request needs an API token (Authorization: Bearer <token>)');
     }
     const hash = hashToken(token);
-    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenHash)) return this.principalFor(BOOTSTRAP_ADMIN_REF, null);
+    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenHash))
+      return this.principalFor(BOOTSTRAP_ADMIN_REF, null);
     const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!row) throw new IdpError('TOKEN_INVALID', 'the API token is not valid');
     if (row.revoked_at) throw new IdpError('TOKEN_REVOKED', `the API token ${row.id} was revoked at ${row.revoked_at}`);
@@ -72,10 +80,17 @@ export class TokenService {
       throw new IdpError('TOKEN_EXPIRED', `the API token ${row.id} expired at ${row.expires_at}`);
     }
     if (!this.directory.users.has(row.user_ref)) {
-      throw new IdpError('TOKEN_INVALID', `the API token ${row.id} belongs to ${row.user_ref}, who is no longer in the catalog`);
+      throw new IdpError(
+        'TOKEN_INVALID',
+        `the API token ${row.id} belongs to ${row.user_ref}, who is no longer in the catalog`,
+      );
     }
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
-      await this.db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+      await this.db
+        .updateTable('api_tokens')
+        .set({ last_used_at: now.toISOString() })
+        .where('id', '=', row.id)
+        .execute();
     }
     return this.principalFor(row.user_ref, row.id);
   }
@@ -89,7 +104,11 @@ export class TokenService {
         hint: "Give the user's email (alice@company.com) or entity ref (user:default/alice).",
       });
     }
-    const decision = await this.gate.enforce(ctx, { action: 'token:create', resource: PLATFORM, context: { ttlSeconds } });
+    const decision = await this.gate.enforce(ctx, {
+      action: 'token:create',
+      resource: PLATFORM,
+      context: { ttlSeconds },
+    });
     const now = this.clock.now();
     const secret = `idp_${randomBytes(32).toString('base64url')}`;
     const row: TokenRow = {
@@ -132,7 +151,10 @@ export class TokenService {
 
   async revoke(ctx: RequestContext, id: string): Promise<Token> {
     const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-    const visible = row && (row.user_ref === ctx.principal.ref || this.gate.decide(ctx.principal.ref, { action: 'token:list', resource: PLATFORM }).decision === 'allow');
+    const visible =
+      row &&
+      (row.user_ref === ctx.principal.ref ||
+        this.gate.decide(ctx.principal.ref, { action: 'token:list', resource: PLATFORM }).decision === 'allow');
     // A token someone may not see is reported as missing, so ids cannot be probed.
     if (!row || !visible) throw new IdpError('TOKEN_NOT_FOUND', `no API token with id ${id}`, { field: 'id' });
     const { resource, related } = this.tokenEntity(row);
@@ -142,13 +164,27 @@ export class TokenService {
       entities: related,
     });
     if (row.revoked_at) {
-      throw new IdpError('TOKEN_ALREADY_REVOKED', `the API token ${id} was already revoked at ${row.revoked_at}`, { field: 'id' });
+      throw new IdpError('TOKEN_ALREADY_REVOKED', `the API token ${id} was already revoked at ${row.revoked_at}`, {
+        field: 'id',
+      });
     }
     const now = this.clock.now().toISOString();
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('api_tokens').set({ revoked_at: now, revoked_by: ctx.principal.ref }).where('id', '=', id).execute();
+      await trx
+        .updateTable('api_tokens')
+        .set({ revoked_at: now, revoked_by: ctx.principal.ref })
+        .where('id', '=', id)
+        .execute();
       await this.audit.append(
-        { actor: ctx.principal.ref, action: 'token:revoke', target: `token:${id}`, decision: 'allow', policyIds: decision.permittedBy, requestId: ctx.requestId, details: { user: row.user_ref } },
+        {
+          actor: ctx.principal.ref,
+          action: 'token:revoke',
+          target: `token:${id}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { user: row.user_ref },
+        },
         trx,
       );
     });

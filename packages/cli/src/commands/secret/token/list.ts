@@ -5,7 +5,8 @@ import { BaseCommand } from '../../../base-command.ts';
 import { formatTime, listSpec } from '../../../output.ts';
 
 export default class SecretTokenList extends BaseCommand<typeof SecretTokenList> {
-  static override summary = 'List workload tokens (the Vault-compatible read tokens of `idp secret:token`), active, expired and revoked.';
+  static override summary =
+    'List workload tokens (the Vault-compatible read tokens of `idp secret:token`), active, expired and revoked.';
   static override description = [
     'You see the tokens you made; platform admins see all. The tokens themselves are never shown again.',
     'A token ends when its creator may no longer issue it (left the owning team, the production grant ended):',
@@ -24,16 +25,20 @@ export default class SecretTokenList extends BaseCommand<typeof SecretTokenList>
     const { env, service } = this.flags;
     await this.render(
       await this.api.listWorkloadTokens({ env, service }),
-      listSpec<WorkloadTokenList, WorkloadTokenInfo>((l) => l.items, [
-        { header: 'ID', value: (t) => t.id },
-        { header: 'SCOPE', value: (t) => `${t.env}/${t.service}` },
-        { header: 'STATUS', value: (t) => t.status },
-        { header: 'CREATED BY', value: (t) => t.createdBy },
-        { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
-        { header: 'EXPIRES', value: (t) => formatTime(t.expiresAt) },
-        { header: 'LAST USED', value: (t) => formatTime(t.lastUsedAt) },
-        { header: 'GRANT', value: (t) => t.grant },
-      ], 'No workload tokens.'),
+      listSpec<WorkloadTokenList, WorkloadTokenInfo>(
+        (l) => l.items,
+        [
+          { header: 'ID', value: (t) => t.id },
+          { header: 'SCOPE', value: (t) => `${t.env}/${t.service}` },
+          { header: 'STATUS', value: (t) => t.status },
+          { header: 'CREATED BY', value: (t) => t.createdBy },
+          { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
+          { header: 'EXPIRES', value: (t) => formatTime(t.expiresAt) },
+          { header: 'LAST USED', value: (t) => formatTime(t.lastUsedAt) },
+          { header: 'GRANT', value: (t) => t.grant },
+        ],
+        'No workload tokens.',
+      ),
     );
   }
 }
