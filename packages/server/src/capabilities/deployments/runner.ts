@@ -356,15 +356,13 @@ export class RolloutRunner {
             updated_at: now,
           })
           .onConflict((oc) =>
-            oc
-              .columns(['env', 'service'])
-              .doUpdateSet({
-                namespace: row.namespace,
-                version: row.version,
-                deployment_id: row.id,
-                processes: JSON.stringify(canary.recorded()),
-                updated_at: now,
-              }),
+            oc.columns(['env', 'service']).doUpdateSet({
+              namespace: row.namespace,
+              version: row.version,
+              deployment_id: row.id,
+              processes: JSON.stringify(canary.recorded()),
+              updated_at: now,
+            }),
           )
           .execute();
         if (stable && stable.procs !== canary) await this.deps.supervisor.stop(stable.procs.release);
