@@ -350,6 +350,20 @@ export const ERROR_CODES = {
       "The release's .idp/deploy.yaml is missing or invalid; details.problems lists each problem with file:line:column, the field and what was expected.",
     hint: "Run `idp deploy:validate` in the service's repository; `idp deploy:schema` prints the JSON Schema for your editor.",
   },
+  DEPLOY_RUN_NOT_INFERRED: {
+    status: 400,
+    exit: 2,
+    meaning:
+      '.idp/deploy.yaml gives no run command and none could be inferred: the release has neither a Procfile with a web: line nor a package.json with scripts.start.',
+    hint: 'Add `run: {command: node server.js}` (your start command) to .idp/deploy.yaml, or a "start" script to package.json.',
+  },
+  DEPLOY_NODE_UNSUPPORTED: {
+    status: 400,
+    exit: 2,
+    meaning:
+      "package.json's engines.node excludes the Node.js version the runtime has; details.wanted and details.available say which.",
+    hint: 'Widen engines.node in package.json to include the runtime\'s version (e.g. ">=20"), or ask the platform team for that Node.js version.',
+  },
   DEPLOY_SERVICE_UNKNOWN: {
     status: 400,
     exit: 2,
