@@ -1,6 +1,8 @@
 import type { Deployment, DeploymentStep, Release } from '@idp/contracts';
 import type { WatchDeploymentOptions } from '@idp/client';
 import type { DeployProblem, DeploySpec } from '@idp/core';
+import { formatDuration } from '@idp/core/durations';
+import { displayRef } from '@idp/core/refs';
 import { formatCell, formatColumns, formatRecord, formatTime } from './output.ts';
 
 /**
@@ -31,17 +33,9 @@ export function stepErrorRate(step: DeploymentStep): number | null {
   return step.requests > 0 ? step.errors / step.requests : null;
 }
 
-/** `90s`, `5m`, `2h`, `7d`: the largest unit that divides it, as deploy.yaml writes durations. */
+/** `90s`, `5m`, `2h`, `7d`: core's exact form, as deploy.yaml writes durations. */
 export function formatPause(seconds: number | null): string {
-  if (seconds === null) return '-';
-  for (const [unit, size] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
+  return seconds === null ? '-' : formatDuration(seconds);
 }
 
 /** `51.2 kB`; bytes below a kilobyte as they are. */
@@ -207,7 +201,7 @@ export function formatDeployment(deployment: Deployment): string {
     ['reason', deployment.reason],
     ['weight', `${deployment.weight}%`],
     ['url', deployment.url],
-    ['created', `${formatTime(deployment.createdAt)} by ${deployment.createdBy}`],
+    ['created', `${formatTime(deployment.createdAt)} by ${displayRef(deployment.createdBy)}`],
     ['finished', formatTime(deployment.finishedAt)],
   ];
   if (deployment.figures && Object.keys(deployment.figures).length > 0)
