@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntity, DependencyNode, ImpactReport, OnCallContact, Team } from '@idp/contracts';
-import {
-  displayOwner,
-  displayRef,
-  formatDependencyTree,
-  formatEntity,
-  formatImpact,
-  formatOnCall,
-  formatTeam,
-} from './catalog-format.ts';
+import { displayRef } from '@idp/core/refs';
+import { formatDependencyTree, formatEntity, formatImpact, formatOnCall, formatTeam } from './catalog-format.ts';
 import { absoluteTarget } from './commands/catalog/register.ts';
 
 function node(
@@ -37,9 +30,9 @@ describe('refs for people', () => {
   it('drops the default namespace and shows owner groups by name', () => {
     expect(displayRef('component:default/payments-api')).toBe('component:payments-api');
     expect(displayRef('component:billing/ledger')).toBe('component:billing/ledger');
-    expect(displayOwner('group:default/payments')).toBe('payments');
-    expect(displayOwner('user:default/alice')).toBe('user:alice');
-    expect(displayOwner(null)).toBe('-');
+    expect(displayRef('group:default/payments')).toBe('payments');
+    expect(displayRef('user:default/alice')).toBe('alice');
+    expect(displayRef(null)).toBe('-');
   });
 });
 
@@ -186,7 +179,7 @@ describe('formatEntity', () => {
         '  idp.dev/oncall                    pagerduty:PAY',
         'Relations:',
         '  dependsOn  component:notifications-service, component:users-api',
-        '  ownedBy    group:payments',
+        '  ownedBy    payments',
         '  partOf     system:checkout',
         '',
       ].join('\n'),
@@ -214,7 +207,7 @@ describe('formatOnCall and formatTeam', () => {
     expect(text).toBe(
       [
         'Contact:  payments@company.com',
-        'Team:     group:payments',
+        'Team:     payments',
         'Source:   group-email',
         'Route:',
         '  1. component:default/payments-api is owned by group:default/payments',
@@ -241,17 +234,17 @@ describe('formatOnCall and formatTeam', () => {
     };
     expect(formatTeam(team)).toBe(
       [
-        'Team:      group:engineering',
+        'Team:      engineering',
         'Name:      Engineering',
         'Email:     -',
         'Parent:    -',
-        'Children:  group:payments',
+        'Children:  payments',
         'On-call:   none found',
         '',
         'Members (2):',
-        '  USER        EMAIL              MEMBERSHIP',
-        '  user:alice  alice@company.com  inherited',
-        '  user:zed    -                  direct',
+        '  USER   EMAIL              MEMBERSHIP',
+        '  alice  alice@company.com  inherited',
+        '  zed    -                  direct',
         '',
         'Owns (0):',
         '  nothing',

@@ -1,5 +1,6 @@
 import type { CatalogEntity, DependencyNode, ImpactReport, OnCallContact, RefreshResult, Team } from '@idp/contracts';
 import type { DependencyTree } from '@idp/client';
+import { displayRef } from '@idp/core/refs';
 import { formatCell, formatColumns, formatRecord } from './output.ts';
 
 /**
@@ -8,19 +9,6 @@ import { formatCell, formatColumns, formatRecord } from './output.ts';
  */
 
 const DEFAULT_NAMESPACE = 'default';
-
-/** `component:default/payments-api` → `component:payments-api`: still a valid ref, and shorter. */
-export function displayRef(ref: string | null | undefined): string {
-  if (!ref) return '-';
-  return ref.replace(new RegExp(`^([^:/]+):${DEFAULT_NAMESPACE}/`), '$1:');
-}
-
-/** Owners are nearly always groups in the default namespace; for those the name says it all. */
-export function displayOwner(ref: string | null | undefined): string {
-  if (!ref) return '-';
-  const group = new RegExp(`^group:${DEFAULT_NAMESPACE}/(.+)$`).exec(ref);
-  return group ? group[1]! : displayRef(ref);
-}
 
 /** The entity's ref as the server spells it: kind, namespace and name lower-cased. */
 export function entityRef(entity: CatalogEntity): string {
@@ -50,7 +38,7 @@ export function formatEntity(entity: CatalogEntity): string {
     ['Ref', displayRef(entityRef(entity))],
     ['Kind', entity.kind],
     ['Type', specString(entity, 'type')],
-    ['Owner', displayOwner(entityOwner(entity))],
+    ['Owner', displayRef(entityOwner(entity))],
     ['Lifecycle', specString(entity, 'lifecycle')],
     ['System', system ? displayRef(system) : null],
     ['Title', entity.metadata.title],
@@ -106,7 +94,7 @@ function nodeLabel(node: DependencyNode): string {
   const parts = [displayRef(node.ref)];
   if (node.relation && node.relation !== 'dependsOn') parts.push(`[${node.relation}]`);
   if (node.missing) parts.push('(missing)');
-  else parts.push(node.owner ? `(${displayOwner(node.owner)})` : '(no owner)');
+  else parts.push(node.owner ? `(${displayRef(node.owner)})` : '(no owner)');
   if (node.cycle) parts.push('(cycle)');
   return parts.join(' ');
 }
@@ -130,7 +118,7 @@ export function formatImpact(report: ImpactReport): string {
     const rows = entries.map((d) => [
       displayRef(d.ref),
       d.kind,
-      displayOwner(d.owner),
+      displayRef(d.owner),
       d.oncall.contact ?? 'none found',
       ...(direct ? [] : [displayRef(d.via)]),
     ]);
@@ -144,7 +132,7 @@ export function formatImpact(report: ImpactReport): string {
       indent(
         formatColumns(
           ['TEAM', 'CONTACT', 'AFFECTED'],
-          report.teams.map((t) => [displayOwner(t.team), t.contact ?? 'none found', t.refs.map(displayRef)]),
+          report.teams.map((t) => [displayRef(t.team), t.contact ?? 'none found', t.refs.map(displayRef)]),
         ),
       ),
     );

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Environment, EnvironmentStep } from '@idp/contracts';
+import { formatAge } from '@idp/core/durations';
 import {
   ENVIRONMENT_VIEW_FIELDS,
   environmentView,
   expiresIn,
   exportLines,
-  formatAge,
   formatElapsed,
   formatEnvironment,
   formatStepLine,
@@ -133,7 +133,7 @@ describe('formatEnvironment', () => {
 
   it('detailed: age, endpoints without passwords, and the steps', () => {
     const text = formatEnvironment(env(), { detailed: true, now: Date.parse('2025-03-01T14:30:00Z') });
-    expect(text).toContain('age: 2h\n');
+    expect(text).toContain('age: 2h29m\n');
     expect(text).toContain(
       'endpoints:\n  database: postgres://pg-feature-payments@127.0.0.1:5432/pg-feature-payments\n  redis: redis://redis-feature-payments@127.0.0.1:6379/0 (keys redis-feature-payments:*)\n',
     );
@@ -197,10 +197,10 @@ describe('durations', () => {
       '0.4s',
       '3.4s',
       '59.9s',
-      '1m05s',
-      '1h02m',
+      '1m5s',
+      '1h2m',
     ]);
-    expect([5_000, 120_000, 7_300_000, 3 * 86_400_000].map(formatAge)).toEqual(['5s', '2m', '2h', '3d']);
+    expect([5_000, 120_000, 7_300_000, 3 * 86_400_000].map(formatAge)).toEqual(['5s', '2m', '2h1m', '3d']);
     const now = Date.parse('2025-03-01T12:00:00Z');
     expect(expiresIn(env(), now)).toBe('in 7d');
     expect(expiresIn(env({ expiresAt: '2025-03-01T11:00:00Z' }), now)).toBe('expired');

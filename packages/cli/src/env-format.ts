@@ -1,4 +1,5 @@
 import { IdpError, type Environment, type EnvironmentStep } from '@idp/contracts';
+import { formatAge } from '@idp/core/durations';
 import { formatCell, formatTime } from './output.ts';
 
 /**
@@ -109,26 +110,10 @@ export function stepView(step: EnvironmentStep): EnvironmentStepView {
   };
 }
 
-/** `0.4s`, `3.4s`, `59.9s`, then `1m05s`, `1h02m`: tenths while they still mean something. */
+/** `0.4s`, `3.4s`, `59.9s`: tenths while they still mean something; from a minute on, core's {@link formatAge} (`1m5s`, `1h2m`). */
 export function formatElapsed(ms: number): string {
   if (ms < 60_000) return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
-  const minutes = Math.round(seconds / 60);
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
-
-/** `45s`, `12m`, `5h`, `3d`: the largest whole unit, as people say an age. */
-export function formatAge(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  for (const [unit, size] of [
-    ['d', 86400],
-    ['h', 3600],
-    ['m', 60],
-  ] as const) {
-    if (seconds >= size) return `${Math.floor(seconds / size)}${unit}`;
-  }
-  return `${seconds}s`;
+  return formatAge(ms);
 }
 
 export function ageOf(env: Environment, now: number): string {

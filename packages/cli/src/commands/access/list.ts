@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import type { AccessRequest } from '@idp/contracts';
 import type { AccessRequestList } from '@idp/client';
+import { formatDuration } from '@idp/core/durations';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec } from '../../output.ts';
-import { formatSeconds, short } from './format.ts';
 
 export default class AccessList extends BaseCommand<typeof AccessList> {
   static override summary = 'List access requests: yours, and those you may decide.';
@@ -33,9 +34,9 @@ export default class AccessList extends BaseCommand<typeof AccessList> {
             header: 'STATUS',
             value: (r) => (r.autoApproved && r.status === 'approved' ? 'approved (rule)' : r.status),
           },
-          { header: 'REQUESTER', value: (r) => short(r.requester) },
+          { header: 'REQUESTER', value: (r) => displayRef(r.requester) },
           { header: 'SECRET', value: (r) => r.secret },
-          { header: 'DURATION', value: (r) => formatSeconds(r.durationSeconds) },
+          { header: 'DURATION', value: (r) => formatDuration(r.durationSeconds) },
           { header: 'UNTIL', value: (r) => formatTime(r.status === 'pending' ? r.pendingUntil : r.expiresAt) },
           { header: 'REASON', value: (r) => r.reason },
         ],

@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
+import { formatAge } from '@idp/core/durations';
 import type { AccessStats } from '@idp/contracts';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, recordSpec } from '../../output.ts';
-import { formatSeconds } from './format.ts';
 
 function seconds(value: number | null): string {
-  return value === null ? '-' : formatSeconds(Math.round(value));
+  return value === null ? '-' : formatAge(value * 1000);
 }
 
 export default class AccessStatsCommand extends BaseCommand<typeof AccessStatsCommand> {

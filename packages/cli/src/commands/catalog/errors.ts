@@ -3,7 +3,7 @@ import type { CatalogError } from '@idp/contracts';
 import type { CatalogErrorList } from '@idp/client';
 import { BaseCommand } from '../../base-command.ts';
 import { listSpec } from '../../output.ts';
-import { displayRef } from '../../catalog-format.ts';
+import { displayRef } from '@idp/core/refs';
 
 export default class CatalogErrors extends BaseCommand<typeof CatalogErrors> {
   static override summary = 'Show what went wrong reading catalog locations: bad YAML, invalid entities, conflicts.';

@@ -3,7 +3,8 @@ import type { CatalogEntity } from '@idp/contracts';
 import type { CatalogEntityPage, EntityFilter } from '@idp/client';
 import { BaseCommand } from '../../base-command.ts';
 import { listSpec } from '../../output.ts';
-import { displayOwner, displayRef, entityOwner, entityRef, specString } from '../../catalog-format.ts';
+import { displayRef } from '@idp/core/refs';
+import { entityOwner, entityRef, specString } from '../../catalog-format.ts';
 
 export default class CatalogList extends BaseCommand<typeof CatalogList> {
   static override summary = 'List catalog entities, filtered by kind, owner, type or a search term.';
@@ -46,7 +47,7 @@ export default class CatalogList extends BaseCommand<typeof CatalogList> {
           { header: 'REF', value: (e) => displayRef(entityRef(e)) },
           { header: 'KIND', value: (e) => e.kind },
           { header: 'TYPE', value: (e) => specString(e, 'type') },
-          { header: 'OWNER', value: (e) => displayOwner(entityOwner(e)) },
+          { header: 'OWNER', value: (e) => displayRef(entityOwner(e)) },
           { header: 'LIFECYCLE', value: (e) => specString(e, 'lifecycle') },
         ],
         'No entities match.',

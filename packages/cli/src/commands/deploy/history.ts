@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { Deployment } from '@idp/contracts';
 import type { DeploymentListResult } from '@idp/client';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec, type Column } from '../../output.ts';
 
@@ -29,7 +30,7 @@ export default class DeployHistory extends BaseCommand<typeof DeployHistory> {
       { header: 'STATUS', value: (d) => d.status },
       { header: 'REASON', value: (d) => d.reason },
       { header: 'CREATED', value: (d) => formatTime(d.createdAt) },
-      { header: 'BY', value: (d) => d.createdBy },
+      { header: 'BY', value: (d) => displayRef(d.createdBy) },
     ];
     await this.render(
       list,

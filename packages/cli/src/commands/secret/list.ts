@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { SecretMeta } from '@idp/contracts';
 import type { SecretList } from '@idp/client';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec } from '../../output.ts';
 
@@ -27,7 +28,7 @@ export default class SecretList_ extends BaseCommand<typeof SecretList_> {
           { header: 'PATH', value: (s) => s.path },
           { header: 'VERSION', value: (s) => s.version },
           { header: 'UPDATED', value: (s) => formatTime(s.updatedAt) },
-          { header: 'UPDATED BY', value: (s) => s.updatedBy },
+          { header: 'UPDATED BY', value: (s) => displayRef(s.updatedBy) },
         ],
         'No secrets you may list.',
       ),

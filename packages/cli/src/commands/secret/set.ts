@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { IdpError, type SecretMeta } from '@idp/contracts';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, recordSpec } from '../../output.ts';
 
@@ -40,7 +41,7 @@ export default class SecretSet extends BaseCommand<typeof SecretSet> {
         { label: 'Path', value: (m) => m.path },
         { label: 'Version', value: (m) => m.version },
         { label: 'Updated', value: (m) => formatTime(m.updatedAt) },
-        { label: 'Updated by', value: (m) => m.updatedBy },
+        { label: 'Updated by', value: (m) => displayRef(m.updatedBy) },
       ]),
     );
   }

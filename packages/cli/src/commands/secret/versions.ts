@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import type { SecretVersion, SecretVersionList } from '@idp/contracts';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec } from '../../output.ts';
 
@@ -20,7 +21,7 @@ export default class SecretVersions extends BaseCommand<typeof SecretVersions> {
         [
           { header: 'VERSION', value: (v) => v.version },
           { header: 'CREATED', value: (v) => formatTime(v.createdAt) },
-          { header: 'CREATED BY', value: (v) => v.createdBy },
+          { header: 'CREATED BY', value: (v) => displayRef(v.createdBy) },
           { header: 'CURRENT', value: (v) => v.current },
         ],
         'No versions.',

@@ -1,7 +1,7 @@
 import type { TeamList, TeamSummary } from '@idp/client';
 import { BaseCommand } from '../../base-command.ts';
 import { listSpec } from '../../output.ts';
-import { displayRef } from '../../catalog-format.ts';
+import { displayRef } from '@idp/core/refs';
 
 export default class TeamList_ extends BaseCommand<typeof TeamList_> {
   static override summary = 'List teams (catalog groups) with their member and owned-entity counts.';

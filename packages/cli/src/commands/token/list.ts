@@ -1,5 +1,6 @@
 import type { Token } from '@idp/contracts';
 import type { TokenList } from '@idp/client';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, listSpec } from '../../output.ts';
 
@@ -15,7 +16,7 @@ export default class TokenList_ extends BaseCommand<typeof TokenList_> {
         (list) => list.items,
         [
           { header: 'ID', value: (t) => t.id },
-          { header: 'USER', value: (t) => t.user },
+          { header: 'USER', value: (t) => displayRef(t.user) },
           { header: 'STATUS', value: (t) => t.status },
           { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
           { header: 'EXPIRES', value: (t) => (t.expiresAt ? formatTime(t.expiresAt) : 'never') },

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import type { Token } from '@idp/contracts';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
 import { formatTime, recordSpec } from '../../output.ts';
 
@@ -20,7 +21,7 @@ export default class TokenRevoke extends BaseCommand<typeof TokenRevoke> {
       token,
       recordSpec([
         { label: 'ID', value: (t) => t.id },
-        { label: 'User', value: (t) => t.user },
+        { label: 'User', value: (t) => displayRef(t.user) },
         { label: 'Status', value: (t) => t.status },
         { label: 'Revoked', value: (t) => formatTime(t.revokedAt) },
       ]),

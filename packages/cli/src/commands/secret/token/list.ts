@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { WorkloadTokenInfo } from '@idp/contracts';
 import type { WorkloadTokenList } from '@idp/client';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../../base-command.ts';
 import { formatTime, listSpec } from '../../../output.ts';
 
@@ -31,7 +32,7 @@ export default class SecretTokenList extends BaseCommand<typeof SecretTokenList>
           { header: 'ID', value: (t) => t.id },
           { header: 'SCOPE', value: (t) => `${t.env}/${t.service}` },
           { header: 'STATUS', value: (t) => t.status },
-          { header: 'CREATED BY', value: (t) => t.createdBy },
+          { header: 'CREATED BY', value: (t) => displayRef(t.createdBy) },
           { header: 'CREATED', value: (t) => formatTime(t.createdAt) },
           { header: 'EXPIRES', value: (t) => formatTime(t.expiresAt) },
           { header: 'LAST USED', value: (t) => formatTime(t.lastUsedAt) },

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
 import type { WorkloadTokenInfo } from '@idp/contracts';
+import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../../base-command.ts';
 import { formatTime, recordSpec } from '../../../output.ts';
 
@@ -22,7 +23,7 @@ export default class SecretTokenRevoke extends BaseCommand<typeof SecretTokenRev
       recordSpec([
         { label: 'ID', value: (t) => t.id },
         { label: 'Scope', value: (t) => `${t.env}/${t.service}` },
-        { label: 'Created by', value: (t) => t.createdBy },
+        { label: 'Created by', value: (t) => displayRef(t.createdBy) },
         { label: 'Status', value: (t) => t.status },
         { label: 'Revoked', value: (t) => formatTime(t.revokedAt) },
       ]),
