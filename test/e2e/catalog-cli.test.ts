@@ -73,7 +73,7 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     expect(get.stdout).toMatch(/^Kind:\s+Component$/m);
     expect(get.stdout).toMatch(/^Owner:\s+payments$/m);
     expect(get.stdout).toMatch(/^Relations:$/m);
-    expect(get.stdout).toMatch(/^ {2}ownedBy\s+group:payments$/m);
+    expect(get.stdout).toMatch(/^ {2}ownedBy\s+payments$/m);
     const entity = json(getJson);
     expect(entity).toMatchObject({ kind: 'Component', metadata: { name: 'payments-api' } });
     expect(entity.relations).toEqual(
@@ -130,7 +130,7 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
 
     ok(oncall);
     expect(oncall.stdout).toMatch(/^Contact:\s+\S+@\S+|^Contact:\s+\S+:\S+/m);
-    expect(oncall.stdout).toMatch(/^Team:\s+group:payments$/m);
+    expect(oncall.stdout).toMatch(/^Team:\s+payments$/m);
     expect(oncall.stdout).toMatch(/^Route:\n {2}1\. .*payments-api.*\n {2}2\. /m);
     const contact = json(oncallJson);
     expect(contact).toMatchObject({ team: 'group:default/payments', contact: expect.any(String) });
@@ -138,7 +138,7 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
 
     ok(team);
     for (const name of ['alice', 'bob', 'carol'])
-      expect(team.stdout).toMatch(new RegExp(`^ {2}user:${name}\\s+${name}@company\\.com\\s+direct$`, 'm'));
+      expect(team.stdout).toMatch(new RegExp(`^ {2}${name}\\s+${name}@company\\.com\\s+direct$`, 'm'));
     expect(team.stdout).toMatch(/^Owns \(\d+\):\n(?: {2}.*\n)*? {2}component:payments-api\s/m);
     const payments = json(teamJson);
     expect(payments).toMatchObject({

@@ -94,9 +94,9 @@ describe('idp secret:* and access:* against a real control plane process', () =>
       value: rotated,
     });
     expect(ok(list).stdout.split('\n')[0]).toMatch(/^PATH\s+VERSION\s+UPDATED\s+UPDATED BY$/);
-    expect(list.stdout).toMatch(/^staging\/payments-api\/STRIPE_KEY\s+2\s+\S+\s+user:default\/bob$/m);
-    expect(ok(versions).stdout).toMatch(/^2\s+\S+\s+user:default\/bob\s+yes$/m);
-    expect(versions.stdout).toMatch(/^1\s+\S+\s+user:default\/alice\s+no$/m);
+    expect(list.stdout).toMatch(/^staging\/payments-api\/STRIPE_KEY\s+2\s+\S+\s+bob$/m);
+    expect(ok(versions).stdout).toMatch(/^2\s+\S+\s+bob\s+yes$/m);
+    expect(versions.stdout).toMatch(/^1\s+\S+\s+alice\s+no$/m);
 
     const del = ok(await idp('alice', ['secret:delete', 'staging/payments-api/TLS_KEY']));
     expect(del.stderr).toContain('Deleted staging/payments-api/TLS_KEY');
