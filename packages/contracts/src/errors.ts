@@ -179,6 +179,13 @@ export const ERROR_CODES = {
     meaning: 'The CLI cannot reach the control plane.',
     hint: 'Start it with `npm start`, or point IDP_URL / `idp login --url` at it.',
   },
+  PORT_IN_USE: {
+    status: 500,
+    exit: 1,
+    meaning:
+      'The control plane or its edge proxy cannot listen on its port (another process holds it, or the address cannot be bound); it stopped everything it had started.',
+    hint: 'Stop the process holding the port (`ss -ltnp` lists them), or pick another with --port / IDP_PORT (IDP_PROXY_PORT for the edge proxy; 0 picks a free one).',
+  },
   AUDIT_TAMPERED: {
     status: 409,
     exit: 1,
