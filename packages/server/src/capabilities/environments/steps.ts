@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import { formatAge } from '@idp/core';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
 import type { AccessService } from '../access/service.ts';
@@ -185,14 +186,6 @@ export function workflowSteps(t: StepTools, table: readonly StepDefinition[] = E
     create: table.map((s) => ({ name: s.name, run: (row, attempt) => s.run(t, input(row, attempt)) })),
     delete: table.map((s) => ({ name: `delete:${s.name}`, run: (row, attempt) => s.undo(t, input(row, attempt)) })),
   };
-}
-
-function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }
 
 /**
