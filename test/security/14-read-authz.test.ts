@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
 import {
   deployYaml,
   serviceArchive,
@@ -35,13 +35,7 @@ describe.skipIf(!ok)('deployments are read by those who may (issue 10 item 14)',
     t = { alice: alice!, bob: bob!, dave: dave! };
     env = fx.envName('reads');
     expect((await api(server, t.alice, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
-    for (
-      const until = Date.now() + 60_000;
-      (await api(server, t.alice, 'GET', `/api/environments/${env}`)).json.status !== 'ready';
-    ) {
-      if (Date.now() > until) throw new Error(`${env} not ready`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForEnvironment(server, t.alice, env);
     const a = serviceArchive({ '.idp/deploy.yaml': DEPLOY_YAML, 'server.js': TINY_SERVER_JS });
     repo = a.repo;
     const up = await uploadRelease(server, t.alice, 'payments-api', a.commit, a.tar);

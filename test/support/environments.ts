@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { ROOT } from './server.ts';
+import { ROOT, api } from './server.ts';
 import { PG_ADMIN_URL, postgresAvailable } from './postgres.ts';
+import { GiveUp, waitUntil, type WaitOptions } from './wait.ts';
 
 export { PG_ADMIN_URL };
 export const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -186,4 +187,28 @@ ${extra}`,
 /** An environment's Redis ACL user: `idp-<instance>-<name>` (or `<name>`, as versions before the instance id named it). */
 export function isEnvUser(user: string, name: string): boolean {
   return user === name || new RegExp(`^idp-[0-9a-f]{8}-${name.replace(/[.]/g, '\\.')}$`).test(user);
+}
+
+/**
+ * GET /api/environments/:name until its status is one of `statuses`; returns the environment.
+ * A status in `failOn` fails at once instead of waiting for the timeout.
+ */
+export function waitForEnvironment(
+  server: { url: string },
+  token: string,
+  name: string,
+  statuses: readonly string[] = ['ready'],
+  opts: WaitOptions & { failOn?: readonly string[] } = {},
+): Promise<any> {
+  return waitUntil(
+    `environment ${name} to be ${statuses.join('|')}`,
+    async () => {
+      const res = await api(server, token, 'GET', `/api/environments/${name}`);
+      if (res.status === 200 && statuses.includes(res.json.status)) return res.json;
+      if (res.status === 200 && opts.failOn?.includes(res.json.status))
+        throw new GiveUp(`environment ${name} is ${res.json.status}: ${res.text}`);
+      throw new Error(`${res.status} ${res.text}`);
+    },
+    opts,
+  );
 }

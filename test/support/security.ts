@@ -1,8 +1,12 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, exited, startServerProcess } from './server.ts';
+import { serviceRepo } from './deploy.ts';
+import { startServerProcess, stopProcess } from './server.ts';
+import { tokenFor } from './tokens.ts';
+
+export { uploadRelease } from './deploy.ts';
 
 /**
  * The attacker's view for test/security/: a real `idp server` child process (the way an admin
@@ -38,13 +42,7 @@ export async function startHostileServer(
     adminToken,
     child,
     output,
-    async tokenFor(name) {
-      const res = await api({ url }, adminToken, 'POST', '/api/tokens', {
-        user: name.includes('@') ? name : `${name}@company.com`,
-      });
-      if (res.status !== 201) throw new Error(`token for ${name}: ${res.status} ${res.text}`);
-      return res.json.token as string;
-    },
+    tokenFor: (name) => tokenFor({ url }, adminToken, name),
     async alive() {
       if (child.exitCode !== null || child.signalCode !== null) return false;
       try {
@@ -54,12 +52,7 @@ export async function startHostileServer(
       }
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited(child);
-        clearTimeout(killer);
-      }
+      await stopProcess(child, 10_000);
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -75,43 +68,12 @@ export function serviceArchive(files: Record<string, string | { symlink: string 
   commit: string;
   tar: Buffer;
 } {
-  const repo = mkdtempSync(join(tmpdir(), 'idp-sec-repo-'));
-  execFileSync('git', ['init', '-q'], { cwd: repo });
-  for (const [path, content] of Object.entries(files)) {
-    const abs = join(repo, path);
-    mkdirSync(join(abs, '..'), { recursive: true });
-    if (typeof content === 'string') writeFileSync(abs, content);
-    else execFileSync('ln', ['-s', content.symlink, abs]);
-  }
-  execFileSync('git', ['add', '-A'], { cwd: repo });
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
-  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  const tar = execFileSync('git', ['archive', '--format=tar', commit], { cwd: repo, maxBuffer: 1 << 30 });
-  return { repo, commit, tar };
-}
-
-/** POST /api/releases as `token`; the body is sent as given (a tar, or anything an attacker sends). */
-export async function uploadRelease(
-  server: { url: string },
-  token: string,
-  service: string,
-  commit: string,
-  body: Buffer,
-  contentType = 'application/x-tar',
-) {
-  const res = await fetch(`${server.url}/api/releases?service=${encodeURIComponent(service)}&commit=${commit}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-    body,
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
+  const repo = serviceRepo({ prefix: 'idp-sec-repo-' });
+  for (const [path, content] of Object.entries(files))
+    if (typeof content === 'string') repo.write(path, content);
+    else repo.link(path, content.symlink);
+  const commit = repo.commit();
+  return { repo: repo.dir, commit, tar: repo.archive(commit) };
 }
 
 /** A tiny real service: answers every request with its release version. */

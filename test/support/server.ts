@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer, type RunningServer, type StartOptions } from '@idp/server';
+import { GiveUp, waitUntil } from './wait.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI_BIN = join(ROOT, 'packages/cli/bin/idp.js');
@@ -134,17 +135,7 @@ export async function startServerProcess(args: string[], env: Record<string, str
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://localhost:${port}`;
   // Generous: on a loaded 2-core machine a start takes 30 s and more.
-  const until = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > until) throw new Error(`server did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await answering(child, `${url}/healthz`, () => output, { name: 'server', ok: true, timeout: 90_000 });
   return { child, url, output: () => output };
 }
 
@@ -155,4 +146,39 @@ export function exited(child: ChildProcess): Promise<number | null> {
       ? resolveExit(child.exitCode)
       : child.once('exit', (code) => resolveExit(code)),
   );
+}
+
+/**
+ * Resolves once `url` answers (with any status, or with `ok` only a 2xx), failing at once when
+ * `child` exits first; `output` is what it printed, for the error.
+ */
+export async function answering(
+  child: ChildProcess,
+  url: string,
+  output: () => string,
+  opts: { name: string; ok?: boolean; timeout?: number },
+): Promise<void> {
+  await waitUntil(
+    `${opts.name} to answer ${url}`,
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new GiveUp(`${opts.name} exited ${child.exitCode ?? child.signalCode}: ${output()}`);
+      const res = await fetch(url).catch(() => undefined);
+      if (res && (!opts.ok || res.ok)) return true;
+      throw new Error(`not answering yet: ${output()}`);
+    },
+    { timeout: opts.timeout ?? 60_000, interval: 100 },
+  );
+}
+
+/** SIGTERM, then SIGKILL when it is still there after `graceMs`; resolves once it is gone. */
+export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    return await exited(child);
+  } finally {
+    clearTimeout(killer);
+  }
 }
