@@ -1,0 +1,2 @@
+export { Lifecycle, type LifecycleOptions, type StopFailure } from './lifecycle.ts';
+export { PeriodicTask, type PeriodicOptions } from './periodic.ts';
