@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_ADMIN_URL, envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import {
+  PG_ADMIN_URL,
+  envFixture,
+  storesAvailable,
+  waitForEnvironment,
+  type EnvFixture,
+} from '../support/environments.ts';
 import { startHostileServer, type HostileServer } from '../support/security.ts';
 import { api } from '../support/server.ts';
 
@@ -90,12 +96,7 @@ describe.skipIf(!ok)('security 11: the admin PostgreSQL password is never on a c
     const name = fx.envName('sec11');
     const created = await api(server, alice, 'POST', '/api/environments', { name, from: 'staging', ttl: '1h' });
     expect(created.status, created.text).toBe(202);
-    let env: any;
-    for (const until = Date.now() + 60_000; Date.now() < until;) {
-      env = (await api(server, alice, 'GET', `/api/environments/${name}`)).json;
-      if (env.status === 'ready' || env.status === 'failed') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const env = await waitForEnvironment(server, alice, name, ['ready', 'failed']);
     expect(env.status, JSON.stringify(env.steps)).toBe('ready');
 
     const calls = readFileSync(record, 'utf8');

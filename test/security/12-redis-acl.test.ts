@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import {
+  REDIS_URL,
+  envFixture,
+  storesAvailable,
+  waitForEnvironment,
+  type EnvFixture,
+} from '../support/environments.ts';
 import { startHostileServer, type HostileServer } from '../support/security.ts';
 import { api } from '../support/server.ts';
 
@@ -24,14 +30,6 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
   const tag = randomBytes(3).toString('hex');
   const sha = { script: '' };
 
-  const waitReady = async (server: HostileServer, token: string, name: string) => {
-    for (const until = Date.now() + 30_000; Date.now() < until;) {
-      const env = (await api(server, token, 'GET', `/api/environments/${name}`)).json;
-      if (env.status === 'ready' || env.status === 'failed') return env;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${name} not ready`);
-  };
   const client = (url: string) => {
     const r = new Redis(url, {
       lazyConnect: true,
@@ -68,7 +66,7 @@ describe.skipIf(!ok)('security 12: environment Redis users are confined to their
     const alice = await a.tokenFor('alice');
     const name = fx.envName('sec12');
     expect((await api(a, alice, 'POST', '/api/environments', { name, from: 'cache', ttl: '1h' })).status).toBe(202);
-    expect((await waitReady(a, alice, name)).status).toBe('ready');
+    expect((await waitForEnvironment(a, alice, name, ['ready', 'failed'])).status).toBe('ready');
     const { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } = (
       await api(a, alice, 'POST', `/api/environments/${name}/connect`)
     ).json.variables;
