@@ -22,6 +22,7 @@ import { EnvironmentCredentials, newCredentials } from './credentials.ts';
 import { assertInfra } from './infra.ts';
 import { assertEnvName, deriveNames } from './names.ts';
 import { Snapshots } from './snapshots.ts';
+import { cloneableBases, cloneEntity, sourceInvalid } from './sources.ts';
 import { workflowSteps } from './steps.ts';
 import { EnvironmentStore } from './store.ts';
 import type { EnvironmentInfra, EnvironmentSettings, EnvRow, NamespaceHook, StepRow } from './types.ts';
@@ -133,29 +134,17 @@ export class EnvironmentService {
     }
     const from = typeof req.from === 'string' ? req.from : '';
     const source = Object.hasOwn(base, from) ? base[from]! : undefined;
+    const principal = ctx.principal;
+    const who = { ref: principal.ref, team: this.primaryTeam(principal.ref) };
     if (!source || (!source.database && !source.redisPrefix)) {
-      const known = Object.entries(base)
-        .filter(([, b]) => b.database || b.redisPrefix)
-        .map(([n]) => n);
-      throw new IdpError(
-        'ENV_SOURCE_INVALID',
-        `--from: "${from.slice(0, 80)}" is not a base environment that can be cloned`,
-        {
-          field: 'from',
-          known,
-          hint: known.length
-            ? `Clone one of: ${known.join(', ')}.`
-            : 'Declare base environments under environments.base in the config.',
-        },
-      );
+      throw sourceInvalid(from, base, cloneableBases(this.deps.gate, base, who, this.nowSeconds()));
     }
     const ttlText = req.ttl ?? this.deps.settings.defaultTtl;
     const ttlSeconds = parseDuration(ttlText, 'ttl');
     await assertInfra(this.deps.infra, from, source);
 
-    const principal = ctx.principal;
     const ownerEmail = principal.email ?? shortRef(principal.ref);
-    const team = this.primaryTeam(principal.ref);
+    const team = who.team;
     const owned = await this.deps.db
       .selectFrom('environments')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -163,17 +152,7 @@ export class EnvironmentService {
       .where('kind', '=', 'ephemeral')
       .where('status', '<>', 'deleted')
       .executeTakeFirst();
-    const resource: CedarEntity = {
-      uid: { type: 'Environment', id: name },
-      attrs: {
-        owner: { type: 'User', id: shortRef(principal.ref) },
-        ...(team ? { team: { type: 'Group', id: team } } : {}),
-        base: false,
-        tier: source.tier,
-        source: from,
-      },
-      parents: [],
-    };
+    const resource = cloneEntity(name, from, source, who);
     const context = { now: this.nowSeconds(), ttlSeconds, ownedEnvironments: Number(owned?.n ?? 0) };
     const decision = await this.enforce(ctx, 'env:create', resource, context);
 

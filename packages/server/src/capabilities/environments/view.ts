@@ -6,12 +6,13 @@ import type { EnvironmentInfra, EnvRow, StepRow } from './types.ts';
 export function environmentView(row: EnvRow, steps: StepRow[], infra: EnvironmentInfra): Environment {
   const { postgres, redis } = infra;
   const ready = row.ready_at ? Date.parse(row.ready_at) - Date.parse(row.created_at) : null;
+  const { owner, ownerRef } = ownerOf(row);
   return {
     name: row.name,
     kind: row.kind === 'base' ? 'base' : 'ephemeral',
     sourceEnv: row.source_env,
-    owner: row.owner_email,
-    ownerRef: row.owner_ref,
+    owner,
+    ownerRef,
     team: row.team,
     tier: row.tier,
     status: row.status as Environment['status'],
@@ -51,6 +52,18 @@ export function environmentView(row: EnvRow, steps: StepRow[], infra: Environmen
     steps: steps.map(stepView),
     error: row.error_step ? { step: row.error_step, message: row.error_message ?? '' } : null,
   };
+}
+
+/**
+ * Who owns it: the user who made it, or for a base environment the Group the config names
+ * (`environments.base.<name>.owner`, kept as the row's team), shown as `group:<name>`.
+ */
+function ownerOf(row: EnvRow): { owner: string | null; ownerRef: string | null } {
+  if (row.kind === 'base' && !row.owner_ref)
+    return row.team
+      ? { owner: `group:${row.team}`, ownerRef: `group:default/${row.team}` }
+      : { owner: null, ownerRef: null };
+  return { owner: row.owner_email, ownerRef: row.owner_ref };
 }
 
 function stepView(s: StepRow): EnvironmentStep {
