@@ -4,6 +4,7 @@ import type { Entity } from '@backstage/catalog-model';
 import { IdpError, type CatalogError, type CatalogLocation, type RefreshResult } from '@idp/contracts';
 import type { RequestContext } from '../../auth/context.ts';
 import { PLATFORM } from '../../policy/gate.ts';
+import { KeyedMutex } from '../../util/keyed-mutex.ts';
 import type { CatalogDeps } from './deps.ts';
 import {
   IDENTITY_UNTRUSTED,
@@ -15,7 +16,7 @@ import type { CatalogQueries } from './query.ts';
 import { readLocation, type ReadResult } from './read.ts';
 import { guessLocationType, LOCATION_TYPES, readsServerFiles, type LocationType } from './sources.ts';
 import type { CatalogStore, InTransaction, LocationRow, RefreshCounts } from './store.ts';
-import { Mutex, normalizeRef } from './util.ts';
+import { normalizeRef } from './util.ts';
 
 export interface RegisterInput {
   target: string;
@@ -55,8 +56,8 @@ export interface CatalogLocationsDeps extends CatalogDeps {
  * changes Users or Groups of an identity source rebuilds the identity Directory.
  */
 export class CatalogLocations {
-  private readonly writes = new Mutex();
-  private readonly identity = new Mutex();
+  /** `writes`: catalog writes (ingestion, deletion) one at a time; `identity`: directory rebuilds one at a time. */
+  private readonly serial = new KeyedMutex<'writes' | 'identity'>();
 
   constructor(private readonly deps: CatalogLocationsDeps) {}
 
@@ -84,7 +85,7 @@ export class CatalogLocations {
     const rows = await this.deps.tables.listLocations();
     for (const row of rows.filter((r) => r.origin === 'config')) {
       if (!wanted.some((w) => w.type === row.type && w.target === row.target)) {
-        await this.writes.run(() => this.deps.tables.deleteLocation(row.id));
+        await this.serial.run('writes', () => this.deps.tables.deleteLocation(row.id));
         this.deps.log(`catalog: removed location ${row.type}:${row.target} (no longer in the config)`);
       }
     }
@@ -314,7 +315,7 @@ export class CatalogLocations {
         },
       );
     }
-    const counts = await this.writes.run(() =>
+    const counts = await this.serial.run('writes', () =>
       this.deps.tables.deleteLocation(id, async (trx, c) => {
         await this.deps.audit.append(
           {
@@ -337,7 +338,7 @@ export class CatalogLocations {
     const found = await this.deps.queries.byUid(uid);
     const decision = await this.deps.gate.enforce(ctx, { action: 'catalog:delete', resource: PLATFORM });
     if (!found) return;
-    const counts = await this.writes.run(() =>
+    const counts = await this.serial.run('writes', () =>
       this.deps.tables.deleteEntity(uid, async (trx) => {
         await this.deps.audit.append(
           {
@@ -371,7 +372,7 @@ export class CatalogLocations {
     create: boolean,
     actor?: string,
   ): Promise<RefreshCounts> {
-    const counts = await this.writes.run(() => this.deps.tables.applyRefresh(row, read, hook, create));
+    const counts = await this.serial.run('writes', () => this.deps.tables.applyRefresh(row, read, hook, create));
     // PostgreSQL plans the search-table subqueries from its statistics, and answers them from the
     // index alone only for pages the visibility map marks all-visible. After a bulk load neither is
     // true until autovacuum comes round, and by-query is several times slower until then.
@@ -395,7 +396,7 @@ export class CatalogLocations {
    * who left are revoked for good (identity-sources.ts). Rebuilds run one at a time.
    */
   async rebuildDirectory(actor = 'system:catalog'): Promise<void> {
-    await this.identity.run(async () => {
+    await this.serial.run('identity', async () => {
       const next = await loadTrustedDirectory(this.deps.store.db, this.deps.directory.adminGroup);
       this.deps.directory.replaceWith(next);
       const changes = await reconcileIdentity(

@@ -30,17 +30,6 @@ export function splitRef(ref: string): { kind: string; namespace: string; name: 
   return { kind: ref.slice(0, colon), namespace: ref.slice(colon + 1, slash), name: ref.slice(slash + 1) };
 }
 
-/** A promise-chain mutex: catalog writes (ingestion, deletion) run one at a time in a process. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn, fn);
-    this.tail = result.catch(() => {});
-    return result;
-  }
-}
-
 let lastMs = 0;
 let sequence = 0;
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { PostgresProvider } from '@idp/provider-postgres';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
+import { KeyedMutex } from '../../util/keyed-mutex.ts';
 
 export interface SnapshotInfo {
   database: string;
@@ -23,7 +24,7 @@ export interface SnapshotInfo {
  * never dropped under a CREATE DATABASE that reads it.
  */
 export class Snapshots {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly bases = new KeyedMutex();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -34,14 +35,7 @@ export class Snapshots {
 
   /** Runs fn while holding the base's mutex. */
   withBase<T>(base: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(base) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(fn);
-    const tail = next.catch(() => {});
-    this.locks.set(base, tail);
-    void tail.then(() => {
-      if (this.locks.get(base) === tail) this.locks.delete(base);
-    });
-    return next;
+    return this.bases.run(base, fn);
   }
 
   private installId: string | null = null;
