@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { waitForDeployment } from '../support/deploy.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
 import {
   deployYaml,
   serviceArchive,
@@ -40,14 +41,7 @@ describe.skipIf(!ok)('deploying is an action on the environment (issue 10 item 5
     expect(text).not.toMatch(/redis:\/\/[^@\s"]*:[^@\s"]+@/);
     expect(text).not.toMatch(/postgres(ql)?:\/\/[^@\s"]*:[^@\s"]+@/);
   };
-  const waitEnded = async (id: string) => {
-    for (const until = Date.now() + 60_000; ;) {
-      const d = (await api(server, server.adminToken, 'GET', `/api/deployments/${id}`)).json;
-      if (!['pending', 'progressing', 'paused'].includes(d.status)) return d;
-      if (Date.now() > until) throw new Error(JSON.stringify(d));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitEnded = (id: string) => waitForDeployment(server, server.adminToken, id);
   const audit = async (q: string) =>
     (await api(server, server.adminToken, 'GET', `/api/audit?${q}`)).json.items as any[];
 
@@ -65,15 +59,8 @@ describe.skipIf(!ok)('deploying is an action on the environment (issue 10 item 5
     for (const [name, token] of [
       [daveEnv, t.dave],
       [aliceEnv, t.alice],
-    ] as const) {
-      for (
-        const until = Date.now() + 60_000;
-        (await api(server, token, 'GET', `/api/environments/${name}`)).json.status !== 'ready';
-      ) {
-        if (Date.now() > until) throw new Error(`${name} not ready`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    ] as const)
+      await waitForEnvironment(server, token, name);
     // A secret of payments-api in dave's environment (set by an admin) and one in production (by the owners).
     const put = (token: string, path: string, value: string) =>
       fetch(`${server.url}/api/secrets/${path}`, {

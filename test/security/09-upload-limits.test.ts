@@ -199,15 +199,17 @@ describe('release uploads are bounded and leave nothing behind (issue 10 item 9)
     req.on('error', () => {});
     req.write(big.subarray(0, 8 * MIB));
     const incoming = join(server.dataDir, 'releases', '.incoming');
-    for (let until = Date.now() + 10_000; !(existsSync(incoming) && readdirSync(incoming).length > 0);) {
-      if (Date.now() > until) throw new Error('the upload never reached the disk');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await expect
+      .poll(() => existsSync(incoming) && readdirSync(incoming).length > 0, {
+        message: 'the upload never reached the disk',
+        timeout: 30_000,
+        interval: 20,
+      })
+      .toBe(true);
     req.destroy();
-    for (let until = Date.now() + 10_000; readdirSync(incoming).length > 0;) {
-      if (Date.now() > until) throw new Error(`left behind: ${readdirSync(incoming).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await expect
+      .poll(() => readdirSync(incoming), { message: 'left behind', timeout: 30_000, interval: 20 })
+      .toEqual([]);
     nothingKept();
     expect(await server.alive()).toBe(true);
   });
