@@ -47,6 +47,7 @@ const deployment = (over: Partial<Deployment> = {}): Deployment => ({
   namespace: 'staging-payments',
   version: '7761f2bbd4ec-443679efa03c',
   previousVersion: '1111aaaa2222-bbbb3333cccc',
+  kind: 'deploy',
   strategy: 'canary',
   status: 'progressing',
   reason: null,
@@ -291,6 +292,7 @@ describe('the end of a rollout', () => {
       buildMs: 4200,
       buildOutput: null,
       spec: {},
+      inferred: [],
     };
     expect(formatRelease(release)).toBe('Release 7761f2bbd4ec-443679efa03c of payments-api (51.2 kB, built in 4.2s)');
     expect(formatRelease({ ...release, buildMs: null })).toBe(

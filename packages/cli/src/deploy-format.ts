@@ -1,6 +1,6 @@
 import type { Deployment, DeploymentStep, Release } from '@idp/contracts';
 import type { WatchDeploymentOptions } from '@idp/client';
-import type { DeployProblem, DeploySpec } from '@idp/core';
+import type { DeclaredDeploySpec, DeployProblem, InferredNote, NodeCheck } from '@idp/core';
 import { formatDuration } from '@idp/core/durations';
 import { displayRef } from '@idp/core/refs';
 import { formatCell, formatColumns, formatRecord, formatTime } from './output.ts';
@@ -243,7 +243,7 @@ export function formatRelease(release: Release): string {
 }
 
 /** `canary 10% for 5m → 50% until promoted → 100%`, `rolling`, `recreate`. */
-export function formatStrategy(spec: DeploySpec): string {
+export function formatStrategy(spec: DeclaredDeploySpec): string {
   const { strategy, canary } = spec.deploy;
   if (strategy !== 'canary') return strategy;
   const steps = canary.map((step, index) => {
@@ -253,9 +253,37 @@ export function formatStrategy(spec: DeploySpec): string {
   return `canary ${steps.join(' → ')}`;
 }
 
-/** `✓ .idp/deploy.yaml is valid (service payments-api, team payments, strategy canary …)`. */
-export function formatValid(file: string, spec: DeploySpec): string {
-  return `✓ ${file} is valid (service ${spec.service.name}, team ${spec.service.team}, strategy ${formatStrategy(spec)})`;
+/**
+ * `✓ .idp/deploy.yaml is valid (service payments-api, team payments, strategy canary …)`, then one
+ * line per inferred value: `run: npm start (inferred from package.json scripts.start)`.
+ */
+export function formatValid(
+  file: string,
+  spec: DeclaredDeploySpec,
+  inferred: readonly InferredNote[] = [],
+  runtimeNode?: string,
+): string {
+  const head = `✓ ${file} is valid (service ${spec.service.name}, team ${spec.service.team}, strategy ${formatStrategy(spec)})`;
+  return [head, ...inferred.map((note) => formatInferredNote(note, runtimeNode))].join('\n');
+}
+
+/** Same text as core's formatInferred, without loading core for it. */
+export function formatInferredNote(note: InferredNote, runtimeNode?: string): string {
+  if (note.field === 'node')
+    return `node: ${note.value} (from package.json engines${runtimeNode ? `; runtime has ${runtimeNode}` : ''})`;
+  return `${note.field}: ${note.value} (inferred from ${note.from})`;
+}
+
+/** A warning when package.json's engines.node excludes (or cannot be read against) the runtime's Node.js. */
+export function formatNodeWarning(check: NodeCheck): string | undefined {
+  switch (check.status) {
+    case 'ok':
+      return undefined;
+    case 'excluded':
+      return `Warning: package.json wants Node.js ${check.range} (engines.node), but the runtime has ${check.version}; the control plane will refuse the deploy (DEPLOY_NODE_UNSUPPORTED). Widen engines.node to include ${check.version}.`;
+    case 'unreadable':
+      return `Warning: package.json's engines.node "${check.range}" is not a semver range; it is not checked against the runtime's ${check.version}.`;
+  }
 }
 
 /** What `idp deploy:validate -o json` prints. */
@@ -263,7 +291,12 @@ export interface ValidationResult {
   valid: boolean;
   file: string;
   problems: DeployProblem[];
-  spec: DeploySpec | null;
+  /** The spec with what was inferred filled in (or as declared, when run could not be inferred). */
+  spec: DeclaredDeploySpec | null;
+  /** What would be inferred from the service directory: run, build, node. */
+  inferred: InferredNote[];
+  /** package.json's engines.node against this machine's `node --version`; null without one. */
+  node: NodeCheck | null;
   /** Whether the service and team were checked against the catalog (false: skipped, see the note). */
   catalogChecked: boolean;
 }
@@ -293,7 +326,7 @@ export type CatalogFacts = { found: false } | { found: true; owner: string | und
  */
 export function catalogProblems(
   file: string,
-  spec: DeploySpec,
+  spec: DeclaredDeploySpec,
   facts: CatalogFacts,
   at: { name: Position; team: Position },
 ): DeployProblem[] {

@@ -8,6 +8,17 @@ import { z } from 'zod';
 
 export const ReleaseStatus = z.enum(['built', 'failed']);
 
+export const InferredNote = z
+  .object({
+    field: z
+      .enum(['run', 'build', 'node'])
+      .describe('What was worked out: the run or build command, or the Node.js range'),
+    value: z.string().describe('The command, or the engines.node range'),
+    from: z.string().describe('Where it came from, e.g. `package.json scripts.start` or `package-lock.json`'),
+  })
+  .meta({ id: 'InferredNote' });
+export type InferredNote = z.infer<typeof InferredNote>;
+
 export const Release = z
   .object({
     version: z
@@ -22,7 +33,14 @@ export const Release = z
     createdBy: z.string(),
     buildMs: z.number().int().nullable(),
     buildOutput: z.string().nullable().describe("The tail of the build command's output"),
-    spec: z.record(z.string(), z.unknown()).describe("The release's .idp/deploy.yaml, normalised"),
+    spec: z
+      .record(z.string(), z.unknown())
+      .describe("The release's .idp/deploy.yaml, normalised, with what was inferred filled in"),
+    inferred: z
+      .array(InferredNote)
+      .describe(
+        "What the control plane inferred from the release's files because deploy.yaml left it out (run, build), and package.json's engines.node",
+      ),
   })
   .meta({ id: 'Release' });
 export type Release = z.infer<typeof Release>;
@@ -37,6 +55,13 @@ export const DeploymentStatus = z.enum([
   'failed',
 ]);
 export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
+
+export const DeploymentKind = z
+  .enum(['deploy', 'rollback'])
+  .describe(
+    'deploy: a release rolled out (idp deploy); rollback: a return to an earlier healthy version (idp rollback)',
+  );
+export type DeploymentKind = z.infer<typeof DeploymentKind>;
 
 export const DeploymentStep = z
   .object({
@@ -70,7 +95,8 @@ export const Deployment = z
     strategy: z.string(),
     status: DeploymentStatus,
     reason: z.string().nullable(),
-    step: z.number().int().nullable().describe('The current canary step (0-based)'),
+    kind: DeploymentKind,
+    step: z.number().int().nullable().describe('The current canary step (0-based: steps[step]; shown 1-based)'),
     weight: z.number().int().describe('Share of traffic (%) the new version gets now'),
     createdAt: z.string(),
     createdBy: z.string(),
@@ -80,7 +106,9 @@ export const Deployment = z
     figures: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe('What was measured when it failed or was rolled back'),
+      .describe(
+        'What was measured when it failed or was rolled back; step and replica are numbered from 1, as in the reason',
+      ),
   })
   .meta({ id: 'Deployment' });
 export type Deployment = z.infer<typeof Deployment>;

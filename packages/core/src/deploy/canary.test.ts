@@ -299,14 +299,15 @@ describe('automatic rollback', () => {
     const reason = 'health check failed 3 times in a row on new replica 2 (threshold 3)';
     const figures = {
       check: 'health',
-      step: 0,
+      // Numbered from 1, like the reason: step 1 (index 0), replica 2 (the second one).
+      step: 1,
       weight: 10,
       requests: 12,
       errors: 0,
       errorRate: 0,
       limit: 3,
       minRequests: 20,
-      replica: 1,
+      replica: 2,
       consecutiveFailures: 3,
     } as const;
     expect(failed.actions).toEqual([
@@ -337,7 +338,7 @@ describe('automatic rollback', () => {
     expect(failed.state.reason).toBe('error rate 15% (3 of 20 requests) is above 1% at step 1 (weight 10%)');
     expect(failed.state.failure).toEqual({
       check: 'error_rate',
-      step: 0,
+      step: 1, // "at step 1", as the reason says
       weight: 10,
       requests: 20,
       errors: 3,

@@ -1,5 +1,5 @@
 import { formatDuration } from '../durations.ts';
-import type { CanaryStep, DeploySpec, DeployStrategy } from './spec.ts';
+import type { CanaryStep, DeclaredDeploySpec, DeployStrategy } from './spec.ts';
 
 /**
  * The rollout state machine, as a pure reconciler: `reconcileRollout(state, observation)` returns
@@ -73,7 +73,10 @@ export interface StepRecord {
 
 export interface FailureFigures {
   check: 'health' | 'error_rate' | 'crash_loop';
-  /** Step index; null before any traffic moved. */
+  /**
+   * The step, numbered from 1 as people read it (`step 1/3` in the reason and the CLI); null
+   * before any traffic moved. The state's `stepIndex` and the API's `step` stay 0-based indices.
+   */
   step: number | null;
   weight: number;
   requests: number;
@@ -82,7 +85,7 @@ export interface FailureFigures {
   /** The limit crossed: health threshold, or the error-rate fraction; null for a crash loop. */
   limit: number | null;
   minRequests: number;
-  /** For a health failure: which new replica, and its consecutive failures. */
+  /** For a health failure: which new replica (numbered from 1, as in the reason), and its consecutive failures. */
   replica?: number;
   consecutiveFailures?: number;
 }
@@ -151,7 +154,7 @@ export interface RolloutDecision {
   reason: string;
 }
 
-export function rolloutPlanFromSpec(spec: DeploySpec): RolloutPlan {
+export function rolloutPlanFromSpec(spec: DeclaredDeploySpec): RolloutPlan {
   return {
     strategy: spec.deploy.strategy,
     steps: spec.deploy.strategy === 'canary' ? spec.deploy.canary.map((step) => ({ ...step })) : [],
@@ -260,7 +263,7 @@ function findFailure(
 ): { reason: string; figures: FailureFigures } | undefined {
   const { plan } = state;
   const base = {
-    step: state.stepIndex >= 0 ? state.stepIndex : null,
+    step: state.stepIndex >= 0 ? state.stepIndex + 1 : null,
     weight: state.weight,
     requests: observation.requests,
     errors: observation.errors,
@@ -276,7 +279,7 @@ function findFailure(
     const count = observation.health[failing]!.consecutiveFailures;
     return {
       reason: `health check failed ${count} times in a row on new replica ${failing + 1} (threshold ${threshold})`,
-      figures: { check: 'health', ...base, limit: threshold, replica: failing, consecutiveFailures: count },
+      figures: { check: 'health', ...base, limit: threshold, replica: failing + 1, consecutiveFailures: count },
     };
   }
   const errorRate = base.errorRate;

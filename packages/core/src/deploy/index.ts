@@ -1,5 +1,21 @@
-export { DEPLOY_STRATEGIES, DeployFileSchema, DeploySpecSchema, deploySpecJsonSchema, parseErrorRate } from './spec.ts';
-export type { CanaryStep, DeployFile, DeploySpec, DeployStrategy } from './spec.ts';
+export {
+  DEFAULT_REPLICAS,
+  DEPLOY_STRATEGIES,
+  DeployFileSchema,
+  DeploySpecSchema,
+  deploySpecJsonSchema,
+  parseErrorRate,
+} from './spec.ts';
+export type { CanaryStep, DeclaredDeploySpec, DeployFile, DeploySpec, DeployStrategy } from './spec.ts';
+export {
+  checkNodeEngine,
+  formatInferred,
+  inferDeploySpec,
+  INFERENCE_FILES,
+  nodeEngineError,
+  procfileWeb,
+} from './infer.ts';
+export type { InferenceFile, InferredNote, InferResult, NodeCheck, ReleaseFiles } from './infer.ts';
 export { formatProblems, parseDeploySpec } from './parse.ts';
 export type { DeployProblem, ParseDeploySpecResult } from './parse.ts';
 export { isTerminalPhase, reconcileRollout, resumeActions, rolloutPlanFromSpec, startRollout } from './canary.ts';

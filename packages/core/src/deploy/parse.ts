@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { closestMatch } from './did-you-mean.ts';
-import { DEPLOY_FIELD_DOCS, DeployFileSchema, DeploySpecSchema, type DeploySpec } from './spec.ts';
+import { DEPLOY_FIELD_DOCS, DeployFileSchema, DeploySpecSchema, type DeclaredDeploySpec } from './spec.ts';
 
 export interface DeployProblem {
   file: string;
@@ -20,7 +20,7 @@ export interface DeployProblem {
   didYouMean?: string;
 }
 
-export type ParseDeploySpecResult = { ok: true; spec: DeploySpec } | { ok: false; problems: DeployProblem[] };
+export type ParseDeploySpecResult = { ok: true; spec: DeclaredDeploySpec } | { ok: false; problems: DeployProblem[] };
 
 type Path = (string | number)[];
 

@@ -7,7 +7,7 @@ import {
   parseDeploySpec,
   parseErrorRate,
   type DeployProblem,
-  type DeploySpec,
+  type DeclaredDeploySpec,
 } from './index.ts';
 
 const EXAMPLE = `# .idp/deploy.yaml
@@ -36,7 +36,7 @@ function problemsOf(text: string): DeployProblem[] {
   return result.problems;
 }
 
-function specOf(text: string): DeploySpec {
+function specOf(text: string): DeclaredDeploySpec {
   const result = parseDeploySpec(text);
   if (!result.ok) throw new Error(formatProblems(result.problems));
   return result.spec;
@@ -72,14 +72,14 @@ describe('parseDeploySpec: valid files', () => {
         healthcheck: { path: '/health', intervalSeconds: 10, threshold: 3 },
         rollback: { auto: true, maxErrorRate: 0.01, minRequests: 20 },
       },
-    } satisfies DeploySpec);
+    } satisfies DeclaredDeploySpec);
   });
 
   it('fills in defaults, and picks rolling when no strategy and no steps are given', () => {
     expect(specOf(`${MINIMAL_HEAD}deploy:\n  healthcheck: {path: /health}\n`)).toEqual({
       service: { name: 'users-api', team: 'users' },
       build: null,
-      run: { command: 'node server.js', replicas: 1 },
+      run: { command: 'node server.js', replicas: 2 },
       deploy: {
         strategy: 'rolling',
         canary: [],
@@ -269,7 +269,8 @@ describe('parseDeploySpec: bad values', () => {
       message: 'is required',
       expected: 'a DNS-1123 label such as payments',
     });
-    expect(problemAt(text, 'run.command')).toMatchObject({ at: '2:1', message: 'is required' });
+    // run.command may be left out: it is inferred from the release (infer.ts).
+    expect(problemsOf(text).some((p) => p.field.startsWith('run'))).toBe(false);
     expect(problemAt(text, 'build')).toMatchObject({
       at: '4:1',
       message: 'is empty',
@@ -290,7 +291,7 @@ describe('parseDeploySpec: bad values', () => {
         column: 1,
         field: '',
         message: 'the file is empty',
-        expected: 'a mapping with service, run and deploy',
+        expected: 'a mapping with service and deploy (build and run optional)',
       },
     ]);
     expect(problemsOf('- a\n- b\n')[0]).toMatchObject({ field: '', message: 'the file holds a list' });
@@ -422,7 +423,7 @@ describe('deploySpecJsonSchema', () => {
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toEqual(['service', 'build', 'run', 'deploy']);
-    expect(schema.required).toEqual(['service', 'run', 'deploy']);
+    expect(schema.required).toEqual(['service', 'deploy']);
     for (const section of Object.values(schema.properties)) {
       expect(section.additionalProperties).toBe(false);
       expect(section.description).toBeTruthy();
@@ -449,7 +450,7 @@ describe('deploySpecJsonSchema', () => {
       minimum: 1,
     });
     const run = schema.properties.run!;
-    expect(run.properties!.replicas).toMatchObject({ type: 'integer', minimum: 1, maximum: 20, default: 1 });
+    expect(run.properties!.replicas).toMatchObject({ type: 'integer', minimum: 1, maximum: 20, default: 2 });
     const canary = deploy.properties!.canary as {
       items: { properties: Record<string, Record<string, unknown>>; additionalProperties: boolean };
     };

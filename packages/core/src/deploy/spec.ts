@@ -21,7 +21,7 @@ interface FieldDoc {
 export const DEPLOY_FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
   '': {
     description: 'How idp builds, runs and rolls out one service (.idp/deploy.yaml).',
-    expected: 'a mapping with service, run and deploy',
+    expected: 'a mapping with service and deploy (build and run optional)',
   },
   service: {
     description: 'The catalog Component this file deploys, and the team (Group) that owns it.',
@@ -38,7 +38,10 @@ export const DEPLOY_FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
     hint: "Use the catalog Group name of the service's owner, e.g. payments.",
   },
   build: {
-    description: 'Runs once per release, in the unpacked release, before any replica starts. Optional.',
+    description:
+      'Runs once per release, in the unpacked release, before any replica starts. Optional: when `run.command` ' +
+      'is left out too, it is inferred from package.json (npm ci --omit=dev with a lockfile, npm install --omit=dev ' +
+      'without, npm ci && npm run build with a build script).',
     expected: 'a mapping {command}',
   },
   'build.command': {
@@ -46,15 +49,19 @@ export const DEPLOY_FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
     expected: 'a non-empty command line',
   },
   run: {
-    description: 'How each replica of the service runs.',
+    description:
+      'How each replica of the service runs. Optional: without a command, idp infers it from the release, in ' +
+      "this order: a Procfile's `web:` line, then package.json's scripts.start (`npm start`).",
     expected: 'a mapping {command, replicas}',
   },
   'run.command': {
-    description: 'Shell command that starts one replica; it must listen on the PORT environment variable.',
+    description:
+      'Shell command that starts one replica; it must listen on the PORT environment variable. Inferred when ' +
+      "left out (a Procfile's web: line, else `npm start` when package.json has scripts.start).",
     expected: 'a non-empty command line such as node server.js',
   },
   'run.replicas': {
-    description: 'Number of processes to run. Default 1.',
+    description: 'Number of processes to run. Default 2.',
     expected: 'an integer from 1 to 20',
   },
   deploy: {
@@ -139,6 +146,9 @@ function documented<T extends z.ZodType>(field: string, schema: T): T {
 const DURATION_PATTERN = /^[1-9][0-9]{0,8}[smhd]$/;
 const DNS_LABEL_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ERROR_RATE_PATTERN = /^>\s*([0-9]{1,3}(?:\.[0-9]+)?)\s*%$/;
+
+/** Replicas when deploy.yaml does not say: two, so one restarting never takes the service down. */
+export const DEFAULT_REPLICAS = 2;
 
 const dnsLabel = z
   .string()
@@ -268,13 +278,15 @@ export const DeployFileSchema = documented(
     build: documented('build', z.strictObject({ command: documented('build.command', commandLine) }).optional()),
     run: documented(
       'run',
-      z.strictObject({
-        command: documented('run.command', commandLine),
-        replicas: documented(
-          'run.replicas',
-          z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(1),
-        ),
-      }),
+      z
+        .strictObject({
+          command: documented('run.command', commandLine.optional()),
+          replicas: documented(
+            'run.replicas',
+            z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(DEFAULT_REPLICAS),
+          ),
+        })
+        .optional(),
     ),
     deploy: documented('deploy', deploySection),
   }),
@@ -290,7 +302,11 @@ export interface CanaryStep {
   pauseSeconds: number | null;
 }
 
-/** A validated, normalised deploy.yaml: durations in seconds, rates as fractions, defaults filled in. */
+/**
+ * A validated, normalised deploy.yaml with its run command known: declared in the file, or
+ * inferred from the release's files (infer.ts). Durations in seconds, rates as fractions,
+ * defaults filled in.
+ */
 export interface DeploySpec {
   service: { name: string; team: string };
   build: { command: string } | null;
@@ -309,6 +325,12 @@ export interface DeploySpec {
   };
 }
 
+/**
+ * The deploy.yaml as parsed, before inference: `run.command` is null when the file leaves it out
+ * (`inferDeploySpec` fills it, and the build with it, from the release's files).
+ */
+export type DeclaredDeploySpec = Omit<DeploySpec, 'run'> & { run: { command: string | null; replicas: number } };
+
 /** `">1%"` → 0.01, `"> 0.5 %"` → 0.005; anything else → undefined. */
 export function parseErrorRate(text: string): number | undefined {
   const m = ERROR_RATE_PATTERN.exec(text.trim());
@@ -319,14 +341,14 @@ export function parseErrorRate(text: string): number | undefined {
 
 type ParsedFile = z.output<typeof DeployFileSchema>;
 
-function normalise(file: ParsedFile): DeploySpec {
+function normalise(file: ParsedFile): DeclaredDeploySpec {
   const { deploy } = file;
   const strategy: DeployStrategy = deploy.strategy ?? (deploy.canary ? 'canary' : 'rolling');
   const rollback = deploy.rollback ?? { auto: true, on_error_rate: '>1%', min_requests: 20 };
   return {
     service: { name: file.service.name, team: file.service.team },
     build: file.build ? { command: file.build.command } : null,
-    run: { command: file.run.command, replicas: file.run.replicas },
+    run: { command: file.run?.command ?? null, replicas: file.run?.replicas ?? DEFAULT_REPLICAS },
     deploy: {
       strategy,
       canary: (deploy.canary ?? []).map((step, index) => ({

@@ -253,9 +253,11 @@ export interface ReleasesTable {
   created_by: string;
   build_ms: number | null;
   build_output: string | null;
-  /** The normalised deploy.yaml (JSON). */
+  /** The normalised deploy.yaml (JSON), with what was inferred filled in. */
   spec: string;
   dir: string;
+  /** What was inferred from the release's files (JSON list of {field, value, from}); null before migration 0011. */
+  inferred: string | null;
 }
 
 export interface DeploymentsTable {
@@ -265,6 +267,8 @@ export interface DeploymentsTable {
   namespace: string;
   version: string;
   previous_version: string | null;
+  /** deploy | rollback (migration 0011). */
+  kind: 'deploy' | 'rollback';
   strategy: string;
   status: string;
   reason: string | null;

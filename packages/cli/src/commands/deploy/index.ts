@@ -3,6 +3,7 @@ import { IdpError } from '@idp/contracts';
 import {
   buildOutputOf,
   formatBytes,
+  formatInferredNote,
   formatRelease,
   formatStart,
   loadDeployCore,
@@ -24,7 +25,9 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
     "Reads the service's .idp/deploy.yaml as committed at --ref and checks it first (the same problems as",
     '`idp deploy:validate`, exit 2). Then packages the service directory at that commit (`git archive`; only',
     'committed files), uploads it as an immutable release (version = commit + digest; the same commit gives',
-    'the same release) and starts the rollout the file declares. It follows the rollout on stderr: step,',
+    'the same release) and starts the rollout the file declares. When the file leaves `run` out, the control',
+    "plane infers run and build from the release's files (Procfile web:, package.json scripts.start) and this",
+    'prints what it inferred. It follows the rollout on stderr: step,',
     "weight, health, the canary's requests and error rate, and prints the final deployment on stdout.",
     'Exit 0 when it ends healthy, 1 when it is rolled back, aborted or fails (with the reason).',
     'When that release already runs there, nothing is deployed: it says so, prints the current deployment and exits 0.',
@@ -85,9 +88,12 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
     }
     this.info(`Packaging ${service} at ${shortCommit(source.commit)} (${source.dir || 'repository root'})…`);
     const tar = await archiveDeploySource(source);
-    this.info(
-      `Uploading ${formatBytes(tar.length)}${spec.build ? `; the platform runs \`${spec.build.command}\`` : ''}…`,
-    );
+    const builds = spec.build
+      ? `; the platform runs \`${spec.build.command}\``
+      : spec.run.command === null
+        ? '; the platform infers how to build and run it'
+        : '';
+    this.info(`Uploading ${formatBytes(tar.length)}${builds}…`);
     const release = await this.explainingServerErrors(() => this.api.uploadRelease(service, source.commit, tar, env));
     if (release.status === 'failed') {
       const output = buildOutputOf({ output: release.buildOutput });
@@ -98,6 +104,8 @@ export default class Deploy extends RolloutCommand<typeof Deploy> {
       });
     }
     this.info(formatRelease(release));
+    // The control plane's inference, from the files it received, is the one the release runs with.
+    for (const note of release.inferred) this.info(`  ${formatInferredNote(note)}`);
 
     const deployment = await this.explainingServerErrors(() =>
       this.api.createDeployment({ service, env, version: release.version }),

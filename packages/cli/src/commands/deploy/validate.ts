@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Args } from '@oclif/core';
 import { IdpError, type ErrorCode } from '@idp/contracts';
-import type { DeployProblem, DeploySpec } from '@idp/core';
+import type { DeclaredDeploySpec, DeployProblem } from '@idp/core';
 import { BaseCommand } from '../../base-command.ts';
 import {
   catalogProblems,
+  formatNodeWarning,
   formatValid,
   loadDeployCore,
   yamlPosition,
   type CatalogFacts,
   type ValidationResult,
 } from '../../deploy-format.ts';
+import { inferLocally, type LocalInference } from '../../deploy-infer.ts';
 import { displayPath, findDeployFile } from '../../deploy-source.ts';
 
 export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
@@ -20,13 +22,16 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
     'Reads the file from disk (PATH is the service directory or the file itself) and reports every problem at once,',
     'in the file:line:column form editors and CI annotate; exit 2 when there is any. When you are logged in and the',
     'control plane answers, it also checks that service.name is a Component in the catalog and service.team its',
-    'owner; otherwise that check is skipped with a note. `idp deploy:schema` gives the JSON Schema for editors.',
+    'owner; otherwise that check is skipped with a note. When the file leaves `run` out, it shows what would be',
+    "inferred from the service directory (a Procfile's web: line, else `npm start` from package.json scripts.start,",
+    "with the build from package.json), and checks package.json's engines.node against this machine's Node.js",
+    '(a warning here; the control plane refuses the deploy). `idp deploy:schema` gives the JSON Schema for editors.',
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> services/payments-api',
     {
-      description: 'The result as JSON: {valid, file, problems, spec, catalogChecked}.',
+      description: 'The result as JSON: {valid, file, problems, spec, inferred, node, catalogChecked}.',
       command: '<%= config.bin %> <%= command.id %> .idp/deploy.yaml -o json',
     },
   ];
@@ -50,7 +55,10 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
     const parsed = core.parseDeploySpec(text, label);
     const problems: DeployProblem[] = parsed.ok ? [] : [...parsed.problems];
     let catalogChecked = false;
+    let inference: LocalInference | undefined;
     if (parsed.ok) {
+      inference = await inferLocally(parsed.spec, file, label, await yamlPosition(text, ['run']));
+      if (inference.problem) problems.push(inference.problem);
       const facts = await this.catalogFacts(parsed.spec);
       if (facts) {
         catalogChecked = true;
@@ -68,16 +76,23 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
       valid: problems.length === 0,
       file: label,
       problems,
-      spec: parsed.ok ? parsed.spec : null,
+      spec: inference?.spec ?? (parsed.ok ? parsed.spec : null),
+      inferred: inference?.inferred ?? [],
+      node: inference?.node ?? null,
       catalogChecked,
     };
+    const warning = result.node ? formatNodeWarning(result.node) : undefined;
+    if (warning) this.info(warning);
     if (this.outputFormat !== 'table') {
       await this.render(result, { kind: 'text', text: () => '' });
       if (!result.valid) process.exitCode = 2;
       return;
     }
     if (result.valid) {
-      await this.render(result, { kind: 'text', text: () => formatValid(label, result.spec!) });
+      await this.render(result, {
+        kind: 'text',
+        text: () => formatValid(label, result.spec!, result.inferred, result.node?.version),
+      });
       return;
     }
     await this.render(result, { kind: 'text', text: () => core.formatProblems(problems) });
@@ -88,7 +103,9 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
         ? {
             hint: 'Fix each problem at its file:line:column and run this again; `idp deploy:schema` gives the JSON Schema for your editor.',
           }
-        : {}),
+        : code === 'DEPLOY_RUN_NOT_INFERRED'
+          ? { hint: problems.find((p) => p.field === 'run.command')?.hint }
+          : {}),
     });
   }
 
@@ -96,7 +113,7 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
    * What the catalog says about the service, or undefined when it cannot be asked (not logged
    * in, control plane unreachable, not allowed): the file's own checks still stand.
    */
-  private async catalogFacts(spec: DeploySpec): Promise<CatalogFacts | undefined> {
+  private async catalogFacts(spec: DeclaredDeploySpec): Promise<CatalogFacts | undefined> {
     const skip = (why: string) => {
       this.info(`Note: skipped the catalog check of service and team: ${why}.`);
       return undefined;
@@ -129,5 +146,6 @@ function ownerOf(entity: CatalogEntityLike): string | undefined {
 /** The file's own problems first; catalog problems have codes of their own. */
 function errorCodeFor(problems: readonly DeployProblem[], fileValid: boolean): ErrorCode {
   if (!fileValid) return 'DEPLOY_SPEC_INVALID';
+  if (problems.some((p) => p.field === 'run.command')) return 'DEPLOY_RUN_NOT_INFERRED';
   return problems.some((p) => p.field === 'service.name') ? 'DEPLOY_SERVICE_UNKNOWN' : 'DEPLOY_TEAM_MISMATCH';
 }

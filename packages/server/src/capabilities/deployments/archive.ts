@@ -233,6 +233,17 @@ async function walkArchive(
   return { entries, bytes };
 }
 
+/** Whether the release has a regular file at `rel` (never followed through a link). */
+export async function releaseFileExists(dir: string, rel: string): Promise<boolean> {
+  let at = dir;
+  for (const part of rel.split('/')) {
+    at = join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (!st || st.isSymbolicLink()) return false;
+  }
+  return (await lstat(at)).isFile();
+}
+
 /**
  * A file of the release read as text, only when it is a regular file inside `dir` reached
  * without following any link, and at most `maxBytes`: null when it is missing. A link or

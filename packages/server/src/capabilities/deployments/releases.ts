@@ -4,7 +4,18 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { IdpError, type Release } from '@idp/contracts';
-import { isDnsLabel, parseDeploySpec, type DeploySpec } from '@idp/core';
+import {
+  checkNodeEngine,
+  inferDeploySpec,
+  INFERENCE_FILES,
+  isDnsLabel,
+  nodeEngineError,
+  parseDeploySpec,
+  type DeclaredDeploySpec,
+  type DeploySpec,
+  type InferenceFile,
+  type InferredNote,
+} from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
@@ -13,6 +24,7 @@ import {
   DEFAULT_RELEASE_LIMITS,
   MAX_SPEC_BYTES,
   readReleaseFile,
+  releaseFileExists,
   receiveArchive,
   tooLarge,
   unpackArchive,
@@ -20,11 +32,15 @@ import {
 } from './archive.ts';
 import type { DeployAuthorizer } from './authz.ts';
 import type { RuntimeIsolation } from '../runtime/index.ts';
+import { runtimeNodeVersion } from './runtime-node.ts';
 
 type ReleaseRow = Database['releases'];
 
 const OUTPUT_TAIL = 4000;
 const BUILD_TIMEOUT_MS = 10 * 60_000;
+/** Procfile and package.json are a page of text; lockfiles are only checked for existence. */
+const MAX_INFERENCE_FILE_BYTES = 1024 * 1024;
+const LOCKFILES: ReadonlySet<InferenceFile> = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
 
 /**
  * Releases: an uploaded `git archive` of a service at a commit, stored once by content
@@ -104,8 +120,10 @@ export class Releases {
       await mkdir(staging, { mode: 0o755 });
       await unpackArchive(tarFile, staging, this.limits);
       await rm(tarFile, { force: true });
-      const spec = await this.readSpec(staging);
-      this.checkCatalog(service, team, spec);
+      const declared = await this.readSpec(staging);
+      this.checkCatalog(service, team, declared);
+      // The control plane is the authority on what runs: it infers from the uploaded files.
+      const { spec, inferred } = await this.infer(staging, declared);
       dir = join(releases, service, version);
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(releases, service), { recursive: true });
@@ -124,6 +142,7 @@ export class Releases {
         build_output: built.output,
         spec: JSON.stringify(spec),
         dir,
+        inferred: JSON.stringify(inferred),
       };
       await this.deps.db.transaction().execute(async (trx) => {
         await trx
@@ -145,6 +164,7 @@ export class Releases {
               sizeBytes: size,
               build: built.ok ? 'ok' : 'failed',
               buildMs: built.ms,
+              ...(inferred.length ? { inferred } : {}),
               ...(env ? { env } : {}),
             },
           },
@@ -181,7 +201,7 @@ export class Releases {
   }
 
   /** deploy.yaml from a regular file inside the release only (never through a link), at most MAX_SPEC_BYTES. */
-  private async readSpec(dir: string): Promise<DeploySpec> {
+  private async readSpec(dir: string): Promise<DeclaredDeploySpec> {
     const text = await readReleaseFile(dir, '.idp/deploy.yaml', MAX_SPEC_BYTES);
     if (text === null) {
       throw new IdpError('DEPLOY_SPEC_INVALID', 'the release has no .idp/deploy.yaml', {
@@ -212,7 +232,33 @@ export class Releases {
     return parsed.spec;
   }
 
-  private checkCatalog(service: string, team: string, spec: DeploySpec): void {
+  /**
+   * Run (and build) from the release's files when deploy.yaml leaves the run command out, and
+   * package.json's engines.node against the runtime's Node.js: DEPLOY_RUN_NOT_INFERRED or
+   * DEPLOY_NODE_UNSUPPORTED before anything is built.
+   */
+  private async infer(
+    dir: string,
+    declared: DeclaredDeploySpec,
+  ): Promise<{ spec: DeploySpec; inferred: InferredNote[] }> {
+    const contents = new Map<InferenceFile, string>();
+    for (const file of INFERENCE_FILES) {
+      if (LOCKFILES.has(file)) {
+        if (await releaseFileExists(dir, file)) contents.set(file, '');
+        continue;
+      }
+      const text = await readReleaseFile(dir, file, MAX_INFERENCE_FILE_BYTES);
+      if (text !== null) contents.set(file, text);
+    }
+    const result = inferDeploySpec(declared, (file) => contents.get(file) ?? null);
+    if (result.nodeRange !== null) {
+      const problem = nodeEngineError(checkNodeEngine(result.nodeRange, await runtimeNodeVersion()));
+      if (problem) throw problem;
+    }
+    return { spec: result.spec, inferred: result.inferred };
+  }
+
+  private checkCatalog(service: string, team: string, spec: DeclaredDeploySpec): void {
     if (spec.service.name !== service) {
       throw new IdpError(
         'DEPLOY_SPEC_INVALID',
@@ -268,5 +314,6 @@ export function toRelease(row: ReleaseRow): Release {
     buildMs: row.build_ms === null ? null : Number(row.build_ms),
     buildOutput: row.build_output,
     spec: JSON.parse(row.spec) as Record<string, unknown>,
+    inferred: row.inferred === null ? [] : (JSON.parse(row.inferred) as InferredNote[]),
   };
 }

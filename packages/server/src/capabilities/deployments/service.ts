@@ -136,6 +136,7 @@ export class DeploymentService {
       namespace: runtime.namespace,
       version,
       previous_version: current?.version ?? null,
+      kind: action === 'deploy:rollback' ? 'rollback' : 'deploy',
       strategy: spec.deploy.strategy,
       status: 'pending',
       reason: null,

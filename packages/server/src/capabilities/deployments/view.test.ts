@@ -48,6 +48,7 @@ function row(state: RolloutState & { live?: LiveFigures }, status: string = stat
     namespace: 'staging',
     version: 'abc123-d1',
     previous_version: 'old-d0',
+    kind: 'deploy',
     strategy: state.plan.strategy,
     status,
     reason: state.reason,
@@ -180,7 +181,7 @@ describe('the deployment view', () => {
     );
     expect(state.phase).toBe('rolled_back');
     const view = toDeployment(row(state), URL);
-    expect(view.figures).toMatchObject({ check: 'error_rate', step: 0, requests: 100, errors: 20, limit: 0.01 });
+    expect(view.figures).toMatchObject({ check: 'error_rate', step: 1, requests: 100, errors: 20, limit: 0.01 });
     expect(view.steps[0]).toMatchObject({ outcome: 'failed', requests: 100, errors: 20, errorRate: 0.2 });
   });
 });

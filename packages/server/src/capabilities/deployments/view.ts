@@ -30,6 +30,7 @@ export function toDeployment(row: DeployRow, url: string): Deployment {
     namespace: row.namespace,
     version: row.version,
     previousVersion: row.previous_version,
+    kind: row.kind,
     strategy: row.strategy,
     status: row.status as Deployment['status'],
     reason: row.reason,
