@@ -260,7 +260,7 @@ export class DeploymentService {
         req.to
           ? `${req.to} never ran healthy as ${req.service} in ${req.env}`
           : `${req.service} has no earlier healthy version in ${req.env}`,
-        { field: 'to' },
+        { field: 'to', service: req.service, env: req.env },
       );
     }
     // A known-good version goes straight to 100% once healthy: no canary steps to walk again.
