@@ -128,8 +128,9 @@ describe('archiveDeploySource', () => {
   it('archives the service directory as the root, stamped with the commit time, the same bytes every time', async () => {
     const source = await resolveDeploySource(join(repo, 'services/demo-api'), 'HEAD');
     const first = await archiveDeploySource(source);
-    // git stamps a tree archive with the current time; a second later it would differ.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // git stamps a tree archive with the current time (in seconds): in the next second it would differ.
+    const second0 = Math.floor(Date.now() / 1000);
+    await expect.poll(() => Math.floor(Date.now() / 1000), { timeout: 5000, interval: 50 }).toBeGreaterThan(second0);
     const second = await archiveDeploySource(source);
     expect(createHash('sha256').update(second).digest('hex')).toBe(createHash('sha256').update(first).digest('hex'));
     expect(entries(first).map((e) => e.name)).toEqual(['.idp/', '.idp/deploy.yaml', 'server.js']);
