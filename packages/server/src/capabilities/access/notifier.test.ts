@@ -53,10 +53,19 @@ describe('WebhookNotifier', () => {
     await n.idle();
     expect(bodies).toHaveLength(1);
 
-    const unreachable = new WebhookNotifier('http://127.0.0.1:1/hook', () => {}, { baseDelayMs: 60_000 });
+    // Counts the attempts that failed: after the first, the notifier waits 60 s before the next.
+    let failedAttempts = 0;
+    const unreachable = new WebhookNotifier('http://127.0.0.1:1/hook', () => {}, {
+      baseDelayMs: 60_000,
+      fetch: (input, init) =>
+        globalThis.fetch(input, init).catch((err: unknown) => {
+          failedAttempts++;
+          throw err;
+        }),
+    });
     unreachable.notify({ text: 'x' });
     const t = Date.now();
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => failedAttempts, { timeout: 5000, interval: 10 }).toBe(1);
     await unreachable.close();
     expect(Date.now() - t).toBeLessThan(5000);
   });
