@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { IdpError } from '@idp/contracts';
+import { SMALL_YAML_LIMITS, YamlError, checkYamlSource, documentValue, type YamlLimits } from '@idp/core';
 import { ConfigSchema, type IdpConfig } from './schema.ts';
 
 export interface LoadedConfig {
@@ -10,6 +11,9 @@ export interface LoadedConfig {
   baseDir: string;
   config: IdpConfig;
 }
+
+/** A config is a few KB; an alias bomb or a huge file is refused as CONFIG_INVALID, not a crash. */
+const CONFIG_YAML_LIMITS: YamlLimits = { ...SMALL_YAML_LIMITS, maxBytes: 1024 * 1024 };
 
 export function loadConfig(path: string): LoadedConfig {
   const abs = resolve(path);
@@ -30,7 +34,11 @@ export function loadConfig(path: string): LoadedConfig {
 }
 
 export function parseConfig(text: string, abs: string): LoadedConfig {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const doc = withinLimits(abs, () => {
+    checkYamlSource(text, CONFIG_YAML_LIMITS);
+    return parseDocument(text, { prettyErrors: true, lineCounter });
+  });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0];
@@ -43,7 +51,7 @@ export function parseConfig(text: string, abs: string): LoadedConfig {
       },
     );
   }
-  const raw = doc.toJS() ?? {};
+  const raw = withinLimits(abs, () => documentValue(doc, CONFIG_YAML_LIMITS, lineCounter)) ?? {};
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -56,4 +64,15 @@ export function parseConfig(text: string, abs: string): LoadedConfig {
     });
   }
   return { path: abs, baseDir: dirname(abs), config: parsed.data };
+}
+
+/** Runs a YAML step, reporting a limit it passes as CONFIG_INVALID at the file (and line). */
+function withinLimits<T>(abs: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof YamlError)) throw err;
+    const at = err.line ? `:${err.line}${err.column ? `:${err.column}` : ''}` : '';
+    throw new IdpError('CONFIG_INVALID', `${abs}${at}: ${err.reason}`, { file: abs, line: err.line ?? undefined });
+  }
 }
