@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualTimers } from './clock.ts';
 import { HealthChecker, type HealthCheckResult } from './health.ts';
 import { findFreePort } from './probe.ts';
+import { holdsFor } from '../../../test/support/wait.ts';
 import { waitFor } from './test-helpers.ts';
 
 describe('HealthChecker', () => {
@@ -44,8 +45,8 @@ describe('HealthChecker', () => {
 
       checker.stop();
       const stoppedAt = rounds.length;
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      expect(rounds.length).toBe(stoppedAt); // a round in flight at stop() does not call back
+      // A round in flight at stop() does not call back: nothing may arrive for a few intervals.
+      await holdsFor(150, () => expect(rounds.length).toBe(stoppedAt), 10);
       expect(checker.isRunning).toBe(false);
     } finally {
       checker.stop();
