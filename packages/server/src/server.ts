@@ -11,6 +11,7 @@ import { loadConfig, type LoadedConfig } from './config/index.ts';
 import { Directory } from './identity/index.ts';
 import { PolicyGate } from './policy/gate.ts';
 import { openStore } from './store/index.ts';
+import { Lifecycle, PeriodicTask, listenFailure } from './lifecycle/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
 import { FetchRules } from './capabilities/catalog/fetch-rules.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
@@ -135,7 +136,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Filled from the catalog's User and Group entities once the catalog has read its locations.
   const directory = new Directory(loaded.config.auth.adminGroup);
 
+  // Every component registers its stop as soon as it exists: `close` (and a failed start) stop
+  // them in the reverse order, so each stops before what it was built on.
+  const lifecycle = new Lifecycle({ log });
   const store = await openStore({ databaseUrl: opts.databaseUrl ?? env.IDP_DATABASE_URL, dataDir });
+  lifecycle.register('state store', () => store.close());
   try {
     // First, before anything is written: a wrong master key must refuse to start and touch nothing.
     const masterKey = await unlockMasterKey(store.db, clock, dataDir, opts.masterKey ?? env.IDP_MASTER_KEY);
@@ -166,6 +171,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
       readOptions: { fetchRules: new FetchRules(loaded.config.catalog.fetch.allowHosts), log },
     });
+    lifecycle.register('catalog', () => catalog.stop());
     await catalog.start({ timer: opts.catalogTimer ?? true });
     // An environment's tier decides its secrets' tier: base environments declare it, clones
     // inherit their source's; secrets.productionEnvironments still names extra ones.
@@ -187,6 +193,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       settings: loaded.config.access,
       log,
     });
+    lifecycle.register('access', () => access.stop());
     const secrets = new SecretsService({
       db: store.db,
       dialect: store.dialect,
@@ -199,11 +206,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       grants: access,
     });
     const infra = environmentInfra(loaded, opts, env);
+    lifecycle.register('redis', () => infra.redis?.close());
     const envSettings = { ...loaded.config.environments, baseDir: loaded.baseDir, dataDir };
     const envNotifier = new WebhookNotifier(
       loaded.config.environments.webhookUrl ?? loaded.config.access.webhookUrl,
       log,
     );
+    lifecycle.register('environment notifications', () => envNotifier.close());
     const environments = new EnvironmentService({
       db: store.db,
       audit,
@@ -271,7 +280,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       },
     });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
-    const proxy = new EdgeProxy({ port: proxyPort, host: host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1' });
+    const proxyHost = host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
+    const proxy = new EdgeProxy({ port: proxyPort, host: proxyHost });
     let onReplicaStarted: (release: string) => void = () => {};
     const supervisor = new ProcessSupervisor({
       onEvent: (e) => {
@@ -297,11 +307,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       isolation,
       log,
     });
+    // Stops the replicas (process groups) and closes the edge proxy; longer than the default
+    // bound: a replica gets its SIGTERM grace (10 s) before the SIGKILL.
+    lifecycle.register('deployments', () => deployments.stop(), { timeoutMs: 30_000 });
     // After the deployments' hook: a namespace's replicas stop before its user is removed.
     environments.addNamespaceHook({
       onCreate: (ns) => isolation.onNamespaceCreate(ns),
       onDelete: (ns) => isolation.onNamespaceDelete(ns),
     });
+    // Environment jobs run the namespace hooks above, so they stop before the deployments do.
+    lifecycle.register('environments', () => environments.stop());
     onReplicaStarted = (release) =>
       void deployments
         .recordProcesses(release)
@@ -309,12 +324,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // Stable releases get their processes and routes back before the proxy takes a request, so
     // it never answers "no route" for a service that is deployed.
     await deployments.restore();
-    await proxy.listen().catch(async (err: Error) => {
-      await supervisor.stopAll();
-      throw new IdpError('CONFIG_INVALID', `the edge proxy cannot listen on port ${proxyPort}: ${err.message}`, {
-        field: 'IDP_PROXY_PORT',
-        hint: 'Free the port or set IDP_PROXY_PORT to another one (0 picks a free port).',
-      });
+    await proxy.listen().catch((err: unknown) => {
+      throw listenFailure('edge proxy', { host: proxyHost, port: proxyPort }, err);
     });
     const services: Services = {
       store,
@@ -330,15 +341,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       deployments: { service: deployments, releases },
       version: readVersion(),
     };
-    let app;
-    try {
-      app = await buildApp(services, { logLevel: opts.logLevel, unauthenticated: loaded.config.auth.rateLimit, log });
-    } catch (err) {
-      await catalog.stop();
-      await access.stop();
-      throw err;
-    }
-    await app.listen({ port, host });
+    const app = await buildApp(services, {
+      logLevel: opts.logLevel,
+      unauthenticated: loaded.config.auth.rateLimit,
+      log,
+    });
+    lifecycle.register('HTTP server', () => app.close());
+    await app.listen({ port, host }).catch((err: unknown) => {
+      throw listenFailure('control plane', { host, port }, err);
+    });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${actualPort}`;
@@ -365,23 +376,24 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     for (const line of isolation.describe().lines) log(line);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
-    let snapshotTimer: NodeJS.Timeout | null = null;
     if (opts.environmentTimers ?? true) {
+      lifecycle.register('environment reaper', () => reaper.stop());
       reaper.start();
       // Not at start-up: the first env:create takes the first snapshot, so a start costs no pg_dump.
-      const refresh = () => void refreshSnapshots(environments, log);
-      snapshotTimer = setInterval(
-        refresh,
-        parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000,
-      );
-      snapshotTimer.unref();
+      const snapshots = new PeriodicTask({
+        name: 'snapshot refresh',
+        everyMs: parseDuration(envSettings.snapshotRefresh, 'environments.snapshotRefresh') * 1000,
+        run: () => refreshSnapshots(environments, log),
+        log,
+      });
+      lifecycle.register('snapshot refresh', () => snapshots.stop());
+      snapshots.start();
     }
     log(
       admin.source === 'IDP_ADMIN_TOKEN'
         ? '  admin token: from IDP_ADMIN_TOKEN'
         : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`,
     );
-    let closed = false;
     return {
       url,
       port: actualPort,
@@ -389,21 +401,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       adminTokenSource: admin.source,
       services,
       async close() {
-        if (closed) return;
-        closed = true;
-        if (snapshotTimer) clearInterval(snapshotTimer);
-        await reaper.stop();
-        await catalog.stop();
-        await access.stop();
-        await environments.stop();
-        await deployments.stop();
-        await app.close();
-        await infra.redis?.close();
-        await store.close();
+        // Idempotent; a stop that fails or hangs is logged and the others still run.
+        await lifecycle.stopAll();
       },
     };
   } catch (err) {
-    await store.close().catch(() => {});
+    // Whatever started before the failure (store, timers, replicas, the edge proxy) stops again.
+    await lifecycle.stopAll();
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { IdpError } from '@idp/contracts';
 import type { AuditLog } from '../audit/index.ts';
+import { PeriodicTask } from '../lifecycle/index.ts';
 import { clientKey, OVERFLOW_KEY, TokenBuckets, type BucketSettings } from './rate-limit.ts';
 
 export interface UnauthenticatedSettings {
@@ -40,7 +41,7 @@ export interface DeniedRequest {
 export class UnauthenticatedGuard {
   private readonly buckets: TokenBuckets;
   private readonly windows = new Map<string, Window>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly flusher: PeriodicTask;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -53,8 +54,13 @@ export class UnauthenticatedGuard {
   ) {
     const bucket: BucketSettings = { perMinute: settings.unauthenticatedPerMinute, burst: settings.burst };
     this.buckets = new TokenBuckets(bucket, nowMs, maxClients);
-    this.timer = setInterval(() => void this.flush(false), Math.min(10_000, windowMs));
-    this.timer.unref();
+    this.flusher = new PeriodicTask({
+      name: 'rate-limit audit flush',
+      everyMs: Math.min(10_000, windowMs),
+      run: () => this.flush(false),
+      log,
+    });
+    this.flusher.start();
   }
 
   /** Records the denial (collapsed) and returns what to answer: the original error, or RATE_LIMITED. */
@@ -132,7 +138,7 @@ export class UnauthenticatedGuard {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    await this.flusher.stop();
     await this.flush(true);
   }
 

@@ -1,2 +1,3 @@
 export { Lifecycle, type LifecycleOptions, type StopFailure } from './lifecycle.ts';
 export { PeriodicTask, type PeriodicOptions } from './periodic.ts';
+export { listenFailure } from './listen.ts';

@@ -94,6 +94,18 @@ describe('Lifecycle', () => {
     expect(lines).toEqual([expect.stringMatching(/^warning: stopping hangs failed: did not stop within 30 ms/)]);
   });
 
+  it('lets a component ask for a longer bound than the default', async () => {
+    const lifecycle = new Lifecycle({ log: () => {}, stopTimeoutMs: 10 });
+    let release!: () => void;
+    lifecycle.register('slow', () => new Promise<void>((r) => (release = r)), { timeoutMs: 60_000 });
+    lifecycle.register('hangs', () => new Promise<void>(() => {}));
+    const done = lifecycle.stopAll();
+    await expect.poll(() => release).toBeTypeOf('function');
+    release();
+    const failures = await done;
+    expect(failures.map((f) => f.name)).toEqual(['hangs']);
+  });
+
   it('stops a component registered after stopAll began at once', async () => {
     const { lines, log } = recorder();
     const lifecycle = new Lifecycle({ log });

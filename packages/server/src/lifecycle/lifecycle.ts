@@ -5,7 +5,7 @@ export interface StopFailure {
 }
 
 export interface LifecycleOptions {
-  /** How long one component's stop may take before the others go on without it. */
+  /** How long one component's stop may take before the others go on without it (default 15 s). */
   stopTimeoutMs?: number;
   /** Where failures are reported as they happen; stderr by default. */
   log?: (line: string) => void;
@@ -14,9 +14,10 @@ export interface LifecycleOptions {
 interface Component {
   name: string;
   stop: () => Promise<void> | void;
+  timeoutMs: number;
 }
 
-const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+const DEFAULT_STOP_TIMEOUT_MS = 15_000;
 
 /**
  * What the composition root started, and how to stop it. Each component registers its stop as
@@ -47,17 +48,19 @@ export class Lifecycle {
   }
 
   /**
-   * Adds a component's stop. After `stopAll` began, nothing will call it later, so the component
+   * Adds a component's stop (`timeoutMs` overrides the default bound for a component that needs
+   * longer, e.g. replicas' SIGTERM grace period). After `stopAll` began, nothing will call it later, so the component
    * is stopped at once (a start that raced the shutdown leaves nothing running).
    */
-  register(name: string, stop: () => Promise<void> | void): void {
+  register(name: string, stop: () => Promise<void> | void, opts: { timeoutMs?: number } = {}): void {
+    const component = { name, stop, timeoutMs: opts.timeoutMs ?? this.timeoutMs };
     if (this.stopping) {
-      void this.stopOne({ name, stop }).then((failure) => {
+      void this.stopOne(component).then((failure) => {
         if (failure) this.report(failure);
       });
       return;
     }
-    this.components.push({ name, stop });
+    this.components.push(component);
   }
 
   /** Stops every component, last registered first; calling it again returns the same result. */
@@ -82,8 +85,8 @@ export class Lifecycle {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Error>((resolve) => {
       timer = setTimeout(
-        () => resolve(new Error(`did not stop within ${this.timeoutMs} ms; going on without it`)),
-        this.timeoutMs,
+        () => resolve(new Error(`did not stop within ${component.timeoutMs} ms; going on without it`)),
+        component.timeoutMs,
       );
       timer.unref();
     });

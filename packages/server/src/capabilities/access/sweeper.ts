@@ -3,6 +3,7 @@ import { parseDuration } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
+import { PeriodicTask } from '../../lifecycle/index.ts';
 
 /** The actor of records the control plane writes on its own (expiry). */
 export const SYSTEM_ACTOR = 'system:idp';
@@ -21,31 +22,27 @@ export interface SweeperDeps {
  * audits each (access:expire). Reads never depend on it: they compare times themselves.
  */
 export class AccessSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> | null = null;
+  private task: PeriodicTask | null = null;
   private stopped = false;
 
   constructor(private readonly deps: SweeperDeps) {}
 
   /** Sweeps every interval (one sweep at a time) until `stop`. */
   start(): void {
-    if (this.timer || this.stopped) return;
-    const ms = parseDuration(this.deps.interval, 'access.sweepInterval') * 1000;
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep()
-        .catch((err) => this.deps.log(`warning: access expiry sweep failed: ${(err as Error).message}`))
-        .finally(() => (this.sweeping = null));
-    }, ms);
-    this.timer.unref();
+    if (this.task || this.stopped) return;
+    this.task = new PeriodicTask({
+      name: 'access expiry sweep',
+      everyMs: parseDuration(this.deps.interval, 'access.sweepInterval') * 1000,
+      run: () => this.sweep(),
+      log: this.deps.log,
+    });
+    this.task.start();
   }
 
   /** Ends the timer and waits for a sweep in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping?.catch(() => {});
+    await this.task?.stop();
   }
 
   /** One pass; returns how many requests it marked expired. */

@@ -10,6 +10,7 @@ import type {
 } from '@idp/contracts';
 import { parseDuration } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
+import { PeriodicTask } from '../../lifecycle/index.ts';
 import type { CatalogDeps, CatalogSettings } from './deps.ts';
 import type { CatalogGraph } from './graph.ts';
 import { CatalogLocations, type RegisterInput, type RegisterOutcome } from './locations.ts';
@@ -33,8 +34,7 @@ export class CatalogService {
   readonly queries: CatalogQueries;
   private readonly locations: CatalogLocations;
   private readonly views: CatalogViews;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private refresher: PeriodicTask | null = null;
   private stopped = false;
   private readonly log: (line: string) => void;
 
@@ -72,24 +72,19 @@ export class CatalogService {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
+    await this.refresher?.stop();
   }
 
   /** One refresh of everything, then the next one interval later: refreshes never overlap. */
   private schedule(): void {
-    if (this.stopped) return;
-    const ms = parseDuration(this.deps.settings.refreshInterval, 'catalog.refreshInterval') * 1000;
-    this.timer = setTimeout(() => {
-      this.running = this.refreshAll(null)
-        .catch((err) => this.log(`warning: catalog refresh failed: ${(err as Error).message}`))
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, ms);
-    this.timer.unref();
+    if (this.stopped || this.refresher) return;
+    this.refresher = new PeriodicTask({
+      name: 'catalog refresh',
+      everyMs: parseDuration(this.deps.settings.refreshInterval, 'catalog.refreshInterval') * 1000,
+      run: () => this.refreshAll(null),
+      log: this.log,
+    });
+    this.refresher.start();
   }
 
   // --- locations (locations.ts) ------------------------------------------------------------

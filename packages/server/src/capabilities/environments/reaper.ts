@@ -3,6 +3,7 @@ import { parseDuration } from '@idp/core';
 import type { AuditLog } from '../../audit/index.ts';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
+import { PeriodicTask } from '../../lifecycle/index.ts';
 import type { WebhookNotifier } from '../access/notifier.ts';
 import type { EnvironmentService } from './service.ts';
 
@@ -14,8 +15,7 @@ const REAPER = 'system:reaper';
  * selected. A sweep never overlaps the previous one.
  */
 export class Reaper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -28,31 +28,26 @@ export class Reaper {
       reapInterval: string;
       notifyBefore: string;
     },
-  ) {}
+  ) {
+    this.task = new PeriodicTask({
+      name: 'environment reaper',
+      everyMs: parseDuration(deps.reapInterval, 'environments.reapInterval') * 1000,
+      run: () => this.pass(),
+      log: deps.log,
+    });
+  }
 
   start(): void {
-    if (this.timer) return;
-    const every = parseDuration(this.deps.reapInterval, 'environments.reapInterval') * 1000;
-    this.timer = setInterval(() => void this.sweep(), every);
-    this.timer.unref();
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.task.stop();
   }
 
-  /** One pass; returns what it did (tests call it directly with a fake clock). */
+  /** One pass, or the one in progress (tests call it directly with a fake clock); never rejects. */
   sweep(): Promise<void> {
-    if (!this.running) {
-      this.running = this.pass()
-        .catch((err: Error) => this.deps.log(`environments: reaper pass failed: ${err.message}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }
-    return this.running;
+    return this.task.runNow();
   }
 
   private async pass(): Promise<void> {
