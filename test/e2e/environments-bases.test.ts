@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { hintPlaceholders } from '@idp/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACME_CONFIG, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from './secrets-fixtures.ts';
@@ -96,5 +97,16 @@ describe('base environments through the CLI', () => {
     expect(res.stderr).toContain('"nothing-like-it" is not a base environment that can be cloned');
     expect(res.stderr).toContain('Clone one of: staging, qa, unowned (production cannot be cloned by you).');
     expect(res.stderr).not.toMatch(/did you mean/i);
+  });
+
+  it('hints name the environment the error is about, with no placeholder left', async () => {
+    const reserved = await idp('alice', 'env:create', '--name=staging', '--from=staging');
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toContain('ENV_NAME_RESERVED');
+    expect(reserved.stderr).toContain('`idp env:create --name=feature-staging --from=staging`');
+    const protectedBase = await idp('frank', 'env:delete', 'staging');
+    expect(protectedBase.stderr).toContain('ENV_BASE_PROTECTED');
+    expect(protectedBase.stderr).toContain('`idp env:create --name=feature-staging --from=staging`');
+    for (const res of [reserved, protectedBase]) expect(hintPlaceholders(res.stderr)).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { fillHint } from './error-hints.ts';
+
 /**
  * The error-code catalogue. Every error the API or CLI shows has one of these codes.
  * Codes are stable: never rename or reuse one; retire it by moving it to RETIRED_CODES.
@@ -11,8 +13,10 @@ export interface ErrorCodeSpec {
   exit: 1 | 2 | 3 | 4;
   /** One line on what it means. */
   meaning: string;
-  /** The default "Try this:" hint; a thrower may give a more specific one. */
+  /** The default "Try this:" hint, with no placeholders; a thrower may give a more specific one. */
   hint: string;
+  /** The hint filled in from the error's details (error-hints.ts); the default when it gives none. */
+  hintFor?: (details: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 export const ERROR_CODES = {
@@ -110,7 +114,8 @@ export const ERROR_CODES = {
     status: 409,
     exit: 1,
     meaning: 'A catalog location with this type and target is already registered.',
-    hint: 'Run `idp catalog:locations` to find it, and `idp catalog:refresh <id>` to read it again.',
+    hint: 'Run `idp catalog:locations` to find its id, and `idp catalog:refresh` with that id to read it again.',
+    hintFor: fillHint.catalogLocationExists,
   },
   TOKEN_ALREADY_REVOKED: {
     status: 409,
@@ -216,7 +221,8 @@ export const ERROR_CODES = {
     status: 404,
     exit: 4,
     meaning: 'No secret (or no such version of it) exists at this path.',
-    hint: 'Run `idp secret:list --env ENV --service SERVICE` to see the secrets you may list.',
+    hint: 'Run `idp secret:list` to see the secrets you may list (--env and --service narrow it).',
+    hintFor: fillHint.secretNotFound,
   },
   SECRET_INTEGRITY_FAILED: {
     status: 500,
@@ -285,13 +291,14 @@ export const ERROR_CODES = {
     status: 403,
     exit: 3,
     meaning: 'Your access grant for this secret has ended.',
-    hint: 'Ask again with `idp access:request --secret PATH --reason WHY --duration 1h`.',
+    hint: 'Ask again with `idp access:request` for the same --secret, with a --reason and a --duration (e.g. 1h).',
   },
   ENV_EXISTS: {
     status: 409,
     exit: 1,
     meaning: 'An environment with this name already exists (or is being created or deleted).',
-    hint: 'Pick another --name, or see it with `idp env:get NAME`.',
+    hint: 'Pick another --name; `idp env:list --all` shows the names in use.',
+    hintFor: fillHint.envExists,
   },
   ENV_NOT_FOUND: {
     status: 404,
@@ -309,7 +316,8 @@ export const ERROR_CODES = {
     status: 400,
     exit: 2,
     meaning: 'The name belongs to a base environment (or is reserved by the platform).',
-    hint: 'Pick another --name, such as feature-<topic>.',
+    hint: 'Pick another --name, such as feature-payments.',
+    hintFor: fillHint.envNameReserved,
   },
   ENV_TTL_TOO_LONG: {
     status: 400,
@@ -321,20 +329,23 @@ export const ERROR_CODES = {
     status: 403,
     exit: 3,
     meaning: 'You already have as many environments as the policies allow.',
-    hint: 'Delete one you no longer need (`idp env:list` then `idp env:delete NAME`).',
+    hint: 'Delete one you no longer need: `idp env:list` shows yours, `idp env:delete` removes one.',
+    hintFor: fillHint.envQuotaExceeded,
   },
   ENV_BASE_PROTECTED: {
     status: 403,
     exit: 3,
     meaning:
       'Base environments (declared in the config) are never deleted, extended or reaped through the environment commands.',
-    hint: 'Change base environments in the config file; clone one with `idp env:create --from=NAME`.',
+    hint: 'Change base environments in the config file; work on a copy with `idp env:create --from=staging`.',
+    hintFor: fillHint.envBaseProtected,
   },
   ENV_NOT_READY: {
     status: 409,
     exit: 1,
     meaning: 'The environment is not ready (still provisioning, failed, or being deleted), so this cannot be done yet.',
-    hint: 'Follow it with `idp env:get NAME --watch`; a failed environment can be removed with `idp env:delete NAME`.',
+    hint: 'Follow it with `idp env:get --watch`; a failed environment can be removed with `idp env:delete`.',
+    hintFor: fillHint.envNotReady,
   },
   ENV_PROVIDER_UNAVAILABLE: {
     status: 503,
@@ -381,13 +392,15 @@ export const ERROR_CODES = {
     status: 400,
     exit: 2,
     meaning: "The team in deploy.yaml is not the service's owner in the catalog.",
-    hint: 'Set service.team in .idp/deploy.yaml to the owner shown by `idp catalog:get SERVICE`.',
+    hint: "Set service.team in .idp/deploy.yaml to the owner the catalog names (`idp catalog:get` with the service's name).",
+    hintFor: fillHint.deployTeamMismatch,
   },
   RELEASE_NOT_FOUND: {
     status: 404,
     exit: 4,
     meaning: 'No release of this service has this version.',
-    hint: 'Run `idp deploy:history --service S --env E` to see versions, or deploy from the repository with `idp deploy`.',
+    hint: "Run `idp deploy:history` with the service's name to see its versions, or deploy from the repository with `idp deploy`.",
+    hintFor: fillHint.releaseNotFound,
   },
   DEPLOY_BUILD_FAILED: {
     status: 422,
@@ -421,33 +434,37 @@ export const ERROR_CODES = {
     status: 404,
     exit: 4,
     meaning: 'No deployment has this id (or none of this service in this environment).',
-    hint: 'Run `idp deploy:history --service S --env E`.',
+    hint: "Check the id: `idp deploy:history` with the service's name lists its deployments and their ids.",
+    hintFor: fillHint.deploymentNotFound,
   },
   DEPLOY_IN_PROGRESS: {
     status: 409,
     exit: 1,
     meaning: 'Another rollout of this service in this environment is still running.',
-    hint: 'Follow it with `idp deploy:status ID --watch`, promote it or abort it (`idp deploy:abort ID`).',
+    hint: 'Follow it with `idp deploy:status --watch`, promote it (`idp deploy:promote`) or abort it (`idp deploy:abort`), each with its id.',
+    hintFor: fillHint.deployInProgress,
   },
   DEPLOY_NOT_ACTIVE: {
     status: 409,
     exit: 1,
     meaning:
       'The deployment has already ended (healthy, rolled back, aborted or failed), so it cannot be promoted or aborted.',
-    hint: 'Run `idp deploy:status ID` to see how it ended; `idp rollback` returns to an earlier version.',
+    hint: 'Run `idp deploy:status` with its id to see how it ended; `idp rollback` returns to an earlier version.',
+    hintFor: fillHint.deployNotActive,
   },
   ROLLBACK_TARGET_INVALID: {
     status: 400,
     exit: 2,
     meaning:
       'There is no earlier healthy version of this service in this environment to return to (or --to names one that never ran healthy here).',
-    hint: 'Run `idp deploy:history --service S --env E` to see the versions that were healthy.',
+    hint: 'Run `idp deploy:history` with the same --service and --env to see the versions that were healthy.',
+    hintFor: fillHint.rollbackTargetInvalid,
   },
   PROXY_NO_ROUTE: {
     status: 404,
     exit: 4,
     meaning: 'The edge proxy has no service at this Host (<service>.<namespace>.localhost): nothing is deployed there.',
-    hint: 'Check the host name (`idp deploy:status` shows the URL) or deploy the service with `idp deploy --env ENV`.',
+    hint: 'Check the host name (`idp deploy:status` shows the URL) or deploy the service to that environment with `idp deploy --env`.',
   },
   PROXY_NO_HEALTHY_TARGET: {
     status: 503,
@@ -509,7 +526,8 @@ export class IdpError extends Error {
   }
 
   get hint(): string {
-    return this.details.hint ?? ERROR_CODES[this.code].hint;
+    const spec: ErrorCodeSpec = ERROR_CODES[this.code];
+    return this.details.hint ?? spec.hintFor?.(this.details) ?? spec.hint;
   }
 
   toBody(requestId?: string): ErrorBody {

@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export { hintPlaceholders } from './error-hints.ts';
 export * from './resources.ts';
 export * from './catalog.ts';
 export * from './secrets.ts';

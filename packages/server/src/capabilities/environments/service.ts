@@ -130,7 +130,7 @@ export class EnvironmentService {
     const name = assertEnvName(req.name, 'name');
     const base = this.deps.settings.base;
     if (Object.hasOwn(base, name)) {
-      throw new IdpError('ENV_NAME_RESERVED', `"${name}" is a base environment`, { field: 'name' });
+      throw new IdpError('ENV_NAME_RESERVED', `"${name}" is a base environment`, { field: 'name', name });
     }
     const from = typeof req.from === 'string' ? req.from : '';
     const source = Object.hasOwn(base, from) ? base[from]! : undefined;
@@ -376,6 +376,14 @@ export class EnvironmentService {
       );
     }
     if (context.ownedEnvironments !== undefined && without('ownedEnvironments')) {
+      const yours = await this.deps.db
+        .selectFrom('environments')
+        .select('name')
+        .where('owner_ref', '=', ctx.principal.ref)
+        .where('kind', '=', 'ephemeral')
+        .where('status', '<>', 'deleted')
+        .orderBy('created_at', 'asc')
+        .execute();
       return this.deps.gate.refuse(
         ctx,
         req,
@@ -386,6 +394,7 @@ export class EnvironmentService {
           {
             owned: context.ownedEnvironments,
             forbiddenBy: decision.forbiddenBy,
+            yours: yours.map((r) => r.name),
           },
         ),
       );
