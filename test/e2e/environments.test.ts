@@ -3,23 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { ACME_REAL_CONFIG, api, startTestServer, type TestServer } from '../support/server.ts';
-import { envFixture, PG_ADMIN_URL, REDIS_URL, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { fakeClock, userTokens, webhookReceiver, type FakeClock } from './secrets-fixtures.ts';
+import {
+  envFixture,
+  PG_ADMIN_URL,
+  REDIS_URL,
+  storesAvailable,
+  waitForEnvironment,
+  type EnvFixture,
+} from '../support/environments.ts';
+import { userTokens } from '../support/tokens.ts';
+import { fakeClock, webhookReceiver, type FakeClock } from './secrets-fixtures.ts';
 
 // Self-service environments through the real HTTP API, against the machine's real PostgreSQL
 // and Redis: what env:create makes is checked with separate clients, not through idp.
 
 const ok = await storesAvailable();
-
-async function waitFor(server: TestServer, token: string, name: string, statuses: string[], ms = 30_000): Promise<any> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const res = await api(server, token, 'GET', `/api/environments/${name}`);
-    if (res.status === 200 && statuses.includes(res.json.status)) return res.json;
-    if (Date.now() > until) throw new Error(`${name} did not reach ${statuses.join('|')}: ${res.text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function query<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
@@ -94,7 +92,7 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
         secrets: 'copied from staging vault',
       },
     });
-    const env = await waitFor(server, t.alice!, name, ['ready', 'failed']);
+    const env = await waitForEnvironment(server, t.alice!, name, ['ready', 'failed']);
     expect(env.status, JSON.stringify(env.steps)).toBe('ready');
     expect(env.steps.map((s: any) => [s.name, s.status])).toEqual([
       ['namespace', 'done'],
@@ -214,9 +212,9 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect([a.status, b.status].sort()).toEqual([202, 409]);
     expect([a, b].find((r) => r.status === 409)!.json.error.code).toBe('ENV_EXISTS');
     const winner = a.status === 202 ? t.alice! : t.bob!;
-    await waitFor(server, winner, name, ['ready']);
+    await waitForEnvironment(server, winner, name, ['ready']);
     await api(server, winner, 'DELETE', `/api/environments/${name}`);
-    await waitFor(server, winner, name, ['deleted']);
+    await waitForEnvironment(server, winner, name, ['deleted']);
   });
 
   it("shows environments to their owner, the owner's team and admins only", async () => {
@@ -264,7 +262,7 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     expect(existsSync(nsDir)).toBe(true);
     const res = await api(server, t.alice!, 'DELETE', `/api/environments/${name}`);
     expect([res.status, res.json.status]).toEqual([202, 'deleting']);
-    const gone = await waitFor(server, t.alice!, name, ['deleted']);
+    const gone = await waitForEnvironment(server, t.alice!, name, ['deleted']);
     expect(gone.steps.filter((s: any) => s.name.startsWith('delete:')).map((s: any) => s.status)).toEqual([
       'done',
       'done',
@@ -288,14 +286,14 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
     await query(PG_ADMIN_URL, `CREATE DATABASE "pg-${name}"`);
     const res = await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'staging' });
     expect(res.status).toBe(202);
-    const failed = await waitFor(server, t.alice!, name, ['failed', 'ready']);
+    const failed = await waitForEnvironment(server, t.alice!, name, ['failed', 'ready']);
     expect(failed.status).toBe('failed');
     expect(failed.error.step).toBe('database');
     expect(failed.error.message).toMatch(/ENV_RESOURCE_CONFLICT/);
     const conn = await api(server, t.alice!, 'POST', `/api/environments/${name}/connect`);
     expect([conn.status, conn.json.error.code]).toEqual([409, 'ENV_NOT_READY']);
     await api(server, t.alice!, 'DELETE', `/api/environments/${name}`);
-    const gone = await waitFor(server, t.alice!, name, ['deleted']);
+    const gone = await waitForEnvironment(server, t.alice!, name, ['deleted']);
     expect(gone.steps.find((s: any) => s.name === 'delete:database').detail).toMatch(/left alone/);
     const left = await fx.leftovers();
     expect(left.databases).toEqual([`pg-${name}`]); // the stranger's database survives
@@ -309,9 +307,9 @@ describe.skipIf(!ok)('environments (real PostgreSQL and Redis)', () => {
       expect((await api(server, t.bob!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
     const sixth = await api(server, t.bob!, 'POST', '/api/environments', { name: fx.envName('q6'), from: 'cache' });
     expect([sixth.status, sixth.json.error.code]).toEqual([403, 'ENV_QUOTA_EXCEEDED']);
-    for (const name of names) await waitFor(server, t.bob!, name, ['ready']);
+    for (const name of names) await waitForEnvironment(server, t.bob!, name, ['ready']);
     for (const name of names) await api(server, t.bob!, 'DELETE', `/api/environments/${name}`);
-    for (const name of names) await waitFor(server, t.bob!, name, ['deleted']);
+    for (const name of names) await waitForEnvironment(server, t.bob!, name, ['deleted']);
   });
 });
 
@@ -327,18 +325,18 @@ describe.skipIf(!ok)('environments: TTL reaper and expiry warnings', () => {
       expect(
         (await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache', ttl: '2d' })).status,
       ).toBe(202);
-      await waitFor(server, t.alice!, name, ['ready']);
+      await waitForEnvironment(server, t.alice!, name, ['ready']);
       // A day before expiry: one warning, however many sweeps run.
       clock.advance(86400 + 60);
       await server.services.reaper.sweep();
       await server.services.reaper.sweep();
-      await hook.waitFor(1, 5000);
+      await hook.waitFor(1);
       expect(hook.all).toHaveLength(1);
       expect(JSON.stringify(hook.received[0]!.body)).toContain(`idp env:extend ${name}`);
       // Past expiry: deleted by the reaper, resources gone.
       clock.advance(86400);
       await server.services.reaper.sweep();
-      const gone = await waitFor(server, t.alice!, name, ['deleted']);
+      const gone = await waitForEnvironment(server, t.alice!, name, ['deleted']);
       expect(gone.deletedAt).toBeTruthy();
       expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
       const audit = await api(server, t.frank!, 'GET', '/api/audit?action=env:*&limit=1000');

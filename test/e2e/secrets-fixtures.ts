@@ -6,7 +6,11 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACME_CONFIG, ROOT, api, type TestServer } from '../support/server.ts';
+import { ACME_CONFIG, ROOT } from '../support/server.ts';
+import { waitUntil } from '../support/wait.ts';
+
+// Moved to test/support/tokens.ts; still exported here for the files that import it from here.
+export { userTokens } from '../support/tokens.ts';
 
 /** Every value a test stores; the leak scan looks for each of them. */
 export class SecretValues {
@@ -88,12 +92,15 @@ export async function webhookReceiver(): Promise<Receiver> {
     received,
     all,
     failNext: (...s) => statuses.push(...s),
-    async waitFor(n, ms = 10_000) {
-      const until = Date.now() + ms;
-      while (received.length < n) {
-        if (Date.now() > until) throw new Error(`webhook got ${received.length} deliveries, expected ${n}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    async waitFor(n, ms = 30_000) {
+      await waitUntil(
+        `${n} webhook deliveries`,
+        () => {
+          if (received.length < n) throw new Error(`webhook got ${received.length} deliveries`);
+          return true;
+        },
+        { timeout: ms, interval: 20 },
+      );
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -138,15 +145,4 @@ export function findLeaks(values: readonly string[], dirs: readonly string[], lo
     for (const v of values) if (text.includes(v)) hits.push(`log #${i}: ${v}`);
   });
   return hits;
-}
-
-/** API tokens for demo users, by short name (alice, bob, …). */
-export async function userTokens(server: TestServer, names: readonly string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const name of names) {
-    const res = await api(server, server.adminToken, 'POST', '/api/tokens', { user: `${name}@company.com` });
-    if (res.status !== 201) throw new Error(`token for ${name}: ${res.text}`);
-    out[name] = res.json.token;
-  }
-  return out;
 }
