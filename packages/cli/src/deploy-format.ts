@@ -253,18 +253,9 @@ export function formatStrategy(spec: DeclaredDeploySpec): string {
   return `canary ${steps.join(' → ')}`;
 }
 
-/**
- * `✓ .idp/deploy.yaml is valid (service payments-api, team payments, strategy canary …)`, then one
- * line per inferred value: `run: npm start (inferred from package.json scripts.start)`.
- */
-export function formatValid(
-  file: string,
-  spec: DeclaredDeploySpec,
-  inferred: readonly InferredNote[] = [],
-  runtimeNode?: string,
-): string {
-  const head = `✓ ${file} is valid (service ${spec.service.name}, team ${spec.service.team}, strategy ${formatStrategy(spec)})`;
-  return [head, ...inferred.map((note) => formatInferredNote(note, runtimeNode))].join('\n');
+/** `✓ .idp/deploy.yaml is valid (service payments-api, team payments, strategy canary …)`. */
+export function formatValid(file: string, spec: DeclaredDeploySpec): string {
+  return `✓ ${file} is valid (service ${spec.service.name}, team ${spec.service.team}, strategy ${formatStrategy(spec)})`;
 }
 
 /** Same text as core's formatInferred, without loading core for it. */

@@ -94,7 +94,7 @@ function packageBuild(pkg: PackageJson, lockfile: string | null): { value: strin
   const install = lockfile ? 'npm ci' : 'npm install';
   if (typeof pkg.scripts.build === 'string')
     return { value: `${install} && npm run build`, from: 'package.json scripts.build' };
-  return { value: `${install} --omit=dev`, from: lockfile ?? 'package.json (no lockfile)' };
+  return { value: `${install} --omit=dev`, from: lockfile ?? 'package.json, no lockfile' };
 }
 
 /** The command of a Procfile's `web:` process, or null when it has none. */

@@ -5,6 +5,7 @@ import type { DeclaredDeploySpec, DeployProblem } from '@idp/core';
 import { BaseCommand } from '../../base-command.ts';
 import {
   catalogProblems,
+  formatInferredNote,
   formatNodeWarning,
   formatValid,
   loadDeployCore,
@@ -89,10 +90,9 @@ export default class DeployValidate extends BaseCommand<typeof DeployValidate> {
       return;
     }
     if (result.valid) {
-      await this.render(result, {
-        kind: 'text',
-        text: () => formatValid(label, result.spec!, result.inferred, result.node?.version),
-      });
+      await this.render(result, { kind: 'text', text: () => formatValid(label, result.spec!) });
+      // What was inferred is a note beside the verdict (stderr); -o json carries it as `inferred`.
+      for (const note of result.inferred) this.info(formatInferredNote(note, result.node?.version));
       return;
     }
     await this.render(result, { kind: 'text', text: () => core.formatProblems(problems) });
