@@ -8,8 +8,8 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_ADMIN_URL } from '../support/postgres.ts';
-import { REDIS_URL, isEnvUser, storesAvailable } from '../support/environments.ts';
-import { ACME_CONFIG, api, exited, runCli, startServerProcess, type CliResult } from '../support/server.ts';
+import { REDIS_URL, isEnvUser, storesAvailable, waitForEnvironment } from '../support/environments.ts';
+import { ACME_CONFIG, runCli, startServerProcess, stopProcess, type CliResult } from '../support/server.ts';
 
 // The env:* commands through the real `idp` executable against `idp server` as its own process,
 // cloning a real base environment: a PostgreSQL database, a Redis keyspace and secrets, all
@@ -118,23 +118,14 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     );
 
     // The base environment may still be seeding just after start.
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const res = await api(server, adminToken, 'GET', '/api/environments/staging');
-      if (res.status === 200 && res.json.status === 'ready') break;
-      if (Date.now() > until) throw new Error(`staging is not ready: ${res.status} ${res.text}\n${server.output()}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForEnvironment(server, adminToken, 'staging', ['ready'], { interval: 200 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${server.output()}`);
+    });
   });
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      // A server stuck in a step must not keep the shared PostgreSQL and Redis from being cleaned.
-      const killer = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
-      await exited(server.child);
-      clearTimeout(killer);
-    }
+    // A server stuck in a step must not keep the shared PostgreSQL and Redis from being cleaned.
+    if (server) await stopProcess(server.child, 15_000);
     // Whatever a failed test left behind, and the base environment itself.
     if (available) {
       for (const name of [envA, envB]) {
