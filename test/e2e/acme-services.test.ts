@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, exited, freePort } from '../support/server.ts';
+import { ROOT, answering, exited, freePort } from '../support/server.ts';
 import { createTempDatabase, postgresAvailable } from '../support/postgres.ts';
 
 // The Acme sample services (issue 6, point 7) the way the platform runs them: each folder is
@@ -91,18 +91,8 @@ async function start(dir: string, env: Record<string, string> = {}): Promise<Run
     },
   };
   running.add(proc);
-  const until = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${basename(dir)} exited ${child.exitCode}: ${output}`);
-    try {
-      await fetch(`${url}/health`);
-      return proc;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > until) throw new Error(`${basename(dir)} did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await answering(child, `${url}/health`, () => output, { name: basename(dir), timeout: 30_000, interval: 50 });
+  return proc;
 }
 
 async function call(base: string, method: string, path: string, body?: unknown) {

@@ -156,7 +156,7 @@ export async function answering(
   child: ChildProcess,
   url: string,
   output: () => string,
-  opts: { name: string; ok?: boolean; timeout?: number },
+  opts: { name: string; ok?: boolean; timeout?: number; interval?: number },
 ): Promise<void> {
   await waitUntil(
     `${opts.name} to answer ${url}`,
@@ -167,7 +167,7 @@ export async function answering(
       if (res && (!opts.ok || res.ok)) return true;
       throw new Error(`not answering yet: ${output()}`);
     },
-    { timeout: opts.timeout ?? 60_000, interval: 100 },
+    { timeout: opts.timeout ?? 60_000, interval: opts.interval ?? 100 },
   );
 }
 
