@@ -3,3 +3,4 @@ export type { AuthorizeRequest, CedarEntity, Decision, PolicySource } from './en
 export { formatUid, parseResourceRef } from './refs.ts';
 export type { CedarUid } from './refs.ts';
 export { DEFAULT_POLICY_DIR, SCHEMA_FILE, loadDefaultPolicySources } from './sources.ts';
+export { policyCheckCommand } from './check-command.ts';

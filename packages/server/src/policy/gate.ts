@@ -1,5 +1,12 @@
 import { IdpError } from '@idp/contracts';
-import { formatUid, type CedarEntity, type CedarUid, type Decision, type PolicyEngine } from '@idp/core';
+import {
+  formatUid,
+  policyCheckCommand,
+  type CedarEntity,
+  type CedarUid,
+  type Decision,
+  type PolicyEngine,
+} from '@idp/core';
 import type { AuditLog } from '../audit/index.ts';
 import type { Directory } from '../identity/index.ts';
 import type { RequestContext } from '../auth/context.ts';
@@ -11,6 +18,18 @@ export interface GateRequest {
   /** Extra entities the decision needs beyond the principal, its groups and the resource. */
   entities?: CedarEntity[];
   context?: Record<string, unknown>;
+  /**
+   * What `idp policy:check` needs beyond the context to build this resource as the real check did,
+   * when the resource does not exist yet (env:create's `from`). Shown in a denial's hint only.
+   */
+  checkInputs?: Record<string, unknown>;
+}
+
+/** The question policy:check asks a resolver: who, doing what, with which request context. */
+export interface CheckQuestion {
+  principalRef: string;
+  action: string;
+  context: Record<string, unknown>;
 }
 
 /**
@@ -18,8 +37,15 @@ export interface GateRequest {
  * audited and thrown as POLICY_DENIED. Allowed actions are audited by the service itself, in the
  * same transaction as the change they made.
  */
-/** Builds a resource's Cedar entity (with the attributes policies read) from its capability's state. */
-export type ResourceResolver = (id: string) => Promise<{ resource: CedarEntity; related?: CedarEntity[] } | undefined>;
+/**
+ * Builds a resource's Cedar entity (with the attributes policies read) from its capability's state,
+ * for policy:check. With the question, a resolver may build a resource that does not exist yet
+ * (the environment env:create would make) and give the context the real check would use.
+ */
+export type ResourceResolver = (
+  id: string,
+  question?: CheckQuestion,
+) => Promise<{ resource: CedarEntity; related?: CedarEntity[]; context?: Record<string, unknown> } | undefined>;
 
 export class PolicyGate {
   private readonly resolvers = new Map<string, ResourceResolver>();
@@ -36,10 +62,31 @@ export class PolicyGate {
   }
 
   /** The resource as the policies will see it; a bare entity when nothing knows the type or id. */
-  async resolve(uid: CedarUid): Promise<{ resource: CedarEntity; related: CedarEntity[]; found: boolean }> {
-    const found = await this.resolvers.get(uid.type)?.(uid.id);
-    if (found) return { resource: found.resource, related: found.related ?? [], found: true };
+  async resolve(
+    uid: CedarUid,
+    question?: CheckQuestion,
+  ): Promise<{ resource: CedarEntity; related: CedarEntity[]; context?: Record<string, unknown>; found: boolean }> {
+    if (uid.type === PLATFORM.uid.type && uid.id === PLATFORM.uid.id)
+      return { resource: PLATFORM, related: [], found: true };
+    const found = await this.resolvers.get(uid.type)?.(uid.id, question);
+    if (found)
+      return {
+        resource: found.resource,
+        related: found.related ?? [],
+        ...(found.context ? { context: found.context } : {}),
+        found: true,
+      };
     return { resource: { uid, attrs: {}, parents: [] }, related: [], found: false };
+  }
+
+  /** The `idp policy:check` command that asks what this request asked (a denial's hint). */
+  checkCommand(principalRef: string, req: GateRequest): string {
+    return policyCheckCommand({
+      principal: principalRef,
+      action: req.action,
+      resource: targetOf(req.resource.uid),
+      context: { ...req.context, ...req.checkInputs },
+    });
   }
 
   /** Decides without side effects: for filtering lists and for `policy:check`. */
@@ -74,7 +121,7 @@ export class PolicyGate {
         resource: target,
         reason: decision.reason,
         forbiddenBy: decision.forbiddenBy,
-        hint: `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${req.action} --resource ${target}\` to see the decision, or ask your platform team.`,
+        hint: `Run \`${this.checkCommand(ctx.principal.ref, req)}\` to see the decision, or ask your platform team.`,
       }),
       decision.errors.length ? { errors: decision.errors } : {},
     );

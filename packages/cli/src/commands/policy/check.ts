@@ -7,10 +7,15 @@ export default class PolicyCheck extends BaseCommand<typeof PolicyCheck> {
   static override summary = 'Explain whether a principal may take an action on a resource, and which policies decided.';
   static override description = [
     'Evaluates the Cedar policies without doing anything. Exits 0 for allow and for deny alike: the answer',
-    'is the explanation. Use it to understand a POLICY_DENIED error.',
+    'is the explanation. Use it to understand a POLICY_DENIED error: its hint is the policy:check command that',
+    'asks the same question, with the same context.',
   ].join(' ');
   static override examples = [
     '<%= config.bin %> <%= command.id %> --principal alice@company.com --action env:create --resource environment:staging',
+    {
+      description: 'An environment env:create would make: --context says what it clones (and the TTL).',
+      command: `<%= config.bin %> <%= command.id %> --principal alice@company.com --action env:create --resource environment:feature-x --context '{"from":"production","ttlSeconds":172800}'`,
+    },
     {
       description: 'With request context, as JSON.',
       command: `<%= config.bin %> <%= command.id %> --principal user:default/bob --action secret:read --resource secret:staging/payments-api/DB_URL --context '{"ttl":"2h"}' -o json`,

@@ -36,7 +36,13 @@ export interface DeployAuthzDeps {
  * (`deploy:read`) is decided on the Environment with the service's owner in the context.
  */
 export class DeployAuthorizer {
-  constructor(private readonly deps: DeployAuthzDeps) {}
+  constructor(private readonly deps: DeployAuthzDeps) {
+    // `idp policy:check --resource service:payments-api` sees the Service as deploy:* does.
+    deps.gate.registerResolver('Service', async (id) => {
+      const team = await teamOf(deps.owners, id);
+      return team ? { resource: serviceEntity(id, team) } : undefined;
+    });
+  }
 
   /** The owning team of a catalog Component, or DEPLOY_SERVICE_UNKNOWN. */
   async teamOf(service: string): Promise<string> {

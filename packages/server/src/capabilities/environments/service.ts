@@ -12,7 +12,7 @@ import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Directory } from '../../identity/index.ts';
-import type { PolicyGate } from '../../policy/gate.ts';
+import type { CheckQuestion, PolicyGate } from '../../policy/gate.ts';
 import { isUniqueViolation, type Database } from '../../store/index.ts';
 import type { SecretCipher } from '../secrets/crypto.ts';
 import type { SecretsService } from '../secrets/service.ts';
@@ -91,9 +91,10 @@ export class EnvironmentService {
       }),
       onDeleted: (row) => this.tiers.delete(row.name),
     });
-    deps.gate.registerResolver('Environment', async (name) => {
+    deps.gate.registerResolver('Environment', async (name, question) => {
       const row = await this.live(name);
-      return row ? { resource: this.entityOf(row) } : undefined;
+      if (row) return { resource: this.entityOf(row) };
+      return question?.action === 'env:create' ? this.wouldCreate(name, question) : undefined;
     });
   }
 
@@ -145,16 +146,9 @@ export class EnvironmentService {
 
     const ownerEmail = principal.email ?? shortRef(principal.ref);
     const team = who.team;
-    const owned = await this.deps.db
-      .selectFrom('environments')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('owner_ref', '=', principal.ref)
-      .where('kind', '=', 'ephemeral')
-      .where('status', '<>', 'deleted')
-      .executeTakeFirst();
     const resource = cloneEntity(name, from, source, who);
-    const context = { now: this.nowSeconds(), ttlSeconds, ownedEnvironments: Number(owned?.n ?? 0) };
-    const decision = await this.enforce(ctx, 'env:create', resource, context);
+    const context = { now: this.nowSeconds(), ttlSeconds, ownedEnvironments: await this.ownedCount(principal.ref) };
+    const decision = await this.enforce(ctx, 'env:create', resource, context, { from });
 
     const names = deriveNames(name, ownerEmail);
     const id = this.deps.ids.next('env');
@@ -344,11 +338,49 @@ export class EnvironmentService {
     return join(this.deps.settings.dataDir, 'namespaces', namespace);
   }
 
+  /** How many live environments of their own a user has (env:create's quota). */
+  private async ownedCount(ref: string): Promise<number> {
+    const owned = await this.deps.db
+      .selectFrom('environments')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('owner_ref', '=', ref)
+      .where('kind', '=', 'ephemeral')
+      .where('status', '<>', 'deleted')
+      .executeTakeFirst();
+    return Number(owned?.n ?? 0);
+  }
+
+  /**
+   * For `idp policy:check --action env:create --resource environment:NEW --context '{"from":…}'`:
+   * the environment env:create would make, and the context it would decide with (the TTL and
+   * the count of environments given, or as env:create would take them).
+   */
+  private async wouldCreate(
+    name: string,
+    question: CheckQuestion,
+  ): Promise<{ resource: CedarEntity; context: Record<string, unknown> } | undefined> {
+    const { from, ttlSeconds, ownedEnvironments, ...rest } = question.context;
+    const base = this.deps.settings.base;
+    if (typeof from !== 'string' || !Object.hasOwn(base, from)) return undefined;
+    const who = { ref: question.principalRef, team: this.primaryTeam(question.principalRef) };
+    return {
+      resource: cloneEntity(name, from, base[from]!, who),
+      context: {
+        ...rest,
+        now: this.nowSeconds(),
+        ttlSeconds: typeof ttlSeconds === 'number' ? ttlSeconds : parseDuration(this.deps.settings.defaultTtl, 'ttl'),
+        ownedEnvironments:
+          typeof ownedEnvironments === 'number' ? ownedEnvironments : await this.ownedCount(question.principalRef),
+      },
+    };
+  }
+
   private async enforce(
     ctx: RequestContext,
     action: string,
     resource: CedarEntity,
     context: Record<string, unknown>,
+    checkInputs?: Record<string, unknown>,
   ): Promise<Decision> {
     const decision = this.deps.gate.decide(ctx.principal.ref, { action, resource, context });
     if (decision.decision === 'allow') return decision;
@@ -358,7 +390,7 @@ export class EnvironmentService {
       delete rest[field];
       return this.deps.gate.decide(ctx.principal.ref, { action, resource, context: rest }).decision === 'allow';
     };
-    const req = { action, resource, context };
+    const req = { action, resource, context, ...(checkInputs ? { checkInputs } : {}) };
     if (context.ttlSeconds !== undefined && without('ttlSeconds')) {
       return this.deps.gate.refuse(
         ctx,

@@ -32,12 +32,15 @@ export const policyRoutes: RoutesPlugin<{ directory: Directory; gate: PolicyGate
         });
       }
       const uid = parseResourceRef(resource);
-      const resolved = await gate.resolve(uid);
+      // The resolver builds the resource as the real check does (for env:create, the environment
+      // it would make from context.from) and may give the context that check would use.
+      const asked = context ?? {};
+      const resolved = await gate.resolve(uid, { principalRef: user.ref, action, context: asked });
       const decision = gate.decide(user.ref, {
         action,
         resource: resolved.resource,
         entities: resolved.related,
-        context,
+        context: resolved.context ?? asked,
       });
       if (!resolved.found && decision.errors.length > 0) {
         decision.errors.push(`${targetOf(uid)} is not a known resource, so the policies saw it without attributes`);

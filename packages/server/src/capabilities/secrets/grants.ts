@@ -75,7 +75,7 @@ export async function authorizeWithGrant(
   }
   const hint = grantWouldAllow
     ? `This needs an access grant: idp access:request --secret=${scope.path} --reason="…" --duration=1h (the owning team is approved at once).`
-    : `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${action} --resource ${target}\` to see the decision, or ask the owning team.`;
+    : `Run \`${deps.gate.checkCommand(ctx.principal.ref, req)}\` to see the decision, or ask the owning team.`;
   throw new IdpError('POLICY_DENIED', `${action} on ${target} denied: ${decision.reason}`, {
     action,
     resource: target,
