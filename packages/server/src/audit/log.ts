@@ -240,7 +240,7 @@ function toRecord(row: Database['audit_log']): AuditRecord {
     actor: row.actor,
     action: row.action,
     target: row.target,
-    decision: row.decision as AuditRecord['decision'],
+    decision: row.decision,
     policyIds: JSON.parse(row.policy_ids),
     requestId: row.request_id,
     details: JSON.parse(row.details),

@@ -1,4 +1,15 @@
 import type { Generated } from 'kysely';
+import type {
+  AccessStatus,
+  AuditRecord,
+  CatalogLocation,
+  DeploymentStatus,
+  Environment,
+  EnvironmentStatus,
+  Release,
+  StepStatus,
+} from '@idp/contracts';
+import type { DeployStrategy } from '@idp/core';
 
 /**
  * Times are ISO-8601 UTC strings with milliseconds in both dialects: they sort as text, read the
@@ -23,7 +34,7 @@ export interface AuditLogTable {
   actor: string;
   action: string;
   target: string;
-  decision: string;
+  decision: AuditRecord['decision'];
   policy_ids: string;
   request_id: string | null;
   details: string;
@@ -55,12 +66,11 @@ export interface CatalogLocationsTable {
   type: string;
   target: string;
   /** 'config' (idp.config.yaml) or 'api' (registered by a user). */
-  origin: string;
+  origin: CatalogLocation['origin'];
   created_at: string;
   created_by: string;
   refreshed_at: string | null;
-  /** 'ok' | 'error' | 'pending' */
-  status: string;
+  status: CatalogLocation['status'];
   last_error: string | null;
   /** 1: its User and Group entities make the directory (config, or marked by a platform admin). */
   identity_source: number;
@@ -172,8 +182,8 @@ export interface AccessRequestsTable {
   owner: string | null;
   reason: string;
   duration_seconds: number;
-  /** pending | approved | denied | expired | revoked; an approved row past expires_at reads as expired. */
-  status: string;
+  /** An approved row past expires_at reads as expired. */
+  status: AccessStatus;
   auto_approved: number;
   created_at: string;
   pending_until: string | null;
@@ -191,14 +201,13 @@ export interface EnvironmentsTable {
   id: string;
   name: string;
   /** base (declared in the config) | ephemeral (made by env:create) */
-  kind: string;
+  kind: Environment['kind'];
   source_env: string | null;
   owner_ref: string | null;
   owner_email: string | null;
   team: string | null;
   tier: string;
-  /** provisioning | ready | failed | deleting | deleted */
-  status: string;
+  status: EnvironmentStatus;
   ttl_seconds: number | null;
   created_at: string;
   ready_at: string | null;
@@ -223,8 +232,7 @@ export interface EnvironmentStepsTable {
   env_id: string;
   position: number;
   name: string;
-  /** pending | running | done | failed */
-  status: string;
+  status: StepStatus;
   started_at: string | null;
   finished_at: string | null;
   duration_ms: number | null;
@@ -247,8 +255,7 @@ export interface ReleasesTable {
   commit_sha: string;
   digest: string;
   size_bytes: number;
-  /** built | failed */
-  status: string;
+  status: Release['status'];
   created_at: string;
   created_by: string;
   build_ms: number | null;
@@ -269,8 +276,8 @@ export interface DeploymentsTable {
   previous_version: string | null;
   /** deploy | rollback (migration 0011). */
   kind: 'deploy' | 'rollback';
-  strategy: string;
-  status: string;
+  strategy: DeployStrategy;
+  status: DeploymentStatus;
   reason: string | null;
   /** The rollout state machine's state (JSON, core's RolloutState). */
   state: string;

@@ -11,7 +11,7 @@ export type RequestRow = Database['access_requests'];
 export function statusOf(row: RequestRow, now: string): AccessStatus {
   if (row.status === 'approved' && row.expires_at && row.expires_at <= now) return 'expired';
   if (row.status === 'pending' && row.pending_until && row.pending_until <= now) return 'expired';
-  return row.status as AccessStatus;
+  return row.status;
 }
 
 /** The request as the API answers it, with who may approve it. */

@@ -259,7 +259,7 @@ export class AccessService implements GrantLookup {
     this.assertPending(row, 'approve');
     const now = this.deps.clock.now();
     const changes = {
-      status: 'approved',
+      status: 'approved' as const,
       decided_at: now.toISOString(),
       decided_by: ctx.principal.ref,
       rule: JSON.stringify(decision.permittedBy),
@@ -311,7 +311,7 @@ export class AccessService implements GrantLookup {
     );
     this.assertPending(row, 'deny');
     const changes = {
-      status: 'denied',
+      status: 'denied' as const,
       decided_at: this.now(),
       decided_by: ctx.principal.ref,
       rule: JSON.stringify(decision.permittedBy),
@@ -526,7 +526,7 @@ export class AccessService implements GrantLookup {
   /** Applies a state change only if nobody changed the row meanwhile, with its audit record in the same transaction. */
   private async transition(
     row: Row,
-    from: string,
+    from: AccessStatus,
     changes: Partial<Row>,
     audit: (trx: Transaction<Database>, next: Row) => Promise<unknown>,
   ): Promise<Row> {

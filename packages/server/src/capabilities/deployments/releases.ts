@@ -308,7 +308,7 @@ export function toRelease(row: ReleaseRow): Release {
     commit: row.commit_sha,
     digest: row.digest,
     sizeBytes: Number(row.size_bytes),
-    status: row.status as Release['status'],
+    status: row.status,
     createdAt: row.created_at,
     createdBy: row.created_by,
     buildMs: row.build_ms === null ? null : Number(row.build_ms),

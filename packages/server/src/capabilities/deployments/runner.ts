@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { IdpError } from '@idp/contracts';
+import { IdpError, type DeploymentStatus } from '@idp/contracts';
 import {
   isTerminalPhase,
   reconcileRollout,
@@ -420,7 +420,7 @@ export class RolloutRunner {
 
   private async finish(
     row: DeployRow,
-    status: string,
+    status: DeploymentStatus,
     reason: string,
     figures: unknown,
     state: RolloutState,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DeploymentStatus } from '@idp/contracts';
 import { reconcileRollout, startRollout, type ReplicaHealth, type RolloutPlan, type RolloutState } from '@idp/core';
 import { toDeployment, type DeployRow, type LiveFigures } from './view.ts';
 
@@ -40,7 +41,7 @@ function drive(
   return state;
 }
 
-function row(state: RolloutState & { live?: LiveFigures }, status: string = state.phase): DeployRow {
+function row(state: RolloutState & { live?: LiveFigures }, status: DeploymentStatus = state.phase): DeployRow {
   return {
     id: 'dep_1',
     service: 'payments-api',

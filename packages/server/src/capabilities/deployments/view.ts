@@ -1,11 +1,11 @@
-import type { Deployment } from '@idp/contracts';
+import type { Deployment, DeploymentStatus } from '@idp/contracts';
 import type { RolloutState } from '@idp/core';
 import type { Database } from '../../store/index.ts';
 
 export type DeployRow = Database['deployments'];
 
 /** The statuses of a rollout still running: at most one per service and environment. */
-export const ACTIVE = ['pending', 'progressing', 'paused'];
+export const ACTIVE: readonly DeploymentStatus[] = ['pending', 'progressing', 'paused'];
 
 /** The figures of the current step so far, saved with the state by the runner for `idp deploy`'s live view. */
 export interface LiveFigures {
@@ -32,7 +32,7 @@ export function toDeployment(row: DeployRow, url: string): Deployment {
     previousVersion: row.previous_version,
     kind: row.kind,
     strategy: row.strategy,
-    status: row.status as Deployment['status'],
+    status: row.status,
     reason: row.reason,
     step: state.stepIndex >= 0 ? state.stepIndex : null,
     weight: state.weight,

@@ -9,13 +9,13 @@ export function environmentView(row: EnvRow, steps: StepRow[], infra: Environmen
   const { owner, ownerRef } = ownerOf(row);
   return {
     name: row.name,
-    kind: row.kind === 'base' ? 'base' : 'ephemeral',
+    kind: row.kind,
     sourceEnv: row.source_env,
     owner,
     ownerRef,
     team: row.team,
     tier: row.tier,
-    status: row.status as Environment['status'],
+    status: row.status,
     ttl: row.ttl_seconds === null ? null : formatDuration(Number(row.ttl_seconds)),
     createdAt: row.created_at,
     readyAt: row.ready_at,
@@ -69,7 +69,7 @@ function ownerOf(row: EnvRow): { owner: string | null; ownerRef: string | null }
 function stepView(s: StepRow): EnvironmentStep {
   return {
     name: s.name,
-    status: s.status as EnvironmentStep['status'],
+    status: s.status,
     startedAt: s.started_at,
     finishedAt: s.finished_at,
     durationMs: s.duration_ms === null ? null : Number(s.duration_ms),
