@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+import { proxyGet, serviceRepo, uploadRelease, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from '../support/tokens.ts';
+import { holdsFor } from '../support/wait.ts';
 
 // Manual promotion, abort and the deploy freeze, with a tiny real service (no build step) so the
 // rollouts are quick: its processes, health checks and the proxy are the real ones.
@@ -34,32 +32,16 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
   let env: string;
 
   const release = async (service: string, deployYaml: string) => {
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml);
-    writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${Math.random()}\n`);
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=${service}&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
-    return { status: res.status, json: (await res.json()) as any };
+    repo.write('.idp/deploy.yaml', deployYaml);
+    repo.write('server.js', `${SERVER_JS}// ${Math.random()}\n`);
+    const sha = repo.commit();
+    return uploadRelease(server, t.alice!, service, sha, repo.archive(sha));
   };
-  const waitFor = async (id: string, pred: (d: any) => boolean) => {
-    const until = Date.now() + 60_000;
-    for (;;) {
-      const d = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
-      if (pred(d)) return d;
-      if (Date.now() > until) throw new Error(JSON.stringify(d));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitFor = (id: string, pred: (d: any) => boolean) => waitForDeployment(server, t.alice!, id, pred);
 
   beforeAll(async () => {
     fx = envFixture(FREEZE);
@@ -68,15 +50,8 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     env = fx.envName('guard');
     for (const name of [env, FROZEN])
       expect((await api(server, t.alice!, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
-    for (const name of [env, FROZEN]) {
-      for (;;) {
-        if ((await api(server, t.alice!, 'GET', `/api/environments/${name}`)).json.status === 'ready') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    repo = mkdtempSync(join(tmpdir(), 'idp-guard-repo-'));
-    mkdirSync(join(repo, '.idp'));
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    for (const name of [env, FROZEN]) await waitForEnvironment(server, t.alice!, name);
+    repo = serviceRepo({ prefix: 'idp-guard-repo-' });
   }, 60_000);
 
   afterAll(async () => {
@@ -84,7 +59,7 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     await server?.services.environments.idle();
     await server?.stop();
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
   });
 
   it('a step without a pause waits for idp deploy:promote; abort sends everything back to stable', async () => {
@@ -112,11 +87,16 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
       version: v2.json.version,
     });
     const waiting = await waitFor(second.json.id, (d) => d.step === 0 && d.weight === 30);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({
-      step: 0,
-      weight: 30,
-    });
+    // Without a pause the step stays where it is: time passing is what is tested here.
+    await holdsFor(
+      1500,
+      async () =>
+        expect((await api(server, t.alice!, 'GET', `/api/deployments/${second.json.id}`)).json).toMatchObject({
+          step: 0,
+          weight: 30,
+        }),
+      100,
+    );
     expect(waiting.status).not.toBe('healthy');
     // `idp deploy:promote` shows the state after the promote: the next step (100%) or the end.
     const promoted = await runCli(['deploy:promote', second.json.id, '-o', 'json'], {
@@ -153,18 +133,8 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
     expect(JSON.parse(aborting.stdout).status).toBe('aborted');
     const port = server.services.deployments.service.proxyPort;
     const host = `payments-api.${env}-alice.localhost`;
-    const res = await new Promise<string>((resolve, reject) => {
-      void import('node:http').then(({ request }) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (r) => {
-          let b = '';
-          r.on('data', (d) => (b += d));
-          r.on('end', () => resolve(b));
-        });
-        req.on('error', reject);
-        req.end();
-      });
-    });
-    expect(JSON.parse(res).version).toBe(v2.json.version);
+    const res = await proxyGet(port, host);
+    expect(JSON.parse(res.body).version).toBe(v2.json.version);
   }, 120_000);
 
   it('refuses a deploy during a freeze window, and a service the catalog does not know', async () => {
