@@ -104,8 +104,22 @@ export function formatStepEnd(deployment: Deployment, step: DeploymentStep): str
   return `${mark} ${stepLabel(deployment, step.index)} ${step.outcome ?? 'ended'}  weight ${step.weight}%  health ${formatHealth(step)}  ${formatTraffic(step)}`;
 }
 
+/**
+ * What made the deployment, where a strategy would otherwise be shown: `rollback to <version>` for
+ * a rollback (it skips the steps of the release's strategy), the strategy for a deploy.
+ */
+export function formatKind(deployment: Deployment): string {
+  switch (deployment.kind) {
+    case 'rollback':
+      return `rollback to ${deployment.version}`;
+    case 'deploy':
+      return deployment.strategy;
+  }
+}
+
 /** `canary 10% for 5m → 50% → 100%` from the rollout's own steps; the strategy alone without steps. */
 export function formatPlan(deployment: Deployment): string {
+  if (deployment.kind === 'rollback') return `${formatKind(deployment)}, straight to 100% once healthy`;
   if (deployment.steps.length === 0) return deployment.strategy;
   const steps = deployment.steps.map(
     (step) => `${step.weight}%${step.pauseSeconds ? ` for ${formatPause(step.pauseSeconds)}` : ''}`,
@@ -116,6 +130,8 @@ export function formatPlan(deployment: Deployment): string {
 /** `Deployment dep_1: payments-api v2 to staging (replacing v1), canary 10% for 5m → 100%`. */
 export function formatStart(deployment: Deployment): string {
   const replacing = deployment.previousVersion ? ` (replacing ${deployment.previousVersion})` : '';
+  if (deployment.kind === 'rollback')
+    return `Rollback ${deployment.id}: ${deployment.service} in ${deployment.env} back to ${deployment.version}${replacing}, straight to 100% once healthy`;
   return `Deployment ${deployment.id}: ${deployment.service} ${deployment.version} to ${deployment.env}${replacing}, ${formatPlan(deployment)}`;
 }
 
@@ -124,7 +140,9 @@ export function formatOutcome(deployment: Deployment): string {
   const what = `${deployment.service} ${deployment.version} in ${deployment.env}`;
   switch (deployment.status) {
     case 'healthy':
-      return `✓ ${what} is healthy and takes all traffic at ${deployment.url}`;
+      return deployment.kind === 'rollback'
+        ? `✓ ${deployment.service} in ${deployment.env} is rolled back to ${deployment.version}, healthy and taking all traffic at ${deployment.url}`
+        : `✓ ${what} is healthy and takes all traffic at ${deployment.url}`;
     case 'rolled_back':
       return `✗ ${what} was rolled back${deployment.previousVersion ? ` (${deployment.previousVersion} keeps serving)` : ''}: ${deployment.reason ?? 'no reason given'}`;
     case 'aborted':
@@ -196,7 +214,7 @@ export function formatDeployment(deployment: Deployment): string {
     ['env', deployment.env],
     ['version', deployment.version],
     ['previous', deployment.previousVersion],
-    ['strategy', deployment.strategy],
+    ['strategy', deployment.kind === 'rollback' ? `${formatKind(deployment)} (steps skipped)` : deployment.strategy],
     ['status', deployment.status],
     ['reason', deployment.reason],
     ['weight', `${deployment.weight}%`],

@@ -474,7 +474,10 @@ describe('rolling and recreate', () => {
   it('skipSteps (a rollback to a known-good version) goes straight to 100% but can still roll back', () => {
     const r = new Rollout(canaryPlan(), { skipSteps: true });
     r.tick();
-    expect(r.tick().actions).toEqual([{ type: 'setWeight', weight: 100 }, { type: 'promote' }]);
+    const done = r.tick();
+    expect(done.actions).toEqual([{ type: 'setWeight', weight: 100 }, { type: 'promote' }]);
+    // It reads as the rollback it is, not as a promoted canary.
+    expect(done.state.reason).toBe('rolled back: this earlier release takes all traffic again');
 
     const bad = new Rollout(canaryPlan(), { skipSteps: true });
     bad.tick();

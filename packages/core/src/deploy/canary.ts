@@ -469,6 +469,10 @@ function promote(
   steps: StepRecord[],
   why: string,
 ): RolloutDecision {
+  // skipSteps is a rollback to a known-good version: say so rather than "promoted".
+  const done = state.skipSteps
+    ? 'rolled back: this earlier release takes all traffic again'
+    : 'promoted: the new release is stable';
   return decide(
     {
       ...state,
@@ -478,10 +482,10 @@ function promote(
       canaryReplicas: state.plan.replicas,
       steps,
       endedAt: now,
-      reason: 'promoted: the new release is stable',
+      reason: done,
     },
     [...before, { type: 'promote' }],
-    `${why}; promoted: the new release is stable`,
+    `${why}; ${done}`,
   );
 }
 

@@ -3,11 +3,12 @@ import type { Deployment } from '@idp/contracts';
 import type { DeploymentListResult } from '@idp/client';
 import { displayRef } from '@idp/core/refs';
 import { BaseCommand } from '../../base-command.ts';
+import { formatKind } from '../../deploy-format.ts';
 import { formatTime, listSpec, type Column } from '../../output.ts';
 
 export default class DeployHistory extends BaseCommand<typeof DeployHistory> {
   static override summary =
-    'List the deployments of a service, newest first: version, strategy, status, reason, when and by whom.';
+    'List the deployments of a service, newest first: version, strategy (or `rollback to <version>`), status, reason, when and by whom.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --service=payments-api --env=staging',
     { description: 'In every environment.', command: '<%= config.bin %> <%= command.id %> --service=payments-api' },
@@ -26,7 +27,8 @@ export default class DeployHistory extends BaseCommand<typeof DeployHistory> {
       { header: 'ID', value: (d) => d.id },
       ...(env ? [] : [{ header: 'ENV', value: (d: Deployment) => d.env }]),
       { header: 'VERSION', value: (d) => d.version },
-      { header: 'STRATEGY', value: (d) => d.strategy },
+      // A rollback says so (`rollback to <version>`), not the strategy of the release it returned to.
+      { header: 'STRATEGY', value: (d) => formatKind(d) },
       { header: 'STATUS', value: (d) => d.status },
       { header: 'REASON', value: (d) => d.reason },
       { header: 'CREATED', value: (d) => formatTime(d.createdAt) },
