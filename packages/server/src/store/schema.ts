@@ -6,6 +6,7 @@ import type {
   DeploymentStatus,
   Environment,
   EnvironmentStatus,
+  RegisterLocationRequest,
   Release,
   StepStatus,
 } from '@idp/contracts';
@@ -63,7 +64,7 @@ export interface MetaTable {
 
 export interface CatalogLocationsTable {
   id: string;
-  type: string;
+  type: NonNullable<RegisterLocationRequest['type']>;
   target: string;
   /** 'config' (idp.config.yaml) or 'api' (registered by a user). */
   origin: CatalogLocation['origin'];

@@ -137,7 +137,7 @@ export class CatalogLocations {
     // the rest obey catalog.fetch.allowHosts and never touch the server's disk (sources.ts).
     const trusted = row.origin === 'config' || this.deps.directory.isAdmin(row.created_by);
     return refuseUntrustedIdentity(
-      await readLocation(row.type as LocationType, row.target, { ...this.deps.readOptions, trusted }),
+      await readLocation(row.type, row.target, { ...this.deps.readOptions, trusted }),
       row,
     );
   }

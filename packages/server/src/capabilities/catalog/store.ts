@@ -60,7 +60,7 @@ export class CatalogStore {
     return this.db.selectFrom('catalog_locations').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async findLocation(type: string, target: string): Promise<LocationRow | undefined> {
+  async findLocation(type: LocationRow['type'], target: string): Promise<LocationRow | undefined> {
     return this.db
       .selectFrom('catalog_locations')
       .selectAll()
@@ -98,7 +98,7 @@ export class CatalogStore {
   }
 
   /** A new target is the updater's choice: they become its creator, whose trust its reads get. */
-  async updateLocationTarget(id: string, type: string, target: string, by: string): Promise<void> {
+  async updateLocationTarget(id: string, type: LocationRow['type'], target: string, by: string): Promise<void> {
     await this.db
       .updateTable('catalog_locations')
       .set({ type, target, status: 'pending', created_by: by })
