@@ -8,3 +8,4 @@ export {
 } from './limits.ts';
 export { loadYamlDocuments, type YamlValue } from './load.ts';
 export { documentValue } from './document.ts';
+export { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset, type SchemaPath } from './schema-path.ts';

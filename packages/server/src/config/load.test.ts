@@ -92,10 +92,21 @@ describe('config loading', () => {
     expect(err).toMatchObject({ code: 'CONFIG_INVALID', details: { file: FILE } });
     expect(err.message).toContain(FILE);
     expect(err.message).toContain('tokenTTL');
-    expect(String(err.details?.field)).toMatch(/^auth/);
+    expect(err).toMatchObject({ details: { field: 'auth.tokenTTL', line: 3, column: 3, didYouMean: 'tokenTtl' } });
+    expect(err.message).toBe(`${FILE}:3:3: field auth.tokenTTL: unknown key "tokenTTL" (did you mean "tokenTtl"?)`);
+    expect(String(err.details?.hint)).toMatch(/Keys accepted under auth: .*adminGroup.*tokenTtl/);
     const top = failure(() => parseConfig('organisation:\n  name: acme\n', FILE));
-    expect(top).toMatchObject({ code: 'CONFIG_INVALID' });
-    expect(top.message).toContain('organisation');
+    expect(top).toMatchObject({ code: 'CONFIG_INVALID', details: { field: 'organisation', line: 1, column: 1 } });
+    expect(top.details?.didYouMean).toBe('organization');
+    const far = failure(() => parseConfig('auth:\n  adminGroup: platform\nzzz: 1\n', FILE));
+    expect(far.details).toMatchObject({ field: 'zzz', didYouMean: undefined });
+    expect(String(far.details?.hint)).toContain('Keys accepted under the top level:');
+  });
+
+  it('a wrong value is reported at its own line and column', () => {
+    const err = failure(() => parseConfig('organization:\n  name: acme\nauth:\n  rateLimit:\n    burst: many\n', FILE));
+    expect(err.details).toMatchObject({ field: 'auth.rateLimit.burst', line: 5, column: 12 });
+    expect(err.message).toMatch(new RegExp(`^${FILE}:5:12: field auth.rateLimit.burst: `));
   });
 
   it('a value of the wrong type or shape names the field and what was expected', () => {
