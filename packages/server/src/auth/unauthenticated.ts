@@ -1,6 +1,7 @@
 import { IdpError } from '@idp/contracts';
 import type { AuditLog } from '../audit/index.ts';
 import { PeriodicTask } from '../lifecycle/index.ts';
+import { KeyedMutex } from '../util/keyed-mutex.ts';
 import { clientKey, OVERFLOW_KEY, TokenBuckets, type BucketSettings } from './rate-limit.ts';
 
 export interface UnauthenticatedSettings {
@@ -42,7 +43,8 @@ export class UnauthenticatedGuard {
   private readonly buckets: TokenBuckets;
   private readonly windows = new Map<string, Window>();
   private readonly flusher: PeriodicTask;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Summaries are appended one at a time, and `flush` waits for those queued. */
+  private readonly appends = new KeyedMutex<'summaries'>();
 
   constructor(
     private readonly audit: AuditLog,
@@ -134,7 +136,7 @@ export class UnauthenticatedGuard {
       }
     }
     this.buckets.sweep();
-    await this.flushing;
+    await this.appends.idle('summaries');
   }
 
   async close(): Promise<void> {
@@ -161,12 +163,14 @@ export class UnauthenticatedGuard {
         codes: w.codes,
       },
     };
-    this.flushing = this.flushing
-      .then(() => this.audit.append(entry))
-      .then(
-        () => undefined,
-        (err: Error) =>
-          this.log(`audit: could not write the summary of ${w.denied} denied requests from ${client}: ${err.message}`),
-      );
+    void this.appends.run('summaries', async () => {
+      try {
+        await this.audit.append(entry);
+      } catch (err) {
+        this.log(
+          `audit: could not write the summary of ${w.denied} denied requests from ${client}: ${(err as Error).message}`,
+        );
+      }
+    });
   }
 }
