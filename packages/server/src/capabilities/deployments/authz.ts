@@ -3,7 +3,7 @@ import { IdpError } from '@idp/contracts';
 import type { CedarEntity, Decision } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import type { PolicyGate } from '../../policy/gate.ts';
+import { targetOf, type GateRequest, type PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { GrantLookup } from '../secrets/service.ts';
 import { serviceEntity, teamOf, type ServiceOwners } from './owners.ts';
@@ -79,7 +79,7 @@ export class DeployAuthorizer {
   ): Promise<{ service: Decision; environment: Decision | null }> {
     const team = req.team ?? NO_TEAM;
     const now = this.nowSeconds();
-    const service = await this.deps.gate.enforce(ctx, {
+    const service = await this.enforceService(ctx, {
       action: req.action,
       resource: serviceEntity(req.service, team),
       context: { now, ...req.serviceContext },
@@ -120,6 +120,33 @@ export class DeployAuthorizer {
       }
       return answer;
     };
+  }
+
+  /**
+   * The Service decision, like gate.enforce, but a denial by one of the deploy rules says what to
+   * change to pass it (the deploy.yaml fields production needs, the freeze) rather than only
+   * naming the policy.
+   */
+  private async enforceService(ctx: RequestContext, req: GateRequest): Promise<Decision> {
+    const decision = this.deps.gate.decide(ctx.principal.ref, req);
+    if (decision.decision === 'allow') return decision;
+    const target = targetOf(req.resource.uid);
+    const hint =
+      serviceDenialHint(decision.forbiddenBy, req.context ?? {}) ??
+      `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${req.action} --resource ${target}\` to see the decision, or ask your platform team.`;
+    return this.deps.gate.refuse(
+      ctx,
+      req,
+      decision,
+      new IdpError('POLICY_DENIED', `${req.action} on ${target} denied: ${decision.reason}`, {
+        action: req.action,
+        resource: target,
+        reason: decision.reason,
+        forbiddenBy: decision.forbiddenBy,
+        hint,
+      }),
+      decision.errors.length ? { errors: decision.errors } : {},
+    );
   }
 
   private async enforceEnvironment(
@@ -198,4 +225,30 @@ export class DeployAuthorizer {
   private nowSeconds(): number {
     return Math.floor(this.deps.clock.now().getTime() / 1000);
   }
+}
+
+/**
+ * What to change when one of policies/deployments.cedar's rules on the Service forbade a deploy:
+ * the fields `production-needs-auto-canary` wants in deploy.yaml, or the freeze window to wait
+ * out. Undefined for other policies (the generic policy:check hint applies).
+ */
+export function serviceDenialHint(
+  forbiddenBy: readonly string[],
+  context: Record<string, unknown>,
+): string | undefined {
+  if (forbiddenBy.includes('deployments/production-needs-auto-canary')) {
+    const has: string[] = [];
+    if (context.strategy !== 'canary') has.push(`strategy: ${String(context.strategy ?? 'rolling')}`);
+    if (context.rollbackAuto !== true) has.push('rollback.auto: false');
+    return (
+      'Production only takes canaries that roll back by themselves: in .idp/deploy.yaml set `deploy.strategy: canary` ' +
+      'with canary steps (e.g. `canary: [{weight: 10, pause: 5m}, {weight: 100}]`) and `deploy.rollback.auto: true`' +
+      `${has.length ? ` (this release has ${has.join(' and ')})` : ''}, commit, and deploy again. ` +
+      'Or ask the platform team to change the policy deployments/production-needs-auto-canary.'
+    );
+  }
+  if (forbiddenBy.includes('deployments/freeze-windows')) {
+    return 'A deploy freeze (deployments.freezes in the config) covers this environment now: deploy after it ends; `idp rollback` and `idp deploy:abort` still work during a freeze.';
+  }
+  return undefined;
 }
