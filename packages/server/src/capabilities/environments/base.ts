@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Database } from '../../store/index.ts';
 import type { SecretsService } from '../secrets/service.ts';
+import { Snapshots } from './snapshots.ts';
 import type { EnvironmentInfra, EnvironmentSettings } from './types.ts';
 
 const SEED_ACTOR = 'system:seed';
@@ -139,6 +140,17 @@ export async function syncBaseEnvironments(opts: {
       parts.push(`secrets (seeded ${Object.keys(map ?? {}).length})`);
     }
     lines.push(`${name} (${base.tier}): ${parts.join('; ') || 'no resources'}`);
+  }
+  // Before any environment step runs: snapshots of bases no longer configured, and those a crash
+  // left behind (replaced but not dropped, or half-written), go.
+  if (infra.postgres && !pgDown) {
+    const dropped = await new Snapshots(db, infra.postgres, clock, () => {})
+      .sweep(settings.base)
+      .catch((err: Error) => {
+        lines.push(`snapshots: not swept (${err.message})`);
+        return [];
+      });
+    if (dropped.length) lines.push(`snapshots: dropped ${dropped.length} no longer needed (${dropped.join(', ')})`);
   }
   return { lines };
 }
