@@ -1,12 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, api, runCli, startTestServer, type TestServer } from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  paymentsApiRepo,
+  proxyGet as get,
+  proxyTraffic,
+  releaseCommit,
+  uploadRelease,
+  waitForDeployment,
+  type ServiceRepo,
+} from '../support/deploy.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from '../support/tokens.ts';
 
 // Deployments end to end on this machine: the real payments-api (examples/acme/services) in a
 // git repository, released with `git archive`, built with npm ci, run as processes with the
@@ -29,80 +33,31 @@ deploy:
   rollback: {auto: true, on_error_rate: ">1%", min_requests: 20}
 `;
 
-function get(
-  port: number,
-  host: string,
-  path = '/',
-): Promise<{ status: number; release: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
   let envName: string;
   let host: string;
   const versions: string[] = [];
 
-  const commit = (message: string) => {
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message], {
-      cwd: repo,
-    });
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  };
-  const release = async (sha: string) => {
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
-    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
-    const json = (await res.json()) as any;
-    expect([200, 201], JSON.stringify(json)).toContain(res.status);
-    return json.version as string;
-  };
+  const commit = (message: string) => repo.commit(message);
+  const release = (sha: string) => releaseCommit(server, t.alice!, 'payments-api', repo, sha);
   /** Runs `work` while 4 clients send requests through the proxy; counts failures and which release answered. */
   const underTraffic = async <T>(load: boolean, work: () => Promise<T>) => {
-    const seen = new Map<string, number>();
-    let failed = 0;
-    let done = false;
-    const client = async () => {
-      while (!done) {
-        try {
-          const r = await get(server.services.deployments.service.proxyPort, host);
-          if (r.status !== 200) failed++;
-          if (r.release) seen.set(r.release, (seen.get(r.release) ?? 0) + 1);
-        } catch {
-          failed++;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
-    const clients = load ? [client(), client(), client(), client()] : [];
+    const port = server.services.deployments.service.proxyPort;
+    const traffic = load ? proxyTraffic(port, host, { clients: 4, pauseMs: 5 }) : undefined;
     try {
       return {
         result: await work(),
-        seen,
+        seen: traffic?.seen ?? new Map<string, number>(),
         get failed() {
-          return failed;
+          return traffic?.failures.length ?? 0;
         },
       };
     } finally {
-      done = true;
-      await Promise.all(clients);
+      await traffic?.stop();
     }
   };
   const deploy = async (version: string, load: boolean) => {
@@ -113,22 +68,17 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     });
     expect(res.status, res.text).toBe(202);
     const id = res.json.id as string;
-    const run = await underTraffic(load, async () => {
-      const until = Date.now() + 90_000;
-      for (;;) {
-        const dep = (await api(server, t.alice!, 'GET', `/api/deployments/${id}`)).json;
-        if (['healthy', 'rolled_back', 'aborted', 'failed'].includes(dep.status)) return dep;
-        if (Date.now() > until) throw new Error(`deployment did not end: ${JSON.stringify(dep)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
+    const run = await underTraffic(load, () => waitForDeployment(server, t.alice!, id, undefined, { timeout: 90_000 }));
     return { dep: run.result, seen: run.seen, failed: run.failed };
   };
 
   /** `idp deploy --env E --path repo -o json` as a user runs it, with traffic flowing meanwhile. */
   const deployWithCli = async () => {
     const run = await underTraffic(true, () =>
-      runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], { IDP_URL: server.url, IDP_TOKEN: t.alice! }),
+      runCli(['deploy', '--env', envName, '--path', repo.dir, '-o', 'json'], {
+        IDP_URL: server.url,
+        IDP_TOKEN: t.alice!,
+      }),
     );
     return { dep: JSON.parse(run.result.stdout), seen: run.seen, failed: run.failed, cli: run.result };
   };
@@ -141,27 +91,16 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     expect((await api(server, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(
       202,
     );
-    for (;;) {
-      const env = (await api(server, t.alice!, 'GET', `/api/environments/${envName}`)).json;
-      if (env.status === 'ready') break;
-      if (env.status === 'failed') throw new Error(JSON.stringify(env.error));
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForEnvironment(server, t.alice!, envName, ['ready'], { failOn: ['failed'] });
     host = `payments-api.${envName}-alice.localhost`;
-    repo = mkdtempSync(join(tmpdir(), 'idp-deploy-repo-'));
-    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, {
-      recursive: true,
-      filter: (s) => !s.includes('node_modules'),
-    });
-    writeFileSync(join(repo, '.idp/deploy.yaml'), DEPLOY_YAML);
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    repo = paymentsApiRepo(DEPLOY_YAML);
   }, 120_000);
 
   afterAll(async () => {
     await server?.services.environments.idle();
     await server?.stop();
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
   });
 
   it("v1: the first deploy goes straight to 100% and serves through the proxy with the environment's stores", async () => {
@@ -181,7 +120,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
   }, 120_000);
 
   it('v2 through `idp deploy` (the real CLI): a healthy canary walks its steps under traffic and is promoted', async () => {
-    writeFileSync(join(repo, 'README.md'), 'v2\n');
+    repo.write('README.md', 'v2\n');
     commit('v2');
     const { dep, seen, failed, cli } = await deployWithCli();
     expect(cli.code, cli.stderr).toBe(0);
@@ -199,7 +138,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     const r = await get(server.services.deployments.service.proxyPort, host);
     expect(JSON.parse(r.body).version).toBe(v2);
     // The same commit again (a re-run CI job) succeeds as a no-op and answers the current deployment.
-    const rerun = await runCli(['deploy', '--env', envName, '--path', repo, '-o', 'json'], {
+    const rerun = await runCli(['deploy', '--env', envName, '--path', repo.dir, '-o', 'json'], {
       IDP_URL: server.url,
       IDP_TOKEN: t.alice!,
     });
@@ -209,7 +148,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
   }, 120_000);
 
   it('v3 failing 5% of requests is rolled back by itself; stable keeps serving; afterwards no request fails', async () => {
-    writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0.05}\n');
+    repo.write('fault.json', '{"errorRate": 0.05}\n');
     const v3 = await release(commit('v3 with errors'));
     const { dep } = await deploy(v3, true);
     expect(dep.status).toBe('rolled_back');
@@ -231,12 +170,7 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
     });
     expect(res.status, res.text).toBe(202);
     expect(res.json.version).toBe(versions[0]);
-    let dep: any;
-    for (;;) {
-      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${res.json.id}`)).json;
-      if (!['pending', 'progressing', 'paused'].includes(dep.status)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let dep = await waitForDeployment(server, t.alice!, res.json.id, undefined, { timeout: 90_000 });
     expect(dep.status, dep.reason).toBe('healthy');
     const r = await get(server.services.deployments.service.proxyPort, host);
     expect(JSON.parse(r.body).version).toBe(versions[0]);
@@ -247,25 +181,21 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
       to: versions[1],
     });
     expect(again.status, again.text).toBe(202);
-    for (;;) {
-      dep = (await api(server, t.alice!, 'GET', `/api/deployments/${again.json.id}`)).json;
-      if (!['pending', 'progressing', 'paused'].includes(dep.status)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    dep = await waitForDeployment(server, t.alice!, again.json.id, undefined, { timeout: 90_000 });
     expect(dep.status, dep.reason).toBe('healthy');
   }, 120_000);
 
   it('rolling and recreate releases roll out behind health checks and end healthy', async () => {
     for (const strategy of ['rolling', 'recreate']) {
-      writeFileSync(
-        join(repo, '.idp/deploy.yaml'),
+      repo.write(
+        '.idp/deploy.yaml',
         DEPLOY_YAML.replace(
           /  strategy: canary\n  canary:\n    - weight: 50\n      pause: 3s\n    - weight: 100\n/,
           `  strategy: ${strategy}\n`,
         ),
       );
-      writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0}\n');
-      writeFileSync(join(repo, 'README.md'), `${strategy}\n`);
+      repo.write('fault.json', '{"errorRate": 0}\n');
+      repo.write('README.md', `${strategy}\n`);
       const v = await release(commit(strategy));
       const { dep, failed } = await deploy(v, strategy === 'rolling');
       expect([strategy, dep.status, dep.reason]).toEqual([strategy, 'healthy', expect.any(String)]);
@@ -276,16 +206,10 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
 
   it('refuses bad input on the server too: invalid deploy.yaml, team mismatch, unknown environment, production without an auto-rollback canary', async () => {
     const upload = async (yaml: string) => {
-      writeFileSync(join(repo, '.idp/deploy.yaml'), yaml);
-      writeFileSync(join(repo, 'README.md'), `${Math.random()}\n`);
+      repo.write('.idp/deploy.yaml', yaml);
+      repo.write('README.md', `${Math.random()}\n`);
       const sha = commit('variant');
-      const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-      const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-        body: tar,
-      });
-      return { status: res.status, json: (await res.json()) as any };
+      return uploadRelease(server, t.alice!, 'payments-api', sha, repo.archive(sha));
     };
     const invalid = await upload(DEPLOY_YAML.replace('healthcheck:', 'helthcheck:'));
     expect([invalid.status, invalid.json.error.code]).toEqual([400, 'DEPLOY_SPEC_INVALID']);
@@ -331,18 +255,13 @@ describe.skipIf(!ok)('deployments through the edge proxy with real traffic', () 
       version: versions[1],
     });
     expect(dave.status).toBe(403);
-    writeFileSync(
-      join(repo, '.idp/deploy.yaml'),
+    repo.write(
+      '.idp/deploy.yaml',
       DEPLOY_YAML.replace('npm ci --omit=dev --prefer-offline --no-audit --no-fund', 'echo building; exit 3'),
     );
     const sha = commit('broken build');
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
-    const body = (await res.json()) as any;
+    const res = await uploadRelease(server, t.alice!, 'payments-api', sha, repo.archive(sha));
+    const body = res.json;
     expect([res.status, body.error.code]).toEqual([422, 'DEPLOY_BUILD_FAILED']);
     expect(body.error.details.output).toContain('building');
     // Stable untouched.
