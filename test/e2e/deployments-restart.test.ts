@@ -1,20 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, exited, freePort, startServerProcess, startTestServer, type TestServer } from '../support/server.ts';
 import {
-  ROOT,
-  api,
-  exited,
-  freePort,
-  startServerProcess,
-  startTestServer,
-  type TestServer,
-} from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+  DEPLOYMENT_ENDED as TERMINAL,
+  paymentsApiRepo,
+  proxyGet,
+  proxyTraffic,
+  releaseCommit,
+  versionOf,
+  type ServiceRepo,
+} from '../support/deploy.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from '../support/tokens.ts';
+import { GiveUp, waitUntil } from '../support/wait.ts';
 
 // Deployments are durable (issue 6 point 6). The control plane is stopped and started again on the
 // same data dir and the same proxy port: the stable release serves again through the proxy with
@@ -26,8 +26,6 @@ import { userTokens } from './secrets-fixtures.ts';
 // the stable release keeps serving.
 
 const ok = await storesAvailable();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TERMINAL = ['healthy', 'rolled_back', 'aborted', 'failed'];
 
 const deployYaml = (o: { pause?: string; health?: string } = {}) => `service: {name: payments-api, team: payments}
 build: {command: npm ci --omit=dev --prefer-offline --no-audit --no-fund}
@@ -42,24 +40,8 @@ deploy:
   rollback: {auto: true, on_error_rate: ">1%", min_requests: 20}
 `;
 
-function get(
-  port: number,
-  host: string,
-  path = '/',
-): Promise<{ status: number; release: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, release: res.headers['x-idp-release'] as string | undefined, body }),
-      );
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** Through the proxy on a new connection (the proxy restarts between tests), failing a request that hangs. */
+const get = (port: number, host: string) => proxyGet(port, host, '/', { newConnection: true, timeoutMs: 5000 });
 
 interface Proc {
   pid: number;
@@ -114,15 +96,9 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls `fn` until it returns something truthy, and returns that. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> =>
+  waitUntil(what, fn, { timeout: ms, interval: 100 });
 
 describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   let fx: EnvFixture;
@@ -131,7 +107,7 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   let dataDir: string;
   let proxyPort: number;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
   let envName: string;
   let host: string;
   let v1 = '';
@@ -150,26 +126,8 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     await stop();
     await start();
   };
-  const commit = (message: string) => {
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync(
-      'git',
-      ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', message, '--allow-empty'],
-      { cwd: repo },
-    );
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  };
-  const release = async (sha: string) => {
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
-    const res = await fetch(`${cp().url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
-    const json = (await res.json()) as any;
-    expect([200, 201], JSON.stringify(json)).toContain(res.status);
-    return json.version as string;
-  };
+  const commit = (message: string) => repo.commit(message);
+  const release = (sha: string) => releaseCommit(cp(), t.alice!, 'payments-api', repo, sha);
   const deploy = async (version: string): Promise<string> => {
     const res = await api(cp(), t.alice!, 'POST', '/api/deployments', {
       service: 'payments-api',
@@ -209,7 +167,6 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
       .executeTakeFirstOrThrow();
     return JSON.parse(row.processes ?? '[]') as Array<{ pid: number; pgid: number }>;
   };
-  const versionOf = (r: { release: string | undefined }) => r.release?.split('@')[1];
   /** n requests through the proxy: every one must answer 200 from `version`. */
   const expectOnly = async (version: string, n = 40) => {
     const rs = await Promise.all(Array.from({ length: n }, () => get(proxyPort, host)));
@@ -237,33 +194,7 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     });
   };
   /** A little steady traffic through the proxy, counting answers per release and failures. */
-  const traffic = (pauseMs = 20) => {
-    const seen = new Map<string, number>();
-    const failures: string[] = [];
-    let done = false;
-    const loop = (async () => {
-      while (!done) {
-        try {
-          const r = await get(proxyPort, host);
-          if (r.status !== 200) failures.push(`${r.status} ${r.body.slice(0, 200)}`);
-          const v = versionOf(r);
-          if (v) seen.set(v, (seen.get(v) ?? 0) + 1);
-        } catch (err) {
-          failures.push((err as Error).message);
-        }
-        await sleep(pauseMs);
-      }
-    })();
-    return {
-      seen,
-      failures,
-      async stop() {
-        done = true;
-        await loop;
-        return { seen, failures };
-      },
-    };
-  };
+  const traffic = (pauseMs = 20) => proxyTraffic(proxyPort, host, { pauseMs, newConnection: true, timeoutMs: 5000 });
 
   beforeAll(async () => {
     fx = envFixture();
@@ -275,23 +206,9 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     expect((await api(server!, t.alice!, 'POST', '/api/environments', { name: envName, from: 'staging' })).status).toBe(
       202,
     );
-    await until(
-      'the environment',
-      async () => {
-        const env = (await api(server!, t.alice!, 'GET', `/api/environments/${envName}`)).json;
-        if (env.status === 'failed') throw new Error(JSON.stringify(env.error));
-        return env.status === 'ready';
-      },
-      60_000,
-    );
+    await waitForEnvironment(server!, t.alice!, envName, ['ready'], { failOn: ['failed'] });
     host = `payments-api.${envName}-alice.localhost`;
-    repo = mkdtempSync(join(tmpdir(), 'idp-deploy-restart-repo-'));
-    cpSync(join(ROOT, 'examples/acme/services/payments-api'), repo, {
-      recursive: true,
-      filter: (s) => !s.includes('node_modules'),
-    });
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    repo = paymentsApiRepo(deployYaml(), 'idp-deploy-restart-repo-');
   }, 120_000);
 
   afterAll(async () => {
@@ -324,7 +241,7 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
             /* gone */
           }
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -355,9 +272,9 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   }, 60_000);
 
   it('a release whose process exits at once fails fast as a crash loop while the stable release keeps serving', async () => {
-    writeFileSync(join(repo, 'fault.json'), '{"crash": true}\n');
+    repo.write('fault.json', '{"crash": true}\n');
     const crash = await release(commit('crash at start'));
-    writeFileSync(join(repo, 'fault.json'), '{"errorRate": 0}\n');
+    repo.write('fault.json', '{"errorRate": 0}\n');
     const load = traffic();
     const t0 = Date.now();
     const dep = await ended(await deploy(crash), 30_000);
@@ -376,9 +293,9 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   }, 60_000);
 
   it('a release whose health path 404s is rolled back by the health checks while the stable release keeps serving', async () => {
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml({ health: '/nope' }));
+    repo.write('.idp/deploy.yaml', deployYaml({ health: '/nope' }));
     const nope = await release(commit('health path 404s'));
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
+    repo.write('.idp/deploy.yaml', deployYaml());
     const load = traffic();
     const dep = await ended(await deploy(nope), 30_000);
     const { seen, failures } = await load.stop();
@@ -393,13 +310,13 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
   }, 60_000);
 
   it('a restart mid-canary aborts the rollout: only the stable release answers afterwards and the canary processes are gone', async () => {
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml({ pause: '60s' }));
+    repo.write('.idp/deploy.yaml', deployYaml({ pause: '60s' }));
     const v2 = await release(commit('v2 with a long pause'));
     const load = traffic();
     const id = await deploy(v2);
     await until('the canary to take traffic', async () => {
       const d = await deployment(id);
-      if (TERMINAL.includes(d.status)) throw new Error(`ended early: ${JSON.stringify(d)}`);
+      if (TERMINAL.includes(d.status)) throw new GiveUp(`ended early: ${JSON.stringify(d)}`);
       return d.step === 0 && d.weight === 50 && (load.seen.get(v2) ?? 0) >= 5;
     });
     const { failures } = await load.stop();
@@ -425,7 +342,7 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     // Nothing is left "in progress": a new deployment is accepted.
     const history = await api(server!, t.alice!, 'GET', `/api/deployments?service=payments-api&env=${envName}`);
     expect(history.json.items.filter((d: any) => !TERMINAL.includes(d.status))).toEqual([]);
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
+    repo.write('.idp/deploy.yaml', deployYaml());
   }, 90_000);
 
   it('after a SIGKILL of `idp server` mid-canary, the next start kills the replicas left behind and runs one set of the stable release', async () => {
@@ -437,14 +354,14 @@ describe.skipIf(!ok)('deployments survive a control-plane restart', () => {
     });
     await servingAgain(v1);
     await expectOnly(v1);
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml({ pause: '60s' }));
+    repo.write('.idp/deploy.yaml', deployYaml({ pause: '60s' }));
     const v3 = await release(commit('v3 with a long pause'));
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml());
+    repo.write('.idp/deploy.yaml', deployYaml());
     const load = traffic();
     const id = await deploy(v3);
     await until('the canary to take traffic', async () => {
       const d = await deployment(id);
-      if (TERMINAL.includes(d.status)) throw new Error(`ended early: ${JSON.stringify(d)}`);
+      if (TERMINAL.includes(d.status)) throw new GiveUp(`ended early: ${JSON.stringify(d)}`);
       return d.step === 0 && (load.seen.get(v3) ?? 0) >= 5;
     });
     await load.stop();
