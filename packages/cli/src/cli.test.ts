@@ -405,8 +405,8 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')).toEqual([
-      'ID     USER              STATUS  CREATED               EXPIRES               LAST USED  DESCRIPTION',
-      'tok_1  user:default/bob  active  2025-01-02T03:04:05Z  2025-02-01T03:04:05Z  -          -',
+      'ID     USER  STATUS  CREATED               EXPIRES               LAST USED  DESCRIPTION',
+      'tok_1  bob   active  2025-01-02T03:04:05Z  2025-02-01T03:04:05Z  -          -',
       '',
     ]);
   });
