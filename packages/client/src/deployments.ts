@@ -1,5 +1,13 @@
 import { IdpError } from '@idp/contracts';
-import type { CreateDeploymentRequest, Deployment, DeploymentList, Release, RollbackRequest } from '@idp/contracts';
+import type {
+  CreateDeploymentRequest,
+  Deployment,
+  DeploymentList,
+  Release,
+  RollbackRequest,
+  UndeployRequest,
+  UndeployResult,
+} from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
 import { watch, type WatchOptions } from './poll.ts';
 import { idUrl } from './transport.ts';
@@ -63,6 +71,11 @@ export class DeploymentsApi extends ApiModule {
   /** Answers 202 at once with the deployment that returns to the earlier version. */
   rollback(req: RollbackRequest): Promise<Deployment> {
     return this.http.request('POST', '/api/deployments/rollback', { body: req });
+  }
+
+  /** Stops the service in the environment (replicas and route); `stopped: false` when it was not deployed there. */
+  undeploy(req: UndeployRequest): Promise<UndeployResult> {
+    return this.http.request('POST', '/api/deployments/undeploy', { body: req });
   }
 
   /** Reads the deployment until `until` holds (see `watch`): a restarted server resumes (or safely aborts) the rollout. */

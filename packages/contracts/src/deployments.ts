@@ -144,3 +144,28 @@ export const DeploymentListQuery = z
     limit: z.coerce.number().int().min(1).max(200).default(20),
   })
   .strict();
+
+export const UndeployRequest = z
+  .object({
+    service: z.string(),
+    env: z.string(),
+  })
+  .strict();
+export type UndeployRequest = z.infer<typeof UndeployRequest>;
+
+export const UndeployResult = z
+  .object({
+    service: z.string(),
+    env: z.string(),
+    namespace: z.string(),
+    stopped: z
+      .boolean()
+      .describe(
+        'true: its replicas were stopped and its route removed; false: it was not deployed there (nothing to do)',
+      ),
+    version: z.string().nullable().describe('The version that was serving, when one was'),
+    deploymentId: z.string().nullable().describe('The deployment that had made that version current'),
+    replicas: z.number().int().describe('Replicas stopped'),
+  })
+  .meta({ id: 'UndeployResult' });
+export type UndeployResult = z.infer<typeof UndeployResult>;

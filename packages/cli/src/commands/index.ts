@@ -50,6 +50,7 @@ import DeployPromote from './deploy/promote.ts';
 import DeployAbort from './deploy/abort.ts';
 import DeployHistory from './deploy/history.ts';
 import Rollback from './rollback.ts';
+import Undeploy from './undeploy.ts';
 
 /**
  * Command id → class, read by oclif's explicit discovery strategy (package.json "oclif.commands").
@@ -107,4 +108,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   'deploy:abort': DeployAbort,
   'deploy:history': DeployHistory,
   rollback: Rollback,
+  undeploy: Undeploy,
 };

@@ -167,7 +167,9 @@ export class DeployAuthorizer {
         'allow';
     const pattern = `${row.name}/${service}/*`;
     let hint: string;
-    if (grantWouldAllow) {
+    if (grantWouldAllow && action === 'deploy:undeploy') {
+      hint = `Undeploying from ${row.name} needs the same access grant as deploying there: idp access:request --secret='${pattern}' --reason="…" --duration=1h (the owning team is approved at once), then undeploy again.`;
+    } else if (grantWouldAllow) {
       hint = `Deploying to ${row.name} gives the release its production secrets, so it needs an access grant: idp access:request --secret='${pattern}' --reason="…" --duration=1h (the owning team is approved at once), then deploy again.`;
     } else if (row.kind === 'base') {
       hint = `Only the owning team of ${service} (${team}) and platform admins deploy to the base environment ${row.name}: ask one of them.`;

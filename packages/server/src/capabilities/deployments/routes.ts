@@ -7,6 +7,8 @@ import {
   DeploymentListQuery,
   Release,
   RollbackRequest,
+  UndeployRequest,
+  UndeployResult,
 } from '@idp/contracts';
 import { errorResponses } from '../../http/errors.ts';
 import type { RoutesPlugin } from '../../http/types.ts';
@@ -77,6 +79,21 @@ export const deploymentRoutes: RoutesPlugin<{ deployments: DeploymentService }> 
       },
     },
     async (req, reply) => reply.code(202).send(await deployments.rollback(req.ctx, req.body)),
+  );
+
+  app.post(
+    '/undeploy',
+    {
+      schema: {
+        summary:
+          'Stop a deployed service in an environment: its replicas stop and its route goes; releases and history stay (not deployed: stopped false)',
+        operationId: 'undeployService',
+        tags,
+        body: UndeployRequest,
+        response: { 200: UndeployResult, ...errorResponses },
+      },
+    },
+    async (req) => deployments.undeploy(req.ctx, req.body),
   );
 
   app.get(

@@ -171,6 +171,23 @@ export class RolloutRunner {
     await this.deps.proxy.close();
   }
 
+  /**
+   * `idp undeploy`: the service stops serving in the environment (its route goes, so the proxy
+   * answers PROXY_NO_ROUTE) and its processes stop; returns how many replicas ran. Its rows stay.
+   */
+  async stopService(env: string, service: string): Promise<number> {
+    const slot = `${env}/${service}`;
+    const stable = this.stables.get(slot);
+    if (!stable) return 0;
+    this.stables.delete(slot);
+    const [namespace] = stable.key.split('/') as [string];
+    this.deps.proxy.removeRoute(service, namespace);
+    const replicas = stable.procs.replicas().length;
+    await this.deps.supervisor.stop(stable.procs.release);
+    this.deps.proxy.forgetRelease(stable.key);
+    return replicas;
+  }
+
   /** An environment is deleted: its services stop serving and their processes stop. */
   async stopNamespace(namespace: string): Promise<void> {
     for (const [k, st] of [...this.stables]) {

@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { IdpError, type CreateDeploymentRequest, type Deployment, type RollbackRequest } from '@idp/contracts';
+import {
+  IdpError,
+  type CreateDeploymentRequest,
+  type Deployment,
+  type RollbackRequest,
+  type UndeployRequest,
+  type UndeployResult,
+} from '@idp/contracts';
 import { rolloutPlanFromSpec, startRollout } from '@idp/core';
 import type { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import type { AuditLog } from '../../audit/index.ts';
@@ -14,6 +21,7 @@ import type { DeployAuthorizer } from './authz.ts';
 import type { Releases } from './releases.ts';
 import { teamOf, type ServiceOwners } from './owners.ts';
 import { RolloutRunner } from './runner.ts';
+import { undeployService } from './undeploy.ts';
 import { ACTIVE, toDeployment, type DeployRow } from './view.ts';
 
 /** deployments:list reads this many rows per query, and at most LIST_SCAN_LIMIT, to find the ones the caller may read. */
@@ -269,6 +277,11 @@ export class DeploymentService {
       { service: req.service, env: req.env, version: target },
       { skipSteps: true, action: 'deploy:rollback' },
     );
+  }
+
+  /** Stops a deployed service in an environment (undeploy.ts); not deployed there: `stopped: false`. */
+  undeploy(ctx: RequestContext, req: UndeployRequest): Promise<UndeployResult> {
+    return undeployService(this.deps, this.runner, ctx, req);
   }
 
   /** One deployment, for those who may read it (deploy:read: the service's team, the environment's owner, admins). */
