@@ -305,7 +305,7 @@ export interface ServiceRuntimeTable {
 /** OS users of builds (kind 'build', name = team) and replicas (kind 'namespace'), migration 0006. */
 export interface RuntimeUsersTable {
   uid: number;
-  kind: string;
+  kind: 'namespace' | 'build';
   name: string;
   created_at: string;
   removed_at: string | null;

@@ -5,7 +5,7 @@ import type { Database } from '../../store/index.ts';
 /** The first uid handed to a workload user; far above the system's and people's accounts. */
 export const FIRST_UID = 200_000;
 
-export type RuntimeUserKind = 'namespace' | 'build';
+export type RuntimeUserKind = Database['runtime_users']['kind'];
 
 /**
  * The OS users builds and replicas run as, recorded in the state store: one per namespace (its
