@@ -1,0 +1,194 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { userTokens } from './secrets-fixtures.ts';
+
+// `idp rollback` recorded and shown as a rollback (not as the canary it returned to), and
+// `idp undeploy` stopping a service in an environment: policy-checked, audited, its replicas and
+// route gone (the proxy answers PROXY_NO_ROUTE), history kept, idempotent. A tiny real service
+// (no build), real processes in the sandbox and the real edge proxy.
+
+const ok = await storesAvailable();
+
+const SERVER_JS = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION })); }).listen(process.env.PORT);\n`;
+const yaml = (steps: string) => `service: {name: payments-api, team: payments}
+run: {command: node server.js, replicas: 1}
+deploy:
+  strategy: canary
+  canary:
+${steps}
+  healthcheck: {path: /health, interval: 1s, threshold: 3}
+  rollback: {auto: true, on_error_rate: ">1%"}
+`;
+
+function get(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
+  let fx: EnvFixture;
+  let server: TestServer;
+  let t: Record<string, string>;
+  let repo: string;
+  let env: string;
+  let host: string;
+  const versions: string[] = [];
+  const cli = (args: string[], token = t.alice!) => runCli(args, { IDP_URL: server.url, IDP_TOKEN: token });
+  const port = () => server.services.deployments.service.proxyPort;
+
+  const release = async (deployYaml: string) => {
+    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml);
+    writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${Math.random()}\n`);
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
+    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
+      body: tar,
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as any).version as string;
+  };
+  const deployed = async (version: string, until: (d: any) => boolean = (d) => d.status === 'healthy') => {
+    const res = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version });
+    expect(res.status, res.text).toBe(202);
+    let last: any;
+    await expect
+      .poll(
+        async () => {
+          last = (await api(server, t.alice!, 'GET', `/api/deployments/${res.json.id}`)).json;
+          return until(last);
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBe(true);
+    return last;
+  };
+
+  beforeAll(async () => {
+    fx = envFixture();
+    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
+    t = await userTokens(server, ['alice', 'dave']);
+    env = fx.envName('undeploy');
+    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
+    await waitForEnvironment(server, t.alice!, env, ['ready'], { failOn: ['failed'] });
+    host = `payments-api.${env}-alice.localhost`;
+    repo = mkdtempSync(join(tmpdir(), 'idp-undeploy-repo-'));
+    mkdirSync(join(repo, '.idp'));
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (server && env) await api(server, t.alice!, 'DELETE', `/api/environments/${env}`);
+    await server?.services.environments.idle();
+    await server?.stop();
+    await fx?.cleanup();
+    if (repo) rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('idp rollback shows in history, status and JSON as `rollback to <version>`, not as a promoted canary', async () => {
+    versions.push(await release(yaml('    - weight: 100')));
+    expect((await deployed(versions[0]!)).kind).toBe('deploy');
+    versions.push(await release(yaml('    - weight: 50\n      pause: 1s\n    - weight: 100')));
+    await deployed(versions[1]!);
+
+    const rolled = await cli(['rollback', '--service', 'payments-api', '--env', env]);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stderr).toMatch(
+      new RegExp(`Rollback dep_\\S+: payments-api in ${env} back to ${versions[0]} \\(replacing ${versions[1]}\\)`),
+    );
+    expect(rolled.stderr).toContain(`✓ payments-api in ${env} is rolled back to ${versions[0]}`);
+    expect(rolled.stdout).toMatch(new RegExp(`strategy: +rollback to ${versions[0]} \\(steps skipped\\)`));
+    expect(rolled.stdout).not.toContain('promoted');
+
+    const [table, json] = await Promise.all([
+      cli(['deploy:history', '--service', 'payments-api', '--env', env]),
+      cli(['deploy:history', '--service', 'payments-api', '--env', env, '-o', 'json']),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[1]).toContain(`rollback to ${versions[0]}`);
+    expect(rows[1]).not.toContain('promoted');
+    expect(rows[2]).toMatch(/\bcanary\b/);
+    const items = JSON.parse(json.stdout).items;
+    expect(items.map((d: any) => d.kind)).toEqual(['rollback', 'deploy', 'deploy']);
+    expect(items[0]).toMatchObject({ version: versions[0], previousVersion: versions[1], status: 'healthy' });
+    expect(items[0].reason).toContain('rolled back: this earlier release takes all traffic again');
+    expect(JSON.parse((await get(port(), host)).body).version).toBe(versions[0]);
+  }, 120_000);
+
+  it('idp undeploy stops the replicas and removes the route, keeps the history, is audited and idempotent', async () => {
+    // Not the owning team: refused, and nothing stops.
+    const dave = await cli(['undeploy', '--service', 'payments-api', '--env', env], t.dave!);
+    expect(dave.code).toBe(3);
+    expect(dave.stderr).toContain('Error [POLICY_DENIED]: deploy:undeploy');
+    expect((await get(port(), host)).status).toBe(200);
+
+    const stopped = await cli(['undeploy', '--service', 'payments-api', '--env', env, '-o', 'json']);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({
+      service: 'payments-api',
+      env,
+      stopped: true,
+      version: versions[0],
+      replicas: 1,
+    });
+    expect(stopped.stderr).toContain(
+      `Stopped payments-api in ${env}: 1 replica of ${versions[0]}; its route is removed.`,
+    );
+    const gone = await get(port(), host);
+    expect(gone.status).toBe(404);
+    expect(JSON.parse(gone.body).error.code).toBe('PROXY_NO_ROUTE');
+
+    // History stays; the audit log has the undeploy with the version it stopped.
+    const history = await api(server, t.alice!, 'GET', `/api/deployments?service=payments-api&env=${env}`);
+    expect(history.json.items).toHaveLength(3);
+    const audit = await api(server, server.adminToken, 'GET', '/api/audit?action=deploy:undeploy');
+    expect(audit.json.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          action: 'deploy:undeploy',
+          decision: 'allow',
+          details: expect.objectContaining({ env, version: versions[0] }),
+        }),
+        expect.objectContaining({ action: 'deploy:undeploy', decision: 'deny' }),
+      ]),
+    );
+
+    // Again: nothing to stop, exit 0.
+    const again = await cli(['undeploy', '--service', 'payments-api', '--env', env]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`payments-api is not deployed in ${env}; nothing to stop.`);
+    expect(again.stdout).toMatch(/stopped: +no \(not deployed\)/);
+
+    // Deploying again starts it afresh (a first deploy: straight to 100%).
+    const back = await deployed(versions[1]!);
+    expect(back.previousVersion).toBeNull();
+    expect(JSON.parse((await get(port(), host)).body).version).toBe(versions[1]);
+  }, 120_000);
+
+  it('refuses while a rollout of the service runs', async () => {
+    const version = await release(yaml('    - weight: 30\n    - weight: 100'));
+    const paused = await deployed(version, (d) => d.status === 'paused');
+    const busy = await cli(['undeploy', '--service', 'payments-api', '--env', env]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(`Error [DEPLOY_IN_PROGRESS]: deployment ${paused.id} of payments-api in ${env}`);
+    expect(busy.stderr).toContain(`idp deploy:abort ${paused.id}`);
+    expect((await cli(['deploy:abort', paused.id])).code).toBe(0);
+  }, 60_000);
+});
