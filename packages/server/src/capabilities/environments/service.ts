@@ -12,7 +12,7 @@ import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock, IdSource } from '../../clock.ts';
 import type { Directory } from '../../identity/index.ts';
-import type { CheckQuestion, PolicyGate } from '../../policy/gate.ts';
+import type { PolicyGate } from '../../policy/gate.ts';
 import { isUniqueViolation, type Database } from '../../store/index.ts';
 import type { SecretCipher } from '../secrets/crypto.ts';
 import type { SecretsService } from '../secrets/service.ts';
@@ -22,7 +22,7 @@ import { EnvironmentCredentials, newCredentials } from './credentials.ts';
 import { assertInfra } from './infra.ts';
 import { assertEnvName, deriveNames } from './names.ts';
 import { Snapshots } from './snapshots.ts';
-import { cloneableBases, cloneEntity, sourceInvalid } from './sources.ts';
+import { cloneableBases, cloneEntity, sourceInvalid, wouldCreate } from './sources.ts';
 import { workflowSteps } from './steps.ts';
 import { EnvironmentStore } from './store.ts';
 import type { EnvironmentInfra, EnvironmentSettings, EnvRow, NamespaceHook, StepRow } from './types.ts';
@@ -94,7 +94,14 @@ export class EnvironmentService {
     deps.gate.registerResolver('Environment', async (name, question) => {
       const row = await this.live(name);
       if (row) return { resource: this.entityOf(row) };
-      return question?.action === 'env:create' ? this.wouldCreate(name, question) : undefined;
+      if (question?.action !== 'env:create') return undefined;
+      return wouldCreate(name, question, {
+        base: this.deps.settings.base,
+        defaultTtl: this.deps.settings.defaultTtl,
+        now: this.nowSeconds(),
+        teamOf: (ref) => this.primaryTeam(ref),
+        owned: (ref) => this.ownedCount(ref),
+      });
     });
   }
 
@@ -348,31 +355,6 @@ export class EnvironmentService {
       .where('status', '<>', 'deleted')
       .executeTakeFirst();
     return Number(owned?.n ?? 0);
-  }
-
-  /**
-   * For `idp policy:check --action env:create --resource environment:NEW --context '{"from":…}'`:
-   * the environment env:create would make, and the context it would decide with (the TTL and
-   * the count of environments given, or as env:create would take them).
-   */
-  private async wouldCreate(
-    name: string,
-    question: CheckQuestion,
-  ): Promise<{ resource: CedarEntity; context: Record<string, unknown> } | undefined> {
-    const { from, ttlSeconds, ownedEnvironments, ...rest } = question.context;
-    const base = this.deps.settings.base;
-    if (typeof from !== 'string' || !Object.hasOwn(base, from)) return undefined;
-    const who = { ref: question.principalRef, team: this.primaryTeam(question.principalRef) };
-    return {
-      resource: cloneEntity(name, from, base[from]!, who),
-      context: {
-        ...rest,
-        now: this.nowSeconds(),
-        ttlSeconds: typeof ttlSeconds === 'number' ? ttlSeconds : parseDuration(this.deps.settings.defaultTtl, 'ttl'),
-        ownedEnvironments:
-          typeof ownedEnvironments === 'number' ? ownedEnvironments : await this.ownedCount(question.principalRef),
-      },
-    };
   }
 
   private async enforce(

@@ -1,6 +1,6 @@
 import { IdpError } from '@idp/contracts';
-import { closestMatch, shortRef, type CedarEntity } from '@idp/core';
-import type { PolicyGate } from '../../policy/gate.ts';
+import { closestMatch, parseDuration, shortRef, type CedarEntity } from '@idp/core';
+import type { CheckQuestion, PolicyGate } from '../../policy/gate.ts';
 import type { BaseEnvironmentConfig } from './types.ts';
 
 /** Who asks to clone, as env:create's policy sees them. */
@@ -83,4 +83,35 @@ export function sourceInvalid(
     ...(match ? { didYouMean: match } : {}),
     hint,
   });
+}
+
+/**
+ * For `idp policy:check --action env:create --resource environment:NEW --context '{"from":…}'`:
+ * the environment env:create would make, and the context it would decide with (the TTL and the
+ * count of environments as given, or as env:create would take them). Undefined without a base.
+ */
+export async function wouldCreate(
+  name: string,
+  question: CheckQuestion,
+  opts: {
+    base: Record<string, BaseEnvironmentConfig>;
+    defaultTtl: string;
+    now: number;
+    teamOf(ref: string): string | null;
+    owned(ref: string): Promise<number>;
+  },
+): Promise<{ resource: CedarEntity; context: Record<string, unknown> } | undefined> {
+  const { from, ttlSeconds, ownedEnvironments, ...rest } = question.context;
+  if (typeof from !== 'string' || !Object.hasOwn(opts.base, from)) return undefined;
+  const who = { ref: question.principalRef, team: opts.teamOf(question.principalRef) };
+  return {
+    resource: cloneEntity(name, from, opts.base[from]!, who),
+    context: {
+      ...rest,
+      now: opts.now,
+      ttlSeconds: typeof ttlSeconds === 'number' ? ttlSeconds : parseDuration(opts.defaultTtl, 'ttl'),
+      ownedEnvironments:
+        typeof ownedEnvironments === 'number' ? ownedEnvironments : await opts.owned(question.principalRef),
+    },
+  };
 }
