@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { exited, startServerProcess } from '../support/server.ts';
-import { envFixture, REDIS_URL, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { api, exited, startServerProcess } from '../support/server.ts';
+import {
+  envFixture,
+  REDIS_URL,
+  storesAvailable,
+  waitForEnvironment,
+  type EnvFixture,
+} from '../support/environments.ts';
 
 // The control plane is SIGKILLed in the middle of every provisioning and deletion step (it kills
 // itself at IDP_TEST_CRASH_AT, after the step's first change), then started again: each time the
@@ -38,23 +44,9 @@ describe.skipIf(!ok)('environments survive a SIGKILL at every step', () => {
     }
     server = null;
   };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server!.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${alice}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
-  };
-  const waitStatus = async (name: string, statuses: string[]) => {
-    const until = Date.now() + 60_000;
-    for (;;) {
-      const res = await call('GET', `/api/environments/${name}`);
-      if (statuses.includes(res.json?.status)) return res.json;
-      if (Date.now() > until) throw new Error(`${name}: ${JSON.stringify(res.json)}`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  };
+  const call = (method: string, path: string, body?: unknown) => api(server!, alice, method, path, body);
+  const waitStatus = (name: string, statuses: string[]) =>
+    waitForEnvironment(server!, alice, name, statuses, { interval: 150 });
   const died = async (p: Proc) => {
     await exited(p.child);
     expect(p.child.signalCode, p.output()).toBe('SIGKILL');
