@@ -174,7 +174,7 @@ export class DeployAuthorizer {
     } else if (row.kind === 'base') {
       hint = `Only the owning team of ${service} (${team}) and platform admins deploy to the base environment ${row.name}: ask one of them.`;
     } else {
-      hint = `${row.name} belongs to ${row.owner_email ?? 'someone else'}${row.team ? ` (team ${row.team})` : ''}: deploy into an environment of your own (idp env:create --name N --from ${row.source_env ?? 'staging'}) or ask its owner.`;
+      hint = `${row.name} belongs to ${row.owner_email ?? 'someone else'}${row.team ? ` (team ${row.team})` : ''}: deploy into an environment of your own (\`idp env:create --name=feature-${service} --from=${row.source_env ?? 'staging'}\`) or ask its owner.`;
     }
     const target = `environment:${row.name}`;
     return this.deps.gate.refuse(
