@@ -11,7 +11,8 @@ import {
   type HostileServer,
 } from '../support/security.ts';
 import { ACME_CONFIG, api } from '../support/server.ts';
-import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
+import { waitForDeployment } from '../support/deploy.ts';
+import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
 
 /**
  * Issue 10, item 3: builds and workloads ran as the control plane's own user. Now a build runs
@@ -101,18 +102,11 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
       version: up.json.version,
     });
     expect(dep.status, dep.text).toBe(202);
-    const until = Date.now() + 60_000;
-    for (;;) {
-      const d = (await api(server, token, 'GET', `/api/deployments/${dep.json.id}`)).json;
-      if (d.status === 'healthy') {
-        proxyPort = Number(new URL(d.url).port);
-        versions[service] = up.json.version;
-        return up.json;
-      }
-      if (['failed', 'rolled_back', 'aborted'].includes(d.status) || Date.now() > until)
-        throw new Error(JSON.stringify(d));
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const d = await waitForDeployment(server, token, dep.json.id);
+    if (d.status !== 'healthy') throw new Error(JSON.stringify(d));
+    proxyPort = Number(new URL(d.url).port);
+    versions[service] = up.json.version;
+    return up.json;
   };
   const payments = (path: string) => viaProxy(proxyPort, 'payments-api.staging.localhost', path);
   const users = (path: string) => viaProxy(proxyPort, 'users-api.staging.localhost', path);
@@ -229,13 +223,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
   it("an environment's namespace gets its own user with env:create, owning its scratch space (0700), gone with env:delete", async () => {
     const name = fx.envName('iso');
     expect((await api(server, alice, 'POST', '/api/environments', { name, from: 'cache' })).status).toBe(202);
-    const ready = await (async () => {
-      for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-        const e = (await api(server, alice, 'GET', `/api/environments/${name}`)).json;
-        if (e.status === 'ready') return e;
-      }
-      throw new Error(`${name} not ready`);
-    })();
+    const ready = await waitForEnvironment(server, alice, name);
     const nsDir = join(server.dataDir, 'namespaces', ready.resources.namespace);
     const scratch = statSync(join(nsDir, 'scratch'));
     const stagingScratch = statSync(join(server.dataDir, 'namespaces', 'staging', 'scratch'));
@@ -244,9 +232,7 @@ describe.skipIf(!ok)('security 03: builds and workloads are isolated from the co
     // Not the user of another namespace (staging's replicas above), nor a build user.
     expect(scratch.uid).not.toBe(stagingScratch.uid);
     expect((await api(server, alice, 'DELETE', `/api/environments/${name}`)).status).toBeLessThan(300);
-    for (const until = Date.now() + 30_000; existsSync(nsDir) && Date.now() < until;)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(existsSync(nsDir)).toBe(false);
+    await expect.poll(() => existsSync(nsDir), { timeout: 30_000, interval: 100 }).toBe(false);
     const store = new Sqlite(join(server.dataDir, 'idp.sqlite'), { readonly: true });
     try {
       const rows = store
