@@ -267,10 +267,16 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     ]);
     expect(ok(mine).stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+OWNER\s+SOURCE\s+STATUS\s+AGE\s+EXPIRES$/);
     expect(mine.stdout).toMatch(
-      new RegExp(`^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\d+[smhd]\\s+in (6|7)d$`, 'm'),
+      new RegExp(
+        `^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+(\\d+[smhd]){1,2}\\s+in (6d(\\d+h)?|7d)$`,
+        'm',
+      ),
     );
     expect(mine.stdout).toMatch(
-      new RegExp(`^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h|1d)$`, 'm'),
+      new RegExp(
+        `^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h(\\d+m)?|1d)$`,
+        'm',
+      ),
     );
     expect(mine.stdout).not.toMatch(/^staging\s/m);
     const names = JSON.parse(ok(mineJson).stdout).items.map((e: { name: string; source_env: string }) => e.name);
