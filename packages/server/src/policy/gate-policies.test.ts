@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdpError } from '@idp/contracts';
-import { PolicyEngine, loadDefaultPolicySources, type CedarEntity } from '@idp/core';
+import type { CedarEntity } from '@idp/core';
 import { tempSqliteStore } from '../../../../test/support/sqlite.ts';
-import { AuditLog } from '../audit/index.ts';
+import { policyGate, testDirectory } from '../../../../test/support/unit-server.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { RequestContext } from '../auth/context.ts';
-import { Directory, userUid } from '../identity/index.ts';
-import { PolicyGate } from './gate.ts';
+import { userUid } from '../identity/index.ts';
+import type { PolicyGate } from './gate.ts';
 
 // The gate with the shipped policies (policies/*.cedar) and a directory with nested teams: who
 // the gate says a principal is (groups, ancestors, the admin role) decides what they may do, and
@@ -17,40 +18,14 @@ const BOB = 'user:default/bob'; // payments
 const DAVE = 'user:default/dave'; // orders
 const ROOT = 'user:default/root'; // sre, a child team of the admin group platform
 
-function directory(): Directory {
-  const dir = new Directory('platform');
-  const group = (name: string, parent: string | null, members: string[]) =>
-    dir.groups.set(`group:default/${name}`, {
-      ref: `group:default/${name}`,
-      name,
-      displayName: null,
-      email: null,
-      parent: parent && `group:default/${parent}`,
-      children: [],
-      members,
-    });
-  group('payments', null, [BOB]);
-  group('payments-backend', 'payments', [ALICE]);
-  group('orders', null, [DAVE]);
-  group('platform', null, []);
-  group('sre', 'platform', [ROOT]);
-  for (const [ref, team] of [
-    [ALICE, 'payments-backend'],
-    [BOB, 'payments'],
-    [DAVE, 'orders'],
-    [ROOT, 'sre'],
-  ] as const) {
-    const name = ref.split('/')[1]!;
-    dir.users.set(ref, {
-      ref,
-      name,
-      email: `${name}@company.com`,
-      displayName: null,
-      memberOf: [`group:default/${team}`],
-    });
-  }
-  return dir;
-}
+const directory = () =>
+  testDirectory('platform', {
+    payments: [BOB],
+    'payments-backend': { parent: 'payments', members: [ALICE] },
+    orders: [DAVE],
+    platform: [],
+    sre: { parent: 'platform', members: [ROOT] },
+  });
 
 /** An environment as the environments capability builds it. */
 const env = (id: string, attrs: { owner?: string; team?: string; base: boolean; tier: string }): CedarEntity => ({
@@ -74,8 +49,7 @@ describe('PolicyGate: the shipped policies over the directory', () => {
   const denial = (p: Promise<unknown>) => p.then(() => undefined).catch((e: unknown) => e as IdpError);
 
   beforeAll(() => {
-    audit = new AuditLog(tmp.store.db, { now: () => new Date('2030-01-01T00:00:00Z') }, tmp.store.dialect);
-    gate = new PolicyGate(PolicyEngine.load(loadDefaultPolicySources()), directory(), audit);
+    ({ audit, gate } = policyGate(tmp.store, directory(), { now: () => new Date('2030-01-01T00:00:00Z') }));
   });
 
   const feature = env('feature-x', { owner: ALICE, team: 'payments', base: false, tier: 'staging' });

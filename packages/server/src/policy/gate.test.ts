@@ -1,46 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
 import { tempSqliteStore } from '../../../../test/support/sqlite.ts';
-import { PolicyEngine, loadDefaultPolicySources } from '@idp/core';
-import { AuditLog } from '../audit/index.ts';
+import { policyGate, testDirectory } from '../../../../test/support/unit-server.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { RequestContext } from '../auth/context.ts';
-import { Directory } from '../identity/index.ts';
-import { PLATFORM, PolicyGate, targetOf } from './gate.ts';
+import { PLATFORM, targetOf, type PolicyGate } from './gate.ts';
 
 const ALICE = 'user:default/alice';
 const ROOT = 'user:default/root';
 
 /** Alice is in payments; root is in the admin group. */
-function directory(): Directory {
-  const dir = new Directory('platform-admins');
-  const group = (name: string, members: string[]) =>
-    dir.groups.set(`group:default/${name}`, {
-      ref: `group:default/${name}`,
-      name,
-      displayName: null,
-      email: null,
-      parent: null,
-      children: [],
-      members,
-    });
-  group('payments', [ALICE]);
-  group('platform-admins', [ROOT]);
-  dir.users.set(ALICE, {
-    ref: ALICE,
-    name: 'alice',
-    email: 'alice@company.com',
-    displayName: null,
-    memberOf: ['group:default/payments'],
-  });
-  dir.users.set(ROOT, {
-    ref: ROOT,
-    name: 'root',
-    email: 'root@company.com',
-    displayName: null,
-    memberOf: ['group:default/platform-admins'],
-  });
-  return dir;
-}
+const directory = () => testDirectory('platform-admins', { payments: [ALICE], 'platform-admins': [ROOT] });
 
 describe('PolicyGate with the shipped policies on the real SQLite store', () => {
   const tmp = tempSqliteStore('gate');
@@ -48,8 +18,7 @@ describe('PolicyGate with the shipped policies on the real SQLite store', () => 
   let gate: PolicyGate;
   const ctx = (ref: string) => ({ principal: { ref, roles: [] }, requestId: 'req-gate' }) as unknown as RequestContext;
   beforeAll(async () => {
-    audit = new AuditLog(tmp.store.db, { now: () => new Date('2030-01-01T00:00:00Z') }, tmp.store.dialect);
-    gate = new PolicyGate(PolicyEngine.load(loadDefaultPolicySources()), directory(), audit);
+    ({ audit, gate } = policyGate(tmp.store, directory(), { now: () => new Date('2030-01-01T00:00:00Z') }));
   });
   const records = async () => audit.list({ limit: 100 });
 

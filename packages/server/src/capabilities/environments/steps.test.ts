@@ -1,17 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PolicyEngine, loadDefaultPolicySources } from '@idp/core';
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
-import { AuditLog } from '../../audit/index.ts';
+import { policyGate, secretsServices, testDirectory } from '../../../../../test/support/unit-server.ts';
+import type { AuditLog } from '../../audit/index.ts';
 import type { Clock } from '../../clock.ts';
-import { Directory } from '../../identity/index.ts';
-import { PolicyGate } from '../../policy/gate.ts';
-import { AccessService, WebhookNotifier } from '../access/index.ts';
-import { SecretCipher, resolveMasterKey } from '../secrets/crypto.ts';
+import type { AccessService } from '../access/index.ts';
+import type { SecretCipher } from '../secrets/crypto.ts';
 import { tierLookup } from '../secrets/paths.ts';
 import { SecretResources } from '../secrets/resources.ts';
-import { SecretsService } from '../secrets/service.ts';
+import type { SecretsService } from '../secrets/service.ts';
 import { EnvironmentCredentials } from './credentials.ts';
 import { ENVIRONMENT_STEPS, workflowSteps, type StepTools } from './steps.ts';
 import { EnvironmentStore } from './store.ts';
@@ -123,33 +121,21 @@ describe('the environment steps, run by the workflow on the real SQLite store', 
     nsRoot = join(tmp.dataDir, 'namespaces');
     mkdirSync(nsRoot);
     const db = tmp.store.db;
-    audit = new AuditLog(db, clock, tmp.store.dialect);
-    const gate = new PolicyGate(PolicyEngine.load(loadDefaultPolicySources()), new Directory('platform'), audit);
-    const ids = { next: (p: string) => `${p}_${++n}` };
+    const directory = testDirectory('platform');
+    const { gate, ...wired } = policyGate(tmp.store, directory, clock);
+    audit = wired.audit;
     const resources = new SecretResources({ ownerOf: async () => 'group:default/payments' }, tierLookup([]));
-    const cipher = new SecretCipher(resolveMasterKey(tmp.dataDir, undefined));
-    access = new AccessService({
-      db,
+    let cipher: SecretCipher;
+    ({ access, secrets, cipher } = secretsServices({
+      store: tmp.store,
+      dataDir: tmp.dataDir,
       audit,
       gate,
-      directory: new Directory('platform'),
+      directory,
       clock,
-      ids,
+      ids: { next: (p: string) => `${p}_${++n}` },
       resources,
-      notifier: new WebhookNotifier(undefined, () => {}),
-      settings: { pendingTtl: '24h', defaultDuration: '1h', sweepInterval: '30s' },
-    });
-    secrets = new SecretsService({
-      db,
-      dialect: tmp.store.dialect,
-      audit,
-      gate,
-      clock,
-      ids,
-      cipher,
-      resources,
-      grants: access,
-    });
+    }));
     store = new EnvironmentStore(db);
     const infra = { postgres: null, redis: null, postgresSource: 'postgres.adminUrl', redisSource: 'redis.url' };
     tools = {

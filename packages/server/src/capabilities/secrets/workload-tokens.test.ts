@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdpError } from '@idp/contracts';
-import { PolicyEngine, loadDefaultPolicySources } from '@idp/core';
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
-import { AuditLog } from '../../audit/index.ts';
+import { policyGate, secretsServices, testDirectory } from '../../../../../test/support/unit-server.ts';
+import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import { Directory } from '../../identity/index.ts';
-import { PolicyGate } from '../../policy/gate.ts';
-import { AccessService, WebhookNotifier } from '../access/index.ts';
-import { SecretCipher, resolveMasterKey } from './crypto.ts';
+import type { Directory } from '../../identity/index.ts';
+import type { AccessService } from '../access/index.ts';
 import { tierLookup } from './paths.ts';
 import { SecretResources } from './resources.ts';
-import { SecretsService } from './service.ts';
+import type { SecretsService } from './service.ts';
 import { VaultError } from './vault.ts';
 import { ACCESS_LOST, hashWorkloadToken } from './workload-tokens.ts';
 
@@ -26,35 +24,7 @@ const OWNERS: Record<string, string> = {
   orders: 'group:default/orders',
 };
 
-function directory(): Directory {
-  const dir = new Directory('platform');
-  for (const team of ['payments', 'orders', 'platform']) {
-    dir.groups.set(`group:default/${team}`, {
-      ref: `group:default/${team}`,
-      name: team,
-      displayName: null,
-      email: null,
-      parent: null,
-      children: [],
-      members: [],
-    });
-  }
-  for (const [ref, team] of [
-    [ALICE, 'payments'],
-    [CAROL, 'orders'],
-  ] as const) {
-    const name = ref.split('/')[1]!;
-    dir.users.set(ref, {
-      ref,
-      name,
-      email: `${name}@company.com`,
-      displayName: null,
-      memberOf: [`group:default/${team}`],
-    });
-    dir.groups.get(`group:default/${team}`)!.members.push(ref);
-  }
-  return dir;
-}
+const directory = () => testDirectory('platform', { payments: [ALICE], orders: [CAROL], platform: [] });
 
 describe('workload tokens and Vault reads on the real SQLite store', () => {
   const tmp = tempSqliteStore('workload-tokens');
@@ -78,36 +48,22 @@ describe('workload tokens and Vault reads on the real SQLite store', () => {
   beforeAll(async () => {
     now = new Date('2030-01-01T00:00:00.000Z');
     dir = directory();
-    const db = tmp.store.db;
-    audit = new AuditLog(db, clock, tmp.store.dialect);
-    const gate = new PolicyGate(PolicyEngine.load(loadDefaultPolicySources()), dir, audit);
-    const ids = { next: (p: string) => `${p}_${++n}` };
+    const { gate, ...wired } = policyGate(tmp.store, dir, clock);
+    audit = wired.audit;
     const resources = new SecretResources(
       { ownerOf: async (service) => OWNERS[service] ?? null },
       tierLookup(['production']),
     );
-    access = new AccessService({
-      db,
+    ({ access, secrets } = secretsServices({
+      store: tmp.store,
+      dataDir: tmp.dataDir,
       audit,
       gate,
       directory: dir,
       clock,
-      ids,
+      ids: { next: (p: string) => `${p}_${++n}` },
       resources,
-      notifier: new WebhookNotifier(undefined, () => {}),
-      settings: { pendingTtl: '24h', defaultDuration: '1h', sweepInterval: '30s' },
-    });
-    secrets = new SecretsService({
-      db,
-      dialect: tmp.store.dialect,
-      audit,
-      gate,
-      clock,
-      ids,
-      cipher: new SecretCipher(resolveMasterKey(tmp.dataDir, undefined)),
-      resources,
-      grants: access,
-    });
+    }));
     for (const env of ['staging', 'production']) {
       await secrets.setAsSystem('system:test', `${env}/payments-api/DB_PASSWORD`, `${env}-db-pw`);
       await secrets.setAsSystem('system:test', `${env}/orders/API_KEY`, `${env}-orders-key`);

@@ -2,13 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
-import { PolicyEngine, loadDefaultPolicySources } from '@idp/core';
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
-import { AuditLog } from '../../audit/index.ts';
+import { policyGate, testDirectory } from '../../../../../test/support/unit-server.ts';
+import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import { BOOTSTRAP_ADMIN_REF, Directory } from '../../identity/index.ts';
-import { PolicyGate } from '../../policy/gate.ts';
+import { BOOTSTRAP_ADMIN_REF, type Directory } from '../../identity/index.ts';
 import { TokenService, hashToken } from './service.ts';
 
 // API tokens on the real SQLite store, decided by the shipped Cedar policies: what is stored,
@@ -21,36 +20,7 @@ const ROOT = 'user:default/root';
 const ADMIN_TOKEN = 'idp_bootstrap-admin-token-for-tests';
 
 /** Alice and Bob are in payments; root is in the admin group (platform). */
-function directory(): Directory {
-  const dir = new Directory('platform');
-  const group = (name: string, members: string[]) =>
-    dir.groups.set(`group:default/${name}`, {
-      ref: `group:default/${name}`,
-      name,
-      displayName: null,
-      email: null,
-      parent: null,
-      children: [],
-      members,
-    });
-  group('payments', [ALICE, BOB]);
-  group('platform', [ROOT]);
-  for (const [ref, team] of [
-    [ALICE, 'payments'],
-    [BOB, 'payments'],
-    [ROOT, 'platform'],
-  ] as const) {
-    const name = ref.split('/')[1]!;
-    dir.users.set(ref, {
-      ref,
-      name,
-      email: `${name}@company.com`,
-      displayName: null,
-      memberOf: [`group:default/${team}`],
-    });
-  }
-  return dir;
-}
+const directory = () => testDirectory('platform', { payments: [ALICE, BOB], platform: [ROOT] });
 
 describe('TokenService on the real SQLite store with the shipped policies', () => {
   const tmp = tempSqliteStore('tokens');
@@ -68,11 +38,12 @@ describe('TokenService on the real SQLite store with the shipped policies', () =
 
   beforeAll(() => {
     dir = directory();
-    audit = new AuditLog(tmp.store.db, clock, tmp.store.dialect);
+    const wired = policyGate(tmp.store, dir, clock);
+    audit = wired.audit;
     tokens = new TokenService(
       tmp.store.db,
       dir,
-      new PolicyGate(PolicyEngine.load(loadDefaultPolicySources()), dir, audit),
+      wired.gate,
       audit,
       clock,
       { next: (p) => `${p}_${++n}` },
