@@ -92,7 +92,7 @@ function deploymentUrl(id: string): string {
     () =>
       new IdpError('USAGE', `"${id}" is not a deployment id`, {
         field: 'id',
-        hint: 'Run `idp deploy:history --service S --env E` to see deployment ids.',
+        hint: 'Deployment ids are printed by `idp deploy` and listed in the ID column of `idp deploy:history --service=<the service>`.',
       }),
   );
 }

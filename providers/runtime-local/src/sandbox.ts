@@ -170,6 +170,8 @@ export class Sandbox {
       USER: spec.user,
       LOGNAME: spec.user,
       LANG: process.env.LANG ?? 'C.UTF-8',
+      // npm (an inferred `npm start`, `npm ci`) would otherwise ask the registry for a newer npm.
+      npm_config_update_notifier: 'false',
     };
   }
 

@@ -52,7 +52,8 @@ interface Settings {
 }
 
 function settingsFrom(options: SupervisorOptions): Settings {
-  const baseEnv: Record<string, string> = {};
+  // npm (an inferred `npm start`) would otherwise ask the registry for a newer npm at every start.
+  const baseEnv: Record<string, string> = { npm_config_update_notifier: 'false' };
   for (const name of options.inheritEnv ?? DEFAULT_INHERITED_ENV) {
     const value = process.env[name];
     if (value !== undefined) baseEnv[name] = value;

@@ -32,7 +32,7 @@ export default class SecretSet extends BaseCommand<typeof SecretSet> {
 
   async run(): Promise<void> {
     const file = this.flags['from-file'];
-    const value = file !== undefined ? readValueFile(file) : await readStdin();
+    const value = file !== undefined ? readValueFile(file) : await readStdin(this.args.path);
     const meta = await this.api.setSecret(this.args.path, value);
     this.info(`Set ${meta.path} (version ${meta.version}).`);
     await this.render<SecretMeta>(
@@ -59,11 +59,11 @@ function readValueFile(file: string): string {
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(path: string): Promise<string> {
   if (process.stdin.isTTY) {
     throw new IdpError('USAGE', 'the value is read from stdin, and stdin is a terminal', {
       field: 'value',
-      hint: 'Pipe the value in (`printf %s "$VALUE" | idp secret:set PATH`) or use --from-file; idp never prompts.',
+      hint: `Pipe the value in (\`printf %s "$VALUE" | idp secret:set ${path}\`) or use --from-file; idp never prompts.`,
     });
   }
   const chunks: Buffer[] = [];
@@ -73,7 +73,7 @@ async function readStdin(): Promise<string> {
   if (value === '') {
     throw new IdpError('USAGE', 'no value on stdin', {
       field: 'value',
-      hint: 'Pipe the value in (`printf %s "$VALUE" | idp secret:set PATH`) or use --from-file.',
+      hint: `Pipe the value in (\`printf %s "$VALUE" | idp secret:set ${path}\`) or use --from-file.`,
     });
   }
   return value;

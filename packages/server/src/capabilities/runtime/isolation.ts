@@ -150,6 +150,7 @@ export class RuntimeIsolation {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: home,
           npm_config_cache: process.env.npm_config_cache ?? join(home, '.npm'),
+          npm_config_update_notifier: 'false',
         },
       });
     }
