@@ -285,7 +285,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     let onReplicaStarted: (release: string) => void = () => {};
     const supervisor = new ProcessSupervisor({
       onEvent: (e) => {
-        if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica} is in a crash loop`);
+        if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica + 1} is in a crash loop`);
         if (e.type === 'started') onReplicaStarted(e.release);
       },
     });

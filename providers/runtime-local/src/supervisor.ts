@@ -148,7 +148,7 @@ class Replica {
     if (this.stopping) return;
     const { settings, spec } = this;
     const generation = ++this.generation;
-    appendLogLine(this.logFile, `--- idp: replica ${this.index} starting on port ${this.port} ---`);
+    appendLogLine(this.logFile, `--- idp: replica ${this.index + 1} starting on port ${this.port} ---`);
     const fd = openSync(this.logFile, 'a');
     let child: ChildProcess;
     try {
@@ -242,7 +242,7 @@ class Replica {
         : `spawn failed: ${error instanceof Error ? error.message : String(error)}`;
     appendLogLine(
       this.logFile,
-      `--- idp: replica ${this.index} (pid ${pid ?? '-'}) exited (${reason}) after ${Math.round(uptimeMs)} ms ---`,
+      `--- idp: replica ${this.index + 1} (pid ${pid ?? '-'}) exited (${reason}) after ${Math.round(uptimeMs)} ms ---`,
     );
     for (const resolve of this.exitWaiters.splice(0)) resolve();
     if (this.stopping) return;
@@ -328,7 +328,7 @@ export class ReleaseProcesses {
       while (ports.has(port)) port = await findFreePort();
       ports.add(port);
       members.push(
-        new Replica(spec, settings, index, port, join(spec.logDir, `replica-${index}.log`), () => group.notify()),
+        new Replica(spec, settings, index, port, join(spec.logDir, `replica-${index + 1}.log`), () => group.notify()),
       );
     }
     for (const member of members) member.launch();
@@ -393,7 +393,7 @@ export class ReleaseProcesses {
             reject(
               new RuntimeError(
                 'CRASH_LOOP',
-                `replica ${looping.index} of ${this.release} keeps exiting (last exit code ${looping.lastExitCode}, signal ${looping.lastExitSignal})`,
+                `replica ${looping.index + 1} of ${this.release} keeps exiting (last exit code ${looping.lastExitCode}, signal ${looping.lastExitSignal})`,
                 {
                   release: this.release,
                   replica: looping,
