@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { insertEnv, provisioningEnv } from '../../../../../test/support/env-rows.ts';
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import { policyGate, secretsServices, testDirectory } from '../../../../../test/support/unit-server.ts';
 import type { AuditLog } from '../../audit/index.ts';
@@ -65,35 +66,14 @@ describe('the environment steps, run by the workflow on the real SQLite store', 
   const recordEnv = async (w: StepWorkflow, from = 'staging'): Promise<EnvRow> => {
     n += 1;
     const name = `feature-${n}`;
-    const row: EnvRow = {
+    const row = provisioningEnv(name, clock.now(), {
       id: `env_${n}`,
-      name,
-      kind: 'ephemeral',
       source_env: from,
-      owner_ref: 'user:default/alice',
-      owner_email: 'alice@company.com',
-      team: 'payments',
-      tier: 'staging',
-      status: 'provisioning',
-      ttl_seconds: 3600,
-      created_at: clock.now().toISOString(),
-      ready_at: null,
-      expires_at: null,
-      deleted_at: null,
-      notified_at: null,
-      namespace: `${name}-alice`,
       database_name: null,
       redis_prefix: settings.base[from]!.redisPrefix ? `redis-${name}:` : null,
-      redis_user: null,
-      snapshot: null,
       secrets_note: 'copied from staging',
-      credentials: null,
-      error_step: null,
-      error_message: null,
-    };
-    await tmp.store.db.insertInto('environments').values(row).execute();
-    await tmp.store.db.insertInto('environment_steps').values(w.pendingCreateSteps(row.id)).execute();
-    return row;
+    });
+    return insertEnv(tmp.store.db, row, w);
   };
   const run = async (w: StepWorkflow, row: EnvRow, kind: 'create' | 'delete') => {
     if (kind === 'delete') await w.startDelete((await store.byId(row.id))!, 'user:default/alice', `req-${++n}`);

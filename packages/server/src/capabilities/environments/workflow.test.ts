@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
+import { insertEnv, provisioningEnv } from '../../../../../test/support/env-rows.ts';
+import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import { AuditLog } from '../../audit/index.ts';
 import type { Clock } from '../../clock.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import { ENVIRONMENT_STEPS, workflowSteps, type StepDefinition, type StepTools } from './steps.ts';
 import { EnvironmentStore } from './store.ts';
 import type { EnvRow } from './types.ts';
@@ -19,7 +18,7 @@ const clock: Clock = { now: () => new Date('2026-01-01T00:00:00Z') };
 const NAMES = ['namespace', 'database', 'redis', 'secrets'];
 
 describe('environment step workflow', () => {
-  let dir: string;
+  const tmp = tempSqliteStore('env-workflow');
   let store: Store;
   let audit: AuditLog;
   let n = 0;
@@ -54,35 +53,8 @@ describe('environment step workflow', () => {
   /** An environment recorded as env:create records it (provisioning, its create steps pending). */
   const recordEnv = async (w: StepWorkflow): Promise<EnvRow> => {
     n += 1;
-    const row: EnvRow = {
-      id: `env_${n}`,
-      name: `feature-${n}`,
-      kind: 'ephemeral',
-      source_env: 'staging',
-      owner_ref: 'user:default/alice',
-      owner_email: 'alice@company.com',
-      team: 'payments',
-      tier: 'staging',
-      status: 'provisioning',
-      ttl_seconds: 3600,
-      created_at: clock.now().toISOString(),
-      ready_at: null,
-      expires_at: null,
-      deleted_at: null,
-      notified_at: null,
-      namespace: `feature-${n}-alice`,
-      database_name: `pg-feature-${n}`,
-      redis_prefix: `redis-feature-${n}:`,
-      redis_user: null,
-      snapshot: null,
-      secrets_note: 'copied from staging vault',
-      credentials: '{"sealed":true}',
-      error_step: null,
-      error_message: null,
-    };
-    await store.db.insertInto('environments').values(row).execute();
-    await store.db.insertInto('environment_steps').values(w.pendingCreateSteps(row.id)).execute();
-    return row;
+    const row = provisioningEnv(`feature-${n}`, clock.now(), { id: `env_${n}`, credentials: '{"sealed":true}' });
+    return insertEnv(store.db, row, w);
   };
   /** An environment whose create steps all ran. */
   const readyEnv = async (w: StepWorkflow): Promise<EnvRow> => {
@@ -103,14 +75,9 @@ describe('environment step workflow', () => {
       .map((r) => `${r.action}:${r.decision}`)
       .reverse();
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'idp-env-workflow-'));
-    store = await openStore({ dataDir: dir });
+  beforeAll(() => {
+    store = tmp.store;
     audit = new AuditLog(store.db, clock, store.dialect);
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
     ran = [];
