@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
+import { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset, schemaObjects } from '../yaml/schema-path.ts';
 import { closestMatch } from './did-you-mean.ts';
 import { DEPLOY_FIELD_DOCS, DeployFileSchema, DeploySpecSchema, type DeclaredDeploySpec } from './spec.ts';
 
@@ -50,7 +51,7 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
       const problem: DeployProblem = {
         file,
         ...at(error.pos[0]),
-        field: formatPath(pathAtOffset(doc, error.pos[0])),
+        field: formatSchemaPath(pathAtOffset(doc, error.pos[0])),
         message: yamlMessage(error.code, error.message),
         expected: 'valid YAML',
       };
@@ -141,7 +142,7 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
     const problem: DeployProblem = {
       file: ctx.file,
       ...ctx.at(position.offset),
-      field: formatPath(fieldPath),
+      field: formatSchemaPath(fieldPath),
       message,
       expected: extra.expected ?? doc?.expected ?? 'a valid value',
     };
@@ -152,7 +153,7 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
   };
 
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(path);
+    const known = knownKeysAt(DeployFileSchema, path);
     return issue.keys.map((key) => {
       let didYouMean = closestMatch(key, known);
       let hint: string | undefined;
@@ -166,7 +167,7 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
           hint = `Known keys here: ${known.join(', ')}.`;
         }
       }
-      return make([...path, key], `unknown key "${key}"`, locate(ctx.doc, [...path, key], 'key'), {
+      return make([...path, key], `unknown key "${key}"`, locateInDocument(ctx.doc, [...path, key], 'key'), {
         expected: known.length > 0 ? `one of ${known.join(', ')}` : 'no keys here',
         hint,
         didYouMean,
@@ -176,7 +177,9 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
 
   const raw = valueAt(ctx.data, path);
   const pattern = fieldPattern(path);
-  const position = params.at ? locate(ctx.doc, params.at, 'value') : locate(ctx.doc, path, params.on ?? 'value');
+  const position = params.at
+    ? locateInDocument(ctx.doc, params.at, 'value')
+    : locateInDocument(ctx.doc, path, params.on ?? 'value');
   const isRoot = path.length === 0;
 
   switch (issue.code) {
@@ -218,120 +221,15 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
 }
 
 /**
- * Offset of the node at `path`. A missing node is reported at its nearest existing ancestor:
- * the ancestor's key when it is a mapping value, the item itself when it is a list item.
- */
-function locate(doc: Document, path: Path, prefer: 'key' | 'value'): { offset: number } {
-  let node: unknown = doc.contents;
-  let keyNode: unknown = undefined;
-  const start = (n: unknown): number | undefined => (isNode(n) && n.range ? n.range[0] : undefined);
-  const fallback = () => ({ offset: start(keyNode) ?? start(node) ?? 0 });
-
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-      if (!pair) return fallback();
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      const item = node.items[segment];
-      if (item === undefined) return fallback();
-      keyNode = undefined;
-      node = item;
-    } else {
-      return fallback();
-    }
-  }
-  const value = start(node);
-  const key = start(keyNode);
-  if (prefer === 'key') return { offset: key ?? value ?? 0 };
-  // `replicas:` with nothing after it has no value range worth pointing at; the key is clearer.
-  if (value === undefined || (isScalar(node) && node.value === null)) return { offset: key ?? value ?? 0 };
-  return { offset: value };
-}
-
-/** The deepest field whose key or value spans `offset`, to name the field of a YAML error. */
-function pathAtOffset(doc: Document, offset: number): Path {
-  const within = (n: unknown): boolean =>
-    isNode(n) && !!n.range && offset >= n.range[0] && offset < Math.max(n.range[2], n.range[0] + 1);
-  const path: Path = [];
-  let node: unknown = doc.contents;
-  for (;;) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => within(p.key) || within(p.value));
-      if (!pair || !isScalar(pair.key)) return path;
-      path.push(String(pair.key.value));
-      if (within(pair.key)) return path;
-      node = pair.value;
-    } else if (isSeq(node)) {
-      const index = node.items.findIndex((item) => within(item));
-      if (index < 0) return path;
-      path.push(index);
-      node = node.items[index];
-    } else {
-      return path;
-    }
-  }
-}
-
-// Unwraps zod wrappers down to the object or list at `path`, so "did you mean" always offers the
-// keys the schema really has (one source of truth, nothing to keep in sync).
-interface SchemaDef {
-  type: string;
-  shape?: Record<string, { _zod: { def: SchemaDef } }>;
-  innerType?: { _zod: { def: SchemaDef } };
-  in?: { _zod: { def: SchemaDef } };
-  element?: { _zod: { def: SchemaDef } };
-}
-
-function unwrap(def: SchemaDef): SchemaDef {
-  let current = def;
-  for (;;) {
-    if (current.innerType) current = current.innerType._zod.def;
-    else if (current.type === 'pipe' && current.in) current = current.in._zod.def;
-    else return current;
-  }
-}
-
-function schemaAt(path: Path): SchemaDef | undefined {
-  let def: SchemaDef | undefined = unwrap((DeployFileSchema as unknown as { _zod: { def: SchemaDef } })._zod.def);
-  for (const segment of path) {
-    if (!def) return undefined;
-    if (def.type === 'object' && typeof segment === 'string') {
-      const child: { _zod: { def: SchemaDef } } | undefined = def.shape?.[segment];
-      def = child ? unwrap(child._zod.def) : undefined;
-    } else if (def.type === 'array' && typeof segment === 'number') {
-      def = def.element ? unwrap(def.element._zod.def) : undefined;
-    } else {
-      return undefined;
-    }
-  }
-  return def;
-}
-
-function knownKeysAt(path: Path): string[] {
-  const def = schemaAt(path);
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-}
-
-/**
  * The one key elsewhere in the schema that `key` names or nearly names, with its parent path;
  * undefined when there is none or more than one, as a guess between places would mislead.
  */
 function elsewhere(key: string, here: Path): { key: string; parent: string } | undefined {
   const found: { key: string; parent: string }[] = [];
-  const visit = (def: SchemaDef, path: Path) => {
-    if (def.type === 'object' && def.shape) {
-      const names = Object.keys(def.shape);
-      const match = fieldPattern(path) === fieldPattern(here) ? undefined : closestMatch(key, names);
-      if (match !== undefined) found.push({ key: match, parent: fieldPattern(path) });
-      for (const [name, child] of Object.entries(def.shape)) visit(unwrap(child._zod.def), [...path, name]);
-    } else if (def.type === 'array' && def.element) {
-      visit(unwrap(def.element._zod.def), [...path, 0]);
-    }
-  };
-  const root = schemaAt([]);
-  if (root) visit(root, []);
+  for (const { path, keys } of schemaObjects(DeployFileSchema)) {
+    const match = fieldPattern(path) === fieldPattern(here) ? undefined : closestMatch(key, keys);
+    if (match !== undefined) found.push({ key: match, parent: fieldPattern(path) });
+  }
   return found.length === 1 ? found[0] : undefined;
 }
 
@@ -344,16 +242,8 @@ function valueAt(data: unknown, path: Path): unknown {
   return current;
 }
 
-function formatPath(path: Path): string {
-  let out = '';
-  for (const segment of path) {
-    out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
-  }
-  return out;
-}
-
 function fieldPattern(path: Path): string {
-  return formatPath(path).replace(/\[\d+\]/g, '[]');
+  return formatSchemaPath(path).replace(/\[\d+\]/g, '[]');
 }
 
 function isPrimitive(value: unknown): boolean {

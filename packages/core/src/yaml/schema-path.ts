@@ -115,3 +115,18 @@ export function knownKeysAt(schema: z.ZodType, path: SchemaPath): string[] {
   const def = schemaAt(schema, path);
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
+
+/** Every object the schema declares (through lists, item 0 standing for any), with its keys. */
+export function schemaObjects(schema: z.ZodType): { path: (string | number)[]; keys: string[] }[] {
+  const found: { path: (string | number)[]; keys: string[] }[] = [];
+  const visit = (def: SchemaDef, path: (string | number)[]) => {
+    if (def.type === 'object' && def.shape) {
+      found.push({ path, keys: Object.keys(def.shape) });
+      for (const [name, child] of Object.entries(def.shape)) visit(unwrap(child._zod.def), [...path, name]);
+    } else if (def.type === 'array' && def.element) {
+      visit(unwrap(def.element._zod.def), [...path, 0]);
+    }
+  };
+  visit(unwrap((schema as unknown as { _zod: { def: SchemaDef } })._zod.def), []);
+  return found;
+}
