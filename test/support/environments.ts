@@ -6,33 +6,12 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { ROOT, api } from './server.ts';
 import { PG_ADMIN_URL, postgresAvailable } from './postgres.ts';
+import { REDIS_URL, redisAvailable } from './redis.ts';
 import { GiveUp, waitUntil, type WaitOptions } from './wait.ts';
 
-export { PG_ADMIN_URL };
-export const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { PG_ADMIN_URL, REDIS_URL, redisAvailable };
 
-/** Like postgresAvailable: false locally when Redis is down, an error in CI (CI=true). */
-export async function redisAvailable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch (err) {
-    if (process.env.CI === 'true')
-      throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
+/** Whether the tests that need PostgreSQL and Redis run: false locally when either is down, an error in CI (CI=true). */
 export async function storesAvailable(): Promise<boolean> {
   return (await postgresAvailable()) && (await redisAvailable());
 }
