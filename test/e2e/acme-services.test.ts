@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, answering, exited, freePort } from '../support/server.ts';
 import { createTempDatabase, postgresAvailable } from '../support/postgres.ts';
+import { REDIS_URL, redisAvailable } from '../support/redis.ts';
 
 // The Acme sample services (issue 6, point 7) the way the platform runs them: each folder is
 // copied out of the repo, installed with its deploy.yaml build command, and started with PORT,
@@ -21,29 +22,6 @@ const SERVICES_DIR = join(ROOT, 'examples/acme/services');
 const SERVICES = ['payments-api', 'users-api', 'notifications-service'] as const;
 type ServiceName = (typeof SERVICES)[number];
 const BUILD_COMMAND = 'npm ci --omit=dev --prefer-offline --no-audit --no-fund';
-const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch (err) {
-    if (process.env.CI === 'true')
-      throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** The parent's env without anything that would configure a service or steer npm elsewhere. */
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};

@@ -2,30 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
+import { REDIS_URL, redisAvailable } from '../../../test/support/redis.ts';
 import { RedisProvider, assertRedisPrefix } from './provider.ts';
 
 // RedisProvider against the real server: every key prefix and ACL user carries this run's id, and
 // afterAll removes whatever a failed test left. Locally the file skips when Redis is down; with
-// CI=true an unreachable Redis throws, so the file fails instead (as storesAvailable() in
-// test/support/environments.ts decides; not imported from there, since that module loads the server).
-
-const REDIS_URL = process.env.IDP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch (err) {
-    if (process.env.CI === 'true')
-      throw new Error(`Redis is required in CI but ${REDIS_URL} is unreachable: ${(err as Error).message}`);
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
+// CI=true redisAvailable() throws, so the file fails instead.
 
 const up = await redisAvailable();
 const id = randomBytes(4).toString('hex');
