@@ -23,6 +23,35 @@ export async function postgresAvailable(): Promise<boolean> {
   }
 }
 
+/** The admin URL, naming `database` instead of its own and, with `user`, connecting as that role. */
+export function pgUrl(to: { database?: string; user?: string; password?: string } = {}): string {
+  const url = new URL(PG_ADMIN_URL);
+  if (to.database) url.pathname = `/${to.database}`;
+  if (to.user) {
+    url.username = to.user;
+    url.password = to.password ?? '';
+  }
+  return url.toString();
+}
+
+/**
+ * Runs `fn` with a client of its own (as the admin to its database unless `to` says otherwise),
+ * ended after. A connection the server drops while idle is ignored; a query's error still throws.
+ */
+export async function withPgClient<T>(
+  fn: (client: pg.Client) => Promise<T>,
+  to: { database?: string; user?: string; password?: string } = {},
+): Promise<T> {
+  const client = new pg.Client({ connectionString: pgUrl(to) });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh, uniquely named database; drop() removes it and every connection to it. */
 export async function createTempDatabase(
   prefix = 'idp_test',
@@ -32,10 +61,8 @@ export async function createTempDatabase(
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
   return {
-    url: url.toString(),
+    url: pgUrl({ database: name }),
     name,
     async drop() {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
