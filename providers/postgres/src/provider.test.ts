@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdpError } from '@idp/contracts';
-import { PG_ADMIN_URL, postgresAvailable } from '../../../test/support/postgres.ts';
+import { PG_ADMIN_URL, postgresAvailable, withPgClient } from '../../../test/support/postgres.ts';
 import { PostgresProvider, SNAPSHOT_OWNER, assertPgName } from './provider.ts';
 
 // PostgresProvider against the real server: every name carries this run's id, and afterAll
@@ -14,17 +14,8 @@ const id = randomBytes(4).toString('hex');
 const name = (label: string) => `idp_pt_${id}_${label}`;
 const MARKER = `idp:env:test-${id}`;
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>, database?: string): Promise<T> {
-  const u = new URL(PG_ADMIN_URL);
-  if (database) u.pathname = `/${database}`;
-  const c = new pg.Client({ connectionString: u.toString() });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+/** A query as the admin (to `database`, or the admin URL's own), on a connection of its own. */
+const admin = <T>(fn: (c: pg.Client) => Promise<T>, database?: string): Promise<T> => withPgClient(fn, { database });
 
 /** Everything this run made that still exists: the leak check of every test. */
 async function leftovers(): Promise<{ databases: string[]; roles: string[] }> {
@@ -44,18 +35,7 @@ async function leftovers(): Promise<{ databases: string[]; roles: string[] }> {
 
 /** Connects as `role` to `database` and runs one query. */
 async function asRole(role: string, password: string, database: string, sql: string): Promise<unknown[]> {
-  const u = new URL(PG_ADMIN_URL);
-  u.username = role;
-  u.password = password;
-  u.pathname = `/${database}`;
-  const c = new pg.Client({ connectionString: u.toString() });
-  c.on('error', () => {});
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows;
-  } finally {
-    await c.end();
-  }
+  return withPgClient(async (c) => (await c.query(sql)).rows, { database, user: role, password });
 }
 
 describe.skipIf(!up)('PostgresProvider on a real PostgreSQL', () => {
