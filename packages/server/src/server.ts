@@ -1,13 +1,13 @@
-import { readFileSync, statSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve, relative, extname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IdpError } from '@idp/contracts';
-import { PolicyEngine, loadDefaultPolicySources, parseDuration, type PolicySource } from '@idp/core';
+import { PolicyEngine, parseDuration } from '@idp/core';
 import { buildApp, type Services } from './app.ts';
 import { AuditLog, unlockAuditKey } from './audit/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { systemClock, randomIds, type Clock, type IdSource } from './clock.ts';
-import { loadConfig, type LoadedConfig } from './config/index.ts';
+import { loadConfig, policySourcesFor, storeUrls, type LoadedConfig } from './config/index.ts';
 import { Directory } from './identity/index.ts';
 import { PolicyGate } from './policy/gate.ts';
 import { openStore } from './store/index.ts';
@@ -83,34 +83,6 @@ function readVersion(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-/** The shipped policies (unless replaced) plus every .cedar file under the config's paths. */
-export function policySourcesFor(loaded: LoadedConfig): { schema: PolicySource; policies: PolicySource[] } {
-  const defaults = loadDefaultPolicySources();
-  const extra: PolicySource[] = [];
-  for (const p of loaded.config.policies.paths) {
-    const abs = resolve(loaded.baseDir, p);
-    let files: string[];
-    try {
-      files = statSync(abs).isDirectory()
-        ? readdirSync(abs)
-            .filter((f) => extname(f) === '.cedar')
-            .sort()
-            .map((f) => join(abs, f))
-        : [abs];
-    } catch {
-      throw new IdpError('CONFIG_INVALID', `${loaded.path}: field policies.paths: ${abs} does not exist`, {
-        field: 'policies.paths',
-        file: loaded.path,
-      });
-    }
-    for (const f of files) extra.push({ path: relative(process.cwd(), f) || f, text: readFileSync(f, 'utf8') });
-  }
-  return {
-    schema: defaults.schema,
-    policies: loaded.config.policies.replaceDefaults ? extra : [...defaults.policies, ...extra],
-  };
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
@@ -413,36 +385,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 }
 
 function environmentInfra(loaded: LoadedConfig, opts: StartOptions, env: NodeJS.ProcessEnv): EnvironmentInfra {
-  const pick = (
-    option: string | undefined,
-    envVar: string,
-    fromConfig: string | undefined,
-    configKey: string,
-  ): [string | undefined, string] =>
-    option ? [option, 'option'] : env[envVar] ? [env[envVar], envVar] : [fromConfig, configKey];
-  const [pgUrl, postgresSource] = pick(
-    opts.postgresAdminUrl,
-    'IDP_POSTGRES_ADMIN_URL',
-    loaded.config.postgres.adminUrl,
-    'postgres.adminUrl',
-  );
-  const [redisUrl, redisSource] = pick(opts.redisUrl, 'IDP_REDIS_URL', loaded.config.redis.url, 'redis.url');
-  for (const [url, field, scheme] of [
-    [pgUrl, postgresSource, /^postgres(ql)?:\/\//],
-    [redisUrl, redisSource, /^rediss?:\/\//],
-  ] as const) {
-    if (url && !scheme.test(url))
-      throw new IdpError(
-        'CONFIG_INVALID',
-        `${field}: not a ${String(scheme).includes('redis') ? 'redis://' : 'postgres://'} URL`,
-        { field },
-      );
-  }
+  const { postgres, redis } = storeUrls(loaded, opts, env);
   return {
-    postgres: pgUrl ? new PostgresProvider(pgUrl) : null,
-    redis: redisUrl ? new RedisProvider(redisUrl) : null,
-    postgresSource,
-    redisSource,
+    postgres: postgres.url ? new PostgresProvider(postgres.url) : null,
+    redis: redis.url ? new RedisProvider(redis.url) : null,
+    postgresSource: postgres.source,
+    redisSource: redis.source,
   };
 }
 

@@ -1,2 +1,4 @@
 export { ConfigSchema, type IdpConfig } from './schema.ts';
 export { loadConfig, parseConfig, type LoadedConfig } from './load.ts';
+export { policySourcesFor } from './policies.ts';
+export { storeUrls, type StoreUrl } from './stores.ts';

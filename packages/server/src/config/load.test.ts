@@ -65,7 +65,7 @@ describe('config loading', () => {
   });
 
   it('relative policy paths resolve against the config file’s folder, not the working directory', async () => {
-    const { policySourcesFor } = await import('../server.ts');
+    const { policySourcesFor } = await import('./policies.ts');
     const org = join(dir, 'policies-org');
     mkdirSync(join(org, 'extra'), { recursive: true });
     writeFileSync(
