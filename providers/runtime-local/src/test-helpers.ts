@@ -1,9 +1,10 @@
-// Helpers shared by this package's tests: a tiny service written into a temp dir, and HTTP
-// requests with a chosen Host header.
+// Helpers shared by this package's tests: a tiny service written into a temp dir, HTTP requests
+// with a chosen Host header, and a short wait for what the supervisor and proxy do.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GiveUp, waitUntil } from '../../../test/support/wait.ts';
 
 /** A node HTTP service like the ones developers deploy: listens on PORT, answers /health. */
 export const SERVICE_SOURCE = `
@@ -82,17 +83,31 @@ export function httpRequest(
   });
 }
 
+/**
+ * Calls `fn` every `pollMs` ms until it returns something other than undefined or false, and
+ * returns that (waitUntil underneath). An error `fn` throws fails the wait at once.
+ */
 export async function waitFor<T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 5000,
   pollMs = 20,
 ): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+  const found = await waitUntil(
+    what,
+    async () => {
+      let value: T | undefined | false;
+      try {
+        value = await fn();
+      } catch (err) {
+        throw new GiveUp(`${what}: ${(err as Error).message}`, { cause: err });
+      }
+      // Wrapped: null counts as found here, where waitUntil would take it for not yet.
+      return value === undefined || value === false ? undefined : { value };
+    },
+    { timeout: timeoutMs, interval: pollMs },
+  ).catch((err: unknown) => {
+    throw err instanceof GiveUp && err.cause !== undefined ? err.cause : err;
+  });
+  return found.value;
 }
