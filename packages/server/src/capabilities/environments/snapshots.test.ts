@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresProvider } from '@idp/provider-postgres';
+import { insertEnv, provisioningEnv } from '../../../../../test/support/env-rows.ts';
 import { PG_ADMIN_URL, postgresAvailable } from '../../../../../test/support/postgres.ts';
+import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import type { Clock } from '../../clock.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import { Snapshots } from './snapshots.ts';
-import type { EnvRow } from './types.ts';
 
 // Snapshot databases on the machine's real PostgreSQL, the state in a SQLite store: what exists
 // is read from pg_database before and after each step, never from idp.
@@ -21,7 +19,7 @@ describe.skipIf(!up)('snapshots of a base database (real PostgreSQL)', { timeout
   const run = randomBytes(3).toString('hex');
   const base = `idp_t_snaps_${run}`;
   const pgp = new PostgresProvider(PG_ADMIN_URL);
-  let dir: string;
+  const tmp = tempSqliteStore('snapshots');
   let store: Store;
   let snaps: Snapshots;
   let prefix: string;
@@ -33,40 +31,11 @@ describe.skipIf(!up)('snapshots of a base database (real PostgreSQL)', { timeout
   const changeBase = (n: number) =>
     admin((c) => c.query(`INSERT INTO orders (amount) SELECT g FROM generate_series(1, ${n}) g`), base);
   const take = async () => (await snaps.withBase('staging', () => snaps.current('staging', base))).database;
-  const provisioning = async (name: string, snapshot: string | null) => {
-    const row: EnvRow = {
-      id: `env_${name}`,
-      name,
-      kind: 'ephemeral',
-      source_env: 'staging',
-      owner_ref: 'user:default/alice',
-      owner_email: 'alice@company.com',
-      team: 'payments',
-      tier: 'staging',
-      status: 'provisioning',
-      ttl_seconds: 3600,
-      created_at: clock.now().toISOString(),
-      ready_at: null,
-      expires_at: null,
-      deleted_at: null,
-      notified_at: null,
-      namespace: `${name}-alice`,
-      database_name: `pg-${name}`,
-      redis_prefix: null,
-      redis_user: null,
-      snapshot,
-      secrets_note: 'copied from staging vault',
-      credentials: null,
-      error_step: null,
-      error_message: null,
-    };
-    await store.db.insertInto('environments').values(row).execute();
-    return row;
-  };
+  const provisioning = (name: string, snapshot: string | null) =>
+    insertEnv(store.db, provisioningEnv(name, clock.now(), { redis_prefix: null, snapshot }));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'idp-snapshots-'));
-    store = await openStore({ dataDir: dir });
+    store = tmp.store;
     snaps = new Snapshots(store.db, pgp, clock, () => {});
     prefix = await snaps.prefixFor(base);
     await pgp.ensureDatabase(base, 'idp:test');
@@ -76,8 +45,6 @@ describe.skipIf(!up)('snapshots of a base database (real PostgreSQL)', { timeout
 
   afterAll(async () => {
     for (const name of [...(await pgp.listDatabases(prefix)), base]) await pgp.dropDatabase(name);
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a new snapshot replaces the old one, which is dropped', async () => {
