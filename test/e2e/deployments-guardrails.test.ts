@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
-import { proxyGet, serviceRepo, uploadRelease, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
+import { proxyGet, serviceRepo, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
 import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
 import { userTokens } from '../support/tokens.ts';
+import { canaryYaml as yaml, releaseTinyService } from '../support/tiny-service.ts';
 import { holdsFor } from '../support/wait.ts';
 
 // Manual promotion, abort and the deploy freeze, with a tiny real service (no build step) so the
@@ -17,17 +18,6 @@ const FREEZE = `deployments:
     - {from: "${new Date(now - 3600_000).toISOString()}", to: "${new Date(now + 3600_000).toISOString()}", environments: [${FROZEN}], reason: release weekend}
 `;
 
-const SERVER_JS = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION })); }).listen(process.env.PORT);\n`;
-const yaml = (steps: string) => `service: {name: payments-api, team: payments}
-run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary:
-${steps}
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
-  rollback: {auto: true, on_error_rate: ">1%"}
-`;
-
 describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
   let fx: EnvFixture;
   let server: TestServer;
@@ -35,12 +25,8 @@ describe.skipIf(!ok)('deploy guardrails, manual promote and abort', () => {
   let repo: ServiceRepo;
   let env: string;
 
-  const release = async (service: string, deployYaml: string) => {
-    repo.write('.idp/deploy.yaml', deployYaml);
-    repo.write('server.js', `${SERVER_JS}// ${Math.random()}\n`);
-    const sha = repo.commit();
-    return uploadRelease(server, t.alice!, service, sha, repo.archive(sha));
-  };
+  const release = (service: string, deployYaml: string) =>
+    releaseTinyService(server, t.alice!, repo, deployYaml, { service });
   const waitFor = (id: string, pred: (d: any) => boolean) => waitForDeployment(server, t.alice!, id, pred);
 
   beforeAll(async () => {

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+import { serviceRepo, type ServiceRepo } from '../support/deploy.ts';
+import { releaseTinyService } from '../support/tiny-service.ts';
+import { userTokens } from '../support/tokens.ts';
 
 // A production deploy refused by policies/deployments.cedar says what to change, not only which
 // policy refused it: production-needs-auto-canary wants `strategy: canary` with
@@ -28,41 +26,26 @@ describe.skipIf(!ok)('production deploy denials say how to pass them', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
 
-  const commit = (deployYaml: string) => {
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml);
-    writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${Math.random()}\n`);
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-  };
   const release = async (deployYaml: string) => {
-    const sha = commit(deployYaml);
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
+    const res = await releaseTinyService(server, t.alice!, repo, deployYaml, { serverJs: SERVER_JS });
     expect(res.status).toBe(201);
-    return ((await res.json()) as any).version as string;
+    return res.json.version as string;
   };
 
   beforeAll(async () => {
     fx = envFixture();
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
     t = await userTokens(server, ['alice']);
-    repo = mkdtempSync(join(tmpdir(), 'idp-prod-hint-'));
-    mkdirSync(join(repo, '.idp'));
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    repo = serviceRepo({ prefix: 'idp-prod-hint-' });
   }, 60_000);
 
   afterAll(async () => {
     await server?.services.environments.idle();
     await server?.stop();
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
   });
 
   it('without a grant: a canary with rollback.auto is told to get one; a rolling release is told to become a canary first', async () => {
@@ -124,8 +107,9 @@ describe.skipIf(!ok)('production deploy denials say how to pass them', () => {
     expect(noAuto.json.error.details.hint).toContain('(this release has rollback.auto: false)');
 
     // Through `idp deploy`, as a user meets it: the fix on the "Try this:" line, exit 3.
-    commit(ROLLING);
-    const cli = await runCli(['deploy', '--env', 'production', '--path', repo], {
+    repo.write('.idp/deploy.yaml', ROLLING);
+    repo.commit();
+    const cli = await runCli(['deploy', '--env', 'production', '--path', repo.dir], {
       IDP_URL: server.url,
       IDP_TOKEN: t.alice!,
     });

@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+import { proxyGet, serviceRepo, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
+import { releaseTinyService, canaryYaml as yaml } from '../support/tiny-service.ts';
+import { userTokens } from '../support/tokens.ts';
 
 // `idp rollback` recorded and shown as a rollback (not as the canary it returned to), and
 // `idp undeploy` stopping a service in an environment: policy-checked, audited, its replicas and
@@ -15,34 +12,11 @@ import { userTokens } from './secrets-fixtures.ts';
 
 const ok = await storesAvailable();
 
-const SERVER_JS = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ version: process.env.IDP_RELEASE_VERSION })); }).listen(process.env.PORT);\n`;
-const yaml = (steps: string) => `service: {name: payments-api, team: payments}
-run: {command: node server.js, replicas: 1}
-deploy:
-  strategy: canary
-  canary:
-${steps}
-  healthcheck: {path: /health, interval: 1s, threshold: 3}
-  rollback: {auto: true, on_error_rate: ">1%"}
-`;
-
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
   let env: string;
   let host: string;
   const versions: string[] = [];
@@ -50,34 +24,14 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
   const port = () => server.services.deployments.service.proxyPort;
 
   const release = async (deployYaml: string) => {
-    writeFileSync(join(repo, '.idp/deploy.yaml'), deployYaml);
-    writeFileSync(join(repo, 'server.js'), `${SERVER_JS}// ${Math.random()}\n`);
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const res = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
+    const res = await releaseTinyService(server, t.alice!, repo, deployYaml);
     expect(res.status).toBe(201);
-    return ((await res.json()) as any).version as string;
+    return res.json.version as string;
   };
   const deployed = async (version: string, until: (d: any) => boolean = (d) => d.status === 'healthy') => {
     const res = await api(server, t.alice!, 'POST', '/api/deployments', { service: 'payments-api', env, version });
     expect(res.status, res.text).toBe(202);
-    let last: any;
-    await expect
-      .poll(
-        async () => {
-          last = (await api(server, t.alice!, 'GET', `/api/deployments/${res.json.id}`)).json;
-          return until(last);
-        },
-        { timeout: 60_000, interval: 100 },
-      )
-      .toBe(true);
-    return last;
+    return waitForDeployment(server, t.alice!, res.json.id, until);
   };
 
   beforeAll(async () => {
@@ -88,9 +42,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     expect((await api(server, t.alice!, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
     await waitForEnvironment(server, t.alice!, env, ['ready'], { failOn: ['failed'] });
     host = `payments-api.${env}-alice.localhost`;
-    repo = mkdtempSync(join(tmpdir(), 'idp-undeploy-repo-'));
-    mkdirSync(join(repo, '.idp'));
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    repo = serviceRepo({ prefix: 'idp-undeploy-repo-' });
   }, 60_000);
 
   afterAll(async () => {
@@ -98,7 +50,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     await server?.services.environments.idle();
     await server?.stop();
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
   });
 
   it('idp rollback shows in history, status and JSON as `rollback to <version>`, not as a promoted canary', async () => {
@@ -129,7 +81,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     expect(items.map((d: any) => d.kind)).toEqual(['rollback', 'deploy', 'deploy']);
     expect(items[0]).toMatchObject({ version: versions[0], previousVersion: versions[1], status: 'healthy' });
     expect(items[0].reason).toContain('rolled back: this earlier release takes all traffic again');
-    expect(JSON.parse((await get(port(), host)).body).version).toBe(versions[0]);
+    expect(JSON.parse((await proxyGet(port(), host)).body).version).toBe(versions[0]);
   }, 120_000);
 
   it('idp undeploy stops the replicas and removes the route, keeps the history, is audited and idempotent', async () => {
@@ -137,7 +89,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     const dave = await cli(['undeploy', '--service', 'payments-api', '--env', env], t.dave!);
     expect(dave.code).toBe(3);
     expect(dave.stderr).toContain('Error [POLICY_DENIED]: deploy:undeploy');
-    expect((await get(port(), host)).status).toBe(200);
+    expect((await proxyGet(port(), host)).status).toBe(200);
 
     const stopped = await cli(['undeploy', '--service', 'payments-api', '--env', env, '-o', 'json']);
     expect(stopped.code, stopped.stderr).toBe(0);
@@ -151,7 +103,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     expect(stopped.stderr).toContain(
       `Stopped payments-api in ${env}: 1 replica of ${versions[0]}; its route is removed.`,
     );
-    const gone = await get(port(), host);
+    const gone = await proxyGet(port(), host);
     expect(gone.status).toBe(404);
     expect(JSON.parse(gone.body).error.code).toBe('PROXY_NO_ROUTE');
 
@@ -179,7 +131,7 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     // Deploying again starts it afresh (a first deploy: straight to 100%).
     const back = await deployed(versions[1]!);
     expect(back.previousVersion).toBeNull();
-    expect(JSON.parse((await get(port(), host)).body).version).toBe(versions[1]);
+    expect(JSON.parse((await proxyGet(port(), host)).body).version).toBe(versions[1]);
   }, 120_000);
 
   it('refuses while a rollout of the service runs', async () => {
