@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
-import { userTokens } from './secrets-fixtures.ts';
+import { proxyGet, serviceRepo, uploadRelease, type ServiceRepo } from '../support/deploy.ts';
+import { userTokens } from '../support/tokens.ts';
 
 // A deploy.yaml of the design's shape (service, team, canary steps, healthcheck, rollback; no
 // build, no run) deploying a tiny package.json service end to end: the control plane infers
@@ -51,32 +49,21 @@ const LOCKFILE = `${JSON.stringify(
 const SERVER_JS = (tag: string) =>
   `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ tag: '${tag}', version: process.env.IDP_RELEASE_VERSION, port: process.env.PORT })); }).listen(process.env.PORT);\n`;
 
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.json', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
-  let repo: string;
+  let repo: ServiceRepo;
+  /** The last commit of `repo`. */
+  let head: string;
   let env: string;
   const cli = (args: string[]) => runCli(args, { IDP_URL: server.url, IDP_TOKEN: t.alice! });
   const commit = (files: Record<string, string | null>) => {
     for (const [name, text] of Object.entries(files)) {
-      if (text === null) rmSync(join(repo, name), { force: true });
-      else writeFileSync(join(repo, name), text);
+      if (text === null) rmSync(join(repo.dir, name), { force: true });
+      else repo.write(name, text);
     }
-    execFileSync('git', ['add', '-A'], { cwd: repo });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'], { cwd: repo });
+    head = repo.commit();
   };
 
   beforeAll(async () => {
@@ -86,9 +73,7 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
     env = fx.envName('infer');
     expect((await api(server, t.alice!, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
     await waitForEnvironment(server, t.alice!, env, ['ready'], { failOn: ['failed'] });
-    repo = mkdtempSync(join(tmpdir(), 'idp-infer-repo-'));
-    mkdirSync(join(repo, '.idp'));
-    execFileSync('git', ['init', '-q'], { cwd: repo });
+    repo = serviceRepo({ prefix: 'idp-infer-repo-' });
     commit({
       '.idp/deploy.yaml': DESIGN_YAML,
       'package.json': PACKAGE_JSON(),
@@ -102,13 +87,13 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
     await server?.services.environments.idle();
     await server?.stop();
     await fx?.cleanup();
-    if (repo) rmSync(repo, { recursive: true, force: true });
+    repo?.remove();
   });
 
   it('deploy:validate shows what would be inferred, as text and as JSON', async () => {
     const [table, json] = await Promise.all([
-      cli(['deploy:validate', repo]),
-      cli(['deploy:validate', repo, '-o', 'json']),
+      cli(['deploy:validate', repo.dir]),
+      cli(['deploy:validate', repo.dir, '-o', 'json']),
     ]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain('deploy.yaml is valid (service payments-api, team payments, strategy canary');
@@ -129,7 +114,7 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
   });
 
   it('idp deploy: the control plane infers run and build from the release, prints them, and runs two replicas', async () => {
-    const first = await cli(['deploy', '--env', env, '--path', repo]);
+    const first = await cli(['deploy', '--env', env, '--path', repo.dir]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain('the platform infers how to build and run it');
     expect(first.stderr).toContain('  run: npm start (inferred from package.json scripts.start)');
@@ -138,14 +123,8 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
     expect(first.stdout).toMatch(/status:\s+healthy/);
 
     // The server records what it inferred on the release it builds from the uploaded files.
-    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-    const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: repo });
-    const again = await fetch(`${server.url}/api/releases?service=payments-api&commit=${sha}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${t.alice}`, 'content-type': 'application/x-tar' },
-      body: tar,
-    });
-    const release = (await again.json()) as any;
+    const again = await uploadRelease(server, t.alice!, 'payments-api', head, repo.archive(head));
+    const release = again.json;
     expect([200, 201]).toContain(again.status);
     expect(release.spec.run).toEqual({ command: 'npm start', replicas: 2 });
     expect(release.spec.build).toEqual({ command: 'npm ci --omit=dev' });
@@ -158,7 +137,7 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
     await expect
       .poll(
         async () => {
-          const r = await get(port, host);
+          const r = await proxyGet(port, host);
           expect(r.status).toBe(200);
           ports.add(JSON.parse(r.body).port as string);
           return ports.size;
@@ -169,7 +148,7 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
 
     // A second release walks the design's canary steps and is promoted.
     commit({ 'server.js': SERVER_JS('v2') });
-    const second = await cli(['deploy', '--env', env, '--path', repo, '-o', 'json']);
+    const second = await cli(['deploy', '--env', env, '--path', repo.dir, '-o', 'json']);
     expect(second.code, second.stderr).toBe(0);
     const dep = JSON.parse(second.stdout);
     expect(dep).toMatchObject({ status: 'healthy', kind: 'deploy', strategy: 'canary' });
@@ -177,14 +156,14 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
       [50, expect.stringMatching(/passed|inconclusive/)],
       [100, 'promoted'],
     ]);
-    expect(JSON.parse((await get(port, host)).body).tag).toBe('v2');
+    expect(JSON.parse((await proxyGet(port, host)).body).tag).toBe('v2');
   }, 180_000);
 
   it('nothing to infer from: DEPLOY_RUN_NOT_INFERRED naming the files looked for and the fix', async () => {
     commit({ 'package.json': null, 'package-lock.json': null });
     const [validate, deploy] = await Promise.all([
-      cli(['deploy:validate', repo]),
-      cli(['deploy', '--env', env, '--path', repo]),
+      cli(['deploy:validate', repo.dir]),
+      cli(['deploy', '--env', env, '--path', repo.dir]),
     ]);
     expect(validate.code).toBe(2);
     expect(validate.stdout).toContain(
@@ -199,12 +178,12 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
 
   it("an engines.node the runtime's Node.js does not satisfy: a warning in validate, refused at deploy", async () => {
     commit({ 'package.json': PACKAGE_JSON('>=99'), 'package-lock.json': LOCKFILE });
-    const validate = await cli(['deploy:validate', repo]);
+    const validate = await cli(['deploy:validate', repo.dir]);
     expect(validate.code, validate.stderr).toBe(0);
     expect(validate.stderr).toMatch(
       /Warning: package\.json wants Node\.js >=99 \(engines\.node\), but the runtime has v\d+\.\d+\.\d+; the control plane will refuse the deploy/,
     );
-    const deploy = await cli(['deploy', '--env', env, '--path', repo]);
+    const deploy = await cli(['deploy', '--env', env, '--path', repo.dir]);
     expect(deploy.code).toBe(2);
     expect(deploy.stderr).toMatch(
       /Error \[DEPLOY_NODE_UNSUPPORTED\]: package\.json wants Node\.js >=99 \(engines\.node\), but the runtime has v\d+\.\d+\.\d+/,
