@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
-import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { runCli, type TestServer } from '../support/server.ts';
+import { envServer } from '../support/env-server.ts';
+import { storesAvailable } from '../support/environments.ts';
 import { proxyGet, serviceRepo, uploadRelease, type ServiceRepo } from '../support/deploy.ts';
-import { userTokens } from '../support/tokens.ts';
 
 // A deploy.yaml of the design's shape (service, team, canary steps, healthcheck, rollback; no
 // build, no run) deploying a tiny package.json service end to end: the control plane infers
@@ -50,7 +50,6 @@ const SERVER_JS = (tag: string) =>
   `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ tag: '${tag}', version: process.env.IDP_RELEASE_VERSION, port: process.env.PORT })); }).listen(process.env.PORT);\n`;
 
 describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.json', () => {
-  let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
   let repo: ServiceRepo;
@@ -66,13 +65,10 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
     head = repo.commit();
   };
 
-  beforeAll(async () => {
-    fx = envFixture();
-    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
-    t = await userTokens(server, ['alice']);
-    env = fx.envName('infer');
-    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
-    await waitForEnvironment(server, t.alice!, env, ['ready'], { failOn: ['failed'] });
+  const setup = envServer({ users: ['alice'], label: 'infer' });
+
+  beforeAll(() => {
+    ({ server, tokens: t, env } = setup);
     repo = serviceRepo({ prefix: 'idp-infer-repo-' });
     commit({
       '.idp/deploy.yaml': DESIGN_YAML,
@@ -80,13 +76,9 @@ describe.skipIf(!ok)('deploy.yaml without build or run: inferred from package.js
       'package-lock.json': LOCKFILE,
       'server.js': SERVER_JS('v1'),
     });
-  }, 60_000);
+  });
 
-  afterAll(async () => {
-    if (server && env) await api(server, t.alice!, 'DELETE', `/api/environments/${env}`);
-    await server?.services.environments.idle();
-    await server?.stop();
-    await fx?.cleanup();
+  afterAll(() => {
     repo?.remove();
   });
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startTestServer, type TestServer } from '../support/server.ts';
-import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
+import { api, runCli, type TestServer } from '../support/server.ts';
+import { envServer } from '../support/env-server.ts';
+import { storesAvailable } from '../support/environments.ts';
 import { proxyGet, serviceRepo, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
 import { releaseTinyService, canaryYaml as yaml } from '../support/tiny-service.ts';
-import { userTokens } from '../support/tokens.ts';
 
 // `idp rollback` recorded and shown as a rollback (not as the canary it returned to), and
 // `idp undeploy` stopping a service in an environment: policy-checked, audited, its replicas and
@@ -13,7 +13,6 @@ import { userTokens } from '../support/tokens.ts';
 const ok = await storesAvailable();
 
 describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
-  let fx: EnvFixture;
   let server: TestServer;
   let t: Record<string, string>;
   let repo: ServiceRepo;
@@ -34,22 +33,15 @@ describe.skipIf(!ok)('rollbacks labelled as such, and idp undeploy', () => {
     return waitForDeployment(server, t.alice!, res.json.id, until);
   };
 
-  beforeAll(async () => {
-    fx = envFixture();
-    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
-    t = await userTokens(server, ['alice', 'dave']);
-    env = fx.envName('undeploy');
-    expect((await api(server, t.alice!, 'POST', '/api/environments', { name: env, from: 'cache' })).status).toBe(202);
-    await waitForEnvironment(server, t.alice!, env, ['ready'], { failOn: ['failed'] });
+  const setup = envServer({ users: ['alice', 'dave'], label: 'undeploy' });
+
+  beforeAll(() => {
+    ({ server, tokens: t, env } = setup);
     host = `payments-api.${env}-alice.localhost`;
     repo = serviceRepo({ prefix: 'idp-undeploy-repo-' });
-  }, 60_000);
+  });
 
-  afterAll(async () => {
-    if (server && env) await api(server, t.alice!, 'DELETE', `/api/environments/${env}`);
-    await server?.services.environments.idle();
-    await server?.stop();
-    await fx?.cleanup();
+  afterAll(() => {
     repo?.remove();
   });
 
