@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IdpError } from '@idp/contracts';
-import type { PolicySource } from './engine.ts';
+import type { PolicySource } from './policy-types.ts';
 
 /** The repository's `policies/` folder: the schema and the default policies that ship with idp. */
 export const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../../../../policies/', import.meta.url));
