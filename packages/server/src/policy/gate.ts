@@ -107,11 +107,22 @@ export class PolicyGate {
     });
   }
 
-  /** Throws POLICY_DENIED (and audits it) unless the policies permit; returns the decision. */
-  async enforce(ctx: RequestContext, req: GateRequest): Promise<Decision> {
+  /**
+   * Throws POLICY_DENIED (and audits it) unless the policies permit; returns the decision. The
+   * hint says how to fix it when `opts.hint` knows (from the policies that forbade it), else how to
+   * see the decision with `idp policy:check`.
+   */
+  async enforce(
+    ctx: RequestContext,
+    req: GateRequest,
+    opts: { hint?: (decision: Decision) => string | undefined } = {},
+  ): Promise<Decision> {
     const decision = this.decide(ctx.principal.ref, req);
     if (decision.decision === 'allow') return decision;
     const target = targetOf(req.resource.uid);
+    const hint =
+      opts.hint?.(decision) ??
+      `Run \`${this.checkCommand(ctx.principal.ref, req)}\` to see the decision, or ask your platform team.`;
     return this.refuse(
       ctx,
       req,
@@ -121,7 +132,7 @@ export class PolicyGate {
         resource: target,
         reason: decision.reason,
         forbiddenBy: decision.forbiddenBy,
-        hint: `Run \`${this.checkCommand(ctx.principal.ref, req)}\` to see the decision, or ask your platform team.`,
+        hint,
       }),
       decision.errors.length ? { errors: decision.errors } : {},
     );

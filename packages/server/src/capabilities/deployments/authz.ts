@@ -3,7 +3,7 @@ import { IdpError } from '@idp/contracts';
 import type { CedarEntity, Decision } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Clock } from '../../clock.ts';
-import { targetOf, type GateRequest, type PolicyGate } from '../../policy/gate.ts';
+import type { GateRequest, PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
 import type { GrantLookup } from '../secrets/service.ts';
 import { serviceEntity, teamOf, type ServiceOwners } from './owners.ts';
@@ -127,26 +127,10 @@ export class DeployAuthorizer {
    * change to pass it (the deploy.yaml fields production needs, the freeze) rather than only
    * naming the policy.
    */
-  private async enforceService(ctx: RequestContext, req: GateRequest): Promise<Decision> {
-    const decision = this.deps.gate.decide(ctx.principal.ref, req);
-    if (decision.decision === 'allow') return decision;
-    const target = targetOf(req.resource.uid);
-    const hint =
-      serviceDenialHint(decision.forbiddenBy, req.context ?? {}) ??
-      `Run \`idp policy:check --principal ${ctx.principal.ref} --action ${req.action} --resource ${target}\` to see the decision, or ask your platform team.`;
-    return this.deps.gate.refuse(
-      ctx,
-      req,
-      decision,
-      new IdpError('POLICY_DENIED', `${req.action} on ${target} denied: ${decision.reason}`, {
-        action: req.action,
-        resource: target,
-        reason: decision.reason,
-        forbiddenBy: decision.forbiddenBy,
-        hint,
-      }),
-      decision.errors.length ? { errors: decision.errors } : {},
-    );
+  private enforceService(ctx: RequestContext, req: GateRequest): Promise<Decision> {
+    return this.deps.gate.enforce(ctx, req, {
+      hint: (decision) => serviceDenialHint(decision.forbiddenBy, req.context ?? {}),
+    });
   }
 
   private async enforceEnvironment(
