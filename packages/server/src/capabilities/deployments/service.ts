@@ -23,6 +23,7 @@ import { teamOf, type ServiceOwners } from './owners.ts';
 import { RolloutRunner } from './runner.ts';
 import { undeployService } from './undeploy.ts';
 import { ACTIVE, toDeployment, type DeployRow } from './view.ts';
+import { assertNoRolloutRunning } from './in-progress.ts';
 
 /** deployments:list reads this many rows per query, and at most LIST_SCAN_LIMIT, to find the ones the caller may read. */
 const LIST_PAGE = 200;
@@ -158,17 +159,7 @@ export class DeploymentService {
     };
     let noop: DeployRow | undefined;
     await this.deps.db.transaction().execute(async (trx) => {
-      const active = await trx
-        .selectFrom('deployments')
-        .select('id')
-        .where('env', '=', env)
-        .where('service', '=', service)
-        .where('status', 'in', ACTIVE)
-        .executeTakeFirst();
-      if (active)
-        throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, {
-          id: active.id,
-        });
+      await assertNoRolloutRunning(trx, env, service, action === 'deploy:rollback' ? 'roll back' : 'deploy again');
       // The version already serving (a re-run CI job): authorized and audited like a deploy, but a
       // no-op answering the deployment that made it current, so the job stays green.
       if (action === 'deploy:create' && current?.version === version) {

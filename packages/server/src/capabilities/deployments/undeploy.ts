@@ -1,4 +1,4 @@
-import { IdpError, type UndeployRequest, type UndeployResult } from '@idp/contracts';
+import type { UndeployRequest, UndeployResult } from '@idp/contracts';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
@@ -6,7 +6,7 @@ import type { Database } from '../../store/index.ts';
 import type { EnvironmentService } from '../environments/service.ts';
 import type { DeployAuthorizer } from './authz.ts';
 import type { RolloutRunner } from './runner.ts';
-import { ACTIVE } from './view.ts';
+import { assertNoRolloutRunning } from './in-progress.ts';
 
 /**
  * `idp undeploy`: a deployed service stops in one environment, short of deleting the
@@ -41,18 +41,7 @@ export async function undeployService(
 
   let current: { version: string; deployment_id: string } | undefined;
   await deps.db.transaction().execute(async (trx) => {
-    const active = await trx
-      .selectFrom('deployments')
-      .select('id')
-      .where('env', '=', env)
-      .where('service', '=', service)
-      .where('status', 'in', ACTIVE)
-      .executeTakeFirst();
-    if (active)
-      throw new IdpError('DEPLOY_IN_PROGRESS', `deployment ${active.id} of ${service} in ${env} is still running`, {
-        id: active.id,
-        hint: `Let it end or abort it (\`idp deploy:abort ${active.id}\`), then undeploy.`,
-      });
+    await assertNoRolloutRunning(trx, env, service, 'undeploy');
     current = await trx
       .selectFrom('service_runtime')
       .select(['version', 'deployment_id'])
