@@ -1,0 +1,40 @@
+// What the rollout runner's parts share: its deps, the stable release of every slot, and whether it stopped.
+import type { Kysely } from 'kysely';
+import type { EdgeProxy, ProcessSupervisor, ReleaseProcesses } from '@idp/runtime-local';
+import type { AuditLog } from '../../audit/index.ts';
+import type { Clock } from '../../clock.ts';
+import type { Database } from '../../store/index.ts';
+import type { EnvironmentService } from '../environments/service.ts';
+import type { RuntimeIsolation } from '../runtime/index.ts';
+import type { SecretsService } from '../secrets/service.ts';
+import type { Releases } from './releases.ts';
+
+/** What the runner needs: a subset of the service's deps (DeploymentDeps satisfies it). */
+export interface RolloutRunnerDeps {
+  db: Kysely<Database>;
+  audit: AuditLog;
+  clock: Clock;
+  releases: Releases;
+  environments: EnvironmentService;
+  secrets: SecretsService;
+  proxy: EdgeProxy;
+  supervisor: ProcessSupervisor;
+  isolation: RuntimeIsolation;
+  log: (line: string) => void;
+}
+
+/** The release serving a service in an environment (the slot `env/service`). */
+export interface Stable {
+  version: string;
+  key: string;
+  procs: ReleaseProcesses;
+}
+
+/** The runner's deps and state, passed to each of its parts. */
+export interface RunnerParts {
+  deps: RolloutRunnerDeps;
+  /** The stable release of every slot (`env/service`). */
+  stables: Map<string, Stable>;
+  /** True once the runner is stopping: rollouts end without a verdict. */
+  stopped: () => boolean;
+}
