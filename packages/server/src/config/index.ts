@@ -2,3 +2,9 @@ export { ConfigSchema, type IdpConfig } from './schema.ts';
 export { loadConfig, parseConfig, type LoadedConfig } from './load.ts';
 export { policySourcesFor } from './policies.ts';
 export { storeUrls, type StoreUrl } from './stores.ts';
+export {
+  ObservabilitySchema,
+  OBSERVABILITY_DEFAULTS,
+  type ObservabilityConfig,
+  type TeamViewsConfig,
+} from './observability.ts';

@@ -181,4 +181,44 @@ describe('config loading', () => {
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' });
     expect(err.message).toMatch(/nesting depth limit/);
   });
+
+  it('observability: defaults, the per-team views shape, and bad selectors named by field', () => {
+    const { config } = parseConfig('', FILE);
+    expect(config.observability).toMatchObject({
+      prometheus: { binary: 'prometheus', listen: '127.0.0.1:9091', scrapeInterval: '15s' },
+      query: { maxQueryBytes: 4096, maxPoints: 11_000 },
+      logs: { maxFileMiB: 10, maxFiles: 5 },
+      teams: [],
+    });
+    const views = parseConfig(
+      [
+        'observability:',
+        '  teams:',
+        '    - name: payments',
+        '      members: [alice, bob, carol]',
+        '      views:',
+        '        dashboards:',
+        '          - payments-*',
+        '        logs:',
+        '          paths:',
+        '            - namespace=payments-*',
+        '',
+      ].join('\n'),
+      FILE,
+    );
+    expect(views.config.observability.teams).toEqual([
+      {
+        name: 'payments',
+        members: ['alice', 'bob', 'carol'],
+        views: { dashboards: ['payments-*'], logs: { paths: ['namespace=payments-*'] } },
+      },
+    ]);
+    const bad = failure(() =>
+      parseConfig(
+        'observability:\n  teams:\n    - name: payments\n      views:\n        logs:\n          paths: [team=x]\n',
+        FILE,
+      ),
+    );
+    expect(bad.details).toMatchObject({ field: 'observability.teams[0].views.logs.paths[0]', line: 6 });
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FetchRules } from '../capabilities/catalog/fetch-rules.ts';
+import { OBSERVABILITY_DEFAULTS, ObservabilitySchema } from './observability.ts';
 
 /**
  * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
@@ -298,6 +299,9 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ paths: [], replaceDefaults: false }),
+    observability: ObservabilitySchema.default(OBSERVABILITY_DEFAULTS).describe(
+      'Metrics (a real Prometheus), the query gate, logs and what each team sees',
+    ),
   })
   .strict();
 
