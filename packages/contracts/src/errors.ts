@@ -485,6 +485,26 @@ export const ERROR_CODES = {
     meaning: "A replica did not start answering within the proxy's upstream timeout (60 s).",
     hint: "Look for slow requests in the service; the timeout is the proxy's upstreamTimeoutMs.",
   },
+  OBSERVABILITY_UNAVAILABLE: {
+    status: 503,
+    exit: 1,
+    meaning:
+      'No Prometheus to query: observability.prometheus.url is unset and the managed Prometheus is not running, or Prometheus did not answer.',
+    hint: 'Set observability.prometheus.url in idp.config.yaml to a running Prometheus, or install one (apt-get install -y prometheus) and check observability.prometheus.binary.',
+  },
+  OBSERVABILITY_QUERY_INVALID: {
+    status: 400,
+    exit: 2,
+    meaning: 'The PromQL query (or match[] selector) does not parse; the message gives the line:column.',
+    hint: 'Fix the query at the position named, e.g. sum by (service) (rate(idp_proxy_requests_total[5m])).',
+  },
+  OBSERVABILITY_QUERY_TOO_LARGE: {
+    status: 422,
+    exit: 2,
+    meaning:
+      'The query is longer than observability.query.maxQueryBytes, or a range query spans more than maxRange or more than maxPoints steps.',
+    hint: 'Shorten the query, narrow the time range or raise the step; the limits are observability.query in idp.config.yaml.',
+  },
   INTERNAL: {
     status: 500,
     exit: 1,
