@@ -84,11 +84,26 @@ export interface ReleaseMetrics {
   windowMs: number;
 }
 
+/** Status classes counted per release: index = first digit − 1 (1xx … 5xx; anything else counts as 5xx). */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/**
+ * Upper bounds (seconds) of the Prometheus latency buckets, counted exactly at record time: the
+ * log-linear buckets above do not fall on these bounds, so converting them would misplace the
+ * observations of the bucket that straddles each bound.
+ */
+export const PROMETHEUS_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+const PROMETHEUS_BOUNDS_MS = PROMETHEUS_LATENCY_BUCKETS.map((s) => s * 1000);
+
 export class ReleaseStats {
   requests = 0;
   errors = 0;
   proxyErrors = 0;
   readonly latency = new LatencyHistogram();
+  /** Requests per status class (STATUS_CLASSES). */
+  readonly statusClasses = new Float64Array(STATUS_CLASSES.length);
+  /** Requests per Prometheus bucket, not cumulative: [i] counts bound[i-1] < ms ≤ bound[i]; the last slot is above 10 s. */
+  readonly prometheusBuckets = new Float64Array(PROMETHEUS_LATENCY_BUCKETS.length + 1);
 
   constructor(readonly release: string) {}
 
@@ -99,6 +114,11 @@ export class ReleaseStats {
       if (byProxy) this.proxyErrors++;
     }
     this.latency.record(ms);
+    const cls = (status / 100) | 0;
+    this.statusClasses[cls >= 1 && cls <= 5 ? cls - 1 : 4]!++;
+    let b = 0;
+    while (b < PROMETHEUS_BOUNDS_MS.length && ms > PROMETHEUS_BOUNDS_MS[b]!) b++;
+    this.prometheusBuckets[b]!++;
   }
 
   snapshot(at: number): MetricsSnapshot {
@@ -126,6 +146,38 @@ export class ReleaseStats {
       windowMs: 0,
     };
   }
+}
+
+/** A release's cumulative figures in Prometheus's terms (a copy, taken at scrape time). */
+export interface PrometheusFigures {
+  /** Release key, `<namespace>/<service>@<version>`. */
+  release: string;
+  /** Requests per status class; 1xx only appears when some were counted. */
+  codes: Partial<Record<(typeof STATUS_CLASSES)[number], number>>;
+  /** Cumulative: [i] counts requests of at most PROMETHEUS_LATENCY_BUCKETS[i] seconds. */
+  cumulativeBuckets: number[];
+  count: number;
+  sumSeconds: number;
+}
+
+export function prometheusFigures(stats: ReleaseStats): PrometheusFigures {
+  const codes: PrometheusFigures['codes'] = {};
+  STATUS_CLASSES.forEach((cls, i) => {
+    if (cls !== '1xx' || stats.statusClasses[i]! > 0) codes[cls] = stats.statusClasses[i]!;
+  });
+  const cumulativeBuckets: number[] = [];
+  let seen = 0;
+  for (let i = 0; i < PROMETHEUS_LATENCY_BUCKETS.length; i++) {
+    seen += stats.prometheusBuckets[i]!;
+    cumulativeBuckets.push(seen);
+  }
+  return {
+    release: stats.release,
+    codes,
+    cumulativeBuckets,
+    count: stats.requests,
+    sumSeconds: stats.latency.sumMs / 1000,
+  };
 }
 
 /** An empty snapshot, for diffing against when a release had no traffic yet. */

@@ -11,7 +11,15 @@ import { Agent, createServer, type IncomingMessage, type Server, type ServerResp
 import type { Duplex } from 'node:stream';
 import { Exchange, type UpstreamConfig } from './exchange.ts';
 import { forwardRequestHead } from './headers.ts';
-import { diffSnapshots, emptySnapshot, ReleaseStats, type MetricsSnapshot, type ReleaseMetrics } from './metrics.ts';
+import {
+  diffSnapshots,
+  emptySnapshot,
+  prometheusFigures,
+  ReleaseStats,
+  type MetricsSnapshot,
+  type PrometheusFigures,
+  type ReleaseMetrics,
+} from './metrics.ts';
 import { replyError } from './proxy-replies.ts';
 import type { EdgeProxyOptions, RouteSpec } from './proxy-types.ts';
 import { chooseBackend, pickTarget, RouteTable } from './route-table.ts';
@@ -130,6 +138,11 @@ export class EdgeProxy {
     const now = performance.now();
     const stats = this.stats.get(release);
     return stats === undefined ? emptySnapshot(release, now) : stats.snapshot(now);
+  }
+
+  /** Every release's cumulative figures for a Prometheus scrape (copies; the request path is not touched). */
+  prometheusFigures(): PrometheusFigures[] {
+    return [...this.stats.values()].map(prometheusFigures);
   }
 
   /** Drop the counters of a release nobody routes to any more. */
