@@ -49,6 +49,8 @@ export type ResourceResolver = (
 
 export class PolicyGate {
   private readonly resolvers = new Map<string, ResourceResolver>();
+  /** Told of every decision (the control plane's metrics count them); no side effects on the decision. */
+  onDecision: ((action: string, decision: Decision) => void) | undefined;
 
   constructor(
     readonly engine: PolicyEngine,
@@ -92,7 +94,7 @@ export class PolicyGate {
   /** Decides without side effects: for filtering lists and for `policy:check`. */
   decide(principalRef: string, req: GateRequest): Decision {
     const principal = this.directory.userEntity(principalRef);
-    return this.engine.authorize({
+    const decision = this.engine.authorize({
       principal: principal.uid,
       action: req.action,
       resource: req.resource.uid,
@@ -105,6 +107,8 @@ export class PolicyGate {
         ...(req.entities ?? []).filter((e) => e.uid.type !== 'User' || e.uid.id !== principal.uid.id),
       ],
     });
+    this.onDecision?.(req.action, decision);
+    return decision;
   }
 
   /**
