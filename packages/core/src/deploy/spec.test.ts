@@ -422,7 +422,7 @@ describe('deploySpecJsonSchema', () => {
     expect(schema.title).toMatch(/deploy\.yaml/);
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(['service', 'build', 'run', 'deploy']);
+    expect(Object.keys(schema.properties)).toEqual(['service', 'build', 'run', 'metrics', 'deploy']);
     expect(schema.required).toEqual(['service', 'deploy']);
     for (const section of Object.values(schema.properties)) {
       expect(section.additionalProperties).toBe(false);

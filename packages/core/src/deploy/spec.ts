@@ -64,6 +64,24 @@ export const DEPLOY_FIELD_DOCS: Readonly<Record<string, FieldDoc>> = {
     description: 'Number of processes to run. Default 2.',
     expected: 'an integer from 1 to 20',
   },
+  metrics: {
+    description:
+      'Where Prometheus scrapes the metrics each replica exposes (Prometheus text format). idp stamps every ' +
+      'series with the team, service, env, namespace and release labels; the service cannot set them itself. ' +
+      'Optional: without it only the edge proxy counts the service.',
+    expected: 'a mapping {path, port}',
+    hint: 'For example: metrics: {path: /metrics}',
+  },
+  'metrics.path': {
+    description: 'Path of the metrics page on the replica. Default /metrics.',
+    expected: 'a URL path starting with /, such as /metrics',
+  },
+  'metrics.port': {
+    description:
+      "Port of the metrics page. Default: the replica's PORT (the one it serves requests on). Replicas share the " +
+      "host's network, so a fixed port can only be held by one replica: it needs run.replicas: 1.",
+    expected: 'an integer from 1 to 65535',
+  },
   deploy: {
     description: 'How a new release replaces the running one.',
     expected: 'a mapping {strategy, canary, healthcheck, rollback}',
@@ -267,29 +285,66 @@ const deploySection = z
 /** The file as written: strict (unknown keys are errors), defaults declared, no normalisation. */
 export const DeployFileSchema = documented(
   '',
-  z.strictObject({
-    service: documented(
-      'service',
-      z.strictObject({
-        name: documented('service.name', dnsLabel),
-        team: documented('service.team', dnsLabel),
-      }),
+  z
+    .strictObject({
+      service: documented(
+        'service',
+        z.strictObject({
+          name: documented('service.name', dnsLabel),
+          team: documented('service.team', dnsLabel),
+        }),
+      ),
+      build: documented('build', z.strictObject({ command: documented('build.command', commandLine) }).optional()),
+      run: documented(
+        'run',
+        z
+          .strictObject({
+            command: documented('run.command', commandLine.optional()),
+            replicas: documented(
+              'run.replicas',
+              z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(DEFAULT_REPLICAS),
+            ),
+          })
+          .optional(),
+      ),
+      metrics: documented(
+        'metrics',
+        z
+          .strictObject({
+            path: documented(
+              'metrics.path',
+              z
+                .string()
+                .regex(/^\/\S*$/, { error: 'does not start with /' })
+                .default('/metrics'),
+            ),
+            port: documented(
+              'metrics.port',
+              z.int().min(1, { error: 'is below 1' }).max(65535, { error: 'is above 65535' }).optional(),
+            ),
+          })
+          .optional(),
+      ),
+      deploy: documented('deploy', deploySection),
+    })
+    .check(
+      z.superRefine(
+        (file, ctx) => {
+          if (typeof file !== 'object' || file === null || Array.isArray(file)) return;
+          const port: unknown = (file.metrics as { port?: unknown } | undefined)?.port;
+          const replicas: unknown = (file.run as { replicas?: unknown } | undefined)?.replicas ?? DEFAULT_REPLICAS;
+          if (typeof port === 'number' && typeof replicas === 'number' && replicas > 1) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['metrics', 'port'],
+              message: `is one port for ${replicas} replicas, which share the host's network: only one could listen on it`,
+              params: { hint: 'Leave port out to scrape each replica on its PORT, or set run.replicas: 1.' },
+            });
+          }
+        },
+        { when: () => true },
+      ),
     ),
-    build: documented('build', z.strictObject({ command: documented('build.command', commandLine) }).optional()),
-    run: documented(
-      'run',
-      z
-        .strictObject({
-          command: documented('run.command', commandLine.optional()),
-          replicas: documented(
-            'run.replicas',
-            z.int().min(1, { error: 'is below 1' }).max(20, { error: 'is above 20' }).default(DEFAULT_REPLICAS),
-          ),
-        })
-        .optional(),
-    ),
-    deploy: documented('deploy', deploySection),
-  }),
 );
 
 /** The deploy.yaml as written (before defaults). */
@@ -311,6 +366,8 @@ export interface DeploySpec {
   service: { name: string; team: string };
   build: { command: string } | null;
   run: { command: string; replicas: number };
+  /** deploy.yaml `metrics:` (port null: the replica's PORT); absent when the file has none. */
+  metrics?: { path: string; port: number | null };
   deploy: {
     strategy: DeployStrategy;
     /** Empty unless strategy is canary. */
@@ -349,6 +406,7 @@ function normalise(file: ParsedFile): DeclaredDeploySpec {
     service: { name: file.service.name, team: file.service.team },
     build: file.build ? { command: file.build.command } : null,
     run: { command: file.run?.command ?? null, replicas: file.run?.replicas ?? DEFAULT_REPLICAS },
+    ...(file.metrics ? { metrics: { path: file.metrics.path, port: file.metrics.port ?? null } } : {}),
     deploy: {
       strategy,
       canary: (deploy.canary ?? []).map((step, index) => ({
