@@ -1,24 +1,9 @@
-// Per-replica log files. The replica writes straight into its file (the file descriptor is its
-// stdout and stderr, opened O_APPEND), so logging costs the control plane nothing and keeps
-// working while the control plane is down. The size is capped by copy-truncate, as logrotate's
-// `copytruncate` does: the file is copied to `<file>.1` and truncated; the replica's O_APPEND
-// descriptor then writes from offset 0 again. Lines written between the copy and the truncate are
-// lost; that window is a few milliseconds once per `maxBytes` of output.
-import { closeSync, copyFileSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
-
-/** Rotate file to `<file>.1` when it is larger than maxBytes; true when it rotated. */
-export function capLogFile(file: string, maxBytes: number): boolean {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    return false;
-  }
-  if (size <= maxBytes) return false;
-  copyFileSync(file, `${file}.1`);
-  truncateSync(file, 0);
-  return true;
-}
+// Per-replica log files. The replica writes into its file through the timestamping filter
+// (log-stamp.ts; the file descriptor is the filter's stdout, opened O_APPEND), so logging costs
+// the control plane nothing and keeps working while the control plane is down. Rotation is in
+// log-rotation.ts.
+import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { stampOf, unstampText } from './log-stamp.ts';
 
 function readLastBytes(file: string, maxBytes: number): Buffer {
   let fd: number;
@@ -53,7 +38,7 @@ export function readLogTail(file: string, maxBytes = 64 * 1024): string {
     const newline = text.indexOf('\n');
     if (newline >= 0 && newline < text.length - 1) text = text.slice(newline + 1);
   }
-  return text;
+  return unstampText(text);
 }
 
 /** Append one supervisor line (start, exit, restart) so the log explains itself. */
@@ -61,7 +46,7 @@ export function appendLogLine(file: string, line: string): void {
   try {
     const fd = openSync(file, 'a');
     try {
-      writeSync(fd, `${line}\n`);
+      writeSync(fd, `${stampOf(Date.now())}${line}\n`);
     } finally {
       closeSync(fd);
     }

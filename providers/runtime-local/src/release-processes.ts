@@ -1,9 +1,10 @@
-// The replicas of one release as a group: starting them on free ports, waiting until ready, log caps and tails, stop.
+// The replicas of one release as a group: starting them on free ports, waiting until ready, log rotation and tails, stop.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { unrefTimer, type TimerHandle } from './clock.ts';
 import { RuntimeError } from './errors.ts';
-import { capLogFile, readLogTail } from './logs.ts';
+import { rotateLogFile } from './log-rotation.ts';
+import { readLogTail } from './logs.ts';
 import { findFreePort } from './probe.ts';
 import { Replica } from './replica.ts';
 import { settingsFrom, type Settings } from './supervisor-settings.ts';
@@ -51,12 +52,12 @@ export class ReleaseProcesses {
   }
 
   private scheduleLogCheck(): void {
-    const { timers, logCheckIntervalMs, logMaxBytes } = this.settings;
+    const { timers, logCheckIntervalMs, logMaxBytes, logMaxFiles, logMaxAgeMs } = this.settings;
     this.logTimer = timers.setTimeout(() => {
       if (this.stopped) return;
       for (const member of this.members) {
         try {
-          capLogFile(member.logFile, logMaxBytes);
+          rotateLogFile(member.logFile, { maxBytes: logMaxBytes, maxFiles: logMaxFiles, maxAgeMs: logMaxAgeMs });
         } catch {
           /* retried at the next check */
         }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { TimerHandle } from './clock.ts';
+import { stamped } from './log-stamp.ts';
 import { appendLogLine } from './logs.ts';
 import { findFreePort, isPortFree, probeHttp, probeTcp } from './probe.ts';
 import { isGroupAlive, processStartTime, signalGroup, terminateGroup } from './process-group.ts';
@@ -98,7 +99,8 @@ export class Replica {
             env: { ...spec.sandbox.sandbox.baseEnv(spec.sandbox.spec), ...spec.env, PORT: port },
           }
         : { file: settings.shell, args: ['-c', spec.command], env: { ...settings.baseEnv, ...spec.env, PORT: port } };
-      child = spawn(target.file, target.args, {
+      const run = stamped(target, settings.perl);
+      child = spawn(run.file, run.args, {
         cwd: spec.cwd,
         env: target.env,
         detached: true,

@@ -1,5 +1,6 @@
 // The supervisor's resolved settings: SupervisorOptions with their defaults filled in, and the environment replicas inherit.
 import { realTimers, type Timers } from './clock.ts';
+import { findPerl } from './log-stamp.ts';
 import {
   DEFAULT_BACKOFF,
   DEFAULT_CRASH_LOOP,
@@ -19,8 +20,12 @@ export interface Settings {
   readiness: ReadinessOptions;
   stopGraceMs: number;
   logMaxBytes: number;
+  logMaxFiles: number;
+  logMaxAgeMs: number;
   logCheckIntervalMs: number;
   shell: string;
+  /** The perl that timestamps log lines, null when lines go straight to the file. */
+  perl: string | null;
   baseEnv: Record<string, string>;
   onEvent: (event: SupervisorEvent) => void;
 }
@@ -38,9 +43,12 @@ export function settingsFrom(options: SupervisorOptions): Settings {
     crashLoop: { ...DEFAULT_CRASH_LOOP, ...options.crashLoop },
     readiness: { ...DEFAULT_READINESS, ...options.readiness },
     stopGraceMs: options.stopGraceMs ?? 10_000,
-    logMaxBytes: options.logMaxBytes ?? 5 * 1024 * 1024,
+    logMaxBytes: options.logMaxBytes ?? 10 * 1024 * 1024,
+    logMaxFiles: options.logMaxFiles ?? 5,
+    logMaxAgeMs: options.logMaxAgeMs ?? 7 * 24 * 3600_000,
     logCheckIntervalMs: options.logCheckIntervalMs ?? 2000,
     shell: options.shell ?? '/bin/sh',
+    perl: options.logTimestamps === false ? null : findPerl(),
     baseEnv,
     onEvent: options.onEvent ?? (() => {}),
   };

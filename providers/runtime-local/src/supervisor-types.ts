@@ -77,8 +77,14 @@ export interface SupervisorOptions {
   readiness?: Partial<ReadinessOptions>;
   /** SIGTERM → SIGKILL grace on stop. */
   stopGraceMs?: number;
-  /** Cap of one replica log file (a rotated copy of the same size is kept). */
+  /** A replica log file is rotated past this size (default 10 MiB). */
   logMaxBytes?: number;
+  /** Rotated copies kept per replica (default 5). */
+  logMaxFiles?: number;
+  /** Rotated copies older than this are removed (default 7 days). */
+  logMaxAgeMs?: number;
+  /** Prefix every log line with the time it was written (default true; needs perl on PATH). */
+  logTimestamps?: boolean;
   logCheckIntervalMs?: number;
   shell?: string;
   /**
