@@ -6,3 +6,4 @@ export { assertDnsLabel, isDnsLabel } from './names.ts';
 export { displayRef, shortRef, splitRef } from './refs.ts';
 export { canonicalJson } from './canonical-json.ts';
 export * from './yaml/index.ts';
+export * from './observability/index.ts';
