@@ -6,3 +6,5 @@ export * from './secrets.ts';
 export * from './environments.ts';
 export * from './deployments.ts';
 export * from './guards.ts';
+export * from './observability-status.ts';
+export * from './logs.ts';
