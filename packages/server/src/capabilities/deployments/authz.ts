@@ -123,6 +123,23 @@ export class DeployAuthorizer {
   }
 
   /**
+   * Whether deploy:read lets the caller read the services of each of `teams` in the environment
+   * named `env` (live, deleted or unknown alike): the environments the query gate scopes
+   * metrics to.
+   */
+  async mayReadTeamsIn(principalRef: string, teams: readonly string[], env: string): Promise<boolean> {
+    const resource = await this.environmentForRead(env);
+    return teams.every(
+      (team) =>
+        this.deps.gate.decide(principalRef, {
+          action: 'deploy:read',
+          resource,
+          context: this.envContext('*', team, false),
+        }).decision === 'allow',
+    );
+  }
+
+  /**
    * The Service decision, like gate.enforce, but a denial by one of the deploy rules says what to
    * change to pass it (the deploy.yaml fields production needs, the freeze) rather than only
    * naming the policy.
