@@ -21,6 +21,13 @@ export interface RolloutRunnerDeps {
   supervisor: ProcessSupervisor;
   isolation: RuntimeIsolation;
   log: (line: string) => void;
+  /** Told of each rollout loop's observations and end (the control plane's reconciler lag metric). */
+  ticks?: RolloutTicks;
+}
+
+export interface RolloutTicks {
+  observed(deploymentId: string): void;
+  ended(deploymentId: string): void;
 }
 
 /** The release serving a service in an environment (the slot `env/service`). */

@@ -86,6 +86,7 @@ export async function runRollout(parts: RunnerParts, id: string): Promise<void> 
         promoteRequests: Number(row.promotes),
         abortRequested: Number(row.abort_requested) === 1,
       });
+      deps.ticks?.observed(id);
       state = decision.state;
       for (const action of decision.actions) {
         canary = await applyAction(parts, action, { row, slot, canaryKey, canary, spec });
@@ -107,6 +108,7 @@ export async function runRollout(parts: RunnerParts, id: string): Promise<void> 
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
   } finally {
+    deps.ticks?.ended(id);
     clearInterval(watch);
     checker.stop();
     // Whatever did not become stable does not keep running.

@@ -21,6 +21,7 @@ import type { DeployAuthorizer } from './authz.ts';
 import type { Releases } from './releases.ts';
 import { teamOf, type ServiceOwners } from './owners.ts';
 import { RolloutRunner } from './runner.ts';
+import type { RolloutTicks } from './rollout-parts.ts';
 import { undeployService } from './undeploy.ts';
 import { ACTIVE, toDeployment, type DeployRow } from './view.ts';
 import { assertNoRolloutRunning } from './in-progress.ts';
@@ -55,6 +56,8 @@ export interface DeploymentDeps {
   /** Where replicas run: their namespace's user in a sandbox, or refused when none can start. */
   isolation: RuntimeIsolation;
   log: (line: string) => void;
+  /** Told of each rollout loop's observations (the reconciler lag metric). */
+  ticks?: RolloutTicks;
 }
 
 /**
