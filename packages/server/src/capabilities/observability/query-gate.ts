@@ -1,0 +1,224 @@
+// The PromQL query gate: what a caller may read of the metrics, and the forwarding to Prometheus.
+// Admins query as they are; everyone else's queries and match[] selectors get team ∈ their
+// Groups and env ∈ the environments deploy:read lets them read those teams' services in.
+import { IdpError, type Principal } from '@idp/contracts';
+import { scopedMatchAll, scopeQuery, scopeSeriesSelector, type Scope } from '@idp/core';
+import type { ObservabilityConfig } from '../../config/index.ts';
+
+export interface QueryGateDeps {
+  /** Where Prometheus answers (observability.prometheus.url, or the managed one); null: none. */
+  prometheusUrl(): string | null;
+  limits: ObservabilityConfig['query'];
+  /** The deploy:read decision for a team's services in one environment (DeployAuthorizer.mayReadTeamsIn). */
+  mayReadTeamsIn(principalRef: string, teams: readonly string[], env: string): Promise<boolean>;
+}
+
+/** What Prometheus answered, passed on as it is (status code and JSON text). */
+export interface Forwarded {
+  status: number;
+  body: string;
+}
+
+export type QueryEndpoint = 'query' | 'query_range' | 'series' | 'labels' | `label/${string}/values`;
+
+/** The request parameters each endpoint passes on (besides query, match[] and timeout, which the gate sets). */
+const PASSED: Record<'query' | 'query_range' | 'series' | 'labels', readonly string[]> = {
+  query: ['time'],
+  query_range: ['start', 'end', 'step'],
+  series: ['start', 'end', 'limit'],
+  labels: ['start', 'end', 'limit'],
+};
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export class QueryGate {
+  constructor(private readonly deps: QueryGateDeps) {}
+
+  /** The caller's scope: all for admins, else their teams and the environments they may read them in. */
+  async scopeFor(principal: Principal): Promise<Scope> {
+    if (principal.roles.includes('admin')) return { all: true };
+    const teams = [...new Set(principal.teams)].sort();
+    if (teams.length === 0) return { matchers: [{ label: 'team', values: [] }] };
+    const teamScope: Scope = { matchers: [{ label: 'team', values: teams }] };
+    // The env values of the teams' series, each decided by the deploy:read rule.
+    const answer = await this.forward(
+      'label/env/values',
+      new URLSearchParams([['match[]', scopedMatchAll(teamScope)]]),
+    );
+    const envs = parseData<string[]>(answer.body) ?? [];
+    const readable: string[] = [];
+    for (const env of envs) {
+      if (env !== '' && (await this.deps.mayReadTeamsIn(principal.ref, teams, env))) readable.push(env);
+    }
+    return {
+      matchers: [
+        { label: 'team', values: teams },
+        { label: 'env', values: readable.sort() },
+      ],
+    };
+  }
+
+  /** Answers one endpoint for the caller: scopes the query or match[], checks the limits, forwards. */
+  async answer(principal: Principal, endpoint: QueryEndpoint, params: URLSearchParams): Promise<Forwarded> {
+    const limits = { maxQueryBytes: this.deps.limits.maxQueryBytes };
+    const kind = endpointKind(endpoint);
+    if (kind === 'label') {
+      const name = endpoint.split('/')[1] ?? '';
+      if (!LABEL_NAME.test(name)) {
+        throw new IdpError('OBSERVABILITY_QUERY_INVALID', `invalid label name ${JSON.stringify(name.slice(0, 80))}`, {
+          field: 'name',
+          errorType: 'bad_data',
+        });
+      }
+    }
+    const out = new URLSearchParams();
+    for (const key of PASSED[kind === 'label' ? 'labels' : kind]) {
+      const value = params.get(key);
+      if (value !== null) out.set(key, value);
+    }
+    out.set('timeout', this.deps.limits.timeout);
+    if (kind === 'query' || kind === 'query_range') {
+      const query = params.get('query') ?? '';
+      if (kind === 'query_range') this.checkRange(params);
+      // Parse and size first: a bad query is refused before the scope costs a Prometheus call.
+      const parsed = scopeQuery(query, { all: true }, limits);
+      if (!parsed.ok) throw parsed.error;
+      const scoped = scopeQuery(query, await this.scopeFor(principal), limits);
+      if (!scoped.ok) throw scoped.error;
+      out.set('query', scoped.query);
+    } else {
+      const selectors = params.getAll('match[]');
+      for (const selector of selectors) {
+        const parsed = scopeSeriesSelector(selector, { all: true }, limits);
+        if (!parsed.ok) throw parsed.error;
+      }
+      const scope = await this.scopeFor(principal);
+      if (selectors.length === 0 && !('all' in scope)) selectors.push('{__name__=~".+"}');
+      for (const selector of selectors) {
+        const scoped = scopeSeriesSelector(selector, scope, limits);
+        if (!scoped.ok) throw scoped.error;
+        out.append('match[]', scoped.query);
+      }
+    }
+    return this.forward(endpoint, out);
+  }
+
+  /** query_range's start, end and step against maxRange and maxPoints. */
+  private checkRange(params: URLSearchParams): void {
+    const start = parseTime(params.get('start'), 'start');
+    const end = parseTime(params.get('end'), 'end');
+    const step = parseStep(params.get('step'));
+    if (end < start) throw invalid('end is before start', 'end');
+    const rangeSeconds = end - start;
+    const maxRange = durationSeconds(this.deps.limits.maxRange) ?? Infinity;
+    if (rangeSeconds > maxRange) {
+      throw new IdpError(
+        'OBSERVABILITY_QUERY_TOO_LARGE',
+        `the range is ${Math.round(rangeSeconds)}s, more than observability.query.maxRange (${this.deps.limits.maxRange})`,
+        { field: 'end', errorType: 'bad_data' },
+      );
+    }
+    const points = Math.floor(rangeSeconds / step) + 1;
+    if (points > this.deps.limits.maxPoints) {
+      throw new IdpError(
+        'OBSERVABILITY_QUERY_TOO_LARGE',
+        `the range and step give ${points} points per series, more than observability.query.maxPoints (${this.deps.limits.maxPoints}); raise the step`,
+        { field: 'step', errorType: 'bad_data' },
+      );
+    }
+  }
+
+  private async forward(endpoint: QueryEndpoint, params: URLSearchParams): Promise<Forwarded> {
+    const base = this.deps.prometheusUrl();
+    if (!base) {
+      throw new IdpError(
+        'OBSERVABILITY_UNAVAILABLE',
+        'no Prometheus to query: observability.prometheus.url is unset and no managed Prometheus is running (observability.prometheus.binary)',
+        { errorType: 'unavailable' },
+      );
+    }
+    const timeoutMs = ((durationSeconds(this.deps.limits.timeout) ?? 30) + 5) * 1000;
+    let res: Response;
+    try {
+      const url = `${base.replace(/\/+$/, '')}/api/v1/${endpoint}`;
+      const signal = AbortSignal.timeout(timeoutMs);
+      // Prometheus takes label values by GET only; the rest by POST (long queries stay out of URLs).
+      res = endpoint.startsWith('label/')
+        ? await fetch(`${url}?${params.toString()}`, { headers: { accept: 'application/json' }, signal })
+        : await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+            body: params.toString(),
+            signal,
+          });
+    } catch {
+      throw unavailable();
+    }
+    const body = await res.text();
+    const json = res.headers.get('content-type')?.includes('json') ?? false;
+    // A proxy's or a starting Prometheus' non-API answer is "unavailable", not something to pass on.
+    if (!json || res.status >= 500) {
+      if (json && res.status === 503 && /"errorType":"timeout"/.test(body)) return { status: res.status, body };
+      throw unavailable();
+    }
+    return { status: res.status, body };
+  }
+}
+
+function unavailable(): IdpError {
+  return new IdpError(
+    'OBSERVABILITY_UNAVAILABLE',
+    'Prometheus did not answer (observability.prometheus.url, or the managed one of observability.prometheus.binary)',
+    { errorType: 'unavailable' },
+  );
+}
+
+function invalid(message: string, field: string): IdpError {
+  return new IdpError('OBSERVABILITY_QUERY_INVALID', message, { field, errorType: 'bad_data' });
+}
+
+function endpointKind(endpoint: QueryEndpoint): 'query' | 'query_range' | 'series' | 'labels' | 'label' {
+  if (endpoint === 'query' || endpoint === 'query_range' || endpoint === 'series' || endpoint === 'labels') {
+    return endpoint;
+  }
+  return 'label';
+}
+
+function parseData<T>(body: string): T | undefined {
+  try {
+    const parsed = JSON.parse(body) as { status?: string; data?: T };
+    return parsed.status === 'success' ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds since the epoch from Prometheus' forms: a Unix timestamp (with fractions) or RFC 3339. */
+function parseTime(value: string | null, field: string): number {
+  if (value === null || value === '') throw invalid(`${field} is required`, field);
+  if (/^-?[0-9]+(\.[0-9]+)?$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw invalid(`cannot parse ${JSON.stringify(value.slice(0, 40))} as a time`, field);
+  return ms / 1000;
+}
+
+function parseStep(value: string | null): number {
+  if (value === null || value === '') throw invalid('step is required', 'step');
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : durationSeconds(value);
+  if (seconds === undefined || !(seconds > 0)) {
+    throw invalid(`step ${JSON.stringify(value.slice(0, 40))} is not a positive duration or number`, 'step');
+  }
+  return seconds;
+}
+
+const UNIT_SECONDS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const;
+
+/** A Prometheus duration (1h30m, 15s, 500ms) in seconds; undefined when it is not one. */
+export function durationSeconds(value: string): number | undefined {
+  if (!/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(value)) return undefined;
+  let total = 0;
+  for (const [, n, unit] of value.matchAll(/([0-9]+)(ms|s|m|h|d|w|y)/g)) {
+    total += Number(n) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
+  }
+  return total;
+}
