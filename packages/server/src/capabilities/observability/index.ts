@@ -4,3 +4,7 @@ export { ScrapeTargets, parseReleaseKey, type WorkloadFacts } from './scrape-tar
 export { scrapeFacts } from './scrape-facts.ts';
 export { observabilityStatusRoutes } from './status-routes.ts';
 export { ensureScrapeToken, isScrapeToken, prometheusDir, scrapeTokenPath } from './scrape-token.ts';
+export { LogService, type LogServiceDeps } from './logs.ts';
+export { logsRoutes } from './logs-routes.ts';
+export { logRotationOptions } from './log-rotation-settings.ts';
+export { watchersOpen } from './log-follow.ts';
