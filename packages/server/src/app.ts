@@ -39,6 +39,8 @@ import {
   type Releases,
 } from './capabilities/deployments/index.ts';
 
+import { logsRoutes } from './capabilities/observability/logs-routes.ts';
+import type { LogService } from './capabilities/observability/logs.ts';
 export interface Services {
   store: Store;
   audit: AuditLog;
@@ -51,6 +53,8 @@ export interface Services {
   environments: EnvironmentService;
   reaper: Reaper;
   deployments: { service: DeploymentService; releases: Releases };
+  /** Replica logs, scoped like reading deployments. */
+  logs: LogService;
   version: string;
 }
 
@@ -161,6 +165,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await typed.register(environmentRoutes, { prefix: '/api/environments', environments: s.environments });
   await typed.register(releaseRoutes, { prefix: '/api/releases', releases: s.deployments.releases });
   await typed.register(deploymentRoutes, { prefix: '/api/deployments', deployments: s.deployments.service });
+  await typed.register(logsRoutes, { prefix: '/api/observability/logs', logs: s.logs });
   await app.ready();
   return app;
 }

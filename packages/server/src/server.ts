@@ -34,6 +34,8 @@ import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
+import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
+import { LogService } from './capabilities/observability/logs.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -237,6 +239,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       environmentEntity: (row) => environments.entityOf(row),
       productionSecrets: (name) => secretResources.tierOf(name) === 'production',
     });
+    const logs = new LogService({
+      readable: (ref) => authz.readable(ref),
+      teamOf: (service) => authz.teamOf(service).catch(() => null),
+      namespaceOf: async (name) => (await environments.live(name))?.namespace,
+      namespaceDir: (ns) => environments.namespaceDir(ns),
+    });
+    lifecycle.register('log followers', () => logs.stop());
     const limits = loaded.config.deployments.releases;
     const releases = new Releases({
       db: store.db,
@@ -256,6 +265,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const proxy = new EdgeProxy({ port: proxyPort, host: proxyHost });
     let onReplicaStarted: (release: string) => void = () => {};
     const supervisor = new ProcessSupervisor({
+      ...logRotationOptions(loaded.config.observability.logs),
       onEvent: (e) => {
         if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica + 1} is in a crash loop`);
         if (e.type === 'started') onReplicaStarted(e.release);
@@ -311,6 +321,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       environments,
       reaper,
       deployments: { service: deployments, releases },
+      logs,
       version: readVersion(),
     };
     const app = await buildApp(services, {
