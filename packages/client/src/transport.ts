@@ -104,6 +104,29 @@ export class Transport {
     };
   }
 
+  /**
+   * A streaming GET (server-sent events): the Response of a 2xx answer with its body unread,
+   * until `signal` aborts; any other answer as the IdpError it carries. No timeout: a stream
+   * lasts as long as its reader wants.
+   */
+  async stream(path: string, query: RequestOptions['query'], signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#urlFor(path, query), { method: 'GET', headers, signal });
+    } catch (err) {
+      throw this.#unreachable(err, this.timeoutMs);
+    }
+    if (response.ok) return response;
+    const text = await response.text().catch(() => '');
+    throw errorFromResponse('GET', path, {
+      status: response.status,
+      body: parseJson(text),
+      requestId: response.headers.get('x-request-id') ?? undefined,
+    });
+  }
+
   /** The JSON body of a 2xx answer; any other answer as the IdpError it carries. */
   unwrap<T>(method: HttpMethod, path: string, res: RawResponse): T {
     if (res.status >= 200 && res.status < 300) {
