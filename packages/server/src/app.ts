@@ -38,6 +38,9 @@ import {
   type DeploymentService,
   type Releases,
 } from './capabilities/deployments/index.ts';
+import { instrumentHttp } from './capabilities/observability/http-metrics.ts';
+import type { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
+import { metricsRoutes } from './capabilities/observability/metrics-routes.ts';
 
 import { logsRoutes } from './capabilities/observability/logs-routes.ts';
 import type { LogService } from './capabilities/observability/logs.ts';
@@ -53,6 +56,9 @@ export interface Services {
   environments: EnvironmentService;
   reaper: Reaper;
   deployments: { service: DeploymentService; releases: Releases };
+  /** The control plane's Prometheus metrics and the token the managed Prometheus scrapes them with. */
+  metrics: ControlPlaneMetrics;
+  scrapeToken: string;
   /** Replica logs, scoped like reading deployments. */
   logs: LogService;
   version: string;
@@ -90,6 +96,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  instrumentHttp(app, services.metrics);
 
   const guard = new UnauthenticatedGuard(services.audit, opts.unauthenticated, opts.log);
   app.decorate('unauthenticated', guard);
@@ -166,6 +173,13 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await typed.register(releaseRoutes, { prefix: '/api/releases', releases: s.deployments.releases });
   await typed.register(deploymentRoutes, { prefix: '/api/deployments', deployments: s.deployments.service });
   await typed.register(logsRoutes, { prefix: '/api/observability/logs', logs: s.logs });
+  // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
+  await typed.register(metricsRoutes, {
+    metrics: s.metrics,
+    tokens: s.tokens,
+    audit: s.audit,
+    scrapeToken: s.scrapeToken,
+  });
   await app.ready();
   return app;
 }

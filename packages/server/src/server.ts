@@ -37,6 +37,9 @@ import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabiliti
 import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
 import { LogService } from './capabilities/observability/logs.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
+import { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
+import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
+import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -125,6 +128,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const auditKey = await unlockAuditKey(store.db, dataDir, opts.auditKey ?? env.IDP_AUDIT_KEY, log);
     const audit = new AuditLog(store.db, clock, store.dialect, auditKey);
     const gate = new PolicyGate(engine, directory, audit);
+    const reconcilerLag = new ReconcilerLag();
     const tokens = new TokenService(
       store.db,
       directory,
@@ -288,6 +292,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       dataDir,
       isolation,
       log,
+      ticks: reconcilerLag,
     });
     // Stops the replicas (process groups) and closes the edge proxy; longer than the default
     // bound: a replica gets its SIGTERM grace (10 s) before the SIGKILL.
@@ -309,6 +314,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await proxy.listen().catch((err: unknown) => {
       throw listenFailure('edge proxy', { host: proxyHost, port: proxyPort }, err);
     });
+    const metrics = new ControlPlaneMetrics({
+      db: store.db,
+      proxy,
+      ownerOf: (service) => owners.ownerOf(service),
+      reconciler: reconcilerLag,
+    });
+    gate.onDecision = (action, decision) => metrics.observeDecision(action, decision);
     const services: Services = {
       store,
       audit,
@@ -321,6 +333,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       environments,
       reaper,
       deployments: { service: deployments, releases },
+      metrics,
+      scrapeToken: ensureScrapeToken(dataDir),
       logs,
       version: readVersion(),
     };

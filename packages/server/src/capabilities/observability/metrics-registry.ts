@@ -1,0 +1,225 @@
+// The control plane's own Prometheus metrics (GET /metrics): its HTTP traffic, policy decisions,
+// environments and deployments (read from the store at scrape time), the rollout reconciler's lag,
+// and the edge proxy's per-release figures stamped with team, service, env, namespace, release.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Kysely } from 'kysely';
+import type { EnvironmentStatus, DeploymentStatus } from '@idp/contracts';
+import { shortRef, type Decision } from '@idp/core';
+import { PROMETHEUS_LATENCY_BUCKETS, type PrometheusFigures } from '@idp/runtime-local';
+import type { Database } from '../../store/index.ts';
+import type { ReconcilerLag } from './reconciler-lag.ts';
+import { parseReleaseKey } from './scrape-targets.ts';
+
+/** Buckets (seconds) of the control plane's HTTP latency: the same as the proxy's. */
+const HTTP_BUCKETS = [...PROMETHEUS_LATENCY_BUCKETS];
+/** Provisioning an environment and rolling out a deployment take seconds to many minutes. */
+const SLOW_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
+
+const ENVIRONMENT_STATUSES: readonly EnvironmentStatus[] = ['provisioning', 'ready', 'failed', 'deleting', 'deleted'];
+
+/** The route label of a request Fastify matched to no route (404s): never the raw URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export interface ControlPlaneMetricsDeps {
+  db: Kysely<Database>;
+  /** The edge proxy's per-release figures (EdgeProxy.prometheusFigures), read at scrape time. */
+  proxy: { prometheusFigures(): PrometheusFigures[] };
+  /** The catalog owner of a service (`group:default/payments`), for the team label. */
+  ownerOf: (service: string) => Promise<string | null>;
+  reconciler: ReconcilerLag;
+}
+
+export class ControlPlaneMetrics {
+  readonly registry = new Registry();
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly httpDuration: Histogram<'method' | 'route'>;
+  private readonly decisions: Counter<'action' | 'decision'>;
+
+  constructor(private readonly deps: ControlPlaneMetricsDeps) {
+    const registers = [this.registry];
+    this.httpRequests = new Counter({
+      name: 'idp_http_requests_total',
+      help: 'HTTP requests the control plane answered, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'idp_http_request_duration_seconds',
+      help: 'Time the control plane took to answer, by method and route pattern.',
+      labelNames: ['method', 'route'],
+      buckets: HTTP_BUCKETS,
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'idp_policy_decisions_total',
+      help: 'Policy decisions of the gate, by action and outcome.',
+      labelNames: ['action', 'decision'],
+      registers,
+    });
+    const db = deps.db;
+    new Gauge({
+      name: 'idp_environments',
+      help: 'Environments by status (rows of the state store, deleted ones included).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const rows = await db
+          .selectFrom('environments')
+          .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy('status')
+          .execute();
+        this.reset();
+        for (const status of ENVIRONMENT_STATUSES) this.set({ status }, 0);
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      },
+    });
+    new Histogram({
+      name: 'idp_environment_provision_seconds',
+      help: 'Time from env:create to ready, of every environment that became ready.',
+      buckets: SLOW_BUCKETS,
+      registers,
+      async collect() {
+        const rows = await db
+          .selectFrom('environments')
+          .select(['created_at', 'ready_at'])
+          .where('kind', '=', 'ephemeral')
+          .where('ready_at', 'is not', null)
+          .execute();
+        this.reset();
+        for (const r of rows) this.observe(seconds(r.created_at, r.ready_at));
+      },
+    });
+    new Counter({
+      name: 'idp_deployments_total',
+      help: 'Deployments (deploys and rollbacks) by their current status.',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const rows = await db
+          .selectFrom('deployments')
+          .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy('status')
+          .execute();
+        this.reset();
+        for (const r of rows) this.inc({ status: r.status satisfies DeploymentStatus }, Number(r.n));
+      },
+    });
+    new Histogram({
+      name: 'idp_deployment_duration_seconds',
+      help: 'Time from the deploy request to the rollout’s end, of every finished deployment.',
+      buckets: SLOW_BUCKETS,
+      registers,
+      async collect() {
+        const rows = await db
+          .selectFrom('deployments')
+          .select(['created_at', 'finished_at'])
+          .where('finished_at', 'is not', null)
+          .execute();
+        this.reset();
+        for (const r of rows) this.observe(seconds(r.created_at, r.finished_at));
+      },
+    });
+    const reconciler = deps.reconciler;
+    new Gauge({
+      name: 'idp_reconciler_lag_seconds',
+      help: 'How far behind its tick the slowest running rollout loop is: seconds since its last observation beyond the tick interval (0 when every rollout is on time or none runs).',
+      registers,
+      collect() {
+        this.set(reconciler.lagSeconds());
+      },
+    });
+  }
+
+  /** One answered HTTP request; `route` is the matched pattern, or undefined when no route matched. */
+  observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
+    const r = route ?? UNMATCHED_ROUTE;
+    this.httpRequests.inc({ method, route: r, status: String(status) });
+    this.httpDuration.observe({ method, route: r }, seconds);
+  }
+
+  /** One decision of the policy gate (PolicyGate.onDecision). */
+  observeDecision(action: string, decision: Decision): void {
+    this.decisions.inc({ action, decision: decision.decision });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The whole exposition: the registry's metrics, then the proxy's stamped per-release figures. */
+  async text(): Promise<string> {
+    const [own, proxy] = await Promise.all([this.registry.metrics(), this.proxyText()]);
+    return `${own}\n${proxy}`;
+  }
+
+  private async proxyText(): Promise<string> {
+    const figures = this.deps.proxy.prometheusFigures();
+    const envs = await this.environmentsByNamespace(figures);
+    const teams = new Map<string, Promise<string>>();
+    const teamOf = (service: string): Promise<string> => {
+      let team = teams.get(service);
+      if (!team) {
+        team = this.deps.ownerOf(service).then((o) => (o ? shortRef(o) : ''));
+        teams.set(service, team);
+      }
+      return team;
+    };
+    const requests = [
+      '# HELP idp_proxy_requests_total Requests the edge proxy answered, by release and status class.',
+      '# TYPE idp_proxy_requests_total counter',
+    ];
+    const latency = [
+      '# HELP idp_proxy_request_duration_seconds Time the edge proxy took to answer, by release.',
+      '# TYPE idp_proxy_request_duration_seconds histogram',
+    ];
+    for (const f of figures) {
+      const key = parseReleaseKey(f.release);
+      if (!key) continue;
+      const stamp = labelText({
+        team: await teamOf(key.service),
+        service: key.service,
+        env: envs.get(key.namespace) ?? '',
+        namespace: key.namespace,
+        release: key.version,
+      });
+      for (const [code, n] of Object.entries(f.codes))
+        requests.push(`idp_proxy_requests_total{${stamp},code="${code}"} ${n}`);
+      PROMETHEUS_LATENCY_BUCKETS.forEach((le, i) =>
+        latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="${le}"} ${f.cumulativeBuckets[i]}`),
+      );
+      latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="+Inf"} ${f.count}`);
+      latency.push(`idp_proxy_request_duration_seconds_sum{${stamp}} ${f.sumSeconds}`);
+      latency.push(`idp_proxy_request_duration_seconds_count{${stamp}} ${f.count}`);
+    }
+    return `${requests.join('\n')}\n\n${latency.join('\n')}\n`;
+  }
+
+  /** namespace → environment name; a live environment wins over a deleted one that had the namespace. */
+  private async environmentsByNamespace(figures: PrometheusFigures[]): Promise<Map<string, string>> {
+    const namespaces = [...new Set(figures.map((f) => parseReleaseKey(f.release)?.namespace).filter(isString))];
+    const out = new Map<string, string>();
+    if (namespaces.length === 0) return out;
+    const rows = await this.deps.db
+      .selectFrom('environments')
+      .select(['name', 'namespace', 'deleted_at'])
+      .where('namespace', 'in', namespaces)
+      .execute();
+    for (const r of rows) if (r.deleted_at === null || !out.has(r.namespace)) out.set(r.namespace, r.name);
+    return out;
+  }
+}
+
+function isString(v: string | undefined): v is string {
+  return v !== undefined;
+}
+
+function seconds(from: string, to: string | null): number {
+  return to === null ? 0 : Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+}
+
+/** Prometheus text-format label pairs, values escaped (backslash, double quote, newline). */
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+}
