@@ -38,6 +38,11 @@ import {
   type DeploymentService,
   type Releases,
 } from './capabilities/deployments/index.ts';
+import {
+  observabilityStatusRoutes,
+  type PrometheusService,
+  type ScrapeTargets,
+} from './capabilities/observability/index.ts';
 import { instrumentHttp } from './capabilities/observability/http-metrics.ts';
 import type { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
 import { metricsRoutes } from './capabilities/observability/metrics-routes.ts';
@@ -56,6 +61,8 @@ export interface Services {
   environments: EnvironmentService;
   reaper: Reaper;
   deployments: { service: DeploymentService; releases: Releases };
+  /** The Prometheus metrics are stored in (managed, external or missing) and the workloads' scrape targets. */
+  observability: { prometheus: PrometheusService; targets: ScrapeTargets };
   /** The control plane's Prometheus metrics and the token the managed Prometheus scrapes them with. */
   metrics: ControlPlaneMetrics;
   scrapeToken: string;
@@ -172,6 +179,11 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await typed.register(environmentRoutes, { prefix: '/api/environments', environments: s.environments });
   await typed.register(releaseRoutes, { prefix: '/api/releases', releases: s.deployments.releases });
   await typed.register(deploymentRoutes, { prefix: '/api/deployments', deployments: s.deployments.service });
+  await typed.register(observabilityStatusRoutes, {
+    prefix: '/api/observability',
+    prometheus: s.observability.prometheus,
+    targets: s.observability.targets,
+  });
   await typed.register(logsRoutes, { prefix: '/api/observability/logs', logs: s.logs });
   // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
   await typed.register(metricsRoutes, {

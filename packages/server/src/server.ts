@@ -37,6 +37,7 @@ import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabiliti
 import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
 import { LogService } from './capabilities/observability/logs.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
+import { PrometheusService, ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observability/index.ts';
 import { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
@@ -268,11 +269,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const proxyHost = host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
     const proxy = new EdgeProxy({ port: proxyPort, host: proxyHost });
     let onReplicaStarted: (release: string) => void = () => {};
+    // The workloads' file_sd targets follow the supervisor's replicas (deploy.yaml `metrics:`).
+    const scrapeTargets = new ScrapeTargets({
+      dir: prometheusDir(dataDir),
+      running: () => supervisor.list().map((group) => ({ release: group.release, replicas: group.replicas() })),
+      facts: scrapeFacts({ db: store.db, releases, owners }),
+      log,
+    });
     const supervisor = new ProcessSupervisor({
       ...logRotationOptions(loaded.config.observability.logs),
       onEvent: (e) => {
         if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica + 1} is in a crash loop`);
         if (e.type === 'started') onReplicaStarted(e.release);
+        scrapeTargets.onSupervisorEvent(e);
       },
     });
     const deployments = new DeploymentService({
@@ -302,6 +311,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       onCreate: (ns) => isolation.onNamespaceCreate(ns),
       onDelete: (ns) => isolation.onNamespaceDelete(ns),
     });
+    environments.addNamespaceHook({ onDelete: (ns) => scrapeTargets.remove(ns) });
     // Environment jobs run the namespace hooks above, so they stop before the deployments do.
     lifecycle.register('environments', () => environments.stop());
     onReplicaStarted = (release) =>
@@ -321,6 +331,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       reconciler: reconcilerLag,
     });
     gate.onDecision = (action, decision) => metrics.observeDecision(action, decision);
+    const prometheus = new PrometheusService({ settings: loaded.config.observability.prometheus, dataDir, log });
     const services: Services = {
       store,
       audit,
@@ -333,6 +344,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       environments,
       reaper,
       deployments: { service: deployments, releases },
+      observability: { prometheus, targets: scrapeTargets },
       metrics,
       scrapeToken: ensureScrapeToken(dataDir),
       logs,
@@ -371,6 +383,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     access.start();
     log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
     for (const line of isolation.describe().lines) log(line);
+    // After the HTTP server listens: job idp scrapes the control plane at its real port.
+    lifecycle.register('Prometheus', () => prometheus.stop(), { timeoutMs: 10_000 });
+    await prometheus.start(`${host === '0.0.0.0' ? '127.0.0.1' : host}:${actualPort}`);
+    await scrapeTargets.updateAll();
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
     if (opts.environmentTimers ?? true) {
