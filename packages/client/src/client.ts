@@ -5,6 +5,7 @@ import { CatalogApi } from './catalog.ts';
 import { DeploymentsApi } from './deployments.ts';
 import { EnvironmentsApi } from './environments.ts';
 import { IdentityApi } from './identity.ts';
+import { ObservabilityApi } from './observability.ts';
 import { PolicyApi } from './policy.ts';
 import { SecretsApi } from './secrets.ts';
 import { SystemApi } from './system.ts';
@@ -24,7 +25,8 @@ export interface IdpClient
     SecretsApi,
     AccessApi,
     EnvironmentsApi,
-    DeploymentsApi {}
+    DeploymentsApi,
+    ObservabilityApi {}
 
 /**
  * Typed access to the idp HTTP API, one flat client over the capability modules (one file
@@ -62,4 +64,5 @@ mixIn(IdpClient, [
   AccessApi,
   EnvironmentsApi,
   DeploymentsApi,
+  ObservabilityApi,
 ]);
