@@ -46,6 +46,8 @@ import {
 import { instrumentHttp } from './capabilities/observability/http-metrics.ts';
 import type { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
 import { metricsRoutes } from './capabilities/observability/metrics-routes.ts';
+import type { QueryGate } from './capabilities/observability/query-gate.ts';
+import { queryRoutes } from './capabilities/observability/query-routes.ts';
 
 import { logsRoutes } from './capabilities/observability/logs-routes.ts';
 import type { LogService } from './capabilities/observability/logs.ts';
@@ -63,6 +65,8 @@ export interface Services {
   deployments: { service: DeploymentService; releases: Releases };
   /** The Prometheus metrics are stored in (managed, external or missing) and the workloads' scrape targets. */
   observability: { prometheus: PrometheusService; targets: ScrapeTargets };
+  /** The PromQL query gate: queries scoped to what the caller may read, forwarded to Prometheus. */
+  observabilityQuery: QueryGate;
   /** The control plane's Prometheus metrics and the token the managed Prometheus scrapes them with. */
   metrics: ControlPlaneMetrics;
   scrapeToken: string;
@@ -179,6 +183,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await typed.register(environmentRoutes, { prefix: '/api/environments', environments: s.environments });
   await typed.register(releaseRoutes, { prefix: '/api/releases', releases: s.deployments.releases });
   await typed.register(deploymentRoutes, { prefix: '/api/deployments', deployments: s.deployments.service });
+  await typed.register(queryRoutes, { prefix: '/api/observability', gate: s.observabilityQuery });
   await typed.register(observabilityStatusRoutes, {
     prefix: '/api/observability',
     prometheus: s.observability.prometheus,

@@ -41,6 +41,7 @@ import { PrometheusService, ScrapeTargets, prometheusDir, scrapeFacts } from './
 import { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
+import { QueryGate } from './capabilities/observability/query-gate.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -332,6 +333,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     gate.onDecision = (action, decision) => metrics.observeDecision(action, decision);
     const prometheus = new PrometheusService({ settings: loaded.config.observability.prometheus, dataDir, log });
+    const observabilityQuery = new QueryGate({
+      prometheusUrl: () => prometheus.prometheusUrl,
+      limits: loaded.config.observability.query,
+      mayReadTeamsIn: (ref, teams, envName) => authz.mayReadTeamsIn(ref, teams, envName),
+    });
     const services: Services = {
       store,
       audit,
@@ -345,6 +351,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       reaper,
       deployments: { service: deployments, releases },
       observability: { prometheus, targets: scrapeTargets },
+      observabilityQuery,
       metrics,
       scrapeToken: ensureScrapeToken(dataDir),
       logs,

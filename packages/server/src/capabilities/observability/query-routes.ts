@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IdpError } from '@idp/contracts';
+import { ErrorEnvelope, IdpError } from '@idp/contracts';
 import type { RoutesPlugin } from '../../http/types.ts';
 import type { QueryEndpoint, QueryGate } from './query-gate.ts';
 
@@ -20,7 +20,9 @@ const PrometheusAnswer = z
   })
   .meta({ id: 'PrometheusAnswer' });
 
-const responses = { 200: PrometheusAnswer, '4xx': PrometheusAnswer, '5xx': PrometheusAnswer } as const;
+// A refused token answers in idp's envelope (app.ts' preHandler), everything else in Prometheus' shape.
+const failure = z.union([PrometheusAnswer, ErrorEnvelope]);
+const responses = { 200: PrometheusAnswer, '4xx': failure, '5xx': failure } as const;
 
 const ROUTES: Array<{ path: string; endpoint: string; id: string; summary: string }> = [
   { path: '/query', endpoint: 'query', id: 'Query', summary: 'An instant PromQL query over what the caller may read' },
