@@ -94,9 +94,12 @@ export class ScrapeTargets {
     return targetsDir(this.deps.dir);
   }
 
-  /** The supervisor's listener: any change of a replica rewrites its namespace's file. */
+  /**
+   * The supervisor's listener: any change of a replica rewrites its namespace's file. `ready` too:
+   * a release's first `started` events come before the supervisor lists it.
+   */
   onSupervisorEvent(event: SupervisorEvent): void {
-    if (event.type === 'crash-loop' || event.type === 'ready') return;
+    if (event.type === 'crash-loop') return;
     const key = parseReleaseKey(event.release);
     if (key) void this.update(key.namespace);
   }
