@@ -7,6 +7,7 @@ import { serviceRepo, uploadRelease, waitForDeployment, type ServiceRepo } from 
 import {
   ACME_CONFIG,
   api,
+  exited,
   startServerProcess,
   startTestServer,
   stopProcess,
@@ -56,8 +57,12 @@ function prometheusPids(dataDir: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(`--config.file=${join(dataDir, 'prometheus')}`)) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (
+        argv[0]?.endsWith('/prometheus') &&
+        argv.includes(`--config.file=${join(dataDir, 'prometheus', 'prometheus.yml')}`)
+      )
+        pids.push(Number(entry));
     } catch {
       /* gone */
     }
@@ -203,18 +208,27 @@ describe.skipIf(!ok)('managed Prometheus: scrapes the control plane and the work
 });
 
 describe('managed Prometheus as a child of `idp server`', () => {
-  it('SIGTERM of the server leaves no Prometheus process behind', async () => {
+  it('neither SIGTERM nor SIGKILL of the server leaves a Prometheus process behind', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'idp-prom-proc-'));
     const config = acmeConfigWith(PROMETHEUS_YAML);
-    try {
-      const { child, url, output } = await startServerProcess(['--data-dir', dataDir, '--config', config]);
+    const start = async () => {
+      const server = await startServerProcess(['--data-dir', dataDir, '--config', config]);
       const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
       await expect
-        .poll(async () => (await status({ url }, token)).prometheus.ready, { timeout: 30_000, interval: 200 })
+        .poll(async () => (await status(server, token)).prometheus.ready, { timeout: 30_000, interval: 200 })
         .toBe(true);
       expect(prometheusPids(dataDir)).toHaveLength(1);
-      expect(output()).toContain('observability: Prometheus starting at http://127.0.0.1:');
-      await stopProcess(child);
+      expect(server.output()).toContain('observability: Prometheus starting at http://127.0.0.1:');
+      return server;
+    };
+    try {
+      await stopProcess((await start()).child);
+      // Stopped before the server exits: nothing to wait for.
+      expect(prometheusPids(dataDir)).toEqual([]);
+      // Killed outright, the server cannot stop it: its watchdog sees the server's pipe close.
+      const { child } = await start();
+      child.kill('SIGKILL');
+      await exited(child);
       await expect.poll(() => prometheusPids(dataDir), { timeout: 15_000 }).toEqual([]);
     } finally {
       for (const pid of prometheusPids(dataDir)) process.kill(pid, 'SIGKILL');

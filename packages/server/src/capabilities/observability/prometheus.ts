@@ -36,6 +36,25 @@ export interface PrometheusServiceOptions {
   searchPath?: string;
 }
 
+/**
+ * The shell that leads Prometheus's process group: it runs Prometheus ("$@"), passes a TERM on,
+ * exits with Prometheus's status once it is gone, and stops it when its stdin (a pipe from the
+ * control plane) closes, so a control plane killed with SIGKILL leaves no Prometheus behind.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- &',
+  'pid=$!',
+  "trap 'kill -TERM $pid 2>/dev/null' TERM INT",
+  '( read -r _ <&3; kill -TERM $pid 2>/dev/null ) </dev/null &',
+  'watcher=$!',
+  'exec 3<&-',
+  'code=0',
+  'while :; do wait $pid; code=$?; kill -0 $pid 2>/dev/null || break; done',
+  'kill $watcher 2>/dev/null',
+  'exit $code',
+].join('\n');
+
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 
 /** The binary as an executable path, or null when it is not installed. */
@@ -205,8 +224,12 @@ export class PrometheusService {
     let child: ChildProcess;
     try {
       child = spawn(
-        this.binary,
+        '/bin/sh',
         [
+          '-c',
+          WATCHDOG,
+          'prometheus',
+          this.binary,
           `--config.file=${join(this.dir, 'prometheus.yml')}`,
           `--storage.tsdb.path=${join(this.dir, 'data')}`,
           `--storage.tsdb.retention.time=${settings.retention}`,
@@ -216,10 +239,12 @@ export class PrometheusService {
         {
           cwd: this.dir,
           detached: true,
-          stdio: ['ignore', fd, fd],
+          stdio: ['pipe', fd, fd],
           env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
         },
       );
+      // Never written to: it closes when the control plane's process ends, however it ends.
+      (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
     } finally {
       closeSync(fd);
     }
