@@ -144,6 +144,15 @@ describe('the PromQL query gate', () => {
     expect(res.status).toBe(200);
     expect(res.json.data.resultType).toBe('matrix');
     expect(teamsOf(res.json)).toEqual(['payments']);
+    // A datasource URL of <idp>/api/observability/prometheus: the client appends /api/v1/<endpoint>.
+    const grafana = await gate(tokens.dave!, '/prometheus/api/v1/query', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: 'sum by (team) (x)' }).toString(),
+    });
+    expect(teamsOf(grafana.json)).toEqual(['identity']);
+    const values = await gate(tokens.dave!, '/prometheus/api/v1/label/team/values');
+    expect(values.json.data).toEqual(['identity']);
   });
 
   it("leaks nothing of another team's series through any query of the hostile corpus", async () => {

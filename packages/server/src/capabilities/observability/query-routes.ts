@@ -43,7 +43,7 @@ const ROUTES: Array<{ path: string; endpoint: string; id: string; summary: strin
 
 /**
  * Under /api/observability: the PromQL query gate, in the Prometheus HTTP API's shape so Grafana
- * can use idp as a Prometheus datasource with an idp token. Every query and match[] is scoped to
+ * can use idp (<url>/api/observability/prometheus) as a Prometheus datasource with an idp token. Every query and match[] is scoped to
  * the caller (query-gate.ts); GET with a query string or POST with a form, as Prometheus takes.
  */
 export const queryRoutes: RoutesPlugin<{ gate: QueryGate }> = async (app, { gate }) => {
@@ -63,35 +63,41 @@ export const queryRoutes: RoutesPlugin<{ gate: QueryGate }> = async (app, { gate
     }
   };
 
-  for (const route of ROUTES) {
-    for (const method of ['GET', 'POST'] as const) {
-      app.route({
-        method,
-        url: route.path,
-        schema: {
-          summary: route.summary,
-          tags: ['observability'],
-          operationId: `observability${route.id}${method === 'POST' ? 'Post' : ''}`,
-          response: responses,
-        },
-        handler: (req, reply) => handle(req, reply, route.endpoint as QueryEndpoint),
-      });
+  // Documented at /api/observability/<endpoint>; the same routes under /prometheus/api/v1/ too,
+  // because a Prometheus client (Grafana's datasource) appends /api/v1/<endpoint> to its URL.
+  for (const base of ['', '/prometheus/api/v1']) {
+    const hide = base !== '';
+    for (const route of ROUTES) {
+      for (const method of ['GET', 'POST'] as const) {
+        app.route({
+          method,
+          url: `${base}${route.path}`,
+          schema: {
+            summary: route.summary,
+            tags: ['observability'],
+            operationId: `observability${route.id}${method === 'POST' ? 'Post' : ''}`,
+            response: responses,
+            hide,
+          },
+          handler: (req, reply) => handle(req, reply, route.endpoint as QueryEndpoint),
+        });
+      }
     }
-  }
-
-  app.get(
-    '/label/:name/values',
-    {
-      schema: {
-        summary: "Values of one label among the caller's series",
-        tags: ['observability'],
-        operationId: 'observabilityLabelValues',
-        params: z.object({ name: z.string().describe('The label, e.g. team or service') }),
-        response: responses,
+    app.get(
+      `${base}/label/:name/values`,
+      {
+        schema: {
+          summary: "Values of one label among the caller's series",
+          tags: ['observability'],
+          operationId: 'observabilityLabelValues',
+          params: z.object({ name: z.string().describe('The label, e.g. team or service') }),
+          response: responses,
+          hide,
+        },
       },
-    },
-    (req, reply) => handle(req, reply, `label/${req.params.name}/values`),
-  );
+      (req, reply) => handle(req, reply, `label/${req.params.name}/values`),
+    );
+  }
 };
 
 /** The query string and, for a POST, the form: Prometheus reads both. */
