@@ -13,6 +13,7 @@ import CatalogRegister from './catalog/register.ts';
 import CatalogUnregister from './catalog/unregister.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
+import Logs from './logs.ts';
 import OnCall from './oncall.ts';
 import PolicyCheck from './policy/check.ts';
 import Server from './server.ts';
@@ -77,6 +78,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'catalog:get': CatalogGet,
   'catalog:deps': CatalogDeps,
   'catalog:impact': CatalogImpact,
+  logs: Logs,
   oncall: OnCall,
   'team:list': TeamList,
   'team:get': TeamGet,
