@@ -116,6 +116,7 @@ describe.skipIf(!ok)('GET /metrics on the control plane', () => {
       'idp_environments',
       'idp_environment_provision_seconds',
       'idp_deployments_total',
+      'idp_deployments_active',
       'idp_deployment_duration_seconds',
       'idp_reconciler_lag_seconds',
       'idp_proxy_requests_total',
@@ -200,4 +201,19 @@ describe.skipIf(!ok)('GET /metrics on the control plane', () => {
     expect(text).toMatch(/^idp_deployment_duration_seconds_count [1-9]/m);
     expect(text).toMatch(/^idp_reconciler_lag_seconds \d/m);
   }, 120_000);
+
+  // Last: it spends this client's allowance of unauthenticated requests.
+  it('counts scrapes without a valid token against the unauthenticated rate limit', async () => {
+    let limited: Awaited<ReturnType<typeof scrape>> | undefined;
+    for (let i = 0; i < 100 && !limited; i++) {
+      const res = await scrape(i % 2 ? null : 'not-a-token');
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(401);
+    }
+    expect(limited?.json.error.code).toBe('RATE_LIMITED');
+    expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The scrape token is never limited.
+    const token = readFileSync(scrapeTokenPath(server.dataDir), 'utf8').trim();
+    expect((await scrape(token)).status).toBe(200);
+  });
 });

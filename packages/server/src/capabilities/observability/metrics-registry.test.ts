@@ -74,6 +74,42 @@ describe('ControlPlaneMetrics', () => {
     expect(sample(text, 'idp_environment_provision_seconds_bucket{le="10"}')).toBe(1);
   });
 
+  it('counts ended deployments (never going down) apart from those still rolling out, and times them', async () => {
+    const row = (id: string, status: 'progressing' | 'healthy', finishedAt: string | null) => ({
+      id,
+      service: 'payments-api',
+      env: 'feat',
+      namespace: 'feat-alice',
+      version: 'v1',
+      previous_version: null,
+      kind: 'deploy' as const,
+      strategy: 'canary' as const,
+      status,
+      reason: null,
+      state: '{}',
+      promotes: 0,
+      abort_requested: 0,
+      processes: null,
+      created_at: '2026-01-01T00:00:00.000Z',
+      created_by: 'user:default/alice',
+      finished_at: finishedAt,
+    });
+    await tmp.store.db
+      .insertInto('deployments')
+      .values([row('dep_1', 'progressing', null), row('dep_2', 'healthy', '2026-01-01T00:00:45.000Z')])
+      .execute();
+    const text = await metricsWith().text();
+    expect(sample(text, 'idp_deployments_total{status="healthy"}')).toBe(1);
+    expect(sample(text, 'idp_deployments_total{status="failed"}')).toBe(0);
+    expect(sample(text, 'idp_deployments_total{status="progressing"}')).toBeUndefined();
+    expect(sample(text, 'idp_deployments_active{status="progressing"}')).toBe(1);
+    expect(sample(text, 'idp_deployments_active{status="paused"}')).toBe(0);
+    expect(sample(text, 'idp_deployment_duration_seconds_count')).toBe(1);
+    expect(sample(text, 'idp_deployment_duration_seconds_sum')).toBe(45);
+    expect(sample(text, 'idp_deployment_duration_seconds_bucket{le="30"}')).toBe(0);
+    expect(sample(text, 'idp_deployment_duration_seconds_bucket{le="60"}')).toBe(1);
+  });
+
   it('stamps the proxy’s per-release figures with team, service, env, namespace and release', async () => {
     const t0 = new Date('2026-01-01T00:00:00.000Z');
     await insertEnv(tmp.store.db, provisioningEnv('feat', t0, { status: 'ready', namespace: 'feat-alice' }));

@@ -3,7 +3,7 @@
 // and the edge proxy's per-release figures stamped with team, service, env, namespace, release.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
-import type { EnvironmentStatus, DeploymentStatus } from '@idp/contracts';
+import { DeploymentStatus, type EnvironmentStatus } from '@idp/contracts';
 import { shortRef, type Decision } from '@idp/core';
 import { PROMETHEUS_LATENCY_BUCKETS, type PrometheusFigures } from '@idp/runtime-local';
 import type { Database } from '../../store/index.ts';
@@ -16,6 +16,20 @@ const HTTP_BUCKETS = [...PROMETHEUS_LATENCY_BUCKETS];
 const SLOW_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
 
 const ENVIRONMENT_STATUSES: readonly EnvironmentStatus[] = ['provisioning', 'ready', 'failed', 'deleting', 'deleted'];
+/** Every status, so a new one cannot be left out of both deployment metrics. */
+const DEPLOYMENT_STAGE: Record<DeploymentStatus, 'active' | 'ended'> = {
+  pending: 'active',
+  progressing: 'active',
+  paused: 'active',
+  healthy: 'ended',
+  rolled_back: 'ended',
+  aborted: 'ended',
+  failed: 'ended',
+};
+const deploymentStatuses = (stage: 'active' | 'ended'): DeploymentStatus[] =>
+  DeploymentStatus.options.filter((s) => DEPLOYMENT_STAGE[s] === stage);
+const ACTIVE_DEPLOYMENT = deploymentStatuses('active');
+const ENDED_DEPLOYMENT = deploymentStatuses('ended');
 
 /** The route label of a request Fastify matched to no route (404s): never the raw URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -89,19 +103,37 @@ export class ControlPlaneMetrics {
         for (const r of rows) this.observe(seconds(r.created_at, r.ready_at));
       },
     });
+    const byStatus = async (statuses: readonly DeploymentStatus[]) =>
+      db
+        .selectFrom('deployments')
+        .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where('status', 'in', statuses)
+        .groupBy('status')
+        .execute();
+    // A counter only counts what never changes again (ended deployments), so it never goes down;
+    // the ones still rolling out are a gauge beside it.
     new Counter({
       name: 'idp_deployments_total',
-      help: 'Deployments (deploys and rollbacks) by their current status.',
+      help: 'Deployments (deploys and rollbacks) that ended, by how they ended.',
       labelNames: ['status'],
       registers,
       async collect() {
-        const rows = await db
-          .selectFrom('deployments')
-          .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
-          .groupBy('status')
-          .execute();
+        const rows = await byStatus(ENDED_DEPLOYMENT);
         this.reset();
-        for (const r of rows) this.inc({ status: r.status satisfies DeploymentStatus }, Number(r.n));
+        for (const status of ENDED_DEPLOYMENT) this.inc({ status }, 0);
+        for (const r of rows) this.inc({ status: r.status }, Number(r.n));
+      },
+    });
+    new Gauge({
+      name: 'idp_deployments_active',
+      help: 'Deployments still rolling out, by status.',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const rows = await byStatus(ACTIVE_DEPLOYMENT);
+        this.reset();
+        for (const status of ACTIVE_DEPLOYMENT) this.set({ status }, 0);
+        for (const r of rows) this.set({ status: r.status }, Number(r.n));
       },
     });
     new Histogram({
