@@ -89,7 +89,13 @@ describe('PrometheusService', () => {
     const port = (taken.address() as { port: number }).port;
     const { svc, lines } = service(script('exec sleep 60'), `127.0.0.1:${port}`);
     await svc.start('127.0.0.1:7070');
-    expect(svc.status()).toMatchObject({ mode: 'managed', pid: null, problem: expect.stringContaining('is in use') });
+    expect(svc.status()).toMatchObject({
+      mode: 'managed',
+      url: null,
+      pid: null,
+      problem: expect.stringContaining('is in use'),
+    });
+    expect(svc.prometheusUrl).toBeNull();
     expect(lines.join('\n')).toContain(`127.0.0.1:${port} is in use`);
   });
 });

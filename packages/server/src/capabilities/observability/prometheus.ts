@@ -160,13 +160,14 @@ export class PrometheusService {
       { mode: 0o600 },
     );
     const [host, port] = splitListen(settings.listen);
-    this.address = `${host}:${port === 0 ? await findFreePort() : port}`;
     if (port !== 0 && (await probeTcp(host, port, 500)).ok) {
+      // Not "managed": whatever listens there is not ours, so its data must not answer our queries.
       this.fail(
-        `${this.address} is in use (another Prometheus?); set observability.prometheus.listen, port 0 picks a free one`,
+        `${settings.listen} is in use (another Prometheus?); set observability.prometheus.listen, port 0 picks a free one`,
       );
       return;
     }
+    this.address = `${host}:${port === 0 ? await findFreePort() : port}`;
     this.launch();
   }
 
