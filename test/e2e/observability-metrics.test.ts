@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrapeTokenPath } from '../../packages/server/src/capabilities/observability/scrape-token.ts';
@@ -163,6 +164,11 @@ describe.skipIf(!ok)('GET /metrics on the control plane', () => {
 
     const text = (await scrape(server.adminToken)).text;
     expect(formatProblems(text)).toEqual([]);
+    // Prometheus's own parser and linter agree (promtool ships with the prometheus package).
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(promtool.error).toBeUndefined();
+    expect(`${promtool.stdout}${promtool.stderr}`).toBe('');
+    expect(promtool.status).toBe(0);
     const stamp = { team: 'payments', service: 'payments-api', env, namespace, release: version };
     const code = (c: string) => samples(text, 'idp_proxy_requests_total', { ...stamp, code: c });
     expect(code('2xx')).toHaveLength(1);
