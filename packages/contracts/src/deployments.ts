@@ -84,6 +84,15 @@ export const DeploymentStep = z
   .meta({ id: 'DeploymentStep' });
 export type DeploymentStep = z.infer<typeof DeploymentStep>;
 
+export const DeploymentLogTail = z
+  .object({
+    release: z.string().describe('The release version of the replica'),
+    replica: z.number().int().describe('The replica, numbered from 1'),
+    lines: z.array(z.string()).describe('Its last lines of output (at most 20), oldest first'),
+  })
+  .describe('The last log lines of the replica that failed the rollout (crash-looping, else not ready)');
+export type DeploymentLogTail = z.infer<typeof DeploymentLogTail>;
+
 export const Deployment = z
   .object({
     id: z.string(),
@@ -109,6 +118,9 @@ export const Deployment = z
       .describe(
         'What was measured when it failed or was rolled back; step and replica are numbered from 1, as in the reason',
       ),
+    logTail: DeploymentLogTail.nullable()
+      .optional()
+      .describe('When it failed or was rolled back: the last log lines of the failing replica of the new release'),
   })
   .meta({ id: 'Deployment' });
 export type Deployment = z.infer<typeof Deployment>;
