@@ -214,4 +214,30 @@ describe.skipIf(!ok)('replica logs: idp logs, the API, scoping and follow', () =
     expect(await exited, stderr).toBe(0);
     await expect.poll(() => server.services.logs.followers()).toBe(0);
   });
+  it("a rollout that fails keeps the failing replica's last 20 log lines, and idp deploy:status --watch prints them", async () => {
+    const crashing = `for (let i = 1; i <= 30; i++) console.log('boot line ' + i);\nconsole.error('fatal: cannot open the ledger');\nprocess.exit(1);\n`;
+    const released = await releaseTinyService(server, t.alice!, repo, canaryYaml('    - weight: 100'), {
+      serverJs: crashing,
+    });
+    expect(released.status).toBe(201);
+    const res = await api(server, t.alice!, 'POST', '/api/deployments', {
+      service: 'payments-api',
+      env,
+      version: released.json.version,
+    });
+    expect(res.status, res.text).toBe(202);
+    const dep = await waitForDeployment(server, t.alice!, res.json.id);
+    expect(dep.status).toBe('rolled_back');
+    expect(dep.logTail).toMatchObject({ release: released.json.version, replica: 1 });
+    expect(dep.logTail.lines).toHaveLength(20);
+    expect(dep.logTail.lines).toContain('fatal: cannot open the ledger');
+    expect(dep.logTail.lines.join('\n')).not.toMatch(/^\d{4}-\d\d-\d\dT/m);
+    const shown = await cli(['deploy:status', dep.id, '--watch']);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain(`Last 20 log lines of replica 1 (${released.json.version}):`);
+    expect(shown.stderr).toContain('  │ fatal: cannot open the ledger');
+    expect(shown.stderr).toContain(
+      `More: idp logs payments-api --env=${env} --release=${released.json.version} --replica=1`,
+    );
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import type { Command } from '@oclif/core';
 import type { Deployment } from '@idp/contracts';
 import { BaseCommand } from '../../base-command.ts';
 import { followRollout, formatDeployment, formatOutcome, outcomeExitCode } from '../../deploy-format.ts';
+import { formatDeployLogTail } from '../../deploy-format-log-tail.ts';
 
 /**
  * Shared by the commands that follow a rollout (deploy, rollback, deploy:status --watch); not a
@@ -54,6 +55,8 @@ export abstract class RolloutCommand<T extends typeof Command> extends BaseComma
   protected async showOutcome(deployment: Deployment): Promise<void> {
     await this.show(deployment);
     this.info(formatOutcome(deployment));
+    const tail = formatDeployLogTail(deployment);
+    if (tail) this.info(tail);
     process.exitCode = outcomeExitCode(deployment);
   }
 

@@ -3,6 +3,7 @@ import { isTerminalPhase, reconcileRollout, type ReplicaHealth, type RolloutStat
 import { diffSnapshots, HealthChecker, type MetricsSnapshot, type ReleaseProcesses } from '@idp/runtime-local';
 import { applyAction } from './apply.ts';
 import { finishDeployment } from './finish.ts';
+import { failingReplicaTail } from './log-tail.ts';
 import type { RunnerParts } from './rollout-parts.ts';
 import { startRelease } from './start-release.ts';
 import { releaseKey, type LiveFigures } from './view.ts';
@@ -88,11 +89,15 @@ export async function runRollout(parts: RunnerParts, id: string): Promise<void> 
       });
       deps.ticks?.observed(id);
       state = decision.state;
+      // The files outlive the processes the actions below may stop.
+      const procs = canary;
       for (const action of decision.actions) {
         canary = await applyAction(parts, action, { row, slot, canaryKey, canary, spec });
       }
       if (isTerminalPhase(state.phase)) {
-        await finishDeployment(deps, row, state.phase, state.reason ?? decision.reason, state.failure, state);
+        const logTail = state.phase !== 'healthy' && procs ? failingReplicaTail(procs, row.version) : null;
+        const final = logTail ? { ...state, logTail } : state;
+        await finishDeployment(deps, row, state.phase, state.reason ?? decision.reason, state.failure, final);
         return;
       }
       const live: LiveFigures = {

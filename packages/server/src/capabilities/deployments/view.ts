@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentStatus } from '@idp/contracts';
+import type { Deployment, DeploymentLogTail, DeploymentStatus } from '@idp/contracts';
 import type { RolloutState } from '@idp/core';
 import type { Database } from '../../store/index.ts';
 
@@ -21,7 +21,7 @@ export function releaseKey(namespace: string, service: string, version: string):
 
 /** A deployments row as the API shows it: one entry per canary step, recorded, live or skipped. */
 export function toDeployment(row: DeployRow, url: string): Deployment {
-  const state = JSON.parse(row.state) as RolloutState & { live?: LiveFigures };
+  const state = JSON.parse(row.state) as RolloutState & { live?: LiveFigures; logTail?: DeploymentLogTail };
   const steps = state.plan.steps.length ? state.plan.steps : [{ weight: 100, pauseSeconds: null }];
   return {
     id: row.id,
@@ -63,5 +63,6 @@ export function toDeployment(row: DeployRow, url: string): Deployment {
       };
     }),
     figures: (state.failure as unknown as Record<string, unknown> | null) ?? null,
+    logTail: state.logTail ?? null,
   };
 }
