@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { envFixture, storesAvailable, waitForEnvironment, type EnvFixture } from '../support/environments.ts';
 import { serviceRepo, uploadRelease, waitForDeployment, type ServiceRepo } from '../support/deploy.ts';
 import {
@@ -29,7 +30,9 @@ const PROMETHEUS_YAML = `observability:
 /** The Acme test config plus `extra`, beside it (its catalog paths are relative). */
 function acmeConfigWith(extra: string): string {
   const path = join(dirname(ACME_CONFIG), `idp.config.${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(path, `${readFileSync(ACME_CONFIG, 'utf8')}\n${extra}`);
+  const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
+  doc.delete('observability'); // the test config turns metrics storage off; `extra` says what this test wants
+  writeFileSync(path, `${doc.toString()}\n${extra}`);
   return path;
 }
 
@@ -257,5 +260,27 @@ describe('without Prometheus', () => {
     expect(s.prometheus).toMatchObject({ mode: 'missing', url: null, ready: null });
     expect(s.prometheus.hint).toContain('apt-get install -y prometheus');
     expect(s.scrape).toEqual({ reachable: false, jobs: [] });
+  }, 60_000);
+});
+
+describe('with metrics storage turned off', () => {
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('starts no Prometheus, says so, and queries answer 503 naming the setting', async () => {
+    const lines: string[] = [];
+    // ACME_CONFIG is the test config: observability.prometheus.enabled: false.
+    server = await startTestServer({ configPath: ACME_CONFIG, log: (line) => lines.push(line) });
+    expect(lines).toContain('  observability: metrics storage is off (observability.prometheus.enabled: false)');
+    const s = await status(server, server.adminToken);
+    expect(s.prometheus).toMatchObject({ mode: 'disabled', url: null, ready: null });
+    expect(s.prometheus.hint).toContain('observability.prometheus.enabled: true');
+    const res = await fetch(`${server.url}/api/observability/query?query=up`, {
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    expect(res.status).toBe(503);
+    expect(readdirSync(join(server.dataDir, 'prometheus')).filter((f) => f === 'prometheus.yml')).toEqual([]);
   }, 60_000);
 });

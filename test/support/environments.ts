@@ -62,7 +62,7 @@ postgres:
   adminUrl: ${PG_ADMIN_URL}
 redis:
   url: ${REDIS_URL}
-environments:
+${/^observability:/m.test(extra) ? '' : 'observability:\n  prometheus:\n    enabled: false\n'}environments:
   defaultTtl: 7d
   notifyBefore: 24h
   base:

@@ -15,7 +15,7 @@ export const ACME_REAL_CONFIG = join(ROOT, 'examples/acme/idp.config.yaml');
 /**
  * What most tests run against: a copy of examples/acme whose config has no `environments`
  * section, so a test server neither seeds the shared PostgreSQL and Redis nor finds demo
- * secrets in staging. Environment tests build their own config (test/support/environments.ts).
+ * secrets in staging, and whose metrics storage is off (observability.prometheus.enabled: false). Environment tests build their own config (test/support/environments.ts).
  */
 export const ACME_CONFIG = acmeWithoutEnvironments();
 
@@ -24,6 +24,8 @@ function acmeWithoutEnvironments(): string {
   cpSync(join(ROOT, 'examples/acme'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   const doc = parseDocument(readFileSync(ACME_REAL_CONFIG, 'utf8'));
   doc.delete('environments');
+  // No managed Prometheus per test server: the observability tests start their own.
+  doc.setIn(['observability', 'prometheus', 'enabled'], false);
   const path = join(dir, 'idp.config.yaml');
   writeFileSync(path, doc.toString());
   return path;

@@ -21,9 +21,9 @@ export const ObservabilityStatus = z
   .object({
     prometheus: z.object({
       mode: z
-        .enum(['managed', 'external', 'missing'])
+        .enum(['managed', 'external', 'missing', 'disabled'])
         .describe(
-          'managed: idp runs Prometheus itself (observability.prometheus.binary); external: observability.prometheus.url; missing: neither',
+          'managed: idp runs Prometheus itself (observability.prometheus.binary); external: observability.prometheus.url; missing: neither; disabled: observability.prometheus.enabled is false',
         ),
       url: z.string().nullable().optional().describe('Where Prometheus answers (platform admins only)'),
       ready: z.boolean().nullable().describe('The managed Prometheus answers /-/ready; null when not managed'),

@@ -52,6 +52,12 @@ export const ObservabilitySchema = z
   .object({
     prometheus: z
       .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'false: no metrics storage at all (no managed Prometheus, queries answer 503); /metrics still answers',
+          ),
         url: z
           .string()
           .regex(/^https?:\/\//, 'an http:// or https:// URL')
@@ -73,7 +79,13 @@ export const ObservabilitySchema = z
         retention: duration('7d').describe('How long the managed Prometheus keeps samples'),
       })
       .strict()
-      .default({ binary: 'prometheus', listen: '127.0.0.1:9091', scrapeInterval: '15s', retention: '7d' }),
+      .default({
+        enabled: true,
+        binary: 'prometheus',
+        listen: '127.0.0.1:9091',
+        scrapeInterval: '15s',
+        retention: '7d',
+      }),
     query: z
       .object({
         maxQueryBytes: z.number().int().min(64).max(65536).default(4096).describe('Longest PromQL query accepted'),

@@ -9,7 +9,7 @@ import type { ObservabilityConfig } from '../../config/index.ts';
 import { prometheusConfigYaml, targetsDir } from './prometheus-config.ts';
 import { ensureScrapeToken, prometheusDir, scrapeTokenPath } from './scrape-token.ts';
 
-export type PrometheusMode = 'managed' | 'external' | 'missing';
+export type PrometheusMode = 'managed' | 'external' | 'missing' | 'disabled';
 
 export interface PrometheusStatus {
   mode: PrometheusMode;
@@ -92,11 +92,13 @@ export class PrometheusService {
 
   constructor(private readonly opts: PrometheusServiceOptions) {
     this.dir = prometheusDir(opts.dataDir);
-    const { url, binary } = opts.settings;
-    this.binary = url ? null : findPrometheusBinary(binary, opts.searchPath);
-    this.mode = url ? 'external' : this.binary ? 'managed' : 'missing';
+    const { url, binary, enabled } = opts.settings;
+    this.binary = !enabled || url ? null : findPrometheusBinary(binary, opts.searchPath);
+    this.mode = !enabled ? 'disabled' : url ? 'external' : this.binary ? 'managed' : 'missing';
     if (this.mode === 'missing') {
       this.problem = `Prometheus not found (observability.prometheus.binary=${binary})`;
+    } else if (this.mode === 'disabled') {
+      this.problem = 'metrics storage is turned off (observability.prometheus.enabled: false)';
     }
   }
 
@@ -139,6 +141,9 @@ export class PrometheusService {
         log(
           `  observability: Prometheus at ${this.prometheusUrl} (observability.prometheus.url); scrape targets in ${this.targetsDir}`,
         );
+        return;
+      case 'disabled':
+        log('  observability: metrics storage is off (observability.prometheus.enabled: false)');
         return;
       case 'missing':
         log(

@@ -23,9 +23,11 @@ export async function observabilityStatus(
   const hint =
     status.mode === 'missing'
       ? HINT_MISSING
-      : status.problem
-        ? 'Fix the problem named, then restart idp; the managed Prometheus logs to <data-dir>/prometheus/prometheus.log'
-        : null;
+      : status.mode === 'disabled'
+        ? 'Set observability.prometheus.enabled: true (the default) in idp.config.yaml and restart idp'
+        : status.problem
+          ? 'Fix the problem named, then restart idp; the managed Prometheus logs to <data-dir>/prometheus/prometheus.log'
+          : null;
   const active = await activeTargets(prometheus.prometheusUrl);
   const jobs = new Map<string, { job: string; up: number; down: number; unknown: number; lastError: string | null }>();
   for (const target of active ?? []) {
