@@ -26,7 +26,7 @@ describe('replica log files: per-line timestamps and rotation', () => {
     const group = await ReleaseProcesses.start(
       {
         release: 'svc@stamped',
-        command: `node -e "console.log('out one'); console.error('err two'); process.stdout.write('no newline'); setTimeout(() => process.exit(3), 50)"`,
+        command: `node -e "console.log('out one'); console.error('err two'); console.log('y'.repeat(150000)); process.stdout.write('no newline'); setTimeout(() => process.exit(3), 50)"`,
         cwd: tmp.dir,
         replicas: 1,
         logDir: join(tmp.dir, 'logs', 'stamped'),
@@ -46,8 +46,11 @@ describe('replica log files: per-line timestamps and rotation', () => {
       expect(line.ns, line.text).not.toBeNull();
       expect(line.ns! >= before - 1_000_000n).toBe(true);
     }
-    expect(group.logTail(0)).toContain('out one\n');
-    expect(group.logTail(0)).not.toMatch(/^\d{4}-/m);
+    expect(group.logTail(0, 1_000_000)).toContain('out one\n');
+    // A 150 000-character line comes out as pieces of at most 64 KiB, each stamped.
+    const pieces = texts.filter((text) => text.startsWith('y'));
+    expect(pieces.map((p) => p.length)).toEqual([65536, 65536, 150000 - 2 * 65536]);
+    expect(group.logTail(0, 1_000_000)).not.toMatch(/^\d{4}-/m);
   });
 
   it('rotates past maxBytes into .1 … .maxFiles, dropping the oldest, and removes copies older than maxAge', () => {

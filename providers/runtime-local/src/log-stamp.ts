@@ -24,11 +24,20 @@ if ($pid == 0) {
 close $w;
 $SIG{TERM} = $SIG{INT} = $SIG{HUP} = 'IGNORE';
 $| = 1;
-while (defined(my $line = <$r>)) {
+sub stamp {
   my $t = $now->(); my $s = int $t; my @g = gmtime $s;
-  $line .= "\n" unless substr($line, -1) eq "\n";
-  printf "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ %s", $g[5] + 1900, $g[4] + 1, @g[3, 2, 1, 0], int(($t - $s) * 1e6), $line;
+  printf "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ %s", $g[5] + 1900, $g[4] + 1, @g[3, 2, 1, 0], int(($t - $s) * 1e6), $_[0];
 }
+my $buf = '';
+for (;;) {
+  my $n = sysread($r, $buf, 65536, length $buf);
+  if (!defined $n) { next if $!{EINTR}; last; }
+  last if $n == 0;
+  while ((my $i = index($buf, "\n")) >= 0) { stamp(substr($buf, 0, $i + 1, '')); }
+  # A line longer than 64 KiB is split: the filter's memory stays bounded whatever the replica writes.
+  stamp(substr($buf, 0, 65536, '') . "\n") if length $buf >= 65536;
+}
+stamp("$buf\n") if length $buf;
 waitpid($pid, 0);
 my $st = $?;
 if ($st & 127) { $SIG{$_} = 'DEFAULT' for qw(TERM INT HUP); kill($st & 127, $$); }
