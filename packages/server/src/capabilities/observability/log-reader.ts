@@ -5,7 +5,8 @@
 import { open, stat } from 'node:fs/promises';
 import { parseStamped, rotatedFiles } from '@idp/runtime-local';
 
-const CHUNK_BYTES = 64 * 1024;
+// Small: a query holds one chunk per replica file it merges (every release of the service has its own).
+const CHUNK_BYTES = 16 * 1024;
 /** A longer line is cut to this many bytes (its beginning, with the time, is kept). */
 export const MAX_LINE_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
