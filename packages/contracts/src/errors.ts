@@ -470,7 +470,7 @@ export const ERROR_CODES = {
     status: 503,
     exit: 1,
     meaning: 'The edge proxy found the service but none of its replicas is ready.',
-    hint: "Look at the replicas' logs under <data-dir>/namespaces/<ns>/logs/ and at `idp deploy:status`.",
+    hint: 'See what the replicas print with `idp logs` (the service, with --env) and the rollout with `idp deploy:status`.',
   },
   PROXY_BAD_GATEWAY: {
     status: 502,

@@ -35,7 +35,7 @@ for (;;) {
   last if $n == 0;
   while ((my $i = index($buf, "\n")) >= 0) { stamp(substr($buf, 0, $i + 1, '')); }
   # A line longer than 64 KiB is split: the filter's memory stays bounded whatever the replica writes.
-  stamp(substr($buf, 0, 65536, '') . "\n") if length $buf >= 65536;
+  stamp(substr($buf, 0, 65536, '') . "\n") while length $buf >= 65536;
 }
 stamp("$buf\n") if length $buf;
 waitpid($pid, 0);
