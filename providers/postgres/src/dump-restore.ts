@@ -100,15 +100,19 @@ function runDumpRestore(
     dump.stdout.pipe(restore.stdin);
     restore.stdin.on('error', () => {});
     let pending = 2;
-    let failed: Error | null = null;
-    const done = (err: Error | null) => {
-      if (err && !failed) failed = err;
+    // When both fail, pg_dump's error is the cause (pg_restore then only saw a cut input), whichever
+    // of the two exits first.
+    const failed: { pg_dump?: Error; pg_restore?: Error } = {};
+    const done = (prog: 'pg_dump' | 'pg_restore', err: Error | null) => {
+      if (err) failed[prog] ??= err;
       if (--pending > 0) return;
-      if (failed) reject(failed);
+      const first = failed.pg_dump ?? failed.pg_restore;
+      if (first) reject(first);
       else resolve();
     };
-    const missing = (prog: string) => (err: NodeJS.ErrnoException) =>
+    const missing = (prog: 'pg_dump' | 'pg_restore') => (err: NodeJS.ErrnoException) =>
       done(
+        prog,
         new IdpError(
           'ENV_PROVIDER_UNAVAILABLE',
           `${prog} is not installed: snapshots of base databases need the PostgreSQL client programs`,
@@ -122,10 +126,13 @@ function runDumpRestore(
     dump.on('error', missing('pg_dump'));
     restore.on('error', missing('pg_restore'));
     dump.on('close', (code) =>
-      done(code === 0 ? null : new Error(`pg_dump exited with ${code}: ${dumpErr.trim().slice(-500)}`)),
+      done('pg_dump', code === 0 ? null : new Error(`pg_dump exited with ${code}: ${dumpErr.trim().slice(-500)}`)),
     );
     restore.on('close', (code) =>
-      done(code === 0 ? null : new Error(`pg_restore exited with ${code}: ${restoreErr.trim().slice(-500)}`)),
+      done(
+        'pg_restore',
+        code === 0 ? null : new Error(`pg_restore exited with ${code}: ${restoreErr.trim().slice(-500)}`),
+      ),
     );
   });
 }
