@@ -11,7 +11,17 @@ export interface QueryGateDeps {
   limits: ObservabilityConfig['query'];
   /** The deploy:read decision for a team's services in one environment (DeployAuthorizer.mayReadTeamsIn). */
   mayReadTeamsIn(principalRef: string, teams: readonly string[], env: string): Promise<boolean>;
+  /** For the scope cache; default Date.now. */
+  now?: () => number;
 }
+
+/**
+ * A caller's scope is reused this long (per user and set of teams): working it out costs a
+ * Prometheus call and a policy decision per environment, more than the query itself. A change of
+ * what the policies allow reaches metrics queries at most this late.
+ */
+export const SCOPE_CACHE_MS = 5_000;
+const SCOPE_CACHE_MAX = 1_000;
 
 /** What Prometheus answered, passed on as it is (status code and JSON text). */
 export interface Forwarded {
@@ -32,6 +42,8 @@ const PASSED: Record<'query' | 'query_range' | 'series' | 'labels', readonly str
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export class QueryGate {
+  private readonly scopes = new Map<string, { at: number; scope: Promise<Scope> }>();
+
   constructor(private readonly deps: QueryGateDeps) {}
 
   /** The caller's scope: all for admins, else their teams and the environments they may read them in. */
@@ -39,6 +51,22 @@ export class QueryGate {
     if (principal.roles.includes('admin')) return { all: true };
     const teams = [...new Set(principal.teams)].sort();
     if (teams.length === 0) return { matchers: [{ label: 'team', values: [] }] };
+    const now = (this.deps.now ?? Date.now)();
+    const key = `${principal.ref}\0${teams.join(',')}`;
+    const cached = this.scopes.get(key);
+    if (cached && now - cached.at < SCOPE_CACHE_MS) return cached.scope;
+    const scope = this.computeScope(principal, teams);
+    this.scopes.delete(key);
+    if (this.scopes.size >= SCOPE_CACHE_MAX) this.scopes.delete(this.scopes.keys().next().value!);
+    this.scopes.set(key, { at: now, scope });
+    // A failed computation (Prometheus down) is not remembered.
+    scope.catch(() => {
+      if (this.scopes.get(key)?.scope === scope) this.scopes.delete(key);
+    });
+    return scope;
+  }
+
+  private async computeScope(principal: Principal, teams: string[]): Promise<Scope> {
     const teamScope: Scope = { matchers: [{ label: 'team', values: teams }] };
     // The env values of the teams' series, each decided by the deploy:read rule.
     const answer = await this.forward(
