@@ -7,16 +7,15 @@
 // process (startTestServer) with observability.prometheus.url pointing at that Prometheus. Queries
 // are sent one at a time over keep-alive connections; the two paths take turns in short slices so
 // that load from elsewhere on the machine hits both alike.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request, type Server } from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ACME_CONFIG, freePort, startTestServer, type TestServer } from '../test/support/server.ts';
+import { ACME_CONFIG, startTestServer, type TestServer } from '../test/support/server.ts';
 import { userTokens } from '../test/support/tokens.ts';
+import { startScrapedPrometheus, type ScrapedPrometheus } from '../test/support/prometheus.ts';
 
-const PROMETHEUS = process.env.IDP_PROMETHEUS_PATH ?? '/usr/bin/prometheus';
 const ROUNDS = Number(process.env.BENCH_OBSERVABILITY_ROUNDS ?? 20);
 const PER_SLICE = Number(process.env.BENCH_OBSERVABILITY_PER_SLICE ?? 50);
 const TARGET_RATIO_P50 = 1.2;
@@ -121,42 +120,13 @@ function summarize(target: Target) {
 }
 
 export async function run(): Promise<Record<string, number | string>> {
-  let exporter: Server | undefined;
-  let prometheus: ChildProcess | undefined;
-  let promDir: string | undefined;
+  let prom: ScrapedPrometheus | undefined;
   let server: TestServer | undefined;
   const agents: Agent[] = [];
   try {
-    exporter = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(exposition());
-    });
-    await new Promise<void>((r) => exporter!.listen(0, '127.0.0.1', r));
-    const exporterPort = (exporter.address() as { port: number }).port;
-
-    promDir = mkdtempSync(join(tmpdir(), 'idp-bench-prom-'));
-    writeFileSync(
-      join(promDir, 'prometheus.yml'),
-      [
-        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-        'scrape_configs:',
-        '  - job_name: workloads',
-        '    honor_labels: true',
-        `    static_configs: [{targets: ['127.0.0.1:${exporterPort}']}]`,
-        '',
-      ].join('\n'),
-    );
-    const promPort = await freePort();
-    const promUrl = `http://127.0.0.1:${promPort}`;
-    prometheus = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${join(promDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(promDir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    prom = await startScrapedPrometheus(exposition);
+    const prometheus = prom.process;
+    const promUrl = prom.url;
     const promExit = new Promise<never>((_, reject) =>
       prometheus!.once('exit', (code) => reject(new Error(`prometheus exited with ${code}`))),
     );
@@ -250,16 +220,7 @@ export async function run(): Promise<Record<string, number | string>> {
   } finally {
     for (const a of agents) a.destroy();
     await server?.stop();
-    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
-      const exited = new Promise((r) => prometheus!.once('exit', r));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
-    if (exporter) {
-      exporter.closeAllConnections();
-      await new Promise<void>((r) => exporter!.close(() => r()));
-    }
-    if (promDir) rmSync(promDir, { recursive: true, force: true });
+    await prom?.stop();
     // The copy of examples/acme that test/support/server.ts made on import (and our config in it).
     rmSync(dirname(ACME_CONFIG), { recursive: true, force: true });
   }

@@ -1,18 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { hostileCorpus } from '../support/promql-corpus.ts';
-import { ACME_CONFIG, freePort, startTestServer, type TestServer } from '../support/server.ts';
+import { startScrapedPrometheus, type ScrapedPrometheus } from '../support/prometheus.ts';
+import { ACME_CONFIG, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from '../support/tokens.ts';
 
 // A real Prometheus (Debian's, /usr/bin/prometheus) scraping a tiny exporter every second whose
 // series belong to two teams; idp's query gate in front of it, queried as each team and an admin.
-const PROMETHEUS = process.env.IDP_PROMETHEUS_PATH ?? '/usr/bin/prometheus';
-
 const SERIES = [
   'x{team="payments",service="payments-api",env="staging"} 5',
   'x{team="payments",service="payments-api",env="production"} 7',
@@ -25,10 +22,9 @@ const SERIES = [
 /** Text that only the identity team's series hold: a 200 answer to payments must never contain it. */
 const IDENTITY_ONLY = /identity-api|identity-sandbox|identity-only|"identity"/;
 
-let exporter: Server;
+let prom: ScrapedPrometheus | undefined;
 let prometheus: ChildProcess | undefined;
 let promUrl: string;
-let promDir: string;
 let server: TestServer;
 let tokens: Record<string, string>;
 let configPath: string;
@@ -49,36 +45,9 @@ function teamsOf(json: any): string[] {
 }
 
 beforeAll(async () => {
-  exporter = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(`${SERIES.join('\n')}\n`);
-  });
-  await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
-  const exporterPort = (exporter.address() as { port: number }).port;
-
-  promDir = mkdtempSync(join(tmpdir(), 'idp-prom-'));
-  writeFileSync(
-    join(promDir, 'prometheus.yml'),
-    [
-      'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-      'scrape_configs:',
-      '  - job_name: workloads',
-      '    honor_labels: true',
-      `    static_configs: [{targets: ['127.0.0.1:${exporterPort}']}]`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${join(promDir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(promDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  prom = await startScrapedPrometheus(() => `${SERIES.join('\n')}\n`);
+  prometheus = prom.process;
+  promUrl = prom.url;
   // Ready (expect.poll is for tests; vi.waitFor is its beforeAll form), then both teams' series scraped once.
   await vi.waitFor(
     async () => {
@@ -104,10 +73,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  prometheus?.kill('SIGTERM');
   await server?.stop();
-  await new Promise<void>((resolve) => (exporter ? exporter.close(() => resolve()) : resolve()));
-  if (promDir) rmSync(promDir, { recursive: true, force: true });
+  await prom?.stop();
   if (configPath) rmSync(configPath, { force: true });
 });
 
