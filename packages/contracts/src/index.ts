@@ -8,3 +8,4 @@ export * from './deployments.ts';
 export * from './guards.ts';
 export * from './observability-status.ts';
 export * from './logs.ts';
+export * from './dashboards.ts';

@@ -33,9 +33,14 @@ for (;;) {
   my $n = sysread($r, $buf, 65536, length $buf);
   if (!defined $n) { next if $!{EINTR}; last; }
   last if $n == 0;
-  while ((my $i = index($buf, "\n")) >= 0) { stamp(substr($buf, 0, $i + 1, '')); }
-  # A line longer than 64 KiB is split: the filter's memory stays bounded whatever the replica writes.
-  stamp(substr($buf, 0, 65536, '') . "\n") while length $buf >= 65536;
+  # A line longer than 64 KiB is split into 64 KiB pieces (counted from the line's start, whatever
+  # the reads were): the filter's memory stays bounded whatever the replica writes.
+  while (length $buf) {
+    my $i = index($buf, "\n");
+    if ($i >= 0 && $i <= 65536) { stamp(substr($buf, 0, $i + 1, '')); next; }
+    last if length $buf < 65536;
+    stamp(substr($buf, 0, 65536, '') . "\n");
+  }
 }
 stamp("$buf\n") if length $buf;
 waitpid($pid, 0);
