@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IdpError } from '@idp/contracts';
-import { PolicyEngine, parseDuration } from '@idp/core';
+import { PolicyEngine, parseDuration, shortRef } from '@idp/core';
 import { buildApp, type Services } from './app.ts';
 import { AuditLog, unlockAuditKey } from './audit/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
@@ -36,6 +36,7 @@ import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
 import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
 import { LogService } from './capabilities/observability/logs.ts';
+import { TeamViews, unknownTeamWarnings } from './capabilities/observability/team-views.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
 import { PrometheusService, ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observability/index.ts';
 import { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
@@ -245,8 +246,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       environmentEntity: (row) => environments.entityOf(row),
       productionSecrets: (name) => secretResources.tierOf(name) === 'production',
     });
+    // observability.teams: what each team sees beyond what it owns (members default to the Group's).
+    const teamViews = new TeamViews({
+      teams: loaded.config.observability.teams,
+      groupMembers: (team) => directory.membersOf(`group:default/${team}`).map((m) => shortRef(m.ref)),
+    });
     const logs = new LogService({
       readable: (ref) => authz.readable(ref),
+      views: teamViews,
       teamOf: (service) => authz.teamOf(service).catch(() => null),
       namespaceOf: async (name) => (await environments.live(name))?.namespace,
       namespaceDir: (ns) => environments.namespaceDir(ns),
@@ -373,6 +380,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     log(
       `  organization ${loaded.config.organization.name}: ${directory.users.size} users, ${directory.groups.size} teams (config ${loaded.path})`,
     );
+    const isGroup = (team: string) => directory.groups.has(`group:default/${team}`);
+    for (const w of unknownTeamWarnings(loaded.config.observability.teams, isGroup)) log(w);
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
     log(

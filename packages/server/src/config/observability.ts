@@ -15,14 +15,17 @@ const glob = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[a-z0-9*?._-]+$/, 'a name glob such as payments-* (letters, digits, . _ - and the wildcards * ?)');
+  .regex(
+    /^[a-z0-9*?._-]+$/,
+    'a name glob such as payments-* (lowercase letters, digits, . _ - and the wildcards * ? only)',
+  );
 
 /** `namespace=payments-*`, `service=payments-api`, `env=staging`: which replicas' logs a team reads. */
 const logSelector = z
   .string()
   .regex(
     /^(namespace|service|env)=[a-z0-9*?._-]+$/,
-    'a log selector such as namespace=payments-*, service=payments-api or env=staging',
+    'a log selector such as namespace=payments-*, service=payments-api or env=staging (label namespace, service or env; glob of lowercase letters, digits, . _ - and the wildcards * ? only)',
   );
 
 const TeamViewsSchema = z

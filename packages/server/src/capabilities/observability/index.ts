@@ -8,3 +8,12 @@ export { LogService, type LogServiceDeps } from './logs.ts';
 export { logsRoutes } from './logs-routes.ts';
 export { logRotationOptions } from './log-rotation-settings.ts';
 export { watchersOpen } from './log-follow.ts';
+export {
+  TeamViews,
+  Glob,
+  parseLogSelector,
+  unknownTeamWarnings,
+  type LogSelector,
+  type PrincipalViews,
+  type TeamViewsDeps,
+} from './team-views.ts';
