@@ -8,3 +8,20 @@ export {
   regexEscape,
 } from './promql-scope.ts';
 export type { Scope, ScopeLimits, ScopeResult } from './promql-scope.ts';
+export { goldenDashboard } from './dashboard-golden.ts';
+export { dashboardQueryProblems, parseDashboardYaml } from './dashboard-parse.ts';
+export type {
+  DashboardProblem,
+  DashboardQueryProblem,
+  ParseDashboardOptions,
+  ParseDashboardResult,
+} from './dashboard-parse.ts';
+export {
+  DASHBOARD_VALUE,
+  PLACEHOLDER_VALUES,
+  isDashboardValue,
+  substituteVariables,
+  unknownVariables,
+  usedVariables,
+} from './dashboard-variables.ts';
+export type { DashboardValues, DashboardVariable } from './dashboard-variables.ts';
