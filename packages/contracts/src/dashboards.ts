@@ -71,7 +71,30 @@ export const DashboardSummary = z.object({
 });
 export type DashboardSummary = z.infer<typeof DashboardSummary>;
 
-export const DashboardList = z.object({ items: z.array(DashboardSummary) });
+/** A dashboard definition that was refused when it was loaded (and is not served), with its position. */
+export const DashboardProblemReport = z.object({
+  code: z.string().describe('OBSERVABILITY_DASHBOARD_INVALID'),
+  source: z.enum(DASHBOARD_SOURCES),
+  team: z.string().describe('The team whose dashboard it would have been ("" for platform-wide)'),
+  service: z.string().optional().describe("The repository's service"),
+  release: z.string().optional().describe('The release the file was read from'),
+  file: z.string().describe('e.g. .idp/dashboards/latency.yaml, or observability.dashboards[2] of the config'),
+  line: z.number().int(),
+  column: z.number().int(),
+  field: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+  didYouMean: z.string().optional(),
+});
+export type DashboardProblemReport = z.infer<typeof DashboardProblemReport>;
+
+export const DashboardList = z.object({
+  items: z.array(DashboardSummary),
+  problems: z
+    .array(DashboardProblemReport)
+    .optional()
+    .describe("Refused dashboard definitions of the caller's teams (and every one, for admins)"),
+});
 export type DashboardList = z.infer<typeof DashboardList>;
 
 export const DashboardQuery = z
@@ -106,6 +129,7 @@ export const PanelData = z.object({
     .object({ code: z.string(), message: z.string() })
     .optional()
     .describe('Why this panel has no data (the others still do)'),
+  truncated: z.boolean().optional().describe('More series matched than a panel shows (the first ones are kept)'),
 });
 export type PanelData = z.infer<typeof PanelData>;
 

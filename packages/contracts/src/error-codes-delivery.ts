@@ -252,6 +252,19 @@ export const DELIVERY_ERRORS = {
       'The query is longer than observability.query.maxQueryBytes, or a range query spans more than maxRange or more than maxPoints steps.',
     hint: 'Shorten the query, narrow the time range or raise the step; the limits are observability.query in idp.config.yaml.',
   },
+  OBSERVABILITY_DASHBOARD_NOT_FOUND: {
+    status: 404,
+    exit: 4,
+    meaning: 'No dashboard has this name, or none you may see (the answer is the same either way).',
+    hint: 'Run `idp dash` to list the dashboards you can open; every service has one named after it.',
+  },
+  OBSERVABILITY_DASHBOARD_INVALID: {
+    status: 400,
+    exit: 2,
+    meaning:
+      "A dashboard definition was refused when it was loaded (YAML, schema, a panel's PromQL, or a name it may not use); it is not served. The report gives file:line:column.",
+    hint: "Fix the file at the position named; a repository's dashboards live in .idp/dashboards/*.yaml and are named <service>-….",
+  },
   INTERNAL: {
     status: 500,
     exit: 1,

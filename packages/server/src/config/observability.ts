@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DashboardSpec } from '@idp/contracts';
 
 /**
  * The `observability:` section of idp.config.yaml: where metrics are stored and queried (a real
@@ -119,6 +120,13 @@ export const ObservabilitySchema = z
       .strict()
       .default({ maxFileMiB: 10, maxFiles: 5, maxAge: '7d' }),
     teams: z.array(TeamViewsSchema).default([]).describe('Per-team views; teams without an entry see what they own'),
+    dashboards: z
+      .array(DashboardSpec)
+      .max(500)
+      .default([])
+      .describe(
+        "The platform's own dashboards (panels = PromQL + title + unit); without a team: platform-wide, seen by everyone",
+      ),
   })
   .strict();
 
