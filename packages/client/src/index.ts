@@ -9,7 +9,15 @@ export type { SecretFilter } from './secrets.ts';
 export type { AccessFilter } from './access.ts';
 export type { EnvironmentFilter, WatchEnvironmentOptions } from './environments.ts';
 export type { DeploymentFilter, DeploymentListResult, WatchDeploymentOptions } from './deployments.ts';
-export type { LogsFilter } from './observability.ts';
+export type {
+  LogsFilter,
+  PromQueryData,
+  PromInstantSeries,
+  PromRangeSeries,
+  InstantOptions,
+  RangeOptions,
+  DashboardOptions,
+} from './observability.ts';
 // Answers are the contracts' own types; re-exported under the names callers already use.
 export type {
   AuditList,

@@ -1,5 +1,15 @@
-import type { LogTailEvent, LogsResult } from '@idp/contracts';
+import {
+  IdpError,
+  isErrorCode,
+  isRecord,
+  type DashboardData,
+  type DashboardList,
+  type ErrorCode,
+  type LogTailEvent,
+  type LogsResult,
+} from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
+import { idUrl, type RawResponse } from './transport.ts';
 
 /** What to read of a service's replica logs (GET /api/observability/logs). */
 export interface LogsFilter {
@@ -18,8 +28,99 @@ export interface LogsFilter {
   direction?: 'backward' | 'forward';
 }
 
-/** Replica logs: a query (Loki's streams shape) and a follow (server-sent events). */
+/** One series of an instant vector: its labels and `[unix seconds, value as text]`. */
+export interface PromInstantSeries {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** One series of a range query: its labels and `[unix seconds, value as text]` at each step that had a sample. */
+export interface PromRangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
+/** Prometheus's `data` of a query or query_range answer, as it gives it. */
+export type PromQueryData =
+  | { resultType: 'vector'; result: PromInstantSeries[] }
+  | { resultType: 'matrix'; result: PromRangeSeries[] }
+  | { resultType: 'scalar'; result: [number, string] }
+  | { resultType: 'string'; result: [number, string] };
+
+/** When an instant query is evaluated: Unix seconds or RFC 3339; default now. */
+export interface InstantOptions {
+  time?: string | number;
+}
+
+/** A range query's bounds (Unix seconds or RFC 3339) and step (seconds, or a duration such as 30s). */
+export interface RangeOptions {
+  start: string | number;
+  end: string | number;
+  step: string | number;
+}
+
+/** Which data a dashboard is shown with: the environment `$env` stands for, how far back, how many points. */
+export interface DashboardOptions {
+  env: string;
+  /** e.g. 1h (the server's default). */
+  since?: string;
+  /** Points per series, 2..500 (the server's default: 60). */
+  points?: number;
+}
+
+/**
+ * Observability: replica logs (Loki's streams shape, and a follow over server-sent events),
+ * PromQL through the query gate (Prometheus's `data`) and dashboards.
+ */
 export class ObservabilityApi extends ApiModule {
+  /** An instant PromQL query over what the caller may read; Prometheus's `data` (vector, scalar …). */
+  async query(promql: string, opts: InstantOptions = {}): Promise<PromQueryData> {
+    const form: Record<string, string> = { query: promql };
+    if (opts.time !== undefined) form.time = String(opts.time);
+    return this.prometheus('/api/observability/query', form);
+  }
+
+  /** A range PromQL query over what the caller may read; Prometheus's `data` (a matrix). */
+  async queryRange(promql: string, opts: RangeOptions): Promise<PromQueryData> {
+    const form = { query: promql, start: String(opts.start), end: String(opts.end), step: String(opts.step) };
+    return this.prometheus('/api/observability/query_range', form);
+  }
+
+  /** The dashboards the caller sees: generated, from the config and from service repositories. */
+  dashboards(): Promise<DashboardList> {
+    return this.http.request('GET', '/api/observability/dashboards');
+  }
+
+  /** One dashboard's panels with their series over the last `since`, each panel queried as the caller. */
+  dashboard(name: string, opts: DashboardOptions): Promise<DashboardData> {
+    const path = idUrl(
+      '/api/observability/dashboards',
+      name,
+      () => new IdpError('USAGE', `"${name}" is not a dashboard name`, { field: 'name' }),
+    );
+    return this.http.request('GET', path, { query: { env: opts.env, since: opts.since, points: opts.points } });
+  }
+
+  /**
+   * A query endpoint, by a form POST (long queries stay out of URLs and logs). The gate answers in
+   * Prometheus's shape, its own refusals with idp's `code` and `hint`; both become an IdpError.
+   */
+  private async prometheus(path: string, form: Record<string, string>): Promise<PromQueryData> {
+    const res = await this.http.send('POST', path, {
+      rawBody: {
+        data: new TextEncoder().encode(new URLSearchParams(form).toString()),
+        contentType: 'application/x-www-form-urlencoded',
+      },
+    });
+    const body = res.body;
+    if (isRecord(body) && body.status === 'success' && res.status >= 200 && res.status < 300) {
+      return body.data as PromQueryData;
+    }
+    if (isRecord(body) && body.status === 'error') throw prometheusError(res, body);
+    // A refused token (idp's envelope) or something that is not the gate at all.
+    return this.http.unwrap<never>('POST', path, res);
+  }
+
   /** The newest lines of a service in an environment; empty when the caller may not read them. */
   logs(filter: LogsFilter): Promise<LogsResult> {
     return this.http.request('GET', '/api/observability/logs', { query: { ...filter } });
@@ -55,4 +156,31 @@ export class ObservabilityApi extends ApiModule {
       throw err;
     }
   }
+}
+
+/**
+ * Prometheus's `{status: 'error', errorType, error}` as an IdpError: the gate's own code when it
+ * gave one, else one for the error type (Prometheus's own bad_data or execution error: the query
+ * is wrong; a timeout: it asks for too much).
+ */
+function prometheusError(res: RawResponse, body: Record<string, unknown>): IdpError {
+  const message = typeof body.error === 'string' && body.error !== '' ? body.error : `HTTP ${res.status}`;
+  const errorType = typeof body.errorType === 'string' ? body.errorType : undefined;
+  const details = {
+    status: res.status,
+    ...(errorType ? { errorType } : {}),
+    ...(typeof body.hint === 'string' ? { hint: body.hint } : {}),
+    ...(res.requestId ? { requestId: res.requestId } : {}),
+  };
+  return new IdpError(codeFor(body.code, errorType, res.status), message, details);
+}
+
+function codeFor(code: unknown, errorType: string | undefined, status: number): ErrorCode {
+  if (isErrorCode(code)) return code;
+  if (errorType === 'timeout' || errorType === 'too_many_samples') return 'OBSERVABILITY_QUERY_TOO_LARGE';
+  if (errorType === 'unavailable' || status >= 500) return 'OBSERVABILITY_UNAVAILABLE';
+  if (errorType === 'bad_data' || errorType === 'execution' || status === 400 || status === 422) {
+    return 'OBSERVABILITY_QUERY_INVALID';
+  }
+  return 'INTERNAL';
 }

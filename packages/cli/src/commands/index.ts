@@ -14,6 +14,8 @@ import CatalogUnregister from './catalog/unregister.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
 import Logs from './logs.ts';
+import Metrics from './metrics.ts';
+import Dash from './dash.ts';
 import OnCall from './oncall.ts';
 import PolicyCheck from './policy/check.ts';
 import Server from './server.ts';
@@ -79,6 +81,8 @@ export const COMMANDS: Record<string, Command.Class> = {
   'catalog:deps': CatalogDeps,
   'catalog:impact': CatalogImpact,
   logs: Logs,
+  metrics: Metrics,
+  dash: Dash,
   oncall: OnCall,
   'team:list': TeamList,
   'team:get': TeamGet,

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { DashboardData, PanelData } from '@idp/contracts';
+import { dashHeading, formatDashboard, formatPanel } from './dash-format.ts';
+
+const plain = { columns: 100, colour: false };
+
+function panel(over: Partial<PanelData>): PanelData {
+  return { title: 'Requests', unit: 'req/s', query: 'q', series: [], ...over };
+}
+
+const ramp = (n: number) => Array.from({ length: n }, (_, i) => [1000 + i * 60, i] as [number, number | null]);
+
+describe('formatPanel', () => {
+  it('prints the title with its unit, then one line per series: name, sparkline, last value in the unit', () => {
+    const lines = formatPanel(
+      panel({
+        title: 'Error ratio',
+        unit: 'ratio',
+        series: [
+          { labels: {}, name: 'payments-api', points: ramp(8).map(([t, v]) => [t, v! / 100]), last: 0.07 },
+          { labels: {}, name: 'web', points: [[1000, 0.5]], last: null },
+        ],
+      }),
+      plain,
+    );
+    expect(lines[0]).toBe('Error ratio (%)');
+    expect(lines[1]).toMatch(/^ {2}payments-api {2}▁+.*█+ {3}7%$/);
+    expect([...lines[1]!.slice(2 + 12 + 2, 2 + 12 + 2 + 40)].every((c) => '▁▂▃▄▅▆▇█'.includes(c))).toBe(true);
+    // No last from the server: the last sample drawn.
+    expect(lines[2]).toBe(`  web           ${'▄'.repeat(40)}  50%`);
+  });
+
+  it('shows seconds in ms under a second, bytes in MiB', () => {
+    const latency = formatPanel(
+      panel({ title: 'p99', unit: 'seconds', series: [{ labels: {}, name: 'p99', points: [[1, 0.25]], last: 0.25 }] }),
+      plain,
+    );
+    expect(latency[0]).toBe('p99 (s)');
+    expect(latency[1]).toMatch(/250 ms$/);
+    const memory = formatPanel(
+      panel({
+        title: 'RSS',
+        unit: 'bytes',
+        series: [{ labels: {}, name: 'r1', points: [[1, 3 * 1048576]], last: 3 * 1048576 }],
+      }),
+      plain,
+    );
+    expect(memory[1]).toMatch(/3 MiB$/);
+  });
+
+  it("says a panel's error in its place, and when it has no data", () => {
+    expect(
+      formatPanel(panel({ error: { code: 'OBSERVABILITY_UNAVAILABLE', message: 'Prometheus did not answer' } }), plain),
+    ).toEqual(['Requests (req/s)', '  error [OBSERVABILITY_UNAVAILABLE]: Prometheus did not answer']);
+    expect(formatPanel(panel({ unit: 'none' }), plain)).toEqual(['Requests', '  no data']);
+  });
+
+  it('fits a narrow terminal: long names are cut, the sparkline narrows', () => {
+    const long = 'a-very-long-legend-name-that-goes-on-and-on-and-on';
+    const lines = formatPanel(panel({ series: [{ labels: {}, name: long, points: ramp(60), last: 59 }] }), {
+      columns: 60,
+      colour: false,
+    });
+    expect(lines[1]!.length).toBeLessThanOrEqual(60);
+    expect(lines[1]).toContain('a-very-long…');
+    expect(lines[1]).toMatch(/59 req\/s$/);
+  });
+
+  it('colours only when asked', () => {
+    const coloured = formatPanel(panel({ error: { code: 'X', message: 'm' } }), { columns: 100, colour: true });
+    expect(coloured.join('\n')).toContain('\x1b[');
+    expect(formatPanel(panel({ error: { code: 'X', message: 'm' } }), plain).join('\n')).not.toContain('\x1b[');
+  });
+});
+
+describe('formatDashboard', () => {
+  const data: DashboardData = {
+    name: 'payments-api',
+    title: 'payments-api golden signals',
+    team: 'payments',
+    source: 'generated',
+    service: 'payments-api',
+    env: 'staging',
+    start: 0,
+    end: 3600,
+    step: 60,
+    panels: [panel({ title: 'A' }), panel({ title: 'B', unit: 'cores' })],
+  };
+
+  it('heads the panels with the title, team, env and range, a blank line before each panel', () => {
+    expect(dashHeading(data)).toBe(
+      'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 60s',
+    );
+    expect(formatDashboard(data, plain)).toBe(`${dashHeading(data)}\n\nA (req/s)\n  no data\n\nB (cores)\n  no data\n`);
+  });
+});

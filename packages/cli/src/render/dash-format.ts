@@ -1,0 +1,67 @@
+import type { DashboardData, PanelData } from '@idp/contracts';
+import { seriesStats, sparkline, sparkWidth } from './sparkline.ts';
+import { formatSeconds, formatValue, unitLabel } from './units.ts';
+
+// `idp dash NAME --env E` in a terminal: a heading, then each panel's title and unit and one line
+// per series (its legend name, a sparkline, its last value in the unit); a panel that failed
+// says why in its place, and the others are shown all the same.
+
+export interface DashView {
+  /** The terminal's columns (terminalWidth()). */
+  columns: number;
+  colour: boolean;
+}
+
+/** Indent of a series line under its panel's title. */
+const INDENT = '  ';
+/** A legend name is cut to this at most, so the sparklines stay in one column. */
+const MAX_NAME = 40;
+
+const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+function truncate(text: string, width: number): string {
+  if (text.length <= width) return text;
+  return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
+}
+
+/** `payments-api golden signals · payments · staging · last 1h, step 1m`. */
+export function dashHeading(data: DashboardData): string {
+  const parts = [data.title === data.name ? data.name : `${data.title} (${data.name})`];
+  if (data.team !== '') parts.push(`team ${data.team}`);
+  parts.push(`env ${data.env}`, `last ${formatSeconds(data.end - data.start)}, step ${formatSeconds(data.step)}`);
+  return parts.join(' · ');
+}
+
+/** One panel: its title (with the unit), then its series lines, its error, or that it has no data. */
+export function formatPanel(panel: PanelData, view: DashView): string[] {
+  const unit = unitLabel(panel.unit);
+  const title = paint(view.colour, '1', panel.title) + (unit === '' ? '' : ` (${unit})`);
+  if (panel.error) {
+    return [title, `${INDENT}${paint(view.colour, '31', `error [${panel.error.code}]: ${panel.error.message}`)}`];
+  }
+  if (panel.series.length === 0) return [title, `${INDENT}${paint(view.colour, '2', 'no data')}`];
+  const rows = panel.series.map((s) => {
+    const values = s.points.map(([, v]) => v);
+    const last = s.last ?? seriesStats(values).last;
+    return { name: s.name === '' ? '{}' : s.name, values, last: formatValue(last, panel.unit) };
+  });
+  const valueWidth = Math.max(...rows.map((r) => r.last.length));
+  const longest = Math.max(...rows.map((r) => r.name.length));
+  // The name gives way first on a narrow terminal, down to 12 columns; then the sparkline narrows.
+  const nameWidth = Math.min(longest, MAX_NAME, Math.max(12, view.columns - INDENT.length - 40 - valueWidth - 4));
+  const width = sparkWidth(view.columns, INDENT.length + nameWidth + 2 + 2 + valueWidth);
+  return [
+    title,
+    ...rows.map(
+      (r) =>
+        `${INDENT}${truncate(r.name, nameWidth).padEnd(nameWidth)}  ${sparkline(r.values, width)}  ${r.last.padStart(valueWidth)}`,
+    ),
+  ];
+}
+
+/** The whole dashboard: the heading, then each panel with a blank line before it. */
+export function formatDashboard(data: DashboardData, view: DashView): string {
+  const lines = [paint(view.colour, '1', dashHeading(data))];
+  for (const panel of data.panels) lines.push('', ...formatPanel(panel, view));
+  return `${lines.join('\n')}\n`;
+}
