@@ -334,9 +334,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     const metrics = new ControlPlaneMetrics({
       db: store.db,
+      dialect: store.dialect,
       proxy,
       ownerOf: (service) => owners.ownerOf(service),
       reconciler: reconcilerLag,
+      replicas: () => supervisor.list().map((group) => ({ release: group.release, replicas: group.replicas() })),
     });
     gate.onDecision = (action, decision) => metrics.observeDecision(action, decision);
     const prometheus = new PrometheusService({ settings: loaded.config.observability.prometheus, dataDir, log });

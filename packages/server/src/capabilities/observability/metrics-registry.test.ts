@@ -7,6 +7,7 @@ import { insertEnv, provisioningEnv } from '../../../../../test/support/env-rows
 import { instrumentHttp } from './http-metrics.ts';
 import { ControlPlaneMetrics } from './metrics-registry.ts';
 import { ReconcilerLag } from './reconciler-lag.ts';
+import type { RunningRelease } from './scrape-targets.ts';
 
 /** The value of one sample line `name{labels} value` of the exposition, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -17,12 +18,18 @@ function sample(text: string, series: string): number | undefined {
 describe('ControlPlaneMetrics', () => {
   const tmp = tempSqliteStore('metrics');
 
-  function metricsWith(stats: ReleaseStats[] = [], lag = new ReconcilerLag()): ControlPlaneMetrics {
+  function metricsWith(
+    stats: ReleaseStats[] = [],
+    lag = new ReconcilerLag(),
+    replicas: RunningRelease[] = [],
+  ): ControlPlaneMetrics {
     return new ControlPlaneMetrics({
       db: tmp.store.db,
+      dialect: 'sqlite',
       proxy: { prometheusFigures: () => stats.map(prometheusFigures) },
       ownerOf: async (service) => (service === 'payments-api' ? 'group:default/payments' : null),
       reconciler: lag,
+      replicas: () => replicas,
     });
   }
 
@@ -130,6 +137,37 @@ describe('ControlPlaneMetrics', () => {
     expect(sample(text, `idp_proxy_request_duration_seconds_sum{${stamp}}`)).toBeCloseTo(0.333, 9);
     // One HELP and TYPE per family, even with several releases.
     expect(text.match(/^# TYPE idp_proxy_requests_total counter$/gm)).toHaveLength(1);
+  });
+
+  it('stamps the replicas’ figures like the proxy’s, with the replica’s number', async () => {
+    const replica = (index: number, status: 'ready' | 'crashed', restarts: number) => ({
+      release: 'feat-alice/payments-api@abc123-def456',
+      index,
+      pid: null,
+      pgid: null,
+      port: 1,
+      status,
+      restarts,
+      lastExitCode: null,
+      lastExitSignal: null,
+      startedAt: null,
+      readyAt: null,
+      logFile: '/dev/null',
+    });
+    const running: RunningRelease[] = [
+      {
+        release: 'feat-alice/payments-api@abc123-def456',
+        replicas: [replica(0, 'ready', 0), replica(1, 'crashed', 2)],
+      },
+      { release: 'not-a-release-key', replicas: [replica(0, 'ready', 0)] },
+    ];
+    const text = await metricsWith([], new ReconcilerLag(), running).text();
+    const stamp = 'team="payments",service="payments-api",env="feat",namespace="feat-alice",release="abc123-def456"';
+    expect(sample(text, `idp_replica_up{${stamp},replica="1"}`)).toBe(1);
+    expect(sample(text, `idp_replica_up{${stamp},replica="2"}`)).toBe(0);
+    expect(sample(text, `idp_replica_restarts_total{${stamp},replica="2"}`)).toBe(2);
+    expect(text).not.toContain('not-a-release-key');
+    expect(text.match(/^idp_replica_up\{/gm)).toHaveLength(2);
   });
 
   it('reports reconciler lag beyond the tick of the oldest observed rollout', async () => {

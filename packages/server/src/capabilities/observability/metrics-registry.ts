@@ -1,14 +1,17 @@
 // The control plane's own Prometheus metrics (GET /metrics): its HTTP traffic, policy decisions,
-// environments and deployments (read from the store at scrape time), the rollout reconciler's lag,
-// and the edge proxy's per-release figures stamped with team, service, env, namespace, release.
+// environments and deployments (counted by the store at scrape time, a few aggregate rows however
+// long the history), the rollout reconciler's lag, and the edge proxy's per-release figures and the
+// replicas' own (up, restarts, CPU, memory) stamped with team, service, env, namespace, release.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
 import { DeploymentStatus, type EnvironmentStatus } from '@idp/contracts';
 import { shortRef, type Decision } from '@idp/core';
 import { PROMETHEUS_LATENCY_BUCKETS, type PrometheusFigures } from '@idp/runtime-local';
-import type { Database } from '../../store/index.ts';
+import type { Database, Dialect } from '../../store/index.ts';
 import type { ReconcilerLag } from './reconciler-lag.ts';
-import { parseReleaseKey } from './scrape-targets.ts';
+import { replicaMetricsText } from './replica-metrics.ts';
+import { parseReleaseKey, type RunningRelease } from './scrape-targets.ts';
+import { registerDurationHistogram } from './sql-histogram.ts';
 
 /** Buckets (seconds) of the control plane's HTTP latency: the same as the proxy's. */
 const HTTP_BUCKETS = [...PROMETHEUS_LATENCY_BUCKETS];
@@ -36,11 +39,15 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 export interface ControlPlaneMetricsDeps {
   db: Kysely<Database>;
+  /** The store's SQL dialect (the durations are computed by the database). */
+  dialect: Dialect;
   /** The edge proxy's per-release figures (EdgeProxy.prometheusFigures), read at scrape time. */
   proxy: { prometheusFigures(): PrometheusFigures[] };
   /** The catalog owner of a service (`group:default/payments`), for the team label. */
   ownerOf: (service: string) => Promise<string | null>;
   reconciler: ReconcilerLag;
+  /** The releases the supervisor runs now, with their replicas, read at scrape time. */
+  replicas(): RunningRelease[];
 }
 
 export class ControlPlaneMetrics {
@@ -87,21 +94,14 @@ export class ControlPlaneMetrics {
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
       },
     });
-    new Histogram({
+    registerDurationHistogram(this.registry, db, deps.dialect, {
       name: 'idp_environment_provision_seconds',
       help: 'Time from env:create to ready, of every environment that became ready.',
       buckets: SLOW_BUCKETS,
-      registers,
-      async collect() {
-        const rows = await db
-          .selectFrom('environments')
-          .select(['created_at', 'ready_at'])
-          .where('kind', '=', 'ephemeral')
-          .where('ready_at', 'is not', null)
-          .execute();
-        this.reset();
-        for (const r of rows) this.observe(seconds(r.created_at, r.ready_at));
-      },
+      table: 'environments',
+      from: 'created_at',
+      to: 'ready_at',
+      kind: 'ephemeral',
     });
     const byStatus = async (statuses: readonly DeploymentStatus[]) =>
       db
@@ -136,20 +136,13 @@ export class ControlPlaneMetrics {
         for (const r of rows) this.set({ status: r.status }, Number(r.n));
       },
     });
-    new Histogram({
+    registerDurationHistogram(this.registry, db, deps.dialect, {
       name: 'idp_deployment_duration_seconds',
       help: 'Time from the deploy request to the rollout’s end, of every finished deployment.',
       buckets: SLOW_BUCKETS,
-      registers,
-      async collect() {
-        const rows = await db
-          .selectFrom('deployments')
-          .select(['created_at', 'finished_at'])
-          .where('finished_at', 'is not', null)
-          .execute();
-        this.reset();
-        for (const r of rows) this.observe(seconds(r.created_at, r.finished_at));
-      },
+      table: 'deployments',
+      from: 'created_at',
+      to: 'finished_at',
     });
     const reconciler = deps.reconciler;
     new Gauge({
@@ -178,15 +171,28 @@ export class ControlPlaneMetrics {
     return this.registry.contentType;
   }
 
-  /** The whole exposition: the registry's metrics, then the proxy's stamped per-release figures. */
+  /** The whole exposition: the registry's metrics, then the proxy's and the replicas' stamped figures. */
   async text(): Promise<string> {
-    const [own, proxy] = await Promise.all([this.registry.metrics(), this.proxyText()]);
-    return `${own}\n${proxy}`;
+    const figures = this.deps.proxy.prometheusFigures();
+    const running = this.deps.replicas();
+    const [own, stamps] = await Promise.all([
+      this.registry.metrics(),
+      this.stamps([...figures.map((f) => f.release), ...running.map((r) => r.release)]),
+    ]);
+    const replicas = running.flatMap((r) => {
+      const stamp = stamps.get(r.release);
+      return stamp === undefined ? [] : [{ stamp, replicas: r.replicas }];
+    });
+    return `${own}\n${proxyText(figures, stamps)}\n${replicaMetricsText(replicas)}`;
   }
 
-  private async proxyText(): Promise<string> {
-    const figures = this.deps.proxy.prometheusFigures();
-    const envs = await this.environmentsByNamespace(figures);
+  /** Release key (`ns/service@version`) → its label pairs; keys of another shape are left out. */
+  private async stamps(keys: readonly string[]): Promise<Map<string, string>> {
+    const parsed = [...new Set(keys)].flatMap((key) => {
+      const parts = parseReleaseKey(key);
+      return parts ? [{ key, ...parts }] : [];
+    });
+    const envs = await this.environmentsByNamespace(parsed.map((p) => p.namespace));
     const teams = new Map<string, Promise<string>>();
     const teamOf = (service: string): Promise<string> => {
       let team = teams.get(service);
@@ -196,39 +202,23 @@ export class ControlPlaneMetrics {
       }
       return team;
     };
-    const requests = [
-      '# HELP idp_proxy_requests_total Requests the edge proxy answered, by release and status class.',
-      '# TYPE idp_proxy_requests_total counter',
-    ];
-    const latency = [
-      '# HELP idp_proxy_request_duration_seconds Time the edge proxy took to answer, by release.',
-      '# TYPE idp_proxy_request_duration_seconds histogram',
-    ];
-    for (const f of figures) {
-      const key = parseReleaseKey(f.release);
-      if (!key) continue;
+    const out = new Map<string, string>();
+    for (const p of parsed) {
       const stamp = labelText({
-        team: await teamOf(key.service),
-        service: key.service,
-        env: envs.get(key.namespace) ?? '',
-        namespace: key.namespace,
-        release: key.version,
+        team: await teamOf(p.service),
+        service: p.service,
+        env: envs.get(p.namespace) ?? '',
+        namespace: p.namespace,
+        release: p.version,
       });
-      for (const [code, n] of Object.entries(f.codes))
-        requests.push(`idp_proxy_requests_total{${stamp},code="${code}"} ${n}`);
-      PROMETHEUS_LATENCY_BUCKETS.forEach((le, i) =>
-        latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="${le}"} ${f.cumulativeBuckets[i]}`),
-      );
-      latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="+Inf"} ${f.count}`);
-      latency.push(`idp_proxy_request_duration_seconds_sum{${stamp}} ${f.sumSeconds}`);
-      latency.push(`idp_proxy_request_duration_seconds_count{${stamp}} ${f.count}`);
+      out.set(p.key, stamp);
     }
-    return `${requests.join('\n')}\n\n${latency.join('\n')}\n`;
+    return out;
   }
 
   /** namespace → environment name; a live environment wins over a deleted one that had the namespace. */
-  private async environmentsByNamespace(figures: PrometheusFigures[]): Promise<Map<string, string>> {
-    const namespaces = [...new Set(figures.map((f) => parseReleaseKey(f.release)?.namespace).filter(isString))];
+  private async environmentsByNamespace(all: readonly string[]): Promise<Map<string, string>> {
+    const namespaces = [...new Set(all)];
     const out = new Map<string, string>();
     if (namespaces.length === 0) return out;
     const rows = await this.deps.db
@@ -241,12 +231,29 @@ export class ControlPlaneMetrics {
   }
 }
 
-function isString(v: string | undefined): v is string {
-  return v !== undefined;
-}
-
-function seconds(from: string, to: string | null): number {
-  return to === null ? 0 : Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+/** The edge proxy's requests and latency, one series set per release that has a stamp. */
+function proxyText(figures: readonly PrometheusFigures[], stamps: ReadonlyMap<string, string>): string {
+  const requests = [
+    '# HELP idp_proxy_requests_total Requests the edge proxy answered, by release and status class.',
+    '# TYPE idp_proxy_requests_total counter',
+  ];
+  const latency = [
+    '# HELP idp_proxy_request_duration_seconds Time the edge proxy took to answer, by release.',
+    '# TYPE idp_proxy_request_duration_seconds histogram',
+  ];
+  for (const f of figures) {
+    const stamp = stamps.get(f.release);
+    if (stamp === undefined) continue;
+    for (const [code, n] of Object.entries(f.codes))
+      requests.push(`idp_proxy_requests_total{${stamp},code="${code}"} ${n}`);
+    PROMETHEUS_LATENCY_BUCKETS.forEach((le, i) =>
+      latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="${le}"} ${f.cumulativeBuckets[i]}`),
+    );
+    latency.push(`idp_proxy_request_duration_seconds_bucket{${stamp},le="+Inf"} ${f.count}`);
+    latency.push(`idp_proxy_request_duration_seconds_sum{${stamp}} ${f.sumSeconds}`);
+    latency.push(`idp_proxy_request_duration_seconds_count{${stamp}} ${f.count}`);
+  }
+  return `${requests.join('\n')}\n\n${latency.join('\n')}\n`;
 }
 
 /** Prometheus text-format label pairs, values escaped (backslash, double quote, newline). */
