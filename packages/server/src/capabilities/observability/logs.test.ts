@@ -8,6 +8,8 @@ import type { RequestContext } from '../../auth/context.ts';
 import { followLogs, watchersOpen } from './log-follow.ts';
 import { linesBackward } from './log-reader.ts';
 import { LogService, levelOf } from './logs.ts';
+import { TeamViews } from './team-views.ts';
+import { ObservabilitySchema } from '../../config/index.ts';
 
 // The reader on real files laid out as the runtime writes them. Who may read is decided by the
 // deploy:read filter given as a dependency here (the policy itself is exercised end to end in
@@ -139,6 +141,35 @@ describe('replica logs reader', () => {
     expect(await service.query(ctx('alice'), q({ env: 'production' }))).toEqual(empty);
     expect(await service.query(ctx('alice'), q({ release: '../v1' }))).toEqual(empty);
     expect(await service.query(ctx('alice'), q({ service: '../../etc' }))).toEqual(empty);
+  });
+
+  it('reads for the members of a team view whose selector matches, besides deploy:read; names are still checked first', async () => {
+    const viewed = new LogService({
+      readable: () => Promise.resolve(() => Promise.resolve(false)),
+      views: new TeamViews({
+        teams: ObservabilitySchema.parse({
+          teams: [
+            { name: 'sre', views: { logs: { paths: ['namespace=payments-*'] } } },
+            { name: 'audit', members: ['frank'], views: { logs: { paths: ['service=*', 'env=prod'] } } },
+          ],
+        }).teams,
+        groupMembers: (team) => (team === 'sre' ? ['erin'] : []),
+      }),
+      teamOf: (s) => Promise.resolve(s === 'payments-api' ? 'payments' : null),
+      namespaceOf: (env) =>
+        Promise.resolve(env === 'staging' ? 'payments-staging' : env === 'escape' ? '../..' : undefined),
+      namespaceDir: (ns) => join(root, 'namespaces', ns),
+      now: () => NOW,
+    });
+    const full = (name: string) => ctx(`user:default/${name}`);
+    const empty = { status: 'success', data: { resultType: 'streams', result: [] } };
+    expect(flat(await viewed.query(full('erin'), q()))).toHaveLength(10);
+    expect(flat(await viewed.query(full('frank'), q()))).toHaveLength(10);
+    expect(await viewed.query(full('dave'), q())).toEqual(empty);
+    // service=* still never reaches a name that is not one, nor a namespace that climbs out.
+    expect(await viewed.query(full('frank'), q({ service: '../payments-api' }))).toEqual(empty);
+    expect(await viewed.query(full('frank'), q({ release: '..' }))).toEqual(empty);
+    expect(await viewed.query(full('frank'), q({ env: 'escape' }))).toEqual(empty);
   });
 
   it('rejects a limit over 5000 and a malformed since at the schema', () => {
