@@ -14,7 +14,7 @@ import { userTokens } from '../support/tokens.ts';
 //  - payments lists only alice and bob and adds users-api: carol, left out, gets the same empty
 //    answer as for a service that does not exist, but still reads her own team's payments-api;
 //  - identity (members from its Group) has `service=*`: that reaches dave and erin, nobody else;
-//  - contractors (no such Group) lists bob with `env=qa`: bob reads all of qa, not of sandbox;
+//  - contractors (no such Group) lists bob with `namespace=q?` (base environment qa's namespace is qa): bob reads all of qa, not of sandbox;
 //  - `.*` in a glob is a dot and a wildcard, not a regular expression: carol gains nothing by it;
 //  - a config whose glob carries regular-expression syntax does not start, and says why.
 
@@ -42,7 +42,7 @@ describe('team views grant log reads to their members only', () => {
       configPath: configWith('team-views', [
         { name: 'payments', members: ['alice', 'bob'], views: { logs: { paths: ['service=users-api'] } } },
         { name: 'identity', views: { dashboards: ['*'], logs: { paths: ['service=*'] } } },
-        { name: 'contractors', members: ['bob'], views: { logs: { paths: ['env=qa'] } } },
+        { name: 'contractors', members: ['bob'], views: { logs: { paths: ['namespace=q?'] } } },
         // `.` is a literal character in a glob, never "any character": this selects nothing.
         { name: 'dotted', members: ['carol'], views: { logs: { paths: ['namespace=.*', 'service=.*', 'env=.*'] } } },
       ]),
