@@ -89,7 +89,7 @@ describe('formatDashboard', () => {
 
   it('heads the panels with the title, team, env and range, a blank line before each panel', () => {
     expect(dashHeading(data)).toBe(
-      'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 60s',
+      'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 1m',
     );
     expect(formatDashboard(data, plain)).toBe(`${dashHeading(data)}\n\nA (req/s)\n  no data\n\nB (cores)\n  no data\n`);
   });

@@ -72,6 +72,7 @@ describe('durations and samples', () => {
   it('writes seconds back as the shortest duration', () => {
     expect(formatSeconds(30)).toBe('30s');
     expect(formatSeconds(90)).toBe('90s');
+    expect(formatSeconds(60)).toBe('1m');
     expect(formatSeconds(120)).toBe('2m');
     expect(formatSeconds(3600)).toBe('1h');
     expect(formatSeconds(5400)).toBe('1h30m');

@@ -98,6 +98,6 @@ export function formatSeconds(seconds: number): string {
   if (s % 86_400 === 0) return `${s / 86_400}d`;
   if (s % 3600 === 0) return `${s / 3600}h`;
   if (s >= 3600 && s % 60 === 0) return `${Math.floor(s / 3600)}h${(s % 3600) / 60}m`;
-  if (s % 60 === 0 && s >= 120) return `${s / 60}m`;
+  if (s % 60 === 0) return `${s / 60}m`;
   return `${s}s`;
 }
