@@ -48,6 +48,8 @@ import type { ControlPlaneMetrics } from './capabilities/observability/metrics-r
 import { metricsRoutes } from './capabilities/observability/metrics-routes.ts';
 import type { QueryGate } from './capabilities/observability/query-gate.ts';
 import { queryRoutes } from './capabilities/observability/query-routes.ts';
+import type { DashboardRegistry } from './capabilities/observability/dashboards.ts';
+import { dashboardsRoutes } from './capabilities/observability/dashboards-routes.ts';
 
 import { logsRoutes } from './capabilities/observability/logs-routes.ts';
 import type { LogService } from './capabilities/observability/logs.ts';
@@ -67,6 +69,8 @@ export interface Services {
   observability: { prometheus: PrometheusService; targets: ScrapeTargets };
   /** The PromQL query gate: queries scoped to what the caller may read, forwarded to Prometheus. */
   observabilityQuery: QueryGate;
+  /** Dashboards as code: generated, the config's and the repositories', with who sees which. */
+  dashboards: DashboardRegistry;
   /** The control plane's Prometheus metrics and the token the managed Prometheus scrapes them with. */
   metrics: ControlPlaneMetrics;
   scrapeToken: string;
@@ -190,6 +194,11 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     targets: s.observability.targets,
   });
   await typed.register(logsRoutes, { prefix: '/api/observability/logs', logs: s.logs });
+  await typed.register(dashboardsRoutes, {
+    prefix: '/api/observability/dashboards',
+    dashboards: s.dashboards,
+    gate: s.observabilityQuery,
+  });
   // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
   await typed.register(metricsRoutes, {
     metrics: s.metrics,

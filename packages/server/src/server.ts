@@ -43,6 +43,7 @@ import { ControlPlaneMetrics } from './capabilities/observability/metrics-regist
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
 import { QueryGate } from './capabilities/observability/query-gate.ts';
+import { DashboardRegistry, catalogServices } from './capabilities/observability/dashboards.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -347,6 +348,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       limits: loaded.config.observability.query,
       mayReadTeamsIn: (ref, teams, envName) => authz.mayReadTeamsIn(ref, teams, envName),
     });
+    // Dashboards as code: generated per catalog Component, the config's, and each deployed release's.
+    const dashboards = new DashboardRegistry({
+      db: store.db,
+      services: () => catalogServices(catalog),
+      config: loaded.config.observability.dashboards,
+      visibility: teamViews,
+      limits: loaded.config.observability.query,
+      log,
+    });
     const services: Services = {
       store,
       audit,
@@ -361,6 +371,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       deployments: { service: deployments, releases },
       observability: { prometheus, targets: scrapeTargets },
       observabilityQuery,
+      dashboards,
       metrics,
       scrapeToken: ensureScrapeToken(dataDir),
       logs,

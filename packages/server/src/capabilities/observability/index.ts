@@ -17,3 +17,6 @@ export {
   type PrincipalViews,
   type TeamViewsDeps,
 } from './team-views.ts';
+export { DashboardRegistry, catalogServices, type DashboardVisibility, type LoadedDashboard } from './dashboards.ts';
+export { dashboardData, PANEL_CONCURRENCY } from './dashboard-data.ts';
+export { dashboardsRoutes } from './dashboards-routes.ts';
