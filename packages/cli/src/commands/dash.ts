@@ -3,7 +3,7 @@ import { IdpError, type DashboardData, type DashboardList } from '@idp/contracts
 import { BaseCommand } from '../base-command.ts';
 import { useColour } from '../logs-format.ts';
 import { listSpec } from '../output.ts';
-import { formatDashboard } from '../render/dash-format.ts';
+import { formatDashboard, formatProblem } from '../render/dash-format.ts';
 import { terminalWidth } from '../render/sparkline.ts';
 
 export default class Dash extends BaseCommand<typeof Dash> {
@@ -75,5 +75,9 @@ export default class Dash extends BaseCommand<typeof Dash> {
         'No dashboards you may see yet: each service gets one generated when it is in the catalog.',
       ),
     );
+    const problems = list.problems ?? [];
+    if (this.outputFormat !== 'table' || problems.length === 0) return;
+    this.info(`\n${problems.length} dashboard definition${problems.length === 1 ? ' is' : 's are'} not served:`);
+    for (const p of problems) this.info(formatProblem(p));
   }
 }

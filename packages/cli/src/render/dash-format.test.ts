@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DashboardData, PanelData } from '@idp/contracts';
-import { dashHeading, formatDashboard, formatPanel } from './dash-format.ts';
+import { dashHeading, formatDashboard, formatPanel, formatProblem } from './dash-format.ts';
 
 const plain = { columns: 100, colour: false };
 
@@ -66,6 +66,14 @@ describe('formatPanel', () => {
     expect(lines[1]).toMatch(/59 req\/s$/);
   });
 
+  it('says when a panel had more series than it shows', () => {
+    const lines = formatPanel(
+      panel({ series: [{ labels: {}, name: 'a', points: ramp(3), last: 2 }], truncated: true }),
+      plain,
+    );
+    expect(lines.at(-1)).toBe('  … more series matched; the first 1 are shown');
+  });
+
   it('colours only when asked', () => {
     const coloured = formatPanel(panel({ error: { code: 'X', message: 'm' } }), { columns: 100, colour: true });
     expect(coloured.join('\n')).toContain('\x1b[');
@@ -92,5 +100,40 @@ describe('formatDashboard', () => {
       'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 1m',
     );
     expect(formatDashboard(data, plain)).toBe(`${dashHeading(data)}\n\nA (req/s)\n  no data\n\nB (cores)\n  no data\n`);
+  });
+});
+
+describe('formatProblem', () => {
+  it('names the file and position, the field and message, then did-you-mean and the hint', () => {
+    expect(
+      formatProblem({
+        code: 'OBSERVABILITY_DASHBOARD_INVALID',
+        source: 'repository',
+        team: 'payments',
+        service: 'payments-api',
+        release: 'v3',
+        file: '.idp/dashboards/latency.yaml',
+        line: 4,
+        column: 7,
+        field: 'panels[0].unit',
+        message: 'not a unit',
+        didYouMean: 'seconds',
+        hint: 'Fix the file.',
+      }),
+    ).toBe(
+      'payments-api v3 .idp/dashboards/latency.yaml:4:7  panels[0].unit: not a unit\n  did you mean "seconds"?\n  Fix the file.',
+    );
+    expect(
+      formatProblem({
+        code: 'X',
+        source: 'config',
+        team: '',
+        file: 'observability.dashboards[1]',
+        line: 1,
+        column: 5,
+        field: 'name',
+        message: 'taken',
+      }),
+    ).toBe('observability.dashboards[1]:1:5  name: taken');
   });
 });

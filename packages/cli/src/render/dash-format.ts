@@ -1,4 +1,4 @@
-import type { DashboardData, PanelData } from '@idp/contracts';
+import type { DashboardData, DashboardProblemReport, PanelData } from '@idp/contracts';
 import { seriesStats, sparkline, sparkWidth } from './sparkline.ts';
 import { formatSeconds, formatValue, unitLabel } from './units.ts';
 
@@ -50,13 +50,14 @@ export function formatPanel(panel: PanelData, view: DashView): string[] {
   // The name gives way first on a narrow terminal, down to 12 columns; then the sparkline narrows.
   const nameWidth = Math.min(longest, MAX_NAME, Math.max(12, view.columns - INDENT.length - 40 - valueWidth - 4));
   const width = sparkWidth(view.columns, INDENT.length + nameWidth + 2 + 2 + valueWidth);
-  return [
-    title,
-    ...rows.map(
-      (r) =>
-        `${INDENT}${truncate(r.name, nameWidth).padEnd(nameWidth)}  ${sparkline(r.values, width)}  ${r.last.padStart(valueWidth)}`,
-    ),
-  ];
+  const lines = rows.map(
+    (r) =>
+      `${INDENT}${truncate(r.name, nameWidth).padEnd(nameWidth)}  ${sparkline(r.values, width)}  ${r.last.padStart(valueWidth)}`,
+  );
+  if (panel.truncated) {
+    lines.push(`${INDENT}${paint(view.colour, '2', `… more series matched; the first ${rows.length} are shown`)}`);
+  }
+  return [title, ...lines];
 }
 
 /** The whole dashboard: the heading, then each panel with a blank line before it. */
@@ -64,4 +65,12 @@ export function formatDashboard(data: DashboardData, view: DashView): string {
   const lines = [paint(view.colour, '1', dashHeading(data))];
   for (const panel of data.panels) lines.push('', ...formatPanel(panel, view));
   return `${lines.join('\n')}\n`;
+}
+
+/** A refused dashboard definition, for stderr: where it is, what is wrong, and the fix. */
+export function formatProblem(p: DashboardProblemReport): string {
+  const where = [p.service, p.release].filter((x) => x !== undefined && x !== '').join(' ');
+  const head = `${where === '' ? '' : `${where} `}${p.file}:${p.line}:${p.column}  ${p.field}: ${p.message}`;
+  const extra = [p.didYouMean ? `did you mean "${p.didYouMean}"?` : '', p.hint ?? ''].filter((x) => x !== '');
+  return [head, ...extra.map((x) => `  ${x}`)].join('\n');
 }
