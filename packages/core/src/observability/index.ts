@@ -1,13 +1,16 @@
 export {
   scopeQuery,
   scopeSeriesSelector,
+  parseQuery,
+  parseSeriesSelector,
+  scopeParsed,
   scopedMatchAll,
   scopeMatcherTexts,
   unscopedSelectors,
   promqlString,
   regexEscape,
 } from './promql-scope.ts';
-export type { Scope, ScopeLimits, ScopeResult } from './promql-scope.ts';
+export type { ParsedPromql, ParseResult, Scope, ScopeLimits, ScopeResult } from './promql-scope.ts';
 export { goldenDashboard } from './dashboard-golden.ts';
 export { dashboardQueryProblems, parseDashboardYaml } from './dashboard-parse.ts';
 export type {

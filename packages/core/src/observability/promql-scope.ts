@@ -28,15 +28,21 @@ export type ScopeResult =
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** A query or match[] selector that parsed: the text and its tree, ready to be scoped (scopeParsed). */
+export interface ParsedPromql {
+  readonly text: string;
+  /** The request field it came from (query or match[]), for errors. */
+  readonly field: string;
+  readonly tree: Tree;
+}
+
+export type ParseResult =
+  { readonly ok: true; readonly parsed: ParsedPromql } | { readonly ok: false; readonly error: IdpError };
+
 /** Rewrites `query` so that every vector selector in it carries the scope's matchers. */
 export function scopeQuery(query: string, scope: Scope, limits: ScopeLimits): ScopeResult {
-  const tooLarge = sizeError(query, limits, 'query');
-  if (tooLarge) return { ok: false, error: tooLarge };
-  const tree = parser.parse(query);
-  const invalid = parseError(query, tree, 'query');
-  if (invalid) return { ok: false, error: invalid };
-  if ('all' in scope) return { ok: true, query };
-  return spliceAndVerify(query, tree, scope, 'query');
+  const parsed = parseQuery(query, limits);
+  return parsed.ok ? scopeParsed(parsed.parsed, scope) : parsed;
 }
 
 /**
@@ -44,6 +50,26 @@ export function scopeQuery(query: string, scope: Scope, limits: ScopeLimits): Sc
  * a single vector selector (as Prometheus requires), and gets the scope's matchers like any query.
  */
 export function scopeSeriesSelector(selector: string, scope: Scope, limits: ScopeLimits): ScopeResult {
+  const parsed = parseSeriesSelector(selector, limits);
+  return parsed.ok ? scopeParsed(parsed.parsed, scope) : parsed;
+}
+
+/**
+ * Checks a query's size and syntax without a scope, so that a bad query can be refused before
+ * the scope is worked out; the tree is kept for scopeParsed, which does not parse it again.
+ */
+export function parseQuery(query: string, limits: ScopeLimits): ParseResult {
+  const field = 'query';
+  const tooLarge = sizeError(query, limits, field);
+  if (tooLarge) return { ok: false, error: tooLarge };
+  const tree = parser.parse(query);
+  const invalid = parseError(query, tree, field);
+  if (invalid) return { ok: false, error: invalid };
+  return { ok: true, parsed: { text: query, field, tree } };
+}
+
+/** parseQuery for a `match[]` selector: also one vector selector and nothing else. */
+export function parseSeriesSelector(selector: string, limits: ScopeLimits): ParseResult {
   const field = 'match[]';
   const tooLarge = sizeError(selector, limits, field);
   if (tooLarge) return { ok: false, error: tooLarge };
@@ -62,8 +88,13 @@ export function scopeSeriesSelector(selector: string, scope: Scope, limits: Scop
       ),
     };
   }
-  if ('all' in scope) return { ok: true, query: selector };
-  return spliceAndVerify(selector, tree, scope, field);
+  return { ok: true, parsed: { text: selector, field, tree } };
+}
+
+/** A parsed query or selector with the scope's matchers on every vector selector (as is for `all`). */
+export function scopeParsed(parsed: ParsedPromql, scope: Scope): ScopeResult {
+  if ('all' in scope) return { ok: true, query: parsed.text };
+  return spliceAndVerify(parsed.text, parsed.tree, scope, parsed.field);
 }
 
 /** A selector of every series the scope may read: the match[] /labels needs when none is given. */
@@ -92,9 +123,12 @@ export function scopeMatcherTexts(scope: MatcherScope): string[] {
 /** Vector selectors of `query` that lack one of the scope's matchers (empty: all carry them). */
 export function unscopedSelectors(query: string, scope: Scope): Array<{ from: number; to: number }> {
   if ('all' in scope) return [];
-  const wanted = scopeMatcherTexts(scope);
+  return unscopedIn(query, parser.parse(query), scopeMatcherTexts(scope));
+}
+
+function unscopedIn(query: string, tree: Tree, wanted: readonly string[]): Array<{ from: number; to: number }> {
   const missing: Array<{ from: number; to: number }> = [];
-  for (const selector of vectorSelectors(parser.parse(query))) {
+  for (const selector of vectorSelectors(tree)) {
     const present = new Set<string>();
     const matchers = selector.getChild('LabelMatchers');
     for (let child = matchers?.firstChild ?? null; child !== null; child = child.nextSibling) {
@@ -106,7 +140,8 @@ export function unscopedSelectors(query: string, scope: Scope): Array<{ from: nu
 }
 
 function spliceAndVerify(text: string, tree: Tree, scope: MatcherScope, field: string): ScopeResult {
-  const inserted = scopeMatcherTexts(scope).join(', ');
+  const wanted = scopeMatcherTexts(scope);
+  const inserted = wanted.join(', ');
   const insertions: Array<{ at: number; text: string }> = [];
   for (const selector of vectorSelectors(tree)) {
     const matchers = selector.getChild('LabelMatchers');
@@ -134,9 +169,9 @@ function spliceAndVerify(text: string, tree: Tree, scope: MatcherScope, field: s
     cursor = at;
   }
   out += text.slice(cursor);
-  // Belt and braces: the rewrite must parse and every selector must carry the scope.
+  // Belt and braces: the rewrite must parse and every selector must carry the scope (one parse for both).
   const again = parser.parse(out);
-  if (firstError(again) !== null || unscopedSelectors(out, scope).length > 0) {
+  if (firstError(again) !== null || unscopedIn(out, again, wanted).length > 0) {
     return {
       ok: false,
       error: invalidError('the query could not be restricted to what you may read', field, position(text, 0)),

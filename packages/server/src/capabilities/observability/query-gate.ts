@@ -2,8 +2,9 @@
 // Admins query as they are; everyone else's queries and match[] selectors get team ∈ their
 // Groups and env ∈ the environments deploy:read lets them read those teams' services in.
 import { IdpError, type Principal } from '@idp/contracts';
-import { scopedMatchAll, scopeQuery, scopeSeriesSelector, type Scope } from '@idp/core';
+import { parseQuery, parseSeriesSelector, scopedMatchAll, scopeParsed, type Scope } from '@idp/core';
 import type { ObservabilityConfig } from '../../config/index.ts';
+import { prometheusRequest } from './prometheus-client.ts';
 
 export interface QueryGateDeps {
   /** Where Prometheus answers (observability.prometheus.url, or the managed one); null: none. */
@@ -109,21 +110,26 @@ export class QueryGate {
       const query = params.get('query') ?? '';
       if (kind === 'query_range') this.checkRange(params);
       // Parse and size first: a bad query is refused before the scope costs a Prometheus call.
-      const parsed = scopeQuery(query, { all: true }, limits);
+      // The tree is kept: scoping splices into it without parsing the query again.
+      const parsed = parseQuery(query, limits);
       if (!parsed.ok) throw parsed.error;
-      const scoped = scopeQuery(query, await this.scopeFor(principal), limits);
+      const scoped = scopeParsed(parsed.parsed, await this.scopeFor(principal));
       if (!scoped.ok) throw scoped.error;
       out.set('query', scoped.query);
     } else {
-      const selectors = params.getAll('match[]');
-      for (const selector of selectors) {
-        const parsed = scopeSeriesSelector(selector, { all: true }, limits);
+      const selectors = [];
+      for (const selector of params.getAll('match[]')) {
+        const parsed = parseSeriesSelector(selector, limits);
         if (!parsed.ok) throw parsed.error;
+        selectors.push(parsed.parsed);
       }
       const scope = await this.scopeFor(principal);
-      if (selectors.length === 0 && !('all' in scope)) selectors.push('{__name__=~".+"}');
+      if (selectors.length === 0 && !('all' in scope)) {
+        const all = parseSeriesSelector('{__name__=~".+"}', limits);
+        if (all.ok) selectors.push(all.parsed);
+      }
       for (const selector of selectors) {
-        const scoped = scopeSeriesSelector(selector, scope, limits);
+        const scoped = scopeParsed(selector, scope);
         if (!scoped.ok) throw scoped.error;
         out.append('match[]', scoped.query);
       }
@@ -166,30 +172,24 @@ export class QueryGate {
       );
     }
     const timeoutMs = ((durationSeconds(this.deps.limits.timeout) ?? 30) + 5) * 1000;
-    let res: Response;
+    let res: Forwarded & { json: boolean };
     try {
       const url = `${base.replace(/\/+$/, '')}/api/v1/${endpoint}`;
-      const signal = AbortSignal.timeout(timeoutMs);
       // Prometheus takes label values by GET only; the rest by POST (long queries stay out of URLs).
       res = endpoint.startsWith('label/')
-        ? await fetch(`${url}?${params.toString()}`, { headers: { accept: 'application/json' }, signal })
-        : await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-            body: params.toString(),
-            signal,
-          });
+        ? await prometheusRequest(`${url}?${params.toString()}`, { timeoutMs })
+        : await prometheusRequest(url, { timeoutMs, form: params.toString() });
     } catch {
       throw unavailable();
     }
-    const body = await res.text();
-    const json = res.headers.get('content-type')?.includes('json') ?? false;
     // A proxy's or a starting Prometheus' non-API answer is "unavailable", not something to pass on.
-    if (!json || res.status >= 500) {
-      if (json && res.status === 503 && /"errorType":"timeout"/.test(body)) return { status: res.status, body };
+    if (!res.json || res.status >= 500) {
+      if (res.json && res.status === 503 && /"errorType":"timeout"/.test(res.body)) {
+        return { status: res.status, body: res.body };
+      }
       throw unavailable();
     }
-    return { status: res.status, body };
+    return { status: res.status, body: res.body };
   }
 }
 
