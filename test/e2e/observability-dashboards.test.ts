@@ -102,6 +102,9 @@ describe.skipIf(!ok)('dashboards as code: generated, config and repository dashb
           query: sum by (team) (rate(idp_proxy_requests_total{env="$env"}[1m]))
           unit: req/s
           legend: "{{team}}"
+        - title: Parses, but Prometheus refuses it
+          query: rate(sum(idp_proxy_requests_total{env="$env"}))
+          unit: req/s
 `);
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
     t = await userTokens(server, ['alice', 'dave']);
@@ -235,6 +238,9 @@ describe.skipIf(!ok)('dashboards as code: generated, config and repository dashb
       { timeout: 30_000, interval: 500 },
     );
     expect(res.json.panels[0].series[0].name).toBe('identity');
+    // One panel's error does not fail the others.
+    expect(res.json.panels[1]).toMatchObject({ series: [], error: { code: 'OBSERVABILITY_QUERY_INVALID' } });
+    expect(res.json.panels[1].error.message).toMatch(/range vector/);
     const slo = await get(t.dave!, '/payments-slo?env=staging&since=5m');
     expect(slo.status, slo.text).toBe(200);
     expect(slo.json).toMatchObject({ team: 'payments', source: 'config', env: 'staging' });
