@@ -259,6 +259,10 @@ describe.skipIf(!ok)('dashboards as code: generated, config and repository dashb
     expect(injected.status).toBe(400);
     expect(injected.json.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'env' } });
     expect((await get(t.alice!, '/payments-api')).status).toBe(400);
+    // Longer than observability.query.maxRange (31d): the request's fault, one 422.
+    const tooLong = await get(t.alice!, '/payments-api?env=staging&since=40d');
+    expect(tooLong.status, tooLong.text).toBe(422);
+    expect(tooLong.json.error.code).toBe('OBSERVABILITY_QUERY_TOO_LARGE');
     expect((await api(server, null, 'GET', '/api/observability/dashboards')).status).toBe(401);
   });
 

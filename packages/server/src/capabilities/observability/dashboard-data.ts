@@ -28,7 +28,8 @@ export interface DashboardDataDeps {
  * Runs every panel of `dashboard` over the last `since` in `env` as `principal`: the gate scopes
  * each query exactly like the caller's own queries, so a dashboard shows nothing its viewer
  * could not query. One panel's failure is that panel's `error`; only when every panel found
- * Prometheus unavailable is the answer OBSERVABILITY_UNAVAILABLE (503) as a whole.
+ * Prometheus unavailable is the answer OBSERVABILITY_UNAVAILABLE (503) as a whole, and when the
+ * range is over the gate's limits for every panel, OBSERVABILITY_QUERY_TOO_LARGE (422).
  */
 export async function dashboardData(
   deps: DashboardDataDeps,
@@ -74,6 +75,10 @@ export async function dashboardData(
 
   if (panels.every((p) => p.error?.code === 'OBSERVABILITY_UNAVAILABLE')) {
     throw new IdpError('OBSERVABILITY_UNAVAILABLE', panels[0]!.error!.message, { errorType: 'unavailable' });
+  }
+  // `since` over the gate's maxRange (or points over maxPoints) is the request's fault, not the panels'.
+  if (panels.every((p) => p.error?.code === 'OBSERVABILITY_QUERY_TOO_LARGE')) {
+    throw new IdpError('OBSERVABILITY_QUERY_TOO_LARGE', panels[0]!.error!.message, { field: 'since' });
   }
   return {
     name: spec.name,
