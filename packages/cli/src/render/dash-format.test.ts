@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DashboardData, PanelData } from '@idp/contracts';
-import { dashHeading, formatDashboard, formatPanel, formatProblem } from './dash-format.ts';
+import { dashHeading, formatDashboard, formatPanel, formatProblem, wrap } from './dash-format.ts';
 
 const plain = { columns: 100, colour: false };
 
@@ -66,6 +66,28 @@ describe('formatPanel', () => {
     expect(lines[1]).toMatch(/59 req\/s$/);
   });
 
+  it("wraps a long error to the terminal's width, continuation lines indented", () => {
+    const message = `found duplicate series for the match group ${'{team="payments"} '.repeat(6)}on the right hand-side`;
+    const lines = formatPanel(panel({ error: { code: 'OBSERVABILITY_QUERY_INVALID', message } }), {
+      columns: 60,
+      colour: false,
+    });
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines[1]).toMatch(/^ {2}error \[OBSERVABILITY_QUERY_INVALID\]: found/);
+    for (const line of lines.slice(2)) expect(line).toMatch(/^ {4}\S/);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(60);
+    expect(lines.slice(1).join(' ').replace(/\s+/g, ' ').trim()).toBe(
+      `error [OBSERVABILITY_QUERY_INVALID]: ${message}`.replace(/\s+/g, ' ').trim(),
+    );
+  });
+
+  it('wraps at spaces and cuts only a word longer than a line', () => {
+    expect(wrap('aaa bbb ccc', 7)).toEqual(['aaa bbb', 'ccc']);
+    expect(wrap('x'.repeat(25), 10)).toEqual(['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5)]);
+    expect(wrap('aaaa bbbb cccc dddd', 10, 2)).toEqual(['aaaa bbbb', 'cccc dddd']);
+    expect(wrap('', 10)).toEqual(['']);
+  });
+
   it('says when a panel had more series than it shows', () => {
     const lines = formatPanel(
       panel({ series: [{ labels: {}, name: 'a', points: ramp(3), last: 2 }], truncated: true }),
@@ -96,10 +118,16 @@ describe('formatDashboard', () => {
   };
 
   it('heads the panels with the title, team, env and range, a blank line before each panel', () => {
-    expect(dashHeading(data)).toBe(
-      'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 1m',
-    );
-    expect(formatDashboard(data, plain)).toBe(`${dashHeading(data)}\n\nA (req/s)\n  no data\n\nB (cores)\n  no data\n`);
+    const heading = 'payments-api golden signals (payments-api) · team payments · env staging · last 1h, step 1m';
+    expect(dashHeading(data)).toEqual([heading]);
+    expect(formatDashboard(data, plain)).toBe(`${heading}\n\nA (req/s)\n  no data\n\nB (cores)\n  no data\n`);
+  });
+
+  it('breaks the heading between its parts on a narrow terminal', () => {
+    expect(dashHeading(data, 60)).toEqual([
+      'payments-api golden signals (payments-api) · team payments',
+      'env staging · last 1h, step 1m',
+    ]);
   });
 });
 

@@ -24,20 +24,61 @@ function truncate(text: string, width: number): string {
   return width <= 1 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
 }
 
-/** `payments-api golden signals · payments · staging · last 1h, step 1m`. */
-export function dashHeading(data: DashboardData): string {
+/**
+ * `text` in lines of at most `width` characters, broken at spaces (a word longer than a line is
+ * cut); lines after the first are `hanging` narrower, for their indent.
+ */
+export function wrap(text: string, width: number, hanging = 0): string[] {
+  const lines: string[] = [];
+  let line = '';
+  const room = () => Math.max(10, lines.length === 0 ? width : width - hanging);
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    let rest = word;
+    while (rest !== '') {
+      const sep = line === '' ? '' : ' ';
+      if (line.length + sep.length + rest.length <= room()) {
+        line += sep + rest;
+        rest = '';
+      } else if (line !== '') {
+        lines.push(line);
+        line = '';
+      } else {
+        const cut = room();
+        lines.push(rest.slice(0, cut));
+        rest = rest.slice(cut);
+      }
+    }
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
+}
+
+/** `payments-api: golden signals (payments-api) · team payments · env staging · last 1h, step 1m`, in lines of at most `columns`. */
+export function dashHeading(data: DashboardData, columns = Infinity): string[] {
   const parts = [data.title === data.name ? data.name : `${data.title} (${data.name})`];
   if (data.team !== '') parts.push(`team ${data.team}`);
   parts.push(`env ${data.env}`, `last ${formatSeconds(data.end - data.start)}, step ${formatSeconds(data.step)}`);
-  return parts.join(' · ');
+  const lines: string[] = [];
+  for (const part of parts) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 3 + part.length <= columns) lines[lines.length - 1] = `${last} · ${part}`;
+    else lines.push(truncate(part, columns));
+  }
+  return lines;
 }
 
 /** One panel: its title (with the unit), then its series lines, its error, or that it has no data. */
 export function formatPanel(panel: PanelData, view: DashView): string[] {
   const unit = unitLabel(panel.unit);
-  const title = paint(view.colour, '1', panel.title) + (unit === '' ? '' : ` (${unit})`);
+  const suffix = unit === '' ? '' : ` (${unit})`;
+  const title = paint(view.colour, '1', truncate(panel.title, view.columns - suffix.length)) + suffix;
   if (panel.error) {
-    return [title, `${INDENT}${paint(view.colour, '31', `error [${panel.error.code}]: ${panel.error.message}`)}`];
+    const text = `error [${panel.error.code}]: ${panel.error.message}`;
+    const lines = wrap(text, view.columns - INDENT.length, INDENT.length);
+    return [
+      title,
+      ...lines.map((l, i) => `${INDENT}${i === 0 ? '' : ' '.repeat(INDENT.length)}${paint(view.colour, '31', l)}`),
+    ];
   }
   if (panel.series.length === 0) return [title, `${INDENT}${paint(view.colour, '2', 'no data')}`];
   const rows = panel.series.map((s) => {
@@ -62,7 +103,7 @@ export function formatPanel(panel: PanelData, view: DashView): string[] {
 
 /** The whole dashboard: the heading, then each panel with a blank line before it. */
 export function formatDashboard(data: DashboardData, view: DashView): string {
-  const lines = [paint(view.colour, '1', dashHeading(data))];
+  const lines = dashHeading(data, view.columns).map((l) => paint(view.colour, '1', l));
   for (const panel of data.panels) lines.push('', ...formatPanel(panel, view));
   return `${lines.join('\n')}\n`;
 }
