@@ -21,6 +21,33 @@ const CODES = ['2xx', '4xx', '5xx'];
 /** Series in the dashboard class's exporter (bucket, sum and count per service, and counters by code). */
 export const DASHBOARD_SERIES = TEAMS.length * SERVICE_KINDS.length * ENVS.length * (BUCKETS.length + 2 + CODES.length);
 
+/** The dashboard class's samples at time t (seconds): [name, labels, value]. */
+function dashboardSamples(t: number): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = [];
+  TEAMS.forEach((team, ti) => {
+    for (const [si, kind] of SERVICE_KINDS.entries()) {
+      for (const [ei, env] of ENVS.entries()) {
+        const labels = `team="${team}",service="${team}-${kind}",env="${env}",namespace="${team}-${env}"`;
+        const perSecond = 5 + ti * 3 + si * 7 + ei * 11;
+        // A latency spread per service: the share of requests at or under each bucket's bound.
+        const scale = 0.02 * (1 + ((ti + si + ei) % 5));
+        for (const le of BUCKETS) {
+          const share = le === '+Inf' ? 1 : 1 - Math.exp(-Number(le) / scale);
+          const value = String(Math.floor(t * perSecond * share));
+          out.push(['http_request_duration_seconds_bucket', `${labels},le="${le}"`, value]);
+        }
+        out.push(['http_request_duration_seconds_sum', labels, (t * perSecond * scale).toFixed(3)]);
+        out.push(['http_request_duration_seconds_count', labels, String(t * perSecond)]);
+        CODES.forEach((code, ci) => {
+          const share = ci === 0 ? 0.9 : ci === 1 ? 0.08 : 0.02;
+          out.push(['http_requests_total', `${labels},code="${code}"`, String(Math.floor(t * perSecond * share))]);
+        });
+      }
+    }
+  });
+  return out;
+}
+
 /** The exporter's body: counters that grow with time, so rate() and histogram_quantile have something to say. */
 export function exposition(): string {
   const t = Math.floor(Date.now() / 1000);
@@ -29,67 +56,100 @@ export function exposition(): string {
       `idp_proxy_requests_total{team="${team}",service="${service}",env="${env}",namespace="${env}",release="${service}@v1",code="${code}"} ${t * perSecond}`,
   );
   lines.unshift('# TYPE idp_proxy_requests_total counter');
-  const buckets: string[] = ['# TYPE http_request_duration_seconds histogram'];
-  const counters: string[] = ['# TYPE http_requests_total counter'];
-  TEAMS.forEach((team, ti) => {
-    for (const [si, kind] of SERVICE_KINDS.entries()) {
-      for (const [ei, env] of ENVS.entries()) {
-        const labels = `team="${team}",service="${team}-${kind}",env="${env}",namespace="${team}-${env}"`;
-        const perSecond = 5 + ti * 3 + si * 7 + ei * 11;
-        // A latency spread per service: the share of requests at or under each bucket's bound.
-        const scale = 0.02 * (1 + ((ti + si + ei) % 5));
-        BUCKETS.forEach((le) => {
-          const bound = le === '+Inf' ? Infinity : Number(le);
-          const share = bound === Infinity ? 1 : 1 - Math.exp(-bound / scale);
-          buckets.push(
-            `http_request_duration_seconds_bucket{${labels},le="${le}"} ${Math.floor(t * perSecond * share)}`,
-          );
-        });
-        buckets.push(`http_request_duration_seconds_sum{${labels}} ${(t * perSecond * scale).toFixed(3)}`);
-        buckets.push(`http_request_duration_seconds_count{${labels}} ${t * perSecond}`);
-        CODES.forEach((code, ci) => {
-          const share = ci === 0 ? 0.9 : ci === 1 ? 0.08 : 0.02;
-          counters.push(`http_requests_total{${labels},code="${code}"} ${Math.floor(t * perSecond * share)}`);
-        });
-      }
+  for (const [name, labels, value] of dashboardSamples(t)) lines.push(`${name}{${labels}} ${value}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The dashboard series' past, as the scrapes would have stored it (same job and instance labels),
+ * every `step` seconds from `from` to `to`: OpenMetrics for `promtool tsdb create-blocks-from`.
+ */
+export function dashboardHistory(from: number, to: number, step: number, targetLabels: string): string {
+  const families = new Map<string, string[]>();
+  for (let t = from; t <= to; t += step) {
+    for (const [name, labels, value] of dashboardSamples(t)) {
+      let lines = families.get(name);
+      if (!lines) families.set(name, (lines = []));
+      lines.push(`${name}{${labels},${targetLabels}} ${value} ${t}`);
     }
-  });
-  return `${[...lines, ...buckets, ...counters].join('\n')}\n`;
+  }
+  let out = '';
+  for (const [name, lines] of families) out += `# TYPE ${name} unknown\n${lines.join('\n')}\n`;
+  return `${out}# EOF\n`;
+}
+
+export interface BenchQuery {
+  query: string;
+  /** A query_range over the last `seconds` at `step`; an instant query without. */
+  range?: { seconds: number; step: number };
 }
 
 export interface QueryClass {
   name: string;
-  /** Instant queries; the range query is the first of them over `rangeSeconds` at `step`. */
-  instant: string[];
-  range: { query: string; seconds: number; step: number };
-  /** The result count an admin sees for instant[0] once every series has two samples. */
+  about: string;
+  queries: BenchQuery[];
+  /** Rounds of slices per path (each path takes its turn in every round), and queries per slice. */
+  rounds: number;
+  perSlice: number;
+  /** Whether the first query's answer (as an admin) shows every series scraped twice. */
   readyWhen: (resultCount: number) => boolean;
 }
+
+const SERVICES = TEAMS.length * SERVICE_KINDS.length * ENVS.length;
 
 export const QUERY_CLASSES: QueryClass[] = [
   {
     name: 'small',
-    instant: [
-      'sum by (service) (rate(idp_proxy_requests_total[1m]))',
-      'sum by (service, code) (rate(idp_proxy_requests_total{code="5xx"}[1m]))',
-      'sum by (service) (rate(idp_proxy_requests_total{code="5xx"}[1m])) / sum by (service) (rate(idp_proxy_requests_total[1m]))',
+    about: "a service page's queries over 5 series: 3 instant, 1 range (5 min, step 15 s)",
+    queries: [
+      { query: 'sum by (service) (rate(idp_proxy_requests_total[1m]))' },
+      { query: 'sum by (service, code) (rate(idp_proxy_requests_total{code="5xx"}[1m]))' },
+      {
+        query:
+          'sum by (service) (rate(idp_proxy_requests_total{code="5xx"}[1m])) / sum by (service) (rate(idp_proxy_requests_total[1m]))',
+      },
+      { query: 'sum by (service) (rate(idp_proxy_requests_total[1m]))', range: { seconds: 300, step: 15 } },
     ],
-    range: { query: 'sum by (service) (rate(idp_proxy_requests_total[1m]))', seconds: 300, step: 15 },
+    rounds: 20,
+    perSlice: 50,
     readyWhen: (n) => n === 3,
   },
   {
-    name: 'dashboard',
-    instant: [
-      'histogram_quantile(0.99, sum by (le, service, env) (rate(http_request_duration_seconds_bucket[1m])))',
-      'sum by (service, env, code) (rate(http_requests_total[1m]))',
-      'sum by (service) (rate(http_requests_total{code="5xx"}[1m])) / sum by (service) (rate(http_requests_total[1m]))',
-      'sum by (service) (rate(http_request_duration_seconds_sum[1m])) / sum by (service) (rate(http_request_duration_seconds_count[1m]))',
+    name: 'dashboard-now',
+    about: `a team dashboard's current-value panels over ${DASHBOARD_SERIES} series: 4 instant queries (p99 from histogram buckets, rates by code, error ratio, mean latency)`,
+    queries: [
+      { query: 'histogram_quantile(0.99, sum by (le, service, env) (rate(http_request_duration_seconds_bucket[1m])))' },
+      { query: 'sum by (service, env, code) (rate(http_requests_total[1m]))' },
+      {
+        query:
+          'sum by (service) (rate(http_requests_total{code="5xx"}[1m])) / sum by (service) (rate(http_requests_total[1m]))',
+      },
+      {
+        query:
+          'sum by (service) (rate(http_request_duration_seconds_sum[1m])) / sum by (service) (rate(http_request_duration_seconds_count[1m]))',
+      },
     ],
-    range: {
-      query: 'histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket[1m])))',
-      seconds: 900,
-      step: 15,
-    },
-    readyWhen: (n) => n === TEAMS.length * SERVICE_KINDS.length * ENVS.length,
+    rounds: 10,
+    perSlice: 50,
+    readyWhen: (n) => n === SERVICES,
+  },
+  {
+    name: 'dashboard-1h',
+    about: `a team dashboard's graphs over the last hour of the same series: 3 range queries (1 h, step 15 s: p99 from histogram buckets, rates by code, error ratio)`,
+    queries: [
+      {
+        query: 'histogram_quantile(0.99, sum by (le, service) (rate(http_request_duration_seconds_bucket[1m])))',
+        range: { seconds: 3600, step: 15 },
+      },
+      { query: 'sum by (service, env, code) (rate(http_requests_total[5m]))', range: { seconds: 3600, step: 15 } },
+      {
+        query:
+          'sum by (service) (rate(http_requests_total{code="5xx"}[5m])) / sum by (service) (rate(http_requests_total[5m]))',
+        range: { seconds: 3600, step: 15 },
+      },
+    ],
+    rounds: 20,
+    perSlice: 15,
+    readyWhen: (n) => n > 0,
   },
 ];

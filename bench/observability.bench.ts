@@ -1,8 +1,10 @@
 // Query gate overhead: latency of PromQL queries through idp's gate (/api/observability/query and
 // /query_range) against the same queries sent straight to Prometheus, in the same run, per class
-// of query (bench/observability-exporter.ts: a service page's small queries over 5 series, a team
-// dashboard's over an 816-series exporter with a histogram). Targets: the gate as a developer at
-// most 1.2× Prometheus at p50 and at most 5 ms more at p99.
+// of query (bench/observability-exporter.ts): a service page's small queries over 5 series; a team
+// dashboard's current values over an 816-series exporter with a latency histogram; the same
+// dashboard's graphs over the last hour (an hour of history is loaded before Prometheus starts,
+// bench/observability-prometheus.ts). Targets: the gate as a developer at most 1.2× Prometheus at
+// p50 and at most 5 ms more at p99.
 //
 // The reference for the targets is Prometheus given the very query the gate forwards for the
 // developer (their team and environments spliced into every selector), so both paths answer the
@@ -10,8 +12,8 @@
 // Prometheus with the query as written (every team's series) and the gate as an admin (no
 // rewrite) are shown beside it.
 //
-// A real Prometheus (/usr/bin/prometheus, or IDP_PROMETHEUS_PATH) scrapes the exporter every
-// second; the control plane runs in this process (startTestServer) with observability.prometheus.url
+// A real Prometheus (/usr/bin/prometheus, or IDP_PROMETHEUS_PATH; promtool beside it) scrapes the
+// exporter every second; the control plane runs in this process (startTestServer) with observability.prometheus.url
 // pointing at it. Queries are sent one at a time over keep-alive connections; the paths take
 // turns in short slices so that load from elsewhere on the machine hits them alike.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,14 +24,12 @@ import { parseDocument } from 'yaml';
 import { scopeQuery } from '@idp/core';
 import { ACME_CONFIG, startTestServer, type TestServer } from '../test/support/server.ts';
 import { userTokens } from '../test/support/tokens.ts';
-import { startScrapedPrometheus, type ScrapedPrometheus } from '../test/support/prometheus.ts';
+import type { ScrapedPrometheus } from '../test/support/prometheus.ts';
 import { DASHBOARD_SERIES, exposition, QUERY_CLASSES, type QueryClass } from './observability-exporter.ts';
+import { startPrometheusWithHistory } from './observability-prometheus.ts';
 
-const ROUNDS: Record<string, number> = {
-  small: Number(process.env.BENCH_OBSERVABILITY_ROUNDS ?? 20),
-  dashboard: Number(process.env.BENCH_OBSERVABILITY_DASHBOARD_ROUNDS ?? 10),
-};
-const PER_SLICE = Number(process.env.BENCH_OBSERVABILITY_PER_SLICE ?? 50);
+/** More or fewer rounds than each class's own (e.g. 0.2 for a quick look). */
+const SCALE = Number(process.env.BENCH_OBSERVABILITY_SCALE ?? 1);
 const TARGET_RATIO_P50 = 1.2;
 const TARGET_ADDED_P99_MS = 5;
 
@@ -86,11 +86,12 @@ function get(target: Target, path: string): Promise<{ ms: number; status: number
 
 function queryPaths(cls: QueryClass, target: Target): string[] {
   const now = Math.floor(Date.now() / 1000);
-  const { query, seconds, step } = cls.range;
-  return [
-    ...cls.instant.map((q) => `/query?query=${encodeURIComponent(target.text(q))}`),
-    `/query_range?query=${encodeURIComponent(target.text(query))}&start=${now - seconds}&end=${now}&step=${step}`,
-  ];
+  return cls.queries.map(({ query, range }) => {
+    const q = encodeURIComponent(target.text(query));
+    return range
+      ? `/query_range?query=${q}&start=${now - range.seconds}&end=${now}&step=${range.step}`
+      : `/query?query=${q}`;
+  });
 }
 
 async function slice(target: Target, paths: string[], count: number, record: boolean): Promise<void> {
@@ -120,7 +121,7 @@ export async function run(): Promise<Record<string, number | string>> {
   let server: TestServer | undefined;
   const agents: Agent[] = [];
   try {
-    prom = await startScrapedPrometheus(exposition);
+    prom = await startPrometheusWithHistory(exposition);
     const promUrl = prom.url;
     const promExit = new Promise<never>((_, reject) =>
       prom!.process.once('exit', (code) => reject(new Error(`prometheus exited with ${code}`))),
@@ -132,7 +133,7 @@ export async function run(): Promise<Record<string, number | string>> {
     ]);
     // Every series scraped twice: the rates of each class's first query cover all its services.
     for (const cls of QUERY_CLASSES) {
-      const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(cls.instant[0]!)}`;
+      const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(cls.queries[0]!.query)}`;
       await poll(`${cls.name} series scraped twice`, async () => {
         const body = (await (await fetch(url)).json()) as any;
         return cls.readyWhen(body.data?.result?.length ?? 0) ? true : undefined;
@@ -173,9 +174,10 @@ export async function run(): Promise<Record<string, number | string>> {
       const targets = [direct, directScoped, gated, admin];
 
       // The gate really scopes: alice (payments) gets what Prometheus answers for the scoped query, and only payments'.
-      const probe = `/query?query=${encodeURIComponent(cls.instant[0]!)}`;
-      const viaGate = await get(gated, probe);
-      const viaPrometheus = await get(directScoped, `/query?query=${encodeURIComponent(scoped(cls.instant[0]!))}`);
+      const [viaGate, viaPrometheus] = [
+        await get(gated, queryPaths(cls, gated)[0]!),
+        await get(directScoped, queryPaths(cls, directScoped)[0]!),
+      ];
       const teams = new Set(((JSON.parse(viaGate.body) as any).data?.result ?? []).map((r: any) => r.metric.service));
       if (
         viaGate.status !== 200 ||
@@ -186,11 +188,12 @@ export async function run(): Promise<Record<string, number | string>> {
         throw new Error(`${cls.name}: gate answered ${viaGate.status} ${viaGate.body.slice(0, 300)}`);
 
       // Warm-up (JIT, keep-alive sockets, Prometheus' caches), then measure in alternating slices.
-      for (const t of targets) await slice(t, queryPaths(cls, t), PER_SLICE, false);
-      const rounds = ROUNDS[cls.name] ?? 10;
+      const perSlice = cls.perSlice;
+      for (const t of targets) await slice(t, queryPaths(cls, t), perSlice, false);
+      const rounds = Math.max(1, Math.round(cls.rounds * SCALE));
       for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? targets : [...targets].reverse();
-        for (const t of order) await slice(t, queryPaths(cls, t), PER_SLICE, true);
+        for (const t of order) await slice(t, queryPaths(cls, t), perSlice, true);
       }
       const [d, ds, g, a] = targets.map(summarize) as [Summary, Summary, Summary, Summary];
       const row = (name: string, s: Summary) =>
@@ -214,7 +217,7 @@ export async function run(): Promise<Record<string, number | string>> {
         return `  ${who} vs ${refName}: p50 ${ratio.toFixed(2)}× (+${(x.p50 - ref.p50).toFixed(3)} ms${target ? `; target ≤ ${TARGET_RATIO_P50}×${mark(okRatio)}` : ''}), p99 ${added >= 0 ? '+' : ''}${added.toFixed(3)} ms${target ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms${mark(okAdded)})` : ''}`;
       };
       lines.push(
-        `${cls.name}: ${cls.instant.length} instant queries + 1 query_range (${cls.range.seconds / 60} min, step ${cls.range.step} s) in turn; ${rounds} rounds of alternating ${PER_SLICE}-query slices per path`,
+        `${cls.name}: ${cls.about}, in turn; ${rounds} rounds of alternating ${perSlice}-query slices per path`,
         row(direct.name, d),
         row(directScoped.name, ds),
         row(gated.name, g),
@@ -237,7 +240,7 @@ export async function run(): Promise<Record<string, number | string>> {
 
     const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(
-      `one query at a time over keep-alive connections; developer: alice (team payments), so the scope rewrite runs; dashboard exporter: ${DASHBOARD_SERIES} series of 8 teams (Prometheus holds only the samples since it started, so range queries read a minute or so)`,
+      `one query at a time over keep-alive connections; developer: alice (team payments), so the scope rewrite runs; dashboard exporter: ${DASHBOARD_SERIES} series of 8 teams, an hour of history`,
     );
     console.log(`machine: ${availableParallelism()} cores, load average ${loadavg}; control plane in-process`);
     for (const line of lines) console.log(line);

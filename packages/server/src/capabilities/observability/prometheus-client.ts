@@ -14,7 +14,8 @@ export interface PrometheusAnswer {
   status: number;
   /** Whether Prometheus said it is JSON (its API answers are; a proxy's error page is not). */
   json: boolean;
-  body: string;
+  /** As it came (a JSON answer is passed on without being decoded and encoded again). */
+  body: Buffer;
 }
 
 export interface PrometheusRequestOptions {
@@ -73,7 +74,7 @@ function once(url: string, opts: PrometheusRequestOptions): Promise<PrometheusAn
         resolve({
           status: res.statusCode ?? 0,
           json: res.headers['content-type']?.includes('json') ?? false,
-          body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
         });
       });
     };

@@ -4,7 +4,7 @@
 import { IdpError, type Principal } from '@idp/contracts';
 import { parseQuery, parseSeriesSelector, scopedMatchAll, scopeParsed, type Scope } from '@idp/core';
 import type { ObservabilityConfig } from '../../config/index.ts';
-import { prometheusRequest } from './prometheus-client.ts';
+import { prometheusRequest, type PrometheusAnswer } from './prometheus-client.ts';
 
 export interface QueryGateDeps {
   /** Where Prometheus answers (observability.prometheus.url, or the managed one); null: none. */
@@ -27,7 +27,10 @@ const SCOPE_CACHE_MAX = 1_000;
 /** What Prometheus answered, passed on as it is (status code and JSON text). */
 export interface Forwarded {
   status: number;
-  body: string;
+  /** The JSON text (decoded from `bytes` when first read). */
+  readonly body: string;
+  /** The body as Prometheus sent it, when it came from Prometheus: the routes pass these bytes on undecoded. */
+  readonly bytes?: Buffer;
 }
 
 export type QueryEndpoint = 'query' | 'query_range' | 'series' | 'labels' | `label/${string}/values`;
@@ -44,8 +47,12 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export class QueryGate {
   private readonly scopes = new Map<string, { at: number; scope: Promise<Scope> }>();
+  /** Prometheus' own timeout (observability.query.timeout) and a little more for the answer to arrive. */
+  private readonly forwardTimeoutMs: number;
 
-  constructor(private readonly deps: QueryGateDeps) {}
+  constructor(private readonly deps: QueryGateDeps) {
+    this.forwardTimeoutMs = ((durationSeconds(deps.limits.timeout) ?? 30) + 5) * 1000;
+  }
 
   /** The caller's scope: all for admins, else their teams and the environments they may read them in. */
   async scopeFor(principal: Principal): Promise<Scope> {
@@ -171,8 +178,8 @@ export class QueryGate {
         { errorType: 'unavailable' },
       );
     }
-    const timeoutMs = ((durationSeconds(this.deps.limits.timeout) ?? 30) + 5) * 1000;
-    let res: Forwarded & { json: boolean };
+    const timeoutMs = this.forwardTimeoutMs;
+    let res: PrometheusAnswer;
     try {
       const url = `${base.replace(/\/+$/, '')}/api/v1/${endpoint}`;
       // Prometheus takes label values by GET only; the rest by POST (long queries stay out of URLs).
@@ -184,13 +191,24 @@ export class QueryGate {
     }
     // A proxy's or a starting Prometheus' non-API answer is "unavailable", not something to pass on.
     if (!res.json || res.status >= 500) {
-      if (res.json && res.status === 503 && /"errorType":"timeout"/.test(res.body)) {
-        return { status: res.status, body: res.body };
+      if (res.json && res.status === 503 && /"errorType":"timeout"/.test(res.body.toString('utf8'))) {
+        return forwarded(res.status, res.body);
       }
       throw unavailable();
     }
-    return { status: res.status, body: res.body };
+    return forwarded(res.status, res.body);
   }
+}
+
+function forwarded(status: number, bytes: Buffer): Forwarded {
+  let text: string | undefined;
+  return {
+    status,
+    bytes,
+    get body() {
+      return (text ??= bytes.toString('utf8'));
+    },
+  };
 }
 
 function unavailable(): IdpError {

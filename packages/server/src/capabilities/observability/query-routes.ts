@@ -54,7 +54,10 @@ export const queryRoutes: RoutesPlugin<{ gate: QueryGate }> = async (app, { gate
   const handle = async (req: FastifyRequest, reply: FastifyReply, endpoint: QueryEndpoint) => {
     try {
       const answer = await gate.answer(req.ctx.principal, endpoint, paramsOf(req));
-      return reply.code(answer.status).type('application/json').send(answer.body);
+      return reply
+        .code(answer.status)
+        .type('application/json')
+        .send(answer.bytes ?? answer.body);
     } catch (err) {
       if (!(err instanceof IdpError)) throw err;
       const errorType = typeof err.details.errorType === 'string' ? err.details.errorType : 'bad_data';
