@@ -141,6 +141,25 @@ describe('idp metrics', () => {
     expect(JSON.parse(json.stderr).error.code).toBe('OBSERVABILITY_QUERY_INVALID');
   });
 
+  it("a query Prometheus refuses to evaluate: its own message under the catalogue's code, exit 2", async () => {
+    // Parses, but two payments series share team on each side.
+    const res = await idp(['idp_proxy_requests_total * on (team) idp_proxy_requests_total']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(
+      /^Error \[OBSERVABILITY_QUERY_INVALID\]: .*many-to-many matching not allowed.*\nTry this: /,
+    );
+  });
+
+  it('--time asks about another moment: before Prometheus started there is nothing, and it says so', async () => {
+    const hourAgo = String(Math.floor(Date.now() / 1000) - 3600);
+    const res = await idp([RATE_BY_SERVICE, `--time=${hourAgo}`]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toBe('No series: nothing you may read matches the query.\n');
+    const now = await idp([RATE_BY_SERVICE, `--time=${new Date().toISOString()}`, '-o', 'json']);
+    expect(JSON.parse(now.stdout).result).toHaveLength(2);
+  });
+
   it('refuses flags that do not go together before asking the server', async () => {
     const step = await idp(['up', '--step=30s']);
     expect(step.code).toBe(2);

@@ -169,11 +169,19 @@ function prometheusError(res: RawResponse, body: Record<string, unknown>): IdpEr
   const details = {
     status: res.status,
     ...(errorType ? { errorType } : {}),
-    ...(typeof body.hint === 'string' ? { hint: body.hint } : {}),
+    ...(typeof body.hint === 'string'
+      ? { hint: body.hint }
+      : errorType === 'execution'
+        ? { hint: EXECUTION_HINT }
+        : {}),
     ...(res.requestId ? { requestId: res.requestId } : {}),
   };
   return new IdpError(codeFor(body.code, errorType, res.status), message, details);
 }
+
+/** Prometheus parsed the query but could not evaluate it: there is no position to fix. */
+const EXECUTION_HINT =
+  'Prometheus could not evaluate the query as written: change it as the message says (run its parts alone to see their series).';
 
 function codeFor(code: unknown, errorType: string | undefined, status: number): ErrorCode {
   if (isErrorCode(code)) return code;
