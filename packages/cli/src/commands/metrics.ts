@@ -54,10 +54,9 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
     }
     const grid = rangeGrid(since, step, Date.now());
     const data = await this.api.queryRange(this.args.query, grid);
-    const series = data.resultType === 'matrix' ? data.result : [];
     return this.show(data, () =>
       data.resultType === 'matrix'
-        ? formatRange(series, grid, { unit, columns })
+        ? formatRange(data.result, grid, { unit, columns })
         : formatInstant(data, { unit, columns }),
     );
   }
