@@ -10,7 +10,7 @@ export default class Logs extends BaseCommand<typeof Logs> {
     'Prints `<time> <release> r<replica> <line>`, oldest first, from every replica of every release of the service',
     'in the environment (the current file and its rotated copies). JSON lines are printed as written; their level',
     'colours them on a terminal. You see the logs of what you may see the deployments of (your team’s services,',
-    'your own environments); anything else shows no lines. With --follow it prints the newest lines, then every new',
+    'your own environments) and what a team view in the platform config grants you; anything else shows no lines. With --follow it prints the newest lines, then every new',
     'line as it is written, until Ctrl-C. -o json prints the answer in Loki’s query_range shape (with --follow: one',
     'JSON event per line).',
   ].join(' ');

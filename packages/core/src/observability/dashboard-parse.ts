@@ -170,7 +170,7 @@ export function dashboardQueryProblems(spec: DashboardSpec, limits: ScopeLimits)
         panel: index,
         message: parsed.error.message,
         ...(parsed.error.code === 'OBSERVABILITY_QUERY_INVALID'
-          ? { hint: 'Try the query in `idp metrics:query` (or Prometheus) with the variables filled in.' }
+          ? { hint: 'Try the query in `idp metrics` (or Prometheus) with the variables filled in.' }
           : {}),
       });
     }

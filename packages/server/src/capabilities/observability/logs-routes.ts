@@ -22,7 +22,7 @@ export const logsRoutes: RoutesPlugin<{ logs: LogService; heartbeatMs?: number }
     {
       schema: {
         summary:
-          "A service's replica logs in an environment, in Loki's query_range shape for streams (newest `limit` lines). Only for who may read its deployments (deploy:read); anyone else gets an empty result. With follow=true: server-sent events, one line per `data:` (Loki's tail shape), heartbeat comments, until the client disconnects",
+          "A service's replica logs in an environment, in Loki's query_range shape for streams (newest `limit` lines). Only for who may read its deployments (deploy:read) or whom a team view (observability.teams) grants them; anyone else gets an empty result. With follow=true: server-sent events, one line per `data:` (Loki's tail shape), heartbeat comments, until the client disconnects",
         operationId: 'queryLogs',
         tags,
         querystring: LogsQuery,

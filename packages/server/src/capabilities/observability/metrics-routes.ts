@@ -33,7 +33,7 @@ export const metricsRoutes: RoutesPlugin<MetricsRoutesOptions> = async (
       schema: {
         summary: 'The control plane’s metrics in Prometheus text format (the scrape token or an admin token)',
         description:
-          'HTTP requests, policy decisions, environments, deployments, reconciler lag, and the edge proxy’s per-release requests and latency stamped with team, service, env, namespace and release.',
+          'HTTP requests, policy decisions, environments, deployments, reconciler lag, and the edge proxy’s per-release requests and latency and each replica’s up, restarts, CPU and memory, stamped with team, service, env, namespace and release.',
         operationId: 'metrics',
         tags: ['observability'],
         response: { 200: z.string().describe('Prometheus text exposition format 0.0.4'), ...errorResponses },
