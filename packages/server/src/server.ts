@@ -6,7 +6,11 @@ import { PolicyEngine, parseDuration, shortRef } from '@idp/core';
 import { buildApp, type Services } from './app.ts';
 import { AuditLog, unlockAuditKey } from './audit/index.ts';
 import { resolveAdminToken } from './admin-token.ts';
-import { systemClock, randomIds, type Clock, type IdSource } from './clock.ts';
+import { adminTokenLine, auditLine, secretsLine, storesLine } from './startup-lines.ts';
+import { systemClock, randomIds } from './clock.ts';
+import type { RunningServer, StartOptions } from './server-options.ts';
+
+export type { RunningServer, StartOptions } from './server-options.ts';
 import { loadConfig, policySourcesFor, storeUrls, type LoadedConfig } from './config/index.ts';
 import { Directory } from './identity/index.ts';
 import { PolicyGate } from './policy/gate.ts';
@@ -30,6 +34,7 @@ import {
   syncBaseEnvironments,
   type EnvironmentInfra,
 } from './capabilities/environments/index.ts';
+import { refreshSnapshots } from './capabilities/environments/snapshot-refresh.ts';
 import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
@@ -38,53 +43,12 @@ import { logRotationOptions } from './capabilities/observability/log-rotation-se
 import { LogService } from './capabilities/observability/logs.ts';
 import { TeamViews, unknownTeamWarnings } from './capabilities/observability/team-views.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
-import { PrometheusService, ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observability/index.ts';
-import { ControlPlaneMetrics } from './capabilities/observability/metrics-registry.ts';
+import { ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observability/index.ts';
+import { composeObservability } from './capabilities/observability/compose.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
-import { QueryGate } from './capabilities/observability/query-gate.ts';
-import { DashboardRegistry, catalogServices } from './capabilities/observability/dashboards.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-export interface StartOptions {
-  port?: number;
-  host?: string;
-  dataDir?: string;
-  configPath?: string;
-  databaseUrl?: string;
-  adminToken?: string;
-  logLevel?: string;
-  clock?: Clock;
-  ids?: IdSource;
-  /** false: no periodic catalog refresh (tests that want a still catalog). */
-  catalogTimer?: boolean;
-  /** The secret store's master key (hex or base64 of 32 bytes); else IDP_MASTER_KEY, else <data-dir>/master.key. */
-  masterKey?: string;
-  /** PostgreSQL admin URL for environments' databases; else IDP_POSTGRES_ADMIN_URL, else config postgres.adminUrl. */
-  postgresAdminUrl?: string;
-  /** Redis URL for environments' keyspaces; else IDP_REDIS_URL, else config redis.url. */
-  redisUrl?: string;
-  /** The edge proxy's port; else IDP_PROXY_PORT, else 7080 (0 picks a free one). */
-  proxyPort?: number;
-  /** false: no reaper or snapshot timers (tests drive them). */
-  environmentTimers?: boolean;
-  /** The bubblewrap binary for the workload sandbox; else IDP_BWRAP_PATH, else `bwrap` on PATH or /usr/bin/bwrap. */
-  bwrapPath?: string;
-  /** The audit chain's HMAC key (hex or base64 of 32 bytes); else IDP_AUDIT_KEY, else <data-dir>/audit.key. */
-  auditKey?: string;
-  /** Where start-up messages go; stderr by default (stdout is for results). */
-  log?: (line: string) => void;
-}
-
-export interface RunningServer {
-  url: string;
-  port: number;
-  dataDir: string;
-  adminTokenSource: string;
-  services: Services;
-  close(): Promise<void>;
-}
 
 function readVersion(): string {
   try {
@@ -333,29 +297,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await proxy.listen().catch((err: unknown) => {
       throw listenFailure('edge proxy', { host: proxyHost, port: proxyPort }, err);
     });
-    const metrics = new ControlPlaneMetrics({
+    const {
+      metrics,
+      prometheus,
+      query: observabilityQuery,
+      dashboards,
+    } = composeObservability({
       db: store.db,
       dialect: store.dialect,
+      config: loaded.config.observability,
+      dataDir,
+      log,
       proxy,
+      gate,
+      authz,
+      catalog,
+      views: teamViews,
       ownerOf: (service) => owners.ownerOf(service),
       reconciler: reconcilerLag,
       replicas: () => supervisor.list().map((group) => ({ release: group.release, replicas: group.replicas() })),
-    });
-    gate.onDecision = (action, decision) => metrics.observeDecision(action, decision);
-    const prometheus = new PrometheusService({ settings: loaded.config.observability.prometheus, dataDir, log });
-    const observabilityQuery = new QueryGate({
-      prometheusUrl: () => prometheus.prometheusUrl,
-      limits: loaded.config.observability.query,
-      mayReadTeamsIn: (ref, teams, envName) => authz.mayReadTeamsIn(ref, teams, envName),
-    });
-    // Dashboards as code: generated per catalog Component, the config's, and each deployed release's.
-    const dashboards = new DashboardRegistry({
-      db: store.db,
-      services: () => catalogServices(catalog),
-      config: loaded.config.observability.dashboards,
-      visibility: teamViews,
-      limits: loaded.config.observability.query,
-      log,
     });
     const services: Services = {
       store,
@@ -397,15 +357,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     for (const w of unknownTeamWarnings(loaded.config.observability.teams, isGroup)) log(w);
     log(`  state store: ${store.dialect} at ${store.location}`);
     log(`  policies: ${engine.policyIds.length} loaded`);
-    log(
-      `  secrets: master key ${masterKey.keyId} ${masterKey.source === 'IDP_MASTER_KEY' ? 'from IDP_MASTER_KEY' : `${masterKey.created ? 'created in' : 'in'} ${masterKey.source} (mode 0600; back it up: without it the secrets cannot be read)`}; access webhook: ${notifier.target}`,
-    );
-    log(
-      `  audit: chain keyed (HMAC-SHA256) with key ${auditKey.keyId} ${auditKey.source === 'IDP_AUDIT_KEY' ? 'from IDP_AUDIT_KEY' : `${auditKey.created ? 'created in' : 'in'} ${auditKey.source} (mode 0600; back it up: without it the log cannot be verified)`}${auditKey.keyedFrom > 1 ? ` from record ${auditKey.keyedFrom} (earlier ones: plain SHA-256)` : ''}; unauthenticated requests: ${loaded.config.auth.rateLimit.unauthenticatedPerMinute}/min per client, burst ${loaded.config.auth.rateLimit.burst}`,
-    );
-    log(
-      `  environments: PostgreSQL ${infra.postgres ? `${infra.postgres.endpoint.host}:${infra.postgres.endpoint.port} (${infra.postgresSource})` : 'not configured (postgres.adminUrl / IDP_POSTGRES_ADMIN_URL)'}; Redis ${infra.redis ? `${infra.redis.endpoint.host}:${infra.redis.endpoint.port} (${infra.redisSource})` : 'not configured (redis.url / IDP_REDIS_URL)'}`,
-    );
+    log(secretsLine(masterKey, notifier.target));
+    log(auditLine(auditKey, loaded.config.auth.rateLimit));
+    log(storesLine(infra));
     for (const line of baseSync.lines) log(`    base ${line}`);
     if (!infra.postgres || !infra.redis)
       log('    env:create says per resource what is missing until both are configured and reachable');
@@ -431,11 +385,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       lifecycle.register('snapshot refresh', () => snapshots.stop());
       snapshots.start();
     }
-    log(
-      admin.source === 'IDP_ADMIN_TOKEN'
-        ? '  admin token: from IDP_ADMIN_TOKEN'
-        : `  admin token: ${admin.created ? 'created in' : 'in'} ${admin.source} (mode 0600); use it with: idp login --url ${url} --token "$(cat ${admin.source})"`,
-    );
+    log(adminTokenLine(admin, url));
     return {
       url,
       port: actualPort,
@@ -462,16 +412,4 @@ function environmentInfra(loaded: LoadedConfig, opts: StartOptions, env: NodeJS.
     postgresSource: postgres.source,
     redisSource: redis.source,
   };
-}
-
-/** Re-snapshots base databases that changed, so clones copy fresh data without waiting for pg_dump. */
-async function refreshSnapshots(environments: EnvironmentService, log: (line: string) => void): Promise<void> {
-  const snaps = environments.snapshots;
-  if (!snaps || (await environments.infra.postgres!.check())) return;
-  for (const [name, base] of Object.entries(environments.settings.base)) {
-    if (!base.database || base.tier === 'production') continue;
-    await snaps
-      .withBase(name, () => snaps.current(name, base.database!))
-      .catch((err: Error) => log(`environments: snapshot of ${name} failed: ${err.message}`));
-  }
 }
