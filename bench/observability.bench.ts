@@ -14,10 +14,10 @@
 //
 // A real Prometheus (/usr/bin/prometheus, or IDP_PROMETHEUS_PATH; promtool beside it) scrapes the
 // exporter every second; the control plane runs in this process (startTestServer) with observability.prometheus.url
-// pointing at it. Queries are sent one at a time over keep-alive connections; the paths take
-// turns in short slices so that load from elsewhere on the machine hits them alike.
+// pointing at it. Queries are sent one at a time over keep-alive connections; each path and its
+// reference take turns in short slices so that load from elsewhere on the machine hits them alike.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -114,11 +114,42 @@ function summarize(target: Target): Summary {
   return { p50, p95, p99, n: sorted.length, errors: target.errors };
 }
 
+interface Relay {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The floor for any gate written in Node: a bare pass-through to Prometheus (node:http, kept-alive
+ * connections, the answer piped back) with no auth, no scoping and no framework.
+ */
+async function startRelay(prometheusUrl: string): Promise<Relay> {
+  const agent = new Agent({ keepAlive: true });
+  const relay = createServer((req, res) => {
+    const out = request(`${prometheusUrl}${req.url}`, { method: req.method, headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.once('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(relay.address() as { port: number }).port}`,
+    close: async () => {
+      relay.closeAllConnections();
+      agent.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
+}
+
 const resultCount = (body: string): number => ((JSON.parse(body) as any).data?.result ?? []).length;
 
 export async function run(): Promise<Record<string, number | string>> {
   let prom: ScrapedPrometheus | undefined;
   let server: TestServer | undefined;
+  let relay: Relay | undefined;
   const agents: Agent[] = [];
   try {
     prom = await startPrometheusWithHistory(exposition);
@@ -145,6 +176,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const configPath = join(dirname(ACME_CONFIG), 'idp.observability-bench.config.yaml');
     writeFileSync(configPath, doc.toString());
     server = await startTestServer({ configPath });
+    relay = await startRelay(promUrl);
     const { alice } = await userTokens(server, ['alice']);
 
     // What the gate forwards for alice: her teams and environments in every selector.
@@ -171,7 +203,8 @@ export async function run(): Promise<Record<string, number | string>> {
       const directScoped = target('prometheus, scoped', promUrl, '/api/v1', scoped);
       const gated = target('gate, developer', server.url, '/api/observability', asWritten, alice);
       const admin = target('gate, admin', server.url, '/api/observability', asWritten, server.adminToken);
-      const targets = [direct, directScoped, gated, admin];
+      const bare = target('bare relay', relay!.url, '/api/v1', asWritten);
+      const targets = [direct, directScoped, gated, admin, bare];
 
       // The gate really scopes: alice (payments) gets what Prometheus answers for the scoped query, and only payments'.
       const [viaGate, viaPrometheus] = [
@@ -187,15 +220,23 @@ export async function run(): Promise<Record<string, number | string>> {
       )
         throw new Error(`${cls.name}: gate answered ${viaGate.status} ${viaGate.body.slice(0, 300)}`);
 
-      // Warm-up (JIT, keep-alive sockets, Prometheus' caches), then measure in alternating slices.
+      // Warm-up (JIT, keep-alive sockets, Prometheus' caches), then measure in alternating slices,
+      // each path against its reference: the developer's small scoped answers are not timed next
+      // to the all-teams ones (megabytes per query for the 1-hour class), whose garbage collection
+      // and Prometheus load would land on whichever path came next.
       const perSlice = cls.perSlice;
       for (const t of targets) await slice(t, queryPaths(cls, t), perSlice, false);
       const rounds = Math.max(1, Math.round(cls.rounds * SCALE));
-      for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? targets : [...targets].reverse();
-        for (const t of order) await slice(t, queryPaths(cls, t), perSlice, true);
+      for (const pair of [
+        [directScoped, gated],
+        [direct, admin, bare],
+      ]) {
+        for (let round = 0; round < rounds; round++) {
+          const order = round % 2 === 0 ? pair : [...pair].reverse();
+          for (const t of order) await slice(t, queryPaths(cls, t), perSlice, true);
+        }
       }
-      const [d, ds, g, a] = targets.map(summarize) as [Summary, Summary, Summary, Summary];
+      const [d, ds, g, a, r] = targets.map(summarize) as [Summary, Summary, Summary, Summary, Summary];
       const row = (name: string, s: Summary) =>
         `  ${name.padEnd(20)} p50 ${s.p50.toFixed(3).padStart(7)} ms  p95 ${s.p95.toFixed(3).padStart(7)} ms  p99 ${s.p99.toFixed(3).padStart(7)} ms  (${s.n} queries${s.errors ? `, ${s.errors} errors` : ''})`;
       const against = (who: string, x: Summary, ref: Summary, refName: string, target: boolean) => {
@@ -222,8 +263,10 @@ export async function run(): Promise<Record<string, number | string>> {
         row(directScoped.name, ds),
         row(gated.name, g),
         row(admin.name, a),
+        row(bare.name, r),
         against('developer', g, ds, 'Prometheus with the same scoped query', true),
         against('admin    ', a, d, 'Prometheus with the same query', false),
+        against('bare relay', r, d, 'Prometheus (the floor: one more HTTP hop in Node, nothing else)', false),
         against('developer', g, d, 'Prometheus with the query as written (all teams)', false),
       );
       for (const [name, s] of [
@@ -231,6 +274,7 @@ export async function run(): Promise<Record<string, number | string>> {
         ['direct scoped', ds],
         ['gate', g],
         ['admin gate', a],
+        ['bare relay', r],
       ] as const) {
         figures[`${cls.name} ${name} p50 ms`] = ms(s.p50);
         figures[`${cls.name} ${name} p99 ms`] = ms(s.p99);
@@ -248,6 +292,7 @@ export async function run(): Promise<Record<string, number | string>> {
     return figures;
   } finally {
     for (const a of agents) a.destroy();
+    await relay?.close();
     await server?.stop();
     await prom?.stop();
     // The copy of examples/acme that test/support/server.ts made on import goes when the process

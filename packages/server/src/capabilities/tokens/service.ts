@@ -8,6 +8,7 @@ import type { Clock, IdSource } from '../../clock.ts';
 import { BOOTSTRAP_ADMIN_REF, type Directory } from '../../identity/index.ts';
 import { PLATFORM, type PolicyGate } from '../../policy/gate.ts';
 import type { Database } from '../../store/index.ts';
+import { TokenAuthCache } from './auth-cache.ts';
 
 type TokenRow = Database['api_tokens'];
 
@@ -20,6 +21,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class TokenService {
   private readonly adminTokenHash: Buffer;
+  private readonly authCache: TokenAuthCache;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -32,6 +34,7 @@ export class TokenService {
     private readonly defaultTtl: string,
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
+    this.authCache = new TokenAuthCache(() => performance.now());
     gate.registerResolver('Token', async (id) => {
       const row = await this.db
         .selectFrom('api_tokens')
@@ -72,27 +75,41 @@ export class TokenService {
     const hash = hashToken(token);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenHash))
       return this.principalFor(BOOTSTRAP_ADMIN_REF, null);
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
-    if (!row) throw new IdpError('TOKEN_INVALID', 'the API token is not valid');
-    if (row.revoked_at) throw new IdpError('TOKEN_REVOKED', `the API token ${row.id} was revoked at ${row.revoked_at}`);
+    // Found valid a moment ago (auth-cache.ts): expiry and catalog membership are checked again below.
+    const cached = this.authCache.get(hash);
+    const stamp = this.authCache.stamp();
+    const row = cached
+      ? undefined
+      : await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    if (!cached && !row) throw new IdpError('TOKEN_INVALID', 'the API token is not valid');
+    if (row?.revoked_at)
+      throw new IdpError('TOKEN_REVOKED', `the API token ${row.id} was revoked at ${row.revoked_at}`);
+    const found = cached ?? {
+      id: row!.id,
+      userRef: row!.user_ref,
+      expiresAt: row!.expires_at,
+      lastUsedAt: row!.last_used_at,
+    };
     const now = this.clock.now();
-    if (row.expires_at && row.expires_at <= now.toISOString()) {
-      throw new IdpError('TOKEN_EXPIRED', `the API token ${row.id} expired at ${row.expires_at}`);
+    if (found.expiresAt && found.expiresAt <= now.toISOString()) {
+      throw new IdpError('TOKEN_EXPIRED', `the API token ${found.id} expired at ${found.expiresAt}`);
     }
-    if (!this.directory.users.has(row.user_ref)) {
+    if (!this.directory.users.has(found.userRef)) {
       throw new IdpError(
         'TOKEN_INVALID',
-        `the API token ${row.id} belongs to ${row.user_ref}, who is no longer in the catalog`,
+        `the API token ${found.id} belongs to ${found.userRef}, who is no longer in the catalog`,
       );
     }
-    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
+    if (!found.lastUsedAt || now.getTime() - Date.parse(found.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
       await this.db
         .updateTable('api_tokens')
         .set({ last_used_at: now.toISOString() })
-        .where('id', '=', row.id)
+        .where('id', '=', found.id)
         .execute();
+      found.lastUsedAt = now.toISOString();
     }
-    return this.principalFor(row.user_ref, row.id);
+    if (row) this.authCache.set(hash, found, stamp);
+    return this.principalFor(found.userRef, found.id);
   }
 
   async create(ctx: RequestContext, req: CreateTokenRequest): Promise<CreatedToken> {
@@ -188,6 +205,7 @@ export class TokenService {
         trx,
       );
     });
+    this.authCache.forget(id);
     return this.toToken({ ...row, revoked_at: now, revoked_by: ctx.principal.ref });
   }
 
