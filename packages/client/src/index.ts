@@ -17,6 +17,7 @@ export type {
   InstantOptions,
   RangeOptions,
   DashboardOptions,
+  TracesFilter,
 } from './observability.ts';
 // Answers are the contracts' own types; re-exported under the names callers already use.
 export type {

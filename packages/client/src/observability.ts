@@ -7,6 +7,8 @@ import {
   type ErrorCode,
   type LogTailEvent,
   type LogsResult,
+  type TraceResult,
+  type TracesResult,
 } from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
 import { idUrl, type RawResponse } from './transport.ts';
@@ -26,6 +28,20 @@ export interface LogsFilter {
   /** Most lines (the newest), default 1000, at most 5000. */
   limit?: number;
   direction?: 'backward' | 'forward';
+}
+
+/** Which requests of a service to list (GET /api/observability/traces). */
+export interface TracesFilter {
+  service: string;
+  env: string;
+  /** e.g. 1h (the default): requests that started since. */
+  since?: string;
+  /** e.g. 200ms: requests that took at least this long. */
+  minDuration?: string;
+  /** slowest (the default) or recent. */
+  order?: 'slowest' | 'recent';
+  /** Most traces, default 50, at most 500. */
+  limit?: number;
 }
 
 /** One series of an instant vector: its labels and `[unix seconds, value as text]`. */
@@ -119,6 +135,21 @@ export class ObservabilityApi extends ApiModule {
     if (isRecord(body) && body.status === 'error') throw prometheusError(res, body);
     // A refused token (idp's envelope) or something that is not the gate at all.
     return this.http.unwrap<never>('POST', path, res);
+  }
+
+  /** A service's slowest (or most recent) requests with their trace ids; empty when the caller may not read them. */
+  traces(filter: TracesFilter): Promise<TracesResult> {
+    return this.http.request('GET', '/api/observability/traces', { query: { ...filter } });
+  }
+
+  /** The spans of one trace as a tree (depth-first); empty when the caller may not read them or none is known. */
+  trace(traceId: string, where: { service: string; env: string }): Promise<TraceResult> {
+    const path = idUrl(
+      '/api/observability/traces',
+      traceId,
+      () => new IdpError('USAGE', `"${traceId}" is not a trace id (32 hex digits)`, { field: 'trace' }),
+    );
+    return this.http.request('GET', path, { query: { service: where.service, env: where.env } });
   }
 
   /** The newest lines of a service in an environment; empty when the caller may not read them. */

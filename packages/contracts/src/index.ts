@@ -9,3 +9,4 @@ export * from './guards.ts';
 export * from './observability-status.ts';
 export * from './logs.ts';
 export * from './dashboards.ts';
+export * from './traces.ts';

@@ -53,6 +53,8 @@ import { dashboardsRoutes } from './capabilities/observability/dashboards-routes
 
 import { logsRoutes } from './capabilities/observability/logs-routes.ts';
 import type { LogService } from './capabilities/observability/logs.ts';
+import { tracesRoutes } from './capabilities/observability/traces-routes.ts';
+import type { TraceService } from './capabilities/observability/traces.ts';
 export interface Services {
   store: Store;
   audit: AuditLog;
@@ -76,6 +78,8 @@ export interface Services {
   scrapeToken: string;
   /** Replica logs, scoped like reading deployments. */
   logs: LogService;
+  /** Request traces (the proxy's spans and the workloads' OTLP spans), scoped like logs. */
+  traces: TraceService;
   version: string;
 }
 
@@ -194,6 +198,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     targets: s.observability.targets,
   });
   await typed.register(logsRoutes, { prefix: '/api/observability/logs', logs: s.logs });
+  await typed.register(tracesRoutes, { prefix: '/api/observability/traces', traces: s.traces });
   await typed.register(dashboardsRoutes, {
     prefix: '/api/observability/dashboards',
     dashboards: s.dashboards,

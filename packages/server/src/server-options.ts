@@ -30,6 +30,8 @@ export interface StartOptions {
   auditKey?: string;
   /** Where start-up messages go; stderr by default (stdout is for results). */
   log?: (line: string) => void;
+  /** The OTLP/HTTP trace receiver's port; else IDP_OTLP_PORT, else observability.traces.port, else 4318 (or a free one when taken). */
+  otlpPort?: number;
 }
 
 export interface RunningServer {

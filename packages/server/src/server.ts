@@ -39,6 +39,7 @@ import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
+import { releaseKey } from './capabilities/deployments/view.ts';
 import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
 import { LogService } from './capabilities/observability/logs.ts';
 import { TeamViews, unknownTeamWarnings } from './capabilities/observability/team-views.ts';
@@ -47,6 +48,7 @@ import { ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observ
 import { composeObservability } from './capabilities/observability/compose.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
+import { startTraces } from './capabilities/observability/traces-setup.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -240,7 +242,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
     const proxyHost = host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
-    const proxy = new EdgeProxy({ port: proxyPort, host: proxyHost });
+    const proxy = new EdgeProxy({
+      port: proxyPort,
+      host: proxyHost,
+      spansPerRoute: loaded.config.observability.traces.spansPerService,
+    });
     let onReplicaStarted: (release: string) => void = () => {};
     // The workloads' file_sd targets follow the supervisor's replicas (deploy.yaml `metrics:`).
     const scrapeTargets = new ScrapeTargets({
@@ -257,6 +263,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         scrapeTargets.onSupervisorEvent(e);
       },
     });
+    // Before any replica starts: each is given the receiver's endpoint and its own trace token.
+    const traces = await startTraces({
+      settings: loaded.config.observability.traces,
+      port: opts.otlpPort ?? (env.IDP_OTLP_PORT ? Number(env.IDP_OTLP_PORT) : undefined),
+      host: proxyHost,
+      dataDir,
+      lifecycle,
+      log,
+    });
+    environments.addNamespaceHook({ onDelete: async (ns) => traces.store.forgetNamespace(ns) });
     const deployments = new DeploymentService({
       db: store.db,
       audit,
@@ -275,6 +291,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       isolation,
       log,
       ticks: reconcilerLag,
+      workloadEnv: traces.workloadEnv,
     });
     // Stops the replicas (process groups) and closes the edge proxy; longer than the default
     // bound: a replica gets its SIGTERM grace (10 s) before the SIGKILL.
@@ -335,6 +352,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       metrics,
       scrapeToken: ensureScrapeToken(dataDir),
       logs,
+      traces: traces.service({
+        readable: (ref) => authz.readable(ref),
+        views: teamViews,
+        teamOf: (service) => authz.teamOf(service).catch(() => null),
+        namespaceOf: async (name) => (await environments.live(name))?.namespace,
+        proxySpans: (service, ns) => proxy.spans(service, ns),
+        replicaOf: (ns, service, release, port) => {
+          const group = supervisor.list().find((g) => g.release === releaseKey(ns, service, release));
+          const index = group?.replicas().find((replica) => replica.port === port)?.index;
+          return index === undefined ? undefined : index + 1;
+        },
+      }),
       version: readVersion(),
     };
     const app = await buildApp(services, {
@@ -365,6 +394,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       log('    env:create says per resource what is missing until both are configured and reachable');
     access.start();
     log(`  edge proxy: http://<service>.<namespace>.localhost:${deployments.proxyPort}`);
+    log(traces.describe());
     for (const line of isolation.describe().lines) log(line);
     // After the HTTP server listens: job idp scrapes the control plane at its real port.
     lifecycle.register('Prometheus', () => prometheus.stop(), { timeoutMs: 10_000 });

@@ -4,6 +4,15 @@ import { forwardResponseHeaders, type ForwardedRequestHead } from './headers.ts'
 import { replyError } from './proxy-replies.ts';
 import type { ProxyTarget } from './proxy-types.ts';
 import type { Backend } from './route-table.ts';
+import type { ProxySpan, SpanRing } from './spans.ts';
+
+/** The proxy's span of one request: where it is recorded, and its ids. */
+export interface SpanIds {
+  ring: SpanRing<ProxySpan>;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+}
 
 export interface UpstreamConfig {
   agent: Agent;
@@ -27,6 +36,7 @@ export class Exchange {
     private readonly backend: Backend,
     private readonly target: ProxyTarget,
     private readonly started: number,
+    private readonly span: SpanIds,
   ) {
     res.once('close', () => this.onClientClose());
   }
@@ -107,12 +117,35 @@ export class Exchange {
     if (this.recorded) return;
     this.recorded = true;
     this.config.waiting.delete(this);
+    const durationMs = performance.now() - this.started;
     if (this.res.writableFinished) {
-      this.backend.stats.record(this.status, performance.now() - this.started, this.byProxy);
+      this.backend.stats.record(this.status, durationMs, this.byProxy);
+      this.recordSpan(this.status, durationMs);
       return;
     }
     // The client left before the answer was complete (or we cut it after a backend failure).
     this.upstreamRequest?.destroy();
-    if (this.byProxy) this.backend.stats.record(this.status, performance.now() - this.started, true);
+    if (this.byProxy) this.backend.stats.record(this.status, durationMs, true);
+    // 499, as nginx logs it: the client closed the connection before the answer was complete.
+    this.recordSpan(this.byProxy ? this.status : 499, durationMs);
+  }
+
+  private recordSpan(status: number, durationMs: number): void {
+    const url = this.req.url ?? '/';
+    const query = url.indexOf('?');
+    const { span } = this;
+    span.ring.push({
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      method: this.req.method ?? 'GET',
+      path: query < 0 ? url : url.slice(0, query),
+      status,
+      startMs: performance.timeOrigin + this.started,
+      durationMs,
+      release: this.backend.release,
+      port: this.target.port,
+      byProxy: this.byProxy,
+    });
   }
 }

@@ -32,6 +32,8 @@ export interface ForwardedRequestHead {
   host: string | undefined;
   /** The request carries a body (content-length > 0 or a transfer-encoding). */
   hasBody: boolean;
+  /** The client's W3C traceparent, left out of `headers`: the proxy sends its own (its span as the parent). */
+  traceparent: string | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function forwardRequestHead(raw: string[], clientAddress: string, proxyPo
   let hasBody = false;
   let priorFor: string | undefined;
   let listed: Set<string> | undefined;
+  let traceparent: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -64,6 +67,12 @@ export function forwardRequestHead(raw: string[], clientAddress: string, proxyPo
           continue;
         }
         if (named(name, 'keep-alive')) continue;
+        break;
+      case 11:
+        if (named(name, 'traceparent')) {
+          traceparent ??= value;
+          continue;
+        }
         break;
       case 14:
         if (named(name, 'content-length') && value !== '0') hasBody = true;
@@ -95,7 +104,7 @@ export function forwardRequestHead(raw: string[], clientAddress: string, proxyPo
     proxyPort,
   );
   if (host !== undefined) headers.push('x-forwarded-host', host);
-  return { headers: listed === undefined ? headers : dropNamed(headers, listed), host, hasBody };
+  return { headers: listed === undefined ? headers : dropNamed(headers, listed), host, hasBody, traceparent };
 }
 
 /** The header list for the client: hop-by-hop headers removed, X-Idp-Release added. */

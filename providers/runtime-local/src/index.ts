@@ -17,6 +17,8 @@ export type { ProbeResult } from './probe.ts';
 export { isGroupAlive, isProcessAlive, killRecorded, processStartTime } from './process-group.ts';
 export type { KillRecordedResult, RecordedProcess } from './process-group.ts';
 export { EdgeProxy } from './proxy.ts';
+export { DEFAULT_SPANS_PER_ROUTE, newSpanId, newTraceId, parseTraceparent, SpanRing } from './spans.ts';
+export type { ProxySpan } from './spans.ts';
 export { runBuild } from './build.ts';
 export type { BuildResult, BuildRun } from './build.ts';
 export { findBwrap, Sandbox, SANDBOX_APP, SANDBOX_SCRATCH } from './sandbox.ts';

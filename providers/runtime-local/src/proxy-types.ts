@@ -34,4 +34,6 @@ export interface EdgeProxyOptions {
   upstreamTimeoutMs?: number;
   /** Idle keep-alive connections from clients are closed after this. Default 65 s. */
   keepAliveTimeoutMs?: number;
+  /** Request spans kept per service and namespace (the oldest dropped). Default 5,000. */
+  spansPerRoute?: number;
 }

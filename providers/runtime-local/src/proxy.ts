@@ -6,10 +6,11 @@
 // release, requests, 5xx answers and latency, which the canary engine reads as windows
 // (`snapshot` + `diffSnapshots`). It sits on every request's path, so the request path avoids
 // work it does not need: no logging, no per-request parsing beyond the Host header (cached), no
-// buffering.
+// buffering. Each request leaves one span (trace id, method, path, status, duration) in a
+// bounded ring per service and namespace, and the backend gets a traceparent naming it.
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Exchange, type UpstreamConfig } from './exchange.ts';
+import { Exchange, type SpanIds, type UpstreamConfig } from './exchange.ts';
 import { forwardRequestHead } from './headers.ts';
 import {
   diffSnapshots,
@@ -22,7 +23,8 @@ import {
 } from './metrics.ts';
 import { replyError } from './proxy-replies.ts';
 import type { EdgeProxyOptions, RouteSpec } from './proxy-types.ts';
-import { chooseBackend, pickTarget, RouteTable } from './route-table.ts';
+import { chooseBackend, pickTarget, RouteTable, type Route } from './route-table.ts';
+import { DEFAULT_SPANS_PER_ROUTE, newSpanId, newTraceId, parseTraceparent, SpanRing, type ProxySpan } from './spans.ts';
 import { forwardUpgrade, refuseUpgrade } from './upgrade.ts';
 
 export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy-types.ts';
@@ -30,6 +32,8 @@ export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec 
 export class EdgeProxy {
   private readonly routes: RouteTable;
   private readonly stats = new Map<string, ReleaseStats>();
+  /** Request spans per `service.namespace`, dropped with the route. */
+  private readonly spanRings = new Map<string, SpanRing<ProxySpan>>();
   private readonly agent = new Agent({ keepAlive: true, scheduling: 'lifo', maxFreeSockets: 1024 });
   private readonly server: Server;
   private forwardedPort = '';
@@ -111,11 +115,33 @@ export class EdgeProxy {
    * rollback (`setRoute` without canary, or weight 0) moves all traffic to stable at once.
    */
   setRoute(service: string, namespace: string, spec: RouteSpec): void {
-    this.routes.set(service, namespace, spec, (release) => this.statsFor(release));
+    this.routes.set(
+      service,
+      namespace,
+      spec,
+      (release) => this.statsFor(release),
+      (svc, ns) => this.ringFor(svc, ns),
+    );
   }
 
   removeRoute(service: string, namespace: string): boolean {
+    this.spanRings.delete(`${service.toLowerCase()}.${namespace.toLowerCase()}`);
     return this.routes.remove(service, namespace);
+  }
+
+  private ringFor(service: string, namespace: string): SpanRing<ProxySpan> {
+    const key = `${service.toLowerCase()}.${namespace.toLowerCase()}`;
+    let ring = this.spanRings.get(key);
+    if (ring === undefined) {
+      ring = new SpanRing<ProxySpan>(this.options.spansPerRoute ?? DEFAULT_SPANS_PER_ROUTE);
+      this.spanRings.set(key, ring);
+    }
+    return ring;
+  }
+
+  /** The request spans recorded for a service in a namespace, oldest first (copies; [] for none). */
+  spans(service: string, namespace: string): ProxySpan[] {
+    return this.spanRings.get(`${service.toLowerCase()}.${namespace.toLowerCase()}`)?.toArray() ?? [];
   }
 
   getRoute(service: string, namespace: string): RouteSpec | undefined {
@@ -182,11 +208,40 @@ export class EdgeProxy {
         'PROXY_NO_HEALTHY_TARGET',
         `no healthy replica of ${route.service} in ${route.namespace}`,
       );
-      backend.stats.record(503, performance.now() - started, true);
+      const durationMs = performance.now() - started;
+      backend.stats.record(503, durationMs, true);
+      const ids = this.spanIds(route, head.traceparent);
+      ids.ring.push({
+        traceId: ids.traceId,
+        spanId: ids.spanId,
+        parentSpanId: ids.parentSpanId,
+        method: req.method ?? 'GET',
+        path: (req.url ?? '/').split('?', 1)[0]!,
+        status: 503,
+        startMs: performance.timeOrigin + started,
+        durationMs,
+        release: backend.release,
+        port: undefined,
+        byProxy: true,
+      });
       req.resume();
       return;
     }
-    new Exchange(this.upstreamConfig, req, res, head, backend, target, started).send();
+    const ids = this.spanIds(route, head.traceparent);
+    // The backend's spans join the trace with the proxy's span as their parent.
+    head.headers.push('traceparent', `00-${ids.traceId}-${ids.spanId}-01`);
+    new Exchange(this.upstreamConfig, req, res, head, backend, target, started, ids).send();
+  }
+
+  /** The trace a request continues (its valid traceparent) or a new one, and the proxy's span id in it. */
+  private spanIds(route: Route, traceparent: string | undefined): SpanIds {
+    const parent = traceparent === undefined ? undefined : parseTraceparent(traceparent);
+    return {
+      ring: route.spans,
+      traceId: parent?.traceId ?? newTraceId(),
+      spanId: newSpanId(),
+      parentSpanId: parent?.parentSpanId,
+    };
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

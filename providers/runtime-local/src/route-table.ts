@@ -1,6 +1,7 @@
 // The proxy's routing table: cached Host → route lookup, weighted stable/canary choice, round-robin over healthy replicas.
 import type { ReleaseStats } from './metrics.ts';
 import type { BackendSpec, ProxyTarget, RouteSpec } from './proxy-types.ts';
+import type { ProxySpan, SpanRing } from './spans.ts';
 
 export interface Backend {
   release: string;
@@ -18,6 +19,8 @@ export interface Route {
   weight: number;
   /** Smooth weighted split: add the weight per request, serve the canary at each 100 crossed. */
   credit: number;
+  /** The request spans of this service in this namespace (bounded). */
+  spans: SpanRing<ProxySpan>;
 }
 
 const HOST_CACHE_LIMIT = 10_000;
@@ -67,7 +70,13 @@ export class RouteTable {
   /** `suffix` is the host suffix routes live under, with its leading dot (`.localhost`). */
   constructor(private readonly suffix: string) {}
 
-  set(service: string, namespace: string, spec: RouteSpec, statsFor: (release: string) => ReleaseStats): void {
+  set(
+    service: string,
+    namespace: string,
+    spec: RouteSpec,
+    statsFor: (release: string) => ReleaseStats,
+    spansFor: (service: string, namespace: string) => SpanRing<ProxySpan>,
+  ): void {
     const weight = spec.canary === undefined ? 0 : spec.canary.weight;
     if (!(weight >= 0 && weight <= 100)) throw new RangeError(`canary weight must be within 0..100, got ${weight}`);
     const key = `${service.toLowerCase()}.${namespace.toLowerCase()}`;
@@ -82,7 +91,15 @@ export class RouteTable {
       existing.weight = weight;
       return;
     }
-    this.routes.set(key, { service, namespace, stable, canary, weight, credit: 0 });
+    this.routes.set(key, {
+      service,
+      namespace,
+      stable,
+      canary,
+      weight,
+      credit: 0,
+      spans: spansFor(service, namespace),
+    });
   }
 
   remove(service: string, namespace: string): boolean {

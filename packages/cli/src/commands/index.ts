@@ -14,6 +14,7 @@ import CatalogUnregister from './catalog/unregister.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
 import Logs from './logs.ts';
+import Traces from './traces.ts';
 import Metrics from './metrics.ts';
 import Dash from './dash.ts';
 import OnCall from './oncall.ts';
@@ -81,6 +82,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   'catalog:deps': CatalogDeps,
   'catalog:impact': CatalogImpact,
   logs: Logs,
+  traces: Traces,
   metrics: Metrics,
   dash: Dash,
   oncall: OnCall,

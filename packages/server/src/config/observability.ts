@@ -119,6 +119,36 @@ export const ObservabilitySchema = z
       })
       .strict()
       .default({ maxFileMiB: 10, maxFiles: 5, maxAge: '7d' }),
+    traces: z
+      .object({
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .optional()
+          .describe(
+            'The OTLP/HTTP receiver (POST /v1/traces) on loopback; IDP_OTLP_PORT overrides it, 0 picks a free one; unset: 4318, or a free port when 4318 is taken',
+          ),
+        maxBodyKiB: z.number().int().min(1).max(16_384).default(1024).describe('Largest export request accepted'),
+        maxSpansPerRequest: z.number().int().min(1).max(100_000).default(1000).describe('Most spans in one export'),
+        spansPerService: z
+          .number()
+          .int()
+          .min(100)
+          .max(1_000_000)
+          .default(5000)
+          .describe('Spans kept in memory per service and environment, by the proxy and from the workload each'),
+        exportsPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(600)
+          .describe('Export requests per minute per release (a burst of a tenth of it, at least 10)'),
+      })
+      .strict()
+      .default({ maxBodyKiB: 1024, maxSpansPerRequest: 1000, spansPerService: 5000, exportsPerMinute: 600 }),
     teams: z.array(TeamViewsSchema).default([]).describe('Per-team views; teams without an entry see what they own'),
     dashboards: z
       .array(DashboardSpec)

@@ -19,7 +19,7 @@ function reason(code: string | undefined): string {
  * listen: PORT_IN_USE with the address, the system's reason and what to change. Never the stack.
  */
 export function listenFailure(
-  what: 'control plane' | 'edge proxy',
+  what: 'control plane' | 'edge proxy' | 'OTLP trace receiver',
   address: { host: string; port: number },
   err: unknown,
 ): IdpError {
@@ -29,12 +29,12 @@ export function listenFailure(
   const hint =
     what === 'control plane'
       ? `Stop the process holding port ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or start on another port: idp server --port ${other} (or IDP_PORT=${other}; 0 picks a free one).`
-      : `Stop the process holding port ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or set IDP_PROXY_PORT=${other} (0 picks a free one).`;
+      : `Stop the process holding port ${port} (\`ss -ltnp 'sport = :${port}'\` shows it), or set ${what === 'edge proxy' ? 'IDP_PROXY_PORT' : 'IDP_OTLP_PORT'}=${other} (0 picks a free one).`;
   return new IdpError(
     'PORT_IN_USE',
     `the ${what} cannot listen on ${host}:${port}: ${reason(code)}${code ? ` (${code})` : ''}`,
     {
-      field: what === 'control plane' ? 'port' : 'IDP_PROXY_PORT',
+      field: what === 'control plane' ? 'port' : what === 'edge proxy' ? 'IDP_PROXY_PORT' : 'IDP_OTLP_PORT',
       host,
       port,
       ...(code ? { cause: code } : {}),

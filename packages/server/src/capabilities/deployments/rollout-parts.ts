@@ -23,6 +23,8 @@ export interface RolloutRunnerDeps {
   log: (line: string) => void;
   /** Told of each rollout loop's observations and end (the control plane's reconciler lag metric). */
   ticks?: RolloutTicks;
+  /** Variables the platform gives every replica of a release besides IDP_* (the OTLP exporter's endpoint and token). */
+  workloadEnv?: (release: { namespace: string; service: string; version: string }) => Record<string, string>;
 }
 
 export interface RolloutTicks {

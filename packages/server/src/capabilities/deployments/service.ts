@@ -58,6 +58,8 @@ export interface DeploymentDeps {
   log: (line: string) => void;
   /** Told of each rollout loop's observations (the reconciler lag metric). */
   ticks?: RolloutTicks;
+  /** Variables the platform gives every replica of a release besides IDP_* (the OTLP exporter's endpoint and token). */
+  workloadEnv?: (release: { namespace: string; service: string; version: string }) => Record<string, string>;
 }
 
 /**

@@ -18,7 +18,15 @@ export async function startRelease(
     release: releaseKey(namespace, service, version),
     command: spec.run.command,
     cwd: dir,
-    env: { ...secrets, ...variables, IDP_SERVICE: service, IDP_ENV: env, IDP_RELEASE_VERSION: version },
+    env: {
+      ...secrets,
+      ...variables,
+      // After secrets and variables: the trace token says who the replica is, nobody may set it.
+      ...deps.workloadEnv?.({ namespace, service, version }),
+      IDP_SERVICE: service,
+      IDP_ENV: env,
+      IDP_RELEASE_VERSION: version,
+    },
     replicas: spec.run.replicas,
     logDir: join(deps.environments.namespaceDir(namespace), 'logs', service, version),
     sandbox: await deps.isolation.replica(namespace, service, dir),

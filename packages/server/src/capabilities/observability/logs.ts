@@ -1,7 +1,7 @@
 // Replica logs for the people who may read the service's deployments in that environment
 // (deploy:read, the same decision as `idp deploy:status`) and for the members of a team whose
-// configured view selects them (observability.teams: namespace|service|env = glob), in Loki's
-// streams shape. Anyone else
+// configured view selects them (observability.teams: namespace|service|env = glob; the decision
+// is read-scope.ts's, shared with traces), in Loki's streams shape. Anyone else
 // gets an empty answer, exactly as for a service that never logged: the answer never confirms
 // that a service or an environment exists. Lines are read newest first from the files the
 // runtime writes (<namespace dir>/logs/<service>/<release>/replica-N.log and its rotated
@@ -20,17 +20,10 @@ import { parseDuration } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import { followLogs, replicaLogs, type ReplicaLog } from './log-follow.ts';
 import { replicaLinesBackward, type LogLine } from './log-reader.ts';
-import type { TeamViews } from './team-views.ts';
+import { readScope, SAFE_NAME, type ReadScopeDeps } from './read-scope.ts';
 
-export interface LogServiceDeps {
-  /** The deploy:read filter for a principal (DeployAuthorizer.readable). */
-  readable(principalRef: string): Promise<(row: { service: string; env: string }) => Promise<boolean>>;
-  /** observability.teams: log selectors that let a team's members read more than deploy:read allows. */
-  views?: Pick<TeamViews, 'mayReadLogs'>;
-  /** The owning team of a catalog Component, null when it has none. */
-  teamOf(service: string): Promise<string | null>;
-  /** The live environment's runtime namespace, undefined when there is none of that name. */
-  namespaceOf(env: string): Promise<string | undefined>;
+/** Who may read (read-scope.ts), and where the runtime writes the logs. */
+export interface LogServiceDeps extends ReadScopeDeps {
   namespaceDir(namespace: string): string;
   now?: () => number;
   /** The follow poll fallback; default 250 ms. */
@@ -41,9 +34,6 @@ interface Scope {
   serviceDir: string;
   base: Omit<LogStreamLabels, 'release' | 'replica' | 'level'>;
 }
-
-/** Names as the runtime makes directories of them: anything else cannot have logs (and must not reach a path). */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 const EMPTY = (): LogsResult => ({ status: 'success', data: { resultType: 'streams', result: [] } });
 
@@ -131,28 +121,14 @@ export class LogService {
   }
 
   private async scope(ctx: RequestContext, q: LogsQuery): Promise<Scope | undefined> {
-    if (!SAFE_NAME.test(q.service) || !SAFE_NAME.test(q.env)) return undefined;
     if (q.release !== undefined && !SAFE_NAME.test(q.release)) return undefined;
-    const readable = await this.deps.readable(ctx.principal.ref);
-    const byDeployRead = await readable({ service: q.service, env: q.env });
-    // A team view may select by namespace, so the environment's namespace is looked up (and
-    // nothing else read) before it decides; the answer stays the same empty one either way.
-    const namespace = await this.deps.namespaceOf(q.env);
-    if (namespace === undefined || !SAFE_NAME.test(namespace)) return undefined;
-    if (!byDeployRead && !(await this.byTeamView(ctx, { service: q.service, env: q.env, namespace }))) return undefined;
-    const team = (await this.deps.teamOf(q.service)) ?? '';
+    const scope = await readScope(this.deps, ctx, q);
+    if (!scope) return undefined;
+    const { team, service, env, namespace } = scope;
     return {
-      serviceDir: join(this.deps.namespaceDir(namespace), 'logs', q.service),
-      base: { team, service: q.service, env: q.env, namespace },
+      serviceDir: join(this.deps.namespaceDir(namespace), 'logs', service),
+      base: { team, service, env, namespace },
     };
-  }
-
-  /** A configured team view (observability.teams) whose log selectors match the service, environment or namespace. */
-  private async byTeamView(
-    ctx: RequestContext,
-    where: { service: string; env: string; namespace: string },
-  ): Promise<boolean> {
-    return (await this.deps.views?.mayReadLogs(ctx.principal, where)) ?? false;
   }
 }
 
