@@ -168,18 +168,20 @@ export function asTree(spans: Array<Omit<TraceSpan, 'depth'>>): TraceSpan[] {
   const byStart = (a: { start: string }, b: { start: string }) => a.start.localeCompare(b.start);
   const out: TraceSpan[] = [];
   const seen = new Set<string>();
-  // Iterative, so a long chain cannot exhaust the stack; `seen` ends a cycle of parents.
-  const stack: Array<{ span: Omit<TraceSpan, 'depth'>; depth: number }> = roots
-    .sort(byStart)
-    .reverse()
-    .map((span) => ({ span, depth: 0 }));
-  while (stack.length > 0) {
-    const { span, depth } = stack.pop()!;
-    if (seen.has(span.spanId)) continue;
-    seen.add(span.spanId);
-    out.push({ ...span, depth });
-    const kids = (children.get(span.spanId) ?? []).sort(byStart).reverse();
-    for (const kid of kids) stack.push({ span: kid, depth: depth + 1 });
-  }
+  // Iterative, so a long chain cannot exhaust the stack; `seen` ends a cycle of parents, and a
+  // span only a cycle leads to is shown as a root of its own rather than lost.
+  const walk = (root: Omit<TraceSpan, 'depth'>) => {
+    const stack = [{ span: root, depth: 0 }];
+    while (stack.length > 0) {
+      const { span, depth } = stack.pop()!;
+      if (seen.has(span.spanId)) continue;
+      seen.add(span.spanId);
+      out.push({ ...span, depth });
+      const kids = (children.get(span.spanId) ?? []).sort(byStart).reverse();
+      for (const kid of kids) stack.push({ span: kid, depth: depth + 1 });
+    }
+  };
+  for (const root of roots.sort(byStart)) walk(root);
+  for (const span of [...byId.values()].sort(byStart)) if (!seen.has(span.spanId)) walk(span);
   return out;
 }
