@@ -40,5 +40,7 @@ export interface RunningServer {
   dataDir: string;
   adminTokenSource: string;
   services: Services;
+  /** The OTLP/HTTP trace receiver, e.g. http://127.0.0.1:4318 (workloads export to <it>/v1/traces). */
+  otlpEndpoint: string;
   close(): Promise<void>;
 }

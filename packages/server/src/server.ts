@@ -39,7 +39,6 @@ import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
 import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
 import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
-import { releaseKey } from './capabilities/deployments/view.ts';
 import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
 import { LogService } from './capabilities/observability/logs.ts';
 import { TeamViews, unknownTeamWarnings } from './capabilities/observability/team-views.ts';
@@ -358,8 +357,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         teamOf: (service) => authz.teamOf(service).catch(() => null),
         namespaceOf: async (name) => (await environments.live(name))?.namespace,
         proxySpans: (service, ns) => proxy.spans(service, ns),
-        replicaOf: (ns, service, release, port) => {
-          const group = supervisor.list().find((g) => g.release === releaseKey(ns, service, release));
+        replicaOf: (key, port) => {
+          const group = supervisor.list().find((g) => g.release === key);
           const index = group?.replicas().find((replica) => replica.port === port)?.index;
           return index === undefined ? undefined : index + 1;
         },
@@ -422,6 +421,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       dataDir,
       adminTokenSource: admin.source,
       services,
+      otlpEndpoint: traces.receiver.endpoint,
       async close() {
         // Idempotent; a stop that fails or hangs is logged and the others still run.
         await lifecycle.stopAll();

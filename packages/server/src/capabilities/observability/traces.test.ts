@@ -22,7 +22,7 @@ const proxySpan = (over: Partial<ProxySpan>): ProxySpan => ({
   status: 200,
   startMs: NOW - 60_000,
   durationMs: 300,
-  release: 'v1',
+  release: 'payments-staging/payments-api@v1',
   port: 4001,
   byProxy: false,
   ...over,
@@ -64,7 +64,7 @@ function service() {
     teamOf: (s) => Promise.resolve(s === 'payments-api' ? 'payments' : null),
     namespaceOf: (env) => Promise.resolve(env === 'staging' ? 'payments-staging' : undefined),
     proxySpans: (s, ns) => (s === 'payments-api' && ns === 'payments-staging' ? proxy : []),
-    replicaOf: (_ns, _s, release, port) => (release === 'v1' && port === 4001 ? 1 : undefined),
+    replicaOf: (key, port) => (key === 'payments-staging/payments-api@v1' && port === 4001 ? 1 : undefined),
     store,
     now: () => NOW,
   });
@@ -110,6 +110,7 @@ describe('traces query', () => {
       [1, 'charge card', 'workload'],
       [2, 'SELECT', 'workload'],
     ]);
+    expect(trace.spans.map((s) => s.release)).toEqual(['v1', 'v1', 'v1']);
     expect(trace.spans[0]!.attributes).toMatchObject({ 'http.response.status_code': 200, 'url.path': '/pay' });
   });
 

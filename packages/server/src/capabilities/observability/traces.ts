@@ -14,8 +14,8 @@ export interface TraceServiceDeps extends ReadScopeDeps {
   /** The edge proxy's request spans of a service in a namespace. */
   proxySpans(service: string, namespace: string): ProxySpan[];
   store: TraceStore;
-  /** The replica number (1 for the first) of a release listening on a port, if it still runs. */
-  replicaOf(namespace: string, service: string, release: string, port: number): number | undefined;
+  /** The replica number (1 for the first) of a release (its key, as the proxy names it) listening on a port, if it still runs. */
+  replicaOf(releaseKey: string, port: number): number | undefined;
   now?: () => number;
 }
 
@@ -29,6 +29,12 @@ export function minDurationMs(text: string): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The proxy names releases by key (`<namespace>/<service>@<version>`); people by version. */
+export function versionOf(releaseKey: string): string {
+  const at = releaseKey.lastIndexOf('@');
+  return at < 0 ? releaseKey : releaseKey.slice(at + 1);
+}
+
 function proxyTreeSpan(span: ProxySpan): Omit<TraceSpan, 'depth'> {
   return {
     spanId: span.spanId,
@@ -39,7 +45,7 @@ function proxyTreeSpan(span: ProxySpan): Omit<TraceSpan, 'depth'> {
     start: iso(span.startMs),
     durationMs: round(span.durationMs),
     status: span.status >= 500 ? 'error' : 'unset',
-    release: span.release,
+    release: versionOf(span.release),
     attributes: {
       'http.request.method': span.method,
       'url.path': span.path,
@@ -88,10 +94,7 @@ export class TraceService {
     const candidates: TraceSummary[] = [];
     for (const span of proxy) {
       if (span.startMs < from || span.durationMs < min) continue;
-      const replica =
-        span.port === undefined
-          ? undefined
-          : this.deps.replicaOf(scope.namespace, scope.service, span.release, span.port);
+      const replica = span.port === undefined ? undefined : this.deps.replicaOf(span.release, span.port);
       candidates.push({
         traceId: span.traceId,
         spanId: span.spanId,
@@ -100,7 +103,7 @@ export class TraceService {
         method: span.method,
         path: span.path,
         status: span.status,
-        release: span.release,
+        release: versionOf(span.release),
         ...(replica !== undefined ? { replica: String(replica) } : {}),
         spans: counts.get(span.traceId) ?? 1,
       });
