@@ -39,7 +39,12 @@ describe.skipIf(!ok)('the OTLP receiver stores only signed spans, as who signed 
   let namespace: string;
   const setup = envServer({ users: ['alice', 'dave'], label: 'sec-traces' });
 
-  const post = async (body: BodyInit, headers: Record<string, string> = {}, path = '/v1/traces', method = 'POST') => {
+  const post = async (
+    body: string | ReadableStream,
+    headers: Record<string, string> = {},
+    path = '/v1/traces',
+    method = 'POST',
+  ) => {
     const res = await fetch(`${server.otlpEndpoint}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },

@@ -266,7 +266,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const traces = await startTraces({
       settings: loaded.config.observability.traces,
       port: opts.otlpPort ?? (env.IDP_OTLP_PORT ? Number(env.IDP_OTLP_PORT) : undefined),
-      host: proxyHost,
+      // Loopback only, whatever the API listens on: only the replicas on this host export to it.
+      host: '127.0.0.1',
       dataDir,
       lifecycle,
       log,

@@ -4,15 +4,7 @@ import { forwardResponseHeaders, type ForwardedRequestHead } from './headers.ts'
 import { replyError } from './proxy-replies.ts';
 import type { ProxyTarget } from './proxy-types.ts';
 import type { Backend } from './route-table.ts';
-import type { ProxySpan, SpanRing } from './spans.ts';
-
-/** The proxy's span of one request: where it is recorded, and its ids. */
-export interface SpanIds {
-  ring: SpanRing<ProxySpan>;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-}
+import type { ProxySpanRing } from './spans.ts';
 
 export interface UpstreamConfig {
   agent: Agent;
@@ -36,7 +28,10 @@ export class Exchange {
     private readonly backend: Backend,
     private readonly target: ProxyTarget,
     private readonly started: number,
-    private readonly span: SpanIds,
+    /** Where the request's span is recorded, its trace and span id (48 hex digits) and the caller's span. */
+    private readonly spans: ProxySpanRing,
+    private readonly ids: string,
+    private readonly parent: string | undefined,
   ) {
     res.once('close', () => this.onClientClose());
   }
@@ -131,21 +126,18 @@ export class Exchange {
   }
 
   private recordSpan(status: number, durationMs: number): void {
-    const url = this.req.url ?? '/';
-    const query = url.indexOf('?');
-    const { span } = this;
-    span.ring.push({
-      traceId: span.traceId,
-      spanId: span.spanId,
-      parentSpanId: span.parentSpanId,
-      method: this.req.method ?? 'GET',
-      path: query < 0 ? url : url.slice(0, query),
+    const { req } = this;
+    this.spans.record(
+      this.ids,
+      this.parent,
+      req.method ?? 'GET',
+      req.url ?? '/',
       status,
-      startMs: performance.timeOrigin + this.started,
+      performance.timeOrigin + this.started,
       durationMs,
-      release: this.backend.release,
-      port: this.target.port,
-      byProxy: this.byProxy,
-    });
+      this.backend.release,
+      this.target.port,
+      this.byProxy,
+    );
   }
 }

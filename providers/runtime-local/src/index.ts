@@ -17,7 +17,15 @@ export type { ProbeResult } from './probe.ts';
 export { isGroupAlive, isProcessAlive, killRecorded, processStartTime } from './process-group.ts';
 export type { KillRecordedResult, RecordedProcess } from './process-group.ts';
 export { EdgeProxy } from './proxy.ts';
-export { DEFAULT_SPANS_PER_ROUTE, newSpanId, newTraceId, parseTraceparent, SpanRing } from './spans.ts';
+export {
+  DEFAULT_SPANS_PER_ROUTE,
+  MAX_SPAN_PATH,
+  newSpanId,
+  newTraceId,
+  parseTraceparent,
+  ProxySpanRing,
+  SpanRing,
+} from './spans.ts';
 export type { ProxySpan } from './spans.ts';
 export { runBuild } from './build.ts';
 export type { BuildResult, BuildRun } from './build.ts';

@@ -10,7 +10,7 @@
 // bounded ring per service and namespace, and the backend gets a traceparent naming it.
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Exchange, type SpanIds, type UpstreamConfig } from './exchange.ts';
+import { Exchange, type UpstreamConfig } from './exchange.ts';
 import { forwardRequestHead } from './headers.ts';
 import {
   diffSnapshots,
@@ -23,8 +23,15 @@ import {
 } from './metrics.ts';
 import { replyError } from './proxy-replies.ts';
 import type { EdgeProxyOptions, RouteSpec } from './proxy-types.ts';
-import { chooseBackend, pickTarget, RouteTable, type Route } from './route-table.ts';
-import { DEFAULT_SPANS_PER_ROUTE, newSpanId, newTraceId, parseTraceparent, SpanRing, type ProxySpan } from './spans.ts';
+import { chooseBackend, pickTarget, RouteTable } from './route-table.ts';
+import {
+  DEFAULT_SPANS_PER_ROUTE,
+  newIds,
+  newSpanId,
+  parseTraceparent,
+  ProxySpanRing,
+  type ProxySpan,
+} from './spans.ts';
 import { forwardUpgrade, refuseUpgrade } from './upgrade.ts';
 
 export type { BackendSpec, CanarySpec, EdgeProxyOptions, ProxyTarget, RouteSpec } from './proxy-types.ts';
@@ -33,7 +40,7 @@ export class EdgeProxy {
   private readonly routes: RouteTable;
   private readonly stats = new Map<string, ReleaseStats>();
   /** Request spans per `service.namespace`, dropped with the route. */
-  private readonly spanRings = new Map<string, SpanRing<ProxySpan>>();
+  private readonly spanRings = new Map<string, ProxySpanRing>();
   private readonly agent = new Agent({ keepAlive: true, scheduling: 'lifo', maxFreeSockets: 1024 });
   private readonly server: Server;
   private forwardedPort = '';
@@ -129,11 +136,11 @@ export class EdgeProxy {
     return this.routes.remove(service, namespace);
   }
 
-  private ringFor(service: string, namespace: string): SpanRing<ProxySpan> {
+  private ringFor(service: string, namespace: string): ProxySpanRing {
     const key = `${service.toLowerCase()}.${namespace.toLowerCase()}`;
     let ring = this.spanRings.get(key);
     if (ring === undefined) {
-      ring = new SpanRing<ProxySpan>(this.options.spansPerRoute ?? DEFAULT_SPANS_PER_ROUTE);
+      ring = new ProxySpanRing(this.options.spansPerRoute ?? DEFAULT_SPANS_PER_ROUTE);
       this.spanRings.set(key, ring);
     }
     return ring;
@@ -210,38 +217,40 @@ export class EdgeProxy {
       );
       const durationMs = performance.now() - started;
       backend.stats.record(503, durationMs, true);
-      const ids = this.spanIds(route, head.traceparent);
-      ids.ring.push({
-        traceId: ids.traceId,
-        spanId: ids.spanId,
-        parentSpanId: ids.parentSpanId,
-        method: req.method ?? 'GET',
-        path: (req.url ?? '/').split('?', 1)[0]!,
-        status: 503,
-        startMs: performance.timeOrigin + started,
+      const parent = head.traceparent === undefined ? undefined : parseTraceparent(head.traceparent);
+      const ids = parent === undefined ? newIds() : parent.traceId + newSpanId();
+      route.spans.record(
+        ids,
+        parent?.parentSpanId,
+        req.method ?? 'GET',
+        req.url ?? '/',
+        503,
+        performance.timeOrigin + started,
         durationMs,
-        release: backend.release,
-        port: undefined,
-        byProxy: true,
-      });
+        backend.release,
+        0,
+        true,
+      );
       req.resume();
       return;
     }
-    const ids = this.spanIds(route, head.traceparent);
-    // The backend's spans join the trace with the proxy's span as their parent.
-    head.headers.push('traceparent', `00-${ids.traceId}-${ids.spanId}-01`);
-    new Exchange(this.upstreamConfig, req, res, head, backend, target, started, ids).send();
-  }
-
-  /** The trace a request continues (its valid traceparent) or a new one, and the proxy's span id in it. */
-  private spanIds(route: Route, traceparent: string | undefined): SpanIds {
-    const parent = traceparent === undefined ? undefined : parseTraceparent(traceparent);
-    return {
-      ring: route.spans,
-      traceId: parent?.traceId ?? newTraceId(),
-      spanId: newSpanId(),
-      parentSpanId: parent?.parentSpanId,
-    };
+    // A valid traceparent continues the caller's trace; else a new one starts. The backend's own
+    // spans join it with the proxy's span as their parent.
+    const parent = head.traceparent === undefined ? undefined : parseTraceparent(head.traceparent);
+    const ids = parent === undefined ? newIds() : parent.traceId + newSpanId();
+    head.headers.push('traceparent', `00-${ids.slice(0, 32)}-${ids.slice(32)}-01`);
+    new Exchange(
+      this.upstreamConfig,
+      req,
+      res,
+      head,
+      backend,
+      target,
+      started,
+      route.spans,
+      ids,
+      parent?.parentSpanId,
+    ).send();
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

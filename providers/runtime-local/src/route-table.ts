@@ -1,7 +1,7 @@
 // The proxy's routing table: cached Host → route lookup, weighted stable/canary choice, round-robin over healthy replicas.
 import type { ReleaseStats } from './metrics.ts';
 import type { BackendSpec, ProxyTarget, RouteSpec } from './proxy-types.ts';
-import type { ProxySpan, SpanRing } from './spans.ts';
+import type { ProxySpanRing } from './spans.ts';
 
 export interface Backend {
   release: string;
@@ -20,7 +20,7 @@ export interface Route {
   /** Smooth weighted split: add the weight per request, serve the canary at each 100 crossed. */
   credit: number;
   /** The request spans of this service in this namespace (bounded). */
-  spans: SpanRing<ProxySpan>;
+  spans: ProxySpanRing;
 }
 
 const HOST_CACHE_LIMIT = 10_000;
@@ -75,7 +75,7 @@ export class RouteTable {
     namespace: string,
     spec: RouteSpec,
     statsFor: (release: string) => ReleaseStats,
-    spansFor: (service: string, namespace: string) => SpanRing<ProxySpan>,
+    spansFor: (service: string, namespace: string) => ProxySpanRing,
   ): void {
     const weight = spec.canary === undefined ? 0 : spec.canary.weight;
     if (!(weight >= 0 && weight <= 100)) throw new RangeError(`canary weight must be within 0..100, got ${weight}`);

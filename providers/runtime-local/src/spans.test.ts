@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeProxy } from './proxy.ts';
-import { newSpanId, newTraceId, parseTraceparent, SpanRing } from './spans.ts';
+import { MAX_SPAN_PATH, newIds, newSpanId, newTraceId, parseTraceparent, ProxySpanRing, SpanRing } from './spans.ts';
 import { httpRequest, waitFor } from './test-helpers.ts';
 
 describe('SpanRing', () => {
@@ -28,6 +28,46 @@ describe('SpanRing', () => {
   });
 });
 
+describe('ProxySpanRing', () => {
+  it('keeps the newest spans, paths without the query and at most MAX_SPAN_PATH long', () => {
+    const ring = new ProxySpanRing(2);
+    const ids = 'a'.repeat(32) + 'b'.repeat(16);
+    ring.record(ids, undefined, 'GET', '/one?x=1', 200, 1000, 5, 'ns/s@v1', 4001, false);
+    ring.record(ids, 'c'.repeat(16), 'POST', `/${'p'.repeat(2000)}`, 502, 2000, 7, 'ns/s@v1', 4001, true);
+    expect(ring.toArray().map((s) => s.path.length)).toEqual([4, MAX_SPAN_PATH]);
+    ring.record(ids, undefined, 'GET', '/three', 503, 3000, 1, 'ns/s@v2', 0, true);
+    expect(ring.size).toBe(2);
+    expect(ring.toArray()).toEqual([
+      {
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+        parentSpanId: 'c'.repeat(16),
+        method: 'POST',
+        path: `/${'p'.repeat(MAX_SPAN_PATH - 1)}`,
+        status: 502,
+        startMs: 2000,
+        durationMs: 7,
+        release: 'ns/s@v1',
+        port: 4001,
+        byProxy: true,
+      },
+      {
+        traceId: 'a'.repeat(32),
+        spanId: 'b'.repeat(16),
+        parentSpanId: undefined,
+        method: 'GET',
+        path: '/three',
+        status: 503,
+        startMs: 3000,
+        durationMs: 1,
+        release: 'ns/s@v2',
+        port: undefined,
+        byProxy: true,
+      },
+    ]);
+  });
+});
+
 describe('trace ids and traceparent', () => {
   it('makes distinct ids of the W3C sizes', () => {
     const traces = new Set(Array.from({ length: 1000 }, () => newTraceId()));
@@ -36,6 +76,7 @@ describe('trace ids and traceparent', () => {
     expect(spans.size).toBe(1000);
     for (const id of traces) expect(id).toMatch(/^[0-9a-f]{32}$/);
     for (const id of spans) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(newIds()).toMatch(/^[0-9a-f]{48}$/);
   });
 
   it('reads a valid traceparent and refuses malformed, all-zero and version-ff ones', () => {

@@ -99,6 +99,13 @@ describe('OTLP JSON', () => {
     expect(attrs['otel.dropped_attributes_count']).toBe(1 + 100 - (OTLP_LIMITS.maxAttributes - 2));
   });
 
+  it("bounds the characters of one span's attributes together", () => {
+    const wide = Array.from({ length: 10 }, (_, i) => ({ key: `w${i}`, value: { stringValue: 'z'.repeat(1000) } }));
+    const attrs = parseOtlpJson(body([span({ attributes: wide })])).spans[0]!.attributes;
+    expect(Object.keys(attrs)).toEqual(['w0', 'w1', 'w2', 'w3', 'otel.dropped_attributes_count']);
+    expect(attrs['otel.dropped_attributes_count']).toBe(6);
+  });
+
   it('rejects bad spans one by one (partial success) and keeps the good ones', () => {
     const parsed = parseOtlpJson(
       body([

@@ -16,6 +16,8 @@ export interface OtlpLimits {
   maxValueLength: number;
   /** Deepest nesting of arrays and objects accepted. */
   maxDepth: number;
+  /** Keys and string values of one span's attributes together, in characters; past it the rest are dropped. */
+  maxAttributeChars: number;
 }
 
 export const OTLP_LIMITS: OtlpLimits = {
@@ -24,6 +26,7 @@ export const OTLP_LIMITS: OtlpLimits = {
   maxKeyLength: 128,
   maxValueLength: 1024,
   maxDepth: 24,
+  maxAttributeChars: 4096,
 };
 
 export type SpanKind = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
@@ -126,6 +129,7 @@ function attributes(value: unknown, limits: OtlpLimits, field: string): Record<s
   const out: Record<string, string | number | boolean> = Object.create(null) as Record<string, never>;
   let kept = 0;
   let dropped = 0;
+  let chars = 0;
   for (const item of list(value, field)) {
     const { key, value: v } = record(item);
     if (typeof key !== 'string' || key === '' || key.length > limits.maxKeyLength || CLAIMS.test(key)) {
@@ -133,10 +137,12 @@ function attributes(value: unknown, limits: OtlpLimits, field: string): Record<s
       continue;
     }
     const parsed = attributeValue(v, limits);
-    if (parsed === undefined || kept >= limits.maxAttributes) {
+    const size = key.length + (typeof parsed === 'string' ? parsed.length : 8);
+    if (parsed === undefined || kept >= limits.maxAttributes || chars + size > limits.maxAttributeChars) {
       dropped++;
       continue;
     }
+    chars += size;
     if (!(key in out)) kept++;
     out[key] = parsed;
   }
