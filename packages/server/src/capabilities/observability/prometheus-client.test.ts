@@ -68,6 +68,19 @@ describe('prometheusRequest', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('does not try again when a kept-alive connection merely timed out (the query may be running)', async () => {
+    let requests = 0;
+    const url = await serve((_req, res) => {
+      // The first request is answered; the next ones never are.
+      if (++requests > 1) return;
+      res.setHeader('content-type', 'application/json');
+      res.end('{"status":"success"}');
+    });
+    expect((await prometheusRequest(`${url}/api/v1/labels`, { timeoutMs: 5000 })).status).toBe(200);
+    await expect(prometheusRequest(`${url}/api/v1/labels`, { timeoutMs: 200 })).rejects.toThrow(/in time/);
+    expect(requests).toBe(2);
+  });
+
   it('passes the body on byte for byte across chunks, and says whether it is JSON', async () => {
     const text = `{"status":"success","data":["${'é€😀'.repeat(20_000)}"]}`;
     const bytes = Buffer.from(text);

@@ -51,19 +51,20 @@ function once(url: string, opts: PrometheusRequestOptions): Promise<PrometheusAn
     }
     const options = { method: body ? 'POST' : 'GET', headers, agent: https ? httpsAgent : httpAgent };
     let settled = false;
-    const fail = (err: unknown) => {
+    /** `closed`: the connection failed before any answer (the only case worth another try). */
+    const fail = (err: unknown, closed = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      reject(req.reusedSocket && !gotResponse ? new ReusedSocketError('reused socket', { cause: err }) : err);
+      reject(closed && req.reusedSocket && !gotResponse ? new ReusedSocketError('reused socket', { cause: err }) : err);
     };
     let gotResponse = false;
     const onResponse = (res: IncomingMessage) => {
       gotResponse = true;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.once('error', fail);
+      res.on('error', (err) => fail(err));
       res.once('close', () => {
         if (!res.complete) fail(new Error('Prometheus closed the connection mid-answer'));
       });
@@ -81,7 +82,7 @@ function once(url: string, opts: PrometheusRequestOptions): Promise<PrometheusAn
     const req = https ? httpsRequest(target, options, onResponse) : httpRequest(target, options, onResponse);
     const timer = setTimeout(() => fail(new Error('Prometheus did not answer in time')), opts.timeoutMs);
     timer.unref();
-    req.once('error', fail);
+    req.on('error', (err) => fail(err, true));
     req.end(body);
   });
 }
