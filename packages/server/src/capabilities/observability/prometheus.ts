@@ -51,7 +51,8 @@ const WATCHDOG = [
   'exec 3<&-',
   'code=0',
   'while :; do wait $pid; code=$?; kill -0 $pid 2>/dev/null || break; done',
-  'kill $watcher 2>/dev/null',
+  // Reaped here, not left to init: when this shell exits, nothing of its group is left.
+  'kill -KILL $watcher 2>/dev/null; wait $watcher 2>/dev/null',
   'exit $code',
 ].join('\n');
 
