@@ -10,3 +10,4 @@ export * from './observability-status.ts';
 export * from './logs.ts';
 export * from './dashboards.ts';
 export * from './traces.ts';
+export * from './templates.ts';
