@@ -8,3 +8,4 @@ export {
   type ObservabilityConfig,
   type TeamViewsConfig,
 } from './observability.ts';
+export { TemplatesSchema, TEMPLATES_DEFAULTS, type TemplatesConfig } from './templates.ts';

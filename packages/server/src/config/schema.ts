@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FetchRules } from '../capabilities/catalog/fetch-rules.ts';
 import { OBSERVABILITY_DEFAULTS, ObservabilitySchema } from './observability.ts';
+import { TEMPLATES_DEFAULTS, TemplatesSchema } from './templates.ts';
 
 /**
  * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
@@ -301,6 +302,9 @@ export const ConfigSchema = z
       .default({ paths: [], replaceDefaults: false }),
     observability: ObservabilitySchema.default(OBSERVABILITY_DEFAULTS).describe(
       'Metrics (a real Prometheus), the query gate, logs and what each team sees',
+    ),
+    templates: TemplatesSchema.default(TEMPLATES_DEFAULTS).describe(
+      'Golden paths: where publish:git may push, task workspaces and render limits',
     ),
   })
   .strict();
