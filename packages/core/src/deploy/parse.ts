@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { describeValue, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset, schemaObjects } from '../yaml/schema-path.ts';
 import { closestMatch } from './did-you-mean.ts';
@@ -59,7 +60,7 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
       if (hint) problem.hint = hint;
       return problem;
     });
-    return { ok: false, problems: sortProblems(problems) };
+    return { ok: false, problems: sortByPosition(problems) };
   }
 
   let data: unknown;
@@ -82,7 +83,7 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
       problems.push(problem);
     }
   }
-  return { ok: false, problems: sortProblems(problems) };
+  return { ok: false, problems: sortByPosition(problems) };
 }
 
 function limitProblem(file: string, err: YamlError): DeployProblem {
@@ -192,26 +193,26 @@ function issueToProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DeployProb
               ? 'the file is empty'
               : 'is empty'
             : isRoot
-              ? `the file holds ${describe(raw)}`
-              : `got ${describe(raw)}`;
+              ? `the file holds ${describeValue(raw)}`
+              : `got ${describeValue(raw)}`;
       return [make(path, message, position, { hint: typeHint(issue.expected, raw, pattern) })];
     }
     case 'invalid_value': {
       const values = issue.values.map(String);
       const didYouMean = typeof raw === 'string' ? closestMatch(raw, values) : undefined;
-      return [make(path, `${show(raw)} is not one of ${values.join(', ')}`, position, { didYouMean })];
+      return [make(path, `${showValue(raw)} is not one of ${values.join(', ')}`, position, { didYouMean })];
     }
     case 'too_small':
     case 'too_big':
     case 'invalid_format':
       return [
-        make(path, isPrimitive(raw) ? `${show(raw)} ${issue.message}` : issue.message, position, {
+        make(path, isPrimitive(raw) ? `${showValue(raw)} ${issue.message}` : issue.message, position, {
           hint: formatHint(pattern, raw),
         }),
       ];
     case 'custom':
       return [
-        make(path, params.withValue ? `${show(raw)} ${issue.message}` : issue.message, position, {
+        make(path, params.withValue ? `${showValue(raw)} ${issue.message}` : issue.message, position, {
           hint: params.hint,
         }),
       ];
@@ -233,35 +234,8 @@ function elsewhere(key: string, here: Path): { key: string; parent: string } | u
   return found.length === 1 ? found[0] : undefined;
 }
 
-function valueAt(data: unknown, path: Path): unknown {
-  let current = data;
-  for (const segment of path) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string | number, unknown>)[segment];
-  }
-  return current;
-}
-
 function fieldPattern(path: Path): string {
   return formatSchemaPath(path).replace(/\[\d+\]/g, '[]');
-}
-
-function isPrimitive(value: unknown): boolean {
-  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (isPrimitive(value)) return String(value);
-  return describe(value);
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object' && value !== null) return 'a mapping';
-  if (typeof value === 'string') return `the text ${show(value)}`;
-  if (typeof value === 'number') return `the number ${value}`;
-  return String(value);
 }
 
 function typeHint(expected: string, raw: unknown, pattern: string): string | undefined {
@@ -304,9 +278,6 @@ function yamlHint(code: string, message: string): string | undefined {
   return undefined;
 }
 
-function sortProblems(problems: DeployProblem[]): DeployProblem[] {
-  return problems
-    .map((problem, index) => ({ problem, index }))
-    .sort((a, b) => a.problem.line - b.problem.line || a.problem.column - b.problem.column || a.index - b.index)
-    .map(({ problem }) => problem);
+function isPrimitive(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
 }

@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { DashboardSpec } from '@idp/contracts';
 import { closestMatch } from '../deploy/did-you-mean.ts';
 import type { DeployProblem } from '../deploy/parse.ts';
+import { describeValue, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset } from '../yaml/schema-path.ts';
 import { scopeQuery, type ScopeLimits } from './promql-scope.ts';
@@ -60,7 +61,7 @@ export function parseDashboardYaml(text: string, opts: ParseDashboardOptions): P
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: sortProblems(
+      problems: sortByPosition(
         doc.errors.map((error) => ({
           file,
           ...at(error.pos[0]),
@@ -84,7 +85,7 @@ export function parseDashboardYaml(text: string, opts: ParseDashboardOptions): P
   const result = DashboardSpec.safeParse(data);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => issueProblems(issue, { file, doc, data, at }));
-    return { ok: false, problems: sortProblems(problems) };
+    return { ok: false, problems: sortByPosition(problems) };
   }
   const spec: DashboardSpec = { ...result.data };
   if (opts.service !== undefined) spec.service = opts.service;
@@ -115,7 +116,7 @@ export function parseDashboardYaml(text: string, opts: ParseDashboardOptions): P
       ...(p.didYouMean ? { didYouMean: p.didYouMean } : {}),
     });
   }
-  return problems.length > 0 ? { ok: false, problems: sortProblems(problems) } : { ok: true, spec };
+  return problems.length > 0 ? { ok: false, problems: sortByPosition(problems) } : { ok: true, spec };
 }
 
 export interface DashboardQueryProblem {
@@ -219,15 +220,17 @@ function issueProblems(issue: z.core.$ZodIssue, ctx: IssueContext): DashboardPro
         ? 'is required'
         : path.length === 0
           ? 'the file must hold a mapping (name, panels, …)'
-          : `got ${describe(raw)}`;
+          : `got ${describeValue(raw)}`;
     return [make(path, message, offset)];
   }
   if (issue.code === 'invalid_value') {
     const values = issue.values.map(String);
     const didYouMean = typeof raw === 'string' ? closestMatch(raw, values) : undefined;
-    return [make(path, `${show(raw)} is not one of ${values.join(', ')}`, offset, didYouMean ? { didYouMean } : {})];
+    return [
+      make(path, `${showValue(raw)} is not one of ${values.join(', ')}`, offset, didYouMean ? { didYouMean } : {}),
+    ];
   }
-  const prefix = typeof raw === 'string' || typeof raw === 'number' ? `${show(raw)} ` : '';
+  const prefix = typeof raw === 'string' || typeof raw === 'number' ? `${showValue(raw)} ` : '';
   return [make(path, `${prefix}${issue.message}`, offset, pattern === 'name' ? { hint: nameHint(raw) } : {})];
 }
 
@@ -252,32 +255,4 @@ function limitProblem(file: string, err: YamlError): DashboardProblem {
     expected: 'a dashboard file within the YAML parsing limits',
     hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
   };
-}
-
-function valueAt(data: unknown, path: Path): unknown {
-  let current = data;
-  for (const segment of path) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string | number, unknown>)[segment];
-  }
-  return current;
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return describe(value);
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object' && value !== null) return 'a mapping';
-  if (typeof value === 'string') return `the text ${show(value)}`;
-  return String(value);
-}
-
-function sortProblems(problems: DashboardProblem[]): DashboardProblem[] {
-  return problems
-    .map((problem, index) => ({ problem, index }))
-    .sort((a, b) => a.problem.line - b.problem.line || a.problem.column - b.problem.column || a.index - b.index)
-    .map(({ problem }) => problem);
 }
