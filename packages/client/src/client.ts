@@ -9,6 +9,7 @@ import { ObservabilityApi } from './observability.ts';
 import { PolicyApi } from './policy.ts';
 import { SecretsApi } from './secrets.ts';
 import { SystemApi } from './system.ts';
+import { TemplatesApi } from './templates.ts';
 import { TokensApi } from './tokens.ts';
 import { Transport, type HttpMethod, type IdpClientOptions, type RequestOptions } from './transport.ts';
 
@@ -26,7 +27,8 @@ export interface IdpClient
     AccessApi,
     EnvironmentsApi,
     DeploymentsApi,
-    ObservabilityApi {}
+    ObservabilityApi,
+    TemplatesApi {}
 
 /**
  * Typed access to the idp HTTP API, one flat client over the capability modules (one file
@@ -65,4 +67,5 @@ mixIn(IdpClient, [
   EnvironmentsApi,
   DeploymentsApi,
   ObservabilityApi,
+  TemplatesApi,
 ]);

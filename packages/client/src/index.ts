@@ -19,6 +19,8 @@ export type {
   DashboardOptions,
   TracesFilter,
 } from './observability.ts';
+export type { TaskFilter, CreateTaskOptions, TaskEvent } from './templates.ts';
+export type { ServerSentEvent } from './sse.ts';
 // Answers are the contracts' own types; re-exported under the names callers already use.
 export type {
   AuditList,

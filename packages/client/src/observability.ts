@@ -11,6 +11,7 @@ import {
   type TracesResult,
 } from '@idp/contracts';
 import { ApiModule } from './api-module.ts';
+import { readServerSentEvents } from './sse.ts';
 import { idUrl, type RawResponse } from './transport.ts';
 
 /** What to read of a service's replica logs (GET /api/observability/logs). */
@@ -164,27 +165,8 @@ export class ObservabilityApi extends ApiModule {
   async *followLogs(filter: LogsFilter, signal: AbortSignal): AsyncGenerator<LogTailEvent> {
     const response = await this.http.stream('/api/observability/logs', { ...filter, follow: true }, signal);
     if (!response.body) return;
-    const decoder = new TextDecoder();
-    let pending = '';
-    try {
-      for await (const chunk of response.body) {
-        pending += decoder.decode(chunk, { stream: true });
-        let end = pending.indexOf('\n\n');
-        while (end >= 0) {
-          const event = pending.slice(0, end);
-          pending = pending.slice(end + 2);
-          const data = event
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (data !== '') yield JSON.parse(data) as LogTailEvent;
-          end = pending.indexOf('\n\n');
-        }
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-      throw err;
+    for await (const event of readServerSentEvents(response.body, signal)) {
+      yield JSON.parse(event.data) as LogTailEvent;
     }
   }
 }
