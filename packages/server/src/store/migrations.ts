@@ -4,6 +4,7 @@ import { migration0008AuditKeyed } from './migration-0008-audit-keyed.ts';
 import { migration0009WorkloadTokenUse } from './migration-0009-workload-token-use.ts';
 import { migration0010IdentitySources } from './migration-0010-identity-sources.ts';
 import { migration0011DeployKindInferred } from './migration-0011-deploy-kind-inferred.ts';
+import { migration0012TemplateTasks } from './migration-0012-template-tasks.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -379,6 +380,7 @@ const migrations: Record<string, Migration> = {
   '0009_workload_token_use': migration0009WorkloadTokenUse,
   '0010_identity_sources': migration0010IdentitySources,
   '0011_deploy_kind_inferred': migration0011DeployKindInferred,
+  '0012_template_tasks': migration0012TemplateTasks,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -311,6 +311,57 @@ export interface RuntimeUsersTable {
   removed_at: string | null;
 }
 
+/** Golden paths' tasks (migration 0012); JSON columns are text. */
+export interface TasksTable {
+  id: string;
+  template_ref: string;
+  created_by: string;
+  status: 'open' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  /** The Template entity as it was when the task was created (JSON): a retry runs the same steps. */
+  template: string;
+  /** The values (JSON) with secret parameters left out. */
+  input_values: string;
+  /** The secret parameters' names (JSON list): shown as *** by the API. */
+  secret_keys: string;
+  /** The secret parameters' values, encrypted with the master key (JSON of the sealed text), or null. */
+  secrets: string | null;
+  output: string | null;
+  error: string | null;
+  workspace: string;
+  cancel_requested: number;
+  /** Lines written to task_logs (bounded). */
+  log_count: number;
+  created_at: string;
+  finished_at: string | null;
+  workspace_removed_at: string | null;
+}
+
+export interface TaskStepsTable {
+  task_id: string;
+  /** The step's position in spec.steps. */
+  idx: number;
+  step_id: string;
+  name: string | null;
+  action: string;
+  status: 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+  attempts: number;
+  started_at: string | null;
+  finished_at: string | null;
+  output: string | null;
+  error: string | null;
+  /** JSON: what the action recorded per item (one item without `each`) and the items done with their outputs. */
+  checkpoint: string | null;
+}
+
+export interface TaskLogsTable {
+  task_id: string;
+  seq: number;
+  at: string;
+  step: string | null;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -333,6 +384,9 @@ export interface Database {
   deployments: DeploymentsTable;
   service_runtime: ServiceRuntimeTable;
   runtime_users: RuntimeUsersTable;
+  tasks: TasksTable;
+  task_steps: TaskStepsTable;
+  task_logs: TaskLogsTable;
 }
 
 export type { Generated };

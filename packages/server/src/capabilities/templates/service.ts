@@ -1,0 +1,421 @@
+import type {
+  CreateTaskRequest,
+  DryRunResult,
+  Task,
+  TaskLogEntry,
+  TaskStatus,
+  TemplateDetail,
+  TemplateSummary,
+} from '@idp/contracts';
+import { IdpError } from '@idp/contracts';
+import type { RequestContext } from '../../auth/context.ts';
+import type { Principal } from '@idp/contracts';
+import { PeriodicTask } from '../../lifecycle/index.ts';
+import { TaskStore, type TaskRow, type TaskStepRow } from './store.ts';
+import type { TemplatesDeps } from './task-deps.ts';
+import { dryRun } from './task-dry-run.ts';
+import { TaskJobs } from './task-jobs.ts';
+import { runContext, taskEntity, templateEntity } from './task-policy.ts';
+import { sealSecrets, secretNames, splitSecrets } from './task-secrets.ts';
+import { logView, taskView } from './task-view.ts';
+import { workspaceOf } from './task-workspace.ts';
+import { TemplateCatalog, summaryOf, type RunnableTemplate } from './templates-catalog.ts';
+
+export type { TemplatesDeps } from './task-deps.ts';
+
+/** How long a cancel waits for the running action to stop before answering. */
+const CANCEL_WAIT_MS = 5000;
+
+/**
+ * Golden paths: Template entities read from the catalog, run as durable tasks. A run is decided by
+ * Cedar (template:run on the Template) before anything happens, its values validated against the
+ * template's parameters (every problem in one error), then recorded with its steps, pending, in
+ * one transaction with its audit entry; the steps run in the background (task-jobs.ts, runner.ts).
+ * A caller sees their own tasks, and others' only when task:read allows; anyone else's is
+ * TASK_NOT_FOUND.
+ */
+export class TemplateService {
+  readonly store: TaskStore;
+  readonly catalog: TemplateCatalog;
+  readonly jobs: TaskJobs;
+  private sweeper: PeriodicTask | null = null;
+
+  constructor(private readonly deps: TemplatesDeps & { principalFor: (userRef: string) => Principal }) {
+    this.store = new TaskStore(deps.db);
+    this.catalog = new TemplateCatalog(deps.db);
+    this.jobs = new TaskJobs({
+      store: this.store,
+      audit: deps.audit,
+      clock: deps.clock,
+      cipher: deps.cipher,
+      catalog: this.catalog,
+      principalFor: deps.principalFor,
+      renderer: deps.renderer,
+      actions: deps.actions,
+      workspaces: deps.settings.workspaces,
+      log: deps.log,
+    });
+    deps.gate.registerResolver('Template', async (id) => {
+      try {
+        return { resource: templateEntity(await this.catalog.get(id)) };
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- templates
+
+  async list(_ctx: RequestContext): Promise<TemplateSummary[]> {
+    return (await this.catalog.list()).map(summaryOf);
+  }
+
+  async get(_ctx: RequestContext, name: string): Promise<TemplateDetail> {
+    const t = await this.catalog.get(name);
+    const { schema, parameters } = this.deps.parameters.describe(t.pages);
+    return {
+      ...summaryOf(t),
+      parameters,
+      pages: t.pages,
+      schema,
+      steps: t.steps.map((s) => ({ id: s.id, name: s.name, action: s.action })),
+    };
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  async create(ctx: RequestContext, name: string, req: CreateTaskRequest): Promise<Task | DryRunResult> {
+    const template = await this.catalog.get(name);
+    const decision = await this.deps.gate.enforce(ctx, {
+      action: 'template:run',
+      resource: templateEntity(template),
+      context: runContext(ctx.principal),
+    });
+    const values = this.deps.parameters.validate(template.pages, req.values ?? {});
+    for (const step of template.steps) this.deps.actions.get(step.action, step.id);
+    const { plain, secret } = splitSecrets(values, secretNames(template.pages));
+    if (req.dryRun) return this.dryRun(ctx, template, plain, secret, decision.permittedBy);
+
+    const id = this.deps.ids.next('task');
+    const now = this.deps.clock.now().toISOString();
+    const row: TaskRow = {
+      id,
+      template_ref: template.ref,
+      created_by: ctx.principal.ref,
+      status: 'open',
+      template: JSON.stringify(await this.entityJson(template)),
+      input_values: JSON.stringify(plain),
+      secret_keys: JSON.stringify(Object.keys(secret)),
+      secrets: sealSecrets(this.deps.cipher, id, secret),
+      output: null,
+      error: null,
+      workspace: workspaceOf(this.deps.settings.workspaces, id),
+      cancel_requested: 0,
+      log_count: 0,
+      created_at: now,
+      finished_at: null,
+      workspace_removed_at: null,
+    };
+    const steps: TaskStepRow[] = template.steps.map((s, idx) => ({
+      task_id: id,
+      idx,
+      step_id: s.id,
+      name: s.name,
+      action: s.action,
+      status: 'pending',
+      attempts: 0,
+      started_at: null,
+      finished_at: null,
+      output: null,
+      error: null,
+      checkpoint: null,
+    }));
+    await this.deps.db.transaction().execute(async (trx) => {
+      await this.store.insert(row, steps, trx);
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'task:create',
+          target: `task:${id}`,
+          decision: 'allow',
+          policyIds: decision.permittedBy,
+          requestId: ctx.requestId,
+          details: { template: template.ref, values: Object.keys(values).sort(), secret: Object.keys(secret).sort() },
+        },
+        trx,
+      );
+    });
+    this.jobs.schedule(id);
+    return taskView(row, steps);
+  }
+
+  /** The template's entity as stored with the task: a retry or a restart runs the same steps. */
+  private async entityJson(template: RunnableTemplate): Promise<unknown> {
+    const row = await this.deps.db
+      .selectFrom('catalog_entities')
+      .select('entity')
+      .where('ref', '=', template.ref)
+      .executeTakeFirst();
+    return row ? JSON.parse(row.entity) : {};
+  }
+
+  private async dryRun(
+    ctx: RequestContext,
+    template: RunnableTemplate,
+    plain: Record<string, unknown>,
+    secret: Record<string, unknown>,
+    policyIds: string[],
+  ): Promise<DryRunResult> {
+    const id = this.deps.ids.next('dryrun');
+    await this.deps.audit.append({
+      actor: ctx.principal.ref,
+      action: 'task:dry-run',
+      target: `template:${template.ref.replace(/^template:/, '')}`,
+      decision: 'allow',
+      policyIds,
+      requestId: ctx.requestId,
+      details: { template: template.ref },
+    });
+    return dryRun(
+      {
+        renderer: this.deps.renderer,
+        actions: this.deps.actions,
+        clock: this.deps.clock,
+        workspaces: this.deps.settings.workspaces,
+        limits: { maxFiles: this.deps.settings.maxFiles, maxBytes: this.deps.settings.maxBytes },
+      },
+      {
+        id,
+        template,
+        values: plain,
+        secret,
+        ctx,
+        principal: ctx.principal,
+        userEntity: await this.catalog.userEntity(ctx.principal.ref),
+      },
+    );
+  }
+
+  private canRead(ctx: RequestContext, row: TaskRow): boolean {
+    if (row.created_by === ctx.principal.ref) return true;
+    return (
+      this.deps.gate.decide(ctx.principal.ref, { action: 'task:read', resource: taskEntity(row) }).decision === 'allow'
+    );
+  }
+
+  /** The task if the caller may read it; TASK_NOT_FOUND otherwise, whether or not it exists. */
+  private async visible(ctx: RequestContext, id: string): Promise<TaskRow> {
+    const row = await this.store.get(id);
+    if (!row || !this.canRead(ctx, row)) throw new IdpError('TASK_NOT_FOUND', `no task ${id}`, { task: id });
+    return row;
+  }
+
+  /** Retry and cancel: the user who started it, or a platform admin. */
+  private async manageable(ctx: RequestContext, id: string, action: string): Promise<TaskRow> {
+    const row = await this.visible(ctx, id);
+    if (row.created_by !== ctx.principal.ref && !ctx.principal.roles.includes('admin'))
+      throw new IdpError(
+        'POLICY_DENIED',
+        `${action} on task:${id} denied: only who started it or a platform admin may`,
+        {
+          action,
+          resource: `task:${id}`,
+          hint: 'Ask the user who started the task.',
+        },
+      );
+    return row;
+  }
+
+  async listTasks(
+    ctx: RequestContext,
+    q: { createdBy?: 'me' | 'all'; status?: TaskStatus; limit?: number },
+  ): Promise<Task[]> {
+    const limit = Math.min(q.limit ?? 100, 500);
+    const all = q.createdBy === 'all';
+    const rows = await this.store.list({
+      ...(all ? {} : { createdBy: ctx.principal.ref }),
+      ...(q.status ? { status: q.status } : {}),
+      limit: all ? 2000 : limit,
+    });
+    const readable = rows.filter((r) => this.canRead(ctx, r)).slice(0, limit);
+    const steps = await this.store.stepsOf(readable.map((r) => r.id));
+    return readable.map((r) => taskView(r, steps.get(r.id) ?? []));
+  }
+
+  async getTask(ctx: RequestContext, id: string): Promise<Task> {
+    const row = await this.visible(ctx, id);
+    return taskView(row, await this.store.steps(id));
+  }
+
+  async logs(ctx: RequestContext, id: string, after: number, limit = 1000): Promise<TaskLogEntry[]> {
+    await this.visible(ctx, id);
+    return (await this.store.logs(id, after, Math.min(limit, 5000))).map(logView);
+  }
+
+  /**
+   * Follows a task's log: the lines after `after`, then each new one, then `end` with the task once
+   * it is no longer open or processing. Returns the function that stops following.
+   */
+  async follow(
+    ctx: RequestContext,
+    id: string,
+    after: number,
+    send: (entry: TaskLogEntry) => void,
+    end: (task: Task) => void,
+  ): Promise<() => void> {
+    await this.visible(ctx, id);
+    let last = after;
+    let pending: TaskLogEntry[] | null = [];
+    let closed = false;
+    const emit = (e: TaskLogEntry) => {
+      if (e.seq <= last) return;
+      last = e.seq;
+      send(e);
+    };
+    const offLog = this.jobs.onLog(id, (e) => (pending ? pending.push(e) : emit(e)));
+    const finish = async () => {
+      if (closed) return;
+      for (const e of await this.store.logs(id, last, 10_000)) emit(logView(e));
+      const row = await this.store.get(id);
+      if (!row || row.status === 'open' || row.status === 'processing') return;
+      closed = true;
+      stop();
+      end(taskView(row, await this.store.steps(id)));
+    };
+    const offEnd = this.jobs.onEnd(id, () => void finish().catch(() => {}));
+    const stop = () => {
+      offLog();
+      offEnd();
+    };
+    for (const e of await this.store.logs(id, after, 10_000)) emit(logView(e));
+    const queued = pending;
+    pending = null;
+    for (const e of queued) emit(e);
+    const row = await this.store.get(id);
+    if (row && row.status !== 'open' && row.status !== 'processing' && !this.jobs.running(id)) await finish();
+    return () => {
+      closed = true;
+      stop();
+    };
+  }
+
+  async retry(ctx: RequestContext, id: string): Promise<Task> {
+    const row = await this.manageable(ctx, id, 'task:retry');
+    if (row.status !== 'failed' && row.status !== 'cancelled')
+      throw new IdpError(
+        'TASK_NOT_RETRYABLE',
+        `task ${id} is ${row.status}: only a failed or cancelled task can be retried`,
+        {
+          task: id,
+          status: row.status,
+        },
+      );
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('tasks')
+        .set({ status: 'open', error: null, finished_at: null, cancel_requested: 0, workspace_removed_at: null })
+        .where('id', '=', id)
+        .execute();
+      await trx
+        .updateTable('task_steps')
+        .set({ status: 'pending', error: null })
+        .where('task_id', '=', id)
+        .where('status', 'not in', ['completed', 'skipped'])
+        .execute();
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'task:retry',
+          target: `task:${id}`,
+          decision: 'allow',
+          requestId: ctx.requestId,
+          details: { template: row.template_ref, previous: row.status },
+        },
+        trx,
+      );
+    });
+    this.jobs.schedule(id);
+    return this.getTask(ctx, id);
+  }
+
+  async cancel(ctx: RequestContext, id: string): Promise<Task> {
+    const row = await this.manageable(ctx, id, 'task:cancel');
+    if (row.status !== 'open' && row.status !== 'processing')
+      throw new IdpError(
+        'TASK_NOT_RETRYABLE',
+        `task ${id} is ${row.status}: only an open or running task can be cancelled`,
+        {
+          task: id,
+          status: row.status,
+        },
+      );
+    await this.deps.db.transaction().execute(async (trx) => {
+      await trx.updateTable('tasks').set({ cancel_requested: 1 }).where('id', '=', id).execute();
+      await this.deps.audit.append(
+        {
+          actor: ctx.principal.ref,
+          action: 'task:cancel',
+          target: `task:${id}`,
+          decision: 'allow',
+          requestId: ctx.requestId,
+          details: { template: row.template_ref },
+        },
+        trx,
+      );
+    });
+    if (this.jobs.running(id)) {
+      const ended = new Promise<void>((resolve) => {
+        const off = this.jobs.onEnd(id, () => {
+          off();
+          resolve();
+        });
+        setTimeout(() => {
+          off();
+          resolve();
+        }, CANCEL_WAIT_MS).unref();
+      });
+      this.jobs.cancel(id);
+      await ended;
+    } else {
+      // Not running here (e.g. open before a restart resumed it): the job marks it cancelled.
+      this.jobs.schedule(id);
+      await this.jobs.idle();
+    }
+    return this.getTask(ctx, id);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Resumes unfinished tasks and starts the sweep of old workspaces. */
+  async start(opts: { timer?: boolean } = {}): Promise<number> {
+    const resumed = await this.jobs.resume();
+    if (opts.timer ?? true) {
+      this.sweeper = new PeriodicTask({
+        name: 'task workspace sweep',
+        everyMs: 3_600_000,
+        run: () => this.sweepWorkspaces(),
+        log: this.deps.log,
+        runAtStart: true,
+      });
+      this.sweeper.start();
+    }
+    return resumed;
+  }
+
+  /** Removes the workspaces of tasks finished longer than templates.workspaceTtl ago. */
+  async sweepWorkspaces(): Promise<number> {
+    const before = new Date(this.deps.clock.now().getTime() - this.deps.settings.workspaceTtlSeconds * 1000);
+    const rows = await this.store.staleWorkspaces(before.toISOString());
+    for (const r of rows) await this.jobs.removeWorkspace(r);
+    return rows.length;
+  }
+
+  idle(): Promise<void> {
+    return this.jobs.idle();
+  }
+
+  async stop(): Promise<void> {
+    await this.sweeper?.stop();
+    await this.jobs.stop();
+  }
+}
