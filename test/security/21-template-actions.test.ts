@@ -1,0 +1,178 @@
+// Template actions are driven by a template's author and a user's values: neither may make them
+// read or write outside the task's workspace and the template's folder, follow a link, push to a
+// remote the platform did not allow, overwrite someone's branch, or copy without bound.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createActionRegistry } from '../../packages/server/src/capabilities/templates/actions/index.ts';
+import { actionHarness, type Harness } from '../support/template-actions.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'idp-sec21-'));
+const allowed = join(root, 'git');
+const outside = join(root, 'outside');
+mkdirSync(allowed);
+mkdirSync(outside);
+const registry = createActionRegistry({
+  allowedRemotes: [`file://${allowed}/`, 'https://git.example.com/acme/'],
+  limits: { maxFiles: 50, maxBytes: 64 * 1024 },
+});
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@x', ...args], { cwd, encoding: 'utf8' }).trim();
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('template actions stay inside the workspace and the template folder', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = actionHarness();
+    h.file('skeleton/ok.txt', 'ok');
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+  const fetchT = () => registry.get('fetch:template');
+  const unsafe = { code: 'TEMPLATE_PATH_UNSAFE' };
+
+  it('targetPath ../x, absolute, or with a backslash is refused and nothing is written outside', async () => {
+    for (const targetPath of ['../x', '../../etc', '/tmp/x', 'a/../../x', '..\\x', 'file:/tmp/x'])
+      await expect(h.run(fetchT(), { url: './skeleton', targetPath }), targetPath).rejects.toMatchObject(unsafe);
+    expect(existsSync(join(h.workspace, '..', 'x'))).toBe(false);
+  });
+
+  it('a url that leaves the template folder is refused', async () => {
+    for (const url of ['../', '../../', '/etc', './skeleton/../../..'])
+      await expect(h.run(fetchT(), { url }), url).rejects.toMatchObject(unsafe);
+  });
+
+  it('a skeleton holding a link (to /etc/passwd, to a folder outside, to a file beside it) is refused whole', async () => {
+    h.link('skeleton/passwd', '/etc/passwd');
+    await expect(h.run(fetchT(), { url: './skeleton' })).rejects.toMatchObject({
+      ...unsafe,
+      message: expect.stringContaining('passwd in the skeleton is a symbolic link'),
+    });
+    h.file('skel2/a.txt', 'a');
+    h.link('skel2/data', outside);
+    await expect(h.run(registry.get('fetch:plain'), { url: './skel2' })).rejects.toMatchObject(unsafe);
+    h.file('skel3/a.txt', 'a');
+    h.link('skel3/b.txt', 'a.txt');
+    await expect(h.run(fetchT(), { url: './skel3' })).rejects.toMatchObject(unsafe);
+    // The skeleton folder itself a link (out of the template folder): refused too.
+    h.link('linked', outside);
+    await expect(h.run(fetchT(), { url: './linked' })).rejects.toMatchObject(unsafe);
+    expect(readdirSync(h.workspace)).toEqual([]);
+  });
+
+  it('a skeleton holding a .git folder (config with hooks or fsmonitor) is refused', async () => {
+    h.file('gitty/.git/config', '[core]\n\tfsmonitor = touch /tmp/pwned\n');
+    await expect(h.run(fetchT(), { url: './gitty' })).rejects.toMatchObject(unsafe);
+  });
+
+  it('a file or folder name that renders to ../ or an absolute path is refused', async () => {
+    h.file('evil/${{ values.name }}.txt', 'x');
+    for (const name of ['../../escape', '/tmp/abs', 'a/../../b'])
+      await expect(h.run(fetchT(), { url: './evil', values: { name } }), name).rejects.toMatchObject(unsafe);
+    expect(existsSync(join(h.workspace, '..', '..', 'escape.txt'))).toBe(false);
+  });
+
+  it('a link planted in the workspace is never written through', async () => {
+    symlinkSync(outside, join(h.workspace, 'out'));
+    await expect(h.run(fetchT(), { url: './skeleton', targetPath: 'out' })).rejects.toMatchObject(unsafe);
+    symlinkSync(join(outside, 'target.txt'), join(h.workspace, 'ok.txt'));
+    await expect(h.run(fetchT(), { url: './skeleton' })).rejects.toMatchObject(unsafe);
+    expect(existsSync(join(outside, 'target.txt'))).toBe(false);
+    await expect(
+      h.run(registry.get('fs:rename'), { files: [{ from: 'ok.txt', to: 'out/moved.txt' }] }),
+    ).rejects.toMatchObject(unsafe);
+    await expect(h.run(registry.get('fs:delete'), { files: ['../outside'] })).rejects.toMatchObject(unsafe);
+    await expect(h.run(registry.get('fs:rename'), { files: [{ from: '/etc/passwd', to: 'p' }] })).rejects.toMatchObject(
+      unsafe,
+    );
+  });
+
+  it('too many or too large files are refused', async () => {
+    for (let i = 0; i < 51; i++) h.file(`many/${i}.txt`, 'x');
+    await expect(h.run(fetchT(), { url: './many' })).rejects.toMatchObject({ code: 'TEMPLATE_ACTION_FAILED' });
+    h.file('large/a.bin', Buffer.alloc(65 * 1024));
+    await expect(h.run(fetchT(), { url: './large' })).rejects.toMatchObject({ code: 'TEMPLATE_ACTION_FAILED' });
+    expect(readdirSync(h.workspace)).toEqual([]);
+  });
+});
+
+describe('publish:git pushes only where the platform allows, never over foreign history', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = actionHarness();
+    writeFileSync(join(h.workspace, 'a.txt'), 'a');
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+  const publish = () => registry.get('publish:git');
+  const notAllowed = { code: 'TEMPLATE_ACTION_NOT_CONFIGURED' };
+
+  it('remotes outside allowedRemotes are refused before git runs, however they are spelled', async () => {
+    for (const remoteUrl of [
+      `file://${outside}/x.git`,
+      `file://${allowed}/../outside/x.git`,
+      `file://${allowed}/a/../../outside/x.git`,
+      `file://${allowed}/%2e%2e/outside/x.git`,
+      `file://${allowed}/./x.git`,
+      `file://${allowed}`,
+      `file://${allowed}/`,
+      `file://otherhost${allowed}/x.git`,
+      `${allowed}/x.git`,
+      'https://git.example.com/acme-evil/x.git',
+      'https://git.example.com/acme/../other/x.git',
+      'https://user:secret@git.example.com/acme/x.git',
+      'ssh://git.example.com/acme/x.git',
+      'ext::sh -c touch% /tmp/pwned',
+      'https://git.example.com/acme/x.git?upload-pack=touch',
+    ])
+      await expect(h.run(publish(), { remoteUrl }), remoteUrl).rejects.toMatchObject(notAllowed);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('a link inside the allowed folder does not lead out', async () => {
+    symlinkSync(outside, join(allowed, 'escape'));
+    await expect(h.run(publish(), { remoteUrl: `file://${allowed}/escape/x.git` })).rejects.toMatchObject({
+      code: 'TEMPLATE_PATH_UNSAFE',
+    });
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('an existing branch with history idp did not write is left as it was', async () => {
+    const bare = join(allowed, 'theirs.git');
+    git(root, 'init', '-q', '--bare', bare);
+    const work = mkdtempSync(join(tmpdir(), 'idp-sec21-work-'));
+    git(work, 'init', '-q');
+    writeFileSync(join(work, 'x'), 'theirs');
+    git(work, 'add', 'x');
+    git(work, 'commit', '-qm', 'theirs');
+    git(work, 'push', '-q', bare, 'HEAD:refs/heads/main');
+    const before = git(bare, 'rev-parse', 'main');
+    await expect(h.run(publish(), { remoteUrl: `file://${bare}` })).rejects.toMatchObject({
+      code: 'TEMPLATE_ACTION_FAILED',
+    });
+    expect(git(bare, 'rev-parse', 'main')).toBe(before);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('an existing folder that is not a repository is not taken over', async () => {
+    mkdirSync(join(allowed, 'notrepo.git'));
+    writeFileSync(join(allowed, 'notrepo.git', 'data'), 'x');
+    await expect(h.run(publish(), { remoteUrl: `file://${allowed}/notrepo.git` })).rejects.toMatchObject({
+      code: 'TEMPLATE_ACTION_FAILED',
+    });
+  });
+
+  it('idp:deploy reads only from allowed remotes', async () => {
+    const deploy = createActionRegistry({ allowedRemotes: [`file://${allowed}/`] }).get('idp:deploy');
+    await expect(
+      h.run(deploy, { service: 'x', env: 'y', repoUrl: `git+file://${root}/../etc#main` }),
+    ).rejects.toMatchObject(notAllowed);
+    await expect(h.run(deploy, { service: 'x', env: 'y', sourcePath: '../outside' })).rejects.toMatchObject({
+      code: 'TEMPLATE_PATH_UNSAFE',
+    });
+  });
+});
