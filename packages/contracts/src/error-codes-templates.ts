@@ -72,4 +72,10 @@ export const TEMPLATE_ERRORS = {
     meaning: 'Only a failed or cancelled task can be retried, and only a task still open or running can be cancelled.',
     hint: 'Run `idp task:get` with its id to see its status.',
   },
+  TASK_CANCELLED: {
+    status: 409,
+    exit: 1,
+    meaning: 'The task was cancelled before it finished; the steps it had finished stay done.',
+    hint: 'Run `idp task:retry` with its id to run it again from the step it stopped at.',
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;

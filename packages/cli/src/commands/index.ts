@@ -55,6 +55,14 @@ import DeployAbort from './deploy/abort.ts';
 import DeployHistory from './deploy/history.ts';
 import Rollback from './rollback.ts';
 import Undeploy from './undeploy.ts';
+import TemplateList from './template/list.ts';
+import TemplateGet from './template/get.ts';
+import Create from './create.ts';
+import TaskList from './task/list.ts';
+import TaskGet from './task/get.ts';
+import TaskLogs from './task/logs.ts';
+import TaskRetry from './task/retry.ts';
+import TaskCancel from './task/cancel.ts';
 
 /**
  * Command id → class, read by oclif's explicit discovery strategy (package.json "oclif.commands").
@@ -117,4 +125,12 @@ export const COMMANDS: Record<string, Command.Class> = {
   'deploy:history': DeployHistory,
   rollback: Rollback,
   undeploy: Undeploy,
+  'template:list': TemplateList,
+  'template:get': TemplateGet,
+  create: Create,
+  'task:list': TaskList,
+  'task:get': TaskGet,
+  'task:logs': TaskLogs,
+  'task:retry': TaskRetry,
+  'task:cancel': TaskCancel,
 };
