@@ -23,7 +23,9 @@ export async function updateLocation(
   await deps.gate.enforce(ctx, {
     action: 'catalog:register',
     resource: PLATFORM,
-    context: { locationType: readsServerFiles(next.type, next.target) ? 'file' : next.type },
+    context: {
+      locationType: readsServerFiles(next.type, next.target, deps.readOptions?.sharedGitRoots) ? 'file' : next.type,
+    },
   });
   // Pointing an identity source somewhere else decides who the users are: admins only.
   if (row.identity_source)

@@ -41,7 +41,7 @@ export async function registerLocation(
   const decision = await deps.gate.enforce(ctx, {
     action: 'catalog:register',
     resource: PLATFORM,
-    context: { locationType: readsServerFiles(type, target) ? 'file' : type },
+    context: { locationType: readsServerFiles(type, target, deps.readOptions?.sharedGitRoots) ? 'file' : type },
   });
   const identity = await identityDecision(deps, ctx, input.identitySource);
   const existing = await deps.tables.findLocation(type, target);

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FETCH_LIMITS, FetchFailed, fetchDocument, pinnedGitOptions } from './fetch.ts';
 import { FetchRules } from './fetch-rules.ts';
+import { isSharedGitRepo } from './shared-git.ts';
 
 export type LocationType = 'file' | 'url' | 'git';
 export const LOCATION_TYPES: readonly LocationType[] = ['file', 'url', 'git'];
@@ -48,6 +49,8 @@ export interface ReadOptions {
   fetchRules?: FetchRules;
   /** Where the detailed reason of a refused or failed fetch goes (the caller sees a generic one). */
   log?: (line: string) => void;
+  /** Folders of shared bare repositories (publish:git's file:// remotes): git locations anyone may read. */
+  sharedGitRoots?: readonly string[];
 }
 
 /** A file that was skipped (a symlink out of a clone) without failing the rest of the location. */
@@ -66,10 +69,11 @@ export function guessLocationType(target: string): LocationType {
 }
 
 /** Whether reading the location touches the server's own disk (a policy decision: admins only). */
-export function readsServerFiles(type: LocationType, target: string): boolean {
+export function readsServerFiles(type: LocationType, target: string, sharedGitRoots: readonly string[] = []): boolean {
   if (type === 'file') return true;
   if (type === 'git') {
     const repo = splitGitTarget(target).repo;
+    if (isSharedGitRepo(repo, sharedGitRoots)) return false;
     return !/^(https?|ssh|git):\/\//i.test(repo) && !/^[\w.-]+@[\w.-]+:/.test(repo);
   }
   return false;
@@ -115,7 +119,7 @@ export class ReadSession {
     // The same rule as catalog:register: the server's disk is for the admins' locations only.
     if (!this.opts.trusted && (effective === 'file' || effective === 'git') && from.kind === 'file')
       throw serverFilesRefused(effective, target);
-    if (!this.opts.trusted && effective === 'git' && readsServerFiles('git', target))
+    if (!this.opts.trusted && effective === 'git' && readsServerFiles('git', target, this.opts.sharedGitRoots))
       throw serverFilesRefused(effective, target);
     if (effective === 'url') {
       const url = from.kind === 'url' ? new URL(target, from.url).toString() : target;
@@ -220,7 +224,8 @@ export class ReadSession {
     const ref = `git:${target}`;
     if (!repo || repo.startsWith('-')) throw new SourceUnreachableError(`"${target}" is not a git repository URL`, ref);
     let pinned: string[] = [];
-    if (this.rules) {
+    const shared = isSharedGitRepo(repo, this.opts.sharedGitRoots ?? []);
+    if (this.rules && !shared) {
       if (readsServerFiles('git', repo)) throw serverFilesRefused('git', target);
       try {
         pinned = await pinnedGitOptions(repo, this.rules);
@@ -255,7 +260,8 @@ export class ReadSession {
             ? {
                 ...process.env,
                 GIT_TERMINAL_PROMPT: '0',
-                GIT_ALLOW_PROTOCOL: 'http:https',
+                // A shared repository on this host is read over the file transport, and nothing else.
+                GIT_ALLOW_PROTOCOL: shared ? 'file' : 'http:https',
                 GIT_CONFIG_NOSYSTEM: '1',
                 GIT_CONFIG_GLOBAL: '/dev/null',
               }
