@@ -55,6 +55,7 @@ import { logsRoutes } from './capabilities/observability/logs-routes.ts';
 import type { LogService } from './capabilities/observability/logs.ts';
 import { tracesRoutes } from './capabilities/observability/traces-routes.ts';
 import type { TraceService } from './capabilities/observability/traces.ts';
+import { templateRoutes, type TemplateService } from './capabilities/templates/index.ts';
 export interface Services {
   store: Store;
   audit: AuditLog;
@@ -80,6 +81,8 @@ export interface Services {
   logs: LogService;
   /** Request traces (the proxy's spans and the workloads' OTLP spans), scoped like logs. */
   traces: TraceService;
+  /** Golden paths: templates from the catalog and the tasks that run them. */
+  templates: TemplateService;
   version: string;
 }
 
@@ -204,6 +207,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     dashboards: s.dashboards,
     gate: s.observabilityQuery,
   });
+  await typed.register(templateRoutes, { prefix: '/api', templates: s.templates });
   // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
   await typed.register(metricsRoutes, {
     metrics: s.metrics,

@@ -48,6 +48,7 @@ import { composeObservability } from './capabilities/observability/compose.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
 import { startTraces } from './capabilities/observability/traces-setup.ts';
+import { composeTemplates } from './capabilities/templates/compose.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -314,6 +315,28 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await proxy.listen().catch((err: unknown) => {
       throw listenFailure('edge proxy', { host: proxyHost, port: proxyPort }, err);
     });
+    // Golden paths: tasks run as their user through the same services (and policies) as the API.
+    const { templates, closeRenderer } = composeTemplates({
+      store,
+      audit,
+      gate,
+      directory,
+      clock,
+      ids,
+      cipher: new SecretCipher(masterKey),
+      tokens,
+      catalog,
+      environments,
+      deployments,
+      releases,
+      config: loaded.config.templates,
+      baseDir: loaded.baseDir,
+      dataDir,
+      log,
+    });
+    lifecycle.register('template renderer', closeRenderer);
+    // Before the environments and deployments stop: a running step is stopped where it is.
+    lifecycle.register('tasks', () => templates.stop(), { timeoutMs: 30_000 });
     const {
       metrics,
       prometheus,
@@ -352,6 +375,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       metrics,
       scrapeToken: ensureScrapeToken(dataDir),
       logs,
+      templates,
       traces: traces.service({
         readable: (ref) => authz.readable(ref),
         views: teamViews,
@@ -402,6 +426,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     await scrapeTargets.updateAll();
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
+    const resumedTasks = await templates.start({ timer: opts.environmentTimers ?? true });
+    if (resumedTasks) log(`  templates: resumed ${resumedTasks} unfinished task${resumedTasks === 1 ? '' : 's'}`);
     if (opts.environmentTimers ?? true) {
       lifecycle.register('environment reaper', () => reaper.stop());
       reaper.start();

@@ -92,6 +92,8 @@ export async function runSteps(deps: RunnerDeps, input: RunInput, sink: RunSink)
       await sink.startStep(idx);
       await sink.log(step.id, 'info', `${step.name ?? step.id}: ${step.action} started`);
       const output = await runStep(deps, input, sink, idx, step, action, context);
+      // Cancelled while an action that does not watch its signal ran: the step is not counted done.
+      if (input.signal.aborted) return stopped(sink);
       await sink.finishStep(idx, 'completed', output, null);
       await sink.log(step.id, 'info', `${step.name ?? step.id}: completed`);
       context.steps[step.id] = { output };

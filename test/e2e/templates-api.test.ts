@@ -1,0 +1,198 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acmeConfigAllowing } from '../support/config.ts';
+import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { HoldServer, waitForTask, writeSkeleton, writeTemplate } from '../support/templates.ts';
+import { userTokens } from '../support/tokens.ts';
+
+// Templates registered from a file location, run through the HTTP API against a real control
+// plane: validation, a dry run, a task with debug:log, fetch:template, each and if, its log and
+// output; a failing step retried from where it failed; cancel; others' tasks hidden.
+
+const SECRET = 'tok-s3cr3t-value-9f8e7d';
+
+describe('templates and tasks through the API', () => {
+  let server: TestServer;
+  let t: Record<string, string>;
+  const dir = mkdtempSync(join(tmpdir(), 'idp-templates-e2e-'));
+  const hold = new HoldServer();
+
+  const call = (who: string, method: string, path: string, body?: unknown) => api(server, t[who]!, method, path, body);
+  const run = (who: string, name: string, values: Record<string, unknown>, dryRun = false) =>
+    call(who, 'POST', `/api/templates/${name}/tasks`, { values, dryRun });
+
+  beforeAll(async () => {
+    const holdUrl = await hold.start();
+    server = await startTestServer({
+      catalogTimer: false,
+      environmentTimers: false,
+      configPath: acmeConfigAllowing('templates-e2e', ['127.0.0.1']),
+    });
+    t = await userTokens(server, ['alice', 'bob', 'frank']);
+    writeTemplate(join(dir, 'hello'), 'hello');
+    writeTemplate(join(dir, 'later'), 'later', { skeleton: false });
+    writeTemplate(join(dir, 'held'), 'held', { holdUrl: `${holdUrl}/catalog-info.yaml` });
+    for (const name of ['hello', 'later', 'held']) {
+      const res = await api(server, server.adminToken, 'POST', '/api/catalog/idp/locations', {
+        target: join(dir, name, 'template.yaml'),
+      });
+      expect(res.status, res.text).toBe(201);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await hold.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists templates and shows one with its parameters and steps', async () => {
+    const list = await call('alice', 'GET', '/api/templates');
+    expect(list.status).toBe(200);
+    expect(list.json.items.map((i: any) => i.name)).toEqual(expect.arrayContaining(['hello', 'later', 'held']));
+    const hello = await call('alice', 'GET', '/api/templates/hello');
+    expect(hello.json).toMatchObject({
+      ref: 'template:default/hello',
+      owner: 'group:default/platform',
+      type: 'service',
+      tags: ['test'],
+    });
+    expect(hello.json.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'name', page: 1, required: true, pattern: '^[a-z][a-z0-9-]*$' }),
+        expect.objectContaining({ name: 'flavour', page: 2, required: false, default: 'plain' }),
+      ]),
+    );
+    expect(hello.json.steps.map((s: any) => s.id)).toEqual(['hello', 'fetch', 'items', 'fancy']);
+    expect(hello.json.pages[0].properties.token['ui:field']).toBe('Secret');
+    expect((await call('alice', 'GET', '/api/templates/nope')).json.error.code).toBe('TEMPLATE_NOT_FOUND');
+  });
+
+  it('refuses invalid values with every problem and its JSON path, and creates no task', async () => {
+    const res = await run('alice', 'hello', { name: 'Not Valid', replicas: 'many', flavour: 'odd' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('TEMPLATE_PARAMETERS_INVALID');
+    const paths = res.json.error.details.problems.map((p: any) => p.path).sort();
+    expect(paths).toEqual(['$.flavour', '$.name', '$.replicas', '$.token']);
+    expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
+  });
+
+  it('dry-runs: the files the steps would write (binary as base64), the log, the output; nothing stored', async () => {
+    const res = await run('alice', 'hello', { name: 'demo', token: SECRET }, true);
+    expect(res.status, res.text).toBe(200);
+    const files = Object.fromEntries(res.json.files.map((f: any) => [f.path, f]));
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'demo/index.js', 'logo.bin']);
+    expect(files['README.md'].content).toBe('# demo\n\nReplicas: 2\n');
+    expect(files['logo.bin']).toMatchObject({
+      base64: true,
+      content: Buffer.from([0xff, 0xfe, 0, 0x80]).toString('base64'),
+    });
+    expect(res.json.steps.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'skipped']);
+    expect(res.json.output.links[0].url).toBe('https://git.example.com/demo');
+    expect(res.text).not.toContain(SECRET);
+    expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
+  });
+
+  it('runs a task: steps in order, each and if, outputs, log and links; secrets never shown', async () => {
+    const created = await run('alice', 'hello', { name: 'svc-one', token: SECRET });
+    expect(created.status, created.text).toBe(202);
+    expect(created.json.values).toEqual({ name: 'svc-one', token: '***', replicas: 2, flavour: 'plain' });
+    const task = await waitForTask(server, t.alice!, created.json.id, ['completed', 'failed']);
+    expect(task.status, JSON.stringify(task)).toBe('completed');
+    expect(task.steps.map((s: any) => [s.id, s.status, s.attempts])).toEqual([
+      ['hello', 'completed', 1],
+      ['fetch', 'completed', 1],
+      ['items', 'completed', 1],
+      ['fancy', 'skipped', 0],
+    ]);
+    expect(task.output).toEqual({
+      links: [{ title: 'Repository', url: 'https://git.example.com/svc-one', entityRef: null, icon: null }],
+      text: [{ title: 'Done', content: 'made svc-one' }],
+    });
+    const logs = await call('alice', 'GET', `/api/tasks/${task.id}/logs`);
+    const messages = logs.json.items.map((l: any) => l.message);
+    expect(messages).toEqual(
+      expect.arrayContaining(['hello svc-one with ***', 'item a of svc-one', 'item b of svc-one']),
+    );
+    expect(logs.text).not.toContain(SECRET);
+    expect(JSON.stringify(task)).not.toContain(SECRET);
+    const seqs = logs.json.items.map((l: any) => l.seq);
+    expect(seqs).toEqual([...seqs].sort((a: number, b: number) => a - b));
+    const after = await call('alice', 'GET', `/api/tasks/${task.id}/logs?after=${seqs[2]}`);
+    expect(after.json.items[0].seq).toBe(seqs[3]);
+
+    // follow=true on a finished task: its lines, then the task event.
+    const sse = await fetch(`${server.url}/api/tasks/${task.id}/logs?follow=true`, {
+      headers: { authorization: `Bearer ${t.alice}` },
+    });
+    const text = await sse.text();
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    expect(text.match(/^data: /gm)!.length).toBe(seqs.length + 1);
+    expect(text).toContain('event: task\ndata: {"id":"' + task.id);
+
+    const audit = await api(server, server.adminToken, 'GET', `/api/audit?action=task:create&limit=50`);
+    expect(audit.text).toContain(task.id);
+    expect(audit.text).not.toContain(SECRET);
+  });
+
+  it('a failing step fails the task; retry runs from that step without redoing the finished ones', async () => {
+    const created = await run('alice', 'later', { name: 'svc-two', token: SECRET });
+    const failed = await waitForTask(server, t.alice!, created.json.id, ['completed', 'failed']);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ step: 'fetch' });
+    expect(failed.steps.map((s: any) => s.status)).toEqual(['completed', 'failed', 'pending', 'pending']);
+    expect((await call('alice', 'POST', `/api/tasks/${failed.id}/cancel`)).json.error.code).toBe('TASK_NOT_RETRYABLE');
+
+    writeSkeleton(join(dir, 'later'));
+    const retried = await call('alice', 'POST', `/api/tasks/${failed.id}/retry`);
+    expect(retried.status, retried.text).toBe(202);
+    const done = await waitForTask(server, t.alice!, failed.id, ['completed', 'failed']);
+    expect(done.status, JSON.stringify(done)).toBe('completed');
+    expect(done.steps.map((s: any) => [s.id, s.attempts])).toEqual([
+      ['hello', 1],
+      ['fetch', 2],
+      ['items', 1],
+      ['fancy', 0],
+    ]);
+    expect((await call('alice', 'POST', `/api/tasks/${failed.id}/retry`)).json.error.code).toBe('TASK_NOT_RETRYABLE');
+  });
+
+  it('cancels a running task: the running step and those after it are cancelled', async () => {
+    hold.hold();
+    const created = await run('alice', 'held', { name: 'svc-three', token: SECRET });
+    await hold.waitHeld();
+    const cancelling = call('alice', 'POST', `/api/tasks/${created.json.id}/cancel`);
+    hold.release();
+    expect((await cancelling).status).toBe(202);
+    const task = await waitForTask(server, t.alice!, created.json.id, ['cancelled', 'completed', 'failed']);
+    expect(task.status).toBe('cancelled');
+    expect(task.steps.find((s: any) => s.id === 'register').status).toBe('cancelled');
+    // Cancelled: may be retried, and then finishes.
+    expect((await call('alice', 'POST', `/api/tasks/${task.id}/retry`)).status).toBe(202);
+    const again = await waitForTask(server, t.alice!, task.id, ['completed', 'failed']);
+    expect(again.status, JSON.stringify(again)).toBe('completed');
+    expect(again.steps.find((s: any) => s.id === 'register').output.entityRef).toBe('component:default/held-component');
+  });
+
+  it("others' tasks are not found; an admin reads them with createdBy=all", async () => {
+    const mine = (await call('alice', 'GET', '/api/tasks')).json.items;
+    expect(mine.length).toBe(3);
+    const id = mine[0].id;
+    for (const [method, path] of [
+      ['GET', `/api/tasks/${id}`],
+      ['GET', `/api/tasks/${id}/logs`],
+      ['POST', `/api/tasks/${id}/retry`],
+      ['POST', `/api/tasks/${id}/cancel`],
+    ] as const) {
+      const res = await call('bob', method, path);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.json.error.code).toBe('TASK_NOT_FOUND');
+    }
+    expect((await call('bob', 'GET', '/api/tasks?createdBy=all')).json.items).toEqual([]);
+    const all = await call('frank', 'GET', '/api/tasks?createdBy=all');
+    expect(all.json.items.map((i: any) => i.id)).toEqual(expect.arrayContaining(mine.map((i: any) => i.id)));
+    expect((await call('frank', 'GET', `/api/tasks/${id}`)).status).toBe(200);
+  });
+});
