@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startGitHttp } from '../../../../../../test/support/git-http.ts';
 import { actionHarness, type Harness } from '../../../../../../test/support/template-actions.ts';
 import { createActionRegistry } from './builtin.ts';
 import { DRY_RUN_COMMIT } from './publish-git.ts';
@@ -120,5 +121,27 @@ describe('publish:git to a file:// remote', () => {
     expect(() => bare.get('acme:frobnicate', 'step3')).toThrow(
       expect.objectContaining({ code: 'TEMPLATE_ACTION_UNKNOWN', message: expect.stringContaining('step step3') }),
     );
+  });
+
+  it('pushes to an http(s) remote under an allowed prefix (the repository exists there)', async () => {
+    const served = join(gitRoot, 'served');
+    mkdirSync(join(served, 'acme'), { recursive: true });
+    git(gitRoot, 'init', '-q', '--bare', join(served, 'acme/orders.git'));
+    const http = await startGitHttp(served);
+    try {
+      const remoteUrl = `${http.url}acme/orders.git`;
+      const viaHttp = createActionRegistry({ allowedRemotes: [`${http.url}acme/`] }).get('publish:git');
+      const { output } = await h.run(viaHttp, { remoteUrl });
+      expect(output.repoContentsUrl).toBe(`git+${remoteUrl}#main`);
+      expect(git(join(served, 'acme/orders.git'), 'rev-parse', 'main')).toBe(output.commitHash);
+      expect(http.requests.some((r) => r.includes('git-receive-pack'))).toBe(true);
+      await expect(
+        h.run(viaHttp, { remoteUrl: `${http.url}other/orders.git` }, { stepId: 'p3' }),
+      ).rejects.toMatchObject({
+        code: 'TEMPLATE_ACTION_NOT_CONFIGURED',
+      });
+    } finally {
+      await http.close();
+    }
   });
 });
