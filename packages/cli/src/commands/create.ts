@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { IdpError, type DryRunResult } from '@idp/contracts';
+import { TaskProgress } from '../render/task-progress.ts';
 import { formatDryRun, formatParameterProblems, parameterProblemsOf } from '../render/templates-format.ts';
 import { failureCode, TaskFollowingCommand } from '../task-command.ts';
 import { mergeValues, parseSetFlags, readValuesFile, type Values } from '../template-values.ts';
@@ -86,7 +87,7 @@ export default class Create extends TaskFollowingCommand<typeof Create> {
     } catch (err) {
       if (err instanceof IdpError && err.code === 'TEMPLATE_PARAMETERS_INVALID' && this.outputFormat !== 'json') {
         const problems = parameterProblemsOf(err.details);
-        throw new IdpError(err.code, formatParameterProblems(err.message, problems), err.details);
+        throw new IdpError(err.code, formatParameterProblems(this.args.template, err.message, problems), err.details);
       }
       throw err;
     }
@@ -94,9 +95,8 @@ export default class Create extends TaskFollowingCommand<typeof Create> {
 
   private async showDryRun(result: DryRunResult): Promise<void> {
     if (this.outputFormat === 'table') {
-      for (const entry of result.log) {
-        this.info(`${entry.step ?? '-'}: ${entry.level === 'info' ? '' : `${entry.level}: `}${entry.message}`);
-      }
+      this.info('Dry run: the steps ran in a scratch workspace, with no side effects.');
+      for (const line of TaskProgress.replay(result.steps, result.log)) this.info(line);
     }
     await this.render(result, { kind: 'text', text: formatDryRun });
     const failed = result.steps.find((s) => s.status === 'failed');

@@ -14,61 +14,99 @@ const MARKS: Record<TaskStep['status'], string> = {
   cancelled: '✗',
 };
 
+/**
+ * Driven by the log, which the runner writes in order (a step's start, its lines, its finish):
+ * a step's start line comes with its first log line, its finish line (status and time from the
+ * task) with the runner's own finish line or a later read of the task; the runner's own
+ * start/finish lines are not repeated. Steps finished before (a retry) show once, at the top.
+ */
 export class TaskProgress {
   readonly #started = new Set<string>();
   readonly #finished = new Set<string>();
   #steps: TaskStep[] = [];
+  #first = true;
 
-  /** Lines for what changed since the last snapshot: steps that started, then finished. */
+  /**
+   * A fresh snapshot of the task, which may be ahead of the log read so far: it prints nothing
+   * then (the log closes steps in order), except on the first snapshot the steps already done
+   * (a retry), and once the task has ended every finished step not shown yet.
+   */
   update(task: Task): string[] {
-    this.#steps = task.steps;
+    return this.#apply(task.steps, taskEnded(task));
+  }
+
+  /** A finished run's log replayed as it would have been followed (a dry run). */
+  static replay(steps: TaskStep[], log: readonly TaskLogEntry[]): string[] {
+    const progress = new TaskProgress();
+    progress.#steps = steps;
+    progress.#first = false;
+    return [...log.flatMap((entry) => progress.log(entry)), ...progress.#apply(steps, true)];
+  }
+
+  #apply(steps: TaskStep[], ended: boolean): string[] {
+    this.#steps = steps;
+    let leading = this.#first;
+    this.#first = false;
     const lines: string[] = [];
-    for (const step of task.steps) {
-      if (step.status === 'pending') continue;
+    for (const step of steps) {
+      if (step.status !== 'completed' && step.status !== 'skipped') leading = false;
       const key = attemptKey(step);
-      if (step.status === 'skipped') {
-        if (!this.#finished.has(key)) lines.push(skippedLine(step));
-        this.#finished.add(key);
-        continue;
-      }
-      // A step already finished when first seen (done before a retry) gets only its finish line.
-      if (!this.#started.has(key) && !FINISHED.has(step.status)) lines.push(this.#startLine(step));
-      this.#started.add(key);
-      if (FINISHED.has(step.status) && !this.#finished.has(key)) {
-        this.#finished.add(key);
-        lines.push(finishLine(step));
-      }
+      if (!FINISHED.has(step.status) || this.#finished.has(key)) continue;
+      if (leading || ended) lines.push(...this.#finish(step));
     }
     return lines;
   }
 
   /**
-   * Whether `entry`'s step is known to be running; if not, read the task before printing it, so a
-   * step's start line (or a new attempt's) comes before its lines.
+   * Whether the last snapshot is enough to print `entry`; if not, read the task first (a step not
+   * seen started, for its name and attempt; the runner's finish line, for the step's status and time).
    */
   knows(entry: TaskLogEntry): boolean {
     if (entry.step === null) return true;
     const step = this.#steps.find((s) => s.id === entry.step);
-    if (step === undefined || !this.#started.has(attemptKey(step)) || FINISHED.has(step.status)) return false;
-    // The runner's own "completed"/"failed" line: read the task now for the step's finish line.
-    return runnerLine(entry, step) !== 'finish';
+    if (step === undefined) return false;
+    if (runnerLine(entry, step) === 'finish') return FINISHED.has(step.status);
+    // A line of a step the task says has finished may be its next attempt's.
+    return this.#started.has(attemptKey(step)) && !FINISHED.has(step.status);
   }
 
   /** The log line, indented under its step; the step's start line first when not printed yet. */
   log(entry: TaskLogEntry): string[] {
     const lines: string[] = [];
-    const step = entry.step === null ? undefined : this.#steps.find((s) => s.id === entry.step);
-    if (step && step.status !== 'skipped' && !this.#started.has(attemptKey(step))) {
-      this.#started.add(attemptKey(step));
-      lines.push(this.#startLine(step));
-    }
-    // What the runner says of a step's start and finish, the start and finish lines already say.
-    if (step ? runnerLine(entry, step) !== undefined : entry.step === null && entry.message === 'completed')
+    const index = entry.step === null ? -1 : this.#steps.findIndex((s) => s.id === entry.step);
+    const step = this.#steps[index];
+    if (step) {
+      // Steps run one after another: an earlier one that has finished is closed first.
+      for (const earlier of this.#steps.slice(0, index)) {
+        const key = attemptKey(earlier);
+        if (this.#started.has(key) && !this.#finished.has(key) && FINISHED.has(earlier.status)) {
+          lines.push(...this.#finish(earlier));
+        }
+      }
+      const key = attemptKey(step);
+      if (!this.#started.has(key) && !this.#finished.has(key) && step.status !== 'skipped') {
+        this.#started.add(key);
+        lines.push(this.#startLine(step));
+      }
+      const runner = runnerLine(entry, step);
+      if (runner === 'finish' && FINISHED.has(step.status) && !this.#finished.has(key))
+        lines.push(...this.#finish(step));
+      // What the runner says of a step's start and finish, the start and finish lines already say.
+      if (runner !== undefined) return lines;
+    } else if (entry.step === null && entry.message === 'completed') {
       return lines;
+    }
     const level = entry.level === 'info' ? '' : `${entry.level}: `;
-    const by = entry.step === null ? '  ' : '    ';
+    const by = step ? '    ' : '  ';
     for (const line of entry.message.replace(/\s+$/, '').split('\n')) lines.push(`${by}${level}${line}`);
     return lines;
+  }
+
+  #finish(step: TaskStep): string[] {
+    const key = attemptKey(step);
+    this.#started.add(key);
+    this.#finished.add(key);
+    return [step.status === 'skipped' ? skippedLine(step) : finishLine(step)];
   }
 
   #startLine(step: TaskStep): string {

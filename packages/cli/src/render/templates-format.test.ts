@@ -159,11 +159,14 @@ describe('parameter problems', () => {
       { path: '/name', message: 'must match pattern "^[a-z-]+$"' },
       { path: '/', message: "must have required property 'owner'" },
     ]);
-    expect(formatParameterProblems('the values do not fit node-service', problems)).toBe(
-      'the values do not fit node-service\n  - /name: must match pattern "^[a-z-]+$"\n  - /: must have required property \'owner\'',
+    expect(formatParameterProblems('node-service', 'server message', problems)).toBe(
+      'the values do not fit the parameters of node-service (2 problems):\n' +
+        '  - /name: must match pattern "^[a-z-]+$"\n' +
+        "  - /: must have required property 'owner'",
     );
+    expect(formatParameterProblems('node-service', 'm', problems.slice(0, 1))).toMatch(/\(1 problem\):\n/);
     expect(parameterProblemsOf({})).toEqual([]);
-    expect(formatParameterProblems('as is', [])).toBe('as is');
+    expect(formatParameterProblems('node-service', 'as is', [])).toBe('as is');
   });
 });
 

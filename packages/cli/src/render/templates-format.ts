@@ -97,13 +97,18 @@ export function parameterProblemsOf(details: Record<string, unknown>): Array<{ p
   });
 }
 
-/** One line per problem, `  - /path: message`, under the error's own message. */
+/** A headline naming the template and the count, then one line per problem: `  - $.path: message`. */
 export function formatParameterProblems(
+  template: string,
   message: string,
   problems: ReadonlyArray<{ path: string; message: string }>,
 ): string {
   if (problems.length === 0) return message;
-  return [message, ...problems.map((p) => `  - ${p.path}: ${p.message}`)].join('\n');
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return [
+    `the values do not fit the parameters of ${template} (${count}):`,
+    ...problems.map((p) => `  - ${p.path}: ${p.message}`),
+  ].join('\n');
 }
 
 export const TASK_LIST_COLUMNS: Column<Task>[] = [
