@@ -104,7 +104,7 @@ export function writeSkeleton(dir: string): void {
 /** An HTTP server whose answers wait until the test releases them (catalog-info.yaml of a Component). */
 export class HoldServer {
   private server: Server | null = null;
-  private held: ServerResponse[] = [];
+  private held: { res: ServerResponse; n: number }[] = [];
   private released = false;
   requests = 0;
   url = '';
@@ -113,7 +113,9 @@ export class HoldServer {
     this.server = createServer((req, res) => {
       this.requests++;
       if (this.released) return this.answer(res);
-      this.held.push(res);
+      this.held.push({ res, n: this.requests });
+      // A client that went away (a killed control plane) is no longer held.
+      res.on('close', () => (this.held = this.held.filter((h) => h.res !== res)));
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
@@ -128,14 +130,14 @@ export class HoldServer {
       );
   }
 
-  /** Waits until a request is held. */
-  async waitHeld(): Promise<void> {
-    await waitUntil('a held request', () => this.held.length > 0, { timeout: 30_000 });
+  /** Waits until a request later than the `after`-th one is held. */
+  async waitHeld(after = 0): Promise<void> {
+    await waitUntil('a held request', () => this.held.some((h) => h.n > after), { timeout: 30_000 });
   }
 
   release(): void {
     this.released = true;
-    for (const res of this.held.splice(0)) this.answer(res);
+    for (const h of this.held.splice(0)) this.answer(h.res);
   }
 
   hold(): void {

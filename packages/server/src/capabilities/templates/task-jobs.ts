@@ -82,6 +82,13 @@ export class TaskJobs {
     const rows = await this.deps.store.unfinished();
     for (const r of rows) {
       this.deps.log(`templates: resuming task ${r.id} (${r.template_ref})`);
+      const entry = await this.deps.store.appendLog(r.id, {
+        at: this.now(),
+        step: null,
+        level: 'warn',
+        message: 'resumed after a restart of the control plane: from the first step not completed',
+      });
+      if (entry) this.events.emit(`log:${r.id}`, logView(entry));
       this.schedule(r.id);
     }
     return rows.length;
