@@ -2,12 +2,25 @@
 // read or write outside the task's workspace and the template's folder, follow a link, push to a
 // remote the platform did not allow, overwrite someone's branch, or copy without bound.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActionRegistry } from '../../packages/server/src/capabilities/templates/actions/index.ts';
+import { startHostileServer, type HostileServer } from '../support/security.ts';
+import { ACME_CONFIG, api } from '../support/server.ts';
 import { actionHarness, type Harness } from '../support/template-actions.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'idp-sec21-'));
 const allowed = join(root, 'git');
@@ -174,5 +187,113 @@ describe('publish:git pushes only where the platform allows, never over foreign 
     await expect(h.run(deploy, { service: 'x', env: 'y', sourcePath: '../outside' })).rejects.toMatchObject({
       code: 'TEMPLATE_PATH_UNSAFE',
     });
+  });
+});
+
+/** A template of one step, registered from the config's catalog (a file location, as admins do). */
+const template = (name: string, action: string, input: string) => `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: ${name}
+spec:
+  owner: group:payments
+  type: service
+  parameters:
+    - properties:
+        target: {type: string, default: './'}
+        name: {type: string, default: 'x'}
+        remote: {type: string, default: ''}
+  steps:
+    - id: step
+      name: the step
+      action: ${action}
+      input:
+${input}
+`;
+
+describe('through the API: a task whose template or values try to escape fails at that step, nothing escapes', () => {
+  let server: HostileServer;
+  let alice = '';
+  const work = mkdtempSync(join(tmpdir(), 'idp-sec21-api-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'idp-sec21-data-'));
+  const shared = join(work, 'git');
+  const templates = join(work, 'templates');
+
+  beforeAll(async () => {
+    mkdirSync(shared);
+    const put = (path: string, text: string) => {
+      mkdirSync(join(templates, path, '..'), { recursive: true });
+      writeFileSync(join(templates, path), text);
+    };
+    const fetchInput = `        url: ./skeleton\n        targetPath: '\${{ parameters.target }}'\n        values: {name: '\${{ parameters.name }}'}`;
+    put('target/catalog-info.yaml', template('sec21-target', 'fetch:template', fetchInput));
+    put('target/skeleton/${{ values.name }}.txt', 'hello ${{ values.name }}');
+    put('passwd/catalog-info.yaml', template('sec21-passwd', 'fetch:plain', '        url: ./skeleton'));
+    put('passwd/skeleton/ok.txt', 'ok');
+    symlinkSync('/etc/passwd', join(templates, 'passwd/skeleton/passwd'));
+    put('datadir/catalog-info.yaml', template('sec21-datadir', 'fetch:template', '        url: ./skeleton'));
+    put('datadir/skeleton/ok.txt', 'ok');
+    symlinkSync(dataDir, join(templates, 'datadir/skeleton/data'));
+    put(
+      'remote/catalog-info.yaml',
+      template('sec21-remote', 'publish:git', "        remoteUrl: '${{ parameters.remote }}'"),
+    );
+    const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
+    doc.setIn(
+      ['catalog', 'locations'],
+      [...(doc.getIn(['catalog', 'locations']) as { toJSON(): string[] }).toJSON(), templates],
+    );
+    doc.setIn(['templates', 'publish', 'git', 'allowedRemotes'], [`file://${shared}/`]);
+    const config = join(dirname(ACME_CONFIG), 'idp.sec-21.config.yaml');
+    writeFileSync(config, doc.toString());
+    server = await startHostileServer({ args: ['--config', config], dataDir });
+    alice = await server.tokenFor('alice');
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function runTask(name: string, values: Record<string, unknown>) {
+    const res = await api(server, alice, 'POST', `/api/templates/${name}/tasks`, { values });
+    expect(res.status, res.text).toBe(202);
+    const id = res.json.id as string;
+    return waitUntil(`task ${id} to end`, async () => {
+      const t = await api(server, alice, 'GET', `/api/tasks/${id}`);
+      return ['failed', 'completed', 'cancelled'].includes(t.json.status) ? t.json : undefined;
+    });
+  }
+
+  it('targetPath ../ and a file name rendered to ../ fail the step with TEMPLATE_PATH_UNSAFE', async () => {
+    for (const values of [{ target: '../escape' }, { target: '/tmp' }, { name: '../../escape' }]) {
+      const task = await runTask('sec21-target', values);
+      expect(task, JSON.stringify(values)).toMatchObject({
+        status: 'failed',
+        error: { code: 'TEMPLATE_PATH_UNSAFE', step: 'step' },
+      });
+    }
+    const ok = await runTask('sec21-target', { name: 'fine' });
+    expect(ok.status).toBe('completed');
+    expect(readdirSync(join(dataDir, 'tasks')).some((d) => existsSync(join(dataDir, 'tasks', d, 'escape.txt')))).toBe(
+      false,
+    );
+  });
+
+  it('a skeleton with a link to /etc/passwd or to the data dir is refused whole', async () => {
+    for (const name of ['sec21-passwd', 'sec21-datadir']) {
+      const task = await runTask(name, {});
+      expect(task, name).toMatchObject({ status: 'failed', error: { code: 'TEMPLATE_PATH_UNSAFE' } });
+      expect(task.error.message).toContain('symbolic link');
+    }
+  });
+
+  it('publish:git to a remote outside the allowed prefix (also spelled with ..) is not configured', async () => {
+    for (const remote of [`file://${work}/x.git`, `file://${shared}/../x.git`, 'https://github.com/acme/x.git']) {
+      const task = await runTask('sec21-remote', { remote });
+      expect(task, remote).toMatchObject({ status: 'failed', error: { code: 'TEMPLATE_ACTION_NOT_CONFIGURED' } });
+    }
+    expect(readdirSync(work).sort()).toEqual(['git', 'templates']);
   });
 });
