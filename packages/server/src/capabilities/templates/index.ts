@@ -11,3 +11,20 @@ export {
   type DeploymentsApi,
   type EnvironmentsApi,
 } from './actions/index.ts';
+export { createRenderer, isTruthy, type RendererOptions, type SandboxedRenderer } from './render/renderer.ts';
+export { parseEntityRef, parseRepoUrl, pick, projectSlug } from './render/filters.ts';
+export {
+  mergeParameters,
+  parameterPages,
+  parameterSchemas,
+  validateValues,
+  type MergedParameters,
+  type ParameterProblem,
+} from './parameters.ts';
+export {
+  templateModel,
+  templateSummary,
+  type TemplateModel,
+  type TemplateOutputModel,
+  type TemplateStepModel,
+} from './template-model.ts';
