@@ -18,6 +18,7 @@ import { openStore } from './store/index.ts';
 import { Lifecycle, PeriodicTask, listenFailure } from './lifecycle/index.ts';
 import { TokenService } from './capabilities/tokens/service.ts';
 import { FetchRules } from './capabilities/catalog/fetch-rules.ts';
+import { sharedGitRootsOf } from './capabilities/catalog/shared-git.ts';
 import { CatalogService } from './capabilities/catalog/service.ts';
 import {
   SecretCipher,
@@ -117,7 +118,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       clock,
       log,
       settings: { ...loaded.config.catalog, baseDir: loaded.baseDir },
-      readOptions: { fetchRules: new FetchRules(loaded.config.catalog.fetch.allowHosts), log },
+      readOptions: {
+        fetchRules: new FetchRules(loaded.config.catalog.fetch.allowHosts),
+        log,
+        // publish:git's file:// remotes are shared repositories: anyone may register them.
+        sharedGitRoots: sharedGitRootsOf(loaded.config.templates.publish.git.allowedRemotes),
+      },
     });
     lifecycle.register('catalog', () => catalog.stop());
     await catalog.start({ timer: opts.catalogTimer ?? true });
