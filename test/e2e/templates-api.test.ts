@@ -75,7 +75,7 @@ describe('templates and tasks through the API', () => {
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe('TEMPLATE_PARAMETERS_INVALID');
     const paths = res.json.error.details.problems.map((p: any) => p.path).sort();
-    expect(paths).toEqual(['$.flavour', '$.name', '$.replicas', '$.token']);
+    expect(paths).toEqual(['/flavour', '/name', '/replicas', '/token']);
     expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
   });
 

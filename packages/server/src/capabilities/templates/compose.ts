@@ -16,7 +16,7 @@ import type { TokenService } from '../tokens/service.ts';
 import { createActionRegistry } from './actions/index.ts';
 import { createRenderer } from './render/renderer.ts';
 import { TemplateService } from './service.ts';
-import { ajvParameterSchemas } from './task-parameters.ts';
+import { parameterSchemas } from './parameters.ts';
 
 const MIB = 1024 * 1024;
 
@@ -70,7 +70,7 @@ export function composeTemplates(deps: ComposeTemplatesDeps): {
     cipher: deps.cipher,
     renderer,
     actions,
-    parameters: ajvParameterSchemas(),
+    parameters: parameterSchemas(),
     settings: {
       workspaces: config.workspaces ? resolve(deps.baseDir, config.workspaces) : join(deps.dataDir, 'tasks'),
       workspaceTtlSeconds: parseDuration(config.workspaceTtl, 'templates.workspaceTtl'),
