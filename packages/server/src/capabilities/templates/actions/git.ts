@@ -1,7 +1,8 @@
 // git as the actions run it: an argument list (never a shell), a clean environment (no system or
 // user config, no credential helpers, no prompts, no hooks), a timeout, and the task's abort signal.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IdpError } from '@idp/contracts';
@@ -15,13 +16,23 @@ export interface GitOptions {
   maxBuffer?: number;
 }
 
-const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.symlinks=true', '-c', 'init.defaultBranch=main'];
+const SAFE_CONFIG = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.symlinks=true',
+  '-c',
+  'init.defaultBranch=main',
+  // An allowed http(s) remote is not followed elsewhere.
+  '-c',
+  'http.followRedirects=false',
+];
 
 /** A HOME for git that holds nothing: made once per process, removed at exit. */
 let home: Promise<string> | undefined;
 function gitHome(): Promise<string> {
   home ??= mkdtemp(join(tmpdir(), 'idp-git-home-')).then((dir) => {
-    process.once('exit', () => void rm(dir, { recursive: true, force: true }));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   });
   return home;

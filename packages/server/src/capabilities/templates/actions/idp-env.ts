@@ -37,9 +37,27 @@ async function envCreate(ctx: ActionContext, envs: EnvironmentsApi | undefined, 
     env = await envs.get(ctx.user.ctx, name);
     ctx.log(`idp:env:create: ${name} was created by this step before (${env.status}); reusing it`);
   } else {
-    env = await envs.create(ctx.user.ctx, { name, from, ...(ttl ? { ttl } : {}) });
+    // Marked before the request: a crash between the create and the checkpoint is recognised on
+    // retry (the environment exists, is the user's and was made after the mark), not taken for another's.
+    const pending = ctx.checkpoint.get<{ name: string; at: string }>('pending');
+    const mark = pending?.name === name ? pending : { name, at: new Date().toISOString() };
+    await ctx.checkpoint.set('pending', mark);
+    try {
+      env = await envs.create(ctx.user.ctx, { name, from, ...(ttl ? { ttl } : {}) });
+      ctx.log(`idp:env:create: creating ${name} from ${from}`);
+    } catch (err) {
+      const mine =
+        err instanceof IdpError && err.code === 'ENV_EXISTS'
+          ? await envs.get(ctx.user.ctx, name).then(
+              (e) => (e.ownerRef === ctx.user.ref && Date.parse(e.createdAt) >= Date.parse(mark.at) ? e : null),
+              () => null,
+            )
+          : null;
+      if (!mine) throw err;
+      env = mine;
+      ctx.log(`idp:env:create: ${name} was created by an earlier attempt of this step; reusing it`);
+    }
     await ctx.checkpoint.set('environment', name);
-    ctx.log(`idp:env:create: creating ${name} from ${from}`);
   }
   env = await pollUntil(
     () => envs.get(ctx.user.ctx, name),

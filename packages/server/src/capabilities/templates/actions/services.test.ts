@@ -111,6 +111,18 @@ describe.runIf(stores)('publish → catalog:register → idp:env:create → idp:
       { ...as, stepId: 'env' },
     );
     expect(envAgain.log[0]).toContain('reusing it');
+    // A crash after the create, before its checkpoint: the retry recognises the environment as its own.
+    h.checkpoints.get('env')!.delete('environment');
+    const afterCrash = await h.run(
+      registry.get('idp:env:create'),
+      { name: envName, from: 'cache' },
+      { ...as, stepId: 'env' },
+    );
+    expect(afterCrash.log[0]).toContain('created by an earlier attempt of this step');
+    // Another step (another task) with the same name does not take it over.
+    await expect(
+      h.run(registry.get('idp:env:create'), { name: envName, from: 'cache' }, { ...as, stepId: 'other-env' }),
+    ).rejects.toMatchObject({ code: 'ENV_EXISTS' });
 
     const deployInput = {
       service,
