@@ -3,7 +3,9 @@ import { IdpError } from '@idp/contracts';
 import { createRenderer } from '../../packages/server/src/capabilities/templates/render/renderer.ts';
 
 // Templates come from any catalog location, so a template author attacks the control plane
-// through ${{ }}: Nunjucks' known sandbox escapes (constructor chains from globals, strings,
+// through ${{ }}. The sandbox is a separate process under Node's permission model (no file, no
+// process, an empty environment) so that even an escape reaches nothing; here: Nunjucks' known
+// sandbox escapes (constructor chains from globals, strings,
 // cycler and joiner, prototype tricks) to reach `process` or `require`; file reads through
 // include/import/extends; a render that loops forever; allocations without end. Each is refused
 // (TEMPLATE_RENDER_FAILED) or stopped (TEMPLATE_RENDER_LIMIT), renders in the same batch are not
@@ -51,6 +53,17 @@ const ESCAPES = [
 ];
 
 describe('template sandbox', () => {
+  it('runs in a process that may read, write, start and see nothing of the control plane', async () => {
+    expect(await renderer.probe()).toEqual({
+      confined: true,
+      fsRead: false,
+      fsWrite: false,
+      childProcess: false,
+      workerThreads: false,
+      env: ['IDP_RENDER_MAX_OUTPUT'],
+    });
+  });
+
   it.each(ESCAPES)('refuses %s', async (payload) => {
     const { value, error } = await outcome(renderer.renderValue({ x: payload }, ctx, 'step evil'));
     expect(value).toBeUndefined();

@@ -25,7 +25,24 @@ export interface RenderFailure {
 
 export type RenderResult = { ok: true; value: unknown } | { ok: false; error: RenderFailure };
 
-export type WorkerReply = { type: 'ready' } | { type: 'rendered'; id: number; results: RenderResult[] };
+/** What the sandbox may do, as it sees itself (for tests and diagnostics). */
+export interface SandboxProbe {
+  /** true: Node's permission model confines the process. */
+  confined: boolean;
+  fsRead: boolean;
+  fsWrite: boolean;
+  childProcess: boolean;
+  workerThreads: boolean;
+  /** The names of its environment variables. */
+  env: string[];
+}
+
+export type WorkerRequest = RenderBatch | { type: 'probe' };
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'rendered'; id: number; results: RenderResult[] }
+  | { type: 'probe'; probe: SandboxProbe };
 
 /** Passed in the sandbox's environment (IDP_RENDER_MAX_OUTPUT), the only setting it reads. */
 export const MAX_OUTPUT_ENV = 'IDP_RENDER_MAX_OUTPUT';

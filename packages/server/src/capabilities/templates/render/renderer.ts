@@ -1,15 +1,23 @@
 // The golden-path renderer: Backstage-style Nunjucks run in a sandbox process with a small V8
-// heap, an empty environment and a time limit. Renders asked for while the sandbox is busy (a
+// heap, an empty environment, no file or process access (sandbox-process.ts) and a time limit. Renders asked for while the sandbox is busy (a
 // skeleton's files) go to it together as one batch. A batch that overruns its time, or a sandbox
 // that dies allocating, is replaced by a fresh sandbox; the batch's renders then run there one by
 // one, and the one that overruns alone gets TEMPLATE_RENDER_LIMIT. The control plane never hangs
 // or dies on a template. (A worker thread is not enough: V8 aborts the whole process when a
 // worker's single allocation, e.g. a growing array, passes its heap limit.)
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { IdpError } from '@idp/contracts';
 import type { Renderer, TemplateContext } from '../types.ts';
-import { MAX_OUTPUT_ENV } from './protocol.ts';
-import type { RenderBatch, RenderFailure, RenderItem, RenderResult, WorkerReply } from './protocol.ts';
+import type {
+  RenderBatch,
+  RenderFailure,
+  RenderItem,
+  RenderResult,
+  SandboxProbe,
+  WorkerReply,
+  WorkerRequest,
+} from './protocol.ts';
+import { startSandbox } from './sandbox-process.ts';
 
 export interface RendererOptions {
   /** How long one render (and one batch) may run (default 2000 ms). */
@@ -22,6 +30,8 @@ export interface RendererOptions {
 
 export interface SandboxedRenderer extends Renderer {
   renderValue(value: unknown, context: TemplateContext, where?: string): Promise<unknown>;
+  /** What the sandbox process may do (file, process and thread access, its environment), as it sees itself. */
+  probe(): Promise<SandboxProbe>;
   /** Ends the sandbox; renders asked for afterwards fail. */
   close(): Promise<void>;
 }
@@ -42,7 +52,6 @@ interface Pending {
 type Loss = 'time' | 'memory' | 'crash';
 
 const MAX_BATCH = 500;
-const ENTRY = new URL('./worker-entry.js', import.meta.url);
 
 export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
   const timeoutMs = opts.timeoutMs ?? 2000;
@@ -51,7 +60,9 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
 
   const queue: Pending[] = [];
   let child: ChildProcess | null = null;
+  let starting = false;
   let ready = false;
+  const probes: { resolve(p: SandboxProbe): void; reject(err: unknown): void }[] = [];
   let startFailures = 0;
   let inFlight: { id: number; entries: Pending[]; timer: NodeJS.Timeout } | null = null;
   let nextId = 1;
@@ -70,16 +81,30 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
   };
 
   const spawn = (): void => {
-    const c = fork(ENTRY, [], {
-      execArgv: [
-        `--max-old-space-size=${memoryMb}`,
-        `--max-semi-space-size=${Math.max(1, Math.min(16, memoryMb >> 3))}`,
-      ],
-      // Nothing of the control plane's environment (database URLs, tokens) reaches templates.
-      env: { [MAX_OUTPUT_ENV]: String(maxOutputChars), PATH: process.env.PATH ?? '' },
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+    starting = true;
+    startSandbox({ memoryMb, maxOutputChars }).then(
+      ({ child: c }) => {
+        starting = false;
+        if (closed) c.kill('SIGKILL');
+        else watch(c);
+      },
+      (err: unknown) => {
+        starting = false;
+        startFailed(err instanceof Error ? err.message : String(err));
+      },
+    );
+  };
+
+  const startFailed = (detail: string): void => {
+    // Say so to everyone waiting rather than respawn in a loop.
+    if (++startFailures >= 2) {
+      for (const p of queue.splice(0)) p.reject(failed(p.job.where, `the render sandbox did not start (${detail})`));
+      for (const p of probes.splice(0)) p.reject(new Error(`the render sandbox did not start (${detail})`));
+    }
+    schedule();
+  };
+
+  const watch = (c: ChildProcess): void => {
     child = c;
     ready = false;
     let stderr = '';
@@ -88,14 +113,23 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
     });
     c.stderr?.on('error', () => {});
     (c.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-    c.on('error', () => {});
+    c.on('error', (err) => {
+      // Could not be started (or signalled): without an exit to come, give up on it here.
+      if (c === child && !ready) lose('crash', err.message);
+    });
     c.on('message', (reply: WorkerReply) => {
       if (c !== child) return;
       if (reply.type === 'ready') {
         ready = true;
         startFailures = 0;
-        idle(c, false);
+        idle(c, probes.length > 0);
+        for (let i = 0; i < probes.length; i++) c.send({ type: 'probe' } satisfies WorkerRequest);
         schedule();
+        return;
+      }
+      if (reply.type === 'probe') {
+        probes.shift()?.resolve(reply.probe);
+        if (!inFlight) idle(c, false);
         return;
       }
       if (!inFlight || reply.id !== inFlight.id) return;
@@ -119,14 +153,11 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
     child = null;
     ready = false;
     if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const p of probes.splice(0)) p.reject(new Error(`the render sandbox stopped (${detail})`));
     const batch = inFlight;
     inFlight = null;
     if (!batch) {
-      // Died before it was ready: say so to everyone waiting rather than respawn in a loop.
-      if (++startFailures >= 2) {
-        for (const p of queue.splice(0)) p.reject(failed(p.job.where, `the render sandbox did not start (${detail})`));
-      }
-      schedule();
+      startFailed(detail);
       return;
     }
     clearTimeout(batch.timer);
@@ -175,7 +206,7 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
   const dispatch = (): void => {
     scheduled = false;
     if (closed || inFlight || queue.length === 0) return;
-    if (!child) spawn();
+    if (!child && !starting) spawn();
     const c = child;
     if (!ready || !c) return;
     const entries = takeBatch();
@@ -191,7 +222,7 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
     });
     const batch: RenderBatch = { type: 'render', id: nextId++, contexts, items };
     try {
-      c.send(batch);
+      c.send(batch satisfies WorkerRequest);
     } catch (err) {
       // A context that is not plain data (a function, a socket) cannot cross into the sandbox.
       const why = err instanceof Error ? err.message : String(err);
@@ -229,6 +260,16 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
     async renderText(text, context, where) {
       return (await enqueue({ op: 'text', text, context, where })) as string;
     },
+    probe() {
+      return new Promise<SandboxProbe>((resolve, reject) => {
+        if (closed) return reject(new Error('the renderer is closed'));
+        probes.push({ resolve, reject });
+        if (child && ready) {
+          idle(child, true);
+          child.send({ type: 'probe' } satisfies WorkerRequest);
+        } else if (!child && !starting) spawn();
+      });
+    },
     async close() {
       closed = true;
       const c = child;
@@ -237,6 +278,7 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
       const waiting = [...(inFlight?.entries ?? []), ...queue.splice(0)];
       inFlight = null;
       for (const p of waiting) p.reject(failed(p.job.where, 'the renderer was closed'));
+      for (const p of probes.splice(0)) p.reject(new Error('the renderer was closed'));
       if (c && c.exitCode === null && c.signalCode === null) {
         const exited = new Promise((resolve) => c.once('exit', resolve));
         c.kill('SIGKILL');
