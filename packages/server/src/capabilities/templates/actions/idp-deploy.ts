@@ -84,8 +84,26 @@ async function archive(ctx: ActionContext, opts: DeployOptions): Promise<{ tar: 
       });
       commit = await gitText(['--git-dir', gitDir, 'rev-parse', 'HEAD'], { cwd: gitDir, timeoutMs: opts.gitTimeoutMs });
     }
-    const treeish = dir ? `${commit}:${dir}` : `${commit}^{tree}`;
-    const tar = await run(['--git-dir', gitDir, 'archive', '--format=tar', treeish]);
+    // git stamps an archive of a tree with the current time; a commit of that tree dated as the
+    // source commit is archived instead, so one commit always gives the same bytes (and the same
+    // release version: a retry's upload finds the release it made).
+    const tree = dir ? `${commit}:${dir}` : `${commit}^{tree}`;
+    const date = await gitText(['--git-dir', gitDir, 'show', '-s', '--format=%cI', commit], {
+      cwd: gitDir,
+      timeoutMs: opts.gitTimeoutMs,
+    });
+    const who = { GIT_AUTHOR_NAME: 'idp', GIT_AUTHOR_EMAIL: 'idp@localhost', GIT_AUTHOR_DATE: date };
+    const stamped = (
+      await run(['--git-dir', gitDir, 'commit-tree', tree, '-m', `idp:deploy ${commit}`], {
+        ...who,
+        GIT_COMMITTER_NAME: 'idp',
+        GIT_COMMITTER_EMAIL: 'idp@localhost',
+        GIT_COMMITTER_DATE: date,
+      })
+    )
+      .toString('utf8')
+      .trim();
+    const tar = await run(['--git-dir', gitDir, 'archive', '--format=tar', stamped]);
     return { tar, commit };
   } catch (err) {
     throw gitError(`${ctx.stepId} (idp:deploy)`, err);

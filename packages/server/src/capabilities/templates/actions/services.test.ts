@@ -146,5 +146,8 @@ describe.runIf(stores)('publish → catalog:register → idp:env:create → idp:
       { service, env: envName },
     );
     expect(list).toHaveLength(1);
+    // The same commit packs to the same bytes: a step that lost its checkpoint uploads the same release.
+    const fresh = await h.run(registry.get('idp:deploy'), deployInput, { ...as, stepId: 'deploy-again' });
+    expect(fresh.output.version).toBe(dep.output.version);
   }, 120_000);
 });
