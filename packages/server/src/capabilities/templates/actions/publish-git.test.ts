@@ -94,6 +94,13 @@ describe('publish:git to a file:// remote', () => {
     rmSync(other, { recursive: true, force: true });
   });
 
+  it("makes the allowed prefix's folder on first use", async () => {
+    const prefix = join(gitRoot, 'not-yet');
+    const viaNew = createActionRegistry({ allowedRemotes: [`file://${prefix}/`] }).get('publish:git');
+    const { output } = await h.run(viaNew, { remoteUrl: `file://${prefix}/acme/first.git` });
+    expect(git(join(prefix, 'acme/first.git'), 'rev-parse', 'main')).toBe(output.commitHash);
+  });
+
   it('publishes only sourcePath when given', async () => {
     const { output } = await h.run(publish, { remoteUrl: `file://${allowed}/src-only.git`, sourcePath: 'src' });
     expect(git(join(allowed, 'src-only.git'), 'ls-tree', '--name-only', String(output.commitHash))).toBe('index.js');

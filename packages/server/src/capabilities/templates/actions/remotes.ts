@@ -65,6 +65,8 @@ export async function fileRemotePath(
   remote: Extract<Remote, { kind: 'file' }>,
   create: boolean,
 ): Promise<{ path: string; exists: boolean }> {
+  // The prefix is the platform's own setting: its folder is made on first use.
+  if (create) await mkdir(remote.prefixPath, { recursive: true, mode: 0o755 });
   const realPrefix = await realpath(remote.prefixPath).catch(() => {
     throw new IdpError(
       'TEMPLATE_ACTION_NOT_CONFIGURED',
