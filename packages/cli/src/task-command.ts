@@ -38,7 +38,7 @@ export abstract class TaskFollowingCommand<T extends typeof Command> extends Bas
         this.api,
         task,
         {
-          task: (t) => write(progress.update(t)),
+          task: (t, final) => write(progress.update(t, final)),
           log: (entry) => write(progress.log(entry)),
           needsTask: (entry) => !progress.knows(entry),
           info: (line) => this.info(line),

@@ -4,8 +4,11 @@ import { taskEnded } from './render/task-progress.ts';
 
 /** What a follower does with what it reads. */
 export interface TaskWatcher {
-  /** A fresh snapshot of the task (read every second, and when a log line names a step not yet seen). */
-  task(task: Task): void;
+  /**
+   * A fresh snapshot of the task (read every second, and when a log line names a step not yet
+   * seen); `final` once every log line has been given (the task has ended).
+   */
+  task(task: Task, final: boolean): void;
   log(entry: TaskLogEntry): void;
   /** Whether to read the task before printing this line (see TaskProgress.knows). */
   needsTask?(entry: TaskLogEntry): boolean;
@@ -42,7 +45,7 @@ export async function followTask(
   let task = start;
   let after = opts.after ?? 0;
   let lostSince: number | undefined;
-  watcher.task(task);
+  watcher.task(task, taskEnded(task));
 
   /** A broken connection: wait and try again, or give up once it has lasted too long. */
   const lost = async (err: unknown): Promise<void> => {
@@ -62,7 +65,7 @@ export async function followTask(
 
   const refresh = async (): Promise<void> => {
     task = await api.task(task.id);
-    watcher.task(task);
+    watcher.task(task, false);
   };
 
   while (!opts.signal?.aborted) {
@@ -81,6 +84,7 @@ export async function followTask(
           connected();
           // The stream ends with the task; two reads seeing it ended without that mean it will not come.
           if (taskEnded(task) && ++endedSeen >= 2) {
+            watcher.task(task, true);
             ended = true;
             break;
           }
@@ -92,7 +96,7 @@ export async function followTask(
         const item: TaskEvent = event.value;
         if (item.kind === 'task') {
           task = item.task;
-          watcher.task(task);
+          watcher.task(task, true);
           ended = true;
           break;
         }
@@ -120,6 +124,7 @@ export async function followTask(
           after = Math.max(after, entry.seq);
           watcher.log(entry);
         }
+        watcher.task(task, true);
         break;
       }
     } catch (err) {

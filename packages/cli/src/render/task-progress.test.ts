@@ -131,6 +131,23 @@ describe('TaskProgress', () => {
     ).toEqual(['✓ b completed  2.5s', '- c skipped (its if is false)']);
   });
 
+  it('a read showing the task ended before its log was read prints nothing; the final one closes the rest', () => {
+    const p = new TaskProgress();
+    p.update(task([step('a', 'pending'), step('b', 'pending')]));
+    const ended = task(
+      [
+        step('a', 'completed', { durationMs: 10 }),
+        step('b', 'failed', { durationMs: 10, error: { code: 'E', message: 'x' } }),
+      ],
+      'failed',
+    );
+    expect(p.update(ended, false)).toEqual([]);
+    expect(p.log(log('a', 'a: debug:log started'))).toEqual(['▸ [1/2] a: debug:log']);
+    expect(p.log(log('a', 'a: completed'))).toEqual(['✓ a completed  0.0s']);
+    expect(p.log(log('b', 'b: failed: E: x', 'error'))).toEqual(['▸ [2/2] b: debug:log', '✗ b failed  0.0s  E: x']);
+    expect(p.update(ended, true)).toEqual([]);
+  });
+
   it('a cancelled step gets its finish line when the task ends', () => {
     const p = new TaskProgress();
     p.update(task([step('a', 'pending')]));

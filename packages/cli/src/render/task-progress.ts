@@ -29,10 +29,11 @@ export class TaskProgress {
   /**
    * A fresh snapshot of the task, which may be ahead of the log read so far: it prints nothing
    * then (the log closes steps in order), except on the first snapshot the steps already done
-   * (a retry), and once the task has ended every finished step not shown yet.
+   * (a retry), and on the `final` snapshot (the task ended, its whole log read) every finished
+   * step not shown yet.
    */
-  update(task: Task): string[] {
-    return this.#apply(task.steps, taskEnded(task));
+  update(task: Task, final = taskEnded(task)): string[] {
+    return this.#apply(task.steps, final);
   }
 
   /** A finished run's log replayed as it would have been followed (a dry run). */
