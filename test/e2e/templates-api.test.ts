@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,15 @@ describe('templates and tasks through the API', () => {
     writeTemplate(join(dir, 'hello'), 'hello');
     writeTemplate(join(dir, 'later'), 'later', { skeleton: false });
     writeTemplate(join(dir, 'held'), 'held', { holdUrl: `${holdUrl}/catalog-info.yaml` });
-    for (const name of ['hello', 'later', 'held']) {
+    // Steps naming an action idp does not have, or a SaaS publisher it is not set up for.
+    for (const [name, action] of [
+      ['unknown', 'acme:frobnicate'],
+      ['github', 'publish:github'],
+    ]) {
+      const file = writeTemplate(join(dir, name!), name!);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('action: debug:log', `action: ${action}`));
+    }
+    for (const name of ['hello', 'later', 'held', 'unknown', 'github']) {
       const res = await api(server, server.adminToken, 'POST', '/api/catalog/idp/locations', {
         target: join(dir, name, 'template.yaml'),
       });
@@ -79,6 +87,19 @@ describe('templates and tasks through the API', () => {
     expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
   });
 
+  it('an unknown action is refused before a task exists; a SaaS publisher fails its step as not configured', async () => {
+    const unknown = await run('alice', 'unknown', { name: 'x', token: SECRET });
+    expect(unknown.status).toBe(422);
+    expect(unknown.json.error.code).toBe('TEMPLATE_ACTION_UNKNOWN');
+    expect(unknown.json.error.message).toContain('hello');
+    expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
+    const github = await run('alice', 'github', { name: 'x', token: SECRET });
+    expect(github.status).toBe(202);
+    const failed = await waitForTask(server, t.alice!, github.json.id, ['failed', 'completed']);
+    expect(failed.error).toMatchObject({ code: 'TEMPLATE_ACTION_NOT_CONFIGURED', step: 'hello' });
+    expect(failed.error.message).toContain('GitHub');
+  });
+
   it('dry-runs: the files the steps would write (binary as base64), the log, the output; nothing stored', async () => {
     const res = await run('alice', 'hello', { name: 'demo', token: SECRET }, true);
     expect(res.status, res.text).toBe(200);
@@ -92,7 +113,7 @@ describe('templates and tasks through the API', () => {
     expect(res.json.steps.map((s: any) => s.status)).toEqual(['completed', 'completed', 'completed', 'skipped']);
     expect(res.json.output.links[0].url).toBe('https://git.example.com/demo');
     expect(res.text).not.toContain(SECRET);
-    expect((await call('alice', 'GET', '/api/tasks')).json.items).toEqual([]);
+    expect((await call('alice', 'GET', '/api/tasks')).json.items.length).toBe(1);
   });
 
   it('runs a task: steps in order, each and if, outputs, log and links; secrets never shown', async () => {
@@ -141,6 +162,8 @@ describe('templates and tasks through the API', () => {
     const created = await run('alice', 'later', { name: 'svc-two', token: SECRET });
     const failed = await waitForTask(server, t.alice!, created.json.id, ['completed', 'failed']);
     expect(failed.status).toBe('failed');
+    // Kept for the retry.
+    expect(existsSync(join(server.dataDir, 'tasks', failed.id))).toBe(true);
     expect(failed.error).toMatchObject({ step: 'fetch' });
     expect(failed.steps.map((s: any) => s.status)).toEqual(['completed', 'failed', 'pending', 'pending']);
     expect((await call('alice', 'POST', `/api/tasks/${failed.id}/cancel`)).json.error.code).toBe('TASK_NOT_RETRYABLE');
@@ -150,6 +173,8 @@ describe('templates and tasks through the API', () => {
     expect(retried.status, retried.text).toBe(202);
     const done = await waitForTask(server, t.alice!, failed.id, ['completed', 'failed']);
     expect(done.status, JSON.stringify(done)).toBe('completed');
+    // Removed once completed.
+    expect(existsSync(join(server.dataDir, 'tasks', failed.id))).toBe(false);
     expect(done.steps.map((s: any) => [s.id, s.attempts])).toEqual([
       ['hello', 1],
       ['fetch', 2],
@@ -178,7 +203,7 @@ describe('templates and tasks through the API', () => {
 
   it("others' tasks are not found; an admin reads them with createdBy=all", async () => {
     const mine = (await call('alice', 'GET', '/api/tasks')).json.items;
-    expect(mine.length).toBe(3);
+    expect(mine.length).toBe(4);
     const id = mine[0].id;
     for (const [method, path] of [
       ['GET', `/api/tasks/${id}`],
