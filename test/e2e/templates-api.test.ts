@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acmeConfigAllowing } from '../support/config.ts';
+import { createTempDatabase, postgresAvailable } from '../support/postgres.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
 import { HoldServer, waitForTask, writeSkeleton, writeTemplate } from '../support/templates.ts';
 import { userTokens } from '../support/tokens.ts';
@@ -12,9 +13,11 @@ import { userTokens } from '../support/tokens.ts';
 // output; a failing step retried from where it failed; cancel; others' tasks hidden.
 
 const SECRET = 'tok-s3cr3t-value-9f8e7d';
+const stores = ['sqlite', ...((await postgresAvailable()) ? ['postgres'] : [])];
 
-describe('templates and tasks through the API', () => {
+describe.each(stores)('templates and tasks through the API (state store: %s)', (store) => {
   let server: TestServer;
+  let db: Awaited<ReturnType<typeof createTempDatabase>> | undefined;
   let t: Record<string, string>;
   const dir = mkdtempSync(join(tmpdir(), 'idp-templates-e2e-'));
   const hold = new HoldServer();
@@ -25,10 +28,12 @@ describe('templates and tasks through the API', () => {
 
   beforeAll(async () => {
     const holdUrl = await hold.start();
+    if (store === 'postgres') db = await createTempDatabase('idp_templates');
     server = await startTestServer({
+      ...(db ? { databaseUrl: db.url } : {}),
       catalogTimer: false,
       environmentTimers: false,
-      configPath: acmeConfigAllowing('templates-e2e', ['127.0.0.1']),
+      configPath: acmeConfigAllowing(`templates-e2e-${store}`, ['127.0.0.1']),
     });
     t = await userTokens(server, ['alice', 'bob', 'frank']);
     writeTemplate(join(dir, 'hello'), 'hello');
@@ -53,6 +58,7 @@ describe('templates and tasks through the API', () => {
   afterAll(async () => {
     await hold.stop();
     await server?.stop();
+    await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 

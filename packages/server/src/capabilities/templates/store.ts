@@ -110,22 +110,27 @@ export class TaskStore {
     line: { at: string; step: string | null; level: TaskLogRow['level']; message: string },
   ): Promise<TaskLogRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('tasks').select('log_count').where('id', '=', id).executeTakeFirst();
-      if (!row || row.log_count >= MAX_LOG_LINES) return undefined;
-      const seq = row.log_count + 1;
-      const message =
-        seq === MAX_LOG_LINES
-          ? `log limit reached (${MAX_LOG_LINES} lines): later lines of this task are not kept`
-          : cut(line.message);
+      // One statement takes the next number (a row lock in PostgreSQL, the one writer in SQLite).
+      const row = await trx
+        .updateTable('tasks')
+        .set((eb) => ({ log_count: eb('log_count', '+', 1) }))
+        .where('id', '=', id)
+        .where('log_count', '<', MAX_LOG_LINES)
+        .returning('log_count')
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const seq = Number(row.log_count);
+      const last = seq === MAX_LOG_LINES;
       const entry: TaskLogRow = {
         task_id: id,
         seq,
         at: line.at,
         step: line.step,
-        level: seq === MAX_LOG_LINES ? 'warn' : line.level,
-        message,
+        level: last ? 'warn' : line.level,
+        message: last
+          ? `log limit reached (${MAX_LOG_LINES} lines): later lines of this task are not kept`
+          : cut(line.message),
       };
-      await trx.updateTable('tasks').set({ log_count: seq }).where('id', '=', id).execute();
       await trx.insertInto('task_logs').values(entry).execute();
       return entry;
     });
