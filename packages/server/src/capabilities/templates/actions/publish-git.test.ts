@@ -69,6 +69,19 @@ describe('publish:git to a file:// remote', () => {
     expect(second.output.commitHash).toBe(first.output.commitHash);
   });
 
+  it('a retry after the workspace changed fast-forwards the branch this step pushed', async () => {
+    const remoteUrl = `file://${allowed}/ff.git`;
+    const first = await h.run(publish, { remoteUrl });
+    writeFileSync(join(h.workspace, 'README.md'), '# orders, changed\n');
+    const second = await h.run(publish, { remoteUrl });
+    const bare = join(allowed, 'ff.git');
+    expect(second.output.commitHash).not.toBe(first.output.commitHash);
+    expect(git(bare, 'rev-parse', 'main')).toBe(second.output.commitHash);
+    expect(git(bare, 'rev-parse', 'main^')).toBe(first.output.commitHash);
+    const third = await h.run(publish, { remoteUrl });
+    expect(third.output.commitHash).toBe(second.output.commitHash);
+  });
+
   it('refuses to push onto a branch that holds history it did not publish', async () => {
     const bare = join(allowed, 'foreign.git');
     git(gitRoot, 'init', '-q', '--bare', bare);

@@ -29,6 +29,7 @@ export function repoContentsUrl(remoteUrl: string, branch: string): string {
 interface Checkpointed {
   date?: string;
   commit?: string;
+  commits?: string[];
   pushed?: boolean;
   createdRepo?: boolean;
 }
@@ -102,16 +103,33 @@ async function publishGit(ctx: ActionContext, opts: PublishGitOptions): Promise<
     };
     await run([...g, 'commit', '-q', '--allow-empty', '-m', String(input.gitCommitMessage ?? 'initial commit')], env);
     const commit = await gitText([...g, 'rev-parse', 'HEAD'], { cwd: source, timeoutMs: opts.gitTimeoutMs });
-    if (saved.commit && saved.commit !== commit)
-      ctx.log(
-        `publish:git: the workspace changed since the last attempt (commit ${saved.commit.slice(0, 12)} → ${commit.slice(0, 12)})`,
-        'warn',
-      );
+    // Every commit this step made (the last one first), so a retry recognises its own branch.
+    const mine = [...new Set([commit, ...(saved.commits ?? []), ...(saved.commit ? [saved.commit] : [])])];
     saved.commit = commit;
+    saved.commits = mine.slice(0, 20);
     await save();
     const head = await remoteHead(target, branch, opts, source, ctx);
+    let published = commit;
     if (head === commit) {
       ctx.log(`publish:git: ${remote.url} branch ${branch} already holds ${commit.slice(0, 12)}; nothing to push`);
+    } else if (head && mine.includes(head)) {
+      // This step pushed `head` before and the workspace changed since: a fast-forward onto it.
+      await run(['--git-dir', gitDir, 'fetch', '-q', '--', target, `refs/heads/${branch}`]);
+      const tree = (rev: string) =>
+        gitText(['--git-dir', gitDir, 'rev-parse', `${rev}^{tree}`], { cwd: source, timeoutMs: opts.gitTimeoutMs });
+      if ((await tree(head)) === (await tree(commit))) published = head;
+      else {
+        const message = String(input.gitCommitMessage ?? 'initial commit');
+        published = (
+          await run(['--git-dir', gitDir, 'commit-tree', await tree(commit), '-p', head, '-m', message], env)
+        )
+          .toString('utf8')
+          .trim();
+        saved.commits = [published, ...mine].slice(0, 20);
+        await save();
+        await run(['--git-dir', gitDir, 'push', '-q', target, `${published}:refs/heads/${branch}`]);
+      }
+      ctx.log(`publish:git: ${remote.url} branch ${branch} holds this step's ${published.slice(0, 12)}`);
     } else if (head) {
       throw new IdpError(
         'TEMPLATE_ACTION_FAILED',
@@ -130,7 +148,7 @@ async function publishGit(ctx: ActionContext, opts: PublishGitOptions): Promise<
     }
     saved.pushed = true;
     await save();
-    outputs(commit);
+    outputs(published);
   } catch (err) {
     throw gitError(`${ctx.stepId} (publish:git)`, err);
   } finally {
