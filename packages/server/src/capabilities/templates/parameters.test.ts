@@ -98,6 +98,23 @@ describe('mergeParameters', () => {
       properties: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`p${i}`, { type: 'string' }])),
     };
     expect(field(wide)).toBe('spec.parameters');
+    expect(field({ properties: { a: { type: 'string', pattern: '^(' } } })).toBe(
+      'spec.parameters[0].properties.a.pattern',
+    );
+    // Needs the backtracking engine (a backreference) and nests quantifiers: refused.
+    expect(field({ properties: { a: { pattern: '^(a+)+\\1$' } } })).toBe('spec.parameters[0].properties.a.pattern');
+    expect(field({ patternProperties: { '(?=x)(x*)*': {} } })).toBe('spec.parameters[0].patternProperties');
+    // Runs in linear time: accepted, however it nests (Backstage templates use such patterns).
+    expect(
+      field({
+        properties: {
+          a: { pattern: '^[a-z][a-z0-9-]{1,30}$' },
+          b: { pattern: '^([a-z0-9]+-)*[a-z0-9]+$' },
+          c: { pattern: '^(a+)+$' },
+          d: { pattern: '^\\p{L}+$' },
+        },
+      }),
+    ).toBeNull();
     expect(() => validateValues({ type: 'object', properties: { a: { type: 'nonsense' } } }, {})).toThrow(
       /not a valid JSON Schema/,
     );
@@ -158,6 +175,19 @@ describe('validateValues', () => {
     expect(problemsOf(() => validateValues(deps.schema, { a: 'x' }))).toEqual([
       { path: '/b', message: 'is required when a is given' },
     ]);
+  });
+
+  it('checks patterns in linear time: a catastrophic pattern does not stall the control plane', () => {
+    const { schema: s } = mergeParameters({
+      properties: { a: { type: 'string', pattern: '^(a+)+$' }, b: { pattern: '^\\p{Lu}' } },
+    });
+    const t0 = performance.now();
+    expect(problemsOf(() => validateValues(s, { a: `${'a'.repeat(5000)}!`, b: 'x' }))).toEqual([
+      { path: '/a', message: 'must match the pattern ^(a+)+$' },
+      { path: '/b', message: 'must match the pattern ^\\p{Lu}' },
+    ]);
+    expect(validateValues(s, { a: 'aaaa', b: 'Ä' })).toEqual({ a: 'aaaa', b: 'Ä' });
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('does not change the values it was given', () => {

@@ -5,7 +5,8 @@
 // schema says the same (top-level properties and required joined, every other keyword of a page,
 // e.g. dependencies, oneOf, if/then, kept in an allOf). `ui:*` keys are for forms: kept in the
 // pages, removed from what ajv sees.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import v8 from 'node:v8';
+import { Ajv, type CodeOptions, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { IdpError, type TemplateParameter } from '@idp/contracts';
 import type { ParameterSchemas } from './task-deps.ts';
@@ -74,10 +75,62 @@ export function parameterPages(parameters: unknown): Record<string, unknown>[] {
       throw invalid('spec.parameters', `has more than ${SCHEMA_LIMITS.maxNodes} schema nodes`);
     }
     if (Array.isArray(v)) v.forEach((x, i) => walk(x, depth + 1, `${field}[${i}]`));
-    else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, depth + 1, `${field}.${k}`);
+    else if (isObject(v)) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'pattern' && typeof x === 'string') checkPattern(x, `${field}.pattern`);
+        if (k === 'patternProperties' && isObject(x)) for (const p of Object.keys(x)) checkPattern(p, `${field}.${k}`);
+        walk(x, depth + 1, `${field}.${k}`);
+      }
+    }
   };
   walk(pages, 0, 'spec.parameters');
   return pages as Record<string, unknown>[];
+}
+
+/** A quantified group that itself holds a quantifier, e.g. (a+)+ or (\w+\s?)*: may backtrack exponentially. */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
+let linearEngine = false;
+
+/**
+ * Patterns run in the control plane against values anyone may send, so they run on V8's
+ * linear-time regexp engine (the `l` flag): no catastrophic backtracking, whatever the pattern.
+ * That engine takes neither `u` nor backreferences and lookarounds; a pattern that needs them runs
+ * on the ordinary engine, and is refused if it nests quantifiers (the backtracking kind).
+ */
+export const linearRegExp: NonNullable<CodeOptions['regExp']> = Object.assign(
+  (pattern: string, flags: string): RegExp => {
+    if (!/\\[pPu]\{/.test(pattern)) {
+      if (!linearEngine) {
+        // Only makes the `l` flag available; no other regexp changes behaviour.
+        v8.setFlagsFromString('--enable-experimental-regexp-engine');
+        linearEngine = true;
+      }
+      try {
+        return new RegExp(pattern, `${flags.replace('u', '')}l`);
+      } catch {
+        // Backreferences or lookarounds: the ordinary engine below.
+      }
+    }
+    if (NESTED_QUANTIFIER.test(pattern)) {
+      throw new Error(
+        'it nests quantifiers, which can take exponential time; write it without a repeated group that repeats',
+      );
+    }
+    return new RegExp(pattern, flags);
+  },
+  { code: 'new RegExp' },
+);
+
+/** A pattern that cannot compile, is very long, or could backtrack without end is refused up front. */
+function checkPattern(pattern: string, field: string): void {
+  if (pattern.length > 1000) throw invalid(field, 'is longer than 1000 characters');
+  try {
+    new RegExp(pattern, 'u');
+    linearRegExp(pattern, 'u');
+  } catch (err) {
+    throw invalid(field, `is not a usable regular expression: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** A deep copy of a schema without ui:* keys (property names and data values untouched). */
@@ -140,7 +193,9 @@ export function mergeParameters(parameters: unknown): MergedParameters {
   return { schema, pages, table };
 }
 
-const ajv = addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }));
+const ajv = addFormats(
+  new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false, code: { regExp: linearRegExp } }),
+);
 const compiled = new WeakMap<Record<string, unknown>, Validators>();
 const byText = new Map<string, Validators>();
 
