@@ -100,6 +100,20 @@ when { resource.tags.contains("restricted") && !(resource has owner && principal
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('POLICY_DENIED');
     expect(res.json.error.details.forbiddenBy).toEqual([expect.stringContaining('restricted-templates-owner-only')]);
+    // The hint's policy:check asks the same question and gets the same answer.
+    expect(res.json.error.details.hint).toContain('idp policy:check');
+    const check = await call('admin', 'POST', '/api/policy/check', {
+      principal: 'alice',
+      action: 'template:run',
+      resource: 'template:restricted-path',
+    });
+    expect(check.json).toMatchObject({ decision: 'deny', forbiddenBy: [expect.stringContaining('owner-only')] });
+    const frankCheck = await call('admin', 'POST', '/api/policy/check', {
+      principal: 'frank',
+      action: 'template:run',
+      resource: 'template:restricted-path',
+    });
+    expect(frankCheck.json.decision, frankCheck.text).toBe('allow');
     // Dry runs are decided the same way.
     const dry = await call('alice', 'POST', '/api/templates/restricted-path/tasks', {
       values: { name: 'nope', token: SECRET },

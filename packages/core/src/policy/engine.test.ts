@@ -95,6 +95,7 @@ describe('PolicyEngine with the default policies', () => {
       'secrets/grant-holders-read',
       'secrets/production-needs-grant',
       'secrets/workload-token-max-ttl',
+      'templates/template-run-team-members',
       'tokens/tokens-own-revoke',
     ]);
     expect(engine.warnings).toEqual([]);

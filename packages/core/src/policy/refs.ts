@@ -16,6 +16,8 @@ const ENTITY_TYPES_BY_KIND: Readonly<Record<string, string>> = {
   service: 'Service',
   secret: 'Secret',
   namespace: 'Namespace',
+  template: 'Template',
+  task: 'Task',
 };
 
 const KINDS = Object.keys(ENTITY_TYPES_BY_KIND);

@@ -55,9 +55,12 @@ export class TemplateService {
       workspaces: deps.settings.workspaces,
       log: deps.log,
     });
-    deps.gate.registerResolver('Template', async (id) => {
+    // For `idp policy:check`: the Template as template:run sees it, with the context it is given.
+    deps.gate.registerResolver('Template', async (id, question) => {
       try {
-        return { resource: templateEntity(await this.catalog.get(id)) };
+        const resource = templateEntity(await this.catalog.get(id));
+        if (!question) return { resource };
+        return { resource, context: { teamMember: deps.directory.teamsOf(question.principalRef).length > 0 } };
       } catch {
         return undefined;
       }
