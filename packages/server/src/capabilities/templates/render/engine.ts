@@ -239,5 +239,21 @@ function describeError(err: unknown, fallbackWhere: string): RenderFailure {
       .replace(/^(Error|TypeError|RangeError|SyntaxError|ReferenceError):\s*/, '');
   }
   message = message.trim();
+  if (line === null && err instanceof Located) line = guessLine(err.src, message);
   return { message: message || raw, where, line, column };
+}
+
+/**
+ * Nunjucks tracks no position for a failing filter: the line is the one naming the filter (a
+ * message of ours starts with its name; Nunjucks says "filter not found: name"), or line 1 of a
+ * one-line template.
+ */
+function guessLine(src: string, message: string): number | null {
+  const lines = src.split('\n');
+  if (lines.length === 1) return 1;
+  const name = /^(\w+):/.exec(message)?.[1] ?? /filter not found: (\w+)/.exec(message)?.[1];
+  if (!name) return null;
+  const uses = new RegExp(`\\|\\s*${name}\\b`);
+  const at = lines.findIndex((l) => uses.test(l));
+  return at >= 0 ? at + 1 : null;
 }

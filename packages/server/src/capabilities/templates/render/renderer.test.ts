@@ -135,8 +135,13 @@ describe('renderValue: Backstage expressions', () => {
     expect(syntax.message).toMatch(/^step publish input\.url \(line 1, column \d+\): /);
     const filter = await failure(renderer.renderValue('${{ "nope" | parseRepoUrl }}', ctx, 'step x'));
     expect(filter.code).toBe('TEMPLATE_RENDER_FAILED');
-    expect(filter.message).toContain('parseRepoUrl');
-    expect(filter.message).toContain('step x');
+    expect(filter.message).toMatch(/^step x \(line 1\): parseRepoUrl: /);
+    const unknown = await failure(renderer.renderText('a\n\nb: ${{ values.x | nosuch }}\n', { values: {} }, 'f.yaml'));
+    expect(unknown.message).toBe('f.yaml (line 3): filter not found: nosuch');
+    const inFile = await failure(
+      renderer.renderText('a\nrepo: ${{ values.url | parseRepoUrl | pick("repo") }}\n', { values: { url: 'x' } }, 'g'),
+    );
+    expect(inFile.details).toMatchObject({ where: 'g', line: 2 });
   });
 });
 
