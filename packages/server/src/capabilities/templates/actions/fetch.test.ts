@@ -89,6 +89,14 @@ describe('fetch:template and fetch:plain', () => {
     expect(readdirSync(h.workspace)).toEqual([]);
   });
 
+  it('the limits hold for the whole workspace, over several fetches', async () => {
+    for (let i = 0; i < 12; i++) h.file(`half/f${i}.txt`, 'x');
+    await h.run(fetchPlain, { url: './half', targetPath: 'one' });
+    await expect(h.run(fetchPlain, { url: './half', targetPath: 'two' })).rejects.toMatchObject({
+      message: expect.stringContaining('the workspace in all: more than 20 files'),
+    });
+  });
+
   it('a render that grows a small file past the byte limit is stopped', async () => {
     h.file('grow/a.txt', '{% for i in range(0, 100) %}${{ values.s }}{% endfor %}');
     await expect(h.run(fetchTemplate, { url: './grow', values: { s: 'y'.repeat(100) } })).rejects.toMatchObject({

@@ -14,6 +14,7 @@ import {
   mkdirInside,
   printable,
   unsafePath,
+  usageOf,
   writablePath,
   type FileLimits,
 } from './workspace.ts';
@@ -153,7 +154,9 @@ async function copySkeleton(ctx: ActionContext, limits: FileLimits, render: bool
       { field: 'templateFileExtension' },
     );
   const values = (input.values ?? {}) as Record<string, unknown>;
-  const budget = new FileBudget(limits, `${ctx.stepId} (${action})`);
+  const budget = new FileBudget(limits, `${ctx.stepId} (${action}), the workspace in all`);
+  const there = await usageOf(ctx.workspace, limits.maxFiles);
+  budget.seed(there.files, there.bytes);
   let written = 0;
   for (const f of files) {
     let outRel = f.rel;

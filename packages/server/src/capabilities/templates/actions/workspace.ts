@@ -1,7 +1,7 @@
 // Path containment for actions: every path an action reads or writes is resolved inside a root
 // (the task's workspace, or the template's own folder), never through a symbolic link, and the
 // files an action writes are counted against the limits.
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { IdpError } from '@idp/contracts';
 
@@ -107,6 +107,12 @@ export class FileBudget {
       );
   }
 
+  /** Counts what is there already (the workspace's files), so the limit holds for the whole workspace. */
+  seed(files: number, bytes: number): void {
+    this.files += files;
+    this.bytes += bytes;
+  }
+
   get counts(): { files: number; bytes: number } {
     return { files: this.files, bytes: this.bytes };
   }
@@ -116,4 +122,24 @@ export class FileBudget {
 export function printable(s: string): string {
   const t = JSON.stringify(s).slice(1, -1);
   return t.length > 200 ? `${t.slice(0, 200)}…` : t;
+}
+
+/** The files (links not followed, `.git` skipped) and bytes below `root`, counting stops past `maxFiles`. */
+export async function usageOf(root: string, maxFiles: number): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of await readdir(dir)) {
+      if (files > maxFiles) return;
+      const st = await lstat(join(dir, name));
+      if (st.isDirectory()) {
+        if (name !== '.git') await walk(join(dir, name));
+      } else {
+        files += 1;
+        bytes += st.isFile() ? st.size : 0;
+      }
+    }
+  };
+  await walk(root);
+  return { files, bytes };
 }
