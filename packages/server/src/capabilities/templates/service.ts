@@ -14,6 +14,7 @@ import { PeriodicTask } from '../../lifecycle/index.ts';
 import { TaskStore, type TaskRow, type TaskStepRow } from './store.ts';
 import type { TemplatesDeps } from './task-deps.ts';
 import { dryRun } from './task-dry-run.ts';
+import { followTask } from './task-follow.ts';
 import { TaskJobs } from './task-jobs.ts';
 import { runContext, taskEntity, templateEntity } from './task-policy.ts';
 import { sealSecrets, secretNames, splitSecrets } from './task-secrets.ts';
@@ -64,6 +65,10 @@ export class TemplateService {
       } catch {
         return undefined;
       }
+    });
+    deps.gate.registerResolver('Task', async (id) => {
+      const row = await this.store.get(id);
+      return row ? { resource: taskEntity(row) } : undefined;
     });
   }
 
@@ -267,39 +272,7 @@ export class TemplateService {
     end: (task: Task) => void,
   ): Promise<() => void> {
     await this.visible(ctx, id);
-    let last = after;
-    let pending: TaskLogEntry[] | null = [];
-    let closed = false;
-    const emit = (e: TaskLogEntry) => {
-      if (e.seq <= last) return;
-      last = e.seq;
-      send(e);
-    };
-    const offLog = this.jobs.onLog(id, (e) => (pending ? pending.push(e) : emit(e)));
-    const finish = async () => {
-      if (closed) return;
-      for (const e of await this.store.logs(id, last, 10_000)) emit(logView(e));
-      const row = await this.store.get(id);
-      if (!row || row.status === 'open' || row.status === 'processing') return;
-      closed = true;
-      stop();
-      end(taskView(row, await this.store.steps(id)));
-    };
-    const offEnd = this.jobs.onEnd(id, () => void finish().catch(() => {}));
-    const stop = () => {
-      offLog();
-      offEnd();
-    };
-    for (const e of await this.store.logs(id, after, 10_000)) emit(logView(e));
-    const queued = pending;
-    pending = null;
-    for (const e of queued) emit(e);
-    const row = await this.store.get(id);
-    if (row && row.status !== 'open' && row.status !== 'processing' && !this.jobs.running(id)) await finish();
-    return () => {
-      closed = true;
-      stop();
-    };
+    return followTask(this.store, this.jobs, id, after, send, end);
   }
 
   async retry(ctx: RequestContext, id: string): Promise<Task> {
