@@ -190,6 +190,32 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
     expect((await call('alice', 'POST', `/api/tasks/${failed.id}/retry`)).json.error.code).toBe('TASK_NOT_RETRYABLE');
   });
 
+  it('follows a running task: lines as they are written, then the task, then the stream ends', async () => {
+    hold.hold();
+    const created = await run('alice', 'held', { name: 'svc-live', token: SECRET });
+    await hold.waitHeld();
+    const res = await fetch(`${server.url}/api/tasks/${created.json.id}/logs?follow=true&after=1`, {
+      headers: { authorization: `Bearer ${t.alice}` },
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    const decoder = new TextDecoder();
+    while (!text.includes('catalog:register started')) text += decoder.decode((await reader.read()).value);
+    expect(text).not.toContain('"seq":1,');
+    hold.release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: ') || e.startsWith('event: '));
+    const last = events.at(-1)!;
+    expect(last.startsWith('event: task\ndata: ')).toBe(true);
+    expect(JSON.parse(last.slice('event: task\ndata: '.length))).toMatchObject({
+      id: created.json.id,
+      status: 'completed',
+    });
+    const seqs = events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)).seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 2));
+    expect(text).not.toContain(SECRET);
+  });
+
   it('cancels a running task: the running step and those after it are cancelled', async () => {
     hold.hold();
     const created = await run('alice', 'held', { name: 'svc-three', token: SECRET });
@@ -209,7 +235,7 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
 
   it("others' tasks are not found; an admin reads them with createdBy=all", async () => {
     const mine = (await call('alice', 'GET', '/api/tasks')).json.items;
-    expect(mine.length).toBe(4);
+    expect(mine.length).toBe(5);
     const id = mine[0].id;
     for (const [method, path] of [
       ['GET', `/api/tasks/${id}`],
