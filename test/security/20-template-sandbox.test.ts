@@ -68,7 +68,7 @@ describe('template sandbox', () => {
     const { value, error } = await outcome(renderer.renderValue({ x: payload }, ctx, 'step evil'));
     expect(value).toBeUndefined();
     expect(error?.code).toBe('TEMPLATE_RENDER_FAILED');
-    expect(error?.message).toMatch(/^step evil\.x: templates may not (read|create)/);
+    expect(error?.message).toMatch(/^step evil\.x \(line 1\): templates may not (read|create)/);
   });
 
   it('gives names outside the context nothing: process, require, global, globalThis, module', async () => {

@@ -91,15 +91,22 @@ export function createEngine(maxOutputChars: number): Engine {
   const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false, tags: TAGS });
   for (const [name, filter] of Object.entries(BACKSTAGE_FILTERS)) env.addFilter(name, filter);
   guardLookups();
+  // Compiled templates, by source: a task's skeleton renders again on the next task (and a retry).
+  // Bounded by their sources' size, so the cache never crowds renders out of the small heap.
   const cache = new Map<string, nunjucks.Template>();
+  let cachedChars = 0;
 
   const compile = (src: string, where: string): nunjucks.Template => {
     const key = `${where}\u0000${src}`;
     let template = cache.get(key);
     if (!template) {
       template = new nunjucks.Template(src, env, where, true);
-      if (cache.size >= 1000) cache.clear();
+      if (cache.size >= 500 || cachedChars + key.length > 4 * 1024 * 1024) {
+        cache.clear();
+        cachedChars = 0;
+      }
       cache.set(key, template);
+      cachedChars += key.length;
     }
     return template;
   };

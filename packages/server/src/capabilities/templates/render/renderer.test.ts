@@ -208,3 +208,17 @@ describe('renderText: skeleton files and names', () => {
     expect(batched).toBeGreaterThan(200);
   });
 });
+
+describe('without the bundler', () => {
+  it('runs the sandbox from TypeScript through tsx: same renders, same refusals, only not confined', async () => {
+    const plain = createRenderer({ unbundled: true });
+    try {
+      expect(await plain.probe()).toMatchObject({ confined: false, env: ['IDP_RENDER_MAX_OUTPUT', 'PATH'] });
+      expect(await plain.renderValue({ p: '${{ parameters.port }}' }, ctx)).toEqual({ p: 8080 });
+      const escape = await failure(plain.renderValue('${{ range.constructor("return process")() }}', ctx));
+      expect(escape.message).toContain('templates may not read "constructor"');
+    } finally {
+      await plain.close();
+    }
+  });
+});

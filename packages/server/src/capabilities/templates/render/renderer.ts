@@ -26,6 +26,8 @@ export interface RendererOptions {
   memoryMb?: number;
   /** The longest output one render may produce, in characters (default 16 Mi). */
   maxOutputChars?: number;
+  /** Run the sandbox through tsx without Node's permission model (what happens without esbuild). */
+  unbundled?: boolean;
 }
 
 export interface SandboxedRenderer extends Renderer {
@@ -82,7 +84,7 @@ export function createRenderer(opts: RendererOptions = {}): SandboxedRenderer {
 
   const spawn = (): void => {
     starting = true;
-    startSandbox({ memoryMb, maxOutputChars }).then(
+    startSandbox({ memoryMb, maxOutputChars, unbundled: opts.unbundled }).then(
       ({ child: c }) => {
         starting = false;
         if (closed) c.kill('SIGKILL');

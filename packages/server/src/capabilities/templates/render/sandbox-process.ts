@@ -11,6 +11,8 @@ import { MAX_OUTPUT_ENV } from './protocol.ts';
 export interface SandboxLimits {
   memoryMb: number;
   maxOutputChars: number;
+  /** true: run the TypeScript through tsx, as where esbuild is missing (no permission model). */
+  unbundled?: boolean;
 }
 
 let bundled: Promise<string | null> | null = null;
@@ -51,7 +53,7 @@ export async function startSandbox(limits: SandboxLimits): Promise<{ child: Chil
   ];
   // Nothing of the control plane's environment (database URLs, tokens) reaches templates.
   const env = { [MAX_OUTPUT_ENV]: String(limits.maxOutputChars) };
-  const script = await sandboxScript();
+  const script = limits.unbundled ? null : await sandboxScript();
   if (script !== null) {
     const child = spawn(process.execPath, [permissionFlag(), ...heap, '-'], {
       env,
