@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { CreateDeploymentRequest, Deployment, Release } from '@idp/contracts';
 import { IdpError } from '@idp/contracts';
 import type { RequestContext } from '../../../auth/context.ts';
+import { deriveNames } from '../../environments/index.ts';
 import type { ActionContext, TemplateAction } from '../types.ts';
 import { git, gitError, gitText } from './git.ts';
 import type { WaitLimits } from './idp-env.ts';
@@ -119,7 +120,10 @@ async function deploy(ctx: ActionContext, api: DeploymentsApi | undefined, opts:
     ctx.log(`idp:deploy (dry run): would deploy ${service} to ${env} and wait until it is healthy`);
     ctx.output('deploymentId', 'dry-run');
     ctx.output('version', 'dry-run');
-    ctx.output('url', `http://${service}.${env}.localhost`);
+    ctx.output(
+      'url',
+      `http://${service}.${deriveNames(env, ctx.user.principal.email ?? ctx.user.principal.name).namespace}.localhost`,
+    );
     return;
   }
   await checkSource(ctx, opts);

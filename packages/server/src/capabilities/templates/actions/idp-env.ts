@@ -3,6 +3,7 @@
 import type { CreateEnvironmentRequest, Environment } from '@idp/contracts';
 import { IdpError } from '@idp/contracts';
 import type { RequestContext } from '../../../auth/context.ts';
+import { deriveNames } from '../../environments/index.ts';
 import type { ActionContext, TemplateAction } from '../types.ts';
 import { pollUntil } from './wait.ts';
 
@@ -24,7 +25,9 @@ async function envCreate(ctx: ActionContext, envs: EnvironmentsApi | undefined, 
   if (ctx.dryRun) {
     ctx.log(`idp:env:create (dry run): would create the environment ${name} from ${from}${ttl ? ` for ${ttl}` : ''}`);
     ctx.output('name', name);
-    ctx.output('namespace', name);
+    // The namespace the environment would get: named after it and its owner, as environments do.
+    const owner = ctx.user.principal.email ?? ctx.user.principal.name;
+    ctx.output('namespace', deriveNames(name, owner).namespace);
     return;
   }
   if (!envs)
