@@ -169,7 +169,7 @@ describe('idp template and task commands', { timeout: 120_000 }, () => {
     expect(get.stdout).toContain('A tiny service skeleton, for the CLI test.');
     expect(get.stdout).toMatch(/^ {2}NAME\s+TYPE\s+REQUIRED\s+DEFAULT\s+DESCRIPTION\s+PAGE$/m);
     expect(get.stdout).toMatch(
-      /^ {2}name\s+string\s+\*\s+-\s+The service name; pattern: \^\[a-z\]\[a-z0-9-\]\*\$\s+1$/m,
+      /^ {2}name\s+string\s+\*\s+-\s+The service name \(pattern: \^\[a-z\]\[a-z0-9-\]\*\$\)\s+1$/m,
     );
     expect(get.stdout).toMatch(/^ {2}replicas\s+integer\s+-\s+1\s+-\s+1$/m);
     expect(get.stdout).toMatch(/^ {2}docs\s+boolean\s+-\s+false\s+Add the docs folder\s+2$/m);

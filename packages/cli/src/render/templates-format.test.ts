@@ -113,12 +113,12 @@ describe('template:get', () => {
   it('lists the parameters with required ones marked *, defaults, allowed values, patterns and pages', () => {
     expect(formatParameters(template.parameters)).toBe(
       [
-        'NAME      TYPE     REQUIRED  DEFAULT   DESCRIPTION                         PAGE',
-        'name      string   *         -         Unique name; pattern: ^[a-z-]+$     1',
-        'owner     string   *         payments  Owner                               1',
-        'tier      string   -         bronze    How critical; one of: gold, bronze  2',
-        'replicas  integer  -         2         -                                   2',
-        'extra     -        -         -         -                                   2',
+        'NAME      TYPE     REQUIRED  DEFAULT   DESCRIPTION                          PAGE',
+        'name      string   *         -         Unique name (pattern: ^[a-z-]+$)     1',
+        'owner     string   *         payments  Owner                                1',
+        'tier      string   -         bronze    How critical (one of: gold, bronze)  2',
+        'replicas  integer  -         2         -                                    2',
+        'extra     -        -         -         -                                    2',
         '',
       ].join('\n'),
     );

@@ -68,10 +68,12 @@ export function formatParameters(parameters: readonly TemplateParameter[]): stri
 }
 
 function parameterDescription(p: TemplateParameter): string {
-  const text = [p.description ?? p.title ?? ''];
-  if (p.enum && p.enum.length > 0) text.push(`one of: ${p.enum.map(formatValue).join(', ')}`);
-  if (p.pattern) text.push(`pattern: ${p.pattern}`);
-  return text.filter((part) => part !== '').join('; ');
+  const text = (p.description ?? p.title ?? '').trim();
+  const rules: string[] = [];
+  if (p.enum && p.enum.length > 0) rules.push(`one of: ${p.enum.map(formatValue).join(', ')}`);
+  if (p.pattern) rules.push(`pattern: ${p.pattern}`);
+  if (rules.length === 0) return text;
+  return text === '' ? rules.join('; ') : `${text} (${rules.join('; ')})`;
 }
 
 /** ` --set name=…` for each required parameter without a default: what the user must add. */
