@@ -149,5 +149,11 @@ describe.runIf(stores)('publish → catalog:register → idp:env:create → idp:
     // The same commit packs to the same bytes: a step that lost its checkpoint uploads the same release.
     const fresh = await h.run(registry.get('idp:deploy'), deployInput, { ...as, stepId: 'deploy-again' });
     expect(fresh.output.version).toBe(dep.output.version);
+    // From the workspace itself (no repository): committed in a throw-away repository, packed, deployed.
+    writeFileSync(join(h.workspace, 'server.js'), `${VERSION_SERVER_JS}// from the workspace\n`);
+    const fromWs = await h.run(registry.get('idp:deploy'), { service, env: envName }, { ...as, stepId: 'deploy-ws' });
+    expect(fromWs.output.version).not.toBe(dep.output.version);
+    const wsAnswer = await proxyGet(Number(url.port), url.host, '/', { newConnection: true });
+    expect(JSON.parse(wsAnswer.body)).toEqual({ version: fromWs.output.version });
   }, 120_000);
 });
