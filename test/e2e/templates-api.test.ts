@@ -7,6 +7,7 @@ import { createTempDatabase, postgresAvailable } from '../support/postgres.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
 import { HoldServer, waitForTask, writeSkeleton, writeTemplate } from '../support/templates.ts';
 import { userTokens } from '../support/tokens.ts';
+import { waitUntil } from '../support/wait.ts';
 
 // Templates registered from a file location, run through the HTTP API against a real control
 // plane: validation, a dry run, a task with debug:log, fetch:template, each and if, its log and
@@ -233,6 +234,24 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
     expect(again.steps.find((s: any) => s.id === 'register').output.entityRef).toBe('component:default/held-component');
   });
 
+  it('runs at most 8 tasks at once: the next waits open, and cancelling it while it waits is immediate', async () => {
+    hold.hold();
+    const before = hold.requests;
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push((await run('bob', 'held', { name: `q${i}`, token: SECRET })).json.id);
+    await waitUntil('8 held requests', () => hold.requests - before === 8);
+    const waiting = (await call('bob', 'GET', `/api/tasks/${ids[8]}`)).json;
+    expect(waiting.status).toBe('open');
+    expect(waiting.steps.every((s: any) => s.status === 'pending')).toBe(true);
+    const cancelled = await call('bob', 'POST', `/api/tasks/${ids[8]}/cancel`);
+    expect(cancelled.json.status).toBe('cancelled');
+    expect(cancelled.json.steps.every((s: any) => s.status === 'cancelled')).toBe(true);
+    hold.release();
+    for (const id of ids.slice(0, 8))
+      expect((await waitForTask(server, t.bob!, id, ['completed', 'failed'])).status).toBe('completed');
+    expect(hold.requests - before).toBe(8);
+  });
+
   it("others' tasks are not found; an admin reads them with createdBy=all", async () => {
     const mine = (await call('alice', 'GET', '/api/tasks')).json.items;
     expect(mine.length).toBe(5);
@@ -247,7 +266,9 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(res.json.error.code).toBe('TASK_NOT_FOUND');
     }
-    expect((await call('bob', 'GET', '/api/tasks?createdBy=all')).json.items).toEqual([]);
+    const bobs = (await call('bob', 'GET', '/api/tasks?createdBy=all')).json.items;
+    expect(bobs.length).toBe(9);
+    expect(bobs.every((i: any) => i.createdBy === 'user:default/bob')).toBe(true);
     const all = await call('frank', 'GET', '/api/tasks?createdBy=all');
     expect(all.json.items.map((i: any) => i.id)).toEqual(expect.arrayContaining(mine.map((i: any) => i.id)));
     expect((await call('frank', 'GET', `/api/tasks/${id}`)).status).toBe(200);

@@ -353,9 +353,9 @@ export class TemplateService {
       this.jobs.cancel(id);
       await ended;
     } else {
-      // Not running here (e.g. open before a restart resumed it): the job marks it cancelled.
-      this.jobs.schedule(id);
-      await this.jobs.idle();
+      // Waiting for its turn, or left open by a stop: nothing runs, it is marked at once.
+      this.jobs.cancel(id);
+      await this.jobs.cancelIdle(id);
     }
     return this.getTask(ctx, id);
   }

@@ -30,10 +30,15 @@ interface Job {
   done: Promise<void>;
 }
 
+/** Tasks running at once; more wait (open) in order. */
+export const MAX_RUNNING = 8;
+
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
 
 export class TaskJobs {
   private readonly jobs = new Map<string, Job>();
+  /** Tasks waiting for one of the MAX_RUNNING slots, oldest first. */
+  private queue: string[] = [];
   private readonly events = new EventEmitter();
   private stopped = false;
 
@@ -56,8 +61,13 @@ export class TaskJobs {
     return this.jobs.has(taskId);
   }
 
+  /** Runs the task now, or once one of the MAX_RUNNING tasks running ends. */
   schedule(taskId: string): void {
-    if (this.stopped || this.jobs.has(taskId)) return;
+    if (this.stopped || this.jobs.has(taskId) || this.queue.includes(taskId)) return;
+    if (this.jobs.size >= MAX_RUNNING) {
+      this.queue.push(taskId);
+      return;
+    }
     const job: Job = { controller: new AbortController(), cancel: false, done: Promise.resolve() };
     this.jobs.set(taskId, job);
     job.done = this.run(taskId, job)
@@ -65,16 +75,33 @@ export class TaskJobs {
       .finally(() => {
         this.jobs.delete(taskId);
         this.events.emit(`end:${taskId}`);
+        const next = this.queue.shift();
+        if (next) this.schedule(next);
       });
   }
 
-  /** Asks a running task to stop: its action's signal is aborted, the rest is marked cancelled. */
+  /**
+   * Asks a running task to stop: its action's signal is aborted, the rest is marked cancelled
+   * (true). A task waiting for its turn is taken out of the queue (false: cancelIdle marks it).
+   */
   cancel(taskId: string): boolean {
     const job = this.jobs.get(taskId);
+    this.queue = this.queue.filter((id) => id !== taskId);
     if (!job) return false;
     job.cancel = true;
     job.controller.abort(new Error('the task was cancelled'));
     return true;
+  }
+
+  /** Marks a task that is not running here cancelled, with its steps left. */
+  async cancelIdle(taskId: string): Promise<void> {
+    const row = await this.deps.store.get(taskId);
+    if (!row || (row.status !== 'open' && row.status !== 'processing')) return;
+    await this.finishCancelled(row, async (step, level, message) => {
+      const entry = await this.deps.store.appendLog(taskId, { at: this.now(), step, level, message });
+      if (entry) this.events.emit(`log:${taskId}`, logView(entry));
+    });
+    this.events.emit(`end:${taskId}`);
   }
 
   /** Resumes what a previous process left open or processing. */
@@ -101,6 +128,7 @@ export class TaskJobs {
   /** Stops every job where it is (the next start resumes them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.queue = [];
     for (const job of this.jobs.values()) job.controller.abort(new Error('the control plane is stopping'));
     await this.idle();
   }
