@@ -114,8 +114,14 @@ describe('publish:git to a file:// remote', () => {
     expect(git(join(prefix, 'acme/first.git'), 'rev-parse', 'main')).toBe(output.commitHash);
   });
 
-  it('publishes only sourcePath when given', async () => {
+  it('publishes only sourcePath when given, authored by the user by default', async () => {
     const { output } = await h.run(publish, { remoteUrl: `file://${allowed}/src-only.git`, sourcePath: 'src' });
+    expect(git(join(allowed, 'src-only.git'), 'log', '-1', '--format=%an <%ae>', 'main')).toBe(
+      'alice <alice@company.com>',
+    );
+    await expect(
+      h.run(publish, { remoteUrl: `file://${allowed}/none.git`, sourcePath: 'missing' }, { stepId: 'p4' }),
+    ).rejects.toMatchObject({ code: 'TEMPLATE_ACTION_FAILED', message: expect.stringContaining('not a folder') });
     expect(git(join(allowed, 'src-only.git'), 'ls-tree', '--name-only', String(output.commitHash))).toBe('index.js');
   });
 

@@ -64,6 +64,14 @@ async function publishGit(ctx: ActionContext, opts: PublishGitOptions): Promise<
     ctx.output('repoContentsUrl', repoContentsUrl(remote.url, branch));
     ctx.output('commitHash', commit);
   };
+  if (!(await lstat(source).catch(() => null))?.isDirectory())
+    throw new IdpError(
+      'TEMPLATE_ACTION_FAILED',
+      `${ctx.stepId} (publish:git): sourcePath is not a folder of the workspace`,
+      {
+        field: 'sourcePath',
+      },
+    );
   if (ctx.dryRun) {
     const files = (await listWorkspace(source)).filter((e) => !e.dir).length;
     ctx.log(`publish:git (dry run): would commit ${files} files and push them to ${remote.url} branch ${branch}`);
@@ -91,8 +99,10 @@ async function publishGit(ctx: ActionContext, opts: PublishGitOptions): Promise<
     await run(['init', '-q', '--bare', gitDir]);
     await run(['--git-dir', gitDir, 'symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
     await run([...g, 'add', '-A', '--', '.']);
-    const name = String(input.gitAuthorName ?? 'idp');
-    const email = String(input.gitAuthorEmail ?? 'idp@localhost');
+    // The commit is the user's: by default it carries their name and address.
+    const p = ctx.user.principal;
+    const name = String(input.gitAuthorName ?? p.displayName ?? p.name);
+    const email = String(input.gitAuthorEmail ?? p.email ?? 'idp@localhost');
     const env = {
       GIT_AUTHOR_NAME: name,
       GIT_AUTHOR_EMAIL: email,
