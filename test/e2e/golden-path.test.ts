@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +127,23 @@ describe.skipIf(!ok)('golden paths: idp create → publish → register → envi
     });
     expect(deployYaml).toContain(`service: {name: ${name}, team: payments}`);
     expect(deployYaml).toContain('strategy: canary');
+    // What the developer clones runs its own tests with no install (no npm dependencies).
+    const clone = mkdtempSync(join(tmpdir(), 'idp-golden-clone-'));
+    try {
+      execFileSync('git', ['clone', '-q', remote, clone]);
+      const tested = spawnSync(process.execPath, ['--test'], {
+        cwd: clone,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      });
+      expect(tested.status, `${tested.stdout}\n${tested.stderr}`).toBe(0);
+      expect(tested.stdout).toMatch(/^# pass 3$/m);
+      const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
+      expect(pkg.name).toBe(name);
+      expect(pkg.dependencies).toBeUndefined();
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
 
     // The catalog: the new Component, owned by Alice's team (the owner parameter's default).
     const entity = await api(server!.proc, alice, 'GET', `/api/catalog/entities/by-name/component/default/${name}`);
