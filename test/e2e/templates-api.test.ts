@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,12 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
     expect(res.json.output.links[0].url).toBe('https://git.example.com/demo');
     expect(res.text).not.toContain(SECRET);
     expect((await call('alice', 'GET', '/api/tasks')).json.items.length).toBe(1);
+    // Its scratch workspace is gone; one a stopped process left behind is swept.
+    const root = join(server.dataDir, 'tasks');
+    expect(readdirSync(root).filter((n) => n.startsWith('dryrun_'))).toEqual([]);
+    mkdirSync(join(root, 'dryrun_left'), { recursive: true });
+    await server.services.templates.sweepWorkspaces();
+    expect(existsSync(join(root, 'dryrun_left'))).toBe(false);
   });
 
   it('runs a task: steps in order, each and if, outputs, log and links; secrets never shown', async () => {

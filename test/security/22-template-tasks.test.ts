@@ -87,6 +87,13 @@ when { resource.tags.contains("restricted") && !(resource has owner && principal
     }
     expect((await call('bob', 'GET', '/api/tasks?createdBy=all')).json.items).toEqual([]);
     expect((await call('bob', 'GET', '/api/tasks')).json.items).toEqual([]);
+    // Completed: nothing can run it again, so its secret values are not kept, even encrypted.
+    const stored = await server.services.store.db
+      .selectFrom('tasks')
+      .select('secrets')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(stored!.secrets).toBeNull();
     // alice's task is untouched by bob's attempts.
     expect((await call('alice', 'GET', `/api/tasks/${id}`)).json.status).toBe('completed');
     expect((await call('admin', 'GET', '/api/audit?action=task:retry')).json.items).toEqual([]);
@@ -168,6 +175,13 @@ when { resource.tags.contains("restricted") && !(resource has owner && principal
     for (const text of seen) expect(text).not.toContain(SECRET);
 
     // Retried with the secret still known to the task (stored encrypted): the same failure, redacted.
+    // Failed: kept (encrypted) for a retry.
+    const sealed = await server.services.store.db
+      .selectFrom('tasks')
+      .select('secrets')
+      .where('id', '=', task.id)
+      .executeTakeFirst();
+    expect(sealed!.secrets).toMatch(/ciphertext/);
     const retried = await call('alice', 'POST', `/api/tasks/${task.id}/retry`);
     expect(retried.status).toBe(202);
     const again = await waitForTask(server, t.alice!, task.id, ['failed']);

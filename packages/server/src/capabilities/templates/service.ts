@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type {
   CreateTaskRequest,
   DryRunResult,
@@ -11,7 +13,7 @@ import { IdpError } from '@idp/contracts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Principal } from '@idp/contracts';
 import { PeriodicTask } from '../../lifecycle/index.ts';
-import { TaskStore, type TaskRow, type TaskStepRow } from './store.ts';
+import { TaskStore, newTaskRows, type TaskRow } from './store.ts';
 import type { TemplatesDeps } from './task-deps.ts';
 import { dryRun } from './task-dry-run.ts';
 import { followTask } from './task-follow.ts';
@@ -19,7 +21,7 @@ import { TaskJobs } from './task-jobs.ts';
 import { runContext, taskEntity, templateEntity } from './task-policy.ts';
 import { sealSecrets, secretNames, splitSecrets } from './task-secrets.ts';
 import { logView, taskView } from './task-view.ts';
-import { workspaceOf } from './task-workspace.ts';
+import { removeWorkspace, workspaceOf } from './task-workspace.ts';
 import { TemplateCatalog, summaryOf, type RunnableTemplate } from './templates-catalog.ts';
 
 export type { TemplatesDeps } from './task-deps.ts';
@@ -40,6 +42,8 @@ export class TemplateService {
   readonly catalog: TemplateCatalog;
   readonly jobs: TaskJobs;
   private sweeper: PeriodicTask | null = null;
+  /** Dry runs in progress (their scratch workspaces' names). */
+  private readonly dryRuns = new Set<string>();
 
   constructor(private readonly deps: TemplatesDeps & { principalFor: (userRef: string) => Principal }) {
     this.store = new TaskStore(deps.db);
@@ -106,38 +110,17 @@ export class TemplateService {
 
     const id = this.deps.ids.next('task');
     const now = this.deps.clock.now().toISOString();
-    const row: TaskRow = {
+    const { row, steps } = newTaskRows({
       id,
-      template_ref: template.ref,
-      created_by: ctx.principal.ref,
-      status: 'open',
-      template: JSON.stringify(await this.entityJson(template)),
-      input_values: JSON.stringify(plain),
-      secret_keys: JSON.stringify(Object.keys(secret)),
-      secrets: sealSecrets(this.deps.cipher, id, secret),
-      output: null,
-      error: null,
+      template,
+      entity: await this.entityJson(template),
+      createdBy: ctx.principal.ref,
+      plain,
+      sealed: sealSecrets(this.deps.cipher, id, secret),
+      secretKeys: Object.keys(secret),
       workspace: workspaceOf(this.deps.settings.workspaces, id),
-      cancel_requested: 0,
-      log_count: 0,
-      created_at: now,
-      finished_at: null,
-      workspace_removed_at: null,
-    };
-    const steps: TaskStepRow[] = template.steps.map((s, idx) => ({
-      task_id: id,
-      idx,
-      step_id: s.id,
-      name: s.name,
-      action: s.action,
-      status: 'pending',
-      attempts: 0,
-      started_at: null,
-      finished_at: null,
-      output: null,
-      error: null,
-      checkpoint: null,
-    }));
+      now,
+    });
     await this.deps.db.transaction().execute(async (trx) => {
       await this.store.insert(row, steps, trx);
       await this.deps.audit.append(
@@ -175,6 +158,7 @@ export class TemplateService {
     policyIds: string[],
   ): Promise<DryRunResult> {
     const id = this.deps.ids.next('dryrun');
+    this.dryRuns.add(id);
     await this.deps.audit.append({
       actor: ctx.principal.ref,
       action: 'task:dry-run',
@@ -184,24 +168,28 @@ export class TemplateService {
       requestId: ctx.requestId,
       details: { template: template.ref },
     });
-    return dryRun(
-      {
-        renderer: this.deps.renderer,
-        actions: this.deps.actions,
-        clock: this.deps.clock,
-        workspaces: this.deps.settings.workspaces,
-        limits: { maxFiles: this.deps.settings.maxFiles, maxBytes: this.deps.settings.maxBytes },
-      },
-      {
-        id,
-        template,
-        values: plain,
-        secret,
-        ctx,
-        principal: ctx.principal,
-        userEntity: await this.catalog.userEntity(ctx.principal.ref),
-      },
-    );
+    try {
+      return await dryRun(
+        {
+          renderer: this.deps.renderer,
+          actions: this.deps.actions,
+          clock: this.deps.clock,
+          workspaces: this.deps.settings.workspaces,
+          limits: { maxFiles: this.deps.settings.maxFiles, maxBytes: this.deps.settings.maxBytes },
+        },
+        {
+          id,
+          template,
+          values: plain,
+          secret,
+          ctx,
+          principal: ctx.principal,
+          userEntity: await this.catalog.userEntity(ctx.principal.ref),
+        },
+      );
+    } finally {
+      this.dryRuns.delete(id);
+    }
   }
 
   private canRead(ctx: RequestContext, row: TaskRow): boolean {
@@ -383,6 +371,11 @@ export class TemplateService {
     const before = new Date(this.deps.clock.now().getTime() - this.deps.settings.workspaceTtlSeconds * 1000);
     const rows = await this.store.staleWorkspaces(before.toISOString());
     for (const r of rows) await this.jobs.removeWorkspace(r);
+    // Dry runs remove their scratch workspace as they end; one a stopped process left is removed here.
+    const root = this.deps.settings.workspaces;
+    const entries = await readdir(root).catch(() => [] as string[]);
+    for (const name of entries.filter((e) => e.startsWith('dryrun_') && !this.dryRuns.has(e)))
+      await removeWorkspace(root, join(root, name)).catch(() => {});
     return rows.length;
   }
 

@@ -13,6 +13,53 @@ export const MAX_LOG_LINES = 10_000;
 /** A log message is cut at this many characters. */
 export const MAX_LOG_MESSAGE = 4096;
 
+/** A new task's row and its steps' rows, all pending. */
+export function newTaskRows(t: {
+  id: string;
+  template: { ref: string; steps: { id: string; name: string | null; action: string }[] };
+  entity: unknown;
+  createdBy: string;
+  plain: Record<string, unknown>;
+  sealed: string | null;
+  secretKeys: string[];
+  workspace: string;
+  now: string;
+}): { row: TaskRow; steps: TaskStepRow[] } {
+  const row: TaskRow = {
+    id: t.id,
+    template_ref: t.template.ref,
+    created_by: t.createdBy,
+    status: 'open',
+    template: JSON.stringify(t.entity),
+    input_values: JSON.stringify(t.plain),
+    secret_keys: JSON.stringify(t.secretKeys),
+    secrets: t.sealed,
+    output: null,
+    error: null,
+    workspace: t.workspace,
+    cancel_requested: 0,
+    log_count: 0,
+    created_at: t.now,
+    finished_at: null,
+    workspace_removed_at: null,
+  };
+  const steps: TaskStepRow[] = t.template.steps.map((s, idx) => ({
+    task_id: t.id,
+    idx,
+    step_id: s.id,
+    name: s.name,
+    action: s.action,
+    status: 'pending',
+    attempts: 0,
+    started_at: null,
+    finished_at: null,
+    output: null,
+    error: null,
+    checkpoint: null,
+  }));
+  return { row, steps };
+}
+
 export class TaskStore {
   constructor(readonly db: Kysely<Database>) {}
 

@@ -214,6 +214,8 @@ export class TaskJobs {
           status: 'completed',
           output: JSON.stringify(redactor.deep(outcome.output)),
           finished_at: finishedAt,
+          // Nothing can run it again: its secret values are not kept, even encrypted.
+          secrets: null,
         });
         await log(null, 'info', 'completed');
         await this.removeWorkspace(row);
