@@ -296,4 +296,38 @@ describe('through the API: a task whose template or values try to escape fails a
     }
     expect(readdirSync(work).sort()).toEqual(['git', 'templates']);
   });
+
+  it('the catalog reads a shared repository for alice, and nothing beside it on the disk', async () => {
+    const component = (name: string) =>
+      `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: experimental\n  owner: group:payments\n`;
+    const repo = (bare: string, name: string) => {
+      const w = mkdtempSync(join(tmpdir(), 'idp-sec21-repo-'));
+      git(w, 'init', '-q');
+      writeFileSync(join(w, 'catalog-info.yaml'), component(name));
+      git(w, 'add', '.');
+      git(w, 'commit', '-qm', 'x');
+      git(w, 'push', '-q', bare, 'HEAD:refs/heads/main');
+      rmSync(w, { recursive: true, force: true });
+    };
+    git(work, 'init', '-q', '--bare', join(shared, 'ok.git'));
+    repo(join(shared, 'ok.git'), 'sec21-shared-ok');
+    git(work, 'init', '-q', '--bare', join(work, 'private.git'));
+    repo(join(work, 'private.git'), 'sec21-private');
+    symlinkSync(work, join(shared, 'escape'));
+    const register = (target: string) =>
+      api(server, alice, 'POST', '/api/catalog/idp/locations', { target, type: 'git' });
+    const ok = await register(`file://${shared}/ok.git#main`);
+    expect(ok.status, ok.text).toBe(201);
+    expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=sec21-shared-ok')).status).toBe(200);
+    for (const target of [
+      `file://${work}/private.git#main`,
+      `file://${shared}/../private.git#main`,
+      `file://${shared}/escape/private.git#main`,
+      `file://${shared}/%2e%2e/private.git#main`,
+    ]) {
+      const res = await register(target);
+      expect(res.status, `${target}: ${res.text}`).toBe(403);
+    }
+    expect((await api(server, alice, 'GET', '/api/catalog/idp/entity?ref=sec21-private')).status).toBe(404);
+  });
 });
