@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acmeConfigAllowing } from '../support/config.ts';
+import { createTempDatabase, postgresAvailable } from '../support/postgres.ts';
 import { api, exited, startServerProcess } from '../support/server.ts';
 import { HoldServer, waitForTask, writeTemplate } from '../support/templates.ts';
 
@@ -12,25 +13,29 @@ import { HoldServer, waitForTask, writeTemplate } from '../support/templates.ts'
 
 const ADMIN = 'templates-crash-admin-token-0123456789abcdef';
 type Proc = Awaited<ReturnType<typeof startServerProcess>>;
+const stores = ['sqlite', ...((await postgresAvailable()) ? ['postgres'] : [])];
 
-describe('a task survives a SIGKILL of the control plane', () => {
+describe.each(stores)('a task survives a SIGKILL of the control plane (state store: %s)', (store) => {
   const dir = mkdtempSync(join(tmpdir(), 'idp-templates-crash-'));
   const dataDir = join(dir, 'data');
   const hold = new HoldServer();
-  const config = acmeConfigAllowing('templates-crash', ['127.0.0.1']);
+  const config = acmeConfigAllowing(`templates-crash-${store}`, ['127.0.0.1']);
   let server: Proc | null = null;
   let alice = '';
+  let db: Awaited<ReturnType<typeof createTempDatabase>> | undefined;
 
   const start = async () => {
     server = await startServerProcess(['--data-dir', dataDir, '--config', config], {
       IDP_ADMIN_TOKEN: ADMIN,
       IDP_LOG_LEVEL: 'warn',
+      ...(db ? { IDP_DATABASE_URL: db.url } : {}),
     });
     return server;
   };
 
   beforeAll(async () => {
     const holdUrl = await hold.start();
+    if (store === 'postgres') db = await createTempDatabase('idp_tasks_crash');
     writeTemplate(join(dir, 'held'), 'held', { holdUrl: `${holdUrl}/catalog-info.yaml` });
     await start();
     const reg = await api(server!, ADMIN, 'POST', '/api/catalog/idp/locations', {
@@ -47,6 +52,7 @@ describe('a task survives a SIGKILL of the control plane', () => {
       await exited(server.child);
     }
     await hold.stop();
+    await db?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
