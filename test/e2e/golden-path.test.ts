@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploySpec } from '@idp/core';
 import { proxyGet } from '../support/deploy.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import {
@@ -106,6 +107,31 @@ describe.skipIf(!ok)('golden paths: idp create → publish → register → envi
     expect(detail.stdout).toMatch(/name/);
     expect(detail.stdout).toMatch(/owner/);
   });
+
+  it.each([['node-service'], ['worker'], ['static-site']])(
+    '%s --dry-run: the rendered files, a valid deploy.yaml for the team, code copied as written; nothing published',
+    async (template) => {
+      const name = `gp-dry-${fx.id}`;
+      const dry = await idp('create', template, '--set', `name=${name}`, '--dry-run', '-o', 'json');
+      expect(dry.code, dry.stderr).toBe(0);
+      const files = Object.fromEntries(
+        JSON.parse(dry.stdout).files.map((f: any) => [f.path, f.base64 ? '(binary)' : f.content]),
+      );
+      expect(Object.keys(files)).toEqual(
+        expect.arrayContaining(['.idp/deploy.yaml', 'catalog-info.yaml', 'package.json', 'README.md']),
+      );
+      const spec = parseDeploySpec(files['.idp/deploy.yaml']);
+      expect(spec.ok, JSON.stringify(spec)).toBe(true);
+      expect(files['.idp/deploy.yaml']).toContain(`service: {name: ${name}, team: payments}`);
+      expect(files['catalog-info.yaml']).toMatch(new RegExp(`name: ${name}\\n[\\s\\S]*owner: group:payments`));
+      expect(JSON.parse(files['package.json'])).toMatchObject({ name, scripts: { test: 'node --test' } });
+      // Nothing left unrendered, and code copied byte for byte (copyWithoutRender).
+      for (const [path, content] of Object.entries(files)) expect(content, path).not.toContain('${{');
+      const code = template === 'static-site' ? 'server.js' : template === 'worker' ? 'src/worker.js' : 'src/server.js';
+      expect(files[code]).toBe(readFileSync(join(ROOT, 'examples/acme/templates', template, 'skeleton', code), 'utf8'));
+      expect(existsSync(defaultRemote(name))).toBe(false);
+    },
+  );
 
   it('node-service with its defaults: a healthy service through the proxy, in the catalog, owned by the team', async () => {
     const name = serviceName('gp-api');
