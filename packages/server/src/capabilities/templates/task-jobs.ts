@@ -106,7 +106,8 @@ export class TaskJobs {
 
   /** Resumes what a previous process left open or processing. */
   async resume(): Promise<number> {
-    const rows = await this.deps.store.unfinished();
+    // Not those this process already runs (created between listening and this call).
+    const rows = (await this.deps.store.unfinished()).filter((r) => !this.jobs.has(r.id) && !this.queue.includes(r.id));
     for (const r of rows) {
       this.deps.log(`templates: resuming task ${r.id} (${r.template_ref})`);
       const entry = await this.deps.store.appendLog(r.id, {
