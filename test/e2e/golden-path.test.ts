@@ -133,6 +133,25 @@ describe.skipIf(!ok)('golden paths: idp create → publish → register → envi
     },
   );
 
+  it("owner given as an entity ref (as Backstage's OwnerPicker answers) or a name: the Group's name in deploy.yaml", async () => {
+    for (const owner of ['group:default/identity', 'identity']) {
+      const dry = await idp(
+        'create',
+        'node-service',
+        '--set',
+        `name=gp-own-${fx.id}`,
+        '--set',
+        `owner=${owner}`,
+        '--dry-run',
+        '-o',
+        'json',
+      );
+      expect(dry.code, dry.stderr).toBe(0);
+      const deployYaml = JSON.parse(dry.stdout).files.find((f: any) => f.path === '.idp/deploy.yaml').content;
+      expect(deployYaml).toContain(`service: {name: gp-own-${fx.id}, team: identity}`);
+    }
+  });
+
   it('node-service with its defaults: a healthy service through the proxy, in the catalog, owned by the team', async () => {
     const name = serviceName('gp-api');
     const run = await idp('create', 'node-service', '--set', `name=${name}`);
