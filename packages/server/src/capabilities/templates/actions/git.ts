@@ -1,6 +1,6 @@
 // git as the actions run it: an argument list (never a shell), a clean environment (no system or
 // user config, no credential helpers, no prompts, no hooks), a timeout, and the task's abort signal.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,35 +50,61 @@ export async function git(args: string[], opts: GitOptions): Promise<Buffer> {
     LC_ALL: 'C',
     ...opts.env,
   };
+  const maxBuffer = opts.maxBuffer ?? 16 * 1024 * 1024;
   return new Promise<Buffer>((resolvePromise, reject) => {
-    execFile(
-      'git',
-      [...SAFE_CONFIG, ...args],
-      {
-        cwd: opts.cwd,
-        env,
-        timeout: opts.timeoutMs,
-        signal: opts.signal,
-        encoding: 'buffer',
-        maxBuffer: opts.maxBuffer ?? 16 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (!err) return resolvePromise(stdout);
-        const reason =
-          String(stderr.toString('utf8') || err.message)
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .slice(-2)
-            .join(' / ') || err.message;
-        const timedOut = (err as { killed?: boolean }).killed && !opts.signal?.aborted;
-        reject(
-          new GitFailed(
-            timedOut ? `git ${args[0]} took longer than ${opts.timeoutMs / 1000}s` : `git ${args[0]}: ${reason}`,
-          ),
-        );
-      },
-    );
+    let stoppedBy: 'timeout' | 'abort' | 'output' | null = null;
+    // Its own process group: a timeout or a cancel stops git's helpers too (git remote-http …).
+    const child = spawn('git', [...SAFE_CONFIG, ...args], {
+      cwd: opts.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stop = (why: 'timeout' | 'abort' | 'output') => {
+      stoppedBy ??= why;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBuffer) return stop('output');
+      into.push(chunk);
+    };
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
+    const timer = setTimeout(() => stop('timeout'), opts.timeoutMs);
+    const onAbort = () => stop('abort');
+    if (opts.signal?.aborted) stop('abort');
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (code: number | null, failure?: Error) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (code === 0 && stoppedBy === null && !failure) return resolvePromise(Buffer.concat(out));
+      const reason =
+        (Buffer.concat(err).toString('utf8') || failure?.message || `exit code ${code}`)
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .slice(-2)
+          .join(' / ') || `exit code ${code}`;
+      const message =
+        stoppedBy === 'timeout'
+          ? `git ${args[0]} took longer than ${opts.timeoutMs / 1000}s`
+          : stoppedBy === 'abort'
+            ? `git ${args[0]} was stopped`
+            : stoppedBy === 'output'
+              ? `git ${args[0]} wrote more than ${maxBuffer} bytes`
+              : `git ${args[0]}: ${reason}`;
+      reject(new GitFailed(message));
+    };
+    child.once('error', (e) => finish(null, e));
+    child.once('close', (code) => finish(code));
   });
 }
 
