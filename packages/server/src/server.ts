@@ -38,18 +38,15 @@ import {
 import { refreshSnapshots } from './capabilities/environments/snapshot-refresh.ts';
 import { PostgresProvider } from '@idp/provider-postgres';
 import { RedisProvider } from '@idp/provider-redis';
-import { EdgeProxy, ProcessSupervisor } from '@idp/runtime-local';
-import { DeployAuthorizer, DeploymentService, MIB, Releases } from './capabilities/deployments/index.ts';
-import { logRotationOptions } from './capabilities/observability/log-rotation-settings.ts';
+import { DeployAuthorizer } from './capabilities/deployments/index.ts';
 import { LogService } from './capabilities/observability/logs.ts';
 import { TeamViews, unknownTeamWarnings } from './capabilities/observability/team-views.ts';
 import { RuntimeIsolation, secureDataDir } from './capabilities/runtime/index.ts';
-import { ScrapeTargets, prometheusDir, scrapeFacts } from './capabilities/observability/index.ts';
 import { composeObservability } from './capabilities/observability/compose.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
-import { startTraces } from './capabilities/observability/traces-setup.ts';
 import { composeTemplates } from './capabilities/templates/compose.ts';
+import { composeRuntime } from './runtime-wiring.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -232,94 +229,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       namespaceDir: (ns) => environments.namespaceDir(ns),
     });
     lifecycle.register('log followers', () => logs.stop());
-    const limits = loaded.config.deployments.releases;
-    const releases = new Releases({
-      db: store.db,
-      audit,
-      clock,
-      authz,
-      dataDir,
-      isolation,
-      limits: {
-        maxUploadBytes: limits.maxUploadMiB * MIB,
-        maxUnpackedBytes: limits.maxUnpackedMiB * MIB,
-        maxFiles: limits.maxFiles,
-      },
-    });
-    const proxyPort = opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080);
-    const proxyHost = host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1';
-    const proxy = new EdgeProxy({
-      port: proxyPort,
-      host: proxyHost,
-      spansPerRoute: loaded.config.observability.traces.spansPerService,
-    });
-    let onReplicaStarted: (release: string) => void = () => {};
-    // The workloads' file_sd targets follow the supervisor's replicas (deploy.yaml `metrics:`).
-    const scrapeTargets = new ScrapeTargets({
-      dir: prometheusDir(dataDir),
-      running: () => supervisor.list().map((group) => ({ release: group.release, replicas: group.replicas() })),
-      facts: scrapeFacts({ db: store.db, releases, owners }),
-      log,
-    });
-    const supervisor = new ProcessSupervisor({
-      ...logRotationOptions(loaded.config.observability.logs),
-      onEvent: (e) => {
-        if (e.type === 'crash-loop') log(`deployments: ${e.release} replica ${e.replica + 1} is in a crash loop`);
-        if (e.type === 'started') onReplicaStarted(e.release);
-        scrapeTargets.onSupervisorEvent(e);
-      },
-    });
-    // Before any replica starts: each is given the receiver's endpoint and its own trace token.
-    const traces = await startTraces({
-      settings: loaded.config.observability.traces,
-      port: opts.otlpPort ?? (env.IDP_OTLP_PORT ? Number(env.IDP_OTLP_PORT) : undefined),
-      // Loopback only, whatever the API listens on: only the replicas on this host export to it.
-      host: '127.0.0.1',
-      dataDir,
-      lifecycle,
-      log,
-    });
-    environments.addNamespaceHook({ onDelete: async (ns) => traces.store.forgetNamespace(ns) });
-    const deployments = new DeploymentService({
+    const { releases, proxy, supervisor, scrapeTargets, traces, deployments } = await composeRuntime({
+      config: loaded.config,
       db: store.db,
       audit,
       gate,
       clock,
       ids,
-      releases,
       environments,
       secrets,
       owners,
       authz,
-      proxy,
-      supervisor,
-      freezes: loaded.config.deployments.freezes,
-      dataDir,
       isolation,
+      reconcilerLag,
+      lifecycle,
+      dataDir,
+      host,
+      proxyPort: opts.proxyPort ?? (env.IDP_PROXY_PORT ? Number(env.IDP_PROXY_PORT) : 7080),
+      otlpPort: opts.otlpPort ?? (env.IDP_OTLP_PORT ? Number(env.IDP_OTLP_PORT) : undefined),
       log,
-      ticks: reconcilerLag,
-      workloadEnv: traces.workloadEnv,
-    });
-    // Stops the replicas (process groups) and closes the edge proxy; longer than the default
-    // bound: a replica gets its SIGTERM grace (10 s) before the SIGKILL.
-    lifecycle.register('deployments', () => deployments.stop(), { timeoutMs: 30_000 });
-    // After the deployments' hook: a namespace's replicas stop before its user is removed.
-    environments.addNamespaceHook({
-      onCreate: (ns) => isolation.onNamespaceCreate(ns),
-      onDelete: (ns) => isolation.onNamespaceDelete(ns),
-    });
-    environments.addNamespaceHook({ onDelete: (ns) => scrapeTargets.remove(ns) });
-    // Environment jobs run the namespace hooks above, so they stop before the deployments do.
-    lifecycle.register('environments', () => environments.stop());
-    onReplicaStarted = (release) =>
-      void deployments
-        .recordProcesses(release)
-        .catch((err: Error) => log(`deployments: could not record the processes of ${release}: ${err.message}`));
-    // Stable releases get their processes and routes back before the proxy takes a request, so
-    // it never answers "no route" for a service that is deployed.
-    await deployments.restore();
-    await proxy.listen().catch((err: unknown) => {
-      throw listenFailure('edge proxy', { host: proxyHost, port: proxyPort }, err);
     });
     // Golden paths: tasks run as their user through the same services (and policies) as the API.
     const { templates, closeRenderer } = composeTemplates({
