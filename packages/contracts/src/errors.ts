@@ -2,6 +2,7 @@ import { DELIVERY_ERRORS } from './error-codes-delivery.ts';
 import { PLATFORM_ERRORS } from './error-codes-platform.ts';
 import type { ErrorCodeSpec } from './error-spec.ts';
 import { TEMPLATE_ERRORS } from './error-codes-templates.ts';
+import { PREVIEW_ERRORS } from './error-codes-previews.ts';
 
 /**
  * The error-code catalogue. Every error the API or CLI shows has one of these codes.
@@ -11,10 +12,12 @@ import { TEMPLATE_ERRORS } from './error-codes-templates.ts';
  */
 export type { ErrorCodeSpec } from './error-spec.ts';
 
-export const ERROR_CODES = { ...PLATFORM_ERRORS, ...TEMPLATE_ERRORS, ...DELIVERY_ERRORS } as const satisfies Record<
-  string,
-  ErrorCodeSpec
->;
+export const ERROR_CODES = {
+  ...PLATFORM_ERRORS,
+  ...TEMPLATE_ERRORS,
+  ...PREVIEW_ERRORS,
+  ...DELIVERY_ERRORS,
+} as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -11,3 +11,4 @@ export * from './logs.ts';
 export * from './dashboards.ts';
 export * from './traces.ts';
 export * from './templates.ts';
+export * from './previews.ts';

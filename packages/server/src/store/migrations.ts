@@ -5,6 +5,7 @@ import { migration0009WorkloadTokenUse } from './migration-0009-workload-token-u
 import { migration0010IdentitySources } from './migration-0010-identity-sources.ts';
 import { migration0011DeployKindInferred } from './migration-0011-deploy-kind-inferred.ts';
 import { migration0012TemplateTasks } from './migration-0012-template-tasks.ts';
+import { migration0013Previews } from './migration-0013-previews.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -381,6 +382,7 @@ const migrations: Record<string, Migration> = {
   '0010_identity_sources': migration0010IdentitySources,
   '0011_deploy_kind_inferred': migration0011DeployKindInferred,
   '0012_template_tasks': migration0012TemplateTasks,
+  '0013_previews': migration0013Previews,
 };
 
 export const migrationProvider: MigrationProvider = {

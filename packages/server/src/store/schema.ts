@@ -362,6 +362,72 @@ export interface TaskLogsTable {
   message: string;
 }
 
+/** Preview environments (migration 0013); JSON columns are text. */
+export interface WebhookDeliveriesTable {
+  /** X-GitHub-Delivery: a replay of the same id is not processed again. */
+  id: string;
+  /** X-GitHub-Event, e.g. pull_request, ping. */
+  event: string;
+  action: string | null;
+  /** owner/name as GitHub spells it. */
+  repo: string | null;
+  number: number | null;
+  /** The fields of the payload the life cycle reads (JSON), never the whole body. */
+  payload: string;
+  /** pending | processing | done | ignored | failed */
+  status: string;
+  /** What was done, or why nothing was (e.g. "ignored: repository not configured"). */
+  outcome: string | null;
+  attempts: number;
+  received_at: string;
+  finished_at: string | null;
+}
+
+export interface PreviewsTable {
+  repo: string;
+  number: number;
+  /** The environment, pr-<number>-<repo slug>. */
+  env: string;
+  /** creating | deploying | ready | failed | deleting | deleted | skipped */
+  status: string;
+  head_sha: string;
+  head_ref: string;
+  /** owner/name of the head repository (a fork's, for a pull request from a fork). */
+  head_repo: string;
+  fork: number;
+  /** 1 once a member of the owning team added the trust label to a fork's pull request. */
+  trusted: number;
+  title: string;
+  author: string;
+  /** JSON: [{service, version, status, url, deploymentId}] */
+  services: string;
+  note: string | null;
+  /** The id of the one PR comment idp keeps up to date. */
+  comment_id: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+  closed_at: string | null;
+}
+
+export interface PreviewReportsTable {
+  id: string;
+  repo: string;
+  number: number;
+  /** status | comment */
+  kind: string;
+  sha: string | null;
+  /** JSON of what to send. */
+  body: string;
+  /** pending | sent | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
@@ -386,6 +452,9 @@ export interface Database {
   runtime_users: RuntimeUsersTable;
   tasks: TasksTable;
   task_steps: TaskStepsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  previews: PreviewsTable;
+  preview_reports: PreviewReportsTable;
   task_logs: TaskLogsTable;
 }
 
