@@ -9,3 +9,13 @@ export {
   type TeamViewsConfig,
 } from './observability.ts';
 export { TemplatesSchema, TEMPLATES_DEFAULTS, type TemplatesConfig } from './templates.ts';
+export {
+  PreviewsSchema,
+  PREVIEWS_DEFAULTS,
+  SecretRefSchema,
+  resolveSecretRef,
+  previewRepository,
+  type PreviewsConfig,
+  type PreviewRepositoryConfig,
+  type SecretRef,
+} from './previews.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FetchRules } from '../capabilities/catalog/fetch-rules.ts';
 import { OBSERVABILITY_DEFAULTS, ObservabilitySchema } from './observability.ts';
 import { TEMPLATES_DEFAULTS, TemplatesSchema } from './templates.ts';
+import { PREVIEWS_DEFAULTS, PreviewsSchema } from './previews.ts';
 
 /**
  * idp.config.yaml. Strict objects so that a misspelt key is an error at start-up rather than a
@@ -305,6 +306,9 @@ export const ConfigSchema = z
     ),
     templates: TemplatesSchema.default(TEMPLATES_DEFAULTS).describe(
       'Golden paths: where publish:git may push, task workspaces and render limits',
+    ),
+    previews: PreviewsSchema.default(PREVIEWS_DEFAULTS).describe(
+      'Preview environments from pull requests: the GitHub webhook, where reports go, which repositories',
     ),
   })
   .strict();
