@@ -7,3 +7,4 @@ export { displayRef, shortRef, splitRef } from './refs.ts';
 export { canonicalJson } from './canonical-json.ts';
 export * from './yaml/index.ts';
 export * from './observability/index.ts';
+export * from './previews/index.ts';
