@@ -194,3 +194,12 @@ describe('preview reducer', () => {
       });
   });
 });
+
+describe('preview reducer after a stop mid-way', () => {
+  it('a preview left creating or deploying for the same commit is deployed again', () => {
+    for (const status of ['creating', 'deploying'] as const)
+      expect(decidePreview(ev('opened'), ready({ status }), policy).actions).toEqual([
+        { kind: 'deploy', headSha: SHA1, cancelOlder: false },
+      ]);
+  });
+});

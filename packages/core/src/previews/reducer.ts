@@ -116,8 +116,8 @@ function bringUp(
   const cancelOlder = event.action === 'synchronize' || event.action === 'redeploy';
   const deploy: PreviewAction = { kind: 'deploy', headSha: event.headSha, cancelOlder };
   if (!previewExists(current)) return act(reason, [{ kind: 'create', copySecrets: trusted }, deploy], trusted);
-  const serving = current!.status === 'ready' || current!.status === 'deploying' || current!.status === 'creating';
-  if (event.action !== 'redeploy' && serving && current!.headSha === event.headSha)
+  // Only a finished deploy counts: creating/deploying seen here means an earlier attempt stopped mid-way.
+  if (event.action !== 'redeploy' && current!.status === 'ready' && current!.headSha === event.headSha)
     return ignore(`the commit ${event.headSha.slice(0, 12)} is already deployed`, current!.trusted);
   return act(reason, [deploy], trusted);
 }
