@@ -56,6 +56,7 @@ import type { LogService } from './capabilities/observability/logs.ts';
 import { tracesRoutes } from './capabilities/observability/traces-routes.ts';
 import type { TraceService } from './capabilities/observability/traces.ts';
 import { templateRoutes, type TemplateService } from './capabilities/templates/index.ts';
+import { webhookRoutes, type WebhookRoutesOptions } from './capabilities/previews/webhook-routes.ts';
 export interface Services {
   store: Store;
   audit: AuditLog;
@@ -83,6 +84,8 @@ export interface Services {
   traces: TraceService;
   /** Golden paths: templates from the catalog and the tasks that run them. */
   templates: TemplateService;
+  /** GitHub webhook deliveries for previews (config, store, worker); unset: the route answers 503. */
+  webhooks?: WebhookRoutesOptions;
   version: string;
 }
 
@@ -208,6 +211,8 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
     gate: s.observabilityQuery,
   });
   await typed.register(templateRoutes, { prefix: '/api', templates: s.templates });
+  // No token: the delivery's signature is the authentication (its own raw-body parser and limit).
+  if (s.webhooks) await typed.register(webhookRoutes, { prefix: '/api/webhooks', ...s.webhooks });
   // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
   await typed.register(metricsRoutes, {
     metrics: s.metrics,

@@ -46,6 +46,7 @@ import { composeObservability } from './capabilities/observability/compose.ts';
 import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
 import { composeTemplates } from './capabilities/templates/compose.ts';
+import { composeWebhooks } from './capabilities/previews/webhook-wiring.ts';
 import { composeRuntime } from './runtime-wiring.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -291,6 +292,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       reconciler: reconcilerLag,
       replicas: () => supervisor.list().map((group) => ({ release: group.release, replicas: group.replicas() })),
     });
+    // Previews: GitHub deliveries recorded by the route; the worker starts with the life cycle's handler.
+    const webhooks = composeWebhooks({ store, clock, config: loaded.config.previews, log });
+    lifecycle.register('webhook deliveries', () => webhooks.worker.stop(), { timeoutMs: 30_000 });
     const services: Services = {
       store,
       audit,
@@ -310,6 +314,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       scrapeToken: ensureScrapeToken(dataDir),
       logs,
       templates,
+      webhooks: webhooks.routes,
       traces: traces.service({
         readable: (ref) => authz.readable(ref),
         views: teamViews,

@@ -16,7 +16,12 @@ export interface WebhookDelivery {
   repo: string | null;
   /** The pull request number; null when the event is not about one. */
   number: number | null;
-  /** The parsed JSON body as GitHub sent it (verified before it was stored). */
+  /**
+   * The fields of the verified body the life cycle reads (deliveries.ts keptFields): action, number,
+   * repository, sender.login, label, before/after, installation, pull_request.{title, state, draft,
+   * merged, html_url, updated_at, user.login, labels[].name, head{sha, ref, repo}, base{ref, repo}},
+   * each repo as {full_name, clone_url, fork}; strings bounded.
+   */
   payload: Record<string, unknown>;
 }
 
