@@ -28,4 +28,11 @@ export const PREVIEW_ERRORS = {
     meaning: 'No preview for this pull request, or none you may see.',
     hint: 'Run `idp preview:list` for the previews of your teams.',
   },
+  PREVIEW_SOURCE_UNAVAILABLE: {
+    status: 502,
+    exit: 1,
+    meaning:
+      "The pull request's head commit could not be fetched: the repository cannot be reached, or the commit is not in it (a force-push removed it).",
+    hint: 'Check previews.repositories.<owner/name>.cloneUrl can be fetched by the idp server; push again to deploy the new head.',
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
