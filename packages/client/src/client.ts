@@ -7,6 +7,7 @@ import { EnvironmentsApi } from './environments.ts';
 import { IdentityApi } from './identity.ts';
 import { ObservabilityApi } from './observability.ts';
 import { PolicyApi } from './policy.ts';
+import { PreviewsApi } from './previews.ts';
 import { SecretsApi } from './secrets.ts';
 import { SystemApi } from './system.ts';
 import { TemplatesApi } from './templates.ts';
@@ -28,7 +29,8 @@ export interface IdpClient
     EnvironmentsApi,
     DeploymentsApi,
     ObservabilityApi,
-    TemplatesApi {}
+    TemplatesApi,
+    PreviewsApi {}
 
 /**
  * Typed access to the idp HTTP API, one flat client over the capability modules (one file
@@ -68,4 +70,5 @@ mixIn(IdpClient, [
   DeploymentsApi,
   ObservabilityApi,
   TemplatesApi,
+  PreviewsApi,
 ]);

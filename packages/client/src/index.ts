@@ -20,6 +20,7 @@ export type {
   TracesFilter,
 } from './observability.ts';
 export type { TaskFilter, CreateTaskOptions, TaskEvent } from './templates.ts';
+export { parsePullRequestRef, type PullRequestRef } from './previews.ts';
 export type { ServerSentEvent } from './sse.ts';
 // Answers are the contracts' own types; re-exported under the names callers already use.
 export type {

@@ -46,6 +46,10 @@ import EnvGet from './env/get.ts';
 import EnvExtend from './env/extend.ts';
 import EnvDelete from './env/delete.ts';
 import EnvConnect from './env/connect.ts';
+import PreviewList from './preview/list.ts';
+import PreviewGet from './preview/get.ts';
+import PreviewRedeploy from './preview/redeploy.ts';
+import PreviewDelete from './preview/delete.ts';
 import Deploy from './deploy/index.ts';
 import DeployValidate from './deploy/validate.ts';
 import DeploySchema from './deploy/schema.ts';
@@ -116,6 +120,10 @@ export const COMMANDS: Record<string, Command.Class> = {
   'env:extend': EnvExtend,
   'env:delete': EnvDelete,
   'env:connect': EnvConnect,
+  'preview:list': PreviewList,
+  'preview:get': PreviewGet,
+  'preview:redeploy': PreviewRedeploy,
+  'preview:delete': PreviewDelete,
   deploy: Deploy,
   'deploy:validate': DeployValidate,
   'deploy:schema': DeploySchema,

@@ -214,4 +214,50 @@ describe('preview reports to GitHub (outbox)', () => {
     expect(status).toMatchObject({ status: 'pending', attempts: 1 });
     expect(status?.last_error).toContain('could not connect');
   });
+
+  it('notify reports the row as it stands: the status for its commit and the comment with the time taken', async () => {
+    const r = reports();
+    await tmp.store.db
+      .insertInto('webhook_deliveries')
+      .values({
+        id: `d-notify-${number}`,
+        event: 'pull_request',
+        action: 'opened',
+        repo: REPO,
+        number,
+        payload: '{}',
+        status: 'done',
+        outcome: null,
+        attempts: 1,
+        received_at: '2026-12-01T09:59:50.000Z',
+        finished_at: null,
+      })
+      .execute();
+    await tmp.store.db
+      .updateTable('previews')
+      .set({
+        status: 'ready',
+        updated_at: '2026-12-01T10:00:02.500Z',
+        services: JSON.stringify([
+          { service: 'payments-api', version: 'v1', status: 'healthy', url: 'http://pay.localhost', deploymentId: 'd' },
+        ]),
+      })
+      .where('number', '=', number)
+      .execute();
+    await r.notify(REPO, number);
+    await r.flush();
+    expect(
+      github
+        .statuses()
+        .filter((s) => s.sha === SHA)
+        .map((s) => [s.state, s.target_url]),
+    ).toEqual([['success', 'http://pay.localhost']]);
+    const comment = [...github.comments.values()].find((c) => c.number === number);
+    expect(comment?.body).toContain('Time taken: 12.5 s.');
+    expect(comment?.body).toContain('<http://pay.localhost>');
+    await r.notify(REPO, 99_999); // no such preview: nothing queued, nothing thrown
+    expect(
+      await tmp.store.db.selectFrom('preview_reports').select('id').where('number', '=', 99_999).execute(),
+    ).toEqual([]);
+  });
 });

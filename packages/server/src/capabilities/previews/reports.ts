@@ -5,7 +5,7 @@ import { PeriodicTask } from '../../lifecycle/index.ts';
 import type { Database } from '../../store/index.ts';
 import type { PreviewReportsTable } from '../../store/schema.ts';
 import { commentBody, commitStatus, type CommentInput } from './comment.ts';
-import { GithubApiError, type CommitStatus, type GithubClient } from './github-client.ts';
+import { GithubApiError, GithubClient, type CommitStatus } from './github-client.ts';
 
 /**
  * The outbox of what goes back to a pull request: commit statuses and the one comment. The life
@@ -86,6 +86,62 @@ export class PreviewReports {
       markdown: commentBody(preview),
     } satisfies CommentPayload);
     void this.flush();
+  }
+
+  /**
+   * Reports a preview as its row stands now (the life cycle calls this after each change of
+   * status). The time taken runs from the latest delivery acted on to the row's last update.
+   * Never rejects: a failure to queue is logged, the preview goes on.
+   */
+  async notify(repo: string, number: number): Promise<void> {
+    try {
+      const { db } = this.deps;
+      const row = await db
+        .selectFrom('previews')
+        .selectAll()
+        .where('repo', '=', repo)
+        .where('number', '=', number)
+        .executeTakeFirst();
+      if (!row) return;
+      const latest = await db
+        .selectFrom('webhook_deliveries')
+        .select('received_at')
+        .where('repo', '=', repo)
+        .where('number', '=', number)
+        .where('status', 'in', ['processing', 'done'])
+        .orderBy('received_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const settled = row.status === 'ready' || row.status === 'failed';
+      let services: CommentInput['services'] = [];
+      try {
+        const parsed = JSON.parse(row.services) as unknown;
+        if (Array.isArray(parsed)) services = parsed as CommentInput['services'];
+      } catch {
+        services = [];
+      }
+      await this.report({
+        repo: row.repo,
+        number: row.number,
+        env: row.env,
+        status: row.status as CommentInput['status'],
+        headSha: row.head_sha,
+        headRef: row.head_ref,
+        fork: row.fork === 1,
+        trusted: row.trusted === 1,
+        services,
+        note: row.note,
+        startedAt: latest?.received_at ?? row.created_at,
+        finishedAt: settled ? row.updated_at : null,
+        expiresAt: row.expires_at,
+        closedAt: row.closed_at,
+        deletedAt: row.status === 'deleted' ? row.updated_at : null,
+      });
+    } catch (err) {
+      this.deps.log(
+        `previews: could not queue the report for ${repo}#${number}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
 
   async enqueue(
@@ -229,4 +285,17 @@ export class PreviewReports {
       .where('id', '=', id)
       .execute();
   }
+}
+
+/** The reports worker from the config: with no token configured, reports are closed as not sent (noted). */
+export function reportsFromConfig(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  log: (line: string) => void;
+  apiUrl: string;
+  token: string | undefined;
+}): PreviewReports {
+  const client = deps.token ? new GithubClient({ apiUrl: deps.apiUrl, token: deps.token }) : null;
+  if (!client) deps.log('previews: previews.github.token is not set; pull requests get no status or comment');
+  return new PreviewReports({ db: deps.db, client, clock: deps.clock, log: deps.log });
 }
