@@ -176,6 +176,15 @@ describe('preview reducer', () => {
       expect(d.actions[0]).toEqual({ kind: 'create', copySecrets: true });
     });
 
+    it("an operator's redeploy keeps the trust a fork's preview has, and grants none", () => {
+      expect(decidePreview(ev('redeploy', fork), ready({ trusted: true }), policy).trusted).toBe(true);
+      expect(decidePreview(ev('redeploy', fork), ready({ trusted: false }), policy).trusted).toBe(false);
+      expect(decidePreview(ev('redeploy', fork), null, policy).actions[0]).toEqual({
+        kind: 'create',
+        copySecrets: false,
+      });
+    });
+
     it('same-repository pull requests ignore the trust label', () => {
       const d = decidePreview(
         ev('labeled', { labels: ['preview-trusted'], label: 'preview-trusted' }),

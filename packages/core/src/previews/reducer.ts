@@ -100,6 +100,8 @@ function act(reason: string, actions: PreviewAction[], trusted: boolean): Previe
 
 function trustOf(event: PullRequestEvent, current: PreviewState | null, policy: PreviewPolicy): boolean {
   if (!event.fork) return true;
+  // An operator's redeploy carries no labels: the preview keeps the trust it has.
+  if (event.action === 'redeploy') return previewExists(current) && (current?.trusted ?? false);
   if (!hasLabel(event.labels, policy.trustLabel)) return false;
   // Granted only by the event of a member of the owning team adding the label; kept while it stays.
   if (current?.trusted && previewExists(current)) return true;

@@ -64,6 +64,9 @@ describe('fetchHead', () => {
       expect(tar.includes(Buffer.from('v2\n'))).toBe(true);
       expect(tar.includes(Buffer.from('v1\n'))).toBe(false);
       expect((await head.archive('api')).equals(tar)).toBe(true);
+      expect(await head.readFile('api/.idp/deploy.yaml')).toBe('service: api\n');
+      expect(await head.readFile('api/missing.yaml')).toBeNull();
+      expect(await head.readFile('../x')).toBeNull();
       await expect(head.archive('../etc')).rejects.toMatchObject({ code: 'PREVIEW_SOURCE_UNAVAILABLE' });
     } finally {
       await head.dispose();

@@ -22,6 +22,8 @@ export interface FetchedHead {
   services(): Promise<string[]>;
   /** A tar of the folder at the commit, stamped with the commit's date so one commit gives the same bytes. */
   archive(folder: string): Promise<Buffer>;
+  /** A file's text at the commit (at most 64 KiB), or null when it is not there. */
+  readFile(path: string): Promise<string | null>;
   dispose(): Promise<void>;
 }
 
@@ -110,6 +112,13 @@ export async function fetchHead(
         .toString('utf8')
         .trim();
       return run(['--git-dir', dir, 'archive', '--format=tar', stamped], undefined, opts.maxArchiveBytes);
+    },
+    async readFile(path: string) {
+      if (path.split('/').some((s) => s === '..' || s === '')) return null;
+      return run(['--git-dir', dir, 'show', `${sha}:${path}`], undefined, 64 * 1024).then(
+        (b) => b.toString('utf8'),
+        () => null,
+      );
     },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };

@@ -20,6 +20,8 @@ export interface PreviewServiceDeps {
   config: () => PreviewsConfig;
   runner: PreviewRunner;
   membership: TeamMembership;
+  /** Told after every change of a preview's row (the reports to GitHub); never fails the preview. */
+  onChange?: (repo: string, number: number) => Promise<void>;
   now?: () => Date;
 }
 
@@ -72,10 +74,15 @@ export class PreviewLifecycle implements DeliveryHandler {
     } catch (err) {
       const message = errorText(err);
       await this.deps.store.update(pr.repo, pr.number, { status: 'failed', note: message });
+      await this.changed(pr.repo, pr.number);
       return { status: 'failed', outcome: `${decision.reason}: ${message}` };
     }
     const took = ((this.now().getTime() - started) / 1000).toFixed(1);
     return { status: 'done', outcome: `${decision.reason} (${took} s)` };
+  }
+
+  private async changed(repo: string, number: number): Promise<void> {
+    await this.deps.onChange?.(repo, number).catch(() => undefined);
   }
 
   private async run(action: PreviewAction, t: RunnerTarget, row: PreviewRow): Promise<PreviewRow> {
@@ -83,6 +90,7 @@ export class PreviewLifecycle implements DeliveryHandler {
     const set = async (patch: Partial<PreviewRow>): Promise<PreviewRow> => {
       const next = { ...row, ...patch, updated_at: this.now().toISOString() };
       await this.deps.store.update(repo, number, next);
+      await this.changed(repo, number);
       return next;
     };
     switch (action.kind) {

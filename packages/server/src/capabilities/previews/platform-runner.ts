@@ -1,0 +1,144 @@
+// The runner that carries the life cycle's actions out on the platform, through the environments
+// and deployments services (as the golden paths' idp:env:create and idp:deploy do), acting for the
+// preview's owning team through the principal `actingFor(team)` gives.
+import { Readable } from 'node:stream';
+import type { Deployment, Environment, PreviewService as PreviewServiceView } from '@idp/contracts';
+import { IdpError } from '@idp/contracts';
+import { formatProblems, parseDeploySpec } from '@idp/core';
+import type { RequestContext } from '../../auth/context.ts';
+import type { DeploymentsApi } from '../templates/actions/idp-deploy.ts';
+import type { EnvironmentsApi, WaitLimits } from '../templates/actions/idp-env.ts';
+import { pollUntil } from '../templates/actions/wait.ts';
+import { fetchHead, type FetchOptions } from './git-fetch.ts';
+import type { PreviewRunner, RunnerTarget } from './runner.ts';
+
+export interface PlatformRunnerDeps {
+  environments: EnvironmentsApi & { delete(ctx: RequestContext, name: string): Promise<Environment> };
+  deployments: DeploymentsApi & {
+    list(ctx: RequestContext, q: { service?: string; env?: string; limit?: number }): Promise<Deployment[]>;
+    command(ctx: RequestContext, id: string, what: 'promote' | 'abort'): Promise<Deployment>;
+  };
+  /** The principal that acts for the owning team (its environments, quota and audit). */
+  actingFor(team: string): RequestContext;
+  fetch: FetchOptions;
+  wait: WaitLimits;
+  log?: (line: string) => void;
+}
+
+const ENDED = new Set(['healthy', 'rolled_back', 'aborted', 'failed']);
+
+export class PlatformRunner implements PreviewRunner {
+  private readonly log: (line: string) => void;
+  /** Aborted when the server stops: waits end at once. */
+  private readonly stopping = new AbortController();
+  private readonly signal = this.stopping.signal;
+
+  constructor(private readonly deps: PlatformRunnerDeps) {
+    this.log = deps.log ?? (() => {});
+  }
+
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  async create(t: RunnerTarget, opts: { copySecrets: boolean }): Promise<void> {
+    if (!opts.copySecrets)
+      // Environments copy the base's secrets when cloned; until they can be made without, an
+      // untrusted fork gets no preview rather than the base's secrets.
+      throw new IdpError(
+        'PREVIEW_SOURCE_UNAVAILABLE',
+        `${t.preview.repo}#${t.preview.number} comes from a fork: its preview is made once a member of ${t.repository.team} adds the label ${t.repository.labels.trust}`,
+        { repo: t.preview.repo, number: t.preview.number },
+      );
+    const ctx = this.deps.actingFor(t.repository.team);
+    const name = t.preview.env;
+    const existing = await this.deps.environments.get(ctx, name).catch(() => null);
+    if (!existing || existing.status === 'deleted')
+      await this.deps.environments.create(ctx, { name, from: t.repository.base, ttl: t.repository.ttl });
+    const env = await pollUntil(
+      () => this.deps.environments.get(ctx, name),
+      (e) => e.status !== 'provisioning',
+      (e) => `${name}: ${e.status}`,
+      this.log,
+      { ...this.deps.wait, signal: this.signal, what: `the environment ${name}` },
+    );
+    if (env.status !== 'ready')
+      throw new IdpError('TEMPLATE_ACTION_FAILED', `the environment ${name} is ${env.status}`, { name });
+  }
+
+  copySecrets(t: RunnerTarget): Promise<void> {
+    // Made trusted: the preview is rebuilt from the base, whose clone copies its secrets.
+    return this.teardown(t).then(() => this.create(t, { copySecrets: true }));
+  }
+
+  async deploy(t: RunnerTarget, headSha: string, opts: { cancelOlder: boolean }): Promise<PreviewServiceView[]> {
+    const ctx = this.deps.actingFor(t.repository.team);
+    const env = t.preview.env;
+    const head = await fetchHead(t.repository.cloneUrl, t.preview.number, headSha, this.deps.fetch);
+    const started: { service: string; id: string }[] = [];
+    try {
+      const folders = t.repository.services ?? (await head.services());
+      if (folders.length === 0)
+        throw new IdpError('PREVIEW_SOURCE_UNAVAILABLE', `no .idp/deploy.yaml at ${headSha.slice(0, 12)}`, {
+          sha: headSha,
+        });
+      for (const folder of folders) {
+        const base = folder === '.' ? '' : `${folder.replace(/\/+$/, '')}/`;
+        const text = await head.readFile(`${base}.idp/deploy.yaml`);
+        const parsed = text === null ? null : parseDeploySpec(text, `${base}.idp/deploy.yaml`);
+        if (!parsed?.ok)
+          throw new IdpError(
+            'PREVIEW_SOURCE_UNAVAILABLE',
+            `${base}.idp/deploy.yaml at ${headSha.slice(0, 12)}: ${parsed ? formatProblems(parsed.problems) : 'missing'}`,
+            { folder },
+          );
+        const service = parsed.spec.service.name;
+        if (opts.cancelOlder)
+          for (const d of await this.deps.deployments.list(ctx, { service, env, limit: 20 }))
+            if (!ENDED.has(d.status)) await this.deps.deployments.command(ctx, d.id, 'abort').catch(() => undefined);
+        const tar = await head.archive(folder);
+        const { release } = await this.deps.deployments.upload(
+          ctx,
+          { service, commit: headSha, env },
+          Readable.from([tar]),
+        );
+        if (release.status === 'failed')
+          throw new IdpError('TEMPLATE_ACTION_FAILED', `the release ${release.version} did not build`, { service });
+        const d = await this.deps.deployments.create(ctx, { service, env, version: release.version });
+        started.push({ service, id: d.id });
+      }
+    } finally {
+      await head.dispose();
+    }
+    const out: PreviewServiceView[] = [];
+    for (const s of started) {
+      const d = await pollUntil(
+        () => this.deps.deployments.get(ctx, s.id),
+        (x) => ENDED.has(x.status),
+        (x) => `${s.service} → ${env}: ${x.status}`,
+        this.log,
+        { ...this.deps.wait, signal: this.signal, what: `the deployment ${s.id}` },
+      );
+      out.push({ service: s.service, version: d.version, status: d.status, url: d.url, deploymentId: d.id });
+    }
+    return out;
+  }
+
+  async teardown(t: RunnerTarget): Promise<void> {
+    const ctx = this.deps.actingFor(t.repository.team);
+    const name = t.preview.env;
+    const env = await this.deps.environments.get(ctx, name).catch((err: unknown) => {
+      if (err instanceof IdpError && err.code === 'ENV_NOT_FOUND') return null;
+      throw err;
+    });
+    if (!env || env.status === 'deleted') return;
+    if (env.status !== 'deleting') await this.deps.environments.delete(ctx, name);
+    await pollUntil(
+      () => this.deps.environments.get(ctx, name).catch(() => null),
+      (e) => e === null || e.status === 'deleted',
+      (e) => `${name}: ${e?.status ?? 'gone'}`,
+      this.log,
+      { ...this.deps.wait, signal: this.signal, what: `the removal of ${name}` },
+    );
+  }
+}
