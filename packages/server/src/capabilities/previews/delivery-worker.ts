@@ -16,10 +16,15 @@ export class DeliveryWorker {
   private scanning: Promise<void> | null = null;
   private rescan = false;
   private stopped = false;
+  /** Pull requests worked on at once; the others wait their turn. */
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly deliveries: Deliveries,
     private readonly log: (line: string) => void = () => {},
+    private readonly concurrency = 4,
+    private readonly batch = 200,
   ) {}
 
   /** Starts processing with `handler`, resuming unfinished deliveries; returns how many were found. */
@@ -64,7 +69,10 @@ export class DeliveryWorker {
   }
 
   private async scan(): Promise<void> {
-    for (const d of await this.deliveries.unfinished()) {
+    const found = await this.deliveries.unfinished(this.batch);
+    // More than one batch waiting: look again once this one is done.
+    if (found.length === this.batch) void this.idle().then(() => this.kick());
+    for (const d of found) {
       if (this.stopped) return;
       if (this.queued.has(d.id)) continue;
       this.queued.add(d.id);
@@ -81,6 +89,20 @@ export class DeliveryWorker {
   }
 
   private async process(d: StoredDelivery): Promise<void> {
+    if (this.stopped || !this.handler) return;
+    // A slot is handed straight to the next waiter, so at most `concurrency` run at once.
+    if (this.running < this.concurrency) this.running += 1;
+    else await new Promise<void>((go) => this.waiting.push(go));
+    try {
+      await this.work(d);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+
+  private async work(d: StoredDelivery): Promise<void> {
     if (this.stopped || !this.handler) return;
     try {
       if (d.attempts >= MAX_ATTEMPTS) {
