@@ -57,6 +57,8 @@ import { tracesRoutes } from './capabilities/observability/traces-routes.ts';
 import type { TraceService } from './capabilities/observability/traces.ts';
 import { templateRoutes, type TemplateService } from './capabilities/templates/index.ts';
 import { webhookRoutes, type WebhookRoutesOptions } from './capabilities/previews/webhook-routes.ts';
+import type { PreviewQueries } from './capabilities/previews/listing.ts';
+import { previewRoutes } from './capabilities/previews/routes.ts';
 export interface Services {
   store: Store;
   audit: AuditLog;
@@ -86,6 +88,8 @@ export interface Services {
   templates: TemplateService;
   /** GitHub webhook deliveries for previews (config, store, worker); unset: the route answers 503. */
   webhooks?: WebhookRoutesOptions;
+  /** Previews of pull requests as the API reads them; unset: no /api/previews. */
+  previews?: PreviewQueries;
   version: string;
 }
 
@@ -213,6 +217,7 @@ export async function buildApp(services: Services, opts: BuildAppOptions = {}): 
   await typed.register(templateRoutes, { prefix: '/api', templates: s.templates });
   // No token: the delivery's signature is the authentication (its own raw-body parser and limit).
   if (s.webhooks) await typed.register(webhookRoutes, { prefix: '/api/webhooks', ...s.webhooks });
+  if (s.previews) await typed.register(previewRoutes, { prefix: '/api/previews', previews: s.previews });
   // Not under /api: Prometheus's conventional path; the scrape token or an admin token.
   await typed.register(metricsRoutes, {
     metrics: s.metrics,

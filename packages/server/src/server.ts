@@ -47,6 +47,7 @@ import { ReconcilerLag } from './capabilities/observability/reconciler-lag.ts';
 import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts';
 import { composeTemplates } from './capabilities/templates/compose.ts';
 import { composeWebhooks } from './capabilities/previews/webhook-wiring.ts';
+import { composePreviewApi } from './capabilities/previews/api-wiring.ts';
 import { composeRuntime } from './runtime-wiring.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -295,6 +296,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // Previews: GitHub deliveries recorded by the route; the worker starts with the life cycle's handler.
     const webhooks = composeWebhooks({ store, clock, config: loaded.config.previews, log });
     lifecycle.register('webhook deliveries', () => webhooks.worker.stop(), { timeoutMs: 30_000 });
+    const previewApi = composePreviewApi({ store, gate, audit, clock, config: loaded.config.previews, webhooks, log });
+    lifecycle.register('preview reports', () => previewApi.reports.stop());
     const services: Services = {
       store,
       audit,
@@ -315,6 +318,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       logs,
       templates,
       webhooks: webhooks.routes,
+      previews: previewApi.queries,
       traces: traces.service({
         readable: (ref) => authz.readable(ref),
         views: teamViews,
