@@ -83,7 +83,9 @@ export async function startGithubFake(opts: { token?: string } = {}): Promise<Gi
       }
       let m = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]{40})$/.exec(path);
       if (m && call.method === 'POST') {
-        if (!body || typeof body.state !== 'string') return answer(422, { message: 'Validation Failed' });
+        if (!body || !['pending', 'success', 'failure', 'error'].includes(String(body.state))) {
+          return answer(422, { message: 'Validation Failed' });
+        }
         return answer(201, { id: nextId++, ...body });
       }
       m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path);
