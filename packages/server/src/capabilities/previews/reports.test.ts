@@ -260,4 +260,16 @@ describe('preview reports to GitHub (outbox)', () => {
       await tmp.store.db.selectFrom('preview_reports').select('id').where('number', '=', 99_999).execute(),
     ).toEqual([]);
   });
+
+  it('settled reports are kept a week, then dropped; pending ones stay', async () => {
+    const r = reports(new GithubClient({ apiUrl: 'http://127.0.0.1:1', token: TOKEN }));
+    await r.enqueue(REPO, number, 'comment', SHA, { markdown: 'kept while pending' });
+    const sentId = await r.enqueue(REPO, number, 'status', SHA, { state: 'success', targetUrl: null, description: '' });
+    await tmp.store.db.updateTable('preview_reports').set({ status: 'sent' }).where('id', '=', sentId).execute();
+    await r.flush();
+    expect(await rows()).toHaveLength(2);
+    now = new Date(now.getTime() + 8 * 24 * 3600_000);
+    await r.flush();
+    expect((await rows()).map((x) => [x.kind, x.status])).toEqual([['comment', 'pending']]);
+  });
 });

@@ -22,6 +22,9 @@ export interface ReportRetry {
   maxAttempts: number;
 }
 
+/** How long sent and given-up reports stay in the outbox. */
+const KEEP_SETTLED_MS = 7 * 24 * 3600_000;
+
 export const DEFAULT_RETRY: ReportRetry = { baseMs: 1_000, maxMs: 5 * 60_000, maxAttempts: 10 };
 
 export interface PreviewReportsDeps {
@@ -176,6 +179,12 @@ export class PreviewReports {
   private async sendDue(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now().toISOString();
+    // Settled rows are kept a week (to see what was sent and why one failed), then dropped.
+    await db
+      .deleteFrom('preview_reports')
+      .where('status', 'in', ['sent', 'failed'])
+      .where('next_attempt_at', '<', new Date(this.deps.clock.now().getTime() - KEEP_SETTLED_MS).toISOString())
+      .execute();
     const due = await db
       .selectFrom('preview_reports')
       .selectAll()
