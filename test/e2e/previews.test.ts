@@ -1,39 +1,21 @@
+import { appendFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PreviewsSchema } from '../../packages/server/src/config/previews.ts';
-import { catalogMembership } from '../../packages/server/src/capabilities/previews/membership.ts';
-import { PlatformRunner } from '../../packages/server/src/capabilities/previews/platform-runner.ts';
-import { PreviewLifecycle } from '../../packages/server/src/capabilities/previews/service.ts';
-import { PreviewStore } from '../../packages/server/src/capabilities/previews/store.ts';
 import { proxyGet, serviceRepo, versionOf, type ServiceRepo } from '../support/deploy.ts';
 import { envFixture, storesAvailable, type EnvFixture } from '../support/environments.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { VERSION_SERVER_JS } from '../support/tiny-service.ts';
+import { waitUntil } from '../support/wait.ts';
+import { deliver, examplePayload } from '../support/webhooks.ts';
 
-// The preview life cycle on a real control plane (environments cloned from staging with their
-// PostgreSQL database and Redis keys, releases built and run as processes, the edge proxy), driven
-// by GitHub's own example payloads pointed at a local repository with a refs/pull/12/head ref,
-// acting for the payments team as alice.
+// Preview environments end to end on a real control plane: GitHub's own example payloads,
+// pointed at a local repository with a refs/pull/12/head ref, signed with the configured secret
+// and sent to POST /api/webhooks/github. The server's worker hands them to the life cycle, which
+// clones staging (its PostgreSQL database, Redis keys and secrets) as the repository's actAs user
+// of the owning team, deploys the pull request's commit and serves it through the edge proxy.
 
 const ok = await storesAvailable();
-const require = createRequire(import.meta.url);
-type Example = Record<string, unknown> & { pull_request: Record<string, unknown> & { head: { sha: string } } };
-const examples = (
-  require('@octokit/webhooks-examples/api.github.com/index.json') as {
-    name: string;
-    examples: (Example & { action: string })[];
-  }[]
-).find((e) => e.name === 'pull_request')!.examples;
-const payload = (action: string, sha: string, repoName: string): Example => {
-  const p = structuredClone(examples.find((e) => e.action === action)!);
-  (p.repository as { full_name: string }).full_name = repoName;
-  (p.pull_request.head as unknown as { repo: { full_name: string } }).repo.full_name = repoName;
-  p.number = 12;
-  p.pull_request.number = 12;
-  p.pull_request.head.sha = sha;
-  return p;
-};
+const SECRET = 'e2e-previews-Secret-4Qz9';
 
 const DEPLOY_YAML = `service: {name: payments-api, team: payments}
 run: {command: node server.js, replicas: 1}
@@ -42,66 +24,62 @@ deploy:
   healthcheck: {path: /health, interval: 1s, threshold: 3}
 `;
 
-describe.skipIf(!ok)('preview life cycle on the platform', () => {
+describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
   let fx: EnvFixture;
   let server: TestServer;
   let repo: ServiceRepo;
-  let lifecycle: PreviewLifecycle;
-  let store: PreviewStore;
-  let n = 0;
   /** Codertocat/prv-<run id>: its preview pr-12-prv-<run id> is one the fixture checks for leftovers. */
   let repoName = '';
   let envName = '';
-  const handle = (action: string, sha: string) =>
-    lifecycle.handle({
-      id: `delivery-${++n}`,
-      event: 'pull_request',
-      action,
-      repo: repoName,
-      number: 12,
-      payload: payload(action, sha, repoName),
-    });
+
+  const payload = (action: string, sha: string, number = 12) => {
+    const p = examplePayload('pull_request', action);
+    p.repository.full_name = repoName;
+    p.pull_request.head.repo.full_name = repoName;
+    p.number = number;
+    p.pull_request.number = number;
+    p.pull_request.head.sha = sha;
+    return p;
+  };
   const pushPr = (text: string) => {
-    repo.write('server.js', `${VERSION_SERVER_JS}// ${text}\n`);
+    repo.write('api/server.js', `${VERSION_SERVER_JS}// ${text}\n`);
     const sha = repo.commit(text);
     execFileSync('git', ['update-ref', 'refs/pull/12/head', sha], { cwd: repo.dir });
     return sha;
   };
+  const previewRow = (number = 12) =>
+    server.services.store.db
+      .selectFrom('previews')
+      .selectAll()
+      .where('repo', '=', repoName)
+      .where('number', '=', number)
+      .executeTakeFirst();
+  const deliveryOf = (id: string) =>
+    server.services.store.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  const finished = (id: string) =>
+    waitUntil(
+      `delivery ${id} processed`,
+      async () => {
+        const d = await deliveryOf(id);
+        return d && ['done', 'ignored', 'failed'].includes(d.status) ? d : null;
+      },
+      { timeout: 120_000 },
+    );
   const serving = async (host: string) =>
     versionOf(await proxyGet(server.services.deployments.service.proxyPort, host));
 
   beforeAll(async () => {
+    process.env.IDP_TEST_E2E_PREVIEWS_SECRET = SECRET;
     fx = envFixture();
     envName = fx.envName('pr-12-prv');
     repoName = `Codertocat/${envName.slice('pr-12-'.length)}`;
-    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
     repo = serviceRepo({ files: { 'api/.idp/deploy.yaml': DEPLOY_YAML, 'api/server.js': VERSION_SERVER_JS } });
     repo.commit('main');
-    const cfg = PreviewsSchema.parse({
-      repositories: {
-        [repoName]: { cloneUrl: `file://${repo.dir}`, team: 'payments', base: 'staging' },
-      },
-    });
-    const principal = server.services.tokens.principalFor('user:default/alice', null);
-    store = new PreviewStore(server.services.store.db);
-    lifecycle = new PreviewLifecycle({
-      store,
-      config: () => cfg,
-      membership: catalogMembership(server.services.catalog.queries, server.services.directory),
-      runner: new PlatformRunner({
-        environments: server.services.environments,
-        deployments: {
-          upload: (ctx, req, body) => server.services.deployments.releases.upload(ctx, req, body),
-          create: (ctx, req) => server.services.deployments.service.create(ctx, req),
-          get: (ctx, id) => server.services.deployments.service.get(ctx, id),
-          list: (ctx, q) => server.services.deployments.service.list(ctx, q),
-          command: (ctx, id, what) => server.services.deployments.service.command(ctx, id, what),
-        },
-        actingFor: () => ({ principal, requestId: 'preview-test' }),
-        fetch: { timeoutMs: 30_000, maxArchiveBytes: 16 * 1024 * 1024 },
-        wait: { timeoutMs: 90_000, pollMs: 100 },
-      }),
-    });
+    appendFileSync(
+      fx.configPath,
+      `\npreviews:\n  github:\n    webhookSecret: {env: IDP_TEST_E2E_PREVIEWS_SECRET}\n  repositories:\n    ${repoName}:\n      cloneUrl: file://${repo.dir}\n      team: payments\n      actAs: alice\n      base: staging\n`,
+    );
+    server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
   }, 60_000);
   afterAll(async () => {
     await server?.services.environments.idle();
@@ -110,36 +88,42 @@ describe.skipIf(!ok)('preview life cycle on the platform', () => {
     repo?.remove();
   });
 
-  it('opened → the PR commit served through the proxy with its own database; synchronize → the new commit; closed → nothing left', async () => {
+  it('opened → the PR commit through the proxy with its own database; synchronize → the new commit; closed → nothing left', async () => {
     const sha1 = pushPr('first');
-    const opened = await handle('opened', sha1);
-    expect(opened.status, opened.outcome).toBe('done');
-    const row = (await store.get(repoName, 12))!;
+    const opened = await deliver(server, { body: payload('opened', sha1), secret: SECRET });
+    expect(opened.status, opened.text).toBe(202);
+    const replay = await deliver(server, { id: opened.id, body: payload('opened', sha1), secret: SECRET });
+    expect(replay.json).toMatchObject({ status: 'duplicate' });
+    expect(await finished(opened.id), 'opened').toMatchObject({ status: 'done' });
+
+    const row = (await previewRow())!;
     expect(row).toMatchObject({ env: envName, status: 'ready', head_sha: sha1 });
     const services = JSON.parse(row.services) as { url: string; version: string; status: string }[];
     expect(services).toHaveLength(1);
-    expect(services[0]!.status).toBe('healthy');
-    expect(services[0]!.version.startsWith(sha1.slice(0, 12))).toBe(true);
+    expect(services[0]).toMatchObject({ status: 'healthy', version: expect.stringMatching(`^${sha1.slice(0, 12)}`) });
     const host = new URL(services[0]!.url).host;
     expect(await serving(host)).toBe(services[0]!.version);
     const alice = { principal: server.services.tokens.principalFor('user:default/alice', null), requestId: 't' };
-    const env = await server.services.environments.get(alice, envName);
-    expect(env).toMatchObject({ status: 'ready', team: 'payments' });
+    expect(await server.services.environments.get(alice, envName)).toMatchObject({ status: 'ready', team: 'payments' });
     expect((await fx.leftovers()).databases).toEqual([`pg-${envName}`]);
+    // The same delivery twice made one preview.
+    expect(await server.services.store.db.selectFrom('previews').select('env').execute()).toEqual([{ env: envName }]);
 
-    expect((await handle('opened', sha1)).status).toBe('ignored');
+    const forged = await deliver(server, { body: payload('opened', sha1, 13), secret: 'not-the-secret' });
+    expect(forged.status).toBe(401);
+    expect(await previewRow(13)).toBeUndefined();
 
     const sha2 = pushPr('second');
-    const synced = await handle('synchronize', sha2);
-    expect(synced.status, synced.outcome).toBe('done');
-    const row2 = (await store.get(repoName, 12))!;
-    const v2 = (JSON.parse(row2.services) as { version: string }[])[0]!.version;
+    const synced = await deliver(server, { body: payload('synchronize', sha2), secret: SECRET });
+    expect(await finished(synced.id), 'synchronize').toMatchObject({ status: 'done' });
+    const v2 = (JSON.parse((await previewRow())!.services) as { version: string }[])[0]!.version;
     expect(v2.startsWith(sha2.slice(0, 12))).toBe(true);
     expect(await serving(host)).toBe(v2);
 
-    const closed = await handle('closed', sha2);
-    expect(closed.status, closed.outcome).toBe('done');
-    expect((await store.get(repoName, 12))!.status).toBe('deleted');
+    const closed = await deliver(server, { body: payload('closed', sha2), secret: SECRET });
+    expect(await finished(closed.id), 'closed').toMatchObject({ status: 'done' });
+    expect((await previewRow())!.status).toBe('deleted');
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
-  }, 240_000);
+    expect((await proxyGet(server.services.deployments.service.proxyPort, host)).status).not.toBe(200);
+  }, 300_000);
 });

@@ -48,6 +48,7 @@ import { ensureScrapeToken } from './capabilities/observability/scrape-token.ts'
 import { composeTemplates } from './capabilities/templates/compose.ts';
 import { composeWebhooks } from './capabilities/previews/webhook-wiring.ts';
 import { composePreviewApi } from './capabilities/previews/api-wiring.ts';
+import { composePreviewLifecycle } from './capabilities/previews/lifecycle-wiring.ts';
 import { composeRuntime } from './runtime-wiring.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -367,6 +368,21 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     lifecycle.register('Prometheus', () => prometheus.stop(), { timeoutMs: 10_000 });
     await prometheus.start(`${host === '0.0.0.0' ? '127.0.0.1' : host}:${actualPort}`);
     await scrapeTargets.updateAll();
+    // Previews: the life cycle handles the recorded deliveries (resuming what a stop left unfinished).
+    const previewLife = composePreviewLifecycle({
+      store,
+      config: loaded.config.previews,
+      directory,
+      tokens,
+      catalog,
+      environments,
+      deployments,
+      releases,
+      notify: (repo, number) => previewApi.reports.notify(repo, number),
+      log,
+    });
+    lifecycle.register('preview runner', () => previewLife.runner.stop());
+    await webhooks.worker.start(previewLife.lifecycle);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);
     const resumedTasks = await templates.start({ timer: opts.environmentTimers ?? true });

@@ -51,6 +51,13 @@ export const PreviewRepositorySchema = z
       .default(10)
       .describe('Open previews at most; the oldest is reaped first'),
     team: z.string().regex(NAME, 'a Group name').describe('The Group that owns the preview environments'),
+    actAs: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The catalog User (a member of team, e.g. a bot user) previews are made as: owner of the environments, subject to the same policies; unset: previews fail with a note saying so',
+      ),
     labels: LabelsSchema.default({ optOut: 'no-preview', trust: 'preview-trusted' }),
     drafts: z.boolean().default(false).describe('true: draft pull requests get previews too'),
   })

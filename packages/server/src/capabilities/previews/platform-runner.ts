@@ -18,8 +18,8 @@ export interface PlatformRunnerDeps {
     list(ctx: RequestContext, q: { service?: string; env?: string; limit?: number }): Promise<Deployment[]>;
     command(ctx: RequestContext, id: string, what: 'promote' | 'abort'): Promise<Deployment>;
   };
-  /** The principal that acts for the owning team (its environments, quota and audit). */
-  actingFor(team: string): RequestContext;
+  /** The principal that acts for the owning team (its environments, quota and audit); throws when there is none. */
+  actingFor(repository: RunnerTarget['repository']): RequestContext;
   fetch: FetchOptions;
   wait: WaitLimits;
   log?: (line: string) => void;
@@ -50,7 +50,7 @@ export class PlatformRunner implements PreviewRunner {
         `${t.preview.repo}#${t.preview.number} comes from a fork: its preview is made once a member of ${t.repository.team} adds the label ${t.repository.labels.trust}`,
         { repo: t.preview.repo, number: t.preview.number },
       );
-    const ctx = this.deps.actingFor(t.repository.team);
+    const ctx = this.deps.actingFor(t.repository);
     const name = t.preview.env;
     const existing = await this.deps.environments.get(ctx, name).catch(() => null);
     if (!existing || existing.status === 'deleted')
@@ -72,7 +72,7 @@ export class PlatformRunner implements PreviewRunner {
   }
 
   async deploy(t: RunnerTarget, headSha: string, opts: { cancelOlder: boolean }): Promise<PreviewServiceView[]> {
-    const ctx = this.deps.actingFor(t.repository.team);
+    const ctx = this.deps.actingFor(t.repository);
     const env = t.preview.env;
     const head = await fetchHead(t.repository.cloneUrl, t.preview.number, headSha, this.deps.fetch);
     const started: { service: string; id: string }[] = [];
@@ -125,7 +125,7 @@ export class PlatformRunner implements PreviewRunner {
   }
 
   async teardown(t: RunnerTarget): Promise<void> {
-    const ctx = this.deps.actingFor(t.repository.team);
+    const ctx = this.deps.actingFor(t.repository);
     const name = t.preview.env;
     const env = await this.deps.environments.get(ctx, name).catch((err: unknown) => {
       if (err instanceof IdpError && err.code === 'ENV_NOT_FOUND') return null;
