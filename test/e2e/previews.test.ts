@@ -31,6 +31,7 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
   /** Codertocat/prv-<run id>: its preview pr-12-prv-<run id> is one the fixture checks for leftovers. */
   let repoName = '';
   let envName = '';
+  let env14 = '';
 
   const payload = (action: string, sha: string, number = 12) => {
     const p = examplePayload('pull_request', action);
@@ -41,10 +42,10 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     p.pull_request.head.sha = sha;
     return p;
   };
-  const pushPr = (text: string) => {
+  const pushPr = (text: string, number = 12) => {
     repo.write('api/server.js', `${VERSION_SERVER_JS}// ${text}\n`);
     const sha = repo.commit(text);
-    execFileSync('git', ['update-ref', 'refs/pull/12/head', sha], { cwd: repo.dir });
+    execFileSync('git', ['update-ref', `refs/pull/${number}/head`, sha], { cwd: repo.dir });
     return sha;
   };
   const previewRow = (number = 12) =>
@@ -72,12 +73,13 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     process.env.IDP_TEST_E2E_PREVIEWS_SECRET = SECRET;
     fx = envFixture();
     envName = fx.envName('pr-12-prv');
+    env14 = fx.envName('pr-14-prv');
     repoName = `Codertocat/${envName.slice('pr-12-'.length)}`;
     repo = serviceRepo({ files: { 'api/.idp/deploy.yaml': DEPLOY_YAML, 'api/server.js': VERSION_SERVER_JS } });
     repo.commit('main');
     appendFileSync(
       fx.configPath,
-      `\npreviews:\n  github:\n    webhookSecret: {env: IDP_TEST_E2E_PREVIEWS_SECRET}\n  repositories:\n    ${repoName}:\n      cloneUrl: file://${repo.dir}\n      team: payments\n      actAs: alice\n      base: staging\n`,
+      `\npreviews:\n  github:\n    webhookSecret: {env: IDP_TEST_E2E_PREVIEWS_SECRET}\n  repositories:\n    ${repoName}:\n      cloneUrl: file://${repo.dir}\n      team: payments\n      actAs: alice\n      base: staging\n      maxOpen: 1\n`,
     );
     server = await startTestServer({ configPath: fx.configPath, environmentTimers: false });
   }, 60_000);
@@ -125,5 +127,23 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     expect((await previewRow())!.status).toBe('deleted');
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
     expect((await proxyGet(server.services.deployments.service.proxyPort, host)).status).not.toBe(200);
+  }, 300_000);
+
+  it('a new preview over the cap (maxOpen 1) tears down the oldest, with a note', async () => {
+    const sha12 = pushPr('again');
+    const reopened = await deliver(server, { body: payload('reopened', sha12), secret: SECRET });
+    expect(await finished(reopened.id), 'reopened').toMatchObject({ status: 'done' });
+    expect(await previewRow()).toMatchObject({ status: 'ready', head_sha: sha12 });
+
+    const sha14 = pushPr('other pull request', 14);
+    const opened14 = await deliver(server, { body: payload('opened', sha14, 14), secret: SECRET });
+    expect(await finished(opened14.id), 'opened 14').toMatchObject({ status: 'done' });
+    expect(await previewRow(14)).toMatchObject({ env: env14, status: 'ready' });
+    expect(await previewRow()).toMatchObject({ status: 'deleted', note: expect.stringMatching(/over its cap of 1/) });
+    expect((await fx.leftovers()).databases).toEqual([`pg-${env14}`]);
+
+    const closed = await deliver(server, { body: payload('closed', sha14, 14), secret: SECRET });
+    expect(await finished(closed.id), 'closed 14').toMatchObject({ status: 'done' });
+    expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
   }, 300_000);
 });

@@ -381,7 +381,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       notify: (repo, number) => previewApi.reports.notify(repo, number),
       log,
     });
-    lifecycle.register('preview runner', () => previewLife.runner.stop());
+    lifecycle.register('preview runner', () => previewLife.stop());
     await webhooks.worker.start(previewLife.lifecycle);
     const resumed = await environments.resume();
     if (resumed) log(`  environments: resumed ${resumed} unfinished operation${resumed === 1 ? '' : 's'}`);

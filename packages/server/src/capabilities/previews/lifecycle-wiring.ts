@@ -5,6 +5,7 @@ import { IdpError } from '@idp/contracts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { PreviewRepositoryConfig, PreviewsConfig } from '../../config/previews.ts';
 import type { Directory } from '../../identity/directory.ts';
+import { PeriodicTask } from '../../lifecycle/periodic.ts';
 import type { Store } from '../../store/index.ts';
 import type { CatalogService } from '../catalog/service.ts';
 import type { DeploymentService } from '../deployments/service.ts';
@@ -27,7 +28,7 @@ export function composePreviewLifecycle(deps: {
   releases: Releases;
   notify: (repo: string, number: number) => Promise<void>;
   log: (line: string) => void;
-}): { lifecycle: PreviewLifecycle; runner: PlatformRunner } {
+}): { lifecycle: PreviewLifecycle; runner: PlatformRunner; stop(): Promise<void> } {
   const actingFor = (repository: PreviewRepositoryConfig): RequestContext => {
     const user = repository.actAs ? deps.directory.findUser(repository.actAs) : undefined;
     if (!user || !deps.directory.teamsOf(user.ref).includes(repository.team))
@@ -59,5 +60,24 @@ export function composePreviewLifecycle(deps: {
     membership: catalogMembership(deps.catalog.queries, deps.directory),
     onChange: deps.notify,
   });
-  return { lifecycle, runner };
+  // Previews past their time to live are torn down (with a note) within a minute.
+  const reaper = new PeriodicTask({
+    name: 'preview reaper',
+    everyMs: 60_000,
+    log: deps.log,
+    run: async () => {
+      const reaped = await lifecycle.reap();
+      for (const r of reaped) deps.log(`previews: ${r.repo}#${r.number} ${r.note}`);
+    },
+  });
+  reaper.start();
+  return {
+    lifecycle,
+    runner,
+    async stop() {
+      // Waits end first, so the reaper's run in flight ends at once.
+      runner.stop();
+      await reaper.stop();
+    },
+  };
 }

@@ -5,7 +5,9 @@ import {
   decidePreview,
   parseDuration,
   previewEnvName,
+  selectReaped,
   type PreviewAction,
+  type Reaped,
   type PreviewLifecycleStatus,
   type PreviewState,
 } from '@idp/core';
@@ -78,7 +80,41 @@ export class PreviewLifecycle implements DeliveryHandler {
       return { status: 'failed', outcome: `${decision.reason}: ${message}` };
     }
     const took = ((this.now().getTime() - started) / 1000).toFixed(1);
+    // A new preview may put the repository over its cap: the oldest go, each with a note.
+    if (decision.actions.some((a) => a.kind === 'create')) await this.reap(pr.repo);
     return { status: 'done', outcome: `${decision.reason} (${took} s)` };
+  }
+
+  /**
+   * Tears down the previews past their time to live and, per repository, the oldest beyond its
+   * cap (of `repo` only, when given), each with a note saying why. A failure is noted on the
+   * preview and the others go on.
+   */
+  async reap(repo?: string): Promise<Reaped[]> {
+    const cfg = this.deps.config();
+    const open = (await this.deps.store.listOpen()).filter((r) => repo === undefined || r.repo === repo);
+    const caps = new Map<string, number>();
+    for (const r of open) {
+      const found = previewRepository(cfg, r.repo);
+      if (found) caps.set(r.repo, found.repo.maxOpen);
+    }
+    const chosen = selectReaped(
+      open.map((r) => ({ repo: r.repo, number: r.number, createdAt: r.created_at, expiresAt: r.expires_at })),
+      this.now().getTime(),
+      caps,
+    );
+    for (const c of chosen) {
+      const row = open.find((r) => r.repo === c.repo && r.number === c.number)!;
+      const found = previewRepository(cfg, c.repo);
+      if (!found) continue;
+      try {
+        await this.run({ kind: 'teardown', reason: c.note }, { preview: row, repository: found.repo }, row);
+      } catch (err) {
+        await this.deps.store.update(c.repo, c.number, { status: 'failed', note: `${c.note}; ${errorText(err)}` });
+        await this.changed(c.repo, c.number);
+      }
+    }
+    return chosen;
   }
 
   private async changed(repo: string, number: number): Promise<void> {
