@@ -74,6 +74,7 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     fx = envFixture();
     envName = fx.envName('pr-12-prv');
     env14 = fx.envName('pr-14-prv');
+    fx.envName('pr-15-prv');
     repoName = `Codertocat/${envName.slice('pr-12-'.length)}`;
     repo = serviceRepo({ files: { 'api/.idp/deploy.yaml': DEPLOY_YAML, 'api/server.js': VERSION_SERVER_JS } });
     repo.commit('main');
@@ -146,4 +147,14 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     expect(await finished(closed.id), 'closed 14').toMatchObject({ status: 'done' });
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
   }, 300_000);
+
+  it('a head commit that does not exist fails the delivery and the preview, with nothing made', async () => {
+    const missing = 'f'.repeat(40);
+    const r = await deliver(server, { body: payload('opened', missing, 15), secret: SECRET });
+    expect(r.status, r.text).toBe(202);
+    const d = await finished(r.id);
+    expect(d).toMatchObject({ status: 'failed', outcome: expect.stringMatching(/could not be fetched/) });
+    expect(await previewRow(15)).toMatchObject({ status: 'failed', note: expect.stringMatching(/ffffffffffff/) });
+    expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
+  }, 120_000);
 });

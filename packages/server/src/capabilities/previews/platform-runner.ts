@@ -52,6 +52,8 @@ export class PlatformRunner implements PreviewRunner {
       );
     const ctx = this.deps.actingFor(t.repository);
     const name = t.preview.env;
+    // A head that cannot be fetched fails before anything is made: no environment left half-used.
+    await (await fetchHead(t.repository.cloneUrl, t.preview.number, t.preview.head_sha, this.deps.fetch)).dispose();
     const existing = await this.deps.environments.get(ctx, name).catch(() => null);
     if (!existing || existing.status === 'deleted')
       await this.deps.environments.create(ctx, { name, from: t.repository.base, ttl: t.repository.ttl });

@@ -5,6 +5,7 @@ import {
   decidePreview,
   parseDuration,
   previewEnvName,
+  previewExists,
   selectReaped,
   type PreviewAction,
   type Reaped,
@@ -180,7 +181,8 @@ export class PreviewLifecycle implements DeliveryHandler {
       number: pr.number,
       env: current?.env ?? previewEnvName(pr.repo, pr.number),
       status: current?.status ?? 'creating',
-      head_sha: current?.head_sha ?? pr.headSha,
+      // The commit served; a preview about to be made (again) checks this event's head first.
+      head_sha: current && previewExists(stateOf(current)) ? current.head_sha : pr.headSha,
       head_ref: pr.headRef,
       head_repo: pr.headRepo,
       fork: pr.fork ? 1 : 0,
