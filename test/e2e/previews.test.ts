@@ -32,6 +32,7 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
   let repoName = '';
   let envName = '';
   let env14 = '';
+  let env16 = '';
 
   const payload = (action: string, sha: string, number = 12) => {
     const p = examplePayload('pull_request', action);
@@ -42,8 +43,8 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     p.pull_request.head.sha = sha;
     return p;
   };
-  const pushPr = (text: string, number = 12) => {
-    repo.write('api/server.js', `${VERSION_SERVER_JS}// ${text}\n`);
+  const pushPr = (text: string, number = 12, serverJs = VERSION_SERVER_JS) => {
+    repo.write('api/server.js', `${serverJs}// ${text}\n`);
     const sha = repo.commit(text);
     execFileSync('git', ['update-ref', `refs/pull/${number}/head`, sha], { cwd: repo.dir });
     return sha;
@@ -75,6 +76,7 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     envName = fx.envName('pr-12-prv');
     env14 = fx.envName('pr-14-prv');
     fx.envName('pr-15-prv');
+    env16 = fx.envName('pr-16-prv');
     repoName = `Codertocat/${envName.slice('pr-12-'.length)}`;
     repo = serviceRepo({ files: { 'api/.idp/deploy.yaml': DEPLOY_YAML, 'api/server.js': VERSION_SERVER_JS } });
     repo.commit('main');
@@ -157,4 +159,34 @@ describe.skipIf(!ok)('preview environments from pull request webhooks', () => {
     expect(await previewRow(15)).toMatchObject({ status: 'failed', note: expect.stringMatching(/ffffffffffff/) });
     expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
   }, 120_000);
+
+  it('a newer push stops a rollout still running and deploys the newer commit', async () => {
+    const good = pushPr('16 first', 16);
+    const opened = await deliver(server, { body: payload('opened', good, 16), secret: SECRET });
+    expect(await finished(opened.id), 'opened 16').toMatchObject({ status: 'done' });
+    // A commit whose replica fails every health check: its rollout runs until three checks have
+    // failed (seconds), unless the newer push, recorded meanwhile, replaces it first.
+    const stuck = pushPr(
+      '16 stuck',
+      16,
+      "require('http').createServer((q, s) => { s.statusCode = 500; s.end(); }).listen(process.env.PORT);\n",
+    );
+    const first = await deliver(server, { body: payload('synchronize', stuck, 16), secret: SECRET });
+    const newer = pushPr('16 newer', 16);
+    const second = await deliver(server, { body: payload('synchronize', newer, 16), secret: SECRET });
+    expect(await finished(first.id), 'the stuck push').toMatchObject({
+      status: 'done',
+      outcome: expect.stringMatching(/superseded, replaced by synchronize/),
+    });
+    const secondDone = await finished(second.id);
+    expect(secondDone, secondDone.outcome ?? '').toMatchObject({ status: 'done' });
+    const row = (await previewRow(16))!;
+    expect(row).toMatchObject({ env: env16, status: 'ready', head_sha: newer });
+    const svc = (JSON.parse(row.services) as { url: string; version: string }[])[0]!;
+    expect(svc.version.startsWith(newer.slice(0, 12))).toBe(true);
+    expect(await serving(new URL(svc.url).host)).toBe(svc.version);
+    const closed = await deliver(server, { body: payload('closed', newer, 16), secret: SECRET });
+    expect(await finished(closed.id), 'closed 16').toMatchObject({ status: 'done' });
+    expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
+  }, 180_000);
 });

@@ -10,7 +10,7 @@ import type { DeploymentsApi } from '../templates/actions/idp-deploy.ts';
 import type { EnvironmentsApi, WaitLimits } from '../templates/actions/idp-env.ts';
 import { pollUntil } from '../templates/actions/wait.ts';
 import { fetchHead, type FetchOptions } from './git-fetch.ts';
-import type { PreviewRunner, RunnerTarget } from './runner.ts';
+import { Superseded, type PreviewRunner, type RunnerTarget } from './runner.ts';
 
 export interface PlatformRunnerDeps {
   environments: EnvironmentsApi & { delete(ctx: RequestContext, name: string): Promise<Environment> };
@@ -73,7 +73,11 @@ export class PlatformRunner implements PreviewRunner {
     return this.teardown(t).then(() => this.create(t, { copySecrets: true }));
   }
 
-  async deploy(t: RunnerTarget, headSha: string, opts: { cancelOlder: boolean }): Promise<PreviewServiceView[]> {
+  async deploy(
+    t: RunnerTarget,
+    headSha: string,
+    opts: { cancelOlder: boolean; superseded?: () => Promise<string | null> },
+  ): Promise<PreviewServiceView[]> {
     const ctx = this.deps.actingFor(t.repository);
     const env = t.preview.env;
     const head = await fetchHead(t.repository.cloneUrl, t.preview.number, headSha, this.deps.fetch);
@@ -97,7 +101,17 @@ export class PlatformRunner implements PreviewRunner {
         const service = parsed.spec.service.name;
         if (opts.cancelOlder)
           for (const d of await this.deps.deployments.list(ctx, { service, env, limit: 20 }))
-            if (!ENDED.has(d.status)) await this.deps.deployments.command(ctx, d.id, 'abort').catch(() => undefined);
+            if (!ENDED.has(d.status)) {
+              await this.deps.deployments.command(ctx, d.id, 'abort').catch(() => undefined);
+              // A new rollout starts once the aborted one has handed back to the stable release.
+              await pollUntil(
+                () => this.deps.deployments.get(ctx, d.id),
+                (x) => ENDED.has(x.status),
+                (x) => `${service} → ${env}: aborting ${d.id}: ${x.status}`,
+                this.log,
+                { ...this.deps.wait, signal: this.signal, what: `the abort of ${d.id}` },
+              );
+            }
         const tar = await head.archive(folder);
         const { release } = await this.deps.deployments.upload(
           ctx,
@@ -113,9 +127,18 @@ export class PlatformRunner implements PreviewRunner {
       await head.dispose();
     }
     const out: PreviewServiceView[] = [];
+    const read = async (id: string) => {
+      const by = opts.superseded ? await opts.superseded() : null;
+      if (by) {
+        // A newer push (or a close) is waiting: this rollout is not waited for, it is stopped.
+        for (const x of started) await this.deps.deployments.command(ctx, x.id, 'abort').catch(() => undefined);
+        throw new Superseded(`replaced by ${by} before it was healthy`);
+      }
+      return this.deps.deployments.get(ctx, id);
+    };
     for (const s of started) {
       const d = await pollUntil(
-        () => this.deps.deployments.get(ctx, s.id),
+        () => read(s.id),
         (x) => ENDED.has(x.status),
         (x) => `${s.service} → ${env}: ${x.status}`,
         this.log,

@@ -18,7 +18,11 @@ export interface PreviewRunner {
   /** Copies the base's secrets into an existing preview (a fork trusted by the owning team). */
   copySecrets(t: RunnerTarget): Promise<void>;
   /** Fetches the head commit and deploys every service; the services as deployed. */
-  deploy(t: RunnerTarget, headSha: string, opts: { cancelOlder: boolean }): Promise<PreviewServiceView[]>;
+  deploy(
+    t: RunnerTarget,
+    headSha: string,
+    opts: { cancelOlder: boolean; superseded?: () => Promise<string | null> },
+  ): Promise<PreviewServiceView[]>;
   /** Removes the environment and all it holds (database, Redis, secrets, processes). Idempotent. */
   teardown(t: RunnerTarget, reason: string): Promise<void>;
 }
@@ -27,3 +31,6 @@ export interface PreviewRunner {
 export interface TeamMembership {
   isMember(githubLogin: string, team: string): Promise<boolean>;
 }
+
+/** A rollout given up because a newer event for the pull request is waiting (its rollouts aborted). */
+export class Superseded extends Error {}

@@ -14,7 +14,7 @@ import {
 } from '@idp/core';
 import { previewRepository, type PreviewRepositoryConfig, type PreviewsConfig } from '../../config/previews.ts';
 import { readPullRequest, type PullRequestInfo } from './pull-request.ts';
-import type { PreviewRunner, RunnerTarget, TeamMembership } from './runner.ts';
+import { Superseded, type PreviewRunner, type RunnerTarget, type TeamMembership } from './runner.ts';
 import { PreviewStore, type PreviewRow } from './store.ts';
 import type { DeliveryHandler, DeliveryResult, WebhookDelivery } from './types.ts';
 
@@ -52,11 +52,11 @@ export class PreviewLifecycle implements DeliveryHandler {
     const read = readPullRequest(d.payload);
     if (!read.ok) return { status: 'failed', outcome: read.reason };
     const pr = read.pr;
-    return this.apply(pr, found.repo);
+    return this.apply(pr, found.repo, d.id);
   }
 
   /** Decides and carries out one event for one pull request (a delivery or an operator's redeploy). */
-  async apply(pr: PullRequestInfo, repository: PreviewRepositoryConfig): Promise<DeliveryResult> {
+  async apply(pr: PullRequestInfo, repository: PreviewRepositoryConfig, deliveryId?: string): Promise<DeliveryResult> {
     const member = pr.sender ? await this.deps.membership.isMember(pr.sender, repository.team) : false;
     const event = { ...pr.event, senderIsTeamMember: member };
     const current = await this.deps.store.get(pr.repo, pr.number);
@@ -73,8 +73,12 @@ export class PreviewLifecycle implements DeliveryHandler {
     const target = (): RunnerTarget => ({ preview: row, repository });
     const started = this.now().getTime();
     try {
-      for (const action of decision.actions) row = await this.run(action, target(), row);
+      for (const action of decision.actions) row = await this.run(action, target(), row, deliveryId);
     } catch (err) {
+      if (err instanceof Superseded) {
+        await this.deps.store.update(pr.repo, pr.number, { note: err.message });
+        return { status: 'done', outcome: `${decision.reason}: superseded, ${err.message}` };
+      }
       const message = errorText(err);
       await this.deps.store.update(pr.repo, pr.number, { status: 'failed', note: message });
       await this.changed(pr.repo, pr.number);
@@ -122,7 +126,7 @@ export class PreviewLifecycle implements DeliveryHandler {
     await this.deps.onChange?.(repo, number).catch(() => undefined);
   }
 
-  private async run(action: PreviewAction, t: RunnerTarget, row: PreviewRow): Promise<PreviewRow> {
+  private async run(action: PreviewAction, t: RunnerTarget, row: PreviewRow, deliveryId?: string): Promise<PreviewRow> {
     const { repo, number } = row;
     const set = async (patch: Partial<PreviewRow>): Promise<PreviewRow> => {
       const next = { ...row, ...patch, updated_at: this.now().toISOString() };
@@ -152,6 +156,7 @@ export class PreviewLifecycle implements DeliveryHandler {
         row = await set({ status: 'deploying', head_sha: action.headSha });
         const services = await this.deps.runner.deploy({ ...t, preview: row }, action.headSha, {
           cancelOlder: action.cancelOlder,
+          ...(deliveryId ? { superseded: () => this.deps.store.supersededBy(repo, number, deliveryId) } : {}),
         });
         const healthy = services.every((s) => s.status === 'healthy');
         return set({

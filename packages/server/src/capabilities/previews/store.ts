@@ -54,6 +54,31 @@ export class PreviewStore {
     return q.orderBy('repo').orderBy('number', 'desc').execute();
   }
 
+  /**
+   * Whether a delivery received after `id` for the same pull request waits that replaces what
+   * `id` is rolling out (a push, a close, a redeploy, a draft).
+   */
+  async supersededBy(repo: string, number: number, id: string): Promise<string | null> {
+    const current = await this.db
+      .selectFrom('webhook_deliveries')
+      .select('received_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!current) return null;
+    const newer = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['id', 'action'])
+      .where('repo', '=', repo)
+      .where('number', '=', number)
+      .where('id', '!=', id)
+      .where('status', 'in', ['pending', 'processing'])
+      .where('received_at', '>', current.received_at)
+      .where('action', 'in', ['synchronize', 'closed', 'redeploy', 'converted_to_draft'])
+      .orderBy('received_at')
+      .executeTakeFirst();
+    return newer ? `${newer.action} (${newer.id})` : null;
+  }
+
   /** The deliveries recorded for a pull request, newest first. */
   async events(repo: string, number: number, limit = 50): Promise<PreviewEvent[]> {
     const rows = await this.db
