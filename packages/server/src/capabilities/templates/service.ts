@@ -263,17 +263,18 @@ export class TemplateService {
     return followTask(this.store, this.jobs, id, after, send, end);
   }
 
+  /** Refuses a retry or a cancel of a task not in one of the `allowed` states. */
+  private requireStatus(row: TaskRow, id: string, allowed: string[], only: string): void {
+    if (!allowed.includes(row.status))
+      throw new IdpError('TASK_NOT_RETRYABLE', `task ${id} is ${row.status}: only ${only}`, {
+        task: id,
+        status: row.status,
+      });
+  }
+
   async retry(ctx: RequestContext, id: string): Promise<Task> {
     const row = await this.manageable(ctx, id, 'task:retry');
-    if (row.status !== 'failed' && row.status !== 'cancelled')
-      throw new IdpError(
-        'TASK_NOT_RETRYABLE',
-        `task ${id} is ${row.status}: only a failed or cancelled task can be retried`,
-        {
-          task: id,
-          status: row.status,
-        },
-      );
+    this.requireStatus(row, id, ['failed', 'cancelled'], 'a failed or cancelled task can be retried');
     await this.deps.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('tasks')
@@ -304,15 +305,7 @@ export class TemplateService {
 
   async cancel(ctx: RequestContext, id: string): Promise<Task> {
     const row = await this.manageable(ctx, id, 'task:cancel');
-    if (row.status !== 'open' && row.status !== 'processing')
-      throw new IdpError(
-        'TASK_NOT_RETRYABLE',
-        `task ${id} is ${row.status}: only an open or running task can be cancelled`,
-        {
-          task: id,
-          status: row.status,
-        },
-      );
+    this.requireStatus(row, id, ['open', 'processing'], 'an open or running task can be cancelled');
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('tasks').set({ cancel_requested: 1 }).where('id', '=', id).execute();
       await this.deps.audit.append(
