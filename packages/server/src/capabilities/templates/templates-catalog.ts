@@ -27,7 +27,7 @@ export function readTemplate(entity: string | Record<string, unknown>): Runnable
   };
 }
 
-export const summaryOf = (t: RunnableTemplate): TemplateSummary => templateSummary({ ...t, location: t.location });
+export const summaryOf = (t: RunnableTemplate): TemplateSummary => templateSummary(t);
 
 /** Reads Template entities straight from the catalog's table (the catalog is readable by every user). */
 export class TemplateCatalog {
