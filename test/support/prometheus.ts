@@ -16,14 +16,26 @@ export interface ScrapedPrometheus {
   stop(): Promise<void>;
 }
 
-export async function startScrapedPrometheus(exposition: () => string): Promise<ScrapedPrometheus> {
+/** Optional set-up between the exporter's start and Prometheus's (the bench loads history this way). */
+export interface ScrapedPrometheusOptions {
+  /** Prefix of the temporary folder's name. */
+  dirPrefix?: string;
+  /** Runs before Prometheus starts, with its folder, its TSDB path and the exporter's `host:port`. */
+  seed?(dir: string, data: string, instance: string): Promise<void>;
+}
+
+export async function startScrapedPrometheus(
+  exposition: () => string,
+  options: ScrapedPrometheusOptions = {},
+): Promise<ScrapedPrometheus> {
   const exporter: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(exposition());
   });
   await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
-  const exporterPort = (exporter.address() as { port: number }).port;
-  const dir = mkdtempSync(join(tmpdir(), 'idp-prom-'));
+  const instance = `127.0.0.1:${(exporter.address() as { port: number }).port}`;
+  const dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'idp-prom-'));
+  await options.seed?.(dir, join(dir, 'data'), instance);
   writeFileSync(
     join(dir, 'prometheus.yml'),
     [
@@ -31,7 +43,7 @@ export async function startScrapedPrometheus(exposition: () => string): Promise<
       'scrape_configs:',
       '  - job_name: workloads',
       '    honor_labels: true',
-      `    static_configs: [{targets: ['127.0.0.1:${exporterPort}']}]`,
+      `    static_configs: [{targets: ['${instance}']}]`,
       '',
     ].join('\n'),
   );
