@@ -94,6 +94,20 @@ describe('previews: untrusted pull request payloads', () => {
     expect(await envNames(server!)).not.toContain(p!.env);
   });
 
+  it('the trust label on a fork, from a sender who is not in the owning team: still no environment', async () => {
+    const before = await envNames(server!);
+    const d = await open(2405, (b) => {
+      b.action = 'labeled';
+      b.label = { name: 'preview-trusted' };
+      b.sender.login = 'mallory';
+      b.pull_request.head.repo.full_name = 'mallory/Hello-World';
+      b.pull_request.labels = [{ name: 'preview-trusted' }];
+    });
+    expect(d.outcome).toMatch(/outside the owning team; not trusted/);
+    expect((await preview(server!, 2405))?.trusted ?? 0).toBe(0);
+    expect(await envNames(server!)).toEqual(before);
+  });
+
   it('head.repo.clone_url naming a local path or another host: fetched from the configured cloneUrl only', async () => {
     const before = await envNames(server!);
     for (const [n, url] of [
