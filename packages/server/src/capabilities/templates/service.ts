@@ -9,7 +9,9 @@ import type {
   TemplateDetail,
   TemplateSummary,
 } from '@idp/contracts';
+import type { Transaction } from 'kysely';
 import { IdpError } from '@idp/contracts';
+import type { Database } from '../../store/index.ts';
 import type { RequestContext } from '../../auth/context.ts';
 import type { Principal } from '@idp/contracts';
 import { PeriodicTask } from '../../lifecycle/index.ts';
@@ -123,17 +125,13 @@ export class TemplateService {
     });
     await this.deps.db.transaction().execute(async (trx) => {
       await this.store.insert(row, steps, trx);
-      await this.deps.audit.append(
-        {
-          actor: ctx.principal.ref,
-          action: 'task:create',
-          target: `task:${id}`,
-          decision: 'allow',
-          policyIds: decision.permittedBy,
-          requestId: ctx.requestId,
-          details: { template: template.ref, values: Object.keys(values).sort(), secret: Object.keys(secret).sort() },
-        },
+      await this.auditTask(
+        ctx,
+        'task:create',
+        id,
+        { template: template.ref, values: Object.keys(values).sort(), secret: Object.keys(secret).sort() },
         trx,
+        decision.permittedBy,
       );
     });
     this.jobs.schedule(id);
@@ -263,6 +261,29 @@ export class TemplateService {
     return followTask(this.store, this.jobs, id, after, send, end);
   }
 
+  /** Records an allowed action on task `id` in the audit log, inside the transaction that makes it. */
+  private async auditTask(
+    ctx: RequestContext,
+    action: string,
+    id: string,
+    details: Record<string, unknown>,
+    trx: Transaction<Database>,
+    policyIds?: string[],
+  ): Promise<void> {
+    await this.deps.audit.append(
+      {
+        actor: ctx.principal.ref,
+        action,
+        target: `task:${id}`,
+        decision: 'allow',
+        ...(policyIds ? { policyIds } : {}),
+        requestId: ctx.requestId,
+        details,
+      },
+      trx,
+    );
+  }
+
   /** Refuses a retry or a cancel of a task not in one of the `allowed` states. */
   private requireStatus(row: TaskRow, id: string, allowed: string[], only: string): void {
     if (!allowed.includes(row.status))
@@ -287,17 +308,7 @@ export class TemplateService {
         .where('task_id', '=', id)
         .where('status', 'not in', ['completed', 'skipped'])
         .execute();
-      await this.deps.audit.append(
-        {
-          actor: ctx.principal.ref,
-          action: 'task:retry',
-          target: `task:${id}`,
-          decision: 'allow',
-          requestId: ctx.requestId,
-          details: { template: row.template_ref, previous: row.status },
-        },
-        trx,
-      );
+      await this.auditTask(ctx, 'task:retry', id, { template: row.template_ref, previous: row.status }, trx);
     });
     this.jobs.schedule(id);
     return this.getTask(ctx, id);
@@ -308,17 +319,7 @@ export class TemplateService {
     this.requireStatus(row, id, ['open', 'processing'], 'an open or running task can be cancelled');
     await this.deps.db.transaction().execute(async (trx) => {
       await trx.updateTable('tasks').set({ cancel_requested: 1 }).where('id', '=', id).execute();
-      await this.deps.audit.append(
-        {
-          actor: ctx.principal.ref,
-          action: 'task:cancel',
-          target: `task:${id}`,
-          decision: 'allow',
-          requestId: ctx.requestId,
-          details: { template: row.template_ref },
-        },
-        trx,
-      );
+      await this.auditTask(ctx, 'task:cancel', id, { template: row.template_ref }, trx);
     });
     if (this.jobs.running(id)) {
       const ended = new Promise<void>((resolve) => {
