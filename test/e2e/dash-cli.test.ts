@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { untilPrometheusAnswers } from '../support/prometheus-query.ts';
 import { startScrapedPrometheus, type ScrapedPrometheus } from '../support/prometheus.ts';
 import { ACME_CONFIG, CLI_BIN, ROOT, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from '../support/tokens.ts';
@@ -115,14 +116,7 @@ beforeAll(async () => {
   prom = await startScrapedPrometheus(exposition);
   const promUrl = prom.url;
   // Every rate the panels take has two samples within its window.
-  await vi.waitFor(
-    async () => {
-      const query = encodeURIComponent('count(rate(idp_proxy_requests_total[1m]) > 0)');
-      const body = (await (await fetch(`${promUrl}/api/v1/query?query=${query}`)).json()) as any;
-      expect(body.data?.result?.[0]?.value?.[1]).toBe('3');
-    },
-    { timeout: 30_000, interval: 200 },
-  );
+  await untilPrometheusAnswers(promUrl, 'count(rate(idp_proxy_requests_total[1m]) > 0)', '3');
   const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
   doc.setIn(['observability'], { prometheus: { url: promUrl }, dashboards: DASHBOARDS });
   configPath = join(dirname(ACME_CONFIG), 'idp.dash-cli.config.yaml');

@@ -1,7 +1,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { untilPrometheusAnswers } from '../support/prometheus-query.ts';
 import { startScrapedPrometheus, type ScrapedPrometheus } from '../support/prometheus.ts';
 import { ACME_CONFIG, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from '../support/tokens.ts';
@@ -42,14 +43,7 @@ beforeAll(async () => {
   prom = await startScrapedPrometheus(exposition);
   const promUrl = prom.url;
   // Every series has two samples within the last minute, so each rate has a value.
-  await vi.waitFor(
-    async () => {
-      const query = encodeURIComponent('count(rate(idp_proxy_requests_total[1m]))');
-      const body = (await (await fetch(`${promUrl}/api/v1/query?query=${query}`)).json()) as any;
-      expect(body.data?.result?.[0]?.value?.[1]).toBe('4');
-    },
-    { timeout: 30_000, interval: 200 },
-  );
+  await untilPrometheusAnswers(promUrl, 'count(rate(idp_proxy_requests_total[1m]))', '4');
   const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
   doc.setIn(['observability'], { prometheus: { url: promUrl } });
   configPath = join(dirname(ACME_CONFIG), 'idp.metrics-cli.config.yaml');
