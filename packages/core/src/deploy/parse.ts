@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { describeValue, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
+import { describeValue, limitProblem, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset, schemaObjects } from '../yaml/schema-path.ts';
 import { closestMatch } from './did-you-mean.ts';
@@ -37,7 +37,8 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
   try {
     checkYamlSource(text, SMALL_YAML_LIMITS);
   } catch (err) {
-    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    if (err instanceof YamlError)
+      return { ok: false, problems: [limitProblem(file, err, 'a deploy.yaml within the YAML parsing limits')] };
     throw err;
   }
   const lineCounter = new LineCounter();
@@ -67,7 +68,8 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
   try {
     data = documentValue(doc, SMALL_YAML_LIMITS, lineCounter);
   } catch (err) {
-    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    if (err instanceof YamlError)
+      return { ok: false, problems: [limitProblem(file, err, 'a deploy.yaml within the YAML parsing limits')] };
     throw err;
   }
   const result = DeploySpecSchema.safeParse(data);
@@ -84,18 +86,6 @@ export function parseDeploySpec(text: string, file = '.idp/deploy.yaml'): ParseD
     }
   }
   return { ok: false, problems: sortByPosition(problems) };
-}
-
-function limitProblem(file: string, err: YamlError): DeployProblem {
-  return {
-    file,
-    line: err.line ?? 1,
-    column: err.column ?? 1,
-    field: '',
-    message: err.reason,
-    expected: 'a deploy.yaml within the YAML parsing limits',
-    hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
-  };
 }
 
 /**

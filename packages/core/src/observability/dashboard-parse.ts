@@ -3,7 +3,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { DashboardSpec } from '@idp/contracts';
 import { closestMatch } from '../deploy/did-you-mean.ts';
 import type { DeployProblem } from '../deploy/parse.ts';
-import { describeValue, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
+import { describeValue, limitProblem, showValue, sortByPosition, valueAt } from '../yaml/problem-text.ts';
 import { checkYamlSource, documentValue, SMALL_YAML_LIMITS, YamlError } from '../yaml/index.ts';
 import { formatSchemaPath, knownKeysAt, locateInDocument, pathAtOffset } from '../yaml/schema-path.ts';
 import { scopeQuery, type ScopeLimits } from './promql-scope.ts';
@@ -49,7 +49,8 @@ export function parseDashboardYaml(text: string, opts: ParseDashboardOptions): P
   try {
     checkYamlSource(text, SMALL_YAML_LIMITS);
   } catch (err) {
-    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    if (err instanceof YamlError)
+      return { ok: false, problems: [limitProblem(file, err, 'a dashboard file within the YAML parsing limits')] };
     throw err;
   }
   const lineCounter = new LineCounter();
@@ -79,7 +80,8 @@ export function parseDashboardYaml(text: string, opts: ParseDashboardOptions): P
   try {
     data = documentValue(doc, SMALL_YAML_LIMITS, lineCounter);
   } catch (err) {
-    if (err instanceof YamlError) return { ok: false, problems: [limitProblem(file, err)] };
+    if (err instanceof YamlError)
+      return { ok: false, problems: [limitProblem(file, err, 'a dashboard file within the YAML parsing limits')] };
     throw err;
   }
   const result = DashboardSpec.safeParse(data);
@@ -243,16 +245,4 @@ function nameHint(raw: unknown): string {
           .replace(/^-+|-+$/g, '')
       : '';
   return suggestion ? `Lower-case letters, digits and -, e.g. ${suggestion.slice(0, 63)}.` : 'e.g. payments-overview.';
-}
-
-function limitProblem(file: string, err: YamlError): DashboardProblem {
-  return {
-    file,
-    line: err.line ?? 1,
-    column: err.column ?? 1,
-    field: '',
-    message: err.reason,
-    expected: 'a dashboard file within the YAML parsing limits',
-    hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
-  };
 }

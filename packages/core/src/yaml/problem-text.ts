@@ -1,6 +1,8 @@
 // Small pieces shared by the YAML file parsers that report problems with positions
 // (deploy.yaml, dashboards): reading a value at a schema path, naming a value in a message,
 // and ordering problems as they appear in the file.
+import { SMALL_YAML_LIMITS, type YamlError } from './limits.ts';
+
 export type ValuePath = ReadonlyArray<string | number>;
 
 /** The value at `path` inside parsed YAML data, or undefined when the path does not lead anywhere. */
@@ -35,4 +37,21 @@ export function sortByPosition<T extends { line: number; column: number }>(probl
     .map((problem, index) => ({ problem, index }))
     .sort((a, b) => a.problem.line - b.problem.line || a.problem.column - b.problem.column || a.index - b.index)
     .map(({ problem }) => problem);
+}
+
+/** The one problem reported for a small YAML file (deploy.yaml, a dashboard) over the parsing limits. */
+export function limitProblem(
+  file: string,
+  err: YamlError,
+  expected: string,
+): { file: string; line: number; column: number; field: string; message: string; expected: string; hint: string } {
+  return {
+    file,
+    line: err.line ?? 1,
+    column: err.column ?? 1,
+    field: '',
+    message: err.reason,
+    expected,
+    hint: `Keep the file under ${SMALL_YAML_LIMITS.maxBytes / 1024} KiB and write values out instead of repeating them through anchors and aliases.`,
+  };
 }
