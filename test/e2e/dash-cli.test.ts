@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
+import { acmeConfigWith } from '../support/config.ts';
 import { untilPrometheusAnswers } from '../support/prometheus-query.ts';
 import { startScrapedPrometheus, type ScrapedPrometheus } from '../support/prometheus.ts';
-import { ACME_CONFIG, CLI_BIN, ROOT, runCli, startTestServer, type TestServer } from '../support/server.ts';
+import { CLI_BIN, ROOT, runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from '../support/tokens.ts';
 
 // `idp dash` through the real bin, against a real server and a real Prometheus scraping, every
@@ -117,10 +117,7 @@ beforeAll(async () => {
   const promUrl = prom.url;
   // Every rate the panels take has two samples within its window.
   await untilPrometheusAnswers(promUrl, 'count(rate(idp_proxy_requests_total[1m]) > 0)', '3');
-  const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
-  doc.setIn(['observability'], { prometheus: { url: promUrl }, dashboards: DASHBOARDS });
-  configPath = join(dirname(ACME_CONFIG), 'idp.dash-cli.config.yaml');
-  writeFileSync(configPath, doc.toString());
+  configPath = acmeConfigWith('dash-cli', ['observability'], { prometheus: { url: promUrl }, dashboards: DASHBOARDS });
   server = await startTestServer({ configPath });
   tokens = await userTokens(server, ['alice']);
 }, 120_000);

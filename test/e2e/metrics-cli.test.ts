@@ -1,10 +1,9 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
+import { acmeConfigWith } from '../support/config.ts';
 import { untilPrometheusAnswers } from '../support/prometheus-query.ts';
 import { startScrapedPrometheus, type ScrapedPrometheus } from '../support/prometheus.ts';
-import { ACME_CONFIG, runCli, startTestServer, type TestServer } from '../support/server.ts';
+import { runCli, startTestServer, type TestServer } from '../support/server.ts';
 import { userTokens } from '../support/tokens.ts';
 
 // `idp metrics` through the real bin, against a real server whose query gate is in front of a
@@ -44,10 +43,7 @@ beforeAll(async () => {
   const promUrl = prom.url;
   // Every series has two samples within the last minute, so each rate has a value.
   await untilPrometheusAnswers(promUrl, 'count(rate(idp_proxy_requests_total[1m]))', '4');
-  const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
-  doc.setIn(['observability'], { prometheus: { url: promUrl } });
-  configPath = join(dirname(ACME_CONFIG), 'idp.metrics-cli.config.yaml');
-  writeFileSync(configPath, doc.toString());
+  configPath = acmeConfigWith('metrics-cli', ['observability'], { prometheus: { url: promUrl } });
   server = await startTestServer({ configPath });
   tokens = await userTokens(server, ['alice']);
 }, 120_000);

@@ -8,8 +8,13 @@ import { ACME_CONFIG } from './server.ts';
  * catalog locations still resolve); returns its path for startTestServer / `--config`.
  */
 export function acmeConfigAllowing(name: string, allowHosts: string[]): string {
+  return acmeConfigWith(name, ['catalog', 'fetch', 'allowHosts'], allowHosts);
+}
+
+/** A copy of ACME_CONFIG with the setting at `at` set to `value`, written next to it; returns its path. */
+export function acmeConfigWith(name: string, at: string[], value: unknown): string {
   const doc = parseDocument(readFileSync(ACME_CONFIG, 'utf8'));
-  doc.setIn(['catalog', 'fetch', 'allowHosts'], allowHosts);
+  doc.setIn(at, value);
   const path = join(dirname(ACME_CONFIG), `idp.${name}.config.yaml`);
   writeFileSync(path, doc.toString());
   return path;
