@@ -171,9 +171,11 @@ export class PreviewLifecycle implements DeliveryHandler {
         });
       }
       case 'teardown': {
-        row = await set({ status: 'deleting', note: action.reason });
+        // closed_at: when the teardown started (kept when a restart redoes it), for its time taken.
+        const closedAt = row.status === 'deleting' && row.closed_at ? row.closed_at : this.now().toISOString();
+        row = await set({ status: 'deleting', note: action.reason, closed_at: closedAt });
         await this.deps.runner.teardown({ ...t, preview: row }, action.reason);
-        return set({ status: 'deleted', closed_at: this.now().toISOString() });
+        return set({ status: 'deleted' });
       }
     }
   }

@@ -29,10 +29,15 @@ export class PreviewStore {
       .execute();
   }
 
+  /**
+   * Updates the life cycle's fields. The comment id is the reports' (set once GitHub made the
+   * comment): a copy of the row read earlier must not put back a stale one.
+   */
   async update(repo: string, number: number, patch: Partial<Omit<PreviewRow, 'repo' | 'number'>>): Promise<void> {
+    const { comment_id: _reports, ...rest } = patch;
     await this.db
       .updateTable('previews')
-      .set({ ...patch, updated_at: patch.updated_at ?? new Date().toISOString() })
+      .set({ ...rest, updated_at: patch.updated_at ?? new Date().toISOString() })
       .where('repo', '=', repo)
       .where('number', '=', number)
       .execute();
