@@ -265,7 +265,9 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
       idp('dave', ['env:list', '--mine']),
       idp('bob', ['env:list', '--all']),
     ]);
-    expect(ok(mine).stdout.split('\n')[0]).toMatch(/^NAME\s+KIND\s+OWNER\s+SOURCE\s+STATUS\s+AGE\s+EXPIRES$/);
+    expect(ok(mine).stdout.split('\n')[0]).toMatch(
+      /^NAME\s+KIND\s+OWNER\s+SOURCE\s+STATUS\s+AGE\s+EXPIRES\s+PULL REQUEST$/,
+    );
     expect(mine.stdout).toMatch(
       new RegExp(
         `^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+(\\d+[smhd]){1,2}\\s+in (6d(\\d+h)?|7d)$`,

@@ -36,6 +36,10 @@ export function provisioningEnv(name: string, createdAt: Date, fields: Partial<E
     credentials: null,
     error_step: null,
     error_message: null,
+    secrets_mode: 'copy',
+    secret_placeholders: null,
+    preview_repo: null,
+    preview_number: null,
     ...fields,
   };
 }

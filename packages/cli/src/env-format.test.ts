@@ -68,6 +68,8 @@ const env = (over: Partial<Environment> = {}): Environment => ({
     step('secrets', 'done', 40, 'copied 3 secrets'),
   ],
   error: null,
+  secrets: 'copy',
+  preview: null,
   ...over,
 });
 

@@ -47,6 +47,10 @@ export interface EnvironmentView {
   endpoints: Environment['endpoints'];
   error: Environment['error'];
   steps: EnvironmentStepView[];
+  /** copy: the base's secrets; placeholders: its secret names with placeholder values. */
+  secrets: Environment['secrets'];
+  /** The pull request a preview environment was made for; null for others. */
+  preview: Environment['preview'];
 }
 
 export const ENVIRONMENT_VIEW_FIELDS = [
@@ -67,6 +71,8 @@ export const ENVIRONMENT_VIEW_FIELDS = [
   'endpoints',
   'error',
   'steps',
+  'secrets',
+  'preview',
 ] as const satisfies ReadonlyArray<keyof EnvironmentView>;
 
 export function environmentView(env: Environment): EnvironmentView {
@@ -93,6 +99,8 @@ export function environmentView(env: Environment): EnvironmentView {
     endpoints: env.endpoints,
     error: env.error,
     steps: env.steps.map(stepView),
+    secrets: env.secrets,
+    preview: env.preview,
   };
 }
 
@@ -126,6 +134,11 @@ export function expiresIn(env: Environment, now: number): string {
   if (!env.expiresAt) return '-';
   const left = Date.parse(env.expiresAt) - now;
   return left > 0 ? `in ${formatAge(left)}` : 'expired';
+}
+
+/** `acme/payments#12` for a pull request's preview, `-` for other environments. */
+export function pullRequestOf(env: Environment): string {
+  return env.preview ? `${env.preview.repo}#${env.preview.number}` : '-';
 }
 
 /** `postgres://user@host:port/db`: no password, by construction. */
@@ -207,6 +220,9 @@ export function formatEnvironment(env: Environment, opts: { detailed?: boolean; 
     `provisioning_time: ${text(view.provisioning_time)}`,
   ];
   if (view.kind === 'base') lines.splice(1, 0, 'kind: base');
+  if (view.preview) lines.push(`preview: ${pullRequestOf(env)}`);
+  if (view.secrets === 'placeholders')
+    lines.push("secrets_mode: placeholders (the base's secret names, none of its values)");
   if (view.deleted_at) lines.push(`deleted_at: ${formatTime(view.deleted_at)}`);
   if (view.error) lines.push(`error: ${oneLine(`${view.error.step}: ${view.error.message}`)}`);
   if (opts.detailed) {

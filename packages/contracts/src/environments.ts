@@ -61,6 +61,22 @@ export const EnvironmentEndpoints = z
   .meta({ id: 'EnvironmentEndpoints' });
 export type EnvironmentEndpoints = z.infer<typeof EnvironmentEndpoints>;
 
+export const SecretsMode = z
+  .enum(['copy', 'placeholders'])
+  .describe(
+    "copy: the base's secrets, values included; placeholders: every secret name of the base with a placeholder value, never a byte of the base's",
+  );
+export type SecretsMode = z.infer<typeof SecretsMode>;
+
+/** The pull request an environment previews. */
+export const EnvironmentPreview = z
+  .object({
+    repo: z.string().describe('owner/name of the repository'),
+    number: z.number().int().describe('The pull request number'),
+  })
+  .meta({ id: 'EnvironmentPreview' });
+export type EnvironmentPreview = z.infer<typeof EnvironmentPreview>;
+
 export const Environment = z
   .object({
     name: z.string(),
@@ -83,6 +99,10 @@ export const Environment = z
     endpoints: EnvironmentEndpoints,
     steps: z.array(EnvironmentStep),
     error: z.object({ step: z.string(), message: z.string() }).nullable().describe('Set when status is failed'),
+    secrets: SecretsMode,
+    preview: EnvironmentPreview.nullable().describe(
+      "Set for a pull request's preview: owned by the repository's team, not counted in anyone's own environments",
+    ),
   })
   .meta({ id: 'Environment' });
 export type Environment = z.infer<typeof Environment>;
@@ -95,6 +115,9 @@ export const CreateEnvironmentRequest = z
     name: z.string().describe('A DNS-1123 label of at most 40 characters'),
     from: z.string().describe('The base environment to clone (staging)'),
     ttl: z.string().optional().describe('Lifetime such as 7d (default from the config; the policies set the maximum)'),
+    secrets: SecretsMode.optional().describe(
+      "copy (default): the base's secrets with their values; placeholders: the base's secret names only, each with the value `placeholder`",
+    ),
   })
   .strict();
 export type CreateEnvironmentRequest = z.infer<typeof CreateEnvironmentRequest>;

@@ -28,6 +28,7 @@ describe('config: previews', () => {
       team: 'payments',
       labels: { optOut: 'no-preview', trust: 'preview-trusted' },
       drafts: false,
+      placeholders: {},
     });
     expect(previewRepository(cfg, 'ACME/Payments')?.name).toBe('acme/payments');
     expect(previewRepository(cfg, 'acme/other')).toBeUndefined();

@@ -6,6 +6,7 @@ import { migration0010IdentitySources } from './migration-0010-identity-sources.
 import { migration0011DeployKindInferred } from './migration-0011-deploy-kind-inferred.ts';
 import { migration0012TemplateTasks } from './migration-0012-template-tasks.ts';
 import { migration0013Previews } from './migration-0013-previews.ts';
+import { migration0014EnvironmentSecretsMode } from './migration-0014-environment-secrets-mode.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -383,6 +384,7 @@ const migrations: Record<string, Migration> = {
   '0011_deploy_kind_inferred': migration0011DeployKindInferred,
   '0012_template_tasks': migration0012TemplateTasks,
   '0013_previews': migration0013Previews,
+  '0014_environment_secrets_mode': migration0014EnvironmentSecretsMode,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -227,6 +227,13 @@ export interface EnvironmentsTable {
   credentials: string | null;
   error_step: string | null;
   error_message: string | null;
+  /** copy (the base's values) | placeholders (the base's names, placeholder values); migration 0014. */
+  secrets_mode: string;
+  /** JSON {NAME: value} of the placeholder values (test values from the config, never the base's). */
+  secret_placeholders: string | null;
+  /** The pull request an environment previews (owner/name and number); null for others. */
+  preview_repo: string | null;
+  preview_number: number | null;
 }
 
 export interface EnvironmentStepsTable {

@@ -21,6 +21,10 @@ export default class EnvCreate extends BaseCommand<typeof EnvCreate> {
       command: '<%= config.bin %> <%= command.id %> --name=feature-payments --from=staging --ttl=3d --no-wait',
     },
     {
+      description: "With the source's secret names only, each holding a placeholder value (for untrusted code).",
+      command: '<%= config.bin %> <%= command.id %> --name=fork-test --from=staging --secrets=placeholders',
+    },
+    {
       description: 'As JSON, for a script.',
       command: '<%= config.bin %> <%= command.id %> --name=feature-payments --from=staging -o json',
     },
@@ -32,6 +36,11 @@ export default class EnvCreate extends BaseCommand<typeof EnvCreate> {
     }),
     from: Flags.string({ summary: 'The base environment to clone, e.g. staging.', required: true }),
     ttl: Flags.string({ summary: "How long it lives, e.g. 2h or 7d. Default: the server's (7d)." }),
+    secrets: Flags.string({
+      summary:
+        "copy (default): the source's secrets with their values; placeholders: every secret name of the source with the value `placeholder`, none of its values.",
+      options: ['copy', 'placeholders'],
+    }),
     wait: Flags.boolean({
       default: true,
       allowNo: true,
@@ -40,8 +49,13 @@ export default class EnvCreate extends BaseCommand<typeof EnvCreate> {
   };
 
   async run(): Promise<void> {
-    const { name, from, ttl, wait } = this.flags;
-    let env = await this.api.createEnvironment({ name, from, ...(ttl ? { ttl } : {}) });
+    const { name, from, ttl, wait, secrets } = this.flags;
+    let env = await this.api.createEnvironment({
+      name,
+      from,
+      ...(ttl ? { ttl } : {}),
+      ...(secrets ? { secrets: secrets as 'copy' | 'placeholders' } : {}),
+    });
     if (!wait) {
       this.info(
         `Creating ${env.name} from ${from} in the background; follow it with \`idp env:get ${env.name} --watch\`.`,

@@ -1,12 +1,12 @@
 import { Flags } from '@oclif/core';
 import type { Environment } from '@idp/contracts';
 import { BaseCommand } from '../../base-command.ts';
-import { ageOf, environmentView, expiresIn } from '../../env-format.ts';
+import { ageOf, environmentView, expiresIn, pullRequestOf } from '../../env-format.ts';
 import { listSpec } from '../../output.ts';
 
 export default class EnvList extends BaseCommand<typeof EnvList> {
   static override summary =
-    'List environments: yours (the default), or every one you may see with --all, base environments included.';
+    "List environments: yours and your teams' pull request previews (the default), or every one you may see with --all, base environments included.";
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     {
@@ -16,7 +16,10 @@ export default class EnvList extends BaseCommand<typeof EnvList> {
     '<%= config.bin %> <%= command.id %> --all -o json',
   ];
   static override flags = {
-    mine: Flags.boolean({ summary: 'Only yours (the default).', exclusive: ['all'] }),
+    mine: Flags.boolean({
+      summary: "Only yours and your teams' pull request previews (the default).",
+      exclusive: ['all'],
+    }),
     all: Flags.boolean({ summary: 'Every environment you may see, base environments included.', exclusive: ['mine'] }),
     'include-deleted': Flags.boolean({ summary: 'Also the records of deleted environments.' }),
   };
@@ -41,6 +44,7 @@ export default class EnvList extends BaseCommand<typeof EnvList> {
           { header: 'STATUS', value: (e) => e.status },
           { header: 'AGE', value: (e) => ageOf(e, now) },
           { header: 'EXPIRES', value: (e) => expiresIn(e, now) },
+          { header: 'PULL REQUEST', value: (e) => pullRequestOf(e) },
         ],
         this.flags.all
           ? 'No environments you may see.'

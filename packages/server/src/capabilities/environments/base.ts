@@ -95,6 +95,10 @@ export async function syncBaseEnvironments(opts: {
           credentials: null,
           error_step: null,
           error_message: null,
+          secrets_mode: 'copy',
+          secret_placeholders: null,
+          preview_repo: null,
+          preview_number: null,
           ...fields,
         })
         .execute();

@@ -12,10 +12,19 @@ import { cloneableBases, cloneEntity, sourceInvalid } from './sources.ts';
 import type { EnvRow } from './types.ts';
 import { environmentView } from './view.ts';
 
+/** What only the platform itself asks for (the previews capability), never an API request. */
+export interface InternalCreateOptions {
+  /** The pull request this environment previews: owned by `team`, not counted in the creator's own quota. */
+  preview?: { repo: string; number: number; team: string };
+  /** With `secrets: placeholders`, per-name test values (KEY or service/KEY → value). */
+  placeholders?: Record<string, string>;
+}
+
 export async function createEnvironment(
   parts: EnvironmentParts,
   ctx: RequestContext,
   req: CreateEnvironmentRequest,
+  internal: InternalCreateOptions = {},
 ): Promise<Environment> {
   const { deps, credentials, workflow } = parts;
   const name = assertEnvName(req.name, 'name');
@@ -33,6 +42,9 @@ export async function createEnvironment(
   const ttlText = req.ttl ?? deps.settings.defaultTtl;
   const ttlSeconds = parseDuration(ttlText, 'ttl');
   await assertInfra(deps.infra, from, source);
+  const secretsMode = req.secrets ?? 'copy';
+  const placeholders = secretsMode === 'placeholders' ? (internal.placeholders ?? {}) : {};
+  const preview = internal.preview;
 
   const ownerEmail = principal.email ?? shortRef(principal.ref);
   const team = who.team;
@@ -50,7 +62,7 @@ export async function createEnvironment(
     source_env: from,
     owner_ref: principal.ref,
     owner_email: ownerEmail,
-    team,
+    team: preview?.team ?? team,
     tier: source.tier,
     status: 'provisioning',
     ttl_seconds: ttlSeconds,
@@ -64,10 +76,17 @@ export async function createEnvironment(
     redis_prefix: source.redisPrefix ? names.redisPrefix : null,
     redis_user: source.redisPrefix ? await credentials.redisUser(names.redisUser) : null,
     snapshot: null,
-    secrets_note: `copied from ${from} vault`,
+    secrets_note:
+      secretsMode === 'placeholders'
+        ? `the secret names of ${from} with placeholder values (none of its values)`
+        : `copied from ${from} vault`,
     credentials: credentials.seal(id, newCredentials()),
     error_step: null,
     error_message: null,
+    secrets_mode: secretsMode,
+    secret_placeholders: Object.keys(placeholders).length ? JSON.stringify(placeholders) : null,
+    preview_repo: preview?.repo ?? null,
+    preview_number: preview?.number ?? null,
   };
   try {
     await deps.db.transaction().execute(async (trx) => {
@@ -81,7 +100,13 @@ export async function createEnvironment(
           decision: 'allow',
           policyIds: decision.permittedBy,
           requestId: ctx.requestId,
-          details: { from, ttl: formatDuration(ttlSeconds), namespace: names.namespace },
+          details: {
+            from,
+            ttl: formatDuration(ttlSeconds),
+            namespace: names.namespace,
+            secrets: secretsMode,
+            ...(preview ? { preview: `${preview.repo}#${preview.number}` } : {}),
+          },
         },
         trx,
       );

@@ -44,6 +44,7 @@ export async function enforce(
       .where('owner_ref', '=', ctx.principal.ref)
       .where('kind', '=', 'ephemeral')
       .where('status', '<>', 'deleted')
+      .where('preview_repo', 'is', null)
       .orderBy('created_at', 'asc')
       .execute();
     return deps.gate.refuse(
@@ -64,7 +65,10 @@ export async function enforce(
   return deps.gate.enforce(ctx, req);
 }
 
-/** How many live environments of their own a user has (env:create's quota). */
+/**
+ * How many live environments of their own a user has (env:create's quota). Pull requests'
+ * previews made as the user are their team's, capped per repository instead: not counted.
+ */
 export async function ownedCount(deps: EnvironmentDeps, ref: string): Promise<number> {
   const owned = await deps.db
     .selectFrom('environments')
@@ -72,6 +76,7 @@ export async function ownedCount(deps: EnvironmentDeps, ref: string): Promise<nu
     .where('owner_ref', '=', ref)
     .where('kind', '=', 'ephemeral')
     .where('status', '<>', 'deleted')
+    .where('preview_repo', 'is', null)
     .executeTakeFirst();
   return Number(owned?.n ?? 0);
 }

@@ -5,6 +5,7 @@ export {
   type EnvironmentSettings,
   type BaseEnvironmentConfig,
   type NamespaceHook,
+  type InternalCreateOptions,
 } from './service.ts';
 export { syncBaseEnvironments } from './base.ts';
 export { Reaper } from './reaper.ts';

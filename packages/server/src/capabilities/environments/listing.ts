@@ -14,7 +14,16 @@ export async function listEnvironments(
 ): Promise<Environment[]> {
   let query = deps.db.selectFrom('environments').selectAll().orderBy('created_at', 'desc').limit(500);
   if (q.includeDeleted !== 'true') query = query.where('status', '<>', 'deleted');
-  if ((q.scope ?? 'mine') === 'mine') query = query.where('owner_ref', '=', ctx.principal.ref);
+  if ((q.scope ?? 'mine') === 'mine') {
+    // Yours: the ones you made, and the pull requests' previews your teams own.
+    const ref = ctx.principal.ref;
+    const teams = deps.directory.teamsOf(ref);
+    query = teams.length
+      ? query.where((eb) =>
+          eb.or([eb('owner_ref', '=', ref), eb.and([eb('preview_repo', 'is not', null), eb('team', 'in', teams)])]),
+        )
+      : query.where('owner_ref', '=', ref);
+  }
   const rows = await query.execute();
   const visible = rows.filter(
     (r) =>

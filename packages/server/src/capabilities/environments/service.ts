@@ -8,7 +8,7 @@ import type {
 import type { CedarEntity } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
 import { connectEnvironment, runtimeVariables } from './connect.ts';
-import { createEnvironment } from './create.ts';
+import { createEnvironment, type InternalCreateOptions } from './create.ts';
 import { nowSeconds, ownedCount, primaryTeam } from './decide.ts';
 import type { EnvironmentDeps, EnvironmentParts } from './deps.ts';
 import { EnvironmentCredentials } from './credentials.ts';
@@ -24,6 +24,7 @@ import { StepWorkflow } from './workflow.ts';
 
 export type { BaseEnvironmentConfig, EnvironmentInfra, EnvironmentSettings, NamespaceHook } from './types.ts';
 export type { EnvironmentDeps } from './deps.ts';
+export type { InternalCreateOptions } from './create.ts';
 
 /**
  * Self-service environments. A request is validated, decided by Cedar and recorded (with its
@@ -115,8 +116,9 @@ export class EnvironmentService {
 
   // ---------------------------------------------------------------- API operations
 
-  create(ctx: RequestContext, req: CreateEnvironmentRequest): Promise<Environment> {
-    return createEnvironment(this.parts, ctx, req);
+  /** `internal`: what only the platform asks for (a pull request's preview), never an API request. */
+  create(ctx: RequestContext, req: CreateEnvironmentRequest, internal?: InternalCreateOptions): Promise<Environment> {
+    return createEnvironment(this.parts, ctx, req, internal);
   }
 
   list(ctx: RequestContext, q: EnvironmentListQuery): Promise<Environment[]> {

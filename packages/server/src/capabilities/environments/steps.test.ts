@@ -63,7 +63,7 @@ describe('the environment steps, run by the workflow on the real SQLite store', 
     });
 
   /** An environment as env:create records it: provisioning, its create steps pending. */
-  const recordEnv = async (w: StepWorkflow, from = 'staging'): Promise<EnvRow> => {
+  const recordEnv = async (w: StepWorkflow, from = 'staging', fields: Partial<EnvRow> = {}): Promise<EnvRow> => {
     n += 1;
     const name = `feature-${n}`;
     const row = provisioningEnv(name, clock.now(), {
@@ -72,6 +72,7 @@ describe('the environment steps, run by the workflow on the real SQLite store', 
       database_name: null,
       redis_prefix: settings.base[from]!.redisPrefix ? `redis-${name}:` : null,
       secrets_note: 'copied from staging',
+      ...fields,
     });
     return insertEnv(tmp.store.db, row, w);
   };
@@ -243,6 +244,42 @@ describe('the environment steps, run by the workflow on the real SQLite store', 
     const secretsStep = (await stepsOf(row.id)).find((s) => s.name === 'secrets')!;
     expect(secretsStep).toMatchObject({ status: 'done', attempts: 2, detail: '2 secrets (1 copied now) from staging' });
     expect(await secrets.countEnvironment(row.name)).toBe(2);
+  });
+
+  it('secrets: placeholders gives every name of the base a placeholder value (or the configured test value), never the base value', async () => {
+    const w = workflow();
+    const placeholders = { secrets_mode: 'placeholders', secret_placeholders: JSON.stringify({ API_KEY: 'test-key' }) };
+    const row = await recordEnv(w, 'staging', placeholders);
+    await run(w, row, 'create');
+    const step = (await stepsOf(row.id)).find((s) => s.name === 'secrets')!;
+    expect(step).toMatchObject({
+      status: 'done',
+      detail: '2 secrets (2 made now) named as in staging, with placeholder values',
+    });
+    expect(await secrets.valuesFor(row.name, 'payments-api')).toEqual({ DB_PASSWORD: 'placeholder' });
+    expect(await secrets.valuesFor(row.name, 'orders')).toEqual({ API_KEY: 'test-key' });
+    const [record] = await audit.list({ limit: 1, action: 'secret:placeholders' });
+    expect(record).toMatchObject({ target: `secret:${row.name}/*/*`, details: { from: 'staging', placeholders: 2 } });
+
+    // A restart mid-step (one name made, the step running) converges on one of each, still placeholders.
+    const again = await recordEnv(w, 'staging', placeholders);
+    await secrets.setAsSystem(ACTOR, `${again.name}/orders/API_KEY`, 'test-key');
+    await markRunning(again, 'secrets');
+    await tmp.store.db
+      .updateTable('environment_steps')
+      .set({ status: 'done' })
+      .where('env_id', '=', again.id)
+      .where('name', 'in', ['namespace', 'database', 'redis'])
+      .execute();
+    const after = workflow();
+    expect(await after.resume()).toBe(1);
+    await after.idle();
+    expect((await stepsOf(again.id)).find((s) => s.name === 'secrets')).toMatchObject({
+      status: 'done',
+      attempts: 2,
+      detail: '2 secrets (1 made now) named as in staging, with placeholder values',
+    });
+    expect(await secrets.valuesFor(again.name, 'payments-api')).toEqual({ DB_PASSWORD: 'placeholder' });
   });
 
   it('a step that fails stops the run: the environment is failed with the step and why, and no later step runs', async () => {

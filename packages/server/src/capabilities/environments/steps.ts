@@ -161,6 +161,20 @@ export const ENVIRONMENT_STEPS = [
     name: 'secrets',
     async run(t, { row }) {
       crashPoint('secrets');
+      if (row.secrets_mode === 'placeholders') {
+        // The base's names only, with placeholder values: none of its values is read.
+        const values = placeholderValues(row);
+        const made = await t.secrets.placeholderEnvironment(
+          row.source_env!,
+          row.name,
+          values,
+          PLACEHOLDER,
+          SYSTEM,
+          row.id,
+        );
+        const total = await t.secrets.countEnvironment(row.name);
+        return `${total} secrets (${made} made now) named as in ${row.source_env}, with placeholder values`;
+      }
       const copied = await t.secrets.copyEnvironment(row.source_env!, row.name, SYSTEM, row.id);
       const total = await t.secrets.countEnvironment(row.name);
       return `${total} secrets (${copied} copied now) from ${row.source_env}`;
@@ -172,6 +186,19 @@ export const ENVIRONMENT_STEPS = [
     },
   },
 ] as const satisfies readonly StepDefinition[];
+
+/** The value of a placeholder secret that the config gives no test value for. */
+export const PLACEHOLDER = 'placeholder';
+
+/** The per-name placeholder values recorded on the environment (JSON object of strings). */
+function placeholderValues(row: EnvRow): Record<string, string> {
+  if (!row.secret_placeholders) return {};
+  const parsed = JSON.parse(row.secret_placeholders) as unknown;
+  const out: Record<string, string> = {};
+  if (parsed && typeof parsed === 'object')
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string' && v !== '') out[k] = v;
+  return out;
+}
 
 export type StepName = (typeof ENVIRONMENT_STEPS)[number]['name'];
 

@@ -51,14 +51,21 @@ export function environmentView(row: EnvRow, steps: StepRow[], infra: Environmen
     },
     steps: steps.map(stepView),
     error: row.error_step ? { step: row.error_step, message: row.error_message ?? '' } : null,
+    secrets: row.secrets_mode === 'placeholders' ? 'placeholders' : 'copy',
+    preview:
+      row.preview_repo && row.preview_number !== null
+        ? { repo: row.preview_repo, number: Number(row.preview_number) }
+        : null,
   };
 }
 
 /**
  * Who owns it: the user who made it, or for a base environment the Group the config names
- * (`environments.base.<name>.owner`, kept as the row's team), shown as `group:<name>`.
+ * (`environments.base.<name>.owner`, kept as the row's team), shown as `group:<name>`; a pull
+ * request's preview is its repository's team's (made as the repository's actAs user).
  */
 function ownerOf(row: EnvRow): { owner: string | null; ownerRef: string | null } {
+  if (row.preview_repo && row.team) return { owner: `group:${row.team}`, ownerRef: `group:default/${row.team}` };
   if (row.kind === 'base' && !row.owner_ref)
     return row.team
       ? { owner: `group:${row.team}`, ownerRef: `group:default/${row.team}` }

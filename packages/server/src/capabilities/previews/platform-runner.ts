@@ -2,10 +2,16 @@
 // and deployments services (as the golden paths' idp:env:create and idp:deploy do), acting for the
 // preview's owning team through the principal `actingFor(team)` gives.
 import { Readable } from 'node:stream';
-import type { Deployment, Environment, PreviewService as PreviewServiceView } from '@idp/contracts';
+import type {
+  CreateEnvironmentRequest,
+  Deployment,
+  Environment,
+  PreviewService as PreviewServiceView,
+} from '@idp/contracts';
 import { IdpError } from '@idp/contracts';
 import { formatProblems, parseDeploySpec } from '@idp/core';
 import type { RequestContext } from '../../auth/context.ts';
+import type { InternalCreateOptions } from '../environments/create.ts';
 import type { DeploymentsApi } from '../templates/actions/idp-deploy.ts';
 import type { EnvironmentsApi, WaitLimits } from '../templates/actions/idp-env.ts';
 import { pollUntil } from '../templates/actions/wait.ts';
@@ -13,7 +19,10 @@ import { fetchHead, type FetchOptions } from './git-fetch.ts';
 import { Superseded, type PreviewRunner, type RunnerTarget } from './runner.ts';
 
 export interface PlatformRunnerDeps {
-  environments: EnvironmentsApi & { delete(ctx: RequestContext, name: string): Promise<Environment> };
+  environments: Pick<EnvironmentsApi, 'get'> & {
+    create(ctx: RequestContext, req: CreateEnvironmentRequest, internal?: InternalCreateOptions): Promise<Environment>;
+    delete(ctx: RequestContext, name: string): Promise<Environment>;
+  };
   deployments: DeploymentsApi & {
     list(ctx: RequestContext, q: { service?: string; env?: string; limit?: number }): Promise<Deployment[]>;
     command(ctx: RequestContext, id: string, what: 'promote' | 'abort'): Promise<Deployment>;
@@ -41,22 +50,32 @@ export class PlatformRunner implements PreviewRunner {
     this.stopping.abort();
   }
 
+  /**
+   * Makes the preview's environment from the base: with the base's secrets, or (an untrusted
+   * fork) with the base's secret names holding placeholder values. An environment already there
+   * with the other kind of secrets is rebuilt, so a re-run after a crash converges.
+   */
   async create(t: RunnerTarget, opts: { copySecrets: boolean }): Promise<void> {
-    if (!opts.copySecrets)
-      // Environments copy the base's secrets when cloned; until they can be made without, an
-      // untrusted fork gets no preview rather than the base's secrets.
-      throw new IdpError(
-        'PREVIEW_SOURCE_UNAVAILABLE',
-        `${t.preview.repo}#${t.preview.number} comes from a fork: its preview is made once a member of ${t.repository.team} adds the label ${t.repository.labels.trust}`,
-        { repo: t.preview.repo, number: t.preview.number },
-      );
     const ctx = this.deps.actingFor(t.repository);
     const name = t.preview.env;
+    const secrets = opts.copySecrets ? 'copy' : 'placeholders';
     // A head that cannot be fetched fails before anything is made: no environment left half-used.
     await (await fetchHead(t.repository.cloneUrl, t.preview.number, t.preview.head_sha, this.deps.fetch)).dispose();
-    const existing = await this.deps.environments.get(ctx, name).catch(() => null);
+    let existing = await this.deps.environments.get(ctx, name).catch(() => null);
+    if (existing && existing.status !== 'deleted' && existing.secrets !== secrets) {
+      this.log(`${name}: has ${existing.secrets} secrets, ${secrets} wanted: rebuilding it`);
+      await this.teardown(t);
+      existing = null;
+    }
     if (!existing || existing.status === 'deleted')
-      await this.deps.environments.create(ctx, { name, from: t.repository.base, ttl: t.repository.ttl });
+      await this.deps.environments.create(
+        ctx,
+        { name, from: t.repository.base, ttl: t.repository.ttl, secrets },
+        {
+          preview: { repo: t.preview.repo, number: t.preview.number, team: t.repository.team },
+          placeholders: t.repository.placeholders,
+        },
+      );
     const env = await pollUntil(
       () => this.deps.environments.get(ctx, name),
       (e) => e.status !== 'provisioning',
@@ -68,9 +87,13 @@ export class PlatformRunner implements PreviewRunner {
       throw new IdpError('TEMPLATE_ACTION_FAILED', `the environment ${name} is ${env.status}`, { name });
   }
 
+  /**
+   * Made trusted: the preview is rebuilt from the base with its secrets (the placeholders go with
+   * the old environment); the life cycle then redeploys the head. Idempotent: once the
+   * environment holds the base's secrets, nothing is rebuilt again.
+   */
   copySecrets(t: RunnerTarget): Promise<void> {
-    // Made trusted: the preview is rebuilt from the base, whose clone copies its secrets.
-    return this.teardown(t).then(() => this.create(t, { copySecrets: true }));
+    return this.create(t, { copySecrets: true });
   }
 
   async deploy(

@@ -87,6 +87,66 @@ export class PlatformSecrets {
     });
   }
 
+  /**
+   * Gives `to` every live secret NAME of `from` (same service/KEY), each with a placeholder value:
+   * `values[service/KEY]`, else `values[KEY]`, else `fallback`. The base's values are never read
+   * (no version of `from` is opened). One transaction; names already at the target are left as
+   * they are, so a re-run converges.
+   */
+  async placeholderEnvironment(
+    from: string,
+    to: string,
+    values: Record<string, string>,
+    fallback: string,
+    actor: string,
+    requestId: string,
+  ): Promise<number> {
+    checkScope(from, 'x');
+    checkScope(to, 'x');
+    checkValue(fallback);
+    const now = this.store.now();
+    return this.store.write(async (trx) => {
+      const rows = await trx
+        .selectFrom('secrets')
+        .select(['service', 'key'])
+        .where('env', '=', from)
+        .where('deleted_at', 'is', null)
+        .orderBy('service')
+        .orderBy('key')
+        .execute();
+      const existing = new Set(
+        (await trx.selectFrom('secrets').select(['service', 'key']).where('env', '=', to).execute()).map(
+          (r) => `${r.service}/${r.key}`,
+        ),
+      );
+      let made = 0;
+      const services = new Set<string>();
+      for (const row of rows) {
+        const name = `${row.service}/${row.key}`;
+        if (existing.has(name)) continue;
+        const own = Object.hasOwn(values, name) ? values[name] : Object.hasOwn(values, row.key) ? values[row.key] : '';
+        const value = own || fallback;
+        const copy = await this.store.insertSecret(trx, to, row.service, row.key, actor, now);
+        await this.store.insertVersion(trx, copy.id, `${to}/${name}`, 1, value, actor, now);
+        services.add(row.service);
+        made++;
+      }
+      for (const service of services) await this.store.bumpScope(trx, to, service, now);
+      await this.deps.audit.append(
+        {
+          actor,
+          action: 'secret:placeholders',
+          target: `secret:${to}/*/*`,
+          decision: 'allow',
+          requestId,
+          details: { from, to, placeholders: made },
+        },
+        trx,
+      );
+      return made;
+    });
+  }
+
   /** Removes every secret of an environment that is being deleted, versions included, and ends its workload tokens. */
   async purgeEnvironment(env: string, actor: string, requestId: string): Promise<number> {
     checkScope(env, 'x');

@@ -287,6 +287,18 @@ export class SecretsService {
     return this.platform.copyEnvironment(from, to, actor, requestId);
   }
 
+  /** The base's secret names with placeholder values (PlatformSecrets.placeholderEnvironment). */
+  placeholderEnvironment(
+    from: string,
+    to: string,
+    values: Record<string, string>,
+    fallback: string,
+    actor: string,
+    requestId: string,
+  ): Promise<number> {
+    return this.platform.placeholderEnvironment(from, to, values, fallback, actor, requestId);
+  }
+
   purgeEnvironment(env: string, actor: string, requestId: string): Promise<number> {
     return this.platform.purgeEnvironment(env, actor, requestId);
   }
