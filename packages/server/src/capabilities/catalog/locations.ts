@@ -2,6 +2,7 @@ import type { CatalogError, CatalogLocation, RefreshResult } from '@idp/contract
 import type { RequestContext } from '../../auth/context.ts';
 import { LocationIngest } from './ingest.ts';
 import { deleteEntityByUid, deleteLocation, updateLocation } from './location-changes.ts';
+import { checkoutGitTarget, type GitCheckout } from './location-checkout.ts';
 import type { CatalogLocationsDeps } from './location-deps.ts';
 import { setIdentitySource } from './location-identity.ts';
 import { getLocation, listLocations, locationErrors } from './location-queries.ts';
@@ -97,5 +98,10 @@ export class CatalogLocations {
 
   errors(locationId?: string): Promise<CatalogError[]> {
     return locationErrors(this.deps, locationId);
+  }
+
+  /** A shallow clone of a git target read by the location registered as `origin` (`type:target`), under its fetch rules. */
+  checkoutGit(origin: string, gitTarget: string): Promise<GitCheckout> {
+    return checkoutGitTarget(this.deps, origin, gitTarget);
   }
 }

@@ -13,6 +13,7 @@ import type { RequestContext } from '../../auth/context.ts';
 import { PeriodicTask } from '../../lifecycle/index.ts';
 import type { CatalogDeps, CatalogSettings } from './deps.ts';
 import type { CatalogGraph } from './graph.ts';
+import type { GitCheckout } from './location-checkout.ts';
 import { CatalogLocations, type RegisterInput, type RegisterOutcome } from './locations.ts';
 import { CatalogQueries } from './query.ts';
 import type { LocationType } from './sources.ts';
@@ -134,6 +135,14 @@ export class CatalogService {
   /** The identity Directory, rebuilt from the identity sources' Users and Groups. */
   rebuildDirectory(actor?: string): Promise<void> {
     return this.locations.rebuildDirectory(actor);
+  }
+
+  /**
+   * A shallow clone of a git target (`repo#branch`) that the location registered as `origin`
+   * (`type:target`) read, under the rules it is read with (a template's skeleton beside it); cleanup() removes it.
+   */
+  checkoutGit(origin: string, gitTarget: string): Promise<GitCheckout> {
+    return this.locations.checkoutGit(origin, gitTarget);
   }
 
   /** Marks or unmarks a registered location as an identity source, and reads it again at once. */

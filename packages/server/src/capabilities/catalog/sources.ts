@@ -220,6 +220,16 @@ export class ReadSession {
   }
 
   private async cloneGit(target: string): Promise<SourceFile[]> {
+    const dir = await this.cloneRepository(target);
+    const base = { kind: 'git' as const, repo: target, cloneDir: dir, dir };
+    return this.readGitPath(base, dir);
+  }
+
+  /**
+   * A shallow clone of a git target (`repo#branch`) under the same rules as reading it: the
+   * folder is removed by cleanup(). Throws SourceUnreachableError when it cannot be cloned.
+   */
+  async cloneRepository(target: string): Promise<string> {
     const { repo, branch } = splitGitTarget(target);
     const ref = `git:${target}`;
     if (!repo || repo.startsWith('-')) throw new SourceUnreachableError(`"${target}" is not a git repository URL`, ref);
@@ -295,8 +305,7 @@ export class ReadSession {
         },
       );
     });
-    const base = { kind: 'git' as const, repo: target, cloneDir: dir, dir };
-    return this.readGitPath(base, dir);
+    return dir;
   }
 
   private async readGitPath(from: Extract<SourceBase, { kind: 'git' }>, abs: string): Promise<SourceFile[]> {

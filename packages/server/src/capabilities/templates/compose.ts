@@ -59,6 +59,7 @@ export function composeTemplates(deps: ComposeTemplatesDeps): {
     },
     allowedRemotes: config.publish.git.allowedRemotes,
     limits,
+    gitCheckout: (origin, target) => deps.catalog.checkoutGit(origin, target),
   });
   const templates = new TemplateService({
     db: deps.store.db,

@@ -7,6 +7,7 @@ import type { TemplateLocation } from './types.ts';
 
 export const TEMPLATE_API_VERSION = 'scaffolder.backstage.io/v1beta3';
 export const LOCATION_ANNOTATION = 'backstage.io/managed-by-location';
+export const ORIGIN_ANNOTATION = 'backstage.io/managed-by-origin-location';
 export const MAX_STEPS = 100;
 
 export interface TemplateStepModel {
@@ -107,7 +108,7 @@ export function templateModel(entity: unknown): TemplateModel {
     owner: owner === null ? null : ownerRef(owner),
     type,
     tags: (metadata.tags as string[] | undefined) ?? [],
-    location: locationOf(annotations[LOCATION_ANNOTATION]),
+    location: locationOf(annotations[LOCATION_ANNOTATION], annotations[ORIGIN_ANNOTATION]),
     parameters: spec.parameters,
     steps: readSteps(spec.steps, fail),
     output: readOutput(spec.output, fail),
@@ -192,9 +193,19 @@ export function ownerRef(owner: string): string {
   return `${kind}:${ref}`.toLowerCase();
 }
 
-/** The annotation's `file:/abs/template.yaml` or `url:https://…`; null for anything else. */
-export function locationOf(annotation: unknown): TemplateLocation | null {
+/**
+ * The annotation's `file:/abs/template.yaml`, `url:https://…` or `git:<repo>#<branch>?path=<file>`
+ * (with the origin location, whose rules a git checkout obeys); null for anything else.
+ */
+export function locationOf(annotation: unknown, origin?: unknown): TemplateLocation | null {
   if (typeof annotation !== 'string') return null;
+  if (annotation.startsWith('git:')) {
+    const at = annotation.lastIndexOf('?path=');
+    const target = at > 4 ? annotation.slice(4, at) : '';
+    const path = at > 4 ? annotation.slice(at + '?path='.length) : '';
+    if (!target || !path || typeof origin !== 'string' || !origin.includes(':')) return null;
+    return { type: 'git', target, path, origin };
+  }
   if (annotation.startsWith('file:') && annotation.length > 5) return { type: 'file', target: annotation.slice(5) };
   if (annotation.startsWith('url:') && annotation.length > 4) return { type: 'url', target: annotation.slice(4) };
   return null;

@@ -14,11 +14,29 @@ export interface TemplateContext {
 }
 
 /** Where a template entity was read from (its location annotation); relative URLs resolve against it. */
-export interface TemplateLocation {
-  type: 'file' | 'url';
-  /** For file: the absolute path of the template's YAML file; for url: its URL. */
-  target: string;
-}
+export type TemplateLocation =
+  | {
+      type: 'file';
+      /** The absolute path of the template's YAML file. */
+      target: string;
+    }
+  | {
+      type: 'url';
+      /** The template's URL. */
+      target: string;
+    }
+  | {
+      type: 'git';
+      /** The git location's target, `repo#branch`. */
+      target: string;
+      /** The template's YAML file inside the repository (`/`-separated). */
+      path: string;
+      /** The location registered that brought the template in (`type:target`): its fetch rules apply. */
+      origin: string;
+    };
+
+/** Clones a git target under the fetch rules of the location registered as `origin` (the catalog's). */
+export type GitCheckoutFn = (origin: string, gitTarget: string) => Promise<{ dir: string; cleanup(): Promise<void> }>;
 
 export interface Renderer {
   /**

@@ -1,6 +1,6 @@
 // The actions idp ships, wired to the services they act through (each as the user, by its own
 // policy) and the templates config. Services are narrow interfaces: the real ones fit as they are.
-import type { TemplateAction } from '../types.ts';
+import type { GitCheckoutFn, TemplateAction } from '../types.ts';
 import { catalogRegisterAction, type CatalogRegistrar } from './catalog-register.ts';
 import { fetchActions } from './fetch.ts';
 import { fsActions } from './fs.ts';
@@ -19,6 +19,8 @@ export interface BuiltinActionDeps {
   /** templates.limits (maxFiles, maxBytesMiB × 1 MiB). */
   limits?: FileLimits;
   gitTimeoutMs?: number;
+  /** Clones the repository of a template read from a git location (fetch:*'s skeleton); the catalog's. */
+  gitCheckout?: GitCheckoutFn;
   envWait?: { timeoutMs: number; pollMs: number };
   deployWait?: { timeoutMs: number; pollMs: number };
 }
@@ -43,7 +45,7 @@ export function builtinActions(deps: BuiltinActionDeps = {}): TemplateAction[] {
   const allowedRemotes = deps.allowedRemotes ?? [];
   const gitTimeoutMs = deps.gitTimeoutMs ?? 60_000;
   return [
-    ...fetchActions(deps.limits ?? DEFAULT_FILE_LIMITS),
+    ...fetchActions(deps.limits ?? DEFAULT_FILE_LIMITS, deps.gitCheckout),
     ...fsActions(),
     publishGitAction({ allowedRemotes, gitTimeoutMs }),
     ...SAAS.map(([id, needs]) => notConfiguredAction(id, needs)),

@@ -1,11 +1,12 @@
 // fetch:template and fetch:plain: copy a skeleton folder from beside the template into the
 // workspace, rendering file contents and names (fetch:template). The skeleton must sit inside the
-// template's own folder and hold no links; what is copied is bounded in files and bytes.
+// template's own folder (on the server's disk) or its git repository (a fresh clone), and hold no
+// links; what is copied is bounded in files and bytes.
 import { constants } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { IdpError } from '@idp/contracts';
-import type { ActionContext, TemplateAction } from '../types.ts';
+import type { ActionContext, GitCheckoutFn, TemplateAction } from '../types.ts';
 import { globToRegExp, matchesAny } from './glob.ts';
 import {
   assertNoLinks,
@@ -27,8 +28,20 @@ interface SkeletonFile {
   mode: number;
 }
 
-/** The template's folder and the skeleton folder `url` names inside it (real paths, no links). */
-export async function skeletonDir(ctx: ActionContext, url: string): Promise<string> {
+/** A skeleton folder ready to copy; cleanup() removes a git checkout it came from. */
+export interface Skeleton {
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+const NOTHING_TO_CLEAN = async (): Promise<void> => {};
+
+/**
+ * The skeleton folder `url` names beside the template (real paths, no links): in the template's
+ * own folder on disk (file locations) or in a fresh shallow clone of the repository it was read
+ * from (git locations, cloned under the fetch rules of the location that brought it in).
+ */
+export async function skeletonDir(ctx: ActionContext, url: string, checkout?: GitCheckoutFn): Promise<Skeleton> {
   const loc = ctx.template.location;
   if (/^[a-z][a-z0-9+.-]*:/i.test(url))
     throw new IdpError(
@@ -36,13 +49,47 @@ export async function skeletonDir(ctx: ActionContext, url: string): Promise<stri
       `${ctx.stepId}: url "${printable(url)}" is absolute; idp fetches skeletons only from beside the template (a relative url such as ./skeleton)`,
       { field: 'url', needs: 'a skeleton folder next to the template file' },
     );
-  if (loc.type !== 'file')
+  if (loc.type === 'url')
     throw new IdpError(
       'TEMPLATE_ACTION_NOT_CONFIGURED',
-      `${ctx.stepId}: the template was read from ${loc.target}; idp fetches skeletons only for templates registered from a file or git location`,
-      { field: 'url', needs: 'the template registered from a file location' },
+      `${ctx.stepId}: the template was read from the URL ${loc.target || '(unknown)'}, which holds one file, not a folder; register it from its git repository (a git location such as git+https://host/repo.git#main) or a file location so ./skeleton can be read`,
+      { field: 'url', needs: 'the template registered from a git or file location' },
     );
-  const templateDir = await realpath(dirname(loc.target));
+  if (loc.type === 'file') {
+    const templateDir = await realpath(dirname(loc.target));
+    return { dir: await folderInside(ctx, templateDir, url), cleanup: NOTHING_TO_CLEAN };
+  }
+  if (!checkout)
+    throw new IdpError('TEMPLATE_ACTION_NOT_CONFIGURED', `${ctx.stepId}: git checkouts are not wired`, {
+      field: 'url',
+      needs: 'the catalog',
+    });
+  let clone;
+  try {
+    clone = await checkout(loc.origin, loc.target);
+  } catch (err) {
+    throw new IdpError(
+      'TEMPLATE_ACTION_FAILED',
+      `${ctx.stepId}: could not clone ${loc.target} to read "${printable(url)}": ${(err as Error).message}`,
+      { field: 'url', repository: loc.target },
+    );
+  }
+  try {
+    // Anywhere in the repository, as in Backstage (`../../skeletons/x`), but never out of the clone.
+    const root = await realpath(clone.dir);
+    const fromRoot = posix.normalize(posix.join(posix.dirname(loc.path), url));
+    if (fromRoot === '..' || fromRoot.startsWith('../'))
+      throw unsafePath(`${ctx.stepId}: url "${printable(url)}" leads out of the repository ${loc.target}`, {
+        field: 'url',
+      });
+    return { dir: await folderInside(ctx, root, fromRoot), cleanup: () => clone.cleanup() };
+  } catch (err) {
+    await clone.cleanup();
+    throw err;
+  }
+}
+
+async function folderInside(ctx: ActionContext, templateDir: string, url: string): Promise<string> {
   const abs = insideRoot(templateDir, url, 'url');
   await assertNoLinks(templateDir, abs, 'url');
   const st = await lstat(abs).catch(() => null);
@@ -122,7 +169,12 @@ function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-async function copySkeleton(ctx: ActionContext, limits: FileLimits, render: boolean): Promise<void> {
+async function copySkeleton(
+  ctx: ActionContext,
+  limits: FileLimits,
+  render: boolean,
+  checkout: GitCheckoutFn | undefined,
+): Promise<void> {
   const input = ctx.input;
   const action = render ? 'fetch:template' : 'fetch:plain';
   if (input.cookiecutterCompat === true)
@@ -131,7 +183,22 @@ async function copySkeleton(ctx: ActionContext, limits: FileLimits, render: bool
       `${ctx.stepId}: cookiecutterCompat is not supported; idp renders skeletons with Nunjucks and \${{ values.x }} only`,
       { field: 'cookiecutterCompat' },
     );
-  const source = await skeletonDir(ctx, String(input.url));
+  const skeleton = await skeletonDir(ctx, String(input.url), checkout);
+  try {
+    await copyFrom(ctx, skeleton.dir, limits, render, action);
+  } finally {
+    await skeleton.cleanup();
+  }
+}
+
+async function copyFrom(
+  ctx: ActionContext,
+  source: string,
+  limits: FileLimits,
+  render: boolean,
+  action: string,
+): Promise<void> {
+  const input = ctx.input;
   const targetPath = typeof input.targetPath === 'string' ? input.targetPath : './';
   const target = insideRoot(ctx.workspace, targetPath, 'targetPath');
   await mkdirInside(ctx.workspace, target, 'targetPath');
@@ -193,12 +260,13 @@ const fetchInput = {
   },
 };
 
-export function fetchActions(limits: FileLimits): TemplateAction[] {
+/** `checkout` clones the repository of a template read from a git location (the catalog's). */
+export function fetchActions(limits: FileLimits, checkout?: GitCheckoutFn): TemplateAction[] {
   return [
     {
       id: 'fetch:template',
       description:
-        'Copies a skeleton folder from beside the template into the workspace, rendering files and their names with ${{ values.x }}.',
+        'Copies a skeleton folder from beside the template (on disk or in its git repository) into the workspace, rendering files and their names with ${{ values.x }}.',
       inputSchema: {
         ...fetchInput,
         properties: {
@@ -211,13 +279,13 @@ export function fetchActions(limits: FileLimits): TemplateAction[] {
           replace: { type: 'boolean' },
         },
       },
-      handler: (ctx) => copySkeleton(ctx, limits, true),
+      handler: (ctx) => copySkeleton(ctx, limits, true, checkout),
     },
     {
       id: 'fetch:plain',
       description: 'Copies a folder from beside the template into the workspace as it is.',
       inputSchema: fetchInput,
-      handler: (ctx) => copySkeleton(ctx, limits, false),
+      handler: (ctx) => copySkeleton(ctx, limits, false, checkout),
     },
   ];
 }
