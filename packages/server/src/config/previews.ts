@@ -64,6 +64,26 @@ export const PreviewRepositorySchema = z
   .strict();
 export type PreviewRepositoryConfig = z.infer<typeof PreviewRepositorySchema>;
 
+/** A GitHub App's credentials: its id (or client id), its private key (a reference), and optionally where it is installed. */
+const GithubAppSchema = z
+  .object({
+    appId: z
+      .union([
+        z.number().int().positive(),
+        z.string().regex(/^([1-9][0-9]{0,19}|Iv[0-9A-Za-z.]{1,60})$/, 'the App ID (digits) or its client ID (Iv…)'),
+      ])
+      .describe("The App ID (or client ID) from the App's settings page"),
+    privateKey: SecretRefSchema.describe("The App's private key (PEM), as generated on its settings page"),
+    installationId: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("The App's installation on the repositories' account; unset: looked up per repository"),
+  })
+  .strict();
+export type GithubAppConfig = z.infer<typeof GithubAppSchema>;
+
 export const PreviewsSchema = z
   .object({
     github: z
@@ -79,10 +99,17 @@ export const PreviewsSchema = z
           .url({ protocol: /^https?$/, error: 'an http(s) URL' })
           .default('https://api.github.com')
           .describe('The GitHub REST API commit statuses and comments go to'),
-        token: SecretRefSchema.optional().describe('For statuses and comments; unset: reports are skipped (noted)'),
+        token: SecretRefSchema.optional().describe(
+          'For statuses and comments (or app instead); neither set: reports are skipped (noted)',
+        ),
+        app: GithubAppSchema.optional().describe('A GitHub App the reports are sent as (instead of token)'),
         maxBodyKiB: z.number().int().min(1).max(25_600).default(1024).describe('Largest webhook body accepted (KiB)'),
       })
       .strict()
+      .refine((g) => !(g.token && g.app), {
+        message: 'set token or app, not both: reports are sent with one credential',
+        path: ['app'],
+      })
       .default({ previousWebhookSecrets: [], apiUrl: 'https://api.github.com', maxBodyKiB: 1024 }),
     repositories: z
       .record(

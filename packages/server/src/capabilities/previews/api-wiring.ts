@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../audit/index.ts';
 import type { Clock } from '../../clock.ts';
-import { resolveSecretRef, type PreviewsConfig } from '../../config/previews.ts';
+import type { PreviewsConfig } from '../../config/previews.ts';
 import type { PolicyGate } from '../../policy/gate.ts';
 import type { Store } from '../../store/index.ts';
 import type { Deliveries } from './deliveries.ts';
@@ -38,8 +38,7 @@ export function composePreviewApi(deps: {
     db: deps.store.db,
     clock: deps.clock,
     log: deps.log,
-    apiUrl: deps.config.github.apiUrl,
-    token: resolveSecretRef(deps.config.github.token),
+    github: deps.config.github,
   });
   reports.start();
   return { queries, reports };

@@ -1,9 +1,15 @@
 /**
  * The few calls idp makes to GitHub's REST API for a preview: a commit status (context
  * `idp/preview`) and the one pull-request comment, created then updated in place. The base URL
- * is configurable (GitHub Enterprise, or a recording server in tests). The token is sent only
- * in the Authorization header and never appears in an error, a log line or the outbox.
+ * is configurable (GitHub Enterprise, or a recording server in tests). The credential (a token,
+ * or a GitHub App's installation token) is sent only in the Authorization header, to that URL
+ * only, and never appears in an error, a log line or the outbox. An App's token GitHub refuses
+ * (401) is dropped and the call tried once more with a new one.
  */
+import { tokenCredentials, type GithubCredentials } from './github-auth.ts';
+import { GithubApiError } from './github-error.ts';
+
+export { GithubApiError };
 
 export const STATUS_CONTEXT = 'idp/preview';
 const TIMEOUT_MS = 10_000;
@@ -20,34 +26,22 @@ export interface CommitStatus {
   description: string;
 }
 
-/** A call GitHub refused or that did not reach it; `retryable` says whether trying later may help. */
-export class GithubApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | null,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'GithubApiError';
-  }
-}
-
-export interface GithubClientOptions {
-  apiUrl: string;
-  token: string;
-  timeoutMs?: number;
-}
+export type GithubClientOptions = { apiUrl: string; timeoutMs?: number } & (
+  { token: string } | { credentials: GithubCredentials }
+);
 
 export class GithubClient {
   private readonly base: string;
+  private readonly credentials: GithubCredentials;
 
   constructor(private readonly opts: GithubClientOptions) {
     this.base = opts.apiUrl.replace(/\/+$/, '');
+    this.credentials = 'token' in opts ? tokenCredentials(opts.token) : opts.credentials;
   }
 
   async createStatus(repo: string, sha: string, status: CommitStatus): Promise<void> {
     if (!SHA.test(sha)) throw new GithubApiError(`not a commit SHA: ${JSON.stringify(sha)}`, null, false);
-    await this.call('POST', `${repoPath(repo)}/statuses/${sha}`, {
+    await this.call(repo, 'POST', `${repoPath(repo)}/statuses/${sha}`, {
       state: status.state,
       context: STATUS_CONTEXT,
       description: status.description.slice(0, DESCRIPTION_MAX),
@@ -59,7 +53,7 @@ export class GithubClient {
     if (!Number.isSafeInteger(number) || number <= 0) {
       throw new GithubApiError(`not a pull request number: ${number}`, null, false);
     }
-    const answer = await this.call('POST', `${repoPath(repo)}/issues/${number}/comments`, { body });
+    const answer = await this.call(repo, 'POST', `${repoPath(repo)}/issues/${number}/comments`, { body });
     const id = (answer as { id?: unknown } | null)?.id;
     if (typeof id !== 'number' && typeof id !== 'string') {
       throw new GithubApiError('GitHub answered a new comment without its id', null, true);
@@ -71,7 +65,7 @@ export class GithubClient {
   async updateComment(repo: string, commentId: string, body: string): Promise<boolean> {
     if (!/^\d{1,20}$/.test(commentId)) return false;
     try {
-      await this.call('PATCH', `${repoPath(repo)}/issues/comments/${commentId}`, { body });
+      await this.call(repo, 'PATCH', `${repoPath(repo)}/issues/comments/${commentId}`, { body });
       return true;
     } catch (err) {
       if (err instanceof GithubApiError && err.status === 404) return false;
@@ -79,14 +73,24 @@ export class GithubClient {
     }
   }
 
-  private async call(method: string, path: string, body: unknown): Promise<unknown> {
+  private async call(repo: string, method: string, path: string, body: unknown): Promise<unknown> {
+    try {
+      return await this.send(repo, method, path, body);
+    } catch (err) {
+      if (!(err instanceof GithubApiError) || err.status !== 401 || !this.credentials.refused(repo)) throw err;
+      return await this.send(repo, method, path, body);
+    }
+  }
+
+  private async send(repo: string, method: string, path: string, body: unknown): Promise<unknown> {
+    const authorization = await this.credentials.authorization(repo);
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
         headers: {
           accept: 'application/vnd.github+json',
-          authorization: `Bearer ${this.opts.token}`,
+          authorization,
           'content-type': 'application/json',
           'user-agent': 'idp-previews',
           'x-github-api-version': '2022-11-28',

@@ -5,7 +5,9 @@ import { PeriodicTask } from '../../lifecycle/index.ts';
 import type { Database } from '../../store/index.ts';
 import type { PreviewReportsTable } from '../../store/schema.ts';
 import { commentBody, commitStatus, type CommentInput } from './comment.ts';
+import { checkPrivateKey, GithubAppCredentials } from './github-auth.ts';
 import { GithubApiError, GithubClient, type CommitStatus } from './github-client.ts';
+import { resolveSecretRef, type PreviewsConfig } from '../../config/previews.ts';
 
 /**
  * The outbox of what goes back to a pull request: commit statuses and the one comment. The life
@@ -29,8 +31,9 @@ export const DEFAULT_RETRY: ReportRetry = { baseMs: 1_000, maxMs: 5 * 60_000, ma
 
 export interface PreviewReportsDeps {
   db: Kysely<Database>;
-  /** null: no token configured; rows are closed as failed with that reason and nothing is sent. */
+  /** null: no credentials configured; rows are closed as failed with `notConfigured` and nothing is sent. */
   client: GithubClient | null;
+  notConfigured?: string;
   clock: Clock;
   log: (line: string) => void;
   retry?: Partial<ReportRetry>;
@@ -211,7 +214,11 @@ export class PreviewReports {
       return true;
     }
     if (!client) {
-      await this.settle(row.id, 'failed', 'not sent: previews.github.token is not configured');
+      await this.settle(
+        row.id,
+        'failed',
+        `not sent: ${this.deps.notConfigured ?? 'previews.github.token is not configured'}`,
+      );
       return true;
     }
     try {
@@ -296,15 +303,42 @@ export class PreviewReports {
   }
 }
 
-/** The reports worker from the config: with no token configured, reports are closed as not sent (noted). */
+/**
+ * The reports worker from the config: a token, or a GitHub App's credentials; with neither (or
+ * a reference that resolves to nothing, or a key that is not one), reports are closed as not sent
+ * with the reason, which is also logged once.
+ */
 export function reportsFromConfig(deps: {
   db: Kysely<Database>;
   clock: Clock;
   log: (line: string) => void;
-  apiUrl: string;
-  token: string | undefined;
+  github: PreviewsConfig['github'];
+  env?: NodeJS.ProcessEnv;
 }): PreviewReports {
-  const client = deps.token ? new GithubClient({ apiUrl: deps.apiUrl, token: deps.token }) : null;
-  if (!client) deps.log('previews: previews.github.token is not set; pull requests get no status or comment');
-  return new PreviewReports({ db: deps.db, client, clock: deps.clock, log: deps.log });
+  const { client, reason } = githubClientFromConfig(deps.github, deps.env);
+  if (!client) deps.log(`previews: ${reason}; pull requests get no status or comment`);
+  return new PreviewReports({ db: deps.db, client, notConfigured: reason, clock: deps.clock, log: deps.log });
+}
+
+function githubClientFromConfig(
+  github: PreviewsConfig['github'],
+  env: NodeJS.ProcessEnv = process.env,
+): { client: GithubClient; reason?: undefined } | { client: null; reason: string } {
+  const apiUrl = github.apiUrl;
+  if (github.app) {
+    const privateKey = resolveSecretRef(github.app.privateKey, env);
+    if (!privateKey) return { client: null, reason: 'previews.github.app.privateKey resolves to nothing' };
+    const problem = checkPrivateKey(privateKey);
+    if (problem) return { client: null, reason: `previews.github.app.privateKey ${problem}` };
+    const credentials = new GithubAppCredentials({
+      apiUrl,
+      appId: github.app.appId,
+      privateKey,
+      ...(github.app.installationId !== undefined ? { installationId: github.app.installationId } : {}),
+    });
+    return { client: new GithubClient({ apiUrl, credentials }) };
+  }
+  const token = resolveSecretRef(github.token, env);
+  if (!token) return { client: null, reason: 'previews.github.token is not configured' };
+  return { client: new GithubClient({ apiUrl, token }) };
 }
