@@ -60,6 +60,15 @@ export const PreviewRepositorySchema = z
       ),
     labels: LabelsSchema.default({ optOut: 'no-preview', trust: 'preview-trusted' }),
     drafts: z.boolean().default(false).describe('true: draft pull requests get previews too'),
+    placeholders: z
+      .record(
+        z.string().regex(/^([A-Za-z0-9._-]+\/)?[A-Za-z_][A-Za-z0-9_]*$/, 'a secret name (KEY or service/KEY)'),
+        z.string().min(1).max(4096),
+      )
+      .default({})
+      .describe(
+        "Test values for a fork's untrusted preview, by secret name; every other secret of the base gets the value `placeholder` (never the base's value)",
+      ),
   })
   .strict();
 export type PreviewRepositoryConfig = z.infer<typeof PreviewRepositorySchema>;
