@@ -186,8 +186,8 @@ describe.each(stores)('templates and tasks through the API (state store: %s)', (
     expect(retried.status, retried.text).toBe(202);
     const done = await waitForTask(server, t.alice!, failed.id, ['completed', 'failed']);
     expect(done.status, JSON.stringify(done)).toBe('completed');
-    // Removed once completed.
-    expect(existsSync(join(server.dataDir, 'tasks', failed.id))).toBe(false);
+    // Removed once completed (right after the status is written).
+    await waitUntil('the workspace removed', () => !existsSync(join(server.dataDir, 'tasks', failed.id)));
     expect(done.steps.map((s: any) => [s.id, s.attempts])).toEqual([
       ['hello', 1],
       ['fetch', 2],
