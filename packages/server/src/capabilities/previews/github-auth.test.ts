@@ -148,6 +148,35 @@ describe('GitHub App credentials', () => {
     expect(err.retryable).toBe(true);
   });
 
+  it('GitHub down or unreachable while getting a token: retryable errors saying which', async () => {
+    github.setDown(true);
+    try {
+      const err = await client()
+        .createStatus(REPO, SHA, status)
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        message: `GitHub App ${APP_ID}: getting the App's installation on ${REPO}: GitHub answered 503 Service Unavailable`,
+        status: 503,
+        retryable: true,
+      });
+    } finally {
+      github.setDown(false);
+    }
+    const closed = await startGithubFake();
+    const url = closed.url;
+    await closed.close();
+    const c = new GithubClient({
+      apiUrl: url,
+      credentials: new GithubAppCredentials({ apiUrl: url, appId: APP_ID, privateKey: app.pem, installationId: 77 }),
+    });
+    const err = await c.createStatus(REPO, SHA, status).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      message: `GitHub App ${APP_ID}: getting an installation token for ${REPO} (installation 77): could not connect`,
+      status: null,
+      retryable: true,
+    });
+  });
+
   it('a key that is not one is said at start, without the key', () => {
     expect(checkPrivateKey(app.pem)).toBeNull();
     expect(checkPrivateKey(app.pem.replace(/\n/g, '\\n'))).toBeNull();

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
-import { GithubApiError } from './github-error.ts';
+import { failedFetch, GithubApiError } from './github-error.ts';
 
 /**
  * The credential GitHub calls are made with: a fixed token, or a GitHub App's installation access
@@ -167,19 +167,24 @@ export class GithubAppCredentials implements GithubCredentials {
         true,
       );
     }
-    if (status !== null && status > 0) {
+    // No answer at all: @octokit/request reports those as a 500 without a response.
+    const answered = (err as { response?: unknown } | null)?.response !== undefined;
+    if (status !== null && status > 0 && answered) {
       return new GithubApiError(
         `${app}: getting ${what}: GitHub answered ${status}${githubMessage(err)}`,
         status,
         status === 403 || status === 404 || status === 408 || status === 429 || status >= 500,
       );
     }
-    if (err instanceof Error && /\[universal-github-app-jwt\]|private key|DECODER|asn1/i.test(err.message)) {
+    if (
+      status === null &&
+      err instanceof Error &&
+      /\[universal-github-app-jwt\]|private key|DECODER|asn1/i.test(err.message)
+    ) {
       return new GithubApiError(`${app}: previews.github.app.privateKey is not a usable private key`, null, false);
     }
-    const why =
-      err instanceof Error && /timeout|abort/i.test(`${err.name} ${err.message}`) ? 'timed out' : 'could not connect';
-    return new GithubApiError(`${app}: getting ${what}: ${why}`, null, true);
+    const cause = status !== null && err instanceof Error ? err.cause : err;
+    return new GithubApiError(`${app}: getting ${what}: ${failedFetch(cause)}`, null, true);
   }
 }
 

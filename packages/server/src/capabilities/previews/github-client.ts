@@ -7,7 +7,7 @@
  * (401) is dropped and the call tried once more with a new one.
  */
 import { tokenCredentials, type GithubCredentials } from './github-auth.ts';
-import { GithubApiError } from './github-error.ts';
+import { failedFetch, GithubApiError } from './github-error.ts';
 
 export { GithubApiError };
 
@@ -100,8 +100,7 @@ export class GithubClient {
         redirect: 'error',
       });
     } catch (err) {
-      const why = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'could not connect';
-      throw new GithubApiError(`${method} ${path}: ${why}`, null, true);
+      throw new GithubApiError(`${method} ${path}: ${failedFetch(err)}`, null, true);
     }
     const text = await res.text().catch(() => '');
     if (!res.ok) {

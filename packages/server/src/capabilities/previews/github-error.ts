@@ -9,3 +9,13 @@ export class GithubApiError extends Error {
     this.name = 'GithubApiError';
   }
 }
+
+/** Why a request got no answer; a redirect is refused so the credential never goes to another URL. */
+export function failedFetch(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
+  const cause = err instanceof Error ? (err.cause as { message?: unknown } | undefined) : undefined;
+  if (typeof cause?.message === 'string' && /redirect/i.test(cause.message)) {
+    return 'GitHub answered with a redirect, which is not followed (check previews.github.apiUrl)';
+  }
+  return 'could not connect';
+}
