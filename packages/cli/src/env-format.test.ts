@@ -9,6 +9,7 @@ import {
   formatElapsed,
   formatEnvironment,
   formatStepLine,
+  pullRequestOf,
   shellQuote,
   StepReporter,
 } from './env-format.ts';
@@ -112,6 +113,25 @@ describe('environmentView', () => {
 });
 
 describe('formatEnvironment', () => {
+  it("a pull request's preview with placeholder secrets: marked after the issue's block", () => {
+    const preview = env({
+      owner: 'group:payments',
+      secrets: 'placeholders',
+      preview: { repo: 'acme/payments', number: 12 },
+    });
+    const lines = formatEnvironment(preview).trimEnd().split('\n');
+    expect(lines.slice(-2)).toEqual([
+      'preview: acme/payments#12',
+      "secrets_mode: placeholders (the base's secret names, none of its values)",
+    ]);
+    expect(environmentView(preview)).toMatchObject({
+      secrets: 'placeholders',
+      preview: { repo: 'acme/payments', number: 12 },
+    });
+    expect(pullRequestOf(preview)).toBe('acme/payments#12');
+    expect(pullRequestOf(env())).toBe('-');
+  });
+
   it("prints the issue's YAML-like block", () => {
     expect(formatEnvironment(env())).toBe(
       [
