@@ -4,7 +4,7 @@ import { startGithubFake, type GithubFake } from '../../../../../test/support/gi
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import { checkPrivateKey, GithubAppCredentials } from './github-auth.ts';
 import { GithubApiError, GithubClient } from './github-client.ts';
-import { PreviewReports } from './reports.ts';
+import { PreviewReports, reportsFromConfig } from './reports.ts';
 
 // A GitHub App's credentials against the local GitHub in App mode, which checks the JWT's RS256
 // signature with the App's public key, its iss, iat and exp, and accepts on statuses and
@@ -25,6 +25,7 @@ describe('GitHub App credentials', () => {
   const app = keyPair();
   const other = keyPair();
   let github: GithubFake;
+  let appGithub: GithubFake;
   let offsetMs = 0;
 
   const client = (over: Partial<ConstructorParameters<typeof GithubAppCredentials>[0]> = {}) =>
@@ -41,7 +42,7 @@ describe('GitHub App credentials', () => {
   const paths = () => github.calls.map((c) => `${c.method} ${c.path} ${c.answered}`);
 
   beforeAll(async () => {
-    github = await startGithubFake({
+    github = appGithub = await startGithubFake({
       app: {
         appId: APP_ID,
         publicKey: app.publicKey,
@@ -190,6 +191,55 @@ describe('GitHub App credentials', () => {
   describe('in the reports outbox', () => {
     const tmp = tempSqliteStore('github-auth');
 
+    it('from the config: the App is used; a key that is not one is logged once and the reports are closed with the reason', async () => {
+      const logs: string[] = [];
+      const github = (privateKey: string) => ({
+        previousWebhookSecrets: [],
+        apiUrl: appGithub.url,
+        maxBodyKiB: 1024,
+        app: { appId: APP_ID, privateKey: { env: 'IDP_TEST_APP_KEY' }, installationId: 77 },
+        env: { IDP_TEST_APP_KEY: privateKey },
+      });
+      const bad = github('-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----');
+      const broken = reportsFromConfig({
+        db: tmp.store.db,
+        clock: { now: () => new Date() },
+        log: (l) => logs.push(l),
+        github: bad,
+        env: bad.env,
+      });
+      const id = await broken.enqueue(REPO, 10, 'status', SHA, status);
+      await broken.flush();
+      expect(logs).toEqual([
+        'previews: previews.github.app.privateKey is not a PEM private key; pull requests get no status or comment',
+      ]);
+      const row = await tmp.store.db
+        .selectFrom('preview_reports')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({
+        status: 'failed',
+        last_error: 'not sent: previews.github.app.privateKey is not a PEM private key',
+      });
+
+      const good = github(app.pem);
+      const working = reportsFromConfig({
+        db: tmp.store.db,
+        clock: { now: () => new Date() },
+        log: (l) => logs.push(l),
+        github: good,
+        env: good.env,
+      });
+      const sent = await working.enqueue(REPO, 11, 'status', SHA, status);
+      await working.flush();
+      expect(
+        await tmp.store.db.selectFrom('preview_reports').select('status').where('id', '=', sent).executeTakeFirst(),
+      ).toEqual({ status: 'sent' });
+      expect(appGithub.calls.at(-1)).toMatchObject({ path: `/repos/${REPO}/statuses/${SHA}`, answered: 201 });
+      expect(logs).toHaveLength(1);
+    });
+
     it('the wrong key: the report is retried later, its error naming the cause and not the key or the JWT', async () => {
       const logs: string[] = [];
       const reports = new PreviewReports({
@@ -198,9 +248,9 @@ describe('GitHub App credentials', () => {
         clock: { now: () => new Date() },
         log: (l) => logs.push(l),
       });
-      await reports.enqueue(REPO, 9, 'status', SHA, status);
+      const id = await reports.enqueue(REPO, 9, 'status', SHA, status);
       await reports.flush();
-      const [row] = await tmp.store.db.selectFrom('preview_reports').selectAll().execute();
+      const row = await tmp.store.db.selectFrom('preview_reports').selectAll().where('id', '=', id).executeTakeFirst();
       expect(row).toMatchObject({ status: 'pending', attempts: 1 });
       expect(row?.last_error).toContain(`GitHub App ${APP_ID}: GitHub refused the App's signed token`);
       expect(row?.last_error).toContain('previews.github.app.privateKey');
