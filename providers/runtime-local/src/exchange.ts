@@ -9,7 +9,7 @@ import type { ProxySpanRing } from './spans.ts';
 export interface UpstreamConfig {
   agent: Agent;
   /** Exchanges whose backend has not answered yet (for the upstream timeout sweep). */
-  waiting: Set<Exchange>;
+  waiting: Set<{ expireIfStartedBefore(deadline: number): void }>;
 }
 
 /** The state of one proxied request: which attempt is current, the status to count, retries. */

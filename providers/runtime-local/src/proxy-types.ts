@@ -36,4 +36,10 @@ export interface EdgeProxyOptions {
   keepAliveTimeoutMs?: number;
   /** Request spans kept per service and namespace (the oldest dropped). Default 5,000. */
   spansPerRoute?: number;
+  /**
+   * Forward plain HTTP/1.1 requests on the proxy's own fast path (strict head parsing, replica
+   * connections reused, bodies relayed as they are); false leaves every request to node's HTTP
+   * server and client. Default true.
+   */
+  fastPath?: boolean;
 }

@@ -9,8 +9,11 @@
 // buffering. Each request leaves one span (trace id, method, path, status, duration) in a
 // bounded ring per service and namespace, and the backend gets a traceparent naming it.
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Exchange, type UpstreamConfig } from './exchange.ts';
+import { ClientConnection, type FastServerContext } from './fast-connection.ts';
+import { UpstreamPool } from './fast-upstream.ts';
 import { forwardRequestHead } from './headers.ts';
 import {
   diffSnapshots,
@@ -48,6 +51,7 @@ export class EdgeProxy {
   private readonly upstreamTimeoutMs: number;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private noRoute = 0;
+  private readonly fast: FastServerContext | undefined;
 
   constructor(private readonly options: EdgeProxyOptions) {
     this.routes = new RouteTable(`.${(options.domain ?? 'localhost').toLowerCase()}`);
@@ -64,6 +68,32 @@ export class EdgeProxy {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
+    if (options.fastPath !== false) this.fast = this.takeConnections();
+  }
+
+  /**
+   * New connections start on the fast path; node's HTTP server gets those it hands off (with
+   * the bytes it read put back), so everything the fast path does not take is answered as before.
+   */
+  private takeConnections(): FastServerContext {
+    const nodeListeners = this.server.listeners('connection') as Array<(socket: Socket) => void>;
+    this.server.removeAllListeners('connection');
+    const keepAliveSeconds = Math.floor((this.options.keepAliveTimeoutMs ?? 65_000) / 1000);
+    const fast: FastServerContext = {
+      pool: new UpstreamPool(),
+      waiting: this.upstreamConfig.waiting,
+      keepAliveLines: `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n`,
+      routes: this.routes,
+      forwardedPort: '',
+      keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
+      countNoRoute: () => this.noRoute++,
+      handOff: (socket) => {
+        for (const listener of nodeListeners) listener.call(this.server, socket);
+      },
+      connections: new Set(),
+    };
+    this.server.on('connection', (socket: Socket) => new ClientConnection(fast, socket));
+    return fast;
   }
 
   /** Start listening; resolves with the bound port. */
@@ -74,6 +104,7 @@ export class EdgeProxy {
         this.server.off('error', reject);
         const port = this.port;
         this.forwardedPort = String(port);
+        if (this.fast !== undefined) this.fast.forwardedPort = this.forwardedPort;
         if (this.upstreamTimeoutMs > 0) {
           // One coarse sweep instead of a timer per request: the deadline is for the backend to
           // start answering; a long streaming answer is not cut.
@@ -105,6 +136,10 @@ export class EdgeProxy {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
       this.agent.destroy();
+      if (this.fast !== undefined) {
+        for (const connection of this.fast.connections) connection.destroy();
+        this.fast.pool.destroy();
+      }
     });
   }
 

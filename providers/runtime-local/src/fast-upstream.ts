@@ -1,0 +1,88 @@
+// The fast path's connections to replicas: kept alive and reused last-in first-out per replica,
+// each with its listeners set once (not per request); the exchange using it gets its bytes.
+import { connect, type Socket } from 'node:net';
+import type { ProxyTarget } from './proxy-types.ts';
+
+/** What an upstream connection reports to the exchange that uses it. */
+export interface UpstreamUser {
+  onUpstreamData(chunk: Buffer): void;
+  onUpstreamClosed(connection: UpstreamConnection, code: string | undefined): void;
+}
+
+const MAX_IDLE_PER_TARGET = 1024;
+
+export class UpstreamConnection {
+  user: UpstreamUser | undefined;
+  /** It served a request before (a failure on it may be the backend closing an idle connection). */
+  reused = false;
+  private errorCode: string | undefined;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    readonly key: string,
+    readonly socket: Socket,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.user !== undefined) this.user.onUpstreamData(chunk);
+      else socket.destroy(); // an idle connection has nothing to say
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.errorCode = err.code ?? err.message;
+    });
+    socket.on('close', () => {
+      this.pool.forget(this);
+      const user = this.user;
+      this.user = undefined;
+      user?.onUpstreamClosed(this, this.errorCode);
+    });
+  }
+}
+
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConnection[]>();
+  private readonly open = new Set<UpstreamConnection>();
+
+  /** An idle connection to the replica, or a new one (writes before it connects are queued). */
+  acquire(target: ProxyTarget, fresh: boolean): UpstreamConnection {
+    const key = `${target.host}:${target.port}`;
+    if (!fresh) {
+      const list = this.idle.get(key);
+      while (list !== undefined && list.length > 0) {
+        const connection = list.pop()!;
+        if (!connection.socket.destroyed) return connection;
+      }
+    }
+    const connection = new UpstreamConnection(this, key, connect(target.port, target.host));
+    this.open.add(connection);
+    return connection;
+  }
+
+  /** Back to the idle list after a complete exchange. */
+  release(connection: UpstreamConnection): void {
+    connection.user = undefined;
+    connection.reused = true;
+    let list = this.idle.get(connection.key);
+    if (list === undefined) {
+      list = [];
+      this.idle.set(connection.key, list);
+    }
+    if (list.length < MAX_IDLE_PER_TARGET) list.push(connection);
+    else connection.socket.destroy();
+  }
+
+  forget(connection: UpstreamConnection): void {
+    this.open.delete(connection);
+    const list = this.idle.get(connection.key);
+    if (list === undefined) return;
+    const at = list.indexOf(connection);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.idle.delete(connection.key);
+  }
+
+  destroy(): void {
+    for (const connection of this.open) connection.socket.destroy();
+    this.open.clear();
+    this.idle.clear();
+  }
+}
