@@ -2,7 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { run, settings } from '@oclif/core';
 import { outputFormatFromArgv, reportError } from './errors.ts';
 
-const CLI_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** true in the bundle (scripts/build.ts defines it); undeclared when running from source. */
+declare const IDP_BUILD: boolean | undefined;
+
+// oclif's root: package.json (its `oclif` settings) and, in the build, the commands' manifest.
+// The build's copy (dist/package.json) names the bundle as the module holding the commands.
+const CLI_ROOT = fileURLToPath(new URL(typeof IDP_BUILD === 'undefined' ? '..' : '../dist/', import.meta.url));
 
 /** Runs `idp` with these arguments; sets process.exitCode rather than exiting. */
 export async function main(argv: string[]): Promise<void> {

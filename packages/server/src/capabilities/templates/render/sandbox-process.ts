@@ -15,10 +15,14 @@ export interface SandboxLimits {
   unbundled?: boolean;
 }
 
+/** The sandbox script, bundled ahead of time: the build of the CLI (scripts/build.ts) defines it. */
+declare const IDP_SANDBOX_SCRIPT: string | undefined;
+
 let bundled: Promise<string | null> | null = null;
 
 /** The sandbox as one CommonJS script, built on first use (about 0.1 s), or null without esbuild. */
 function sandboxScript(): Promise<string | null> {
+  if (typeof IDP_SANDBOX_SCRIPT === 'string') return Promise.resolve(IDP_SANDBOX_SCRIPT);
   bundled ??= (async () => {
     try {
       const esbuild = await import('esbuild');
