@@ -270,13 +270,13 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     );
     expect(mine.stdout).toMatch(
       new RegExp(
-        `^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+(\\d+[smhd]){1,2}\\s+in (6d(\\d+h)?|7d)$`,
+        `^${envA}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+(\\d+[smhd]){1,2}\\s+in (6d(\\d+h)?|7d)\\s+-$`,
         'm',
       ),
     );
     expect(mine.stdout).toMatch(
       new RegExp(
-        `^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h(\\d+m)?|1d)$`,
+        `^${envB}\\s+ephemeral\\s+alice@company\\.com\\s+staging\\s+ready\\s+\\S+\\s+in (23h(\\d+m)?|1d)\\s+-$`,
         'm',
       ),
     );
@@ -374,7 +374,7 @@ describe.runIf(available)('idp env:* against a real control plane, PostgreSQL an
     ]);
     expect(ok(res).stdout).toMatch(new RegExp(`^name: ${envA}$`, 'm'));
     expect(res.stdout).toMatch(new RegExp(`^ {2}database: pg-${envA}$`, 'm'));
-    expect(res.stdout).toMatch(/^age: \d+[smhd]$/m);
+    expect(res.stdout).toMatch(/^age: (\d+[smhd]){1,2}$/m);
     expect(res.stdout).toMatch(/^expires_at: \d{4}-/m);
     expect(res.stdout).toMatch(
       new RegExp(`^endpoints:\\n {2}database: postgres://pg-${envA}@[^:/]+:\\d+/pg-${envA}\\n {2}redis: redis://`, 'm'),
