@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGithubFake, type GithubFake } from '../../../../../test/support/github-fake.ts';
 import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
+import { waitUntil } from '../../../../../test/support/wait.ts';
 import { checkPrivateKey, GithubAppCredentials } from './github-auth.ts';
 import { GithubApiError, GithubClient } from './github-client.ts';
 import { PreviewReports, reportsFromConfig } from './reports.ts';
@@ -101,6 +102,39 @@ describe('GitHub App credentials', () => {
       answered: 201,
       authorization: `Bearer ${github.issued.at(-1)!.token}`,
     });
+  });
+
+  it('a token past its expires_at is refused by GitHub; one still thought good is replaced after that 401', async () => {
+    const shortLived = await startGithubFake({
+      app: { appId: APP_ID, publicKey: app.publicKey, installations: { [REPO]: 77 }, tokenTtlMs: 300 },
+    });
+    try {
+      // A clock behind GitHub's: the client would keep the token, GitHub has let it expire.
+      const c = new GithubClient({
+        apiUrl: shortLived.url,
+        credentials: new GithubAppCredentials({
+          apiUrl: shortLived.url,
+          appId: APP_ID,
+          privateKey: app.pem,
+          installationId: 77,
+          refreshBeforeMs: 0,
+          now: () => Date.now() - 600_000,
+        }),
+      });
+      await c.createStatus(REPO, SHA, status);
+      const first = shortLived.issued[0]!;
+      await waitUntil('the first token expired', () => Date.now() > first.expiresAt);
+      await c.createStatus(REPO, SHA, status);
+      expect(shortLived.calls.map((call) => `${call.method} ${call.path} ${call.answered}`)).toEqual([
+        `POST /app/installations/77/access_tokens 201`,
+        `POST /repos/acme/payments/statuses/${SHA} 201`,
+        `POST /repos/acme/payments/statuses/${SHA} 401`,
+        `POST /app/installations/77/access_tokens 201`,
+        `POST /repos/acme/payments/statuses/${SHA} 201`,
+      ]);
+    } finally {
+      await shortLived.close();
+    }
   });
 
   it('a token GitHub refuses (401) is dropped and the call tried once more with a new one', async () => {
