@@ -231,13 +231,17 @@ describe.skipIf(!ok)('previews of pull requests from forks: placeholder secrets 
         .map((e) => e.name)
         .sort(),
     ).toEqual(numbers.map((n) => envs[n]).sort());
-    // alice's own quota is untouched: she may still make an environment of her own.
-    const own = await server.services.environments.create(alice, { name: fx.envName('own'), from: 'cache' });
-    expect(own).toMatchObject({ preview: null, secrets: 'copy' });
-    await waitUntil(`${own.name} ready`, async () =>
-      (await server.services.environments.get(alice, own.name)).status === 'ready' ? true : null,
-    );
-    await server.services.environments.delete(alice, own.name);
+    // alice's own quota is untouched: she may still make an environment of her own (here with
+    // placeholder secrets, through the CLI), which is not a preview.
+    const ownName = fx.envName('own');
+    const made = await idp('alice', ['env:create', `--name=${ownName}`, '--from=staging', '--secrets=placeholders']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toContain("secrets_mode: placeholders (the base's secret names, none of its values)");
+    expect(made.stdout).not.toMatch(/^preview:/m);
+    expect(await secretValue(ownName, 'STRIPE_KEY')).toBe('placeholder');
+    const own = JSON.parse((await idp('alice', ['env:get', ownName, '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(own).toMatchObject({ preview: null, secrets: 'placeholders', owner: 'alice@company.com' });
+    expect((await idp('alice', ['env:delete', ownName])).code).toBe(0);
     for (const [i, n] of numbers.entries())
       expect(await send(payload('closed', shas[i]!, n, false)), `closed ${n}`).toMatchObject({ status: 'done' });
     await server.services.environments.idle();
