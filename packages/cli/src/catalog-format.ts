@@ -107,7 +107,7 @@ export function formatImpact(report: ImpactReport): string {
   const target = displayRef(report.target);
   if (report.dependents.length === 0) return `Nothing in the catalog depends on ${target}.\n`;
 
-  const count = report.dependents.length;
+  const count = report.total ?? report.dependents.length;
   const out: string[] = [`${count} ${count === 1 ? 'entity depends' : 'entities depend'} on ${target}.`];
   const depths = [...new Set(report.dependents.map((d) => d.depth))].sort((a, b) => a - b);
   for (const depth of depths) {
@@ -132,7 +132,13 @@ export function formatImpact(report: ImpactReport): string {
       indent(
         formatColumns(
           ['TEAM', 'CONTACT', 'AFFECTED'],
-          report.teams.map((t) => [displayRef(t.team), t.contact ?? 'none found', t.refs.map(displayRef)]),
+          report.teams.map((t) => [
+            displayRef(t.team),
+            t.contact ?? 'none found',
+            t.total !== undefined && t.total > t.refs.length
+              ? `${t.total} in all${t.refs.length ? `; on this page: ${t.refs.map(displayRef).join(', ')}` : ''}`
+              : t.refs.map(displayRef),
+          ]),
         ),
       ),
     );

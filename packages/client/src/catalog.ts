@@ -78,9 +78,12 @@ export class CatalogApi extends ApiModule {
     return this.http.request('GET', '/api/catalog/idp/deps', { query: { ref, depth } });
   }
 
-  /** Everything that depends on `ref`, transitively, with the teams to tell. */
-  impact(ref: string): Promise<ImpactReport> {
-    return this.http.request('GET', '/api/catalog/idp/impact', { query: { ref } });
+  /**
+   * Everything that depends on `ref`, transitively, with the teams to tell; with `page.limit`, one
+   * page of it (pass the answer's nextCursor as `page.cursor` for the next).
+   */
+  impact(ref: string, page: { limit?: number; cursor?: string } = {}): Promise<ImpactReport> {
+    return this.http.request('GET', '/api/catalog/idp/impact', { query: { ref, ...page } });
   }
 
   oncall(ref: string): Promise<OnCallContact> {

@@ -45,6 +45,7 @@ export const CatalogLocation = z
       ),
     entities: z.number().int().describe('Entities this location currently provides'),
     errors: z.number().int(),
+    warnings: z.number().int().describe('Problems that did not refuse anything (listed with the errors)'),
     refreshedAt: z.string().nullable(),
     status: z.enum(['ok', 'error', 'pending']),
     lastError: z.string().nullable(),
@@ -70,6 +71,16 @@ export const RegisterLocationRequest = z
   .strict();
 export type RegisterLocationRequest = z.infer<typeof RegisterLocationRequest>;
 
+export const CatalogWarning = z
+  .object({
+    file: z.string().nullable(),
+    line: z.number().int().nullable(),
+    entityRef: z.string().nullable(),
+    message: z.string(),
+  })
+  .meta({ id: 'CatalogWarning' });
+export type CatalogWarning = z.infer<typeof CatalogWarning>;
+
 export const RefreshResult = z
   .object({
     location: CatalogLocation,
@@ -78,6 +89,9 @@ export const RefreshResult = z
     removed: z.number().int(),
     unchanged: z.number().int(),
     errors: z.number().int(),
+    warnings: z
+      .array(CatalogWarning)
+      .describe('What was accepted but is worth fixing (at most 100; `catalog:errors` lists them all)'),
     durationMs: z.number(),
   })
   .meta({ id: 'RefreshResult' });
@@ -90,6 +104,9 @@ export const CatalogError = z
     line: z.number().int().nullable(),
     entityRef: z.string().nullable(),
     message: z.string(),
+    severity: z
+      .enum(['error', 'warning'])
+      .describe('error: refused (the previous version, if any, is kept); warning: accepted'),
     at: z.string(),
   })
   .meta({ id: 'CatalogError' });
@@ -146,8 +163,23 @@ export const ImpactReport = z
   .object({
     target: z.string(),
     dependents: z.array(ImpactEntry).describe('Every transitive dependent, by depth then ref'),
-    teams: z.array(z.object({ team: z.string(), contact: z.string().nullable(), refs: z.array(z.string()) })),
+    teams: z
+      .array(
+        z.object({
+          team: z.string(),
+          contact: z.string().nullable(),
+          refs: z.array(z.string()).describe('Its dependents in this answer (this page, when paged)'),
+          total: z.number().int().optional().describe('Paged answers: all of its dependents in the report'),
+        }),
+      )
+      .describe('Every team of the whole report, paged or not'),
     cycles: z.array(z.array(z.string())).describe('Dependency cycles met on the way'),
+    total: z.number().int().optional().describe('Paged answers: dependents in the whole report'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Paged answers: pass it as `cursor` for the next page; null on the last page'),
   })
   .meta({ id: 'ImpactReport' });
 export type ImpactReport = z.infer<typeof ImpactReport>;
@@ -220,6 +252,18 @@ export const EntityRefQuery = z
   .object({ ref: z.string().min(1).describe('payments-api, group:payments, component:default/payments-api') })
   .strict();
 export type EntityRefQuery = z.infer<typeof EntityRefQuery>;
+
+export const ImpactQuery = EntityRefQuery.extend({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe('Dependents per page; absent: the whole report in one answer'),
+  cursor: z.string().min(1).optional().describe('nextCursor of the previous page'),
+}).strict();
+export type ImpactQuery = z.input<typeof ImpactQuery>;
 
 export const DependencyQuery = EntityRefQuery.extend({ depth: z.coerce.number().int().min(1).max(10).default(3) });
 export type DependencyQuery = z.input<typeof DependencyQuery>;

@@ -132,6 +132,12 @@ export const PLATFORM_ERRORS = {
     meaning: 'A catalog location (file, URL or git repository) could not be read.',
     hint: 'Check that the path exists on the server, the URL answers, or the repository can be cloned; then retry.',
   },
+  CATALOG_CURSOR_STALE: {
+    status: 409,
+    exit: 1,
+    meaning: 'The catalog changed after the first page of an impact report was read, so the cursor no longer fits it.',
+    hint: 'Ask for the report again without a cursor.',
+  },
   RATE_LIMITED: {
     status: 429,
     exit: 1,

@@ -7,6 +7,7 @@ import { migration0011DeployKindInferred } from './migration-0011-deploy-kind-in
 import { migration0012TemplateTasks } from './migration-0012-template-tasks.ts';
 import { migration0013Previews } from './migration-0013-previews.ts';
 import { migration0014EnvironmentSecretsMode } from './migration-0014-environment-secrets-mode.ts';
+import { migration0015CatalogWarnings } from './migration-0015-catalog-warnings.ts';
 
 /**
  * Versioned migrations, shared by SQLite and PostgreSQL: only portable column types (text,
@@ -385,6 +386,7 @@ const migrations: Record<string, Migration> = {
   '0012_template_tasks': migration0012TemplateTasks,
   '0013_previews': migration0013Previews,
   '0014_environment_secrets_mode': migration0014EnvironmentSecretsMode,
+  '0015_catalog_warnings': migration0015CatalogWarnings,
 };
 
 export const migrationProvider: MigrationProvider = {

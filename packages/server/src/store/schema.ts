@@ -120,6 +120,8 @@ export interface CatalogErrorsTable {
   entity_ref: string | null;
   message: string;
   at: string;
+  /** 'error' (the entity or file was refused) or 'warning' (accepted; worth fixing). */
+  severity: string;
 }
 
 /** A secret path; its values are in secret_versions. Deleting sets deleted_at and keeps the versions. */

@@ -25,6 +25,7 @@ export default class CatalogLocations extends BaseCommand<typeof CatalogLocation
           { header: 'IDENTITY', value: (l) => (l.identitySource ? 'yes' : 'no') },
           { header: 'ENTITIES', value: (l) => l.entities },
           { header: 'ERRORS', value: (l) => l.errors },
+          { header: 'WARNINGS', value: (l) => l.warnings },
           { header: 'STATUS', value: (l) => l.status },
           { header: 'REFRESHED', value: (l) => formatTime(l.refreshedAt) },
         ],

@@ -42,6 +42,7 @@ export default class CatalogRefresh extends BaseCommand<typeof CatalogRefresh> {
           { label: 'Removed', value: (r) => r.removed },
           { label: 'Unchanged', value: (r) => r.unchanged },
           { label: 'Errors', value: (r) => r.errors },
+          { label: 'Warnings', value: (r) => r.warnings.length },
           { label: 'Last error', value: (r) => r.location.lastError },
         ]),
       );
@@ -65,6 +66,7 @@ export default class CatalogRefresh extends BaseCommand<typeof CatalogRefresh> {
           { header: 'UPDATED', value: (r) => r.updated },
           { header: 'REMOVED', value: (r) => r.removed },
           { header: 'ERRORS', value: (r) => r.errors },
+          { header: 'WARNINGS', value: (r) => r.warnings.length },
           { header: 'MS', value: (r) => r.durationMs },
         ],
         'No catalog locations to refresh.',

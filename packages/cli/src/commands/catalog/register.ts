@@ -70,8 +70,13 @@ export default class CatalogRegister extends BaseCommand<typeof CatalogRegister>
         { label: 'Updated', value: (r) => r.updated },
         { label: 'Removed', value: (r) => r.removed },
         { label: 'Errors', value: (r) => r.errors },
+        { label: 'Warnings', value: (r) => r.warnings.length },
       ]),
     );
+    for (const w of result.warnings)
+      this.info(
+        `warning: ${w.file ?? ''}${w.line ? `:${w.line}` : ''}${w.entityRef ? ` ${w.entityRef}` : ''}: ${w.message}`,
+      );
     if (dryRun) {
       this.info('Dry run: nothing was stored.');
       if (result.errors > 0 && location.lastError) this.info(`Problems: ${location.lastError}`);

@@ -40,6 +40,7 @@ export async function applyRefresh(
       removed: 0,
       unchanged: 0,
       errors: 0,
+      warnings: read.unreachable ? [] : read.warnings,
       identityChanged: false,
     };
 
@@ -128,7 +129,7 @@ export async function applyRefresh(
     counts.identityChanged =
       written.some((k) => IDENTITY_KINDS.has(k)) || removed.some((r) => IDENTITY_KINDS.has(r.kind));
 
-    await replaceErrors(ctx, trx, location.id, issues, now);
+    await replaceErrors(ctx, trx, location.id, issues, now, read.warnings);
     counts.errors = issues.length;
     await trx
       .updateTable('catalog_locations')
@@ -153,13 +154,14 @@ async function replaceErrors(
   locationId: string,
   issues: ReadIssue[],
   now: string,
+  warnings: ReadIssue[] = [],
 ): Promise<void> {
   await trx.deleteFrom('catalog_errors').where('location_id', '=', locationId).execute();
   await insertBatches(
     trx,
     ctx.dialect,
     'catalog_errors',
-    issues.map((i, seq) => ({
+    [...issues, ...warnings].map((i, seq) => ({
       id: ctx.newUid(),
       location_id: locationId,
       seq,
@@ -168,6 +170,7 @@ async function replaceErrors(
       entity_ref: i.entityRef,
       message: i.message,
       at: now,
+      severity: seq < issues.length ? 'error' : 'warning',
     })),
   );
 }

@@ -32,6 +32,7 @@ function readOf(source: string, entities: Entity[]): ReadResult {
       relations: relationsOf(e),
     })),
     issues: [],
+    warnings: [],
     failedSources: [],
     failedRefs: new Set(),
   };

@@ -9,6 +9,7 @@ import type { CatalogLocationsDeps } from './location-deps.ts';
 import { getLocation } from './location-queries.ts';
 import { readLocation, type ReadResult } from './read.ts';
 import type { InTransaction, LocationRow, RefreshCounts } from './store.ts';
+import { warningsOf } from './location-view.ts';
 
 const ANALYZE_AFTER_CHANGES = 1000;
 
@@ -134,7 +135,7 @@ export class LocationIngest {
   /** The answer to a refresh: the location as it is now, the counts, and how long it took. */
   async resultOf(id: string, counts: RefreshCounts, started: number): Promise<RefreshResult> {
     const location = await getLocation(this.deps, id);
-    const { identityChanged: _i, ...rest } = counts;
-    return { location, ...rest, durationMs: Math.round(performance.now() - started) };
+    const { identityChanged: _i, warnings, ...rest } = counts;
+    return { location, ...rest, warnings: warningsOf(warnings), durationMs: Math.round(performance.now() - started) };
   }
 }

@@ -37,7 +37,7 @@ export async function locationErrors(deps: Deps, locationId?: string): Promise<C
   let q = deps.store.db
     .selectFrom('catalog_errors as e')
     .innerJoin('catalog_locations as l', 'l.id', 'e.location_id')
-    .select(['l.type', 'l.target', 'e.file', 'e.line', 'e.entity_ref', 'e.message', 'e.at'])
+    .select(['l.type', 'l.target', 'e.file', 'e.line', 'e.entity_ref', 'e.message', 'e.at', 'e.severity'])
     .orderBy('l.created_at')
     .orderBy('e.location_id')
     .orderBy('e.seq')
@@ -52,6 +52,7 @@ export async function locationErrors(deps: Deps, locationId?: string): Promise<C
     line: r.line === null ? null : Number(r.line),
     entityRef: r.entity_ref,
     message: r.message,
+    severity: r.severity === 'warning' ? 'warning' : 'error',
     at: r.at,
   }));
 }

@@ -1,11 +1,10 @@
 // A location as the API shows it (with its entity and error counts), and the error for an unknown location id.
-import { IdpError, type CatalogLocation } from '@idp/contracts';
+import { IdpError, type CatalogLocation, type CatalogWarning } from '@idp/contracts';
+import type { ReadIssue } from './read.ts';
 import type { LocationRow } from './store.ts';
+import type { LocationStats } from './store-types.ts';
 
-export function toCatalogLocation(
-  r: LocationRow,
-  stats: { entities: number; errors: number } | undefined,
-): CatalogLocation {
+export function toCatalogLocation(r: LocationRow, stats: Partial<LocationStats> | undefined): CatalogLocation {
   return {
     id: r.id,
     type: r.type,
@@ -15,10 +14,18 @@ export function toCatalogLocation(
     identitySource: Boolean(r.identity_source),
     entities: stats?.entities ?? 0,
     errors: stats?.errors ?? 0,
+    warnings: stats?.warnings ?? 0,
     refreshedAt: r.refreshed_at,
     status: r.status === 'ok' || r.status === 'error' ? r.status : 'pending',
     lastError: r.last_error,
   };
+}
+
+/** The warnings a refresh answers with (all of them are in catalog:errors). */
+export function warningsOf(warnings: readonly ReadIssue[]): CatalogWarning[] {
+  return warnings
+    .slice(0, 100)
+    .map((w) => ({ file: w.file, line: w.line, entityRef: w.entityRef, message: w.message }));
 }
 
 export function locationNotFound(id: string): IdpError {

@@ -174,7 +174,9 @@ describe('validation', () => {
         spec: { type: 'x' },
       }),
     ).rejects.toThrow(/steps/);
-    await expect(validateEntity('just a string')).rejects.toThrow(/not an object/);
+    await expect(validateEntity('just a string')).rejects.toThrow(
+      /the document is the string "just a string", not an entity/,
+    );
   });
 });
 

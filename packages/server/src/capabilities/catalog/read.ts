@@ -11,7 +11,9 @@ import {
 } from './sources.ts';
 import { isRecord } from '@idp/contracts';
 import { sha1 } from './util.ts';
-import { validateEntity } from './validate.ts';
+import { EntityValidationError, validateEntity } from './validate.ts';
+import { normalizeEntity } from './normalize.ts';
+import { PlaceholderBudget, PlaceholderError, resolvePlaceholders } from './placeholders.ts';
 
 export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';
 export const ANNOTATION_ORIGIN_LOCATION = 'backstage.io/managed-by-origin-location';
@@ -37,6 +39,8 @@ export interface ReadIssue {
 export interface ReadResult {
   entities: ReadEntity[];
   issues: ReadIssue[];
+  /** Accepted but worth fixing (a Component without spec.lifecycle): listed apart from the issues. */
+  warnings: ReadIssue[];
   /** Sources that could not be read or parsed: the entities they gave before are kept as they were. */
   failedSources: string[];
   /** Entities that failed validation: their previous version (if any) is kept. */
@@ -53,7 +57,8 @@ const MAX_NESTING = 16;
  */
 export async function readLocation(type: LocationType, target: string, opts: ReadOptions = {}): Promise<ReadResult> {
   const session = new ReadSession(opts);
-  const result: ReadResult = { entities: [], issues: [], failedSources: [], failedRefs: new Set() };
+  const placeholders = new PlaceholderBudget(session);
+  const result: ReadResult = { entities: [], issues: [], warnings: [], failedSources: [], failedRefs: new Set() };
   const origin = `${type}:${target}`;
   const byRef = new Map<string, ReadEntity>();
   const visited = new Set<string>();
@@ -92,7 +97,7 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
       }
       visited.add(file.ref);
       for (const doc of parseDocuments(file, result)) {
-        const entity = await checkEntity(doc.raw, file, doc.line, origin, result);
+        const entity = await checkEntity(doc.raw, file, doc.line, origin, result, placeholders);
         if (!entity) continue;
         const { ref } = entity;
         const first = byRef.get(ref);
@@ -176,11 +181,15 @@ async function checkEntity(
   line: number | null,
   origin: string,
   result: ReadResult,
+  placeholders?: PlaceholderBudget,
 ): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
   const guessedRef = refOf(raw);
   let entity: Entity;
   let relations: RelationRow[];
+  let warnings: string[];
   try {
+    if (placeholders) raw = await resolvePlaceholders(raw, file, placeholders);
+    ({ raw, warnings } = normalizeEntity(raw));
     if (isRecord(raw) && isRecord(raw.metadata)) {
       const annotations = isRecord(raw.metadata.annotations) ? raw.metadata.annotations : {};
       raw = {
@@ -195,11 +204,15 @@ async function checkEntity(
     relations = relationsOf(entity);
     buildSearchRows(entity);
   } catch (err) {
+    // Bad content never fails the read: every problem becomes an issue of its file.
+    const known = err instanceof PlaceholderError || err instanceof EntityValidationError;
+    const message = known ? err.message : `the entity could not be checked: ${(err as Error).message}`;
     if (guessedRef) result.failedRefs.add(guessedRef);
-    result.issues.push({ file: file.display, line, entityRef: guessedRef ?? null, message: (err as Error).message });
+    result.issues.push({ file: file.display, line, entityRef: guessedRef ?? null, message });
     return undefined;
   }
   const ref = stringifyEntityRef(entity);
+  for (const message of warnings) result.warnings.push({ file: file.display, line, entityRef: ref, message });
   return {
     ref,
     kind: entity.kind.toLowerCase(),
@@ -231,7 +244,7 @@ export async function checkSingleEntity(
   raw: unknown,
   locationRef: string,
 ): Promise<{ ok: true; entity: Entity } | { ok: false; message: string }> {
-  const result: ReadResult = { entities: [], issues: [], failedSources: [], failedRefs: new Set() };
+  const result: ReadResult = { entities: [], issues: [], warnings: [], failedSources: [], failedRefs: new Set() };
   const file: SourceFile = { ref: locationRef, display: locationRef, text: '', base: { kind: 'file', dir: '/' } };
   const checked = await checkEntity(raw, file, null, locationRef, result);
   return checked

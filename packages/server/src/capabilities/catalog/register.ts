@@ -8,7 +8,7 @@ import type { CatalogLocationsDeps } from './location-deps.ts';
 import { identityDecision } from './location-identity.ts';
 import { entitiesOf } from './location-queries.ts';
 import { newLocationRow, normalizeTarget } from './location-target.ts';
-import { toCatalogLocation } from './location-view.ts';
+import { toCatalogLocation, warningsOf } from './location-view.ts';
 import type { ReadResult } from './read.ts';
 import { readsServerFiles } from './sources.ts';
 import type { LocationRow } from './store.ts';
@@ -85,6 +85,7 @@ export async function registerLocation(
         removed: 0,
         unchanged: 0,
         errors: read.issues.length + conflicts.length,
+        warnings: warningsOf(read.warnings),
         durationMs: Math.round(performance.now() - started),
       },
       row,

@@ -9,6 +9,7 @@ import {
   DependencyTree,
   EntityListQuery,
   EntityRefQuery,
+  ImpactQuery,
   IdpError,
   ImpactReport,
   LocationIdParams,
@@ -223,16 +224,24 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
     {
       schema: {
         summary: 'Every transitive dependent of an entity, with owners and on-call contacts',
+        description:
+          'With `limit`, one page of the report (by depth then ref) and a `nextCursor` for the next; every team of the whole report is listed on each page, with its refs on that page and its `total`.',
         operationId: 'entityImpact',
         tags,
-        querystring: EntityRefQuery,
+        querystring: ImpactQuery,
         response: { 200: ImpactReport, ...errorResponses },
       },
     },
     async (req, reply) =>
       // Impact reports on hub services run to thousands of entries; they are built from typed data,
       // so they skip the per-response schema check that would dominate their cost.
-      reply.type('application/json').send(JSON.stringify(await catalog.impact(req.query.ref)) as never),
+      reply
+        .type('application/json')
+        .send(
+          JSON.stringify(
+            await catalog.impact(req.query.ref, { limit: req.query.limit, cursor: req.query.cursor }),
+          ) as never,
+        ),
   );
 
   app.get(

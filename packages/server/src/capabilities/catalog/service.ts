@@ -168,8 +168,8 @@ export class CatalogService {
     return this.views.dependencies(input, depth);
   }
 
-  impact(input: string): Promise<ImpactReport> {
-    return this.views.impact(input);
+  impact(input: string, page?: { limit?: number; cursor?: string }): Promise<ImpactReport> {
+    return this.views.impact(input, page);
   }
 
   oncall(input: string): Promise<OnCallContact> {

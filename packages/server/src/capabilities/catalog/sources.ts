@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FETCH_LIMITS, FetchFailed, fetchDocument, pinnedGitOptions } from './fetch.ts';
 import { FetchRules } from './fetch-rules.ts';
 import { isSharedGitRepo } from './shared-git.ts';
+import { expandGlob, findCatalogFiles } from './source-files.ts';
 
 export type LocationType = 'file' | 'url' | 'git';
 export const LOCATION_TYPES: readonly LocationType[] = ['file', 'url', 'git'];
@@ -33,8 +34,6 @@ export class SourceUnreachableError extends Error {
     super(message);
   }
 }
-
-const CATALOG_FILE_NAMES = new Set(['catalog-info.yaml', 'catalog-info.yml']);
 
 export interface ReadOptions {
   urlTimeoutMs?: number;
@@ -179,16 +178,27 @@ export class ReadSession {
     return out;
   }
 
-  private async fetchUrl(url: string): Promise<SourceFile> {
+  /** Whether this read may touch the server's disk and any address (config and admins' locations). */
+  get trusted(): boolean {
+    return this.rules === null;
+  }
+
+  /** GETs a URL under this read's fetch rules, at most `maxBytes` (placeholders: placeholders.ts). */
+  async fetchText(url: string, maxBytes: number): Promise<string> {
+    return (await this.fetchUrl(url, maxBytes)).text;
+  }
+
+  private async fetchUrl(url: string, maxBytes = FETCH_LIMITS.maxBytes): Promise<SourceFile> {
     const ref = `url:${url}`;
     try {
       const got = await fetchDocument(url, this.rules, {
         ...FETCH_LIMITS,
+        maxBytes,
         timeoutMs: this.opts.urlTimeoutMs ?? FETCH_LIMITS.timeoutMs,
       });
       return { ref, display: url, text: got.text, base: { kind: 'url', url: got.url } };
     } catch (err) {
-      throw this.fetchError(url, ref, err);
+      throw this.fetchError(url, ref, err, maxBytes);
     }
   }
 
@@ -197,12 +207,17 @@ export class ReadSession {
    * open port, timeout, HTTP status, too large), so the catalog cannot be used to map the network
    * or read other services' answers; the reason goes to the server log. Admins' locations get it.
    */
-  private fetchError(what: string, ref: string, err: unknown): SourceUnreachableError {
+  private fetchError(
+    what: string,
+    ref: string,
+    err: unknown,
+    maxBytes = FETCH_LIMITS.maxBytes,
+  ): SourceUnreachableError {
     const reason = err instanceof FetchFailed ? err.reason : (err as Error).message;
     if (this.opts.trusted) return new SourceUnreachableError(`could not fetch ${what}: ${reason}`, ref);
     this.opts.log?.(`catalog: could not fetch ${what}: ${reason}`);
     return new SourceUnreachableError(
-      `could not fetch ${what}: refused or unreachable (public http(s) addresses only unless catalog.fetch.allowHosts names them; ${FETCH_LIMITS.maxRedirects} redirects, ${FETCH_LIMITS.maxBytes / 1024 / 1024} MiB and ${FETCH_LIMITS.timeoutMs / 1000}s at most)`,
+      `could not fetch ${what}: refused or unreachable (public http(s) addresses only unless catalog.fetch.allowHosts names them; ${FETCH_LIMITS.maxRedirects} redirects, ${maxBytes / 1024 / 1024} MiB and ${FETCH_LIMITS.timeoutMs / 1000}s at most)`,
       ref,
     );
   }
@@ -329,69 +344,7 @@ function serverFilesRefused(type: string, target: string): SourceUnreachableErro
   );
 }
 
-function isInside(path: string, root: string): boolean {
+export function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-/** Every catalog-info.yaml below a folder, skipping hidden folders and node_modules. */
-async function findCatalogFiles(dir: string, withLinks: boolean): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const e of entries) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const full = join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      // In a clone a symlink is listed too: the reader checks where it leads, and reports it.
-      else if ((e.isFile() || (withLinks && e.isSymbolicLink())) && CATALOG_FILE_NAMES.has(e.name)) out.push(full);
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-/** `*` and `?` within a path segment, `**` for any number of folders (Node 20 has no fs.glob). */
-async function expandGlob(pattern: string): Promise<string[]> {
-  const abs = resolve(pattern);
-  const segments = abs.split(sep).filter((s, i) => s !== '' || i === 0);
-  const firstGlob = segments.findIndex((s) => /[*?]/.test(s));
-  const start = segments.slice(0, firstGlob).join(sep) || sep;
-  const rest = segments.slice(firstGlob);
-  const toRegex = (seg: string) =>
-    new RegExp(
-      `^${seg
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '[^/]*')
-        .replace(/\?/g, '[^/]')}$`,
-    );
-  const out = new Set<string>();
-  const walk = async (dir: string, i: number): Promise<void> => {
-    if (i === rest.length) {
-      out.add(dir);
-      return;
-    }
-    const seg = rest[i]!;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    if (seg === '**') {
-      await walk(dir, i + 1);
-      for (const e of entries)
-        if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') await walk(join(dir, e.name), i);
-      return;
-    }
-    const re = toRegex(seg);
-    for (const e of entries) {
-      if (!re.test(e.name)) continue;
-      const full = join(dir, e.name);
-      if (i === rest.length - 1 ? e.isFile() : e.isDirectory()) await walk(full, i + 1);
-    }
-  };
-  await walk(start, 0);
-  return [...out].sort();
 }

@@ -174,7 +174,11 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
 
       writeFileSync(
         join(dir, 'services.yaml'),
-        SERVICES('production').replace('lifecycle":"production","owner":"payments"}', 'owner":"payments"}'),
+        // users-api without spec.type: refused (a missing lifecycle would only be a warning).
+        SERVICES('production').replace(
+          '{"type":"service","lifecycle":"production","owner":"payments"}',
+          '{"lifecycle":"production","owner":"payments"}',
+        ),
       );
       const invalid = await refresh(services());
       expect(invalid).toMatchObject({ removed: 0, errors: 1 });

@@ -9,6 +9,7 @@ import {
   IDENTITY_KINDS,
   type InTransaction,
   type LocationRow,
+  type LocationStats,
   type RefreshCounts,
   type StoreContext,
 } from './store-types.ts';
@@ -59,7 +60,7 @@ export class CatalogStore {
       .executeTakeFirst();
   }
 
-  async locationStats(): Promise<Map<string, { entities: number; errors: number }>> {
+  async locationStats(): Promise<Map<string, LocationStats>> {
     const [ents, errs] = await Promise.all([
       this.db
         .selectFrom('catalog_entities')
@@ -68,14 +69,18 @@ export class CatalogStore {
         .execute(),
       this.db
         .selectFrom('catalog_errors')
-        .select(['location_id', sql<number>`count(*)`.as('n')])
-        .groupBy('location_id')
+        .select(['location_id', 'severity', sql<number>`count(*)`.as('n')])
+        .groupBy(['location_id', 'severity'])
         .execute(),
     ]);
-    const out = new Map<string, { entities: number; errors: number }>();
-    for (const r of ents) out.set(r.location_id, { entities: Number(r.n), errors: 0 });
-    for (const r of errs)
-      out.set(r.location_id, { entities: out.get(r.location_id)?.entities ?? 0, errors: Number(r.n) });
+    const out = new Map<string, LocationStats>();
+    const of = (id: string) => {
+      let s = out.get(id);
+      if (!s) out.set(id, (s = { entities: 0, errors: 0, warnings: 0 }));
+      return s;
+    };
+    for (const r of ents) of(r.location_id).entities = Number(r.n);
+    for (const r of errs) of(r.location_id)[r.severity === 'warning' ? 'warnings' : 'errors'] += Number(r.n);
     return out;
   }
 
@@ -159,6 +164,7 @@ export class CatalogStore {
       removed: rows.length,
       unchanged: 0,
       errors: 0,
+      warnings: [],
       identityChanged: rows.some((r) => IDENTITY_KINDS.has(r.kind)) || written.some((k) => IDENTITY_KINDS.has(k)),
     };
   }

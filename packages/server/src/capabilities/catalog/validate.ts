@@ -86,20 +86,19 @@ export class EntityValidationError extends Error {
  * the policies leave it (namespace defaulted); throws EntityValidationError with the reason.
  */
 export async function validateEntity(raw: unknown): Promise<Entity> {
-  if (!isRecord(raw))
-    throw new EntityValidationError('the document is not an object (expected apiVersion, kind, metadata, spec)');
+  checkShape(raw);
   let entity: Entity;
   try {
     entity = ((await policy.enforce(raw as unknown as Entity)) ?? raw) as Entity;
   } catch (err) {
-    throw new EntityValidationError(firstLine(err));
+    throw new EntityValidationError(inUserTerms(err));
   }
   for (const validator of kindValidators) {
     let matched: boolean;
     try {
       matched = await validator.check(entity);
     } catch (err) {
-      throw new EntityValidationError(firstLine(err));
+      throw new EntityValidationError(inUserTerms(err, entity.kind));
     }
     if (matched) return entity;
   }
@@ -108,7 +107,57 @@ export async function validateEntity(raw: unknown): Promise<Entity> {
   );
 }
 
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s+/g, ' ').trim();
+/** The fields every entity needs, checked first so a missing one is named as such. */
+function checkShape(raw: unknown): asserts raw is Record<string, unknown> {
+  const example = 'apiVersion: backstage.io/v1alpha1, kind: Component, metadata: { name: … }, spec: { … }';
+  if (!isRecord(raw))
+    throw new EntityValidationError(
+      `the document is ${Array.isArray(raw) ? 'a list' : raw === null ? 'empty' : `the ${typeof raw} ${JSON.stringify(raw)}`}, not an entity (expected ${example})`,
+    );
+  for (const field of ['apiVersion', 'kind'] as const) {
+    if (raw[field] === undefined) throw new EntityValidationError(`${field} is missing (expected ${example})`);
+    if (typeof raw[field] !== 'string' || !raw[field])
+      throw new EntityValidationError(`${field} must be a non-empty string, got ${JSON.stringify(raw[field])}`);
+  }
+  if (raw.metadata === undefined)
+    throw new EntityValidationError(`metadata is missing; every entity needs metadata with at least a name`);
+  if (!isRecord(raw.metadata))
+    throw new EntityValidationError(
+      `metadata must be a mapping with at least a name, got ${JSON.stringify(raw.metadata)}`,
+    );
+  if (raw.metadata.name === undefined) throw new EntityValidationError('metadata.name is missing');
+  if (typeof raw.metadata.name !== 'string')
+    throw new EntityValidationError(`metadata.name must be a string, got ${JSON.stringify(raw.metadata.name)}`);
+  if (raw.spec !== undefined && !isRecord(raw.spec))
+    throw new EntityValidationError(`spec must be a mapping, got ${JSON.stringify(raw.spec)}`);
+}
+
+/**
+ * Backstage's messages in the terms of the file: `/spec/type must be string - type: string` →
+ * `spec.type must be string`; the pointer to Backstage's documentation is left out.
+ */
+export function inUserTerms(err: unknown, kind?: string): string {
+  let text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+  text = text.replace(/\s*To learn more about catalog file format, visit: \S+/, '');
+  const missing = /^(\/[^ ]*)? ?must have required property '([^']+)'/.exec(text);
+  if (missing) return `${pointer(missing[1] ?? '')}${missing[2]} is missing${kind ? ` (a ${kind} needs it)` : ''}`;
+  const schema = /^(\/[^ ]*) (must .*?)(?: - .*)?$/.exec(text);
+  if (schema) return `${pointer(schema[1]!).slice(0, -1)} ${schema[2]}`;
+  const unknown = /^Unknown field (\S+)/.exec(text);
+  if (unknown)
+    return `${unknown[1]} is not an entity field (the top level holds apiVersion, kind, metadata, spec, relations and status)`;
+  return text
+    .replace(/^"(labels|annotations)\.([^"]*)" is not valid/, 'metadata.$1 key "$2" is not valid')
+    .replace(/^"tags\.(\d+)" is not valid/, 'metadata.tags[$1] is not valid')
+    .replace(/^"([\w.]+)" is not valid/, '$1 is not valid');
+}
+
+function pointer(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  return parts.length
+    ? `${parts
+        .map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[')}.`
+    : '';
 }

@@ -10,6 +10,7 @@ import {
 import type { Directory } from '../../identity/index.ts';
 import type { Database } from '../../store/index.ts';
 import { CatalogGraph } from './graph.ts';
+import { ImpactPages } from './impact-pages.ts';
 import type { CatalogQueries } from './query.ts';
 import type { CatalogStore } from './store.ts';
 import { normalizeRef, splitRef } from './util.ts';
@@ -31,11 +32,12 @@ export interface CatalogViewsDeps {
  */
 export class CatalogViews {
   private graphCache: { generation: number; graph: Promise<CatalogGraph> } | null = null;
+  private readonly impacts = new ImpactPages();
 
   constructor(private readonly deps: CatalogViewsDeps) {}
 
-  async graph(): Promise<CatalogGraph> {
-    const generation = await this.deps.store.generation();
+  async graph(known?: number): Promise<CatalogGraph> {
+    const generation = known ?? (await this.deps.store.generation());
     if (!this.graphCache || this.graphCache.generation !== generation) {
       const graph = CatalogGraph.load(this.deps.db);
       this.graphCache = { generation, graph };
@@ -81,9 +83,26 @@ export class CatalogViews {
     return (await this.graph()).depsTree(ref, depth);
   }
 
-  async impact(input: string): Promise<ImpactReport> {
+  /**
+   * Everything that breaks when `input` breaks. With `page.limit`, one page of it from
+   * `page.cursor` on (the whole report is built once per catalog generation and kept).
+   */
+  async impact(input: string, page: { limit?: number; cursor?: string } = {}): Promise<ImpactReport> {
     const ref = await this.resolveRef(input);
-    const graph = await this.graph();
+    const generation = await this.deps.store.generation();
+    if (page.limit === undefined && page.cursor === undefined) return this.buildImpact(ref, generation);
+    const offset = ImpactPages.offset(generation, ref, page.cursor);
+    const graph = await this.graph(generation);
+    const report = this.impacts.report(generation, ref, () => this.impactOf(graph, ref));
+    return ImpactPages.page(report, generation, offset, page.limit ?? 100);
+  }
+
+  private async buildImpact(ref: string, generation: number): Promise<ImpactReport> {
+    const graph = await this.graph(generation);
+    return this.impacts.report(generation, ref, () => this.impactOf(graph, ref));
+  }
+
+  private impactOf(graph: CatalogGraph, ref: string): ImpactReport {
     const memo = new Map<string, OnCallContact>();
     return graph.impact(ref, (team) => {
       let c = memo.get(team);
