@@ -50,6 +50,9 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/** Bodies up to this size that arrive with their head go out in the same write. */
+const SMALL_BODY = 8 * 1024;
+
 export class FastExchange implements UpstreamUser {
   /** Request body bytes still to come from the client. */
   bodyLeft: number;
@@ -168,14 +171,21 @@ export class FastExchange implements UpstreamUser {
       text += keepAlive ? this.context.keepAliveLines : 'connection: close\r\n';
       this.headSent = true;
       const client = this.client.socket;
-      client.cork();
-      client.write(`${text}\r\n`, 'latin1');
       if (head.framing === 'none' || (head.framing === 'length' && head.length === 0)) {
         if (start < buffer.length) this.reusable = false; // bytes the replica should not have sent
-        client.uncork();
+        client.write(`${text}\r\n`, 'latin1');
         this.complete();
         return;
       }
+      if (head.framing === 'length' && buffer.length - start === head.length && head.length <= SMALL_BODY) {
+        // The whole answer is in hand and small: one write of head and body together.
+        client.write(`${text}\r\n${buffer.toString('latin1', start)}`, 'latin1');
+        this.left = 0;
+        this.complete();
+        return;
+      }
+      client.cork();
+      client.write(`${text}\r\n`, 'latin1');
       if (start < buffer.length) this.relay(start === 0 ? buffer : buffer.subarray(start));
       client.uncork();
       return;

@@ -25,6 +25,8 @@ export interface RequestHead {
 }
 
 function hasToken(value: string, token: string): boolean {
+  if (value === token) return true;
+  if (value === 'keep-alive' || value === 'close') return false;
   const lower = value.toLowerCase();
   if (!lower.includes(token)) return false;
   return lower.split(',').some((part) => part.trim() === token);
