@@ -5,6 +5,7 @@
 // dist/build-info.json records every source file read; bin/idp.js runs the build only while all
 // of them are unchanged (packages/cli/bin/build-state.js). `--if-stale` skips a current build.
 import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +29,7 @@ const WORKSPACES = [
   'providers/redis',
   'providers/runtime-local',
 ];
+const requireFromRoot = createRequire(join(ROOT, 'package.json'));
 const SANDBOX_WORKER = 'packages/server/src/capabilities/templates/render/worker.ts';
 
 /** Module names that stay external: the root's runtime dependencies (checked against the workspaces). */
@@ -86,6 +88,32 @@ const declarationsOnly: esbuild.Plugin = {
   },
 };
 
+/**
+ * `await import('yaml')` of a CommonJS package: split into a chunk, esbuild would give it only a
+ * default export, where Node gives its named exports too. A small ES module in between names them.
+ */
+const dynamicCommonJs: esbuild.Plugin = {
+  name: 'idp-dynamic-commonjs',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || args.path.startsWith('@idp/')) return undefined;
+      if (externals().includes(args.path)) return undefined;
+      return { path: args.path, namespace: 'idp-dynamic-commonjs' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'idp-dynamic-commonjs' }, (args) => {
+      const names = Object.keys(requireFromRoot(args.path) as object).filter(
+        (n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default' && n !== '__esModule',
+      );
+      const contents = [
+        `import m from ${JSON.stringify(args.path)};`,
+        `export const { ${names.join(', ')} } = m;`,
+        'export default m;',
+      ].join('\n');
+      return { contents, loader: 'js', resolveDir: ROOT };
+    });
+  },
+};
+
 // Every output file (entry and chunks, all in dist/) starts with these: CommonJS dependencies
 // bundled into ES modules still call require() and read __dirname.
 const BANNER = [
@@ -130,7 +158,7 @@ async function buildCli(sandbox: string): Promise<string[]> {
     external: externals(),
     banner: { js: BANNER },
     define: { IDP_SANDBOX_SCRIPT: JSON.stringify(sandbox), IDP_BUILD: 'true' },
-    plugins: [declarationsOnly, sourceLocations],
+    plugins: [dynamicCommonJs, declarationsOnly, sourceLocations],
     metafile: true,
     legalComments: 'none',
     minify: true,
@@ -174,7 +202,7 @@ async function main(): Promise<void> {
   await writeOclifRoot();
   const files = new Set(
     [...sandbox.inputs, ...cli]
-      .filter((f) => !f.includes('node_modules/'))
+      .filter((f) => !f.includes('node_modules/') && !f.includes(':'))
       .concat('package.json', 'package-lock.json', 'scripts/build.ts', ...WORKSPACES.map((ws) => `${ws}/package.json`)),
   );
   // node_modules changes come with npm, which rewrites its own lock: one stat stands for them all.
