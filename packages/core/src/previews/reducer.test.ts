@@ -79,6 +79,10 @@ describe('preview reducer', () => {
     expect(d.actions).toEqual([{ kind: 'teardown', reason: expect.stringMatching(merged ? /merged/ : /closed/) }]);
     expect(decidePreview(ev('closed', { merged }), null, policy).outcome).toBe('ignored');
     expect(decidePreview(ev('closed', { merged }), ready({ status: 'deleted' }), policy).outcome).toBe('ignored');
+    // A teardown a restart interrupted (left deleting) is done again when the delivery is redone.
+    expect(decidePreview(ev('closed', { merged }), ready({ status: 'deleting' }), policy).actions).toEqual([
+      { kind: 'teardown', reason: expect.stringMatching(merged ? /merged/ : /closed/) },
+    ]);
   });
 
   it('drafts are skipped unless configured, and converted_to_draft tears down', () => {

@@ -130,27 +130,27 @@ export function decidePreview(
   policy: PreviewPolicy,
 ): PreviewDecision {
   const exists = previewExists(current);
+  // A teardown a restart interrupted is done again (the runner's teardown is idempotent).
+  const held = exists || current?.status === 'deleting';
   const wasTrusted = current?.trusted ?? false;
   const unwanted = unwantedReason(event, policy);
   const trusted = trustOf(event, current, policy);
 
   if (event.action === 'closed') {
     const why = event.merged ? 'the pull request was merged' : 'the pull request was closed';
-    return exists
-      ? act(why, [{ kind: 'teardown', reason: why }], false)
-      : ignore(`${why}; no preview to remove`, false);
+    return held ? act(why, [{ kind: 'teardown', reason: why }], false) : ignore(`${why}; no preview to remove`, false);
   }
 
   if (DEPLOYING.has(event.action)) {
     if (unwanted) {
-      if (exists) return act(unwanted, [{ kind: 'teardown', reason: unwanted }], false);
+      if (held) return act(unwanted, [{ kind: 'teardown', reason: unwanted }], false);
       return ignore(unwanted, wasTrusted);
     }
     return bringUp(event, current, trusted, `${event.action}: deploying ${event.headSha.slice(0, 12)}`);
   }
 
   if (event.action === 'converted_to_draft') {
-    if (exists && unwanted) return act(unwanted, [{ kind: 'teardown', reason: unwanted }], false);
+    if (held && unwanted) return act(unwanted, [{ kind: 'teardown', reason: unwanted }], false);
     return ignore(unwanted ?? 'drafts keep their preview', wasTrusted);
   }
 
@@ -160,7 +160,7 @@ export function decidePreview(
     if (label !== null && label === policy.optOutLabel) {
       if (added) {
         const why = `the label ${label} opts out`;
-        return exists ? act(why, [{ kind: 'teardown', reason: why }], false) : ignore(why, wasTrusted);
+        return held ? act(why, [{ kind: 'teardown', reason: why }], false) : ignore(why, wasTrusted);
       }
       if (unwanted) return ignore(unwanted, wasTrusted);
       return bringUp(event, current, trusted, `the label ${label} was removed: creating the preview`);
