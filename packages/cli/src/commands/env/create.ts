@@ -8,7 +8,8 @@ export default class EnvCreate extends BaseCommand<typeof EnvCreate> {
     'Create an environment of your own by cloning a base environment (staging): namespace, database, Redis keys and secrets.';
   static override description = [
     "You become its owner. It gets a runtime namespace, a PostgreSQL database with the source's schema and data",
-    "(and its own role), the source's Redis keys in an isolated keyspace, and a copy of the source's secrets.",
+    "(and its own role), the source's Redis keys in an isolated keyspace, and a copy of the source's secrets",
+    '(with --secrets=placeholders, only their names, each holding the value `placeholder`).',
     'By default the command waits and prints each step on stderr as it finishes, with its time, then the',
     'environment on stdout; --no-wait returns as soon as the request is recorded (follow it with',
     '`idp env:get NAME --watch`). The policies set the default and maximum --ttl and how many environments',
