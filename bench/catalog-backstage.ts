@@ -41,8 +41,8 @@ export type Figures = Record<string, number | string>;
 export interface PeerOptions {
   file: string; // the entities file (10,000 entities)
   pgUrl?: string; // admin URL of the PostgreSQL server (a throwaway database is made and dropped)
-  ingestTimeoutMs?: number;
-  reingestTimeoutMs?: number;
+  ingestTimeoutMs?: number; // default IDP_BENCH_BACKSTAGE_TIMEOUT_S or 600 s
+  reingestTimeoutMs?: number; // default half of that
   // catalog.processingInterval. New entities are processed at once whatever it is; it only sets how
   // often every entity is processed again. Backstage's floor, 1 s, stalls a 10,000-entity ingest
   // (the file's location re-emits every entity each second), so the default is an hour and the
@@ -60,6 +60,8 @@ function pct(sorted: number[], p: number): number {
 
 export async function runBackstage(store: PeerStore, o: PeerOptions): Promise<Figures> {
   const log = o.log ?? ((line: string) => console.log(line));
+  const ingestTimeoutMs = o.ingestTimeoutMs ?? Number(process.env.IDP_BENCH_BACKSTAGE_TIMEOUT_S ?? 600) * 1000;
+  const reingestTimeoutMs = o.reingestTimeoutMs ?? ingestTimeoutMs / 2;
   ensurePeerInstalled(log);
   const work = mkdtempSync(join(tmpdir(), 'idp-bench-backstage-'));
   const file = join(work, 'entities.yaml');
@@ -101,10 +103,10 @@ export async function runBackstage(store: PeerStore, o: PeerOptions): Promise<Fi
     }
     const ready = performance.now();
     figures['start ms'] = Math.round(ready - t0);
-    const ingest = await waitIngested(base, expected, o.ingestTimeoutMs ?? 600_000, () => exited);
+    const ingest = await waitIngested(base, expected, ingestTimeoutMs, () => exited);
     if (ingest.done) figures['ingest ms'] = Math.round(performance.now() - ready);
     else {
-      figures['ingest ms'] = `timeout ${Math.round((o.ingestTimeoutMs ?? 600_000) / 1000)} s (${ingest.progress})`;
+      figures['ingest ms'] = `timeout ${Math.round(ingestTimeoutMs / 1000)} s (${ingest.progress})`;
       log(`Backstage on ${store}: ${figures['ingest ms']}`);
       return figures;
     }
@@ -119,7 +121,7 @@ export async function runBackstage(store: PeerStore, o: PeerOptions): Promise<Fi
       'by-name p50 ms': pct(byName, 50),
       'facets p50 ms': pct(facets, 50),
     });
-    Object.assign(figures, await reingest(base, file, o.file, expected, o.reingestTimeoutMs ?? 600_000));
+    Object.assign(figures, await reingest(base, file, o.file, expected, reingestTimeoutMs));
     return figures;
   } finally {
     clearInterval(sampler);
