@@ -10,8 +10,40 @@ const MAX_HEADERS = 2000;
 /* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
 const REQUEST_LINE = /^([A-Z]+) (\/[^\x00-\x20\x7f]*) HTTP\/1\.1$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters other than HTAB (CR and LF among them) may not appear in a header value. */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /* eslint-enable no-control-regex */
+
+const SP = 32;
+const HTAB = 9;
+
+/**
+ * The header lines of `head` from `from` on (lines end with CRLF; the head's last line has none)
+ * as name, value, name, value … into `raw`; false when a line is not `token ":" OWS value OWS`.
+ */
+function headerLines(head: string, from: number, raw: string[]): boolean {
+  const end = head.length;
+  let pos = from;
+  while (pos < end) {
+    let eol = head.indexOf('\r\n', pos);
+    if (eol < 0) eol = end;
+    const colon = head.indexOf(':', pos);
+    if (colon <= pos || colon > eol) return false;
+    const name = head.slice(pos, colon);
+    if (!TOKEN.test(name)) return false;
+    let first = colon + 1;
+    let last = eol;
+    while (first < last && (head.charCodeAt(first) === SP || head.charCodeAt(first) === HTAB)) first++;
+    while (last > first && (head.charCodeAt(last - 1) === SP || head.charCodeAt(last - 1) === HTAB)) last--;
+    const value = head.slice(first, last);
+    if (BAD_VALUE.test(value)) return false;
+    raw.push(name, value);
+    if (raw.length > 2 * MAX_HEADERS) return false;
+    pos = eol + 2;
+  }
+  return true;
+}
 const DIGITS = /^\d{1,15}$/;
 
 export interface RequestHead {
@@ -34,19 +66,17 @@ function hasToken(value: string, token: string): boolean {
 
 /** The head (without its final CRLF CRLF) of a request the fast path can forward, or undefined. */
 export function parseRequestHead(head: string): RequestHead | undefined {
-  const lines = head.split('\r\n');
-  if (lines.length > MAX_HEADERS + 1) return undefined;
-  const start = REQUEST_LINE.exec(lines[0]!);
+  const lineEnd = head.indexOf('\r\n');
+  const start = REQUEST_LINE.exec(lineEnd < 0 ? head : head.slice(0, lineEnd));
   if (start === null) return undefined;
   const raw: string[] = [];
+  if (lineEnd >= 0 && !headerLines(head, lineEnd + 2, raw)) return undefined;
   let contentLength = -1;
   let host = false;
   let close = false;
-  for (let i = 1; i < lines.length; i++) {
-    const match = HEADER_LINE.exec(lines[i]!);
-    if (match === null) return undefined;
-    const name = match[1]!;
-    const value = match[2]!;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     switch (name.length) {
       case 4:
         if (name.toLowerCase() === 'host') {
@@ -76,7 +106,6 @@ export function parseRequestHead(head: string): RequestHead | undefined {
         if (name.toLowerCase() === 'transfer-encoding') return undefined;
         break;
     }
-    raw.push(name, value);
   }
   if (!host) return undefined;
   return { method: start[1]!, url: start[2]!, raw, contentLength: contentLength < 0 ? 0 : contentLength, close };
@@ -100,19 +129,18 @@ export interface ResponseHead {
 
 /** A backend's response head, or a string saying what is wrong with it. */
 export function parseResponseHead(head: string, method: string): ResponseHead | string {
-  const lines = head.split('\r\n');
-  const start = STATUS_LINE.exec(lines[0]!);
+  const lineEnd = head.indexOf('\r\n');
+  const start = STATUS_LINE.exec(lineEnd < 0 ? head : head.slice(0, lineEnd));
   if (start === null) return 'invalid status line';
   const status = Number(start[2]);
   const raw: string[] = [];
+  if (lineEnd >= 0 && !headerLines(head, lineEnd + 2, raw)) return 'invalid header';
   let length = -1;
   let transferEncoding: string | undefined;
   let close = start[1] === '0';
-  for (let i = 1; i < lines.length; i++) {
-    const match = HEADER_LINE.exec(lines[i]!);
-    if (match === null) return 'invalid header';
-    const name = match[1]!;
-    const value = match[2]!;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     if (name.length === 14 && name.toLowerCase() === 'content-length') {
       if (!DIGITS.test(value) || (length >= 0 && Number(value) !== length)) return 'invalid content-length';
       length = Number(value);
@@ -123,7 +151,6 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
       if (hasToken(value, 'close')) close = true;
       else if (start[1] === '0' && hasToken(value, 'keep-alive')) close = false;
     }
-    raw.push(name, value);
   }
   if (transferEncoding !== undefined && length >= 0) return 'both content-length and transfer-encoding';
   let framing: Framing;
