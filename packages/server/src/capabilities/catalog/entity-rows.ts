@@ -5,6 +5,7 @@ import type { Entity } from '@backstage/catalog-model';
 import { canonicalJson } from '@idp/core';
 import type { Database, Dialect } from '../../store/index.ts';
 import { insertBatches } from './insert-batches.ts';
+import { yieldToLoop } from './read-connection.ts';
 import type { ReadEntity } from './read.ts';
 import { toEntityRelations } from './relations.ts';
 import { buildSearchRows } from './search.ts';
@@ -81,7 +82,9 @@ export async function stitch(
   const replaced: string[] = [];
   const search: Database['catalog_search'][] = [];
   const kinds: string[] = [];
+  let n = 0;
   for (const ref of refs) {
+    if (++n % 200 === 0) await yieldToLoop();
     const change = changed.get(ref);
     const peer = peers.get(ref);
     let processed: Entity;

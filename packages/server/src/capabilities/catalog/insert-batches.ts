@@ -1,10 +1,12 @@
 // Bulk inserts: multi-row INSERT statements written directly, split to stay under the bound-parameter limit.
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { Database, Dialect } from '../../store/index.ts';
+import { yieldToLoop } from './read-connection.ts';
 import { chunk } from './util.ts';
 
-// SQLite allows 32,766 bound parameters per statement and PostgreSQL 65,535.
-const MAX_PARAMS = 30_000;
+// SQLite allows 32,766 bound parameters per statement and PostgreSQL 65,535; smaller statements
+// let queries be answered between them during a large ingest.
+const MAX_PARAMS = 12_000;
 
 /**
  * Multi-row INSERTs written directly: at 10,000 entities (300,000+ search rows) building each
@@ -34,5 +36,6 @@ export async function insertBatches<T extends keyof Database>(
     await trx.executeQuery(
       CompiledQuery.raw(`insert into ${table} (${columns.join(', ')}) values ${tuples.join(',')}`, params),
     );
+    await yieldToLoop();
   }
 }

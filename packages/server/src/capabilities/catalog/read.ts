@@ -1,5 +1,7 @@
 import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
-import { canonicalJson, CATALOG_YAML_LIMITS, loadYamlDocuments, YamlError } from '@idp/core';
+import { canonicalJson, CATALOG_YAML_LIMITS, YamlError } from '@idp/core';
+import { loadDocumentsSliced } from './parse-chunks.ts';
+import { yieldToLoop } from './read-connection.ts';
 import { relationsOf, type RelationRow } from './relations.ts';
 import { buildSearchRows } from './search.ts';
 import {
@@ -50,6 +52,8 @@ export interface ReadResult {
 }
 
 const MAX_NESTING = 16;
+/** Entities checked between turns of the event loop, so queries are answered during an ingest. */
+const YIELD_EVERY = 50;
 
 /**
  * Reads a location and every Location entity it leads to, parses every YAML document, and
@@ -96,7 +100,9 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
         continue;
       }
       visited.add(file.ref);
-      for (const doc of parseDocuments(file, result)) {
+      let checked = 0;
+      for (const doc of await parseDocuments(file, result)) {
+        if (++checked % YIELD_EVERY === 0) await yieldToLoop();
         const entity = await checkEntity(doc.raw, file, doc.line, origin, result, placeholders);
         if (!entity) continue;
         const { ref } = entity;
@@ -155,10 +161,10 @@ interface ParsedDoc {
  * Every YAML document of a file, each with the line it starts on; a syntax error or a parsing
  * limit (size, depth, aliases, expanded size: see CATALOG_YAML_LIMITS) fails the file alone.
  */
-function parseDocuments(file: SourceFile, result: ReadResult): ParsedDoc[] {
+async function parseDocuments(file: SourceFile, result: ReadResult): Promise<ParsedDoc[]> {
   let docs: { value: unknown; line: number | null }[];
   try {
-    docs = loadYamlDocuments(file.text, CATALOG_YAML_LIMITS);
+    docs = await loadDocumentsSliced(file.text, CATALOG_YAML_LIMITS);
   } catch (err) {
     if (!(err instanceof YamlError)) throw err;
     result.failedSources.push(file.ref);

@@ -15,7 +15,9 @@ import type { CatalogDeps, CatalogSettings } from './deps.ts';
 import type { CatalogGraph } from './graph.ts';
 import type { GitCheckout } from './location-checkout.ts';
 import { CatalogLocations, type RegisterInput, type RegisterOutcome } from './locations.ts';
+import { readGeneration } from './generation.ts';
 import { CatalogQueries } from './query.ts';
+import { openReadConnection, type ReadConnection } from './read-connection.ts';
 import type { LocationType } from './sources.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
 import { uuidV7 } from './util.ts';
@@ -38,12 +40,15 @@ export class CatalogService {
   private refresher: PeriodicTask | null = null;
   private stopped = false;
   private readonly log: (line: string) => void;
+  /** Reads (queries, graph views) on SQLite: a connection of their own, free while an ingest writes. */
+  private readonly reads: ReadConnection;
 
   constructor(private readonly deps: CatalogDeps) {
     const uuid = deps.uuid ?? (() => uuidV7());
     this.log = deps.log ?? (() => {});
     this.store = new CatalogStore(deps.store.db, deps.store.dialect, deps.clock, uuid);
-    this.queries = new CatalogQueries(deps.store.db);
+    this.reads = openReadConnection(deps.store);
+    this.queries = new CatalogQueries(this.reads.db);
     this.locations = new CatalogLocations({
       ...deps,
       tables: this.store,
@@ -52,9 +57,10 @@ export class CatalogService {
       uuid,
       stopped: () => this.stopped,
     });
+    const readDb = this.reads.db;
     this.views = new CatalogViews({
-      db: deps.store.db,
-      store: this.store,
+      db: readDb,
+      store: { generation: () => readGeneration(readDb) },
       queries: this.queries,
       directory: deps.directory,
       settings: deps.settings,
@@ -74,6 +80,7 @@ export class CatalogService {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.refresher?.stop();
+    await this.reads.close();
   }
 
   /** One refresh of everything, then the next one interval later: refreshes never overlap. */
