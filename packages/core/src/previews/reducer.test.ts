@@ -209,10 +209,22 @@ describe('preview reducer', () => {
 });
 
 describe('preview reducer after a stop mid-way', () => {
-  it('a preview left creating or deploying for the same commit is deployed again', () => {
-    for (const status of ['creating', 'deploying'] as const)
-      expect(decidePreview(ev('opened'), ready({ status }), policy).actions).toEqual([
-        { kind: 'deploy', headSha: SHA1, cancelOlder: false },
-      ]);
+  it('a preview left deploying for the same commit is deployed again', () => {
+    expect(decidePreview(ev('opened'), ready({ status: 'deploying' }), policy).actions).toEqual([
+      { kind: 'deploy', headSha: SHA1, cancelOlder: false },
+    ]);
+  });
+
+  it('a preview left creating is made again (waiting for the environment) before the deploy', () => {
+    expect(decidePreview(ev('opened'), ready({ status: 'creating' }), policy).actions).toEqual([
+      { kind: 'create', copySecrets: true },
+      { kind: 'deploy', headSha: SHA1, cancelOlder: false },
+    ]);
+  });
+
+  it('a preview left deleting is torn down again by a close', () => {
+    expect(decidePreview(ev('closed'), ready({ status: 'deleting' }), policy).actions).toEqual([
+      { kind: 'teardown', reason: 'the pull request was closed' },
+    ]);
   });
 });

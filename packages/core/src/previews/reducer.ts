@@ -117,7 +117,9 @@ function bringUp(
 ): PreviewDecision {
   const cancelOlder = event.action === 'synchronize' || event.action === 'redeploy';
   const deploy: PreviewAction = { kind: 'deploy', headSha: event.headSha, cancelOlder };
-  if (!previewExists(current)) return act(reason, [{ kind: 'create', copySecrets: trusted }, deploy], trusted);
+  // Left creating (a restart while the environment was being made): made again, which waits for it.
+  if (!previewExists(current) || current!.status === 'creating')
+    return act(reason, [{ kind: 'create', copySecrets: trusted }, deploy], trusted);
   // Only a finished deploy counts: creating/deploying seen here means an earlier attempt stopped mid-way.
   if (event.action !== 'redeploy' && current!.status === 'ready' && current!.headSha === event.headSha)
     return ignore(`the commit ${event.headSha.slice(0, 12)} is already deployed`, current!.trusted);
