@@ -10,7 +10,7 @@
 // - query latencies while a full re-ingest runs: every entity in the file changed (a label), the
 //   location refreshed, until every entity shows the change.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -130,8 +130,11 @@ export async function runBackstage(store: PeerStore, o: PeerOptions): Promise<Fi
     figures['peak RSS MiB'] = Math.round(peakRss / 2 ** 20);
     await stop(child);
     if (pgAdmin) await dropDatabase(pgAdmin, `${prefix}catalog`);
+    // The backend's own log stays for a look after the run.
+    const kept = join(tmpdir(), `idp-bench-backstage-${store}.log`);
+    copyFileSync(logFile, kept);
     rmSync(work, { recursive: true, force: true });
-    log(`Backstage catalog backend on ${store}: ${JSON.stringify(figures)}`);
+    log(`Backstage catalog backend on ${store} (its log: ${kept}): ${JSON.stringify(figures)}`);
   }
 }
 
@@ -146,7 +149,8 @@ async function status(url: string): Promise<number> {
 }
 
 async function get(url: string): Promise<void> {
-  const r = await fetch(url);
+  // One retry when the connection fails (an idle keep-alive connection the backend closed).
+  const r = await fetch(url).catch(() => fetch(url));
   if (r.status !== 200) throw new Error(`${url}: ${r.status} ${(await r.text()).slice(0, 300)}`);
   await r.arrayBuffer();
 }
@@ -194,6 +198,16 @@ async function progress(base: string, x: Expected, extra: string[] = []): Promis
   return { done, text };
 }
 
+/** progress(), or undefined when a request failed (a busy backend may drop an idle connection):
+ * the next poll asks again. */
+async function tryProgress(base: string, x: Expected, extra: string[]) {
+  try {
+    return await progress(base, x, extra);
+  } catch {
+    return undefined;
+  }
+}
+
 async function waitIngested(
   base: string,
   x: Expected,
@@ -204,9 +218,9 @@ async function waitIngested(
   const start = performance.now();
   let last = 'nothing yet';
   while (performance.now() - start < timeoutMs && !exited()) {
-    const p = await progress(base, x, extra);
-    last = p.text;
-    if (p.done) return { done: true, progress: last };
+    const p = await tryProgress(base, x, extra);
+    if (p) last = p.text;
+    if (p?.done) return { done: true, progress: last };
     await sleep(1000);
   }
   return { done: false, progress: last };
@@ -239,9 +253,9 @@ async function reingest(
   let last = '';
   const checker = (async () => {
     while (!done && performance.now() - t0 < timeoutMs) {
-      const p = await progress(base, x, ['metadata.labels.bench-round=2']);
-      last = p.text;
-      if (p.done) return true;
+      const p = await tryProgress(base, x, ['metadata.labels.bench-round=2']);
+      if (p) last = p.text;
+      if (p?.done) return true;
       await sleep(1000);
     }
     return false;
