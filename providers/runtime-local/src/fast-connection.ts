@@ -30,9 +30,8 @@ export class ClientConnection implements ClientSide {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onError = () => this.socket.destroy();
   private readonly onClose = () => this.closed();
-  private readonly onTimeout = () => {
-    if (this.exchange === undefined) this.socket.destroy();
-  };
+  /** performance.now() when the connection last finished an answer (or opened). */
+  private idleSince = performance.now();
 
   constructor(
     private readonly context: FastServerContext,
@@ -44,11 +43,15 @@ export class ClientConnection implements ClientSide {
     socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.setTimeout(context.keepAliveTimeoutMs, this.onTimeout);
   }
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** Called by the proxy's sweep: close the connection when it has waited for a request since before `deadline`. */
+  closeIfIdleSince(deadline: number): void {
+    if (this.exchange === undefined && this.buffered === undefined && this.idleSince < deadline) this.socket.destroy();
   }
 
   private receive(chunk: Buffer): void {
@@ -73,6 +76,7 @@ export class ClientConnection implements ClientSide {
 
   finished(keepAlive: boolean): void {
     this.exchange = undefined;
+    this.idleSince = performance.now();
     if (!keepAlive) {
       this.socket.end();
       this.buffered = undefined;
@@ -180,8 +184,6 @@ export class ClientConnection implements ClientSide {
     socket.off('data', this.onData);
     socket.off('error', this.onError);
     socket.off('close', this.onClose);
-    socket.setTimeout(0);
-    socket.off('timeout', this.onTimeout);
     if (this.buffered !== undefined) socket.unshift(this.buffered);
     this.buffered = undefined;
     this.context.handOff(socket);

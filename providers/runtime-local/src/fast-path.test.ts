@@ -187,6 +187,25 @@ describe('EdgeProxy fast path', () => {
     expect(after.proxyErrors - before.proxyErrors).toBe(2);
   });
 
+  it('closes a kept-alive connection that stays idle past the keep-alive timeout', async () => {
+    const brief = new EdgeProxy({ port: 0, keepAliveTimeoutMs: 300 });
+    const briefPort = await brief.listen();
+    try {
+      brief.setRoute('fast', 'ns', {
+        stable: {
+          release: 'fast@v1',
+          targets: [{ host: '127.0.0.1', port: (backend.address() as { port: number }).port }],
+        },
+      });
+      const { text, closed } = await raw(briefPort, [`GET /idle HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`]);
+      expect(text).toContain('hello /idle');
+      expect(text).toContain('keep-alive: timeout=0');
+      expect(closed).toBe(true);
+    } finally {
+      await brief.close();
+    }
+  });
+
   it('with fastPath false, node’s server answers every request', async () => {
     const plain = new EdgeProxy({ port: 0, fastPath: false });
     const plainPort = await plain.listen();

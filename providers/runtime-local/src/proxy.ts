@@ -105,15 +105,14 @@ export class EdgeProxy {
         const port = this.port;
         this.forwardedPort = String(port);
         if (this.fast !== undefined) this.fast.forwardedPort = this.forwardedPort;
-        if (this.upstreamTimeoutMs > 0) {
-          // One coarse sweep instead of a timer per request: the deadline is for the backend to
-          // start answering; a long streaming answer is not cut.
-          this.sweeper = setInterval(
-            () => this.sweepWaiting(),
-            Math.min(1000, Math.max(10, this.upstreamTimeoutMs / 4)),
-          );
-          this.sweeper.unref();
-        }
+        // One coarse sweep instead of a timer per request or socket: the upstream deadline is for
+        // the backend to start answering (a long streaming answer is not cut); idle fast-path
+        // connections are closed after the keep-alive timeout.
+        this.sweeper = setInterval(
+          () => this.sweep(),
+          this.upstreamTimeoutMs > 0 ? Math.min(1000, Math.max(10, this.upstreamTimeoutMs / 4)) : 1000,
+        );
+        this.sweeper.unref();
         resolve(port);
       });
     });
@@ -124,9 +123,16 @@ export class EdgeProxy {
     return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
-  private sweepWaiting(): void {
-    const deadline = performance.now() - this.upstreamTimeoutMs;
-    for (const exchange of this.upstreamConfig.waiting) exchange.expireIfStartedBefore(deadline);
+  private sweep(): void {
+    const now = performance.now();
+    if (this.upstreamTimeoutMs > 0) {
+      const deadline = now - this.upstreamTimeoutMs;
+      for (const exchange of this.upstreamConfig.waiting) exchange.expireIfStartedBefore(deadline);
+    }
+    if (this.fast !== undefined) {
+      const idleSince = now - this.fast.keepAliveTimeoutMs;
+      for (const connection of this.fast.connections) connection.closeIfIdleSince(idleSince);
+    }
   }
 
   /** Stop accepting, drop open connections and backend sockets. */
