@@ -15,8 +15,8 @@ import { Redis } from 'ioredis';
 const ROOT = resolve(import.meta.dirname, '..');
 const PG_URL = process.env.IDP_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.IDP_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const BASE_DB = 'idp_bench_staging';
-const PREFIX = 'bench-staging:';
+export const BASE_DB = 'idp_bench_staging';
+export const PREFIX = 'bench-staging:';
 const TARGET_BYTES = 200 * 1024 * 1024;
 const KEYS = 100_000;
 const RUNS = 5;
@@ -27,7 +27,7 @@ const percentile = (xs: number[], p: number) => {
 };
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function withPg<T>(db: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withPg<T>(db: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const u = new URL(PG_URL);
   u.pathname = `/${db}`;
   const c = new pg.Client({ connectionString: u.toString() });
@@ -39,7 +39,7 @@ async function withPg<T>(db: string, fn: (c: pg.Client) => Promise<T>): Promise<
   }
 }
 
-async function prepareStaging(redis: Redis): Promise<{ bytes: number; keys: number }> {
+export async function prepareStaging(redis: Redis): Promise<{ bytes: number; keys: number }> {
   const regenerate = process.env.IDP_BENCH_REGENERATE === '1';
   const exists = await withPg(
     'postgres',
