@@ -5,8 +5,9 @@
 // Processes as in production: the backend (a tiny node HTTP server), the idp proxy (this file
 // re-run as a child, so the proxy has its own event loop like the control plane's), nginx (the
 // Debian package, in front of the same backend with keep-alive upstream connections; see
-// proxy-peers.ts) and this process as the load generator. A fourth path, a raw TCP relay (two
-// sockets piped, no HTTP), shows the floor any extra user-space hop in node costs on this machine.
+// proxy-peers.ts) and this process as the load generator. A raw TCP relay (two sockets piped, no
+// HTTP) shows the floor any extra user-space hop in node costs on this machine, and the idp proxy
+// with its fast path off ('idp-node': node's HTTP server and client per request) what it replaced.
 //
 // The load is open-loop: request i is due at t0 + i/rate and its latency counts from that due
 // time, so a stall shows up in the figures instead of quietly lowering the rate (no coordinated
@@ -39,7 +40,7 @@ const RELEASE = 'bench-api@v1';
 /** Child mode: run the edge proxy in front of the backend and print its port. */
 async function serveProxy(): Promise<void> {
   const { EdgeProxy } = await import('../providers/runtime-local/src/index.ts');
-  const proxy = new EdgeProxy({ port: 0 });
+  const proxy = new EdgeProxy({ port: 0, fastPath: process.env.IDP_BENCH_PROXY_FAST !== '0' });
   const port = await proxy.listen();
   proxy.setRoute('bench-api', 'bench', {
     stable: { release: RELEASE, targets: [{ host: '127.0.0.1', port: Number(process.env.IDP_BENCH_BACKEND_PORT) }] },
@@ -160,7 +161,7 @@ function report(rate: number, s: Record<string, Summary>): Record<string, number
   for (const [name, x] of Object.entries(s)) {
     const a = added(x);
     console.log(
-      `  ${name.padEnd(9)} p50 ${x.p50.toFixed(3)} ms  p99 ${x.p99.toFixed(3)} ms  max ${x.max.toFixed(1)} ms  ` +
+      `  ${name.padEnd(10)} p50 ${x.p50.toFixed(3)} ms  p99 ${x.p99.toFixed(3)} ms  max ${x.max.toFixed(1)} ms  ` +
         `${x.rps.toFixed(0)} req/s  CPU ${x.cpuUsPerRequest.toFixed(0)} µs/req` +
         (name === 'direct' ? ' (backend)' : `  added p50 ${a.p50.toFixed(3)} ms  p99 ${a.p99.toFixed(3)} ms`) +
         `  errors ${x.errors}${x.errors ? ` (${x.errorKinds})` : ''}`,
@@ -193,6 +194,8 @@ function report(rate: number, s: Record<string, Summary>): Record<string, number
     [`${r} idp CPU µs/req`]: Math.round(s.idp!.cpuUsPerRequest),
     [`${r} nginx CPU µs/req`]: Math.round(s.nginx!.cpuUsPerRequest),
     [`${r} relay CPU µs/req`]: Math.round(s.relay!.cpuUsPerRequest),
+    [`${r} idp node path added p99 ms`]: fixed(added(s['idp-node']!).p99),
+    [`${r} idp node path CPU µs/req`]: Math.round(s['idp-node']!.cpuUsPerRequest),
     [`${r} CPU idp/nginx (≤${TARGET_CPU_RATIO}×)`]: `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio <= TARGET_CPU_RATIO)}`,
     [`${r} errors (0)`]: `${errors} ${verdict(errors === 0)}`,
   };
@@ -211,6 +214,13 @@ export async function run(): Promise<Record<string, number | string>> {
       IDP_BENCH_PROXY_CHILD: '1',
     });
     peers.push(idp);
+    // The same proxy with its fast path off (node's HTTP server and client for every request), for comparison.
+    const idpNode = await startNodeChild(['--import', 'tsx', resolve(import.meta.dirname, 'proxy.bench.ts')], {
+      ...backendEnv,
+      IDP_BENCH_PROXY_CHILD: '1',
+      IDP_BENCH_PROXY_FAST: '0',
+    });
+    peers.push(idpNode);
     const nginx = await startNginx(backend.port, HOST, RELEASE);
     peers.push(nginx);
 
@@ -222,7 +232,7 @@ export async function run(): Promise<Record<string, number | string>> {
     );
     const figures: Record<string, number | string> = {};
     for (const rate of RATES) {
-      const summaries = await measure({ direct: backend, relay, idp, nginx }, rate);
+      const summaries = await measure({ direct: backend, relay, idp, 'idp-node': idpNode, nginx }, rate);
       Object.assign(figures, report(rate, summaries));
     }
     console.log(`load average after ${loadavg()} (other work on the machine inflates every path's p99)`);
