@@ -1,113 +1,147 @@
-// Catalog at Backstage's benchmark size: the 10,000 entities that
-// ../shared/bench/catalog-10k-generate.js writes (seed 42; the file Backstage's own backend was
-// measured on — see shared/reference/backstage-catalog-api.md). Figures: full ingest through the
-// API (register the file: read, validate, relations, search index, one transaction), then p50/p95
-// of by-query with a filter and of `catalog:impact` on the deepest node, through real HTTP.
+// Catalog at Backstage's benchmark size: the 10,000 entities that ../shared/bench/catalog-10k-generate.js
+// writes (seed 42), on SQLite and on PostgreSQL (when one answers at IDP_BENCH_PG_URL, default the
+// local server), idp (bench/catalog-idp.ts) and, in the same run, Backstage's own catalog backend
+// (bench/catalog-backstage.ts, when present; IDP_BENCH_CATALOG_PEER=0 leaves it out) on the same file
+// and store. Prints one table: each figure for both, the ratio, idp's target and pass/fail.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startServer } from '@idp/server';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { runIdp, type Figures } from './catalog-idp.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const GENERATOR = resolve(ROOT, '../shared/bench/catalog-10k-generate.js');
 const LOCAL_GENERATOR = join(ROOT, 'bench/catalog-10k-generate.js');
+const PEER = join(ROOT, 'bench/catalog-backstage.ts');
+const PG_ADMIN = process.env.IDP_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function pct(sorted: number[], p: number): number {
-  return Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(2));
-}
+type Store = 'sqlite' | 'postgres';
+type PeerRunner = (store: Store, o: { file: string; pgUrl?: string }) => Promise<Figures>;
 
-async function timeMany(n: number, f: () => Promise<void>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await f();
-    out.push(performance.now() - t);
-  }
-  return out.sort((a, b) => a - b);
-}
+/** idp's targets: the figure, how it compares, and the bound. */
+const TARGETS: Record<string, { max?: number; peerRatioMin?: number }> = {
+  'ingest ms': { max: 5000, peerRatioMin: 18 },
+  'by-query p50 ms': {},
+  'by-query p95 ms': { max: 10 },
+  'by-name p50 ms': { max: 1 },
+  'facets p50 ms': {},
+  'peak RSS MiB': { max: 250 },
+  're-ingest ms': {},
+  're-ingest query p99 ms': {},
+  're-ingest query max ms': { max: 50 },
+  'impact dependents': {},
+  'impact first page p50 ms': { max: 20 },
+  'impact first page p95 ms': {},
+  'impact first page (cold) ms': {},
+  'impact whole report p50 ms': {},
+};
 
-async function runOn(label: string, databaseUrl: string | undefined, file: string): Promise<Record<string, number>> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'idp-bench-catalog-'));
-  const server = await startServer({
-    port: 0,
-    dataDir,
-    databaseUrl,
-    adminToken: 'bench',
-    logLevel: 'warn',
-    log: () => {},
-    catalogTimer: false,
-    proxyPort: 0,
-  });
-  const h = { authorization: 'Bearer bench', 'content-type': 'application/json' };
+async function postgresAnswers(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
   try {
-    const t0 = performance.now();
-    const res = await fetch(`${server.url}/api/catalog/idp/locations`, {
-      method: 'POST',
-      headers: h,
-      body: JSON.stringify({ target: file, type: 'file' }),
-    });
-    const body = (await res.json()) as { added: number; errors: number };
-    const ingestMs = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`register failed: ${JSON.stringify(body)}`);
-
-    const q = `${server.url}/api/catalog/entities/by-query?filter=kind%3Dcomponent%2Cspec.type%3Dservice&limit=50`;
-    await fetch(q, { headers: h });
-    const byQuery = await timeMany(200, async () => {
-      const r = await fetch(q, { headers: h });
-      if (r.status !== 200) throw new Error(`by-query ${r.status}`);
-      await r.arrayBuffer();
-    });
-
-    // The deepest node: of 200 components, the one with the most transitive dependents.
-    let deepest = '';
-    let most = -1;
-    for (let i = 0; i < 8280; i += 41) {
-      const ref = `component:default/comp-${String(i).padStart(4, '0')}`;
-      const r = (await (await fetch(`${server.url}/api/catalog/idp/impact?ref=${ref}`, { headers: h })).json()) as {
-        dependents: unknown[];
-      };
-      if (r.dependents.length > most) [most, deepest] = [r.dependents.length, ref];
-    }
-    const impact = await timeMany(100, async () => {
-      const r = await fetch(`${server.url}/api/catalog/idp/impact?ref=${deepest}`, { headers: h });
-      if (r.status !== 200) throw new Error(`impact ${r.status}`);
-      await r.arrayBuffer();
-    });
-    const figures = {
-      'ingest ms': Math.round(ingestMs),
-      'entities added': body.added,
-      'ingest errors': body.errors,
-      'by-query p50 ms': pct(byQuery, 50),
-      'by-query p95 ms': pct(byQuery, 95),
-      'impact dependents': most,
-      'impact p50 ms': pct(impact, 50),
-      'impact p95 ms': pct(impact, 95),
-    };
-    console.log(`catalog on ${label} (10,000 entities; targets: ingest ≤ 5000 ms, p95 ≤ 20 ms):`, figures);
-    return figures;
+    await c.connect();
+    await c.query('select 1');
+    return true;
+  } catch {
+    return false;
   } finally {
-    await server.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await c.end().catch(() => {});
   }
 }
 
-export async function run(): Promise<Record<string, number | string>> {
+async function loadPeer(): Promise<PeerRunner | undefined> {
+  if (process.env.IDP_BENCH_CATALOG_PEER === '0' || !existsSync(PEER)) return undefined;
+  const mod = (await import(pathToFileURL(PEER).href)) as { runBackstage?: PeerRunner };
+  return mod.runBackstage;
+}
+
+function row(store: Store, figure: string, ours: number | string | undefined, theirs: number | string | undefined) {
+  const t = TARGETS[figure] ?? {};
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const a = num(ours);
+  const b = num(theirs);
+  const ratio = a !== undefined && b !== undefined && a > 0 ? b / a : undefined;
+  const checks: boolean[] = [];
+  const target: string[] = [];
+  if (t.max !== undefined) {
+    target.push(`≤ ${t.max}`);
+    checks.push(a !== undefined && a <= t.max);
+  }
+  if (t.peerRatioMin !== undefined && theirs !== undefined) {
+    target.push(`≥ ${t.peerRatioMin}× faster`);
+    // A peer that timed out is slower than the timeout: the ratio is at least that.
+    checks.push(ratio !== undefined ? ratio >= t.peerRatioMin : typeof theirs === 'string');
+  }
+  return {
+    store,
+    figure,
+    idp: ours ?? '-',
+    backstage: theirs ?? '-',
+    ratio: ratio === undefined ? '-' : `${ratio.toFixed(ratio >= 10 ? 0 : 1)}×`,
+    target: target.join(', ') || '-',
+    result: checks.length === 0 ? '-' : checks.every(Boolean) ? 'pass' : 'FAIL',
+  };
+}
+
+function printTable(rows: ReturnType<typeof row>[]): void {
+  const cols = ['store', 'figure', 'idp', 'backstage', 'ratio', 'target', 'result'] as const;
+  const cells = rows.map((r) => cols.map((c) => String(r[c])));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (v: readonly string[]) =>
+    v
+      .map((s, i) => s.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  console.log([line(cols.map((c) => (c === 'ratio' ? 'ratio (Backstage/idp)' : c))), ...cells.map(line)].join('\n'));
+}
+
+export async function run(): Promise<Figures> {
+  // The server the benchmark measures is the compiled one, as users run it (`npm run build`).
+  if (existsSync(join(ROOT, 'scripts/build.ts')))
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/build.ts'), '--if-stale'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   const work = mkdtempSync(join(tmpdir(), 'idp-bench-10k-'));
   const file = join(work, 'entities.yaml');
-  const generator = existsSync(GENERATOR) ? GENERATOR : LOCAL_GENERATOR;
-  execFileSync(process.execPath, [generator, file, '42'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [existsSync(GENERATOR) ? GENERATOR : LOCAL_GENERATOR, file, '42'], {
+    stdio: 'ignore',
+  });
   try {
-    const figures: Record<string, number | string> = {};
-    for (const [k, v] of Object.entries(await runOn('SQLite', undefined, file))) figures[`sqlite ${k}`] = v;
-    if (process.env.IDP_BENCH_PG_URL) {
-      for (const [k, v] of Object.entries(await runOn('PostgreSQL', process.env.IDP_BENCH_PG_URL, file)))
-        figures[`postgres ${k}`] = v;
+    const stores: Store[] = ['sqlite', ...((await postgresAnswers()) ? (['postgres'] as const) : [])];
+    const peer = await loadPeer();
+    const out: Figures = {};
+    const rows: ReturnType<typeof row>[] = [];
+    for (const store of stores) {
+      const pgUrl = store === 'postgres' ? PG_ADMIN : undefined;
+      const ours = await runIdp(file, pgUrl);
+      console.log(`idp catalog on ${store}:`, ours);
+      let theirs: Figures = {};
+      if (peer) {
+        try {
+          theirs = await peer(store, { file, ...(pgUrl ? { pgUrl } : {}) });
+        } catch (err) {
+          console.log(`Backstage on ${store} failed: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      for (const figure of Object.keys(TARGETS)) {
+        if (ours[figure] === undefined && theirs[figure] === undefined) continue;
+        const r = row(store, figure, ours[figure], theirs[figure]);
+        rows.push(r);
+        out[`${store} ${figure}`] = r.idp;
+        if (r.backstage !== '-') out[`${store} backstage ${figure}`] = r.backstage;
+        if (r.ratio !== '-') out[`${store} ratio ${figure}`] = r.ratio;
+        if (r.result !== '-') out[`${store} result ${figure}`] = r.result;
+      }
     }
-    return figures;
+    console.log('\ncatalog, 10,000 entities: idp vs Backstage’s catalog backend, same file, same store, same run');
+    printTable(rows);
+    return out;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

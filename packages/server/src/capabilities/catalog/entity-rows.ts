@@ -34,6 +34,7 @@ export async function dropRelationsOf(trx: Transaction<Database>, uids: string[]
       .execute();
     for (const r of rows) affected.add(r.source_ref);
     await trx.deleteFrom('catalog_relations').where('originating_uid', 'in', part).execute();
+    await yieldToLoop();
   }
   return affected;
 }
@@ -42,6 +43,7 @@ export async function deleteEntities(trx: Transaction<Database>, uids: string[])
   for (const part of chunk(uids, IN_CHUNK)) {
     await trx.deleteFrom('catalog_search').where('entity_uid', 'in', part).execute();
     await trx.deleteFrom('catalog_entities').where('uid', 'in', part).execute();
+    await yieldToLoop();
   }
 }
 
@@ -76,6 +78,7 @@ export async function stitch(
       for (const row of await trx.selectFrom('catalog_entities').selectAll().where('ref', 'in', missing).execute())
         peers.set(row.ref, row);
     }
+    await yieldToLoop();
   }
 
   const rows: EntityRow[] = [];
@@ -124,6 +127,7 @@ export async function stitch(
   for (const part of chunk(replaced, IN_CHUNK)) {
     await trx.deleteFrom('catalog_search').where('entity_uid', 'in', part).execute();
     await trx.deleteFrom('catalog_entities').where('uid', 'in', part).execute();
+    await yieldToLoop();
   }
   await insertBatches(trx, dialect, 'catalog_entities', rows);
   await insertBatches(trx, dialect, 'catalog_search', search);

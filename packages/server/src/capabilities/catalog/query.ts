@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../store/index.ts';
 import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
+import { readGeneration } from './generation.ts';
 import { projectFields } from './search.ts';
 import { chunk } from './util.ts';
 
@@ -50,6 +51,28 @@ export interface QueryPage {
 }
 
 export const DEFAULT_QUERY_LIMIT = 200;
+const COUNTS_KEPT = 256;
+/** Matches from which a page is found by walking the entities in order rather than building the set. */
+const WALK_FROM = 1000;
+
+/**
+ * For a query that matches many entities (every service component), conditions the database
+ * checks entity by entity while it walks them in page order, stopping after one page; building
+ * the whole matching set first costs milliseconds. Only for a conjunction of key = value(s) terms
+ * without full-text search; otherwise undefined.
+ */
+function walkConds(cursor: Cursor, matches: number): RawBuilder<boolean>[] | undefined {
+  if (matches < WALK_FROM || !cursor.filter || cursor.fullText?.term?.trim()) return undefined;
+  const terms = 'allOf' in cursor.filter ? cursor.filter.allOf : [cursor.filter];
+  const out: RawBuilder<boolean>[] = [];
+  for (const t of terms) {
+    if (!('key' in t) || !t.values?.length || t.prefix !== undefined) return undefined;
+    out.push(
+      sql<boolean>`exists (select 1 from catalog_search s where s.entity_uid = e.uid and s.key = ${t.key} and s.value in (${sql.join(t.values)}))`,
+    );
+  }
+  return out.length ? out : undefined;
+}
 
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c), 'utf8').toString('base64');
@@ -67,7 +90,33 @@ export function decodeCursor(text: string): Cursor {
 
 /** Read queries on the catalog tables; every list is filtered, ordered and paged in SQL. */
 export class CatalogQueries {
+  /** totalItems by query, for the catalog generation it was counted at (see count()). */
+  private readonly counts = new Map<string, { generation: number; n: number }>();
+
   constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * How many entities a query matches. Counting a large match (every service component) costs
+   * more than reading its page, and the answer changes only when the catalog does: it is kept per
+   * catalog generation, read before counting so a write that commits in between is never hidden.
+   */
+  private async count(cursor: Cursor, whereSql: RawBuilder<unknown>): Promise<number> {
+    const term = cursor.fullText?.term?.trim();
+    const key = JSON.stringify([cursor.filter ?? null, term ? cursor.fullText : null]);
+    const generation = await readGeneration(this.db);
+    const kept = this.counts.get(key);
+    if (kept?.generation === generation) return kept.n;
+    const row =
+      cursor.filter && !term
+        ? await sql<{
+            n: number | string;
+          }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
+        : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
+    const n = Number(row.rows[0]?.n ?? 0);
+    if (this.counts.size >= COUNTS_KEPT) this.counts.delete(this.counts.keys().next().value!);
+    this.counts.set(key, { generation, n });
+    return n;
+  }
 
   private where(state: QueryState): RawBuilder<boolean>[] {
     const conds: RawBuilder<boolean>[] = [];
@@ -108,20 +157,7 @@ export class CatalogQueries {
     const conds = this.where(cursor);
     const whereSql = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``;
     let totalItems = cursor.totalItems;
-    if (totalItems === undefined) {
-      if (cursor.skipTotal) totalItems = 0;
-      else {
-        const row =
-          cursor.filter && !cursor.fullText?.term?.trim()
-            ? await sql<{
-                n: number | string;
-              }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
-            : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(
-                this.db,
-              );
-        totalItems = Number(row.rows[0]?.n ?? 0);
-      }
-    }
+    if (totalItems === undefined) totalItems = cursor.skipTotal ? 0 : await this.count(cursor, whereSql);
     if (limit === 0) return { items: [], totalItems };
 
     const desc = cursor.orderField?.order === 'desc';
@@ -165,7 +201,7 @@ export class CatalogQueries {
       : (
           await sql<{ id: string; sv: string | null }>`
       select ${idColumn} as id, ${cursor.byRef ? sql`e.ref` : sql`null`} as sv from catalog_entities e
-      where ${sql.join([...conds, ...(ks ? [sql<boolean>`${idColumn} ${backwards ? sql`<` : sql`>`} ${ks.id}`] : [])].concat(conds.length || ks ? [] : [sql<boolean>`1 = 1`]), sql` and `)}
+      where ${sql.join([...(walkConds(cursor, totalItems) ?? conds), ...(ks ? [sql<boolean>`${idColumn} ${backwards ? sql`<` : sql`>`} ${ks.id}`] : [])].concat(conds.length || ks ? [] : [sql<boolean>`1 = 1`]), sql` and `)}
       order by ${idColumn} ${backwards ? sql`desc` : sql`asc`}
       limit ${limit + 1} offset ${ks ? 0 : offset}
     `.execute(this.db)
