@@ -147,7 +147,7 @@ export class FastExchange implements UpstreamUser {
       const end = buffer.indexOf('\r\n\r\n', start, 'latin1');
       if (end < 0) {
         if (buffer.length - start > MAX_HEAD_BYTES) return this.badResponse('response head too large');
-        this.pendingHead = start === 0 ? buffer : buffer.subarray(start);
+        this.pendingHead = Buffer.from(start === 0 ? buffer : buffer.subarray(start)); // a copy: see onUpstreamData
         return;
       }
       const head = parseResponseHead(buffer.toString('latin1', start, end), this.method);
@@ -216,7 +216,8 @@ export class FastExchange implements UpstreamUser {
       }
     }
     const client = this.client.socket;
-    if (!client.write(body) && !ended) {
+    // A copy: the replica connection's read buffer is reused once this returns.
+    if (!client.write(Buffer.from(body)) && !ended) {
       const upstream = this.upstream!;
       upstream.socket.pause();
       client.once('drain', () => upstream.socket.resume());

@@ -5,28 +5,38 @@ import type { ProxyTarget } from './proxy-types.ts';
 
 /** What an upstream connection reports to the exchange that uses it. */
 export interface UpstreamUser {
+  /** `chunk` is only valid during the call (the read buffer is reused): copy what is kept. */
   onUpstreamData(chunk: Buffer): void;
   onUpstreamClosed(connection: UpstreamConnection, code: string | undefined): void;
 }
 
 const MAX_IDLE_PER_TARGET = 1024;
 
+/**
+ * Every replica connection reads into this one buffer (node's `onread`): no buffer is allocated
+ * and no stream event emitted per read; the exchange copies what it keeps before returning.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export class UpstreamConnection {
   user: UpstreamUser | undefined;
   /** It served a request before (a failure on it may be the backend closing an idle connection). */
   reused = false;
   private errorCode: string | undefined;
+  readonly socket: Socket;
 
   constructor(
     private readonly pool: UpstreamPool,
     readonly key: string,
-    readonly socket: Socket,
+    target: ProxyTarget,
   ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      if (this.user !== undefined) this.user.onUpstreamData(chunk);
-      else socket.destroy(); // an idle connection has nothing to say
+    const socket = connect({
+      host: target.host,
+      port: target.port,
+      onread: { buffer: READ_BUFFER, callback: (bytes: number) => this.read(bytes) },
     });
+    this.socket = socket;
+    socket.setNoDelay(true);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.errorCode = err.code ?? err.message;
     });
@@ -36,6 +46,12 @@ export class UpstreamConnection {
       this.user = undefined;
       user?.onUpstreamClosed(this, this.errorCode);
     });
+  }
+
+  private read(bytes: number): boolean {
+    if (this.user !== undefined) this.user.onUpstreamData(READ_BUFFER.subarray(0, bytes));
+    else this.socket.destroy(); // an idle connection has nothing to say
+    return true;
   }
 }
 
@@ -53,7 +69,7 @@ export class UpstreamPool {
         if (!connection.socket.destroyed) return connection;
       }
     }
-    const connection = new UpstreamConnection(this, key, connect(target.port, target.host));
+    const connection = new UpstreamConnection(this, key, target);
     this.open.add(connection);
     return connection;
   }
