@@ -8,7 +8,7 @@
 // and `kubectl version --client` when kubectl is installed. IDP_BENCH_RUNS sets the runs (10).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { BUILD_INFO, buildState, fileStamp } from '../packages/cli/bin/build-state.js';
@@ -159,6 +159,11 @@ export async function run(): Promise<Record<string, number | string>> {
       `build: ${state.state}; freshness check: ${check.inputs} inputs in ${check.p50.toFixed(1)} ms\n`,
     );
     out['build at start'] = state.state;
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ');
+    out.machine = `${availableParallelism()} cores; load average at start ${load()}`;
     out['freshness check p50'] = `${check.p50.toFixed(1)} ms (${check.inputs} files)`;
 
     // Context: node itself, and kubectl's client when it is installed.
@@ -257,7 +262,8 @@ environments:
       `\n${'figure'.padEnd(34)} ${'build p50 / p95'.padEnd(18)} ${'source p50 / p95'.padEnd(18)} ${'ratio'.padEnd(14)} ${'target'.padEnd(10)} result\n`,
     );
     for (const r of table) rows(out, r);
-    process.stdout.write(`(context: node -e "" ${out['node -e "" p50 (floor)']}`);
+    out.machine += `, at end ${load()}`;
+    process.stdout.write(`(${out.machine}; context: node -e "" ${out['node -e "" p50 (floor)']}`);
     process.stdout.write(kubectl ? `, kubectl version --client ${out['kubectl version --client p50']})\n` : ')\n');
     return out;
   } finally {
