@@ -32,6 +32,7 @@ export class ClientConnection implements ClientSide {
   private readonly onClose = () => this.closed();
   /** performance.now() when the connection last finished an answer (or opened). */
   private idleSince = performance.now();
+  private ending = false;
 
   constructor(
     private readonly context: FastServerContext,
@@ -55,6 +56,7 @@ export class ClientConnection implements ClientSide {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.ending) return; // answered with connection: close; the rest of what it sends is dropped
     const exchange = this.exchange;
     if (exchange !== undefined && exchange.bodyLeft > 0) {
       const n = Math.min(exchange.bodyLeft, chunk.length);
@@ -78,6 +80,7 @@ export class ClientConnection implements ClientSide {
     this.exchange = undefined;
     this.idleSince = performance.now();
     if (!keepAlive) {
+      this.ending = true;
       this.socket.end();
       this.buffered = undefined;
       return;

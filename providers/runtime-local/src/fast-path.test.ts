@@ -162,6 +162,20 @@ describe('EdgeProxy fast path', () => {
     expect(chunked.text).toContain('x-idp-release: fast@v1');
   });
 
+  it('closes after answering an unrouted request whose body it did not read, forwarding none of it', async () => {
+    const before = seen.length;
+    const hidden = `GET /hidden HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+    const { text, closed } = await raw(port, [
+      // The body is longer than what is sent, so it is never complete, however the pieces arrive.
+      `POST / HTTP/1.1\r\nHost: nothing.ns.localhost\r\nContent-Length: ${hidden.length + 100}\r\n\r\n`,
+      hidden,
+    ]);
+    expect(closed).toBe(true);
+    expect(text).toMatch(/^HTTP\/1\.1 404 Not Found/);
+    expect(text).toContain('connection: close');
+    expect(seen.slice(before)).toEqual([]);
+  });
+
   it('answers PROXY_NO_ROUTE itself and keeps the connection', async () => {
     const { text } = await raw(
       port,
