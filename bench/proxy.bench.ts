@@ -194,8 +194,8 @@ function report(rate: number, s: Record<string, Summary>): Record<string, number
     [`${r} idp CPU µs/req`]: Math.round(s.idp!.cpuUsPerRequest),
     [`${r} nginx CPU µs/req`]: Math.round(s.nginx!.cpuUsPerRequest),
     [`${r} relay CPU µs/req`]: Math.round(s.relay!.cpuUsPerRequest),
-    [`${r} idp node path added p99 ms`]: fixed(added(s['idp-node']!).p99),
-    [`${r} idp node path CPU µs/req`]: Math.round(s['idp-node']!.cpuUsPerRequest),
+    [`${r} idp-node added p99 ms`]: fixed(added(s['idp-node']!).p99),
+    [`${r} idp-node CPU µs/req`]: Math.round(s['idp-node']!.cpuUsPerRequest),
     [`${r} CPU idp/nginx (≤${TARGET_CPU_RATIO}×)`]: `${cpuRatio.toFixed(2)}× ${verdict(cpuRatio <= TARGET_CPU_RATIO)}`,
     [`${r} errors (0)`]: `${errors} ${verdict(errors === 0)}`,
   };
