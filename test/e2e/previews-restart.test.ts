@@ -20,7 +20,8 @@ import { deliver, examplePayload } from '../support/webhooks.ts';
 // status ends in success. Killed while the preview is being torn down (its replica ignores SIGTERM,
 // so stopping it takes the grace period), the restart finishes the teardown: no database, role,
 // Redis key or process is left. Killed while the environment is being made (the environment steps'
-// own crash point), the restart finishes making it and deploys the commit.
+// own crash point), the restart finishes making it and deploys the commit. Stopped gracefully
+// mid-rollout, the stop is not reported or recorded as the preview failing; the restart finishes it.
 
 const ok = await storesAvailable();
 const SECRET = 'e2e-previews-restart-Secret-2Wd6';
@@ -97,6 +98,7 @@ describe.skipIf(!ok)(
     let repoName = '';
     let envName = '';
     let env8 = '';
+    let env9 = '';
 
     const payload = (action: string, sha: string, number = 7) => {
       const p = examplePayload('pull_request', action);
@@ -171,6 +173,7 @@ describe.skipIf(!ok)(
       fx = envFixture();
       envName = fx.envName('pr-7-rst');
       env8 = fx.envName('pr-8-rst');
+      env9 = fx.envName('pr-9-rst');
       repoName = `Codertocat/${envName.slice('pr-7-'.length)}`;
       repo = serviceRepo({ files: { 'api/.idp/deploy.yaml': DEPLOY_YAML, 'api/server.js': SERVER_JS } });
       repo.commit('main');
@@ -364,6 +367,54 @@ describe.skipIf(!ok)(
       await server.services.environments.idle();
       expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
       await waitUntil('no replica left', () => releaseProcesses(dataDir).length === 0, { timeout: 30_000 });
+    }, 300_000);
+
+    it('stopped gracefully mid-rollout: no failure is reported or recorded, and the restart finishes the preview', async () => {
+      repo.write('api/server.js', `${SERVER_JS}// pull request 9\n`);
+      const sha = repo.commit('pull request 9');
+      execFileSync('git', ['update-ref', 'refs/pull/9/head', sha], { cwd: repo.dir });
+      const opened = await deliver(server!, { body: payload('opened', sha, 9), secret: SECRET });
+      expect(opened.status, opened.text).toBe(202);
+      await waitUntil(
+        'the rollout to be in flight',
+        () => {
+          const [d] = deployments(env9);
+          if (d && ['healthy', 'failed', 'rolled_back', 'aborted'].includes(d.status))
+            throw new GiveUp(`the rollout ended: ${d.status}`);
+          return d && (JSON.parse(d.processes ?? '[]') as Proc[]).length === 1;
+        },
+        { timeout: 120_000 },
+      );
+      await server!.stop();
+      server = null;
+      // Stopping is not the preview failing: nothing says so, the delivery is left to be redone.
+      expect(preview(9)).toMatchObject({ status: 'deploying', head_sha: sha });
+      expect(delivery(opened.id)).toMatchObject({ status: 'processing', attempts: 1 });
+      expect(github.statuses().filter((s) => s.sha === sha && s.state !== 'pending')).toEqual([]);
+
+      // A new proxy port: the stopped server's edge proxy closes only once its rollout, waiting
+      // for a replica that does not listen, gives up (the deployments stop after their rollouts).
+      proxyPort = await freePort();
+      server = await startTestServer({ configPath: fx.configPath, dataDir, proxyPort });
+      const redis = new Redis(REDIS_URL);
+      await redis.set(`redis-${env9}:listen`, 'go').finally(() => redis.disconnect());
+      const d = await finished(opened.id);
+      expect(d, d.outcome ?? '').toMatchObject({ status: 'done', attempts: 2 });
+      expect(preview(9)).toMatchObject({ status: 'ready', head_sha: sha });
+      await waitUntil(
+        'the success status on the commit',
+        () =>
+          github
+            .statuses()
+            .filter((s) => s.sha === sha)
+            .at(-1)?.state === 'success',
+        { timeout: 30_000 },
+      );
+      expect(github.statuses().filter((s) => s.sha === sha && s.state === 'failure')).toEqual([]);
+      const closed = await deliver(server, { body: payload('closed', sha, 9), secret: SECRET });
+      expect(await finished(closed.id)).toMatchObject({ status: 'done' });
+      await server.services.environments.idle();
+      expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
     }, 300_000);
   },
 );

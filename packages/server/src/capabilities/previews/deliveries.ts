@@ -186,7 +186,10 @@ export class Deliveries {
     return (await this.get(id))?.attempts ?? 1;
   }
 
-  async finish(id: string, result: DeliveryResult): Promise<void> {
+  async finish(
+    id: string,
+    result: DeliveryResult & { status: Exclude<DeliveryResult['status'], 'interrupted'> },
+  ): Promise<void> {
     await this.store.db
       .updateTable('webhook_deliveries')
       .set({

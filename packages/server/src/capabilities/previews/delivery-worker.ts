@@ -127,8 +127,8 @@ export class DeliveryWorker {
         result = { status: 'failed' as const, outcome: `failed: ${(err as Error).message}` };
       }
       // Stopped mid-way: left as processing, so the next start hands it over again.
-      if (this.stopped && result.status === 'failed') return;
-      await this.deliveries.finish(d.id, result);
+      if (result.status === 'interrupted' || (this.stopped && result.status === 'failed')) return;
+      await this.deliveries.finish(d.id, { status: result.status, outcome: result.outcome });
     } catch (err) {
       this.log(`warning: webhook delivery ${d.id}: ${(err as Error).message}`);
     }

@@ -75,7 +75,9 @@ export function composePreviewLifecycle(deps: {
     lifecycle,
     runner,
     async stop() {
-      // Waits end first, so the reaper's run in flight ends at once.
+      // Waits end first, so the reaper's run in flight ends at once; what they cut short is not
+      // recorded as failed but redone at the next start.
+      lifecycle.stop();
       runner.stop();
       await reaper.stop();
     },

@@ -135,3 +135,35 @@ describe('readPullRequest', () => {
     expect(readPullRequest(q)).toMatchObject({ ok: false, reason: expect.stringMatching(/owner\/name/) });
   });
 });
+
+describe('PreviewLifecycle: a stop of the control plane mid-way', () => {
+  const t = tempSqliteStore('previews-service-stop');
+
+  it('is not recorded or reported as the preview failing: the delivery is left to be redone', async () => {
+    const changes: string[] = [];
+    const service: PreviewLifecycle = new PreviewLifecycle({
+      store: new PreviewStore(t.store.db),
+      config: () => config,
+      runner: {
+        ...untouchable,
+        // The server stops while the environment is being waited for: the wait ends with an error.
+        create: () => {
+          service.stop();
+          return Promise.reject(new Error('the wait for the environment was ended'));
+        },
+      },
+      membership: { isMember: () => Promise.resolve(false) },
+      onChange: (repo, number) => {
+        changes.push(`${repo}#${number}`);
+        return Promise.resolve();
+      },
+    });
+    const p = example('opened');
+    const r = await service.handle(delivery(p, 'stop-1'));
+    expect(r).toMatchObject({ status: 'interrupted', outcome: expect.stringMatching(/interrupted by a stop/) });
+    const row = await new PreviewStore(t.store.db).get('Codertocat/Hello-World', p.number as number);
+    expect(row).toMatchObject({ status: 'creating', note: null });
+    // Reported once, when it started creating; never as failed.
+    expect(changes).toHaveLength(1);
+  });
+});

@@ -40,9 +40,16 @@ function stateOf(row: PreviewRow | undefined): PreviewState | null {
 
 export class PreviewLifecycle implements DeliveryHandler {
   private readonly now: () => Date;
+  /** Set when the control plane stops: work cut short is not a failure of the preview. */
+  private stopping = false;
 
   constructor(private readonly deps: PreviewServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Called before the runner's waits are ended: what they cut short is left to be redone. */
+  stop(): void {
+    this.stopping = true;
   }
 
   async handle(d: WebhookDelivery): Promise<DeliveryResult> {
@@ -80,6 +87,8 @@ export class PreviewLifecycle implements DeliveryHandler {
         return { status: 'done', outcome: `${decision.reason}: superseded, ${err.message}` };
       }
       const message = errorText(err);
+      // The preview stays as recorded (creating, deploying, deleting) for the next start to finish.
+      if (this.stopping) return { status: 'interrupted', outcome: `interrupted by a stop: ${message}` };
       await this.deps.store.update(pr.repo, pr.number, { status: 'failed', note: message });
       await this.changed(pr.repo, pr.number);
       return { status: 'failed', outcome: `${decision.reason}: ${message}` };
@@ -115,6 +124,7 @@ export class PreviewLifecycle implements DeliveryHandler {
       try {
         await this.run({ kind: 'teardown', reason: c.note }, { preview: row, repository: found.repo }, row);
       } catch (err) {
+        if (this.stopping) return chosen;
         await this.deps.store.update(c.repo, c.number, { status: 'failed', note: `${c.note}; ${errorText(err)}` });
         await this.changed(c.repo, c.number);
       }

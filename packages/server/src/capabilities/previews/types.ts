@@ -28,7 +28,11 @@ export interface WebhookDelivery {
 export type DeliveryStatus = 'done' | 'ignored' | 'failed';
 
 export interface DeliveryResult {
-  status: DeliveryStatus;
+  /**
+   * `interrupted`: the control plane is stopping and cut the work short; nothing is recorded, the
+   * delivery stays in progress and is handed over again at the next start.
+   */
+  status: DeliveryStatus | 'interrupted';
   /** One line a user reads in `idp preview:get` (why ignored, what was done, what failed). */
   outcome: string;
 }
