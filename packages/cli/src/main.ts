@@ -17,8 +17,8 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   });
 
-  // bin/idp.js has registered tsx already; left alone, oclif would look for a tsconfig and
-  // register tsx (or ts-node) a second time whenever NODE_ENV is test or development.
+  // bin/idp.js runs the build or has registered tsx already; left alone, oclif would look for a
+  // tsconfig and register tsx (or ts-node) again whenever NODE_ENV is test or development.
   settings.enableAutoTranspile = false;
 
   try {
