@@ -67,6 +67,7 @@ export class FastExchange implements UpstreamUser {
   private left = 0;
   private chunks: ChunkedScanner | undefined;
   private reusable = false;
+  private keepAliveMs: number | undefined;
 
   constructor(
     private readonly context: FastContext,
@@ -162,6 +163,7 @@ export class FastExchange implements UpstreamUser {
       this.framing = head.framing;
       this.left = head.length;
       this.reusable = !head.close;
+      this.keepAliveMs = head.keepAliveMs;
       if (head.framing === 'chunked') this.chunks = new ChunkedScanner();
       const headers = forwardResponseHeaders(head.raw, this.backend.release);
       let text = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
@@ -297,7 +299,7 @@ export class FastExchange implements UpstreamUser {
     const upstream = this.upstream;
     this.upstream = undefined;
     if (upstream !== undefined) {
-      if (this.reusable && this.bodyLeft === 0) this.context.pool.release(upstream);
+      if (this.reusable && this.bodyLeft === 0) this.context.pool.release(upstream, this.keepAliveMs);
       else {
         upstream.user = undefined;
         upstream.socket.destroy();

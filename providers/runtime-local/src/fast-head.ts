@@ -125,7 +125,11 @@ export interface ResponseHead {
   transferEncoding: string | undefined;
   /** The backend will not take another request on this connection. */
   close: boolean;
+  /** How long the backend keeps the idle connection open (its Keep-Alive timeout), in ms. */
+  keepAliveMs: number | undefined;
 }
+
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d{1,9})/i;
 
 /** A backend's response head, or a string saying what is wrong with it. */
 export function parseResponseHead(head: string, method: string): ResponseHead | string {
@@ -138,10 +142,14 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
   let length = -1;
   let transferEncoding: string | undefined;
   let close = start[1] === '0';
+  let keepAliveMs: number | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+    if (name.length === 10 && name.toLowerCase() === 'keep-alive') {
+      const timeout = KEEP_ALIVE_TIMEOUT.exec(value);
+      if (timeout !== null) keepAliveMs = Number(timeout[1]) * 1000;
+    } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
       if (!DIGITS.test(value) || (length >= 0 && Number(value) !== length)) return 'invalid content-length';
       length = Number(value);
     } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
@@ -159,7 +167,16 @@ export function parseResponseHead(head: string, method: string): ResponseHead | 
     framing = /(^|,)\s*chunked\s*$/i.test(transferEncoding) ? 'chunked' : 'close';
   else framing = length >= 0 ? 'length' : 'close';
   if (framing === 'close') close = true;
-  return { status, reason: start[3] ?? '', raw, framing, length: length < 0 ? 0 : length, transferEncoding, close };
+  return {
+    status,
+    reason: start[3] ?? '',
+    raw,
+    framing,
+    length: length < 0 ? 0 : length,
+    transferEncoding,
+    close,
+    keepAliveMs,
+  };
 }
 
 const CR = 13;

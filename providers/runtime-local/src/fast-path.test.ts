@@ -201,6 +201,36 @@ describe('EdgeProxy fast path', () => {
     expect(after.proxyErrors - before.proxyErrors).toBe(2);
   });
 
+  it('does not reuse a replica connection the replica is about to close (its Keep-Alive timeout)', async () => {
+    // Node answers `Keep-Alive: timeout=1` with a 1 s keep-alive timeout: reusing such a connection
+    // a second later would race its close, so the proxy opens a new one.
+    let connections = 0;
+    const hasty = createServer((_req, res) => res.end('hasty'));
+    hasty.keepAliveTimeout = 1000;
+    hasty.on('connection', () => connections++);
+    await new Promise<void>((r) => hasty.listen(0, '127.0.0.1', r));
+    try {
+      proxy.setRoute('hasty', 'ns', {
+        stable: {
+          release: 'hasty@v1',
+          targets: [{ host: '127.0.0.1', port: (hasty.address() as { port: number }).port }],
+        },
+      });
+      const request = `GET / HTTP/1.1\r\nHost: hasty.ns.localhost\r\n\r\n`;
+      const { text } = await raw(
+        port,
+        [request, request],
+        (t) => count(t, 'HTTP/1.1 200 OK') === 2 && t.endsWith('hasty'),
+      );
+      expect(count(text, 'HTTP/1.1 200 OK')).toBe(2);
+      expect(connections).toBe(2);
+    } finally {
+      proxy.removeRoute('hasty', 'ns');
+      hasty.closeAllConnections();
+      hasty.close();
+    }
+  });
+
   it('closes a kept-alive connection that stays idle past the keep-alive timeout', async () => {
     const brief = new EdgeProxy({ port: 0, keepAliveTimeoutMs: 300 });
     const briefPort = await brief.listen();

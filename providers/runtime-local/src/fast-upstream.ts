@@ -22,6 +22,11 @@ export class UpstreamConnection {
   user: UpstreamUser | undefined;
   /** It served a request before (a failure on it may be the backend closing an idle connection). */
   reused = false;
+  /**
+   * performance.now() after which it is not reused: a second before the backend said it closes
+   * idle connections (as node's agent does), so a request is not sent just as it closes.
+   */
+  expiresAt = Infinity;
   private errorCode: string | undefined;
   readonly socket: Socket;
 
@@ -64,9 +69,12 @@ export class UpstreamPool {
     const key = `${target.host}:${target.port}`;
     if (!fresh) {
       const list = this.idle.get(key);
+      const now = list === undefined || list.length === 0 ? 0 : performance.now();
       while (list !== undefined && list.length > 0) {
         const connection = list.pop()!;
-        if (!connection.socket.destroyed) return connection;
+        if (connection.socket.destroyed) continue;
+        if (connection.expiresAt > now) return connection;
+        connection.socket.destroy();
       }
     }
     const connection = new UpstreamConnection(this, key, target);
@@ -75,9 +83,10 @@ export class UpstreamPool {
   }
 
   /** Back to the idle list after a complete exchange. */
-  release(connection: UpstreamConnection): void {
+  release(connection: UpstreamConnection, keepAliveMs: number | undefined): void {
     connection.user = undefined;
     connection.reused = true;
+    if (keepAliveMs !== undefined) connection.expiresAt = performance.now() + keepAliveMs - 1000;
     let list = this.idle.get(connection.key);
     if (list === undefined) {
       list = [];
