@@ -63,6 +63,9 @@ function row(store: Store, figure: string, ours: number | string | undefined, th
   const a = num(ours);
   const b = num(theirs);
   const ratio = a !== undefined && b !== undefined && a > 0 ? b / a : undefined;
+  // A peer that timed out took longer than its timeout: the ratio is at least that over ours.
+  const timedOut = typeof theirs === 'string' ? /^timeout (\d+) s/.exec(theirs) : null;
+  const atLeast = timedOut && a ? (Number(timedOut[1]) * 1000) / a : undefined;
   const checks: boolean[] = [];
   const target: string[] = [];
   if (t.max !== undefined) {
@@ -71,15 +74,19 @@ function row(store: Store, figure: string, ours: number | string | undefined, th
   }
   if (t.peerRatioMin !== undefined && theirs !== undefined) {
     target.push(`≥ ${t.peerRatioMin}× faster`);
-    // A peer that timed out is slower than the timeout: the ratio is at least that.
-    checks.push(ratio !== undefined ? ratio >= t.peerRatioMin : typeof theirs === 'string');
+    checks.push(ratio !== undefined ? ratio >= t.peerRatioMin : atLeast !== undefined && atLeast >= t.peerRatioMin);
   }
   return {
     store,
     figure,
     idp: ours ?? '-',
     backstage: theirs ?? '-',
-    ratio: ratio === undefined ? '-' : `${ratio.toFixed(ratio >= 10 ? 0 : 1)}×`,
+    ratio:
+      ratio !== undefined
+        ? `${ratio.toFixed(ratio >= 10 ? 0 : 1)}×`
+        : atLeast !== undefined
+          ? `> ${atLeast.toFixed(atLeast >= 10 ? 0 : 1)}×`
+          : '-',
     target: target.join(', ') || '-',
     result: checks.length === 0 ? '-' : checks.every(Boolean) ? 'pass' : 'FAIL',
   };

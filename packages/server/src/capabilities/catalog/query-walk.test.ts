@@ -6,7 +6,7 @@ import { openStore, type Store } from '../../store/index.ts';
 import { parseFilterParams } from './filters.ts';
 import { CatalogQueries } from './query.ts';
 import { readLocation } from './read.ts';
-import { CatalogStore } from './store.ts';
+import { CatalogStore, type LocationRow } from './store.ts';
 
 // 1,500 components, every third a website: queries that match more than a thousand entities find
 // their pages by walking the entities in order; the pages must be the same as the matching set's.
@@ -23,7 +23,7 @@ describe('catalog queries that match many entities', () => {
     store = await openStore({ dataDir: dir });
     const tables = new CatalogStore(store.db, store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
     writeFileSync(join(dir, 'many.yaml'), Array.from({ length: 1500 }, (_, i) => doc(i)).join('---\n'));
-    const row = {
+    const row: LocationRow = {
       id: 'many',
       type: 'file',
       target: join(dir, 'many.yaml'),
