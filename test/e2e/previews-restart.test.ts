@@ -60,27 +60,35 @@ interface Proc {
   pgid: number;
 }
 
-/** Every live process whose working directory is a release of payments-api under dataDir. */
+/**
+ * Every live process of a replica of payments-api under dataDir: its working directory or command
+ * line (the sandbox binds the release as /app, so inside it the directory reads /app) names a
+ * release there, or it is in the process group of one that does.
+ */
 function releaseProcesses(dataDir: string): Proc[] {
   const base = join(dataDir, 'releases', 'payments-api');
-  const out: Proc[] = [];
+  const all: (Proc & { ours: boolean })[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let cwd: string;
+    let cwd = '';
+    let cmdline: string;
     let stat: string;
     try {
-      cwd = readlinkSync(`/proc/${entry}/cwd`);
       stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
     } catch {
-      continue;
+      if (!cmdline!) continue; // gone, or not ours to read
     }
-    const rel = relative(base, cwd);
-    if (rel.startsWith('..') || rel === '' || rel.startsWith('/')) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = stat!.slice(stat!.lastIndexOf(')') + 2).split(' ');
     if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    out.push({ pid: Number(entry), pgid: Number(fields[2]) });
+    const rel = relative(base, cwd);
+    const ours =
+      (cwd !== '' && !rel.startsWith('..') && rel !== '' && !rel.startsWith('/')) || cmdline.includes(`${base}/`);
+    all.push({ pid: Number(entry), pgid: Number(fields[2]), ours });
   }
-  return out;
+  const pgids = new Set(all.filter((p) => p.ours).map((p) => p.pgid));
+  return all.filter((p) => pgids.has(p.pgid)).map(({ pid, pgid }) => ({ pid, pgid }));
 }
 
 const groups = (ps: Proc[]) => [...new Set(ps.map((p) => p.pgid))].sort((a, b) => a - b);
