@@ -243,7 +243,10 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
         ]),
       );
       ok(errors);
-      expect(errors.stdout.split('\n')[0]).toMatch(/^LOCATION\s+FILE:LINE\s+ENTITY\s+MESSAGE$/);
+      // Errors first, under their own heading (warnings, when there are any, come apart after them).
+      expect(errors.stdout.split('\n').slice(0, 2).join('\n')).toMatch(
+        /^Errors \(refused\):\nLOCATION\s+FILE:LINE\s+ENTITY\s+MESSAGE$/,
+      );
       expect(errors.stdout).toMatch(new RegExp(`^file:${dir}\\s+\\S*catalog-info\\.yaml(:\\d+)?\\s`, 'm'));
       expect(json(errorsJson).items).toEqual([
         expect.objectContaining({ location: `file:${dir}`, message: expect.any(String) }),

@@ -111,6 +111,9 @@ function route(method: string, path: string, body: string, authorized: boolean, 
       removed: 0,
       unchanged: 0,
       errors: 1,
+      warnings: [
+        { file: 'catalog-info.yaml', line: 4, entityRef: 'component:default/x', message: 'spec.lifecycle is missing' },
+      ],
       durationMs: 3,
     });
   }
@@ -526,6 +529,8 @@ describe.concurrent('idp (the real executable)', { timeout: 30_000 }, () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(requests[0]!.body)).toEqual({ target: join(process.cwd(), 'some/catalog'), dryRun: false });
     expect(result.stdout).toMatch(/^Added:\s+2$/m);
+    expect(result.stdout).toMatch(/^Warnings:\s+1$/m);
+    expect(result.stderr).toContain('warning: catalog-info.yaml:4 component:default/x: spec.lifecycle is missing');
     expect(result.stderr).toContain('run `idp catalog:errors --location loc_1` to see them');
   });
 });

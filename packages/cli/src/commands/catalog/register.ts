@@ -70,10 +70,11 @@ export default class CatalogRegister extends BaseCommand<typeof CatalogRegister>
         { label: 'Updated', value: (r) => r.updated },
         { label: 'Removed', value: (r) => r.removed },
         { label: 'Errors', value: (r) => r.errors },
-        { label: 'Warnings', value: (r) => r.warnings.length },
+        { label: 'Warnings', value: (r) => (r.warnings ?? []).length },
       ]),
     );
-    for (const w of result.warnings)
+    // A server from before warnings answers without them.
+    for (const w of result.warnings ?? [])
       this.info(
         `warning: ${w.file ?? ''}${w.line ? `:${w.line}` : ''}${w.entityRef ? ` ${w.entityRef}` : ''}: ${w.message}`,
       );
