@@ -381,7 +381,12 @@ describe.skipIf(!ok)(
       repo.write('api/server.js', `${SERVER_JS}// pull request 9\n`);
       const sha = repo.commit('pull request 9');
       execFileSync('git', ['update-ref', 'refs/pull/9/head', sha], { cwd: repo.dir });
-      const opened = await deliver(server!, { body: payload('opened', sha, 9), secret: SECRET });
+      // `idp server` as a user runs it, stopped with SIGTERM (a graceful stop).
+      await server!.services.environments.idle();
+      await server!.stop();
+      server = null;
+      const running = await startChild();
+      const opened = await deliver(running, { body: payload('opened', sha, 9), secret: SECRET });
       expect(opened.status, opened.text).toBe(202);
       await waitUntil(
         'the rollout to be in flight',
@@ -393,16 +398,14 @@ describe.skipIf(!ok)(
         },
         { timeout: 120_000 },
       );
-      await server!.stop();
-      server = null;
+      running.child.kill('SIGTERM');
+      await exited(running.child);
+      child = null;
       // Stopping is not the preview failing: nothing says so, the delivery is left to be redone.
       expect(preview(9)).toMatchObject({ status: 'deploying', head_sha: sha });
       expect(delivery(opened.id)).toMatchObject({ status: 'processing', attempts: 1 });
       expect(github.statuses().filter((s) => s.sha === sha && s.state !== 'pending')).toEqual([]);
 
-      // A new proxy port: the stopped server's edge proxy closes only once its rollout, waiting
-      // for a replica that does not listen, gives up (the deployments stop after their rollouts).
-      proxyPort = await freePort();
       server = await startTestServer({ configPath: fx.configPath, dataDir, proxyPort });
       const redis = new Redis(REDIS_URL);
       await redis.set(`redis-${env9}:listen`, 'go').finally(() => redis.disconnect());
@@ -423,6 +426,7 @@ describe.skipIf(!ok)(
       expect(await finished(closed.id)).toMatchObject({ status: 'done' });
       await server.services.environments.idle();
       expect(await fx.leftovers()).toEqual({ databases: [], roles: [], keys: [], users: [] });
+      await waitUntil('no replica left', () => releaseProcesses(dataDir).length === 0, { timeout: 30_000 });
     }, 300_000);
   },
 );

@@ -1,7 +1,7 @@
 // Carrying out one of core's rollout actions on the processes, the proxy and the slot's stable release.
 import type { DeploySpec, RolloutAction } from '@idp/core';
 import type { ReleaseProcesses } from '@idp/runtime-local';
-import type { RunnerParts } from './rollout-parts.ts';
+import { unlessStopped, type RunnerParts } from './rollout-parts.ts';
 import { startRelease } from './start-release.ts';
 import { releaseKey, type DeployRow } from './view.ts';
 
@@ -19,10 +19,11 @@ export interface ApplyContext {
  * type has its case: a new one in core is a compile error here until it is handled.
  */
 export async function applyAction(
-  { deps, stables }: RunnerParts,
+  parts: RunnerParts,
   action: RolloutAction,
   c: ApplyContext,
 ): Promise<ReleaseProcesses | null> {
+  const { deps, stables } = parts;
   const { row, slot, canaryKey, canary } = c;
   const stable = stables.get(slot);
   switch (action.type) {
@@ -95,7 +96,7 @@ export async function applyAction(
           .executeTakeFirst();
         if (rt && rt.version !== row.version) {
           const procs = await startRelease(deps, rt.service, rt.env, rt.namespace, rt.version);
-          await procs.waitReady(60_000).catch(() => {});
+          await unlessStopped(parts, procs.waitReady(60_000)).catch(() => {});
           const key = releaseKey(rt.namespace, rt.service, rt.version);
           stables.set(slot, { version: rt.version, key, procs });
           deps.proxy.setRoute(row.service, row.namespace, {

@@ -46,4 +46,25 @@ export interface RunnerParts {
   stables: Map<string, Stable>;
   /** True once the runner is stopping: rollouts end without a verdict. */
   stopped: () => boolean;
+  /** Aborted when the runner stops: a wait (replicas getting ready) ends at once. */
+  stopping: AbortSignal;
+}
+
+/** `wait`'s outcome, or 'stopped' as soon as the runner stops (the wait is left to end by itself). */
+export function unlessStopped<T>(parts: RunnerParts, wait: Promise<T>): Promise<T | 'stopped'> {
+  if (parts.stopping.aborted) return Promise.resolve('stopped');
+  return new Promise<T | 'stopped'>((resolve, reject) => {
+    const onStop = () => resolve('stopped');
+    parts.stopping.addEventListener('abort', onStop, { once: true });
+    wait.then(
+      (v) => {
+        parts.stopping.removeEventListener('abort', onStop);
+        resolve(v);
+      },
+      (err: unknown) => {
+        parts.stopping.removeEventListener('abort', onStop);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

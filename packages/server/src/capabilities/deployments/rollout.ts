@@ -4,7 +4,7 @@ import { diffSnapshots, HealthChecker, type MetricsSnapshot, type ReleaseProcess
 import { applyAction } from './apply.ts';
 import { finishDeployment } from './finish.ts';
 import { failingReplicaTail } from './log-tail.ts';
-import type { RunnerParts } from './rollout-parts.ts';
+import { unlessStopped, type RunnerParts } from './rollout-parts.ts';
 import { startRelease } from './start-release.ts';
 import { releaseKey, type LiveFigures } from './view.ts';
 
@@ -36,9 +36,14 @@ export async function runRollout(parts: RunnerParts, id: string): Promise<void> 
     .execute();
   // Health checks start once the replicas listen; a process that keeps exiting is a crash
   // loop, which fails the rollout at once instead of waiting for health-check thresholds.
-  await canary.waitReady(60_000).catch((err: Error & { code?: string }) => {
+  const ready = await unlessStopped(parts, canary.waitReady(60_000)).catch((err: Error & { code?: string }) => {
     if (err.code === 'CRASH_LOOP') crashLoop = true;
   });
+  if (ready === 'stopped') {
+    // The control plane stops: the rollout is left as it is, to be resumed after the restart.
+    clearInterval(watch);
+    return;
+  }
   await deps.db
     .updateTable('deployments')
     .set({ processes: JSON.stringify(canary.recorded()) })

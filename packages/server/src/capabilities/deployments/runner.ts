@@ -23,10 +23,11 @@ export class RolloutRunner {
   private readonly stables = new Map<string, Stable>();
   private readonly runners = new Map<string, Promise<void>>();
   private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly parts: RunnerParts;
 
   constructor(private readonly deps: RolloutRunnerDeps) {
-    this.parts = { deps, stables: this.stables, stopped: () => this.stopped };
+    this.parts = { deps, stables: this.stables, stopped: () => this.stopped, stopping: this.stopping.signal };
   }
 
   /** Starts the rollout of a saved deployment; a runner that throws fails the deployment. */
@@ -69,6 +70,8 @@ export class RolloutRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Rollouts waiting for replicas to get ready stop waiting (they end without a verdict).
+    this.stopping.abort();
     await Promise.allSettled([...this.runners.values()]);
     await this.deps.supervisor.stopAll();
     await this.deps.proxy.close();
