@@ -1,6 +1,12 @@
+import type { Selectable, Transaction } from 'kysely';
+import type { Database } from '../../store/index.ts';
+import type { SecretsTable } from '../../store/schema.ts';
 import type { SecretsDeps } from './deps.ts';
 import { checkScope, parseSecretPath } from './paths.ts';
 import { checkValue, type SecretStore } from './store.ts';
+
+type SecretTrx = Transaction<Database>;
+type SecretRow = Selectable<SecretsTable>;
 
 /**
  * Secrets as the platform itself uses them, with no caller and so no policy decision: what a
@@ -42,48 +48,10 @@ export class PlatformSecrets {
    * nothing; secrets already at the target are left as they are, so a re-run converges.
    */
   async copyEnvironment(from: string, to: string, actor: string, requestId: string): Promise<number> {
-    checkScope(from, 'x');
-    checkScope(to, 'x');
-    const now = this.store.now();
-    return this.store.write(async (trx) => {
-      const rows = await trx
-        .selectFrom('secrets')
-        .selectAll()
-        .where('env', '=', from)
-        .where('deleted_at', 'is', null)
-        .orderBy('service')
-        .orderBy('key')
-        .execute();
-      const existing = new Set(
-        (await trx.selectFrom('secrets').select(['service', 'key']).where('env', '=', to).execute()).map(
-          (r) => `${r.service}/${r.key}`,
-        ),
-      );
-      let copied = 0;
-      const services = new Set<string>();
-      for (const row of rows) {
-        if (existing.has(`${row.service}/${row.key}`)) continue;
-        const v = await this.store.version(trx, row.id, row.current_version);
-        if (!v) continue;
-        const value = await this.store.open(actor, requestId, `${from}/${row.service}/${row.key}`, v, { copyTo: to });
-        const copy = await this.store.insertSecret(trx, to, row.service, row.key, actor, now);
-        await this.store.insertVersion(trx, copy.id, `${to}/${row.service}/${row.key}`, 1, value, actor, now);
-        services.add(row.service);
-        copied++;
-      }
-      for (const service of services) await this.store.bumpScope(trx, to, service, now);
-      await this.deps.audit.append(
-        {
-          actor,
-          action: 'secret:copy',
-          target: `secret:${to}/*/*`,
-          decision: 'allow',
-          requestId,
-          details: { from, to, copied },
-        },
-        trx,
-      );
-      return copied;
+    return this.fillEnvironment(from, to, actor, requestId, 'secret:copy', 'copied', async (trx, row) => {
+      const v = await this.store.version(trx, row.id, row.current_version);
+      if (!v) return null;
+      return this.store.open(actor, requestId, `${from}/${row.service}/${row.key}`, v, { copyTo: to });
     });
   }
 
@@ -101,14 +69,34 @@ export class PlatformSecrets {
     actor: string,
     requestId: string,
   ): Promise<number> {
+    checkValue(fallback);
+    return this.fillEnvironment(from, to, actor, requestId, 'secret:placeholders', 'placeholders', (_trx, row) => {
+      const name = `${row.service}/${row.key}`;
+      const own = Object.hasOwn(values, name) ? values[name] : Object.hasOwn(values, row.key) ? values[row.key] : '';
+      return Promise.resolve(own || fallback);
+    });
+  }
+
+  /**
+   * Every live secret name of `from` that `to` lacks, made at `to` with the value `valueOf` gives
+   * (null: left out); one transaction, its scopes bumped and one audit entry `action`.
+   */
+  private fillEnvironment(
+    from: string,
+    to: string,
+    actor: string,
+    requestId: string,
+    action: 'secret:copy' | 'secret:placeholders',
+    counted: 'copied' | 'placeholders',
+    valueOf: (trx: SecretTrx, row: SecretRow) => Promise<string | null>,
+  ): Promise<number> {
     checkScope(from, 'x');
     checkScope(to, 'x');
-    checkValue(fallback);
     const now = this.store.now();
     return this.store.write(async (trx) => {
       const rows = await trx
         .selectFrom('secrets')
-        .select(['service', 'key'])
+        .selectAll()
         .where('env', '=', from)
         .where('deleted_at', 'is', null)
         .orderBy('service')
@@ -122,12 +110,11 @@ export class PlatformSecrets {
       let made = 0;
       const services = new Set<string>();
       for (const row of rows) {
-        const name = `${row.service}/${row.key}`;
-        if (existing.has(name)) continue;
-        const own = Object.hasOwn(values, name) ? values[name] : Object.hasOwn(values, row.key) ? values[row.key] : '';
-        const value = own || fallback;
+        if (existing.has(`${row.service}/${row.key}`)) continue;
+        const value = await valueOf(trx, row);
+        if (value === null) continue;
         const copy = await this.store.insertSecret(trx, to, row.service, row.key, actor, now);
-        await this.store.insertVersion(trx, copy.id, `${to}/${name}`, 1, value, actor, now);
+        await this.store.insertVersion(trx, copy.id, `${to}/${row.service}/${row.key}`, 1, value, actor, now);
         services.add(row.service);
         made++;
       }
@@ -135,11 +122,11 @@ export class PlatformSecrets {
       await this.deps.audit.append(
         {
           actor,
-          action: 'secret:placeholders',
+          action,
           target: `secret:${to}/*/*`,
           decision: 'allow',
           requestId,
-          details: { from, to, placeholders: made },
+          details: { from, to, [counted]: made },
         },
         trx,
       );
