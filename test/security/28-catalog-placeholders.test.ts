@@ -19,7 +19,7 @@ const api = (name: string, definition: string) =>
 const component = (name: string, settings: string) =>
   `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:payments\n  settings:\n    ${settings}\n`;
 
-describe('security 26: catalog placeholders stay inside the location', () => {
+describe('security 28: catalog placeholders stay inside the location', () => {
   const work = mkdtempSync(join(tmpdir(), 'idp-sec26-'));
   const secretFile = join(work, 'server-secret.txt');
   let gitHttp: GitHttp;
