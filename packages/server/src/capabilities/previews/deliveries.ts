@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { isUniqueViolation, type Store } from '../../store/index.ts';
+import type { WebhookDeliveriesTable } from '../../store/schema.ts';
 import type { DeliveryResult, WebhookDelivery } from './types.ts';
 
 /**
@@ -202,19 +203,7 @@ export class Deliveries {
   }
 }
 
-function toStored(row: {
-  id: string;
-  event: string;
-  action: string | null;
-  repo: string | null;
-  number: number | null;
-  payload: string;
-  status: string;
-  outcome: string | null;
-  attempts: number;
-  received_at: string;
-  finished_at: string | null;
-}): StoredDelivery {
+function toStored(row: Selectable<WebhookDeliveriesTable>): StoredDelivery {
   let payload: Record<string, unknown> = {};
   try {
     payload = JSON.parse(row.payload) as Record<string, unknown>;
