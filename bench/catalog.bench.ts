@@ -2,7 +2,7 @@
 // writes (seed 42), on SQLite and on PostgreSQL (when one answers at IDP_BENCH_PG_URL, default the
 // local server), idp (bench/catalog-idp.ts) and, in the same run, Backstage's own catalog backend
 // (bench/catalog-backstage.ts, when present; IDP_BENCH_CATALOG_PEER=0 leaves it out) on the same file
-// and store. Prints one table: each figure for both, the ratio, idp's target and pass/fail.
+// and store (IDP_BENCH_CATALOG_STORES picks the stores). Prints one table: each figure for both, the ratio, idp's target and pass/fail.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,7 +117,11 @@ export async function run(): Promise<Figures> {
     stdio: 'ignore',
   });
   try {
-    const stores: Store[] = ['sqlite', ...((await postgresAnswers()) ? (['postgres'] as const) : [])];
+    // IDP_BENCH_CATALOG_STORES=sqlite (or postgres) measures one store only.
+    const only = (process.env.IDP_BENCH_CATALOG_STORES ?? 'sqlite,postgres').split(',');
+    const stores = (['sqlite', ...((await postgresAnswers()) ? (['postgres'] as const) : [])] as Store[]).filter((s) =>
+      only.includes(s),
+    );
     const peer = await loadPeer();
     const out: Figures = {};
     const rows: ReturnType<typeof row>[] = [];
