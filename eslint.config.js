@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'packages/cli/dist/**', 'examples/**', 'bench/catalog-10k-generate.js', 'packages/cli/bin/*.js'] },
+  { ignores: ['**/node_modules/**', 'packages/cli/dist/**', 'examples/**', 'bench/catalog-10k-generate.cjs', 'packages/cli/bin/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,8 +1,9 @@
-// Catalog at Backstage's benchmark size: the 10,000 entities that ../shared/bench/catalog-10k-generate.js
+// Catalog at Backstage's benchmark size: the 10,000 entities that bench/catalog-10k-generate.cjs
 // writes (seed 42), on SQLite and on PostgreSQL (when one answers at IDP_BENCH_PG_URL, default the
 // local server), idp (bench/catalog-idp.ts) and, in the same run, Backstage's own catalog backend
 // (bench/catalog-backstage.ts, when present; IDP_BENCH_CATALOG_PEER=0 leaves it out) on the same file
-// and store (IDP_BENCH_CATALOG_STORES picks the stores). Prints one table: each figure for both, the ratio, idp's target and pass/fail.
+// and store (IDP_BENCH_CATALOG_STORES picks the stores). Prints one table: each figure for both,
+// the ratio, idp's target and pass/fail.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,7 @@ import pg from 'pg';
 import { runIdp, type Figures } from './catalog-idp.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const GENERATOR = resolve(ROOT, '../shared/bench/catalog-10k-generate.js');
-const LOCAL_GENERATOR = join(ROOT, 'bench/catalog-10k-generate.js');
+const GENERATOR = join(ROOT, 'bench/catalog-10k-generate.cjs');
 const PEER = join(ROOT, 'bench/catalog-backstage.ts');
 const PG_ADMIN = process.env.IDP_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -113,7 +113,7 @@ export async function run(): Promise<Figures> {
     });
   const work = mkdtempSync(join(tmpdir(), 'idp-bench-10k-'));
   const file = join(work, 'entities.yaml');
-  execFileSync(process.execPath, [existsSync(GENERATOR) ? GENERATOR : LOCAL_GENERATOR, file, '42'], {
+  execFileSync(process.execPath, [GENERATOR, file, '42'], {
     stdio: 'ignore',
   });
   try {
