@@ -165,6 +165,46 @@ describe('idp catalog, oncall and team commands against the acme catalog', () =>
     ).toBe(all.totalItems);
   });
 
+  it('pages an impact report with --limit and --cursor, page by page to the whole report', async () => {
+    const whole = json(await idp('catalog:impact', 'users-api', '-o', 'json'));
+    const refs = whole.dependents.map((d: any) => d.ref);
+    expect(refs.length).toBeGreaterThanOrEqual(2);
+
+    const first = ok(await idp('catalog:impact', 'users-api', '--limit', '1'));
+    expect(first.stderr).toMatch(
+      new RegExp(`^1 of ${refs.length} dependents shown; next page: --limit 1 --cursor \\S+$`, 'm'),
+    );
+    expect(first.stdout).toContain(refs[0]!.replace(/^(\w+):default\//, '$1:'));
+
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page <= refs.length; page++) {
+      const r = json(
+        await idp('catalog:impact', 'users-api', '--limit', '1', ...(cursor ? ['--cursor', cursor] : []), '-o', 'json'),
+      );
+      expect(r.total).toBe(refs.length);
+      paged.push(...r.dependents.map((d: any) => d.ref));
+      cursor = r.nextCursor ?? null;
+      if (!cursor) break;
+    }
+    expect(paged).toEqual(refs);
+
+    const firstCursor = /--cursor (\S+)$/m.exec(first.stderr)![1]!;
+    const [foreign, garbage, cursorAlone] = await batch([
+      ['catalog:impact', 'payments-api', '--limit', '1', '--cursor', firstCursor],
+      ['catalog:impact', 'users-api', '--limit', '1', '--cursor', 'not-a-cursor'],
+      ['catalog:impact', 'users-api', '--cursor', 'abc'],
+    ]);
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toMatch(
+      /^Error \[VALIDATION_FAILED\]: the cursor belongs to the impact report of component:default\/users-api/m,
+    );
+    expect(garbage.code).not.toBe(0);
+    expect(garbage.stderr).toMatch(/^Error \[VALIDATION_FAILED\]: the cursor is not one an impact report gave/m);
+    expect(cursorAlone.code).not.toBe(0);
+    expect(cursorAlone.stderr).toMatch(/--limit/);
+  });
+
   it('reports unknown refs as not found (exit 4) with a hint, in text and JSON', async () => {
     const [missing, missingJson, noTeam, noLocation] = await batch([
       ['catalog:get', 'no-such-thing'],
