@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { runIdp, type Figures } from './catalog-idp.ts';
+import { addRow } from './table.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const GENERATOR = join(ROOT, 'bench/catalog-10k-generate.cjs');
@@ -145,6 +146,17 @@ export async function run(): Promise<Figures> {
         if (r.backstage !== '-') out[`${store} backstage ${figure}`] = r.backstage;
         if (r.ratio !== '-') out[`${store} ratio ${figure}`] = r.ratio;
         if (r.result !== '-') out[`${store} result ${figure}`] = r.result;
+        if (r.backstage !== '-' || r.result !== '-')
+          addRow({
+            bench: 'catalog',
+            figure: `${store}: ${figure}`,
+            idp: String(r.idp),
+            peer: r.backstage === '-' ? '-' : `Backstage on ${store}`,
+            peerValue: String(r.backstage),
+            ratio: r.ratio === '-' ? '-' : `${r.ratio} (Backstage ÷ idp)`,
+            target: r.target,
+            result: r.result === 'pass' ? 'met' : r.result === 'FAIL' ? 'MISSED' : '-',
+          });
       }
     }
     console.log('\ncatalog, 10,000 entities: idp vs Backstage’s catalog backend, same file, same store, same run');

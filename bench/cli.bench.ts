@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { BUILD_INFO, buildState, fileStamp } from '../packages/cli/bin/build-state.js';
 import { BASE_DB, PREFIX, prepareStaging, withPg } from './environments.bench.ts';
+import { addRow } from './table.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'packages/cli/bin/idp.js');
@@ -145,6 +146,16 @@ function rows(out: Record<string, number | string>, r: Row, floor: number): void
   // The load-independent view: the figure in starts of an empty `node` measured in the same run.
   out[`${r.figure} in node starts`] = `${(b / floor).toFixed(1)}x`;
   out[`${r.figure} target p50 <= ${ms(r.target)}`] = b <= r.target ? 'met' : 'MISSED';
+  addRow({
+    bench: 'cli',
+    figure: `${r.figure} p50`,
+    idp: ms(b),
+    peer: 'idp from source (tsx)',
+    peerValue: ms(s),
+    ratio: `${(s / b).toFixed(1)}× faster`,
+    target: `≤ ${ms(r.target)}`,
+    result: b <= r.target ? 'met' : 'MISSED',
+  });
 }
 
 export async function run(): Promise<Record<string, number | string>> {
@@ -265,6 +276,21 @@ environments:
       `\n${'figure'.padEnd(34)} ${'build p50 / p95'.padEnd(18)} ${'source p50 / p95'.padEnd(18)} ${'ratio'.padEnd(14)} ${'/ node -e'.padEnd(12)} ${'target'.padEnd(10)} result\n`,
     );
     for (const r of table) rows(out, r, percentile(floors.node ?? [], 50));
+    // What a user compares a CLI's start with: kubectl's client (a Go binary), when installed.
+    if (kubectl) {
+      const v = percentile(table[0]!.build, 50);
+      const k = percentile(floors.kubectl ?? [], 50);
+      addRow({
+        bench: 'cli',
+        figure: 'idp --version p50',
+        idp: ms(v),
+        peer: 'kubectl version --client',
+        peerValue: ms(k),
+        ratio: `${(v / k).toFixed(1)}× kubectl's`,
+        target: '-',
+        result: '-',
+      });
+    }
     out.machine += `, at end ${load()}`;
     process.stdout.write(`(${out.machine}; context: node -e "" ${out['node -e "" p50 (floor)']}`);
     process.stdout.write(kubectl ? `, kubectl version --client ${out['kubectl version --client p50']})\n` : ')\n');

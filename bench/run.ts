@@ -1,8 +1,10 @@
 // `npm run bench`: runs every bench/*.bench.ts (or those named on the command line) one after
-// another and prints each one's figures; a summary table comes last.
+// another and prints each one's figures; last, one table of every figure measured beside a peer
+// (bench/table.ts), then every figure.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { formatTable, tableRows } from './table.ts';
 
 const dir = import.meta.dirname;
 const only = process.argv.slice(2);
@@ -19,6 +21,7 @@ for (const file of files) {
   summary[name] = await mod.run();
 }
 process.stdout.write('\n== summary ==\n');
+if (tableRows().length) process.stdout.write(`${formatTable(tableRows())}\n\nEvery figure:\n`);
 for (const [name, figures] of Object.entries(summary)) {
   for (const [k, v] of Object.entries(figures)) process.stdout.write(`${name.padEnd(12)} ${k.padEnd(28)} ${v}\n`);
 }
