@@ -8,3 +8,4 @@ export { canonicalJson } from './canonical-json.ts';
 export * from './yaml/index.ts';
 export * from './observability/index.ts';
 export * from './previews/index.ts';
+export * from './metrics/index.ts';
