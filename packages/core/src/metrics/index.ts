@@ -1,2 +1,4 @@
 export * from './stats.ts';
 export * from './dora.ts';
+export * from './environments.ts';
+export * from './access.ts';
