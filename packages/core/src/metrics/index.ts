@@ -2,3 +2,4 @@ export * from './stats.ts';
 export * from './dora.ts';
 export * from './environments.ts';
 export * from './access.ts';
+export * from './cost.ts';
