@@ -3,3 +3,4 @@ export * from './dora.ts';
 export * from './environments.ts';
 export * from './access.ts';
 export * from './cost.ts';
+export * from './first-deploy.ts';
