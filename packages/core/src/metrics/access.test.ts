@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeAccess, type AccessFact } from './access.ts';
-import { DAY_MS } from './stats.ts';
-
-const T0 = Date.parse('2026-11-02T00:00:00Z');
-const H = 3_600_000;
-const at = (day: number, hour = 0) => T0 + day * DAY_MS + hour * H;
-const w14 = { from: T0, to: T0 + 14 * DAY_MS };
+import { at, TWO_WEEKS as w14 } from './test-time.ts';
 
 function req(p: Partial<AccessFact> & Pick<AccessFact, 'createdAt'>): AccessFact {
   return {
