@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../store/index.ts';
 import type { StoreContext } from './store-types.ts';
 
-const GENERATION_KEY = 'catalog_generation';
+export const GENERATION_KEY = 'catalog_generation';
 
 export async function readGeneration(db: Kysely<Database>): Promise<number> {
   const row = await db.selectFrom('idp_meta').select('value').where('key', '=', GENERATION_KEY).executeTakeFirst();

@@ -1,7 +1,8 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../../store/index.ts';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database, Dialect } from '../../store/index.ts';
 import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
 import { readGeneration } from './generation.ts';
+import { pageSql } from './query-page.ts';
 import { projectFields } from './search.ts';
 import { chunk } from './util.ts';
 
@@ -55,23 +56,10 @@ const COUNTS_KEPT = 256;
 /** Matches from which a page is found by walking the entities in order rather than building the set. */
 const WALK_FROM = 1000;
 
-/**
- * For a query that matches many entities (every service component), conditions the database
- * checks entity by entity while it walks them in page order, stopping after one page; building
- * the whole matching set first costs milliseconds. Only for a conjunction of key = value(s) terms
- * without full-text search; otherwise undefined.
- */
-function walkConds(cursor: Cursor, matches: number): RawBuilder<boolean>[] | undefined {
-  if (matches < WALK_FROM || !cursor.filter || cursor.fullText?.term?.trim()) return undefined;
-  const terms = 'allOf' in cursor.filter ? cursor.filter.allOf : [cursor.filter];
-  const out: RawBuilder<boolean>[] = [];
-  for (const t of terms) {
-    if (!('key' in t) || !t.values?.length || t.prefix !== undefined) return undefined;
-    out.push(
-      sql<boolean>`exists (select 1 from catalog_search s where s.entity_uid = e.uid and s.key = ${t.key} and s.value in (${sql.join(t.values)}))`,
-    );
-  }
-  return out.length ? out : undefined;
+/** What a count is kept under: the query's filter and full-text search. */
+function countKey(cursor: Cursor): string {
+  const term = cursor.fullText?.term?.trim();
+  return JSON.stringify([cursor.filter ?? null, term ? cursor.fullText : null]);
 }
 
 export function encodeCursor(c: Cursor): string {
@@ -93,19 +81,24 @@ export class CatalogQueries {
   /** totalItems by query, for the catalog generation it was counted at (see count()). */
   private readonly counts = new Map<string, { generation: number; n: number }>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly dialect: Dialect;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.dialect = db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+  }
 
   /**
    * How many entities a query matches. Counting a large match (every service component) costs
    * more than reading its page, and the answer changes only when the catalog does: it is kept per
    * catalog generation, read before counting so a write that commits in between is never hidden.
    */
-  private async count(cursor: Cursor, whereSql: RawBuilder<unknown>): Promise<number> {
+  private async count(cursor: Cursor, conds: RawBuilder<boolean>[], known?: number): Promise<number> {
     const term = cursor.fullText?.term?.trim();
-    const key = JSON.stringify([cursor.filter ?? null, term ? cursor.fullText : null]);
-    const generation = await readGeneration(this.db);
+    const key = countKey(cursor);
+    const generation = known ?? (await readGeneration(this.db));
     const kept = this.counts.get(key);
     if (kept?.generation === generation) return kept.n;
+    const whereSql = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``;
     const row =
       cursor.filter && !term
         ? await sql<{
@@ -113,6 +106,7 @@ export class CatalogQueries {
           }>`select count(*) as n from (${filterSetSql(cursor.filter)}) as matched`.execute(this.db)
         : await sql<{ n: number | string }>`select count(*) as n from catalog_entities e ${whereSql}`.execute(this.db);
     const n = Number(row.rows[0]?.n ?? 0);
+    this.counts.delete(key);
     if (this.counts.size >= COUNTS_KEPT) this.counts.delete(this.counts.keys().next().value!);
     this.counts.set(key, { generation, n });
     return n;
@@ -144,7 +138,9 @@ export class CatalogQueries {
 
   /**
    * Keyset paging over (sort value, uid) with nulls last, forwards or backwards. totalItems is
-   * counted on the first page only and then carried in the cursor.
+   * counted on the first page only and then carried in the cursor. A page is one statement
+   * (query-page.ts); the count is kept per catalog generation, which the page's statement reads
+   * too, so a page whose count is known costs one round trip.
    */
   async query(
     initial: QueryState | undefined,
@@ -155,57 +151,35 @@ export class CatalogQueries {
   ): Promise<QueryPage> {
     const cursor: Cursor = cursorText ? decodeCursor(cursorText) : { ...initial };
     const conds = this.where(cursor);
-    const whereSql = conds.length ? sql`where ${sql.join(conds, sql` and `)}` : sql``;
-    let totalItems = cursor.totalItems;
-    if (totalItems === undefined) totalItems = cursor.skipTotal ? 0 : await this.count(cursor, whereSql);
-    if (limit === 0) return { items: [], totalItems };
+    const term = cursor.fullText?.term?.trim();
+    const key = countKey(cursor);
+    let totalItems = cursor.totalItems ?? (cursor.skipTotal ? 0 : undefined);
+    // The count of an earlier generation is good enough to choose how to find the page.
+    if (totalItems === undefined && !this.counts.has(key)) totalItems = await this.count(cursor, conds);
+    if (limit === 0) return { items: [], totalItems: totalItems ?? (await this.count(cursor, conds)) };
+    const estimate = cursor.totalItems ?? this.counts.get(key)?.n ?? totalItems ?? 0;
 
-    const desc = cursor.orderField?.order === 'desc';
     const ks = cursor.keyset;
     const backwards = ks?.before === true;
-    // Going backwards reads the rows before the keyset in reverse order, then flips them.
-    const dir = desc !== backwards ? sql`desc` : sql`asc`;
-    const keysetConds: RawBuilder<boolean>[] = [];
-    if (ks) {
-      const after = desc !== backwards ? sql`<` : sql`>`;
-      if (ks.value === null) {
-        keysetConds.push(
-          backwards
-            ? sql<boolean>`(t.sv is not null or t.id ${after} ${ks.id})`
-            : sql<boolean>`(t.sv is null and t.id ${after} ${ks.id})`,
-        );
-      } else {
-        keysetConds.push(
-          backwards
-            ? sql<boolean>`(t.sv is not null and (t.sv ${after} ${ks.value} or (t.sv = ${ks.value} and t.id ${after} ${ks.id})))`
-            : sql<boolean>`(t.sv is null or t.sv ${after} ${ks.value} or (t.sv = ${ks.value} and t.id ${after} ${ks.id}))`,
-        );
-      }
+    const rows = (
+      await pageSql({
+        filter: cursor.filter,
+        orderField: cursor.orderField,
+        byRef: cursor.byRef,
+        conds,
+        keyset: ks,
+        limit,
+        offset,
+        walk: estimate >= WALK_FROM && !term,
+        withGeneration: totalItems === undefined,
+        dialect: this.dialect,
+      }).execute(this.db)
+    ).rows;
+    if (totalItems === undefined) {
+      const kept = this.counts.get(key);
+      const generation = rows[0] ? Number(rows[0].gen ?? 0) : undefined;
+      totalItems = kept && kept.generation === generation ? kept.n : await this.count(cursor, conds, generation);
     }
-    const nullsOrder = backwards ? sql`(t.sv is null) desc` : sql`(t.sv is null) asc`;
-    const idColumn = cursor.byRef ? sql`e.ref` : sql`e.uid`;
-    // Sort ids only, then fetch the page's JSON: sorting thousands of rows with their JSON is slow.
-    // Without a sort field the order is the uid (or ref) itself, which an index already holds, so
-    // the database walks it and stops after one page instead of sorting every match.
-    const rows = cursor.orderField
-      ? (
-          await sql<{ id: string; sv: string | null }>`
-      select t.id, t.sv from (
-        select ${idColumn} as id, ${this.sortValue(cursor)} as sv from catalog_entities e ${whereSql}
-      ) t
-      ${keysetConds.length ? sql`where ${keysetConds[0]!}` : sql``}
-      order by ${nullsOrder}, t.sv ${dir}, t.id ${dir}
-      limit ${limit + 1} offset ${ks ? 0 : offset}
-    `.execute(this.db)
-        ).rows
-      : (
-          await sql<{ id: string; sv: string | null }>`
-      select ${idColumn} as id, ${cursor.byRef ? sql`e.ref` : sql`null`} as sv from catalog_entities e
-      where ${sql.join([...(walkConds(cursor, totalItems) ?? conds), ...(ks ? [sql<boolean>`${idColumn} ${backwards ? sql`<` : sql`>`} ${ks.id}`] : [])].concat(conds.length || ks ? [] : [sql<boolean>`1 = 1`]), sql` and `)}
-      order by ${idColumn} ${backwards ? sql`desc` : sql`asc`}
-      limit ${limit + 1} offset ${ks ? 0 : offset}
-    `.execute(this.db)
-        ).rows;
 
     const hasMore = rows.length > limit;
     if (hasMore) rows.length = limit;
@@ -215,15 +189,8 @@ export class CatalogQueries {
     const firstId = ks?.firstId ?? (offset === 0 ? first?.id : undefined);
     const { keyset: _k, ...state } = cursor;
     const base: Cursor = { ...state, totalItems };
-    const json = await this.entitiesById(
-      rows.map((r) => r.id),
-      cursor.byRef ? 'ref' : 'uid',
-    );
     const page: QueryPage = {
-      items: rows
-        .map((r) => json.get(r.id)!)
-        .filter(Boolean)
-        .map((e) => (fields ? projectFields(JSON.parse(e), fields) : e)),
+      items: rows.map((r) => (fields ? projectFields(JSON.parse(r.entity), fields) : r.entity)),
       totalItems,
     };
     if (last && (backwards || hasMore))
@@ -232,19 +199,6 @@ export class CatalogQueries {
     if (first && (ks || offset > 0) && !atStart)
       page.prevCursor = encodeCursor({ ...base, keyset: { value: first.sv, id: first.id, before: true, firstId } });
     return page;
-  }
-
-  private async entitiesById(ids: string[], column: 'uid' | 'ref'): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const part of chunk(ids, 500)) {
-      const rows = await this.db
-        .selectFrom('catalog_entities')
-        .select([column, 'entity'])
-        .where(column, 'in', part)
-        .execute();
-      for (const r of rows) out.set((r as Record<string, string>)[column]!, r.entity);
-    }
-    return out;
   }
 
   /** GET /entities: ordered by entity ref unless `order` is given; plain offset and limit. */
