@@ -15,6 +15,8 @@ export interface Store {
   dialect: Dialect;
   /** Where the state lives, without credentials: for logs and /readyz. */
   location: string;
+  /** PostgreSQL only: the pool behind db, for hot reads prepared once per connection by name. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     // on the pool; unhandled, that event would crash the control plane. The pool replaces it.
     pool.on('error', (err) => process.stderr.write(`warning: state store connection lost: ${err.message}\n`));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    store = { db, dialect: 'postgres', location: redactUrl(opts.databaseUrl), close: () => db.destroy() };
+    store = { db, dialect: 'postgres', location: redactUrl(opts.databaseUrl), pool, close: () => db.destroy() };
   } else if (opts.databaseUrl) {
     throw new IdpError(
       'STORE_UNAVAILABLE',

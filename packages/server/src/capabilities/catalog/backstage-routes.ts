@@ -226,14 +226,11 @@ export const backstageCatalogRoutes: RoutesPlugin<{ catalog: CatalogService }> =
     },
   );
 
+  const notNamed = (p: { kind: string; namespace: string; name: string }) =>
+    new IdpError('NOT_FOUND', `No entity named '${p.name}' found, with kind '${p.kind}' in namespace '${p.namespace}'`);
   const byName = async (p: { kind: string; namespace: string; name: string }) => {
-    const ref = `${p.kind}:${p.namespace}/${p.name}`.toLowerCase();
-    const row = await catalog.queries.rowByRef(ref);
-    if (!row)
-      throw new IdpError(
-        'NOT_FOUND',
-        `No entity named '${p.name}' found, with kind '${p.kind}' in namespace '${p.namespace}'`,
-      );
+    const row = await catalog.queries.rowByRef(`${p.kind}:${p.namespace}/${p.name}`.toLowerCase());
+    if (!row) throw notNamed(p);
     return row;
   };
 
@@ -246,10 +243,12 @@ export const backstageCatalogRoutes: RoutesPlugin<{ catalog: CatalogService }> =
         tags,
       },
     },
-    async (req, reply) =>
-      reply
-        .type('application/json')
-        .send((await byName(req.params as { kind: string; namespace: string; name: string })).entity),
+    async (req, reply) => {
+      const p = req.params as { kind: string; namespace: string; name: string };
+      const entity = await catalog.queries.byRef(`${p.kind}:${p.namespace}/${p.name}`.toLowerCase());
+      if (entity === undefined) throw notNamed(p);
+      return reply.type('application/json').send(entity);
+    },
   );
 
   app.get(

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import type pg from 'pg';
 import type { Database, Dialect } from '../../store/index.ts';
 import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
 import { readGeneration } from './generation.ts';
@@ -83,7 +84,14 @@ export class CatalogQueries {
 
   private readonly dialect: Dialect;
 
-  constructor(private readonly db: Kysely<Database>) {
+  /**
+   * @param pool PostgreSQL: the pool behind db. The hottest read (one entity by ref) is prepared
+   * by name on each connection once, then only bound and executed: no parse and plan per request.
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly pool?: pg.Pool,
+  ) {
     this.dialect = db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
   }
 
@@ -251,6 +259,14 @@ export class CatalogQueries {
   }
 
   async byRef(ref: string): Promise<string | undefined> {
+    if (this.pool) {
+      const res = await this.pool.query<{ entity: string }>({
+        name: 'idp_catalog_entity_by_ref',
+        text: 'select entity from catalog_entities where ref = $1',
+        values: [ref],
+      });
+      return res.rows[0]?.entity;
+    }
     const row = await this.db.selectFrom('catalog_entities').select('entity').where('ref', '=', ref).executeTakeFirst();
     return row?.entity;
   }

@@ -4,15 +4,19 @@
 // reads already come from a pool.
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import type pg from 'pg';
 import type { Database, Store } from '../../store/index.ts';
 
 export interface ReadConnection {
   db: Kysely<Database>;
+  /** PostgreSQL: the pool behind db, for reads prepared by name (query.ts). */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
-export function openReadConnection(store: Pick<Store, 'db' | 'dialect' | 'location'>): ReadConnection {
-  if (store.dialect !== 'sqlite' || store.location === ':memory:') return { db: store.db, close: async () => {} };
+export function openReadConnection(store: Pick<Store, 'db' | 'dialect' | 'location' | 'pool'>): ReadConnection {
+  if (store.dialect !== 'sqlite' || store.location === ':memory:')
+    return { db: store.db, pool: store.pool, close: async () => {} };
   const sqlite = new SqliteDatabase(store.location, { fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
   // Reads only: a write through this connection would bypass the catalog's write lock.
