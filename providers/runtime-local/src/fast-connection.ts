@@ -4,8 +4,9 @@
 // used, to node's HTTP server and the proxy's node path, which answers everything else as before.
 import type { Socket } from 'node:net';
 import { errorResponse, FastExchange, type ClientSide, type FastContext } from './fast-exchange.ts';
+import { requestHeadBytes, scanRequest } from './fast-bytes.ts';
 import { MAX_HEAD_BYTES, parseRequestHead } from './fast-head.ts';
-import { forwardRequestHead } from './headers.ts';
+import { forwardRequestHead, type ForwardedRequestHead } from './headers.ts';
 import { chooseBackend, pickTarget, type RouteTable } from './route-table.ts';
 import { newIds, newSpanId, parseTraceparent } from './spans.ts';
 
@@ -18,6 +19,16 @@ export interface FastServerContext extends FastContext {
   /** Give the socket to node's HTTP server (the bytes already read are put back first). */
   handOff(socket: Socket): void;
   connections: Set<ClientConnection>;
+}
+
+/** What routing a request needs, from either parser. */
+interface FastRequest {
+  method: string;
+  url: string;
+  host: string | undefined;
+  contentLength: number;
+  close: boolean;
+  traceparent: string | undefined;
 }
 
 /** Pipelined bytes kept while a request is in flight before the client is paused. */
@@ -33,6 +44,8 @@ export class ClientConnection implements ClientSide {
   /** performance.now() when the connection last finished an answer (or opened). */
   private idleSince = performance.now();
   private ending = false;
+  /** X-Forwarded-For/-Proto/-Port lines for this client, made on its first request. */
+  private forwardedLines: string | undefined;
 
   constructor(
     private readonly context: FastServerContext,
@@ -94,33 +107,37 @@ export class ClientConnection implements ClientSide {
     const buffer = this.buffered!;
     const end = buffer.indexOf('\r\n\r\n', 0, 'latin1');
     if (end < 0 || end > MAX_HEAD_BYTES) return this.handOff();
-    const head = parseRequestHead(buffer.toString('latin1', 0, end));
-    if (head === undefined) return this.handOff();
+    // The usual head is read from its bytes; any other goes through the string parser, which
+    // hands what it does not take to node.
+    const bytes = scanRequest(buffer, end);
+    let request: FastRequest | undefined = bytes;
+    let forwarded: ForwardedRequestHead | undefined;
+    if (request === undefined) {
+      const head = parseRequestHead(buffer.toString('latin1', 0, end));
+      if (head === undefined) return this.handOff();
+      forwarded = forwardRequestHead(head.raw, this.remoteAddress, this.context.forwardedPort);
+      request = { ...head, host: forwarded.host, traceparent: forwarded.traceparent };
+    }
     const bodyStart = end + 4;
     this.buffered = undefined;
     let firstBody: Buffer | undefined;
     if (bodyStart < buffer.length) {
-      const bodyEnd = Math.min(buffer.length, bodyStart + head.contentLength);
+      const bodyEnd = Math.min(buffer.length, bodyStart + request.contentLength);
       if (bodyEnd > bodyStart) firstBody = buffer.subarray(bodyStart, bodyEnd);
       if (bodyEnd < buffer.length) this.buffered = buffer.subarray(bodyEnd);
     }
     const started = performance.now();
     const context = this.context;
-    const forwarded = forwardRequestHead(head.raw, this.remoteAddress, context.forwardedPort);
-    const route = context.routes.lookup(forwarded.host);
+    const { method, url, host } = request;
+    const unread = request.close || request.contentLength > (firstBody?.length ?? 0);
+    const route = context.routes.lookup(host);
     if (route === undefined) {
       context.countNoRoute();
-      return this.answerItself(
-        404,
-        'PROXY_NO_ROUTE',
-        `no service is routed for host ${forwarded.host}`,
-        undefined,
-        head.close || head.contentLength > (firstBody?.length ?? 0),
-      );
+      return this.answerItself(404, 'PROXY_NO_ROUTE', `no service is routed for host ${host}`, undefined, unread);
     }
     const backend = chooseBackend(route);
     const target = pickTarget(backend);
-    const parent = forwarded.traceparent === undefined ? undefined : parseTraceparent(forwarded.traceparent);
+    const parent = request.traceparent === undefined ? undefined : parseTraceparent(request.traceparent);
     const ids = parent === undefined ? newIds() : parent.traceId + newSpanId();
     if (target === undefined) {
       const message = `no healthy replica of ${route.service} in ${route.namespace}`;
@@ -129,8 +146,8 @@ export class ClientConnection implements ClientSide {
       route.spans.record(
         ids,
         parent?.parentSpanId,
-        head.method,
-        head.url,
+        method,
+        url,
         503,
         performance.timeOrigin + started,
         durationMs,
@@ -138,26 +155,31 @@ export class ClientConnection implements ClientSide {
         0,
         true,
       );
-      return this.answerItself(
-        503,
-        'PROXY_NO_HEALTHY_TARGET',
-        message,
-        backend.release,
-        head.close || head.contentLength > (firstBody?.length ?? 0),
-      );
+      return this.answerItself(503, 'PROXY_NO_HEALTHY_TARGET', message, backend.release, unread);
     }
-    const headers = forwarded.headers;
-    let text = `${head.method} ${head.url} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += `traceparent: 00-${ids.slice(0, 32)}-${ids.slice(32)}-01\r\n\r\n`;
+    const traceparent = `traceparent: 00-${ids.slice(0, 32)}-${ids.slice(32)}-01\r\n\r\n`;
+    let requestHead: string | Buffer;
+    if (bytes !== undefined) {
+      this.forwardedLines ??= `x-forwarded-for: ${this.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-port: ${context.forwardedPort}\r\n`;
+      requestHead = requestHeadBytes(
+        buffer,
+        bytes,
+        `${this.forwardedLines}x-forwarded-host: ${host}\r\n${traceparent}`,
+      );
+    } else {
+      const headers = forwarded!.headers;
+      let text = `${method} ${url} HTTP/1.1\r\n`;
+      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      requestHead = text + traceparent;
+    }
     const exchange = new FastExchange(
       context,
       this,
-      head.method,
-      head.url,
-      text,
-      head.contentLength,
-      head.close,
+      method,
+      url,
+      requestHead,
+      request.contentLength,
+      request.close,
       route,
       backend,
       target,

@@ -4,6 +4,7 @@
 // backend closed, 502/504 in the API's envelope, a cut answer when the backend dies mid-body,
 // 499 spans for clients that leave, per-release counts and a span for every request.
 import type { Socket } from 'node:net';
+import { responseBytes, scanResponse } from './fast-bytes.ts';
 import { errorBody } from './proxy-replies.ts';
 import { ChunkedScanner, MAX_HEAD_BYTES, parseResponseHead, type Framing } from './fast-head.ts';
 import type { UpstreamConnection, UpstreamPool, UpstreamUser } from './fast-upstream.ts';
@@ -74,8 +75,8 @@ export class FastExchange implements UpstreamUser {
     private readonly client: ClientSide,
     private readonly method: string,
     private readonly url: string,
-    /** Request line and headers for the replica, ready to write. */
-    private readonly requestHead: string,
+    /** Request line and headers for the replica, ready to write (a string is latin1). */
+    private readonly requestHead: string | Buffer,
     private readonly contentLength: number,
     private readonly clientClose: boolean,
     private readonly route: Route,
@@ -151,6 +152,7 @@ export class FastExchange implements UpstreamUser {
         this.pendingHead = Buffer.from(start === 0 ? buffer : buffer.subarray(start)); // a copy: see onUpstreamData
         return;
       }
+      if (this.takeByteHead(buffer, start, end)) return;
       const head = parseResponseHead(buffer.toString('latin1', start, end), this.method);
       if (typeof head === 'string') return this.badResponse(head);
       start = end + 4;
@@ -192,6 +194,36 @@ export class FastExchange implements UpstreamUser {
       client.uncork();
       return;
     }
+  }
+
+  /** A head read by scanResponse (framed by Content-Length): passed on as bytes. False: not one it reads. */
+  private takeByteHead(buffer: Buffer, start: number, end: number): boolean {
+    const head = scanResponse(buffer, start, end, this.method);
+    if (head === undefined) return false;
+    this.context.waiting.delete(this);
+    this.status = head.status;
+    this.framing = 'length';
+    this.left = head.length;
+    this.reusable = !head.close;
+    this.keepAliveMs = head.keepAliveMs;
+    this.headSent = true;
+    const tail = `x-idp-release: ${this.backend.release}\r\n${this.clientClose ? 'connection: close\r\n' : this.context.keepAliveLines}\r\n`;
+    const bodyStart = end + 4;
+    const inHand = buffer.length - bodyStart;
+    const client = this.client.socket;
+    if (inHand >= head.length && head.length <= SMALL_BODY) {
+      // The whole answer is in hand and small: one write of head and body together.
+      if (inHand > head.length) this.reusable = false; // bytes the replica should not have sent
+      client.write(responseBytes(buffer, head, tail, bodyStart, head.length));
+      this.left = 0;
+      this.complete();
+      return true;
+    }
+    client.cork();
+    client.write(responseBytes(buffer, head, tail, bodyStart, 0));
+    if (inHand > 0) this.relay(buffer.subarray(bodyStart));
+    client.uncork();
+    return true;
   }
 
   private relay(chunk: Buffer): void {
