@@ -35,7 +35,7 @@ function sameRequest(head: string): boolean {
     forwarded.host,
     forwarded.traceparent,
   ]);
-  const out = requestHeadBytes(buf, bytes, `${TAIL}x-forwarded-host: ${bytes.host}\r\n\r\n`).toString('latin1');
+  const out = requestHeadBytes(buf, bytes, `${TAIL}x-forwarded-host: ${bytes.host}\r\n`, '\r\n').toString('latin1');
   expect(out.endsWith('\r\n\r\n') && out.indexOf('\r\n\r\n') === out.length - 4, head).toBe(true);
   expect(out.slice(0, out.indexOf('\r\n')), head).toBe(`${parsed!.method} ${parsed!.url} HTTP/1.1`);
   expect(headerPairs(out), head).toEqual(forwarded.headers);

@@ -102,8 +102,17 @@ function keep(ranges: number[], start: number, end: number): void {
   else ranges.push(start, end);
 }
 
+/** Below this, bytes are copied in a loop: Buffer#copy allocates a view per call. */
+const SHORT_COPY = 512;
+
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  if (end - start > SHORT_COPY) return at + from.copy(to, at, start, end);
+  for (let i = start; i < end; i++) to[at++] = from[i]!;
+  return at;
+}
+
 function copyRanges(from: Buffer, ranges: number[], to: Buffer, at: number): number {
-  for (let i = 0; i < ranges.length; i += 2) at += from.copy(to, at, ranges[i]!, ranges[i + 1]!);
+  for (let i = 0; i < ranges.length; i += 2) at = copyBytes(from, ranges[i]!, ranges[i + 1]!, to, at);
   return at;
 }
 
@@ -228,10 +237,11 @@ export function scanRequest(buf: Buffer, end: number): ByteRequest | undefined {
   };
 }
 
-/** The head for the replica: the kept bytes of the client's head, then `tail` (ending with the blank line). */
-export function requestHeadBytes(buf: Buffer, request: ByteRequest, tail: string): Buffer {
-  const out = Buffer.allocUnsafe(rangesLength(request.ranges) + tail.length);
-  out.write(tail, copyRanges(buf, request.ranges, out, 0), 'latin1');
+/** The head for the replica: the kept bytes of the client's head, then `lines` and `last` (ending with the blank line). */
+export function requestHeadBytes(buf: Buffer, request: ByteRequest, lines: string, last: string): Buffer {
+  const out = Buffer.allocUnsafe(rangesLength(request.ranges) + lines.length + last.length);
+  const at = copyRanges(buf, request.ranges, out, 0);
+  out.write(last, at + out.write(lines, at, 'latin1'), 'latin1');
   return out;
 }
 
@@ -326,9 +336,9 @@ export function responseBytes(
   bodyLength: number,
 ): Buffer {
   const out = Buffer.allocUnsafe(HTTP11.length + rangesLength(response.ranges) + tail.length + bodyLength);
-  let at = HTTP11.copy(out, 0);
+  let at = copyBytes(HTTP11, 0, HTTP11.length, out, 0);
   at = copyRanges(buf, response.ranges, out, at);
   at += out.write(tail, at, 'latin1');
-  if (bodyLength > 0) buf.copy(out, at, bodyStart, bodyStart + bodyLength);
+  if (bodyLength > 0) copyBytes(buf, bodyStart, bodyStart + bodyLength, out, at);
   return out;
 }

@@ -44,8 +44,9 @@ export class ClientConnection implements ClientSide {
   /** performance.now() when the connection last finished an answer (or opened). */
   private idleSince = performance.now();
   private ending = false;
-  /** X-Forwarded-For/-Proto/-Port lines for this client, made on its first request. */
-  private forwardedLines: string | undefined;
+  /** The X-Forwarded-* lines for this client and the Host they were made for (made again when it changes). */
+  private forwardedLines = '';
+  private forwardedHost: string | undefined;
 
   constructor(
     private readonly context: FastServerContext,
@@ -63,9 +64,16 @@ export class ClientConnection implements ClientSide {
     this.socket.destroy();
   }
 
-  /** Called by the proxy's sweep: close the connection when it has waited for a request since before `deadline`. */
-  closeIfIdleSince(deadline: number): void {
-    if (this.exchange === undefined && this.buffered === undefined && this.idleSince < deadline) this.socket.destroy();
+  /**
+   * Called by the proxy's sweep: the request in flight gets a 504 when its replica has not begun
+   * answering since before `upstreamDeadline` (undefined: no such deadline), and the connection is
+   * closed when it has waited for a request since before `idleDeadline`.
+   */
+  sweep(upstreamDeadline: number | undefined, idleDeadline: number): void {
+    const exchange = this.exchange;
+    if (exchange !== undefined) {
+      if (upstreamDeadline !== undefined) exchange.expireIfStartedBefore(upstreamDeadline);
+    } else if (this.buffered === undefined && this.idleSince < idleDeadline) this.socket.destroy();
   }
 
   private receive(chunk: Buffer): void {
@@ -160,12 +168,11 @@ export class ClientConnection implements ClientSide {
     const traceparent = `traceparent: 00-${ids.slice(0, 32)}-${ids.slice(32)}-01\r\n\r\n`;
     let requestHead: string | Buffer;
     if (bytes !== undefined) {
-      this.forwardedLines ??= `x-forwarded-for: ${this.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-port: ${context.forwardedPort}\r\n`;
-      requestHead = requestHeadBytes(
-        buffer,
-        bytes,
-        `${this.forwardedLines}x-forwarded-host: ${host}\r\n${traceparent}`,
-      );
+      if (this.forwardedHost !== host) {
+        this.forwardedHost = host;
+        this.forwardedLines = `x-forwarded-for: ${this.remoteAddress}\r\nx-forwarded-proto: http\r\nx-forwarded-port: ${context.forwardedPort}\r\nx-forwarded-host: ${host}\r\n`;
+      }
+      requestHead = requestHeadBytes(buffer, bytes, this.forwardedLines, traceparent);
     } else {
       const headers = forwarded!.headers;
       let text = `${method} ${url} HTTP/1.1\r\n`;

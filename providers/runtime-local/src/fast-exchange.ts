@@ -21,9 +21,10 @@ export interface ClientSide {
 
 export interface FastContext {
   pool: UpstreamPool;
-  waiting: Set<{ expireIfStartedBefore(deadline: number): void }>;
   /** `connection: keep-alive` and its timeout, for answers on connections that stay open. */
   keepAliveLines: string;
+  /** The end of a response head on a connection that stays open: X-Idp-Release, keep-alive lines, blank line. */
+  keptAliveTail(release: string): string;
 }
 
 /** A complete answer the proxy makes itself (no route, no healthy replica, backend failure). */
@@ -94,7 +95,6 @@ export class FastExchange implements UpstreamUser {
     const upstream = this.context.pool.acquire(this.target, this.retried);
     upstream.user = this;
     this.upstream = upstream;
-    this.context.waiting.add(this);
     const socket = upstream.socket;
     if (firstBody === undefined) socket.write(this.requestHead, 'latin1');
     else {
@@ -117,6 +117,7 @@ export class FastExchange implements UpstreamUser {
     }
   }
 
+  /** Called by the proxy's sweep: a 504 when the replica has not begun its answer since before `deadline`. */
   expireIfStartedBefore(deadline: number): void {
     if (this.started >= deadline || this.headSent || this.done) return;
     const upstream = this.upstream;
@@ -160,7 +161,6 @@ export class FastExchange implements UpstreamUser {
         if (head.status === 101) return this.badResponse('unexpected 101');
         continue; // interim answers (103 …) are not passed on, as node's client does not
       }
-      this.context.waiting.delete(this);
       this.status = head.status;
       this.framing = head.framing;
       this.left = head.length;
@@ -200,14 +200,15 @@ export class FastExchange implements UpstreamUser {
   private takeByteHead(buffer: Buffer, start: number, end: number): boolean {
     const head = scanResponse(buffer, start, end, this.method);
     if (head === undefined) return false;
-    this.context.waiting.delete(this);
     this.status = head.status;
     this.framing = 'length';
     this.left = head.length;
     this.reusable = !head.close;
     this.keepAliveMs = head.keepAliveMs;
     this.headSent = true;
-    const tail = `x-idp-release: ${this.backend.release}\r\n${this.clientClose ? 'connection: close\r\n' : this.context.keepAliveLines}\r\n`;
+    const tail = this.clientClose
+      ? `x-idp-release: ${this.backend.release}\r\nconnection: close\r\n\r\n`
+      : this.context.keptAliveTail(this.backend.release);
     const bodyStart = end + 4;
     const inHand = buffer.length - bodyStart;
     const client = this.client.socket;
@@ -271,7 +272,6 @@ export class FastExchange implements UpstreamUser {
     // request has no body (nothing of it was consumed).
     if (!this.retried && connection.reused && this.contentLength === 0 && this.pendingHead === undefined) {
       this.retried = true;
-      this.context.waiting.delete(this);
       this.send(undefined);
       return;
     }
@@ -286,7 +286,6 @@ export class FastExchange implements UpstreamUser {
   clientGone(): void {
     if (this.done) return;
     this.done = true;
-    this.context.waiting.delete(this);
     this.dropUpstream();
     const durationMs = performance.now() - this.started;
     if (this.byProxy) this.backend.stats.record(this.status, durationMs, true);
@@ -306,7 +305,6 @@ export class FastExchange implements UpstreamUser {
   /** The proxy answers itself (the replica failed before its answer began). */
   private fail(status: number, code: string, message: string): void {
     this.done = true;
-    this.context.waiting.delete(this);
     this.status = status;
     this.byProxy = true;
     const close = this.clientClose || this.bodyLeft > 0;
@@ -327,7 +325,6 @@ export class FastExchange implements UpstreamUser {
 
   private complete(): void {
     this.done = true;
-    this.context.waiting.delete(this);
     const upstream = this.upstream;
     this.upstream = undefined;
     if (upstream !== undefined) {

@@ -63,10 +63,16 @@ export class UpstreamConnection {
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
   private readonly open = new Set<UpstreamConnection>();
+  /** `host:port` of each target object routes hand out (they are not changed in place). */
+  private readonly keys = new WeakMap<ProxyTarget, string>();
 
   /** An idle connection to the replica, or a new one (writes before it connects are queued). */
   acquire(target: ProxyTarget, fresh: boolean): UpstreamConnection {
-    const key = `${target.host}:${target.port}`;
+    let key = this.keys.get(target);
+    if (key === undefined) {
+      key = `${target.host}:${target.port}`;
+      this.keys.set(target, key);
+    }
     if (!fresh) {
       const list = this.idle.get(key);
       const now = list === undefined || list.length === 0 ? 0 : performance.now();

@@ -79,10 +79,20 @@ export class EdgeProxy {
     const nodeListeners = this.server.listeners('connection') as Array<(socket: Socket) => void>;
     this.server.removeAllListeners('connection');
     const keepAliveSeconds = Math.floor((this.options.keepAliveTimeoutMs ?? 65_000) / 1000);
+    const keepAliveLines = `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n`;
+    const tails = new Map<string, string>();
     const fast: FastServerContext = {
       pool: new UpstreamPool(),
-      waiting: this.upstreamConfig.waiting,
-      keepAliveLines: `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n`,
+      keepAliveLines,
+      keptAliveTail: (release) => {
+        let tail = tails.get(release);
+        if (tail === undefined) {
+          if (tails.size >= 1000) tails.clear();
+          tail = `x-idp-release: ${release}\r\n${keepAliveLines}\r\n`;
+          tails.set(release, tail);
+        }
+        return tail;
+      },
       routes: this.routes,
       forwardedPort: '',
       keepAliveTimeoutMs: this.options.keepAliveTimeoutMs ?? 65_000,
@@ -125,13 +135,13 @@ export class EdgeProxy {
 
   private sweep(): void {
     const now = performance.now();
-    if (this.upstreamTimeoutMs > 0) {
-      const deadline = now - this.upstreamTimeoutMs;
+    const deadline = this.upstreamTimeoutMs > 0 ? now - this.upstreamTimeoutMs : undefined;
+    if (deadline !== undefined) {
       for (const exchange of this.upstreamConfig.waiting) exchange.expireIfStartedBefore(deadline);
     }
     if (this.fast !== undefined) {
       const idleSince = now - this.fast.keepAliveTimeoutMs;
-      for (const connection of this.fast.connections) connection.closeIfIdleSince(idleSince);
+      for (const connection of this.fast.connections) connection.sweep(deadline, idleSince);
     }
   }
 
