@@ -97,9 +97,9 @@ export class ClientConnection implements ClientSide {
     exchange?.clientGone();
   }
 
-  finished(keepAlive: boolean): void {
+  finished(keepAlive: boolean, now: number): void {
     this.exchange = undefined;
-    this.idleSince = performance.now();
+    this.idleSince = now;
     if (!keepAlive) {
       this.ending = true;
       this.socket.end();
@@ -206,7 +206,7 @@ export class ClientConnection implements ClientSide {
     close: boolean,
   ): void {
     this.socket.write(errorResponse(status, code, message, release, close), 'latin1');
-    this.finished(!close);
+    this.finished(!close, performance.now());
   }
 
   /** Node's HTTP server takes the connection from here, starting with the bytes not yet used. */

@@ -15,8 +15,8 @@ import type { Backend, Route } from './route-table.ts';
 /** The client connection an exchange answers on. */
 export interface ClientSide {
   readonly socket: Socket;
-  /** `keepAlive` false: close the connection once the answer is written. */
-  finished(keepAlive: boolean): void;
+  /** `keepAlive` false: close the connection once the answer is written. `now`: performance.now(). */
+  finished(keepAlive: boolean, now: number): void;
 }
 
 export interface FastContext {
@@ -92,7 +92,7 @@ export class FastExchange implements UpstreamUser {
 
   /** Send the head (and the body bytes that came with it) to a replica. */
   send(firstBody: Buffer | undefined): void {
-    const upstream = this.context.pool.acquire(this.target, this.retried);
+    const upstream = this.context.pool.acquire(this.target, this.retried, this.started);
     upstream.user = this;
     this.upstream = upstream;
     const socket = upstream.socket;
@@ -309,8 +309,9 @@ export class FastExchange implements UpstreamUser {
     this.byProxy = true;
     const close = this.clientClose || this.bodyLeft > 0;
     this.client.socket.write(errorResponse(status, code, message, this.backend.release, close), 'latin1');
-    this.record();
-    this.client.finished(!close);
+    const now = performance.now();
+    this.record(now);
+    this.client.finished(!close, now);
   }
 
   /** The replica died in the middle of its answer: the client gets a cut response. */
@@ -319,23 +320,24 @@ export class FastExchange implements UpstreamUser {
     this.dropUpstream();
     this.status = 502;
     this.byProxy = true;
-    this.record();
+    this.record(performance.now());
     this.client.socket.destroy();
   }
 
   private complete(): void {
     this.done = true;
+    const now = performance.now();
     const upstream = this.upstream;
     this.upstream = undefined;
     if (upstream !== undefined) {
-      if (this.reusable && this.bodyLeft === 0) this.context.pool.release(upstream, this.keepAliveMs);
+      if (this.reusable && this.bodyLeft === 0) this.context.pool.release(upstream, this.keepAliveMs, now);
       else {
         upstream.user = undefined;
         upstream.socket.destroy();
       }
     }
-    this.record();
-    this.client.finished(!this.clientClose && this.framing !== 'close' && this.bodyLeft === 0);
+    this.record(now);
+    this.client.finished(!this.clientClose && this.framing !== 'close' && this.bodyLeft === 0, now);
   }
 
   private dropUpstream(): void {
@@ -346,8 +348,8 @@ export class FastExchange implements UpstreamUser {
     upstream.socket.destroy();
   }
 
-  private record(): void {
-    const durationMs = performance.now() - this.started;
+  private record(now: number): void {
+    const durationMs = now - this.started;
     this.backend.stats.record(this.status, durationMs, this.byProxy);
     this.recordSpan(this.status, durationMs);
   }

@@ -66,8 +66,8 @@ export class UpstreamPool {
   /** `host:port` of each target object routes hand out (they are not changed in place). */
   private readonly keys = new WeakMap<ProxyTarget, string>();
 
-  /** An idle connection to the replica, or a new one (writes before it connects are queued). */
-  acquire(target: ProxyTarget, fresh: boolean): UpstreamConnection {
+  /** An idle connection to the replica (not expiring at `now`), or a new one (writes before it connects are queued). */
+  acquire(target: ProxyTarget, fresh: boolean, now: number): UpstreamConnection {
     let key = this.keys.get(target);
     if (key === undefined) {
       key = `${target.host}:${target.port}`;
@@ -75,7 +75,6 @@ export class UpstreamPool {
     }
     if (!fresh) {
       const list = this.idle.get(key);
-      const now = list === undefined || list.length === 0 ? 0 : performance.now();
       while (list !== undefined && list.length > 0) {
         const connection = list.pop()!;
         if (connection.socket.destroyed) continue;
@@ -88,11 +87,11 @@ export class UpstreamPool {
     return connection;
   }
 
-  /** Back to the idle list after a complete exchange. */
-  release(connection: UpstreamConnection, keepAliveMs: number | undefined): void {
+  /** Back to the idle list after a complete exchange (`now`: performance.now()). */
+  release(connection: UpstreamConnection, keepAliveMs: number | undefined, now: number): void {
     connection.user = undefined;
     connection.reused = true;
-    if (keepAliveMs !== undefined) connection.expiresAt = performance.now() + keepAliveMs - 1000;
+    if (keepAliveMs !== undefined) connection.expiresAt = now + keepAliveMs - 1000;
     let list = this.idle.get(connection.key);
     if (list === undefined) {
       list = [];
