@@ -89,7 +89,7 @@ function runWalkSuite(dialect: string, open: () => Promise<{ store: Store; clean
       };
       write();
       await refresh(true);
-      queries = new CatalogQueries(store.db, store.pool);
+      queries = new CatalogQueries(store.db, { pool: store.pool });
     });
     afterAll(async () => {
       await store?.close();

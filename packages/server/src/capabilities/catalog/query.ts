@@ -1,8 +1,8 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
-import type pg from 'pg';
 import type { Database, Dialect } from '../../store/index.ts';
 import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
 import { readGeneration } from './generation.ts';
+import { entityByRef, type DirectReads } from './entity-by-ref.ts';
 import { pageSql } from './query-page.ts';
 import { projectFields } from './search.ts';
 import { chunk } from './util.ts';
@@ -84,14 +84,15 @@ export class CatalogQueries {
 
   private readonly dialect: Dialect;
 
-  /**
-   * @param pool PostgreSQL: the pool behind db. The hottest read (one entity by ref) is prepared
-   * by name on each connection once, then only bound and executed: no parse and plan per request.
-   */
+  /** One entity's JSON by ref, prepared once (entity-by-ref.ts). */
+  readonly byRef: (ref: string) => Promise<string | undefined>;
+
+  /** `direct`: the drivers behind db, for the one read prepared outside the query builder. */
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly pool?: pg.Pool,
+    direct?: DirectReads,
   ) {
+    this.byRef = entityByRef(db, direct);
     this.dialect = db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
   }
 
@@ -256,19 +257,6 @@ export class CatalogQueries {
       for (const r of rows) found.set(r.ref, r.entity);
     }
     return refs.map((r) => (r ? (found.get(r) ?? null) : null));
-  }
-
-  async byRef(ref: string): Promise<string | undefined> {
-    if (this.pool) {
-      const res = await this.pool.query<{ entity: string }>({
-        name: 'idp_catalog_entity_by_ref',
-        text: 'select entity from catalog_entities where ref = $1',
-        values: [ref],
-      });
-      return res.rows[0]?.entity;
-    }
-    const row = await this.db.selectFrom('catalog_entities').select('entity').where('ref', '=', ref).executeTakeFirst();
-    return row?.entity;
   }
 
   async byUid(uid: string): Promise<{ entity: string; ref: string; location_id: string } | undefined> {

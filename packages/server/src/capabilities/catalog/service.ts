@@ -48,7 +48,7 @@ export class CatalogService {
     this.log = deps.log ?? (() => {});
     this.store = new CatalogStore(deps.store.db, deps.store.dialect, deps.clock, uuid);
     this.reads = openReadConnection(deps.store);
-    this.queries = new CatalogQueries(this.reads.db, this.reads.pool);
+    this.queries = new CatalogQueries(this.reads.db, this.reads.direct);
     this.locations = new CatalogLocations({
       ...deps,
       tables: this.store,

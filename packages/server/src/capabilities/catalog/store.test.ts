@@ -66,7 +66,7 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
     beforeAll(async () => {
       ({ store, cleanup } = await open());
       catalog = new CatalogStore(store.db, store.dialect, clock);
-      queries = new CatalogQueries(store.db, store.pool);
+      queries = new CatalogQueries(store.db, { pool: store.pool });
       dir = mkdtempSync(join(tmpdir(), 'idp-catalog-store-'));
       writeFileSync(join(dir, 'org.yaml'), ORG);
       writeFileSync(join(dir, 'services.yaml'), SERVICES('production'));
