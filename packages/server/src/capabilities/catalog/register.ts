@@ -19,6 +19,8 @@ export interface RegisterInput {
   dryRun?: boolean;
   /** Backstage's onConflict=refresh: an existing location is refreshed instead of rejected. */
   refreshIfExists?: boolean;
+  /** Leave RegisterOutcome.entities empty: idp's own API answers with the counts only (10,000 entities are large). */
+  withoutEntities?: boolean;
   /** Whether its Users and Groups count (platform admins only); absent: yes for an admin, no otherwise. */
   identitySource?: boolean;
 }
@@ -26,7 +28,7 @@ export interface RegisterInput {
 export interface RegisterOutcome {
   result: RefreshResult;
   row: LocationRow;
-  /** Entities as read (dry run) or as stored afterwards. */
+  /** Entities as read (dry run) or as stored afterwards (none when asked withoutEntities). */
   entities: Entity[];
   existed: boolean;
 }
@@ -58,7 +60,7 @@ export async function registerLocation(
   }
   if (existing) {
     const { result, row } = await ingest.refreshRow(existing, ctx, false);
-    return { result, row, entities: await entitiesOf(deps, row.id), existed: true };
+    return { result, row, entities: input.withoutEntities ? [] : await entitiesOf(deps, row.id), existed: true };
   }
   const started = performance.now();
   const read = await ingest.read({
@@ -101,7 +103,7 @@ export async function registerLocation(
     ctx.principal.ref,
   );
   const result = await ingest.resultOf(row.id, counts, started);
-  return { result, row, entities: await entitiesOf(deps, row.id), existed: false };
+  return { result, row, entities: input.withoutEntities ? [] : await entitiesOf(deps, row.id), existed: false };
 }
 
 /** The refs read that another location already holds. */

@@ -61,7 +61,7 @@ export const catalogRoutes: RoutesPlugin<{ catalog: CatalogService }> = async (a
       },
     },
     async (req, reply) => {
-      const { result } = await catalog.register(req.ctx, req.body);
+      const { result } = await catalog.register(req.ctx, { ...req.body, withoutEntities: true });
       return reply.code(req.body.dryRun ? 200 : 201).send(result);
     },
   );
