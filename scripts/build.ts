@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUILD_INFO, DIST, ROOT, buildState, fileStamp } from '../packages/cli/bin/build-state.js';
+import { bundleIngestWorker } from '../packages/server/src/capabilities/catalog/ingest-worker-bundle.ts';
 
 interface PackageJson {
   name?: string;
@@ -143,7 +144,7 @@ async function buildSandbox(): Promise<{ text: string; inputs: string[] }> {
   return { text, inputs: Object.keys(result.metafile.inputs) };
 }
 
-async function buildCli(sandbox: string): Promise<string[]> {
+async function buildCli(sandbox: string, catalogWorker: string): Promise<string[]> {
   const result = await esbuild.build({
     absWorkingDir: ROOT,
     // main: what every start needs (oclif); idp: the commands, which oclif imports to run one.
@@ -157,7 +158,11 @@ async function buildCli(sandbox: string): Promise<string[]> {
     chunkNames: 'chunk-[hash]',
     external: externals(),
     banner: { js: BANNER },
-    define: { IDP_SANDBOX_SCRIPT: JSON.stringify(sandbox), IDP_BUILD: 'true' },
+    define: {
+      IDP_SANDBOX_SCRIPT: JSON.stringify(sandbox),
+      IDP_CATALOG_WORKER_SCRIPT: JSON.stringify(catalogWorker),
+      IDP_BUILD: 'true',
+    },
     plugins: [dynamicCommonJs, declarationsOnly, sourceLocations],
     metafile: true,
     legalComments: 'none',
@@ -198,10 +203,12 @@ async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
   mkdirSync(DIST, { recursive: true });
   const sandbox = await buildSandbox();
-  const cli = await buildCli(sandbox.text);
+  // The catalog's ingest worker (a worker thread) runs from a script of its own, like the sandbox.
+  const catalogWorker = await bundleIngestWorker(esbuild);
+  const cli = await buildCli(sandbox.text, catalogWorker.text);
   await writeOclifRoot();
   const files = new Set(
-    [...sandbox.inputs, ...cli]
+    [...sandbox.inputs, ...catalogWorker.inputs, ...cli]
       .filter((f) => !f.includes('node_modules/') && !f.includes(':'))
       .concat('package.json', 'package-lock.json', 'scripts/build.ts', ...WORKSPACES.map((ws) => `${ws}/package.json`)),
   );

@@ -4,7 +4,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../../store/index.ts';
 import { dropRelationsOf, deleteEntities, IN_CHUNK, stitch, type ChangedEntity } from './entity-rows.ts';
 import { bumpGeneration, lockCatalog } from './generation.ts';
-import { insertBatches } from './insert-batches.ts';
+import { insertBatches, insertFlat } from './insert-batches.ts';
 import type { ReadIssue, ReadResult } from './read.ts';
 import {
   IDENTITY_KINDS,
@@ -114,15 +114,15 @@ export async function applyRefresh(
       removed.map((r) => r.uid),
     );
 
-    const relationRows: Database['catalog_relations'][] = [];
+    const relationValues: string[] = [];
     for (const { uid, read: e } of changed.values()) {
       affected.add(e.ref);
       for (const r of e.relations) {
-        relationRows.push({ originating_uid: uid, source_ref: r.source, type: r.type, target_ref: r.target });
+        relationValues.push(uid, r.source, r.type, r.target);
         affected.add(r.source);
       }
     }
-    await insertBatches(trx, ctx.dialect, 'catalog_relations', relationRows);
+    await insertFlat(trx, ctx.dialect, 'catalog_relations', RELATION_COLUMNS, relationValues);
     for (const r of removed) affected.delete(r.ref);
 
     const written = await stitch(trx, ctx.dialect, affected, changed, location.id, now);
@@ -174,6 +174,8 @@ async function replaceErrors(
     })),
   );
 }
+
+const RELATION_COLUMNS = ['originating_uid', 'source_ref', 'type', 'target_ref'] as const;
 
 function sourceDisplay(source: string): string {
   return source.replace(/^(file|url):/, '');

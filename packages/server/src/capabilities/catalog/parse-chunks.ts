@@ -13,9 +13,25 @@ const SLICE_BYTES = 128 * 1024;
  * directives (`%YAML`) is parsed whole.
  */
 export async function loadDocumentsSliced(text: string, limits: YamlLimits): Promise<YamlValue[]> {
-  if (text.length <= SLICE_BYTES || /^%/m.test(text)) return loadYamlDocuments(text, limits);
-  if (Buffer.byteLength(text) > limits.maxBytes) return loadYamlDocuments(text, limits); // the limit's own error
   const out: YamlValue[] = [];
+  for (const docs of documentSlices(text, limits)) {
+    for (const d of docs) out.push(d);
+    await yieldToLoop();
+  }
+  return out;
+}
+
+/**
+ * The documents of `text` a slice at a time (see loadDocumentsSliced), each with its line in the
+ * whole file. A YamlError may come after slices were given: then the file as a whole is invalid.
+ */
+export function* documentSlices(text: string, limits: YamlLimits): Generator<YamlValue[]> {
+  if (text.length <= SLICE_BYTES || /^%/m.test(text) || Buffer.byteLength(text) > limits.maxBytes) {
+    // Small, with directives, or too large (the limit's own error).
+    yield loadYamlDocuments(text, limits);
+    return;
+  }
+  let given = 0;
   let start = 0;
   let lineOffset = 0;
   while (start < text.length) {
@@ -30,7 +46,7 @@ export async function loadDocumentsSliced(text: string, limits: YamlLimits): Pro
     const share = slice.length / text.length;
     const sliceLimits: YamlLimits = {
       ...limits,
-      maxDocuments: limits.maxDocuments - out.length,
+      maxDocuments: limits.maxDocuments - given,
       maxNodes: Math.max(1, Math.floor(limits.maxNodes * share)),
       maxChars: Math.max(1, Math.floor(limits.maxChars * share)),
       maxAliases: limits.maxAliases,
@@ -43,12 +59,12 @@ export async function loadDocumentsSliced(text: string, limits: YamlLimits): Pro
         throw new YamlError(err.reason, err.line + lineOffset, err.column, err.limit);
       throw err;
     }
-    for (const d of docs) out.push({ value: d.value, line: d.line === null ? null : d.line + lineOffset });
+    given += docs.length;
+    const offset = lineOffset;
     lineOffset += countLines(slice);
     start = end;
-    await yieldToLoop();
+    yield docs.map((d) => ({ value: d.value, line: d.line === null ? null : d.line + offset }));
   }
-  return out;
 }
 
 function countLines(text: string): number {

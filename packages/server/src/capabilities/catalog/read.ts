@@ -1,9 +1,9 @@
-import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
-import { canonicalJson, CATALOG_YAML_LIMITS, YamlError } from '@idp/core';
+import { CATALOG_YAML_LIMITS, YamlError } from '@idp/core';
+import { checkResolved, guessRef } from './check-entity.ts';
+import { IngestWorkerError, ingestWorker } from './ingest-worker-client.ts';
 import { loadDocumentsSliced } from './parse-chunks.ts';
 import { yieldToLoop } from './read-connection.ts';
-import { relationsOf, type RelationRow } from './relations.ts';
-import { buildSearchRows } from './search.ts';
+import type { RelationRow } from './relations.ts';
 import {
   ReadSession,
   SourceUnreachableError,
@@ -11,14 +11,11 @@ import {
   type ReadOptions,
   type SourceFile,
 } from './sources.ts';
-import { isRecord } from '@idp/contracts';
-import { sha1 } from './util.ts';
-import { EntityValidationError, validateEntity } from './validate.ts';
-import { normalizeEntity } from './normalize.ts';
+import { EntityValidationError } from './validate.ts';
 import { PlaceholderBudget, PlaceholderError, resolvePlaceholders } from './placeholders.ts';
+import type { Entity } from '@backstage/catalog-model';
 
-export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';
-export const ANNOTATION_ORIGIN_LOCATION = 'backstage.io/managed-by-origin-location';
+export { ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION } from './check-entity.ts';
 
 /** An entity as read and validated, with its declared relations; not yet stitched. */
 export interface ReadEntity {
@@ -54,6 +51,8 @@ export interface ReadResult {
 const MAX_NESTING = 16;
 /** Entities checked between turns of the event loop, so queries are answered during an ingest. */
 const YIELD_EVERY = 50;
+/** Entities the worker checked taken in between turns of the event loop. */
+const WORKER_YIELD_EVERY = 500;
 
 /**
  * Reads a location and every Location entity it leads to, parses every YAML document, and
@@ -100,10 +99,8 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
         continue;
       }
       visited.add(file.ref);
-      let checked = 0;
-      for (const doc of await parseDocuments(file, result)) {
-        if (++checked % YIELD_EVERY === 0) await yieldToLoop();
-        const entity = await checkEntity(doc.raw, file, doc.line, origin, result, placeholders);
+      for await (const doc of checkedDocuments(file, origin, result, placeholders)) {
+        const { entity } = doc;
         if (!entity) continue;
         const { ref } = entity;
         const first = byRef.get(ref);
@@ -152,6 +149,72 @@ export async function readLocation(type: LocationType, target: string, opts: Rea
   return result;
 }
 
+type Checked = Omit<ReadEntity, 'parentRef'>;
+
+/**
+ * Each document of a file, in order, with its entity as checked (undefined when it failed: the
+ * problem is in `result` then). A large file is parsed and checked by the ingest worker, the
+ * rest (and any entity with placeholders, which read files) on the main thread.
+ */
+async function* checkedDocuments(
+  file: SourceFile,
+  origin: string,
+  result: ReadResult,
+  placeholders: PlaceholderBudget,
+): AsyncGenerator<{ line: number | null; entity: Checked | undefined }> {
+  if (file.text.length >= ingestWorker.minBytes && (await ingestWorker.available())) {
+    yield* checkedByWorker(file, origin, result, placeholders);
+    return;
+  }
+  let checked = 0;
+  for (const doc of await parseDocuments(file, result)) {
+    if (++checked % YIELD_EVERY === 0) await yieldToLoop();
+    yield { line: doc.line, entity: await checkEntity(doc.raw, file, doc.line, origin, result, placeholders) };
+  }
+}
+
+async function* checkedByWorker(
+  file: SourceFile,
+  origin: string,
+  result: ReadResult,
+  placeholders: PlaceholderBudget,
+): AsyncGenerator<{ line: number | null; entity: Checked | undefined }> {
+  let outcome;
+  try {
+    outcome = await ingestWorker.checkFile(file.text, file.ref, origin);
+  } catch (err) {
+    if (!(err instanceof IngestWorkerError)) throw err;
+    fileFailed(
+      file,
+      result,
+      `the file could not be checked (${err.message}); nothing from this file was changed`,
+      null,
+    );
+    return;
+  }
+  if ('yamlError' in outcome) {
+    const e = outcome.yamlError;
+    yamlFailed(file, result, e.reason, e.line, e.column, e.limit !== undefined);
+    return;
+  }
+  let n = 0;
+  for (const doc of outcome.documents) {
+    if (++n % WORKER_YIELD_EVERY === 0) await yieldToLoop();
+    if (doc.t === 'raw') {
+      yield { line: doc.line, entity: await checkEntity(doc.raw, file, doc.line, origin, result, placeholders) };
+    } else if (doc.t === 'bad') {
+      if (doc.ref) result.failedRefs.add(doc.ref);
+      result.issues.push({ file: file.display, line: doc.line, entityRef: doc.ref, message: doc.message });
+      yield { line: doc.line, entity: undefined };
+    } else {
+      for (const message of doc.warnings)
+        result.warnings.push({ file: file.display, line: doc.line, entityRef: doc.ref, message });
+      const { ref, kind, entity, contentHash, relations } = doc;
+      yield { line: doc.line, entity: { ref, kind, entity, source: file.ref, contentHash, relations } };
+    }
+  }
+}
+
 interface ParsedDoc {
   raw: unknown;
   line: number | null;
@@ -167,18 +230,28 @@ async function parseDocuments(file: SourceFile, result: ReadResult): Promise<Par
     docs = await loadDocumentsSliced(file.text, CATALOG_YAML_LIMITS);
   } catch (err) {
     if (!(err instanceof YamlError)) throw err;
-    result.failedSources.push(file.ref);
-    const where = err.line ? ` at line ${err.line}${err.column ? `, column ${err.column}` : ''}` : '';
-    const message = err.limit ? `${err.reason}${where}` : `YAML syntax error${where}: ${err.reason}`;
-    result.issues.push({
-      file: file.display,
-      line: err.line,
-      entityRef: null,
-      message: `${message}; nothing from this file was changed`,
-    });
+    yamlFailed(file, result, err.reason, err.line, err.column, err.limit !== undefined);
     return [];
   }
   return docs.map((d) => ({ raw: d.value, line: d.line })).filter((d) => d.raw !== null && d.raw !== undefined);
+}
+
+function yamlFailed(
+  file: SourceFile,
+  result: ReadResult,
+  reason: string,
+  line: number | null,
+  column: number | null,
+  limit: boolean,
+): void {
+  const where = line ? ` at line ${line}${column ? `, column ${column}` : ''}` : '';
+  const message = limit ? `${reason}${where}` : `YAML syntax error${where}: ${reason}`;
+  fileFailed(file, result, `${message}; nothing from this file was changed`, line);
+}
+
+function fileFailed(file: SourceFile, result: ReadResult, message: string, line: number | null): void {
+  result.failedSources.push(file.ref);
+  result.issues.push({ file: file.display, line, entityRef: null, message });
 }
 
 async function checkEntity(
@@ -188,27 +261,12 @@ async function checkEntity(
   origin: string,
   result: ReadResult,
   placeholders?: PlaceholderBudget,
-): Promise<Omit<ReadEntity, 'parentRef'> | undefined> {
-  const guessedRef = refOf(raw);
-  let entity: Entity;
-  let relations: RelationRow[];
-  let warnings: string[];
+): Promise<Checked | undefined> {
+  const guessedRef = guessRef(raw);
+  let checked;
   try {
     if (placeholders) raw = await resolvePlaceholders(raw, file, placeholders);
-    ({ raw, warnings } = normalizeEntity(raw));
-    if (isRecord(raw) && isRecord(raw.metadata)) {
-      const annotations = isRecord(raw.metadata.annotations) ? raw.metadata.annotations : {};
-      raw = {
-        ...raw,
-        metadata: {
-          ...raw.metadata,
-          annotations: { ...annotations, [ANNOTATION_LOCATION]: file.ref, [ANNOTATION_ORIGIN_LOCATION]: origin },
-        },
-      };
-    }
-    entity = await validateEntity(raw);
-    relations = relationsOf(entity);
-    buildSearchRows(entity);
+    checked = await checkResolved(raw, file.ref, origin);
   } catch (err) {
     // Bad content never fails the read: every problem becomes an issue of its file.
     const known = err instanceof PlaceholderError || err instanceof EntityValidationError;
@@ -217,32 +275,9 @@ async function checkEntity(
     result.issues.push({ file: file.display, line, entityRef: guessedRef ?? null, message });
     return undefined;
   }
-  const ref = stringifyEntityRef(entity);
+  const { ref, kind, entity, contentHash, relations, warnings } = checked;
   for (const message of warnings) result.warnings.push({ file: file.display, line, entityRef: ref, message });
-  return {
-    ref,
-    kind: entity.kind.toLowerCase(),
-    entity,
-    source: file.ref,
-    contentHash: sha1(canonicalJson(entity)),
-    relations,
-  };
-}
-
-function refOf(raw: unknown): string | undefined {
-  if (
-    !isRecord(raw) ||
-    typeof raw.kind !== 'string' ||
-    !isRecord(raw.metadata) ||
-    typeof raw.metadata.name !== 'string'
-  )
-    return undefined;
-  const ns = typeof raw.metadata.namespace === 'string' && raw.metadata.namespace ? raw.metadata.namespace : 'default';
-  try {
-    return stringifyEntityRef({ kind: raw.kind, namespace: ns, name: raw.metadata.name });
-  } catch {
-    return undefined;
-  }
+  return { ref, kind, entity, source: file.ref, contentHash, relations };
 }
 
 /** Validation for POST /validate-entity: the same checks as ingestion, without reading anything. */

@@ -61,17 +61,15 @@ function traverse(root: unknown): Leaf[] {
 }
 
 /**
- * Backstage's search index for one entity: every leaf under its dotted path, keys and values
- * lower-cased (the original value kept for facets), relations as `relations.<type>` = targetRef.
- * Throws when two keys differ only in case, which would make filters ambiguous.
+ * What an entity's search rows are made of; throws when two keys differ only in case, which
+ * would make filters ambiguous. Ingestion calls it alone to reject such an entity early.
  */
-export function buildSearchRows(entity: Entity): SearchRow[] {
+export function checkedLeaves(entity: Entity): Leaf[] {
   const leaves = traverse(entity);
   leaves.push({ key: 'metadata.name', value: entity.metadata.name });
   leaves.push({ key: 'metadata.namespace', value: entity.metadata.namespace ?? 'default' });
   leaves.push({ key: 'metadata.uid', value: entity.metadata.uid });
   for (const r of entity.relations ?? []) leaves.push({ key: `relations.${r.type}`, value: r.targetRef });
-
   const caseOf = new Map<string, string>();
   for (const { key } of leaves) {
     const lower = key.toLowerCase();
@@ -80,7 +78,16 @@ export function buildSearchRows(entity: Entity): SearchRow[] {
     else if (seen !== key)
       throw new EntityValidationError(`entity has keys that differ only in case: '${seen}' and '${key}'`);
   }
+  return leaves;
+}
 
+/**
+ * Backstage's search index for one entity: every leaf under its dotted path, keys and values
+ * lower-cased (the original value kept for facets), relations as `relations.<type>` = targetRef.
+ * Throws when two keys differ only in case, which would make filters ambiguous.
+ */
+export function buildSearchRows(entity: Entity): SearchRow[] {
+  const leaves = checkedLeaves(entity);
   const rows: SearchRow[] = [];
   const seen = new Set<string>();
   for (const leaf of leaves) {
