@@ -3,6 +3,7 @@ import type { Database, Dialect } from '../../store/index.ts';
 import { filterSetSql, filterSql, FilterInputError, type EntityFilter } from './filters.ts';
 import { readGeneration } from './generation.ts';
 import { entityByRef, type DirectReads } from './entity-by-ref.ts';
+import { runPage } from './prepared-pages.ts';
 import { pageSql } from './query-page.ts';
 import { projectFields } from './search.ts';
 import { chunk } from './util.ts';
@@ -87,10 +88,10 @@ export class CatalogQueries {
   /** One entity's JSON by ref, prepared once (entity-by-ref.ts). */
   readonly byRef: (ref: string) => Promise<string | undefined>;
 
-  /** `direct`: the drivers behind db, for the one read prepared outside the query builder. */
+  /** `direct`: the drivers behind db, for reads prepared once (entity-by-ref.ts, prepared-pages.ts). */
   constructor(
     private readonly db: Kysely<Database>,
-    direct?: DirectReads,
+    private readonly direct?: DirectReads,
   ) {
     this.byRef = entityByRef(db, direct);
     this.dialect = db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
@@ -170,8 +171,10 @@ export class CatalogQueries {
 
     const ks = cursor.keyset;
     const backwards = ks?.before === true;
-    const rows = (
-      await pageSql({
+    const rows = await runPage(
+      this.db,
+      this.direct?.pool,
+      pageSql({
         filter: cursor.filter,
         orderField: cursor.orderField,
         byRef: cursor.byRef,
@@ -182,8 +185,8 @@ export class CatalogQueries {
         walk: estimate >= WALK_FROM && !term,
         withGeneration: totalItems === undefined,
         dialect: this.dialect,
-      }).execute(this.db)
-    ).rows;
+      }),
+    );
     if (totalItems === undefined) {
       const kept = this.counts.get(key);
       const generation = rows[0] ? Number(rows[0].gen ?? 0) : undefined;
