@@ -8,10 +8,13 @@ import { loadTrustedDirectory, reconcileIdentity, refuseUntrustedIdentity } from
 import type { CatalogLocationsDeps } from './location-deps.ts';
 import { getLocation } from './location-queries.ts';
 import { readLocation, type ReadResult } from './read.ts';
+import { checkpointOffThread } from './sqlite-checkpoint.ts';
 import type { InTransaction, LocationRow, RefreshCounts } from './store.ts';
 import { warningsOf } from './location-view.ts';
 
 const ANALYZE_AFTER_CHANGES = 1000;
+/** A read of this many entities may change as many: its write leaves the SQLite checkpoint to a worker. */
+const LARGE_READ = 1000;
 
 /**
  * Every catalog write goes through one of these (one per service): it holds the mutex that keeps
@@ -61,7 +64,12 @@ export class LocationIngest {
     create: boolean,
     actor?: string,
   ): Promise<RefreshCounts> {
-    const counts = await this.write(() => this.deps.tables.applyRefresh(row, read, hook, create));
+    const apply = () => this.deps.tables.applyRefresh(row, read, hook, create);
+    const counts = await this.write(() =>
+      read.entities.length >= LARGE_READ
+        ? checkpointOffThread(this.deps.store.db, this.deps.store.dialect, apply)
+        : apply(),
+    );
     // PostgreSQL plans the search-table subqueries from its statistics, and answers them from the
     // index alone only for pages the visibility map marks all-visible. After a bulk load neither is
     // true until autovacuum comes round, and by-query is several times slower until then.
