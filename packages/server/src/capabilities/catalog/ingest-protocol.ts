@@ -1,7 +1,6 @@
 // The messages between the catalog's ingest worker (ingest-worker.ts) and the main thread
 // (ingest-worker-client.ts): a catalog file to parse and check, answered in batches of documents.
-import type { Entity } from '@backstage/catalog-model';
-import type { RelationRow } from './relations.ts';
+import type { CheckedEntity } from './check-entity.ts';
 import type { StitchedEntity, StitchInput } from './stitch-entity.ts';
 
 /** Parse `text` (the file `fileRef` of the location `origin`) and check each of its entities. */
@@ -22,16 +21,7 @@ export interface StitchRequest {
 
 /** One document of a file, in file order. */
 export type CheckedDocument =
-  | {
-      t: 'ok';
-      line: number | null;
-      ref: string;
-      kind: string;
-      entity: Entity;
-      contentHash: string;
-      relations: RelationRow[];
-      warnings: string[];
-    }
+  | ({ t: 'ok'; line: number | null } & CheckedEntity)
   | { t: 'bad'; line: number | null; ref: string | null; message: string }
   /** Holds placeholders: the main thread resolves them (they read under the location's rules) and checks it. */
   | { t: 'raw'; line: number | null; raw: unknown };
