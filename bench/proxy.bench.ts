@@ -28,6 +28,7 @@ import {
   stopPeer,
   type Peer,
 } from './proxy-peers.ts';
+import { addRow } from './table.ts';
 
 const RATES = (process.env.BENCH_PROXY_RATES ?? '2000,6000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 10);
@@ -183,6 +184,38 @@ function report(rate: number, s: Record<string, Summary>): Record<string, number
       `${verdict(cpuRatio <= TARGET_CPU_RATIO)}); errors ${errors} (target 0: ${verdict(errors === 0)})`,
   );
   const r = `${rate / 1000}k`;
+  const nginxName = `nginx ${nginxVersion()}`;
+  const row = (figure: string, ours: string, theirs: string, ratio: string, target: string, ok: boolean | null) =>
+    addRow({
+      bench: 'proxy',
+      figure: `${rate.toLocaleString('en')}/s: ${figure}`,
+      idp: ours,
+      peer: nginxName,
+      peerValue: theirs,
+      ratio,
+      target,
+      result: ok === null ? '-' : ok ? 'met' : 'MISSED',
+    });
+  row('added p50', `${fixed(idp.p50)} ms`, `${fixed(nginx.p50)} ms`, `${(idp.p50 / nginx.p50).toFixed(2)}×`, '-', null);
+  row(
+    'added p99',
+    `${fixed(idp.p99)} ms`,
+    `${fixed(nginx.p99)} ms`,
+    nginx.p99 > 0
+      ? `${p99Ratio.toFixed(2)}× (relay, node's floor: ${(relay.p99 / nginx.p99).toFixed(2)}×)`
+      : "not measurable: nginx's added p99 ≤ 0 (noise)",
+    `≤ ${TARGET_P99_RATIO}×`,
+    p99Met,
+  );
+  row(
+    'CPU per request',
+    `${Math.round(s.idp!.cpuUsPerRequest)} µs`,
+    `${Math.round(s.nginx!.cpuUsPerRequest)} µs`,
+    `${cpuRatio.toFixed(2)}×`,
+    `≤ ${TARGET_CPU_RATIO}×`,
+    cpuRatio <= TARGET_CPU_RATIO,
+  );
+  row('errors', String(s.idp!.errors), String(s.nginx!.errors), '-', '0', s.idp!.errors === 0);
   return {
     [`${r} idp added p50 ms`]: fixed(idp.p50),
     [`${r} nginx added p50 ms`]: fixed(nginx.p50),
