@@ -4,3 +4,4 @@ export * from './environments.ts';
 export * from './access.ts';
 export * from './cost.ts';
 export * from './first-deploy.ts';
+export * from './svg-chart.ts';
