@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acmeConfigAllowing } from '../support/config.ts';
+import { startGitHttp, type GitHttp } from '../support/git-http.ts';
 import { startHostileServer, type HostileServer } from '../support/security.ts';
 import { api } from '../support/server.ts';
 
@@ -15,47 +15,10 @@ const component = (name: string) =>
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, stdio: 'pipe' });
 
-/** Git's own smart HTTP (git http-backend as CGI) for the bare repositories under `root`. */
-function gitHttpServer(root: string): Server {
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const child = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.slice(1),
-        REQUEST_METHOD: req.method ?? 'GET',
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
-        GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
-        REMOTE_ADDR: '127.0.0.1',
-      },
-    });
-    req.pipe(child.stdin);
-    const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.on('close', () => {
-      const all = Buffer.concat(out);
-      const split = all.indexOf('\r\n\r\n');
-      const head = all.subarray(0, split).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      let status = 200;
-      for (const line of head) {
-        const [k, ...v] = line.split(':');
-        if (k!.toLowerCase() === 'status') status = Number(v.join(':').trim().split(' ')[0]);
-        else if (k) headers[k] = v.join(':').trim();
-      }
-      res.writeHead(status, headers).end(all.subarray(split + 4));
-    });
-  });
-}
-
 describe('security 07: git locations cannot import server files', () => {
   let server: HostileServer;
   let alice = '';
-  let http: Server;
+  let http: GitHttp | undefined;
   let base = '';
   const work = mkdtempSync(join(tmpdir(), 'idp-sec07-'));
   const SERVER_SECRET = `server-side-secret-${Math.random().toString(36).slice(2)}`;
@@ -96,13 +59,12 @@ describe('security 07: git locations cannot import server files', () => {
     mkdirSync(root);
     for (const name of ['alice.git', 'admin.git']) git(work, 'clone', '-q', '--bare', repo, join(root, name));
 
-    http = gitHttpServer(root);
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-    base = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    http = await startGitHttp(root);
+    base = http.url.replace(/\/$/, '');
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
-    http?.close();
+    await http?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
