@@ -12,6 +12,7 @@ import { relationsOf } from './relations.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
 import { canonicalJson } from '@idp/core';
 import { sha1 } from './util.ts';
+import { testLocation } from './test-location.ts';
 
 const entity = (kind: string, name: string, spec: Record<string, unknown>): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -38,18 +39,13 @@ function readOf(source: string, entities: Entity[]): ReadResult {
   };
 }
 
-const location = (id: string, identity: number): LocationRow => ({
-  id,
-  type: 'url',
-  target: `https://example.com/${id}.yaml`,
-  origin: 'api',
-  created_at: `2026-01-01T00:00:0${id.length}Z`,
-  created_by: 'user:default/alice',
-  refreshed_at: null,
-  status: 'pending',
-  last_error: null,
-  identity_source: identity,
-});
+const location = (id: string, identity: number): LocationRow =>
+  testLocation(id, `https://example.com/${id}.yaml`, {
+    type: 'url',
+    created_at: `2026-01-01T00:00:0${id.length}Z`,
+    created_by: 'user:default/alice',
+    identity_source: identity,
+  });
 
 const ORG = [
   entity('Group', 'engineering', { type: 'org', children: ['payments', 'platform'] }),

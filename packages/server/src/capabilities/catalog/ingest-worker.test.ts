@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../store/index.ts';
 import { ingestWorker } from './ingest-worker-client.ts';
 import { readLocation, type ReadResult } from './read.ts';
-import { CatalogStore, type LocationRow } from './store.ts';
+import { CatalogStore } from './store.ts';
+import { testLocation } from './test-location.ts';
 
 const component = (i: number, extra = '') =>
   `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c-${i}\n  tags: [java, t${i % 5}]\n${extra}spec:\n  type: service\n  lifecycle: production\n  owner: team-${i % 7}\n  dependsOn: [component:c-${(i + 1) % 300}]\n`;
@@ -121,18 +122,7 @@ describe('entities stitched by the ingest worker', () => {
     let uid = 0;
     const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
     const catalog = new CatalogStore(store.db, store.dialect, clock, () => `uid-${String(++uid).padStart(6, '0')}`);
-    const row: LocationRow = {
-      id: 'loc',
-      type: 'file',
-      target: join(dir, 'catalog.yaml'),
-      origin: 'api',
-      created_at: '2026-01-01T00:00:00Z',
-      created_by: 'test',
-      refreshed_at: null,
-      status: 'pending',
-      last_error: null,
-      identity_source: 1,
-    };
+    const row = testLocation('loc', join(dir, 'catalog.yaml'));
     try {
       await catalog.applyRefresh(row, await readLocation('file', row.target, { trusted: true }), undefined, true);
       // c-5 goes: c-6, unchanged itself, is stitched again from its stored row (without dependencyOf c-5).

@@ -8,6 +8,7 @@ import { parseFilterParams, type EntityFilter } from './filters.ts';
 import { CatalogQueries, type QueryPage } from './query.ts';
 import { readLocation } from './read.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
+import { testLocation } from './test-location.ts';
 
 // 1,500 components, every third a website: queries that match more than a thousand entities find
 // their pages by walking the entities in order; the pages must be the same as the matching set's.
@@ -75,18 +76,11 @@ function runWalkSuite(dialect: string, open: () => Promise<{ store: Store; clean
       ({ store, cleanup } = await open());
       dir = mkdtempSync(join(tmpdir(), 'idp-catalog-walk-'));
       tables = new CatalogStore(store.db, store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
-      row = {
-        id: 'many',
-        type: 'file',
-        target: join(dir, 'many.yaml'),
+      row = testLocation('many', join(dir, 'many.yaml'), {
         origin: 'config',
-        created_at: '2026-01-01T00:00:00Z',
         created_by: 'config',
-        refreshed_at: null,
-        status: 'pending',
-        last_error: null,
         identity_source: 0,
-      };
+      });
       write();
       await refresh(true);
       queries = new CatalogQueries(store.db, { pool: store.pool });

@@ -9,6 +9,7 @@ import { parseFilterParams } from './filters.ts';
 import { CatalogQueries } from './query.ts';
 import { readLocation } from './read.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
+import { testLocation } from './test-location.ts';
 
 const doc = (kind: string, name: string, spec: Record<string, unknown>, extra = '') =>
   `apiVersion: backstage.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${extra}spec: ${JSON.stringify(spec)}\n`;
@@ -40,18 +41,8 @@ function runCatalogStoreSuite(dialect: string, open: () => Promise<{ store: Stor
     let dir: string;
     let n = 0;
     const clock: Clock = { now: () => new Date(Date.parse('2026-01-01T00:00:00Z') + n * 1000) };
-    const loc = (id: string, file: string): LocationRow => ({
-      id,
-      type: 'file',
-      target: join(dir, file),
-      origin: 'api',
-      created_at: `2026-01-01T00:00:0${id.length}Z`,
-      created_by: 'test',
-      refreshed_at: null,
-      status: 'pending',
-      last_error: null,
-      identity_source: 1,
-    });
+    const loc = (id: string, file: string): LocationRow =>
+      testLocation(id, join(dir, file), { created_at: `2026-01-01T00:00:0${id.length}Z` });
     const refresh = async (row: LocationRow, create = false) => {
       n++;
       return catalog.applyRefresh(row, await readLocation('file', row.target, { trusted: true }), undefined, create);

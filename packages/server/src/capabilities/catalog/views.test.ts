@@ -10,6 +10,7 @@ import { CatalogQueries } from './query.ts';
 import { readLocation } from './read.ts';
 import { CatalogStore, type LocationRow } from './store.ts';
 import { CatalogViews } from './views.ts';
+import { testLocation } from './test-location.ts';
 
 const doc = (kind: string, name: string, spec: Record<string, unknown>, metadata = '') =>
   `apiVersion: backstage.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${metadata}spec: ${JSON.stringify(spec)}\n`;
@@ -64,18 +65,8 @@ describe('catalog graph views', () => {
   let views: CatalogViews;
   const directory = new Directory('platform');
   const rota: Record<string, string> = {};
-  const location = (file: string): LocationRow => ({
-    id: file,
-    type: 'file',
-    target: join(dir, file),
-    origin: 'config',
-    created_at: '2026-01-01T00:00:00Z',
-    created_by: 'config',
-    refreshed_at: null,
-    status: 'pending',
-    last_error: null,
-    identity_source: 1,
-  });
+  const location = (file: string): LocationRow =>
+    testLocation(file, join(dir, file), { origin: 'config', created_by: 'config' });
   const load = async (file: string, create: boolean) => {
     const row = location(file);
     await tables.applyRefresh(row, await readLocation('file', row.target, { trusted: true }), undefined, create);

@@ -7,8 +7,9 @@ import { tempSqliteStore } from '../../../../../test/support/sqlite.ts';
 import { Directory } from '../../identity/directory.ts';
 import { CatalogQueries } from '../catalog/query.ts';
 import { readLocation } from '../catalog/read.ts';
-import { CatalogStore, type LocationRow } from '../catalog/store.ts';
+import { CatalogStore } from '../catalog/store.ts';
 import { catalogMembership } from './membership.ts';
+import { testLocation } from '../catalog/test-location.ts';
 
 const doc = (kind: string, name: string, spec: Record<string, unknown>, login?: string) =>
   `apiVersion: backstage.io/v1alpha1\nkind: ${kind}\nmetadata:\n  name: ${name}\n${
@@ -34,18 +35,7 @@ describe('catalogMembership: a GitHub login to the owning team through the catal
     dir = mkdtempSync(join(tmpdir(), 'idp-previews-membership-'));
     writeFileSync(join(dir, 'org.yaml'), ORG);
     const store = new CatalogStore(t.store.db, t.store.dialect, { now: () => new Date('2026-01-01T00:00:00Z') });
-    const row: LocationRow = {
-      id: 'org',
-      type: 'file',
-      target: join(dir, 'org.yaml'),
-      origin: 'api',
-      created_at: '2026-01-01T00:00:00Z',
-      created_by: 'test',
-      refreshed_at: null,
-      status: 'pending',
-      last_error: null,
-      identity_source: 1,
-    };
+    const row = testLocation('org', join(dir, 'org.yaml'));
     await store.applyRefresh(row, await readLocation('file', row.target, { trusted: true }), undefined, true);
     const { items } = await new CatalogQueries(t.store.db).list(undefined, undefined, undefined, 0);
     directory = Directory.fromEntities(
