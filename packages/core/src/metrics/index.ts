@@ -5,3 +5,4 @@ export * from './access.ts';
 export * from './cost.ts';
 export * from './first-deploy.ts';
 export * from './svg-chart.ts';
+export * from './adoption.ts';
