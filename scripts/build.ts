@@ -11,6 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUILD_INFO, DIST, ROOT, buildState, fileStamp } from '../packages/cli/bin/build-state.js';
 import { bundleIngestWorker } from '../packages/server/src/capabilities/catalog/ingest-worker-bundle.ts';
+import { bundleScript, type ScriptBundle } from '../packages/server/src/util/script-bundle.ts';
 
 interface PackageJson {
   name?: string;
@@ -127,21 +128,8 @@ const BANNER = [
   "const __idpSourceDir = (p) => __idpFileURLToPath(new URL('../../../' + p, import.meta.url));",
 ].join('\n');
 
-async function buildSandbox(): Promise<{ text: string; inputs: string[] }> {
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: [SANDBOX_WORKER],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    write: false,
-    metafile: true,
-    logLevel: 'warning',
-  });
-  const text = result.outputFiles[0]?.text;
-  if (text === undefined) throw new Error('the render sandbox bundle is empty');
-  return { text, inputs: Object.keys(result.metafile.inputs) };
+function buildSandbox(): Promise<ScriptBundle> {
+  return bundleScript(esbuild, SANDBOX_WORKER, { absWorkingDir: ROOT, logLevel: 'warning' });
 }
 
 async function buildCli(sandbox: string, catalogWorker: string): Promise<string[]> {

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { relative, sep } from 'node:path';
 import type * as Esbuild from 'esbuild';
+import { bundleScript, type ScriptBundle } from '../../util/script-bundle.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./ingest-worker.ts', import.meta.url));
@@ -24,25 +25,14 @@ const sourcesWithoutEffects: Esbuild.Plugin = {
   },
 };
 
-export async function bundleIngestWorker(esbuild: typeof Esbuild): Promise<{ text: string; inputs: string[] }> {
-  const result = await esbuild.build({
+export function bundleIngestWorker(esbuild: typeof Esbuild): Promise<ScriptBundle> {
+  return bundleScript(esbuild, ENTRY, {
     absWorkingDir: ROOT,
-    entryPoints: [ENTRY],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    write: false,
-    metafile: true,
     minify: true,
     keepNames: true,
     legalComments: 'none',
     // Native and WebAssembly modules never reach the worker; left out should an import name them.
     external: ['better-sqlite3', 'pg', '@cedar-policy/cedar-wasm', 'esbuild'],
     plugins: [sourcesWithoutEffects],
-    logLevel: 'silent',
   });
-  const text = result.outputFiles[0]?.text;
-  if (text === undefined) throw new Error('the catalog ingest worker bundle is empty');
-  return { text, inputs: Object.keys(result.metafile.inputs) };
 }

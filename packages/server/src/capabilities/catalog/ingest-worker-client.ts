@@ -2,6 +2,7 @@
 // when a large catalog file is read and stopped when it has been idle a while. A worker that dies (a
 // crash, its heap limit) fails the files it was checking, not the server; the next file starts a new one.
 import { Worker } from 'node:worker_threads';
+import { scriptOnce } from '../../util/script-bundle.ts';
 import type { CheckedDocument, WorkerReply, WorkerRequest } from './ingest-protocol.ts';
 import type { StitchedEntity, StitchInput } from './stitch-entity.ts';
 
@@ -25,24 +26,11 @@ export type CheckFileOutcome =
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-let script: Promise<string | null> | null = null;
-
 /** The worker as one script, or null where it cannot be had (a run from source without esbuild). */
-function workerScript(): Promise<string | null> {
-  if (typeof IDP_CATALOG_WORKER_SCRIPT === 'string') return Promise.resolve(IDP_CATALOG_WORKER_SCRIPT);
-  script ??= (async () => {
-    try {
-      const [esbuild, { bundleIngestWorker }] = await Promise.all([
-        import('esbuild'),
-        import('./ingest-worker-bundle.ts'),
-      ]);
-      return (await bundleIngestWorker(esbuild)).text;
-    } catch {
-      return null;
-    }
-  })();
-  return script;
-}
+const workerScript = scriptOnce(
+  typeof IDP_CATALOG_WORKER_SCRIPT === 'string' ? IDP_CATALOG_WORKER_SCRIPT : undefined,
+  async (esbuild) => (await import('./ingest-worker-bundle.ts')).bundleIngestWorker(esbuild),
+);
 
 /** A request waiting for its answer: takes each reply, settles when the last one came. */
 interface Pending {

@@ -6,6 +6,7 @@
 // the TypeScript through tsx instead (worker-entry.js), without the permission model.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { bundleScript, scriptOnce } from '../../../util/script-bundle.ts';
 import { MAX_OUTPUT_ENV } from './protocol.ts';
 
 export interface SandboxLimits {
@@ -18,30 +19,10 @@ export interface SandboxLimits {
 /** The sandbox script, bundled ahead of time: the build of the CLI (scripts/build.ts) defines it. */
 declare const IDP_SANDBOX_SCRIPT: string | undefined;
 
-let bundled: Promise<string | null> | null = null;
-
-/** The sandbox as one CommonJS script, built on first use (about 0.1 s), or null without esbuild. */
-function sandboxScript(): Promise<string | null> {
-  if (typeof IDP_SANDBOX_SCRIPT === 'string') return Promise.resolve(IDP_SANDBOX_SCRIPT);
-  bundled ??= (async () => {
-    try {
-      const esbuild = await import('esbuild');
-      const result = await esbuild.build({
-        entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node20',
-        write: false,
-        logLevel: 'silent',
-      });
-      return result.outputFiles[0]?.text ?? null;
-    } catch {
-      return null;
-    }
-  })();
-  return bundled;
-}
+/** The sandbox as one CommonJS script (built on first use from source, about 0.1 s), or null without esbuild. */
+const sandboxScript = scriptOnce(typeof IDP_SANDBOX_SCRIPT === 'string' ? IDP_SANDBOX_SCRIPT : undefined, (esbuild) =>
+  bundleScript(esbuild, fileURLToPath(new URL('./worker.ts', import.meta.url))),
+);
 
 /** `--permission` from Node 22.13 on, `--experimental-permission` before. */
 function permissionFlag(): string {
