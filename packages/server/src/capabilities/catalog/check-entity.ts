@@ -70,20 +70,3 @@ export function guessRef(raw: unknown): string | undefined {
     return undefined;
   }
 }
-
-/** Whether `raw` holds a `$text`, `$json` or `$yaml` placeholder anywhere (see placeholders.ts). */
-export function hasPlaceholders(raw: unknown): boolean {
-  const stack: unknown[] = [raw];
-  while (stack.length) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-    } else if (isRecord(value)) {
-      for (const [k, v] of Object.entries(value)) {
-        if (k === '$text' || k === '$json' || k === '$yaml') return true;
-        stack.push(v);
-      }
-    }
-  }
-  return false;
-}

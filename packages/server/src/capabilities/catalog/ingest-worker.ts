@@ -5,9 +5,10 @@
 // do, are left to the main thread). Started and stopped by ingest-worker-client.ts.
 import { parentPort } from 'node:worker_threads';
 import { CATALOG_YAML_LIMITS, YamlError } from '@idp/core';
-import { checkResolved, guessRef, hasPlaceholders } from './check-entity.ts';
+import { checkResolved, guessRef } from './check-entity.ts';
 import type { CheckedDocument, CheckFileRequest, WorkerReply, WorkerRequest } from './ingest-protocol.ts';
 import { documentSlices } from './parse-chunks.ts';
+import { hasPlaceholders } from './placeholders.ts';
 import { stitchInput } from './stitch-entity.ts';
 import { EntityValidationError } from './validate.ts';
 

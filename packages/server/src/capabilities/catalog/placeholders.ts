@@ -77,11 +77,11 @@ export async function resolvePlaceholders(raw: unknown, file: SourceFile, budget
     }
     if (!isRecord(value)) return value;
     const keys = Object.keys(value);
-    const only = keys.length === 1 ? keys[0]! : undefined;
-    if (only?.startsWith('$') && RESOLVERS.has(only.slice(1)) && typeof value[only] === 'string') {
+    const kind = placeholderKind(value, keys);
+    if (kind) {
       if (++count > PLACEHOLDER_LIMITS.maxPerEntity)
         throw new PlaceholderError(`more than ${PLACEHOLDER_LIMITS.maxPerEntity} placeholders in one entity`, path);
-      return resolveOne(only.slice(1), value[only], path, file, budget);
+      return resolveOne(kind, value[keys[0]!] as string, path, file, budget);
     }
     if (keys.some((k) => k.startsWith('$'))) return value;
     const out: Record<string, unknown> = {};
@@ -89,6 +89,32 @@ export async function resolvePlaceholders(raw: unknown, file: SourceFile, budget
     return out;
   };
   return walk(raw, '');
+}
+
+/** text, json or yaml when `value` is a placeholder (that one key, a string target), else undefined. */
+function placeholderKind(value: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  const only = keys.length === 1 ? keys[0]! : undefined;
+  return only?.startsWith('$') && RESOLVERS.has(only.slice(1)) && typeof value[only] === 'string'
+    ? only.slice(1)
+    : undefined;
+}
+
+/** Whether resolvePlaceholders would read anything for `raw` (the same rules, nothing read). */
+export function hasPlaceholders(raw: unknown): boolean {
+  const stack: unknown[] = [raw];
+  while (stack.length) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+      continue;
+    }
+    if (!isRecord(value)) continue;
+    const keys = Object.keys(value);
+    if (placeholderKind(value, keys)) return true;
+    if (keys.some((k) => k.startsWith('$'))) continue;
+    for (const k of keys) stack.push(value[k]);
+  }
+  return false;
 }
 
 async function resolveOne(
